@@ -1,0 +1,84 @@
+"""Configuration classes, chosen by SOCIALFORCE_ENV and read from environment variables."""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("SOCIALFORCE_INSTANCE", BASE_DIR / "instance"))
+
+
+def _database_url(default_name: str) -> str:
+    """DATABASE_URL if set (PostgreSQL in production), else a SQLite file in the instance folder."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        if url.startswith("postgresql://"):  # use psycopg 3, not psycopg2
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return url
+    return f"sqlite:///{INSTANCE_DIR / default_name}"
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    # Field-level encryption key for resident IDs and phones (a Fernet key); derived from SECRET_KEY in dev.
+    DATA_KEY = os.environ.get("SOCIALFORCE_DATA_KEY")
+    SQLALCHEMY_DATABASE_URI = _database_url("socialforce.db")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLITE_BUSY_TIMEOUT_MS = 10_000
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ("zh_CN", "en")
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+    MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    PAGE_SIZE = 25
+    RESPONSE_DEADLINE_HOURS = 48
+    MAX_DISPATCH_FAILURES = 3
+    TESTING = False
+    DEBUG = False
+
+
+class DevelopmentConfig(Config):
+    """Local development: SQLite in the instance folder."""
+
+    DEBUG = True
+
+
+class TestingConfig(Config):
+    """The test suite: its own database (DATABASE_URL for PostgreSQL), CSRF on like production."""
+
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = _database_url("test.db")
+    SECRET_KEY = "test-secret"
+
+
+class ProductionConfig(Config):
+    """Production: PostgreSQL and secrets from the environment, secure cookies."""
+
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    REMEMBER_COOKIE_HTTPONLY = True
+
+    @classmethod
+    def check(cls) -> None:
+        """Refuse to start without the secrets that production needs."""
+        missing = [name for name in ("SECRET_KEY", "SOCIALFORCE_DATA_KEY") if not os.environ.get(name)]
+        if missing:
+            raise RuntimeError("production needs these environment variables: " + ", ".join(missing))
+
+
+CONFIGS = {"development": DevelopmentConfig, "testing": TestingConfig, "production": ProductionConfig}
+
+
+def config_for(name: str | None = None) -> type[Config]:
+    """The config class for a name, or for SOCIALFORCE_ENV (default development)."""
+    name = name or os.environ.get("SOCIALFORCE_ENV", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"unknown SOCIALFORCE_ENV {name!r}; choose one of {sorted(CONFIGS)}") from None

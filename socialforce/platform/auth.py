@@ -1,0 +1,57 @@
+"""Authentication (Flask-Login) and the role guard used by every portal blueprint."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flask import Blueprint, Flask, abort, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from socialforce.platform.extensions import db, login_manager
+from socialforce.platform.models import Role, User
+
+STAFF_ROLES = frozenset({Role.city_staff, Role.town_staff})
+PORTAL_ROLES: dict[str, frozenset[Role]] = {
+    "staff": STAFF_ROLES,
+    "agency": frozenset({Role.agency_admin, Role.social_worker}),
+    "unit": frozenset({Role.unit_admin, Role.cadre}),
+    "volunteer": frozenset({Role.volunteer}),
+}
+
+
+def portal_of(role: Role) -> str:
+    """The portal (blueprint name) a role belongs to."""
+    return next(name for name, roles in PORTAL_ROLES.items() if role in roles)
+
+
+def init_app(app: Flask) -> None:
+    """Configure Flask-Login."""
+    login_manager.login_view = "public.login"
+    login_manager.login_message = _l("Please log in to continue.")
+    login_manager.login_message_category = "warning"
+    login_manager.session_protection = "strong"
+
+
+@login_manager.user_loader
+def load_user(identity: str) -> User | None:
+    """Load a user from 'id:session_version'; an older version (logged out everywhere) loads nobody."""
+    user_id, _, version = identity.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
+
+
+def guard(bp: Blueprint, roles: Iterable[Role]) -> None:
+    """Admit only logged-in users with one of `roles` to every view of the blueprint (403 otherwise)."""
+    allowed = frozenset(roles)
+
+    @bp.before_request
+    def _require_role():
+        if not current_user.is_authenticated:
+            return redirect(url_for("public.login", next=request.full_path))
+        if current_user.role not in allowed:
+            abort(403)
+        return None

@@ -1,0 +1,28 @@
+"""Locale selection: the user's choice in the session, else Chinese (zh_CN); times in Asia/Shanghai."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, session
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def select_locale() -> str:
+    """The locale for this request."""
+    lang = session.get("lang")
+    return lang if lang in current_app.config["LANGUAGES"] else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Format a naive-UTC timestamp in Asia/Shanghai."""
+    if value is None:
+        return ""
+    return value.replace(tzinfo=UTC).astimezone(SHANGHAI).strftime(fmt)
+
+
+def init_app(app: Flask) -> None:
+    """Register the template helpers."""
+    app.jinja_env.filters["local"] = local_time
+    app.jinja_env.globals["current_locale"] = select_locale

@@ -1,0 +1,63 @@
+"""All models, importable from one place."""
+from socialforce.platform.models.base import utcnow
+from socialforce.platform.models.geo import Town, Village
+from socialforce.platform.models.households import (
+    AssistanceCategory,
+    Enrollment,
+    Household,
+    MaterialAssistance,
+    Member,
+    Sex,
+)
+from socialforce.platform.models.offers import OfferStatus, ServiceOffer, offer_categories, offer_towns
+from socialforce.platform.models.orders import (
+    EvaluationSource,
+    Order,
+    OrderEvent,
+    OrderState,
+    Outcome,
+    Resolution,
+    ServiceRecord,
+    TaskSignup,
+    Visit,
+    VisitSeries,
+    VisitStatus,
+    VolunteerTask,
+)
+from socialforce.platform.models.providers import (
+    Agency,
+    Contract,
+    HouseholdBlock,
+    MemberRole,
+    Pairing,
+    PairingUnit,
+    Provider,
+    ProviderKind,
+    ProviderMember,
+    ProviderStatus,
+    Qualification,
+    Volunteer,
+)
+from socialforce.platform.models.services import Frequency, ItemStatus, Priority, ServiceCategory, ServiceItem
+from socialforce.platform.models.users import (
+    AuditLog,
+    JobRun,
+    Notification,
+    OutboxMessage,
+    OutboxStatus,
+    RankerModel,
+    Role,
+    SchedulerLease,
+    User,
+)
+
+__all__ = [
+    "Agency", "AssistanceCategory", "AuditLog", "Contract", "Enrollment", "EvaluationSource", "Frequency",
+    "Household", "HouseholdBlock", "ItemStatus", "JobRun", "MaterialAssistance", "Member", "MemberRole",
+    "Notification", "OfferStatus", "Order", "OrderEvent", "OrderState", "Outcome", "OutboxMessage",
+    "OutboxStatus", "Pairing", "PairingUnit", "Priority", "Provider", "ProviderKind", "ProviderMember",
+    "ProviderStatus", "Qualification", "RankerModel", "Resolution", "Role", "SchedulerLease",
+    "ServiceCategory", "ServiceItem", "ServiceOffer", "ServiceRecord", "Sex", "TaskSignup", "Town", "User",
+    "Village", "Visit", "VisitSeries", "VisitStatus", "Volunteer", "VolunteerTask", "offer_categories",
+    "offer_towns", "utcnow",
+]

@@ -1,0 +1,90 @@
+"""Reference data: Tengzhou's 21 towns, assistance categories, the service taxonomy, qualifications."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from socialforce.platform.extensions import db
+from socialforce.platform.models import AssistanceCategory, ServiceCategory, Town
+
+# code, Chinese name, English name, kind, approximate centroid (lat, lon)
+TOWNS: tuple[tuple[str, str, str, str, float, float], ...] = (
+    ("longquan", "龙泉街道", "Longquan Subdistrict", "street", 35.086, 117.163),
+    ("jinghe", "荆河街道", "Jinghe Subdistrict", "street", 35.095, 117.140),
+    ("shannan", "善南街道", "Shannan Subdistrict", "street", 35.065, 117.170),
+    ("beixin", "北辛街道", "Beixin Subdistrict", "street", 35.118, 117.158),
+    ("dongshahe", "东沙河街道", "Dongshahe Subdistrict", "street", 35.132, 117.222),
+    ("hongxu", "洪绪镇", "Hongxu Town", "town", 35.148, 117.112),
+    ("nanshahe", "南沙河镇", "Nanshahe Town", "town", 35.020, 117.118),
+    ("dawu", "大坞镇", "Dawu Town", "town", 35.025, 117.236),
+    ("binhu", "滨湖镇", "Binhu Town", "town", 34.957, 117.028),
+    ("jisuo", "级索镇", "Jisuo Town", "town", 35.004, 117.070),
+    ("xigang", "西岗镇", "Xigang Town", "town", 35.060, 117.042),
+    ("jiangtun", "姜屯镇", "Jiangtun Town", "town", 35.170, 117.080),
+    ("baogou", "鲍沟镇", "Baogou Town", "town", 35.198, 117.155),
+    ("zhangwang", "张汪镇", "Zhangwang Town", "town", 34.968, 117.130),
+    ("guanqiao", "官桥镇", "Guanqiao Town", "town", 34.958, 117.225),
+    ("chaihudian", "柴胡店镇", "Chaihudian Town", "town", 34.925, 117.290),
+    ("yangzhuang", "羊庄镇", "Yangzhuang Town", "town", 35.020, 117.330),
+    ("mushi", "木石镇", "Mushi Town", "town", 35.150, 117.355),
+    ("jiehe", "界河镇", "Jiehe Town", "town", 35.225, 117.245),
+    ("longyang", "龙阳镇", "Longyang Town", "town", 35.235, 117.120),
+    ("dongguo", "东郭镇", "Dongguo Town", "town", 35.190, 117.310),
+)
+
+# code, Chinese, English, vulnerable (raises the priority of the household's items)
+ASSISTANCE_CATEGORIES: tuple[tuple[str, str, str, bool], ...] = (
+    ("dibao", "低保", "Minimum living guarantee (dibao)", False),
+    ("tekun", "特困", "Extreme poverty", True),
+    ("dibao_edge", "低保边缘", "Near-dibao (marginal)", False),
+    ("disability_living", "残疾人生活补贴", "Disabled persons' living subsidy", False),
+    ("disability_care", "残疾人护理补贴", "Severely disabled persons' care subsidy", True),
+    ("orphan", "散居孤儿", "Scattered orphan", True),
+    ("child_difficulty", "困境儿童", "Child in difficulty", True),
+    ("child_unsupported", "事实无人抚养儿童", "Child without de-facto guardian", True),
+    ("elderly_poor", "经济困难老人", "Elderly person in economic difficulty", False),
+    ("temporary", "临时救助", "Temporary assistance", False),
+)
+
+# qualification code -> (Chinese, English)
+QUALIFICATIONS: dict[str, tuple[str, str]] = {
+    "licensed_social_worker": ("持证社工", "Licensed social worker"),
+    "certified_counsellor": ("心理咨询师", "Certified counsellor"),
+    "rehab_therapist": ("康复治疗师", "Rehabilitation therapist"),
+    "lawyer": ("执业律师", "Practising lawyer"),
+    "teacher": ("教师资格", "Teacher"),
+    "medical": ("医护资格", "Medical professional"),
+    "background_check": ("无犯罪记录证明", "Background check (work with minors)"),
+}
+
+# code, Chinese, English, qualifications (one of), volunteer task
+SERVICE_CATEGORIES: tuple[tuple[str, str, str, str, bool], ...] = (
+    ("counselling", "心理疏导", "Psychological counselling", "licensed_social_worker certified_counsellor", False),
+    ("emotional_comfort", "精神慰藉", "Emotional comfort", "", True),
+    ("resource_linking", "资源链接", "Resource linking", "licensed_social_worker", False),
+    ("capability_building", "能力提升", "Capability building", "", False),
+    ("social_integration", "社会融入", "Social integration", "", False),
+    ("rehabilitation", "康复服务", "Rehabilitation", "rehab_therapist licensed_social_worker", False),
+    ("tutoring", "学业辅导", "Education / tutoring", "", True),
+    ("daily_care", "生活照料", "Daily-living care", "", True),
+    ("employment", "生产就业帮扶", "Production / employment help", "", False),
+    ("legal_aid", "法律援助", "Legal aid", "lawyer", False),
+    ("medical_escort", "就医陪护", "Medical escort", "", True),
+)
+
+
+def ensure_reference_data() -> None:
+    """Insert the towns, categories and taxonomy that are missing (idempotent); flushes, never commits."""
+    have = set(db.session.scalars(sa.select(Town.code)))
+    for code, zh, en, kind, lat, lon in TOWNS:
+        if code not in have:
+            db.session.add(Town(code=code, name_zh=zh, name_en=en, kind=kind, lat=lat, lon=lon))
+    have = set(db.session.scalars(sa.select(AssistanceCategory.code)))
+    for code, zh, en, vulnerable in ASSISTANCE_CATEGORIES:
+        if code not in have:
+            db.session.add(AssistanceCategory(code=code, name_zh=zh, name_en=en, vulnerable=vulnerable))
+    have = set(db.session.scalars(sa.select(ServiceCategory.code)))
+    for code, zh, en, quals, task in SERVICE_CATEGORIES:
+        if code not in have:
+            db.session.add(ServiceCategory(code=code, name_zh=zh, name_en=en, qualifications=quals,
+                                           volunteer_task=task))
+    db.session.flush()

@@ -1,0 +1,53 @@
+"""Object-level scoping: which households, items and orders a user may see. One place for every rule."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort
+
+from socialforce.platform.extensions import db
+from socialforce.platform.models import Household, Order, Role, ServiceItem, User
+
+
+def household_filter(user: User) -> sa.ColumnElement[bool]:
+    """The WHERE clause limiting households to the user's scope (city staff: all; town staff: their town)."""
+    if user.role == Role.city_staff:
+        return sa.true()
+    if user.role == Role.town_staff:
+        return Household.town_id == user.town_id
+    return sa.false()
+
+
+def get_household_or_404(household_id: int, user: User) -> Household:
+    """A household inside the user's scope, else 404 (never reveal that it exists elsewhere)."""
+    household = db.session.scalar(
+        sa.select(Household).where(Household.id == household_id, household_filter(user))
+    )
+    if household is None:
+        abort(404)
+    return household
+
+
+def get_item_or_404(item_id: int, user: User) -> ServiceItem:
+    """A service item whose household is inside the user's scope, else 404."""
+    item = db.session.scalar(
+        sa.select(ServiceItem).join(Household).where(ServiceItem.id == item_id, household_filter(user))
+    )
+    if item is None:
+        abort(404)
+    return item
+
+
+def provider_orders(user: User) -> sa.Select:
+    """The orders of the user's own provider (agency or pairing unit); workers see those assigned to them."""
+    query = sa.select(Order).where(Order.provider_id == user.provider_id)
+    if user.role in (Role.social_worker, Role.cadre):
+        query = query.where(Order.assignee_id == user.member_id)
+    return query
+
+
+def get_provider_order_or_404(order_id: int, user: User) -> Order:
+    """One of the user's provider's orders, else 404."""
+    order = db.session.scalar(provider_orders(user).where(Order.id == order_id))
+    if order is None:
+        abort(404)
+    return order

@@ -1,0 +1,77 @@
+"""Views: home redirect, login, logout, language switch."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from socialforce.platform.auth import portal_of
+from socialforce.platform.extensions import db
+from socialforce.platform.services import accounts, audit
+from socialforce.portals.public.forms import LoginForm
+
+bp = Blueprint("public", __name__, template_folder="templates")
+
+
+def _safe_next(target: str | None) -> str | None:
+    """A same-site relative path from ?next=, or None."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.get("/")
+def index():
+    """Send a logged-in user to their portal, others to the login page."""
+    if current_user.is_authenticated:
+        return redirect(url_for(f"{portal_of(current_user.role)}.home"))
+    return redirect(url_for("public.login"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Log in; the session is cleared first so no earlier session id survives (session fixation)."""
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.username.data, form.password.data)
+        if user is None:
+            audit.record("login_failed", None, ip=request.remote_addr)
+            db.session.commit()
+            flash(_("Wrong username or password."), "danger")
+            return render_template("public/login.html", form=form), 200
+        lang = session.get("lang")
+        session.clear()
+        if lang:
+            session["lang"] = lang
+        login_user(user)
+        audit.record("login", user, ip=request.remote_addr)
+        db.session.commit()
+        flash(_("Welcome, %(name)s.", name=user.display_name), "success")
+        return redirect(_safe_next(request.args.get("next")) or url_for(f"{portal_of(user.role)}.home"))
+    return render_template("public/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """Log out and clear the session."""
+    audit.record("logout", current_user, ip=request.remote_addr)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("public.login"))
+
+
+@bp.post("/lang/<code>")
+def set_language(code: str):
+    """Switch the interface language (zh_CN or en)."""
+    if code not in current_app.config["LANGUAGES"]:
+        abort(404)
+    session["lang"] = code
+    return redirect(_safe_next(request.form.get("next")) or url_for("public.index"))

@@ -1,0 +1,61 @@
+"""Staff portal views: overview, households, the audited ID reveal."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, flash, make_response, render_template, request
+from flask_login import current_user
+
+from socialforce.platform.auth import PORTAL_ROLES, guard
+from socialforce.platform.extensions import db
+from socialforce.platform.models import AssistanceCategory, Member, Town
+from socialforce.platform.scoping import get_household_or_404
+from socialforce.platform.services import ServiceError, households, overview
+from socialforce.portals.staff.forms import RevealForm
+
+bp = Blueprint("staff", __name__, template_folder="templates")
+guard(bp, PORTAL_ROLES["staff"])
+
+
+@bp.get("/")
+def home():
+    """The staff overview for the user's scope."""
+    return render_template("staff/home.html", data=overview.staff_overview(current_user))
+
+
+@bp.get("/households", endpoint="households")
+def household_list():
+    """Search households by name, ID suffix, town and assistance category."""
+    args = request.args
+    town_id = args.get("town", type=int) if current_user.town_id is None else None
+    query = households.search(current_user, args.get("q"), args.get("id_suffix"), town_id, args.get("category"))
+    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    towns = db.session.scalars(sa.select(Town).order_by(Town.id)).all() if current_user.town_id is None else []
+    categories = db.session.scalars(sa.select(AssistanceCategory).order_by(AssistanceCategory.id)).all()
+    return render_template("staff/households.html", page=page, towns=towns, categories=categories)
+
+
+@bp.get("/households/<int:household_id>")
+def household(household_id: int):
+    """A household's members (IDs masked) and its service list."""
+    return render_template("staff/household.html", household=get_household_or_404(household_id, current_user),
+                           form=RevealForm())
+
+
+@bp.post("/members/<int:member_id>/reveal")
+def reveal(member_id: int):
+    """Show one member's full resident ID after stating a purpose; audited, never cached."""
+    member = db.get_or_404(Member, member_id)
+    household = get_household_or_404(member.household_id, current_user)
+    form = RevealForm()
+    if not form.validate_on_submit():
+        return render_template("staff/household.html", household=household, form=form, reveal_for=member.id), 400
+    try:
+        number = households.reveal_id_number(member, current_user, form.purpose.data, request.remote_addr)
+    except ServiceError as e:
+        flash(e.message, "danger")
+        return render_template("staff/household.html", household=household, form=form), e.status
+    db.session.commit()
+    response = make_response(render_template("staff/reveal.html", household=household, member=member,
+                                             number=number))
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,4 @@
+"""Pairing-unit portal."""
+from socialforce.portals.unit.views import bp
+
+__all__ = ["bp"]
