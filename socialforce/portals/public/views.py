@@ -9,8 +9,12 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from socialforce.platform.auth import portal_of
 from socialforce.platform.extensions import db
-from socialforce.platform.services import accounts, audit
-from socialforce.portals.public.forms import LoginForm
+import sqlalchemy as sa
+
+from socialforce.platform.models import ServiceCategory, Town
+from socialforce.platform.services import ServiceError, accounts, audit, volunteers
+from socialforce.portals.labels import bilingual
+from socialforce.portals.public.forms import LoginForm, VolunteerSignupForm
 
 bp = Blueprint("public", __name__, template_folder="templates")
 
@@ -75,3 +79,28 @@ def set_language(code: str):
         abort(404)
     session["lang"] = code
     return redirect(_safe_next(request.form.get("next")) or url_for("public.index"))
+
+
+@bp.route("/volunteer-signup", methods=["GET", "POST"])
+def volunteer_signup():
+    """Public real-name volunteer sign-up; the registration waits for staff approval."""
+    form = VolunteerSignupForm()
+    form.town_id.choices = [(t.id, bilingual(t)) for t in db.session.scalars(sa.select(Town).order_by(Town.id))]
+    form.skills.choices = [(c.code, bilingual(c)) for c in db.session.scalars(
+        sa.select(ServiceCategory).where(ServiceCategory.volunteer_task).order_by(ServiceCategory.id))]
+    if form.validate_on_submit():
+        registration = volunteers.Registration(
+            username=form.username.data.strip(), password=form.password.data, real_name=form.real_name.data.strip(),
+            id_number=form.id_number.data, phone=form.phone.data, town_id=form.town_id.data,
+            skills=tuple(form.skills.data or ()))
+        try:
+            volunteers.register(registration)
+        except ServiceError as e:
+            db.session.rollback()
+            getattr(form, e.field).errors.append(e.message)
+            return render_template("public/volunteer_signup.html", form=form), e.status
+        db.session.commit()
+        flash(_("Thank you for registering. You can log in now; staff will review your registration."), "success")
+        return redirect(url_for("public.login"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("public/volunteer_signup.html", form=form), status

@@ -1,0 +1,46 @@
+# The two commands: `make run` (set up, migrate, seed a small demo, serve) and `make test`.
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FLASK := $(BIN)/flask --app socialforce
+CATALOGS := $(wildcard socialforce/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGS:.po=.mo)
+HOST ?= 127.0.0.1
+PORT ?= 5000
+DEMO_SCALE ?= 0.01
+
+.PHONY: install run serve test lint translations extract-messages bench clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+%.mo: %.po
+	$(BIN)/pybabel compile -i $< -o $@
+
+translations: $(STAMP) $(COMPILED)
+
+run: install translations
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo --scale $(DEMO_SCALE) --if-empty
+	$(FLASK) demo-logins
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install translations lint
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check socialforce tests config.py
+	$(BIN)/bandit -q -r socialforce -lll
+
+extract-messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o socialforce/translations/messages.pot .
+	$(BIN)/pybabel update -i socialforce/translations/messages.pot -d socialforce/translations --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,38 @@
+"""Configuration: production refuses to start without its secrets; SQLite runs in WAL mode."""
+import pytest
+import sqlalchemy as sa
+
+from config import INSTANCE_DIR, _database_url, config_for
+from socialforce import create_app
+from socialforce.platform.extensions import db
+
+
+def test_production_refuses_to_start_without_secret_key(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("SOCIALFORCE_DATA_KEY", "x")
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app("production")
+
+
+def test_unknown_environment_is_refused():
+    with pytest.raises(RuntimeError, match="unknown SOCIALFORCE_ENV"):
+        config_for("staging")
+
+
+def test_database_url_switches_to_postgresql_with_psycopg3(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@db:5432/x")
+    assert _database_url("x.db") == "postgresql+psycopg://u@db:5432/x"
+
+
+def test_default_database_is_sqlite_in_the_instance_folder(monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert _database_url("x.db") == f"sqlite:///{INSTANCE_DIR / 'x.db'}"
+
+
+def test_sqlite_connections_use_wal_and_a_busy_timeout(app):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite-only settings; this run uses PostgreSQL")
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(sa.text("PRAGMA busy_timeout")).scalar() == 10000
+        assert conn.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
