@@ -39,7 +39,9 @@ def app(tmp_path_factory):
         flask_migrate.upgrade()
         ensure_reference_data()
         db.session.commit()
-    return app
+    yield app
+    with app.app_context():
+        db.engine.dispose()
 
 
 def empty_tables() -> None:

@@ -4,13 +4,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, session
+from flask import Flask, current_app, has_request_context, session
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def select_locale() -> str:
-    """The locale for this request."""
+    """The locale for this request (the default outside requests: jobs, CLI)."""
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     lang = session.get("lang")
     return lang if lang in current_app.config["LANGUAGES"] else current_app.config["BABEL_DEFAULT_LOCALE"]
 

@@ -5,7 +5,6 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from socialforce.platform import crypto
-from socialforce.platform.extensions import db
 from socialforce.platform.models import AssistanceCategory, Enrollment, Household, Member, User
 from socialforce.platform.scoping import household_filter
 from socialforce.platform.services import ServiceError, audit

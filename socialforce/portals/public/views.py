@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from socialforce.platform.auth import portal_of
 from socialforce.platform.extensions import db
-import sqlalchemy as sa
-
 from socialforce.platform.models import ServiceCategory, Town
 from socialforce.platform.services import ServiceError, accounts, audit, volunteers
 from socialforce.portals.labels import bilingual

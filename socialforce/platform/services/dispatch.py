@@ -1,0 +1,272 @@
+"""Dispatch (派单): orders to providers under a response clock, re-dispatch, escalation, volunteer tasks.
+
+The chain is query -> import -> register -> dispatch -> feedback. Staff dispatch a service item to a ranked
+candidate; the provider accepts (naming a social worker or cadre) or declines before `response_due_at`; an order not
+answered in time expires; declined and expired orders go to the next-ranked candidate, leaving out everyone who
+declined or let the item expire; after MAX_DISPATCH_FAILURES failures the item escalates to the town's staff.
+Items in a volunteer category become tasks with k slots that volunteers sign up for.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from socialforce.platform.extensions import db
+from socialforce.platform.models import (
+    Agency,
+    Contract,
+    Household,
+    ItemStatus,
+    MemberRole,
+    Order,
+    OrderState,
+    Provider,
+    ProviderKind,
+    ProviderMember,
+    ProviderStatus,
+    ServiceItem,
+    TaskSignup,
+    Town,
+    User,
+    Volunteer,
+    VolunteerTask,
+    utcnow,
+)
+from socialforce.platform.services import ServiceError, audit, orders
+
+FAILED_STATES = (OrderState.declined, OrderState.expired)
+LIVE_STATES = (OrderState.proposed, OrderState.dispatched, OrderState.accepted, OrderState.scheduled,
+               OrderState.in_service)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A provider chosen for an item, with the ranking that chose it (kept on the order for learning)."""
+
+    provider_id: int | None  # None: a volunteer task
+    score: float | None = None
+    rank: int | None = None
+    reasons: dict | None = field(default=None)
+    model_version: str | None = None
+
+
+def _notify_provider(provider_id: int, kind: str, params: dict, link: str | None) -> None:
+    from socialforce.platform.services import notifications
+
+    notifications.notify_provider(provider_id, kind, params, link)
+
+
+def _notify_town(town_id: int, kind: str, params: dict, link: str | None) -> None:
+    from socialforce.platform.services import notifications
+
+    notifications.notify_town_staff(town_id, kind, params, link)
+
+
+def contract_hours_left(agency_provider_id: int, on: datetime) -> float:
+    """Purchased minus used hours over the agency's contracts in force on a date."""
+    left = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Contract.purchased_hours - Contract.used_hours), 0.0))
+        .join(Agency).where(Agency.provider_id == agency_provider_id, Contract.starts_on <= on.date(),
+                            Contract.ends_on >= on.date())
+    )
+    return float(left or 0.0)
+
+
+def excluded_providers(item_id: int) -> set[int]:
+    """Providers that declined or let this item expire before (never dispatched to again)."""
+    return set(db.session.scalars(
+        sa.select(Order.provider_id).where(Order.item_id == item_id, Order.state.in_(FAILED_STATES),
+                                           Order.provider_id.is_not(None))
+    ))
+
+
+def dispatch(item: ServiceItem, choice: Choice, actor: User | None, now: datetime | None = None) -> Order:
+    """Create an order for `item` and dispatch it to the chosen provider (or publish it as a volunteer task)."""
+    now = now or utcnow()
+    if item.status not in (ItemStatus.open,):
+        raise ServiceError(_("This service item is not open for dispatch."))
+    if db.session.scalar(sa.select(Order.id).where(Order.item_id == item.id, Order.state.in_(LIVE_STATES))):
+        raise ServiceError(_("This service item already has an open order."))
+    attempt = 1 + db.session.scalar(
+        sa.select(sa.func.count(Order.id)).where(Order.item_id == item.id, Order.state.in_(FAILED_STATES)))
+    is_task = item.category.volunteer_task and choice.provider_id is None
+    if not is_task:
+        _check_provider(item, choice.provider_id, now)
+    due = now + timedelta(hours=current_app.config["RESPONSE_DEADLINE_HOURS"])
+    order = Order(item_id=item.id, provider_id=choice.provider_id, state=OrderState.proposed, score=choice.score,
+                  rank=choice.rank, reasons=choice.reasons, model_version=choice.model_version, attempt=attempt,
+                  created_at=now)
+    db.session.add(order)
+    db.session.flush()
+    orders.transition(order, OrderState.dispatched, actor, now=now, response_due_at=None if is_task else due)
+    if is_task:
+        db.session.add(VolunteerTask(order_id=order.id, slots=item.slots_needed))
+    item.status = ItemStatus.dispatched
+    db.session.flush()
+    params = {"order_id": order.id, "category": item.category.code, "town": item.household.town.code}
+    if not is_task:
+        _notify_provider(choice.provider_id, "order_dispatched", params, f"/orders/{order.id}")
+    return order
+
+
+def _check_provider(item: ServiceItem, provider_id: int | None, now: datetime) -> None:
+    """Refuse dispatch to an unknown, unapproved, excluded or (agency) out-of-hours provider."""
+    provider = db.session.get(Provider, provider_id) if provider_id else None
+    if provider is None or provider.kind == ProviderKind.volunteer:
+        raise ServiceError(_("Choose an agency or pairing unit for this order."), status=400)
+    if provider.status != ProviderStatus.approved:
+        raise ServiceError(_("This provider is not approved or is suspended."))
+    if provider.id in excluded_providers(item.id):
+        raise ServiceError(_("This provider declined this item or let it expire before."))
+    if provider.kind == ProviderKind.agency and contract_hours_left(provider.id, now) <= 0:
+        raise ServiceError(_("This agency has no purchased service hours left."))
+
+
+def accept(order: Order, actor: User, assignee_id: int, now: datetime | None = None) -> Order:
+    """The provider accepts, naming its social worker or cadre; an agency's hours are charged to its contract."""
+    now = now or utcnow()
+    member = db.session.get(ProviderMember, assignee_id)
+    if member is None or member.provider_id != order.provider_id or not member.active:
+        raise ServiceError(_("Choose one of your own social workers or cadres."), status=400, field="assignee_id")
+    if order.provider.kind == ProviderKind.agency and member.role != MemberRole.social_worker:
+        raise ServiceError(_("Choose a social worker."), status=400, field="assignee_id")
+    contract_id = _charge_contract(order, now) if order.provider.kind == ProviderKind.agency else None
+    orders.transition(order, OrderState.accepted, actor, now=now, assignee_id=member.id, contract_id=contract_id)
+    return order
+
+
+def _charge_contract(order: Order, now: datetime) -> int:
+    """Atomically charge the order's expected hours to a contract in force with enough hours left."""
+    contract_ids = db.session.scalars(
+        sa.select(Contract.id).join(Agency).where(
+            Agency.provider_id == order.provider_id, Contract.starts_on <= now.date(), Contract.ends_on >= now.date())
+        .order_by(Contract.ends_on, Contract.id)
+    ).all()
+    for contract_id in contract_ids:
+        charged = db.session.execute(
+            sa.update(Contract)
+            .where(Contract.id == contract_id, Contract.used_hours + order.expected_hours <= Contract.purchased_hours)
+            .values(used_hours=Contract.used_hours + order.expected_hours)
+            .execution_options(synchronize_session=False)
+        )
+        if charged.rowcount == 1:
+            return contract_id
+    raise ServiceError(_("Your government-purchase contract has no hours left for this order."))
+
+
+def decline(order: Order, actor: User, reason: str, now: datetime | None = None) -> Order | None:
+    """The provider declines with a reason; the item goes to the next candidate. Returns the new order, if any."""
+    now = now or utcnow()
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError(_("Please give a reason for declining."), status=400, field="reason")
+    orders.transition(order, OrderState.declined, actor, reason=reason, now=now, decline_reason=reason[:200])
+    return redispatch(order.item, now)
+
+
+def sweep_overdue(now: datetime) -> dict:
+    """Expire every order not answered by its deadline and re-dispatch its item (the per-minute job)."""
+    overdue = db.session.scalars(
+        sa.select(Order).where(Order.state == OrderState.dispatched, Order.response_due_at < now)
+        .order_by(Order.id)
+    ).all()
+    expired = redispatched = escalated = 0
+    for order in overdue:
+        try:
+            orders.transition(order, OrderState.expired, None, reason="response deadline passed", now=now)
+        except orders.IllegalTransition:
+            continue  # answered a moment ago
+        expired += 1
+        new = redispatch(order.item, now)
+        redispatched += new is not None
+        escalated += new is None and order.item.status == ItemStatus.open
+    return {"expired": expired, "redispatched": redispatched, "escalated": escalated}
+
+
+def redispatch(item: ServiceItem, now: datetime) -> Order | None:
+    """Dispatch the item to its best remaining candidate, or escalate to town staff after too many failures."""
+    item.status = ItemStatus.open
+    db.session.flush()
+    failures = db.session.scalar(
+        sa.select(sa.func.count(Order.id)).where(Order.item_id == item.id, Order.state.in_(FAILED_STATES)))
+    if failures < current_app.config["MAX_DISPATCH_FAILURES"]:
+        from socialforce.platform.services import matching
+
+        for candidate in matching.rank_item(item, now=now, k=10):
+            try:
+                return dispatch(item, candidate, None, now)
+            except ServiceError:
+                continue
+    audit.record("item_escalated", None, "service_item", item.id, failures=failures)
+    _notify_town(item.household.town_id, "order_escalated",
+                 {"item_id": item.id, "failures": failures, "category": item.category.code},
+                 f"/staff/items/{item.id}")
+    return None
+
+
+def auto_dispatch_town(town: Town, now: datetime) -> int:
+    """Dispatch the town's open items whose best candidate scores above the town's threshold."""
+    from socialforce.platform.services import matching
+
+    items = db.session.scalars(
+        sa.select(ServiceItem).join(Household)
+        .where(Household.town_id == town.id, ServiceItem.status == ItemStatus.open).order_by(ServiceItem.id)
+    ).all()
+    dispatched = 0
+    for item in items:
+        best = next(iter(matching.rank_item(item, now=now, k=1)), None)
+        if best is not None and (best.score or 0) >= town.auto_dispatch_threshold:
+            try:
+                dispatch(item, best, None, now)
+                dispatched += 1
+            except ServiceError:
+                continue
+    return dispatched
+
+
+def rematch_open_items(now: datetime) -> dict:
+    """Nightly: auto-dispatch open items in towns that switched auto-dispatch on."""
+    towns = db.session.scalars(sa.select(Town).where(Town.auto_dispatch).order_by(Town.id)).all()
+    return {"dispatched": sum(auto_dispatch_town(town, now) for town in towns), "towns": len(towns)}
+
+
+def sign_up(task_id: int, volunteer: Volunteer, now: datetime | None = None) -> TaskSignup:
+    """Take one slot of a task: an atomic conditional UPDATE plus a UNIQUE (task, volunteer) row."""
+    now = now or utcnow()
+    taken = db.session.execute(
+        sa.update(VolunteerTask).where(VolunteerTask.id == task_id, VolunteerTask.taken < VolunteerTask.slots)
+        .values(taken=VolunteerTask.taken + 1).execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:
+        raise ServiceError(_("All places of this task are taken."))
+    signup = TaskSignup(task_id=task_id, volunteer_id=volunteer.id, created_at=now)
+    db.session.add(signup)
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError:
+        raise ServiceError(_("You have already signed up for this task.")) from None
+    task = db.session.get(VolunteerTask, task_id)
+    db.session.refresh(task)
+    if task.order.state == OrderState.dispatched:
+        try:
+            orders.transition(task.order, OrderState.accepted, None, reason="first volunteer signed up", now=now)
+        except orders.IllegalTransition:
+            pass  # another volunteer's sign-up accepted it at the same moment
+    return signup
+
+
+def withdraw(task_id: int, volunteer: Volunteer) -> None:
+    """Give a slot back: delete the sign-up and decrement the count in the same transaction."""
+    deleted = db.session.execute(
+        sa.delete(TaskSignup).where(TaskSignup.task_id == task_id, TaskSignup.volunteer_id == volunteer.id)
+    )
+    if deleted.rowcount != 1:
+        raise ServiceError(_("You are not signed up for this task."), status=404)
+    db.session.execute(
+        sa.update(VolunteerTask).where(VolunteerTask.id == task_id, VolunteerTask.taken > 0)
+        .values(taken=VolunteerTask.taken - 1).execution_options(synchronize_session=False)
+    )
