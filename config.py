@@ -39,6 +39,24 @@ class Config:
     PAGE_SIZE = 25
     RESPONSE_DEADLINE_HOURS = 48
     MAX_DISPATCH_FAILURES = 3
+    # Scheduler (`flask scheduler`): the job list, the lease that lets one process schedule, stale-run takeover.
+    SCHEDULER_JOBS = os.environ.get("SOCIALFORCE_SCHEDULER_JOBS", "socialforce.platform.scheduler.jobs:JOBS")
+    SCHEDULER_LEASE_SECONDS = float(os.environ.get("SCHEDULER_LEASE_SECONDS", "60"))
+    SCHEDULER_RENEW_SECONDS = float(os.environ.get("SCHEDULER_RENEW_SECONDS", "20"))
+    SCHEDULER_STALE_RUN_SECONDS = int(os.environ.get("SCHEDULER_STALE_RUN_SECONDS", "900"))
+    # Notifications: external channels besides the in-app inbox ("log", "email", "sms"), retries, adapters.
+    NOTIFY_CHANNELS = [c.strip() for c in os.environ.get("NOTIFY_CHANNELS", "log").split(",") if c.strip()]
+    NOTIFY_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "8"))
+    NOTIFY_BACKOFF_SECONDS = int(os.environ.get("NOTIFY_BACKOFF_SECONDS", "60"))
+    NOTIFY_BACKOFF_MAX_SECONDS = int(os.environ.get("NOTIFY_BACKOFF_MAX_SECONDS", str(6 * 3600)))
+    SMTP_HOST = os.environ.get("SMTP_HOST")
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
+    SMTP_USER = os.environ.get("SMTP_USER")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD")
+    SMTP_STARTTLS = os.environ.get("SMTP_STARTTLS", "0") == "1"
+    SMTP_FROM = os.environ.get("SMTP_FROM", "noreply@socialforce.local")
+    SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL")
+    SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN")
     TESTING = False
     DEBUG = False
 

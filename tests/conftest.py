@@ -2,12 +2,14 @@
 emptied after every test except its reference tables; a test client; demo logins."""
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 
 import flask_migrate
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
 from socialforce import create_app
 from socialforce.platform.extensions import db
@@ -66,9 +68,21 @@ def _context(app):
         empty_tables()
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose requests run outside the test's app context, as real requests do.
+
+    Flask reuses an already pushed app context for a request, so `g` (CSRF token, logged-in user) and the
+    database session would leak between requests of one test; an empty contextvars context prevents that.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
     """A test client."""
+    app.test_client_class = IsolatedClient
     return app.test_client()
 
 
@@ -87,7 +101,7 @@ CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 def csrf_token(client, path: str = "/login") -> str:
     """The CSRF token from a page's form."""
-    html = client.get(path).get_data(as_text=True)
+    html = client.get(path, follow_redirects=True).get_data(as_text=True)
     match = CSRF_RE.search(html)
     assert match, f"no CSRF token on {path}"
     return match.group(1)

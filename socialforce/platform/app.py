@@ -62,13 +62,15 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount the public pages and the four role portals."""
-    from socialforce.portals import agency, labels, public, staff, unit, volunteer
+    from socialforce.portals import agency, hsds, inbox, labels, public, staff, unit, volunteer
 
     app.register_blueprint(public.bp)
     app.register_blueprint(staff.bp, url_prefix="/staff")
     app.register_blueprint(agency.bp, url_prefix="/agency")
     app.register_blueprint(unit.bp, url_prefix="/unit")
     app.register_blueprint(volunteer.bp, url_prefix="/volunteer")
+    app.register_blueprint(inbox.bp, url_prefix="/inbox")
+    app.register_blueprint(hsds.bp, url_prefix="/hsds")
     labels.init_app(app)
 
 

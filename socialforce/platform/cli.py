@@ -17,6 +17,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(demo_logins_command)
+    from socialforce.platform.scheduler import commands as scheduler_commands  # scheduler, run-job
+    scheduler_commands.init_app(app)
 
 
 @click.command("seed-demo")

@@ -12,3 +12,15 @@ ORDER_STATE = {
     "in_service": _l("In service"), "completed": _l("Completed"), "evaluated": _l("Evaluated"),
     "cancelled": _l("Cancelled"),
 }
+
+REASONS = {
+    "text": _l("The request and the offer describe similar help (similarity %(value).2f)"),
+    "distance": _l("About %(value).1f km away"),
+    "pairing": _l("Already paired with this household"),
+    "continuity": _l("Has served this household before"),
+    "track_record": _l("Track record: acceptance, completion and satisfaction (%(value).2f)"),
+    "priority": _l("Household vulnerability (%(value).2f)"),
+    "load": _l("Share of capacity still free (%(value).2f)"),
+    "window_fit": _l("Your free time fits the household's preferred times (%(value).2f)"),
+}
+FREQUENCY = {"once": _l("One-off"), "weekly": _l("Weekly"), "monthly": _l("Monthly")}

@@ -2,15 +2,39 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 from socialforce.platform.i18n import select_locale
-from socialforce.platform.labels import ITEM_STATUS, ORDER_STATE, PRIORITY
+from socialforce.platform.labels import FREQUENCY, ITEM_STATUS, ORDER_STATE, PRIORITY, REASONS
 from socialforce.portals.nav import portal_nav
 
 
 def bilingual(row) -> str:
     """A reference row's name in the current language (rows carry name_zh and name_en)."""
     return row.name_zh if select_locale() == "zh_CN" else row.name_en
+
+
+def reason_text(reason: dict) -> str:
+    """One ranking reason in words, e.g. 'About 3.2 km away'."""
+    template = REASONS.get(reason["feature"])
+    return str(template) % {"value": reason["value"]} if template is not None else reason["feature"]
+
+
+def top_reasons(reasons: dict | None, n: int = 3) -> list[str]:
+    """The n reasons that added most to a stored ranking, in words (features that added nothing are left out)."""
+    if not reasons:
+        return []
+    return [reason_text(r) for r in reasons.get("reasons", []) if r["contribution"] > 0 and
+            (r["feature"] not in ("pairing", "continuity") or r["value"] > 0)][:n]
+
+
+WEEK_DAYS = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
+WEEK_PERIODS = (_l("Morning"), _l("Afternoon"), _l("Evening"))
+
+
+def mask_from_form(values: list[str]) -> int:
+    """A week mask from the grid's checked bit numbers (unknown values ignored)."""
+    return sum(1 << int(v) for v in set(values) if v.isdigit() and 0 <= int(v) < 21)
 
 
 def without_page(args) -> dict:
@@ -26,6 +50,10 @@ def init_app(app: Flask) -> None:
         priority_label=lambda v: PRIORITY[str(v)],
         item_status_label=lambda v: ITEM_STATUS[str(v)],
         order_state_label=lambda v: ORDER_STATE[str(v)],
+        frequency_label=lambda v: FREQUENCY[str(v)],
+        top_reasons=top_reasons,
+        week_days=lambda: WEEK_DAYS,
+        week_periods=lambda: WEEK_PERIODS,
         without_page=without_page,
         portal_nav=portal_nav,
     )

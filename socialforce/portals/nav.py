@@ -7,10 +7,13 @@ from socialforce.platform.auth import portal_of
 from socialforce.platform.models import User
 
 NAV: dict[str, list[tuple[str, object]]] = {
-    "staff": [("staff.home", _l("Overview")), ("staff.households", _l("Households"))],
-    "agency": [("agency.home", _l("Overview"))],
-    "unit": [("unit.home", _l("Overview"))],
-    "volunteer": [("volunteer.home", _l("Overview"))],
+    "staff": [("staff.home", _l("Overview")), ("staff.households", _l("Households")),
+              ("staff.matching_review", _l("Matching")), ("staff.orders_board", _l("Orders")), ("staff.dashboard_page", _l("Dashboard")),
+              ("staff.imports", _l("Import")), ("staff.exports", _l("Export")),
+              ("staff.calendar", _l("Calendar")), ("staff.hours", _l("Hours"))],
+    "agency": [("agency.home", _l("Overview")), ("agency.calendar", _l("Calendar"))],
+    "unit": [("unit.home", _l("Overview")), ("unit.calendar", _l("Calendar"))],
+    "volunteer": [("volunteer.home", _l("Overview")), ("volunteer.calendar", _l("Calendar")), ("volunteer.hours", _l("Hours"))],
 }
 
 

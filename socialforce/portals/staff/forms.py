@@ -1,9 +1,25 @@
 """Staff portal forms."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField
-from wtforms.validators import DataRequired, Length
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from socialforce.platform.labels import FREQUENCY, PRIORITY
 
 
 class RevealForm(FlaskForm):
     purpose = StringField(_l("Purpose of viewing"), validators=[DataRequired(), Length(min=2, max=200)])
+
+
+class ItemForm(FlaskForm):
+    category_id = SelectField(_l("Service category"), coerce=int, validators=[DataRequired()])
+    member_id = SelectField(_l("For member"), coerce=lambda v: int(v) if v not in (None, "", "None") else None,
+                            validators=[Optional()])
+    description = TextAreaField(_l("What is needed"), validators=[DataRequired(), Length(min=4, max=500)])
+    priority = SelectField(_l("Priority"), choices=list(PRIORITY.items()), default="normal")
+    frequency = SelectField(_l("Frequency"), choices=list(FREQUENCY.items()), default="once")
+    slots_needed = IntegerField(_l("Volunteers needed"), default=1, validators=[NumberRange(min=1, max=50)])
+
+
+class ReasonForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(min=2, max=200)])

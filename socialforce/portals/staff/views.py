@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from socialforce.platform.auth import PORTAL_ROLES, guard
 from socialforce.platform.extensions import db
-from socialforce.platform.models import AssistanceCategory, Member, Town
+from socialforce.platform.models import AssistanceCategory, Member, ServiceItem, Town
 from socialforce.platform.scoping import get_household_or_404
 from socialforce.platform.services import ServiceError, households, overview
 from socialforce.portals.staff.forms import RevealForm
@@ -34,11 +34,16 @@ def household_list():
     return render_template("staff/households.html", page=page, towns=towns, categories=categories)
 
 
+def _household_page(household, form: RevealForm, status: int = 200, **extra):
+    items = db.session.scalars(
+        sa.select(ServiceItem).where(ServiceItem.household_id == household.id).order_by(ServiceItem.id.desc())).all()
+    return render_template("staff/household.html", household=household, form=form, items=items, **extra), status
+
+
 @bp.get("/households/<int:household_id>")
 def household(household_id: int):
     """A household's members (IDs masked) and its service list."""
-    return render_template("staff/household.html", household=get_household_or_404(household_id, current_user),
-                           form=RevealForm())
+    return _household_page(get_household_or_404(household_id, current_user), RevealForm())
 
 
 @bp.post("/members/<int:member_id>/reveal")
@@ -48,12 +53,12 @@ def reveal(member_id: int):
     household = get_household_or_404(member.household_id, current_user)
     form = RevealForm()
     if not form.validate_on_submit():
-        return render_template("staff/household.html", household=household, form=form, reveal_for=member.id), 400
+        return _household_page(household, form, 400, reveal_for=member.id)
     try:
         number = households.reveal_id_number(member, current_user, form.purpose.data, request.remote_addr)
     except ServiceError as e:
         flash(e.message, "danger")
-        return render_template("staff/household.html", household=household, form=form), e.status
+        return _household_page(household, form, e.status)
     db.session.commit()
     response = make_response(render_template("staff/reveal.html", household=household, member=member,
                                              number=number))

@@ -1,0 +1,78 @@
+"""Exact transportation problem by min-cost flow (OR-Tools), with LP dual prices from the residual graph.
+
+Network: source -> item i (capacity k_i), item -> offer (capacity 1, cost -round(w_ij x COST_SCALE)),
+offer j -> sink (capacity c_j), and a source -> sink bypass (cost 0) so items may stay unassigned.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.graph.python import min_cost_flow
+
+COST_SCALE = 1_000_000
+MAX_BF_ROUNDS = 100_000
+
+
+@dataclass(frozen=True)
+class FlowSolution:
+    """Flow on the item->offer arcs (0/1, in input order) and dual prices u (items) and v (offers) >= 0."""
+
+    flow: np.ndarray
+    item_price: np.ndarray
+    offer_price: np.ndarray
+
+
+def solve_transportation(arc_item: np.ndarray, arc_offer: np.ndarray, weight: np.ndarray,
+                         demand: np.ndarray, capacity: np.ndarray) -> FlowSolution:
+    """Maximise sum(weight x flow) with item demands and offer capacities; arcs must be in a fixed order."""
+    n_items, n_offers = demand.size, capacity.size
+    source, sink = 0, n_items + n_offers + 1
+    cost = -np.rint(weight * COST_SCALE).astype(np.int64)
+    tails = np.concatenate([arc_item + 1, np.zeros(n_items, np.int64), n_items + 1 + np.arange(n_offers),
+                            [source]]).astype(np.int32)
+    heads = np.concatenate([n_items + 1 + arc_offer, 1 + np.arange(n_items), np.full(n_offers, sink),
+                            [sink]]).astype(np.int32)
+    total = int(demand.sum())
+    caps = np.concatenate([np.ones(arc_item.size, np.int64), demand, capacity, [total]]).astype(np.int64)
+    costs = np.concatenate([cost, np.zeros(n_items + n_offers + 1, np.int64)])
+    solver = min_cost_flow.SimpleMinCostFlow()
+    arcs = solver.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
+    supplies = np.zeros(sink + 1, np.int64)
+    supplies[source], supplies[sink] = total, -total
+    solver.set_nodes_supplies(np.arange(sink + 1, dtype=np.int32), supplies)
+    status = solver.solve()
+    if status != solver.OPTIMAL:
+        raise RuntimeError(f"min-cost flow failed with status {status}")
+    flows = np.asarray(solver.flows(arcs), dtype=np.int64)
+    potential = _potentials(tails.astype(np.int64), heads.astype(np.int64), caps, costs, flows, sink + 1)
+    item_price = np.maximum(0, potential[1:n_items + 1] - potential[source]) / COST_SCALE
+    offer_price = np.maximum(0, potential[sink] - potential[n_items + 1:sink]) / COST_SCALE
+    return FlowSolution(flow=flows[:arc_item.size], item_price=item_price, offer_price=offer_price)
+
+
+def _potentials(tails: np.ndarray, heads: np.ndarray, caps: np.ndarray, costs: np.ndarray, flows: np.ndarray,
+                n_nodes: int) -> np.ndarray:
+    """Shortest distances from a virtual root (0-cost arcs to every node) in the residual graph.
+
+    An optimal flow leaves no negative cycle, so Bellman-Ford converges; the distances d are node
+    potentials with non-negative reduced costs c(a,b) + d(a) - d(b) >= 0 on every residual arc, which
+    is LP complementary slackness: they yield optimal dual prices.
+    """
+    fwd = flows < caps
+    bwd = flows > 0
+    t = np.concatenate([tails[fwd], heads[bwd]])
+    h = np.concatenate([heads[fwd], tails[bwd]])
+    c = np.concatenate([costs[fwd], -costs[bwd]])
+    order = np.argsort(h, kind="stable")
+    t, h, c = t[order], h[order], c[order]
+    starts = np.flatnonzero(np.r_[True, h[1:] != h[:-1]])
+    targets = h[starts]
+    d = np.zeros(n_nodes, np.int64)
+    for _ in range(MAX_BF_ROUNDS):
+        best = np.minimum.reduceat(d[t] + c, starts) if t.size else np.zeros(0, np.int64)
+        improve = best < d[targets]
+        if not improve.any():
+            return d
+        d[targets[improve]] = best[improve]
+    raise RuntimeError("residual graph has a negative cycle: the flow is not optimal")

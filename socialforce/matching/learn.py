@@ -1,0 +1,165 @@
+"""The learned ranker: gradient-boosted trees on past orders' outcomes, corrected for position bias.
+
+Positive outcome = accepted, completed and rated >= 4. Lists were shown ranked, and a provider shown at
+0-based position p looks at the order with propensity (1 / (1 + p)) ** ETA; positives are weighted by
+1 / propensity (inverse-propensity weighting) so the model learns relevance, not the old ranking.
+ETA = 1.0 is documented, not estimated (it matches the simulated history; re-estimate it from a small
+randomised-order experiment once the platform has one).
+"""
+from __future__ import annotations
+
+import pickle
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from socialforce.matching.features import FEATURES
+from socialforce.matching.index import MatchIndex
+from socialforce.matching.taxonomy import CATEGORIES, PROVIDER_KINDS
+from socialforce.matching.types import Candidate, Item, Reason
+
+MIN_OUTCOMES = 5_000
+"""The learned ranker takes over from the cold-start scorer once it was trained on at least this many
+logged outcomes (shown candidates whose order reached a final state)."""
+ETA = 1.0
+RERANK_POOL = 50
+
+
+@dataclass(frozen=True)
+class LoggedRow:
+    """One candidate shown in a ranked list: its raw features (FEATURES order) and what happened."""
+
+    query_id: int
+    day: date
+    position: int
+    values: tuple[float, ...]
+    category: str
+    provider_kind: str
+    label: bool
+
+
+@dataclass(frozen=True)
+class LoggedOutcomes:
+    """The log as columns; `relevant` (the outcome had it been examined) exists only in simulations."""
+
+    query: np.ndarray
+    day: np.ndarray
+    position: np.ndarray
+    values: np.ndarray
+    category: np.ndarray
+    kind: np.ndarray
+    label: np.ndarray
+    relevant: np.ndarray | None = None
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[LoggedRow]) -> LoggedOutcomes:
+        """Columns from row objects (what the platform builds from its orders table)."""
+        return cls(query=np.array([r.query_id for r in rows], dtype=np.int64),
+                   day=np.array([r.day.toordinal() for r in rows], dtype=np.int64),
+                   position=np.array([r.position for r in rows], dtype=np.int64),
+                   values=np.array([r.values for r in rows], dtype=np.float64).reshape(len(rows), len(FEATURES)),
+                   category=np.array([category_code(r.category) for r in rows], dtype=np.int64),
+                   kind=np.array([PROVIDER_KINDS.index(r.provider_kind) for r in rows], dtype=np.int64),
+                   label=np.array([r.label for r in rows], dtype=bool))
+
+    def __len__(self) -> int:
+        return int(self.query.size)
+
+    def subset(self, mask: np.ndarray) -> LoggedOutcomes:
+        """The rows where mask is true."""
+        return replace(self, **{f: getattr(self, f)[mask] for f in
+                                ("query", "day", "position", "values", "category", "kind", "label")},
+                       relevant=None if self.relevant is None else self.relevant[mask])
+
+
+def category_code(category: str) -> int:
+    """Index of a category in CATEGORIES (unknown categories share one extra code)."""
+    return CATEGORIES.index(category) if category in CATEGORIES else len(CATEGORIES)
+
+
+def propensity(position: np.ndarray, eta: float = ETA) -> np.ndarray:
+    """P(the provider examines an order shown at 0-based position p) = (1 / (1 + p)) ** eta."""
+    return (1.0 / (1.0 + np.asarray(position, dtype=np.float64))) ** eta
+
+
+def design(values: np.ndarray, category: np.ndarray, kind: np.ndarray) -> np.ndarray:
+    """Model inputs: the raw features, then category and provider kind codes (categorical)."""
+    return np.column_stack([values, category.astype(np.float64), kind.astype(np.float64)])
+
+
+class LearnedRanker:
+    """P(positive outcome | features), trained with inverse-propensity weights; versioned and dated."""
+
+    def __init__(self, model: HistGradientBoostingClassifier, version: str, trained_at: datetime, eta: float,
+                 n_outcomes: int, baseline: np.ndarray) -> None:
+        self.model, self.version, self.trained_at = model, version, trained_at
+        self.eta, self.n_outcomes, self.baseline = eta, n_outcomes, baseline
+
+    @classmethod
+    def fit(cls, log: LoggedOutcomes, eta: float = ETA, seed: int = 0, version: str | None = None,
+            ipw: bool = True) -> LearnedRanker:
+        """Train on logged outcomes; ipw=False gives the naive (position-biased) model for comparison."""
+        weight = np.where(log.label, 1.0 / propensity(log.position, eta), 1.0) if ipw else np.ones(len(log))
+        model = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.08, max_leaf_nodes=31,
+                                               min_samples_leaf=40, l2_regularization=1.0,
+                                               categorical_features=[len(FEATURES), len(FEATURES) + 1],
+                                               early_stopping=False, random_state=seed)
+        model.fit(design(log.values, log.category, log.kind), log.label.astype(int), sample_weight=weight)
+        now = datetime.now(timezone.utc)
+        return cls(model, version or f"hgb-{now:%Y%m%d%H%M%S}", now, eta, len(log),
+                   np.median(log.values, axis=0))
+
+    def score(self, values: np.ndarray, category: np.ndarray, kind: np.ndarray) -> np.ndarray:
+        """Predicted probability of a positive outcome for each row."""
+        if len(values) == 0:
+            return np.zeros(0)
+        return self.model.predict_proba(design(values, category, kind))[:, 1]
+
+    def rank(self, index: MatchIndex, item: Item, k: int = 10) -> list[Candidate]:
+        """Re-rank the item's top RERANK_POOL cold-start candidates; reasons are one-at-a-time ablations.
+
+        A feature's contribution is score - score with that feature set to the training median.
+        """
+        table = index.candidate_table([item], max(k, RERANK_POOL))
+        if len(table) == 0:
+            return []
+        n, f = table.values.shape
+        cat = np.full(n, category_code(item.category))
+        kind = np.array([index.kind_codes[index.offer_pos[int(o)]] for o in table.offer_ids], dtype=np.int64)
+        scores = self.score(table.values, cat, kind)
+        order = np.lexsort((table.offer_ids, -scores))[:k]
+        probe = np.repeat(table.values[order], f, axis=0)
+        for j in range(f):
+            probe[j::f, j] = self.baseline[j]
+        ablated = self.score(probe, np.repeat(cat[order], f), np.repeat(kind[order], f)).reshape(order.size, f)
+        out = []
+        for row, i in enumerate(order):
+            contrib = {name: float(scores[i] - ablated[row, j]) for j, name in enumerate(FEATURES)}
+            reasons = tuple(Reason(name, contrib[name], float(table.values[i, j]))
+                            for j, name in sorted(enumerate(FEATURES), key=lambda jf: (-contrib[jf[1]], jf[0])))
+            out.append(Candidate(item_id=item.id, offer_id=int(table.offer_ids[i]),
+                                 provider_id=int(table.provider_ids[i]), score=float(scores[i]),
+                                 contributions=contrib, reasons=reasons))
+        return out
+
+    def save(self, path: str | Path) -> None:
+        """Write the model with its version, training time, eta and outcome count (pickle)."""
+        payload = {"version": self.version, "trained_at": self.trained_at.isoformat(), "eta": self.eta,
+                   "n_outcomes": self.n_outcomes, "baseline": self.baseline, "model": self.model}
+        Path(path).write_bytes(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+
+    @classmethod
+    def load(cls, path: str | Path) -> LearnedRanker:
+        """Read a model written by `save` (trusted files only: pickle)."""
+        payload = pickle.loads(Path(path).read_bytes())  # noqa: S301 - our own model files
+        return cls(payload["model"], payload["version"], datetime.fromisoformat(payload["trained_at"]),
+                   payload["eta"], payload["n_outcomes"], payload["baseline"])
+
+
+def choose_ranker(ranker: LearnedRanker | None) -> LearnedRanker | None:
+    """The learned ranker if it was trained on at least MIN_OUTCOMES outcomes, else None (cold start)."""
+    return ranker if ranker is not None and ranker.n_outcomes >= MIN_OUTCOMES else None

@@ -1,0 +1,338 @@
+"""A synthetic Tengzhou-scale problem and a position-biased order history, shared by the bench and tests.
+
+Plausible, not rigged: agencies' counselling capacity is scarce, volunteers are many but most have no
+free slot this week and narrow (evening/weekend) windows, rural towns have fewer volunteers. The
+"true" outcome process (`true_probability`) is a nonlinear function of the same features plus latent
+provider quality and noise; the cold-start scorer does not know it.
+"""
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+
+from socialforce.matching.taxonomy import CATEGORIES, TOWNS, URBAN_TOWN_IDS
+from socialforce.matching.types import Context, Item, Offer, TrackRecord
+
+ON_DATE = date(2024, 6, 3)
+ETA_TRUE = 1.0
+"""Position bias simulated in the history: P(examined at 0-based position p) = (1 / (1 + p)) ** ETA_TRUE."""
+
+PHRASES: dict[str, tuple[str, ...]] = {
+    "counselling": ("心理疏导", "情绪压力大", "一对一心理咨询", "焦虑抑郁", "心理健康评估", "危机干预"),
+    "emotional_comfort": ("精神慰藉", "陪伴聊天", "上门探访", "缓解孤独", "节日慰问", "读报谈心"),
+    "resource_linking": ("资源链接", "政策咨询", "申请救助", "对接慈善资源", "办理补贴手续", "转介服务"),
+    "capability_building": ("能力提升", "技能培训", "自我发展", "家庭教育指导", "理财能力", "自信心建设"),
+    "social_integration": ("社会融入", "社区活动", "邻里互助", "兴趣小组", "重建支持网络", "文体活动"),
+    "rehabilitation": ("康复训练", "肢体功能恢复", "康复指导", "辅具适配", "残疾康复", "偏瘫护理"),
+    "tutoring": ("学业辅导", "作业辅导", "功课补习", "阅读陪伴", "数学英语", "升学指导"),
+    "daily_care": ("生活照料", "打扫卫生", "代购买菜", "做饭助餐", "洗衣理发", "助浴助洁"),
+    "employment": ("就业帮扶", "农业生产", "种植养殖技术", "求职指导", "手工就业", "电商销售"),
+    "legal_aid": ("法律援助", "法律咨询", "赡养纠纷", "劳动争议", "依法维权", "遗产继承"),
+    "medical_escort": ("就医陪护", "陪同看病", "取药送药", "住院陪护", "预约挂号", "慢病随访"),
+}
+ITEM_GENERIC = ("独居老人", "家中困难", "需要帮助", "每周一次", "行动不便", "留守儿童", "重病患者", "单亲家庭")
+OFFER_GENERIC = ("志愿服务", "专业团队", "热心公益", "时间灵活", "服务社区", "经验丰富", "耐心细致")
+ITEM_CATEGORY_SHARE = {
+    "counselling": .08, "emotional_comfort": .16, "resource_linking": .08, "capability_building": .06,
+    "social_integration": .06, "rehabilitation": .07, "tutoring": .09, "daily_care": .18, "employment": .08,
+    "legal_aid": .04, "medical_escort": .10,
+}
+VOLUNTEER_TASKS = ("emotional_comfort", "tutoring", "daily_care", "medical_escort")
+AGENCY_CATEGORIES = ("emotional_comfort", "resource_linking", "capability_building", "social_integration",
+                     "rehabilitation")
+UNIT_CATEGORIES = ("emotional_comfort", "resource_linking", "employment", "daily_care", "social_integration",
+                   "capability_building")
+VOLUNTEER_CATEGORY_SHARE = {"emotional_comfort": .5, "daily_care": .4, "tutoring": .3, "medical_escort": .25,
+                            "social_integration": .15, "employment": .1}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Items, offers and context of one synthetic instance, plus the hidden truth used for histories."""
+
+    items: tuple[Item, ...]
+    offers: tuple[Offer, ...]
+    context: Context
+    quality: dict[int, float]
+    provider_noise: dict[int, float]
+
+
+def _windows(rng: np.random.Generator, n: int, weights: np.ndarray, low: int, high: int) -> np.ndarray:
+    """n random 21-bit masks with low..high cells drawn without replacement by `weights` (Gumbel top-k)."""
+    keys = np.log(weights)[None, :] + rng.gumbel(size=(n, 21))
+    rank = np.argsort(np.argsort(-keys, axis=1), axis=1)
+    counts = rng.integers(low, high + 1, size=n)
+    chosen = rank < counts[:, None]
+    return (chosen * (1 << np.arange(21, dtype=np.int64))[None, :]).sum(axis=1)
+
+
+def _cell_weights(weekday_day: float, weekday_evening: float, weekend: float) -> np.ndarray:
+    w = np.empty(21)
+    for d in range(7):
+        for p in range(3):
+            w[d * 3 + p] = weekend if d >= 5 else (weekday_evening if p == 2 else weekday_day)
+    return w
+
+
+def _text(pr: random.Random, categories: list[str], generic: tuple[str, ...], per: int) -> str:
+    parts = []
+    for cat in categories:
+        parts.extend(pr.sample(PHRASES[cat], per))
+    parts.append(pr.choice(generic))
+    pr.shuffle(parts)
+    return "，".join(parts)
+
+
+def _village(pr: random.Random, town_index: int, villages: list[list[tuple[float, float]]]) -> tuple[float, float]:
+    return pr.choice(villages[town_index])
+
+
+def make_problem(scale: float = 1.0, seed: int = 0) -> Problem:
+    """A Tengzhou-like instance: about scale x 100k items, 13 agencies, 60 units, 259,600 volunteers."""
+    rng = np.random.default_rng(seed)
+    pr = random.Random(seed)
+    town_ids = np.array([t[0] for t in TOWNS])
+    town_ll = np.array([(t[3], t[4]) for t in TOWNS])
+    urban = np.array([t in URBAN_TOWN_IDS for t in town_ids])
+    n_villages = 25
+    ang = rng.uniform(0, 2 * math.pi, size=(21, n_villages))
+    rad = 4.0 * np.sqrt(rng.uniform(0, 1, size=(21, n_villages)))
+    villages = np.stack([town_ll[:, :1] + rad * np.sin(ang) / 110.574,
+                         town_ll[:, 1:] + rad * np.cos(ang) / (111.32 * math.cos(math.radians(35)))], axis=2)
+    villages = [[(float(a), float(b)) for a, b in town] for town in villages]
+
+    # households and their vulnerability
+    n_hh = max(40, round(40_000 * scale))
+    hh_town = rng.choice(21, size=n_hh, p=np.where(urban, 1.3, 1.0) / np.where(urban, 1.3, 1.0).sum())
+    flags = rng.uniform(size=(n_hh, 5)) < np.array([.17, .015, .25, .2, .25])  # tekun, orphan, severe, alone, child
+    flags[:, 4] |= flags[:, 1]
+    base = 1 - np.prod(1 - flags[:, :4] * np.array([.45, .55, .35, .3]), axis=1)
+    priority = np.clip(0.05 + base + rng.uniform(0, 0.08, size=n_hh), 0, 1)
+
+    # items
+    n_items = max(30, round(100_000 * scale))
+    cats = np.array(CATEGORIES)
+    share = np.array([ITEM_CATEGORY_SHARE[c] for c in CATEGORIES])
+    item_hh = rng.integers(n_hh, size=n_items)
+    item_cat = rng.choice(len(cats), size=n_items, p=share / share.sum())
+    item_w = _windows(rng, n_items, _cell_weights(3.0, 1.0, 1.5), 3, 8)
+    items = []
+    for i in range(n_items):
+        h = int(item_hh[i])
+        cat = str(cats[item_cat[i]])
+        child = bool(flags[h, 4])
+        if cat == "tutoring" and not child:
+            cat = "daily_care"
+        minor = child and (cat == "tutoring" or (cat in ("counselling", "emotional_comfort", "social_integration")
+                                                 and pr.random() < .4))
+        k = 1
+        if cat in VOLUNTEER_TASKS:
+            u = pr.random()
+            k = 3 if u < .03 else 2 if u < .13 else 1
+        lat, lon = _village(pr, int(hh_town[h]), villages)
+        items.append(Item(id=100_000_000 + i, household_id=h + 1, town_id=int(town_ids[hh_town[h]]), lat=lat,
+                          lon=lon, category=cat, description=_text(pr, [cat], ITEM_GENERIC, 2),
+                          priority=round(float(priority[h]), 4), minor=minor, windows=int(item_w[i]),
+                          slots_needed=k))
+
+    offers: list[Offer] = []
+    kinds: dict[int, str] = {}
+    valid = (ON_DATE - timedelta(days=180), ON_DATE + timedelta(days=180))
+
+    def nearest_towns(t: int, count: int) -> frozenset[int]:
+        d = np.hypot(town_ll[:, 0] - town_ll[t, 0], (town_ll[:, 1] - town_ll[t, 1]) * 0.82)
+        return frozenset(int(town_ids[j]) for j in np.argsort(d, kind="stable")[:count])
+
+    # agencies: every category of theirs incl. counselling; capacity is scarce
+    n_ag = max(3, round(13 * scale))
+    agency_slots = 9_000 * scale
+    for a in range(n_ag):
+        pid = 1 + a
+        home = a * 21 // n_ag
+        cats_a = ["counselling"] + sorted(rng.choice(AGENCY_CATEGORIES, size=3, replace=False).tolist())
+        quals = {"licensed_social_worker"} | ({"certified_counsellor"} if pr.random() < .6 else set()) \
+            | ({"rehab_therapist"} if pr.random() < .4 else set())
+        lat, lon = town_ll[home]
+        offers.append(Offer(id=pid, provider_id=pid, provider_kind="agency", categories=frozenset(cats_a),
+                            towns=nearest_towns(home, math.ceil(21 * 1.6 / n_ag)), lat=float(lat), lon=float(lon),
+                            radius_km=0.0, qualifications=frozenset(quals), background_checked=True,
+                            windows=int(_cell_weights(1, 0, 0)[:21].astype(bool) @ (1 << np.arange(21))),
+                            slots_left=max(1, round(agency_slots / n_ag * rng.uniform(.6, 1.4))),
+                            valid_from=valid[0], valid_to=valid[1],
+                            description=_text(pr, cats_a, OFFER_GENERIC, 2)))
+        kinds[pid] = "agency"
+
+    # pairing units
+    n_units = max(5, round(60 * scale))
+    unit_slots = 8_000 * scale
+    for u in range(n_units):
+        pid = 1_000 + u
+        home = int(rng.integers(21))
+        cats_u = sorted(rng.choice(UNIT_CATEGORIES, size=3, replace=False).tolist())
+        quals: set[str] = set()
+        if u % 12 == 0:
+            cats_u.append("legal_aid")
+            quals.add("lawyer")
+        if u % 7 == 0:
+            cats_u.append("medical_escort")
+            quals.add("medical")
+        lat, lon = _village(pr, home, villages)
+        offers.append(Offer(id=pid, provider_id=pid, provider_kind="unit", categories=frozenset(cats_u),
+                            towns=nearest_towns(home, int(rng.integers(1, 4))), lat=lat, lon=lon,
+                            radius_km=float(rng.uniform(8, 15)), qualifications=frozenset(quals),
+                            background_checked=True, windows=int(_windows(rng, 1, _cell_weights(3, .3, .3), 6, 10)[0]),
+                            slots_left=max(1, round(unit_slots / n_units * rng.uniform(.5, 1.5))),
+                            valid_from=valid[0], valid_to=valid[1],
+                            description=_text(pr, cats_u, OFFER_GENERIC, 1)))
+        kinds[pid] = "unit"
+
+    # volunteers: many, few slots, narrow windows, concentrated in the urban sub-districts
+    n_vol = max(50, round(259_600 * scale))
+    tw = np.where(urban, 3.0, 1.0)
+    vol_town = rng.choice(21, size=n_vol, p=tw / tw.sum())
+    vol_w = _windows(rng, n_vol, _cell_weights(.6, 2.5, 3.0), 2, 4)
+    vol_slots = rng.choice([0, 1, 2], size=n_vol, p=[.80, .15, .05])
+    vc = list(VOLUNTEER_CATEGORY_SHARE)
+    vshare = np.array([VOLUNTEER_CATEGORY_SHARE[c] for c in vc])
+    for v in range(n_vol):
+        pid = 10_000 + v
+        t = int(vol_town[v])
+        mine = [c for c, s in zip(vc, vshare, strict=True) if pr.random() < s] or [pr.choice(vc)]
+        quals = set()
+        u = pr.random()
+        if u < .006:
+            mine.append("counselling")
+            quals.add("certified_counsellor")
+        elif u < .010:
+            mine.append("rehabilitation")
+            quals.add("rehab_therapist")
+        elif u < .013:
+            mine.append("legal_aid")
+            quals.add("lawyer")
+        if "tutoring" in mine and pr.random() < .3:
+            quals.add("teacher")
+        towns = {int(town_ids[t])}
+        if pr.random() < .1:
+            towns |= nearest_towns(t, 2)
+        r = pr.random()
+        start = valid[0] if r > .05 else (ON_DATE - timedelta(days=400) if r < .03 else ON_DATE + timedelta(days=7))
+        lat, lon = _village(pr, t, villages)
+        offers.append(Offer(id=pid, provider_id=pid, provider_kind="volunteer", categories=frozenset(mine),
+                            towns=frozenset(towns), lat=lat, lon=lon,
+                            radius_km=pr.uniform(2, 5) if pr.random() < .3 else 0.0,
+                            qualifications=frozenset(quals), background_checked=bool(pr.random() < .45),
+                            windows=int(vol_w[v]), slots_left=int(vol_slots[v]), valid_from=start,
+                            valid_to=start + timedelta(days=365), description=_text(pr, mine, OFFER_GENERIC, 1)))
+        kinds[pid] = "volunteer"
+
+    quality = {pid: float(q) for pid, q in zip(kinds, rng.beta(8, 2, size=len(kinds)), strict=True)}
+    noise = {pid: float(z) for pid, z in zip(kinds, rng.normal(0, .3, size=len(kinds)), strict=True)}
+    return Problem(items=tuple(items), offers=tuple(offers), context=_context(rng, pr, items, offers, kinds, quality),
+                   quality=quality, provider_noise=noise)
+
+
+def _context(rng: np.random.Generator, pr: random.Random, items: list[Item], offers: list[Offer],
+             kinds: dict[int, str], quality: dict[int, float]) -> Context:
+    by_town: dict[int, list[int]] = {}
+    for o in offers:
+        for t in o.towns:
+            by_town.setdefault(t, []).append(o.provider_id)
+    hh_town = {it.household_id: it.town_id for it in items}
+    pairings, served, blocks = set(), set(), set()
+    units_by_town = {t: [p for p in ps if kinds[p] == "unit"] for t, ps in by_town.items()}
+    for h, t in sorted(hh_town.items()):
+        if pr.random() < .25 and units_by_town.get(t):
+            pairings.add((pr.choice(units_by_town[t]), h))
+        if pr.random() < .15 and by_town.get(t):
+            served.add((pr.choice(by_town[t]), h))
+        if pr.random() < .005 and by_town.get(t):
+            blocks.add((h, pr.choice(by_town[t])))
+    exclusions = {(it.id, pr.choice(by_town[it.town_id])) for it in items
+                  if pr.random() < .01 and by_town.get(it.town_id)}
+    pids = np.array([o.provider_id for o in offers])
+    kind = np.array([kinds[p] for p in pids])
+    q = np.array([quality[p] for p in pids])
+    slots = np.array([o.slots_left for o in offers])
+    vol = kind == "volunteer"
+    n = np.where(vol, np.where(rng.uniform(size=pids.size) < .4, 0, rng.geometric(1 / 8, size=pids.size)),
+                 rng.poisson(np.where(kind == "agency", 300, 100)))
+    load = np.where(vol, rng.integers(0, 2, size=pids.size), (slots * rng.uniform(.2, 1.0, size=pids.size)).astype(int))
+    acc = rng.binomial(n, np.minimum(.98, q + .05))
+    done = rng.binomial(acc, np.minimum(.99, q + .1))
+    ratings = np.clip(np.round(rng.normal(np.repeat(2.5 + 2 * q, done), .8)), 1, 5)
+    sat_sum = np.add.reduceat(np.r_[ratings, 0.0], np.r_[0, np.cumsum(done)[:-1]]) * (done > 0)
+    records = {int(p): TrackRecord(int(p), accepted=int(a), declined=int(k - a), completed=int(d),
+                                   satisfaction_sum=float(ss), satisfaction_count=int(d))
+               for p, k, a, d, ss in zip(pids, n, acc, done, sat_sum, strict=True)}
+    return Context(on_date=ON_DATE, pairings=frozenset(pairings), served_before=frozenset(served),
+                   exclusions=frozenset(exclusions), household_blocks=frozenset(blocks),
+                   load={int(p): int(x) for p, x in zip(pids, load, strict=True)}, track_records=records)
+
+
+COUNSEL_LIKE = ("counselling", "emotional_comfort", "legal_aid", "rehabilitation")
+
+
+def true_probability(values: np.ndarray, category: np.ndarray, kind: np.ndarray, quality: np.ndarray,
+                     noise: np.ndarray) -> np.ndarray:
+    """The simulation's hidden P(accepted, completed, rated >= 4) if the provider looks at the order.
+
+    Text fit matters far more for counselling-like work; latent provider quality (of which the track
+    record is only a noisy estimate) saturates; distance hurts volunteers much more than agencies and
+    units; pairing and continuity help; overloaded providers decline; plus per-provider noise.
+    """
+    text, km, pairing, continuity, _track, _priority, load = values.T
+    counsel = np.isin(category, [CATEGORIES.index(c) for c in COUNSEL_LIKE])
+    volunteer = kind == 2
+    logit = (-0.6 + np.where(counsel, 7.0, 2.0) * (text - 0.35) + 2.0 * np.tanh(4.0 * (quality - 0.75))
+             - np.where(volunteer, 0.45, 0.06) * km + 0.6 * pairing + 1.0 * continuity
+             - 1.5 * np.maximum(0.0, 0.5 - load) + noise)
+    return 1.0 / (1.0 + np.exp(-logit))
+
+
+def make_history(problem: Problem, index, n_queries: int = 8_000, shown: int = 20, days: int = 365,
+                 seed: int = 1):
+    """A year of logged dispatch lists with position-biased outcomes (see ETA_TRUE).
+
+    The logging policy shows the top `shown` of the cold-start ranking perturbed by Gumbel noise; an
+    order at position p is examined with probability (1/(1+p))**ETA_TRUE and, if examined, succeeds
+    with `true_probability`. Returns LoggedOutcomes with `relevant` = the outcome had it been examined.
+    """
+    from socialforce.matching.learn import LoggedOutcomes, category_code
+
+    rng = np.random.default_rng(seed)
+    items = problem.items
+    picks = rng.choice(len(items), size=n_queries, replace=n_queries > len(items))
+    table = index.candidate_table([items[i] for i in np.unique(picks)], 2 * shown)
+    starts = np.searchsorted(table.item_ids, table.all_item_ids, side="left")
+    ends = np.searchsorted(table.item_ids, table.all_item_ids, side="right")
+    where = {int(i): (a, b) for i, a, b in zip(table.all_item_ids, starts, ends, strict=True)}
+    item_by_id = {it.id: it for it in items}
+    first_day = ON_DATE.toordinal() - days
+    rows, query, day, position = [], [], [], []
+    for q, i in enumerate(picks):
+        a, b = where[items[i].id]
+        if b - a < 2:
+            continue
+        noisy = table.scores[a:b] + rng.gumbel(scale=0.05, size=b - a)
+        order = a + np.argsort(-noisy, kind="stable")[:shown]
+        rows.append(order)
+        query.append(np.full(order.size, q))
+        day.append(np.full(order.size, first_day + int(rng.integers(days))))
+        position.append(np.arange(order.size))
+    sel = np.concatenate(rows)
+    pos = np.concatenate(position)
+    category = np.array([category_code(item_by_id[int(i)].category) for i in table.item_ids[sel]])
+    kind = np.array([index.kind_codes[index.offer_pos[int(o)]] for o in table.offer_ids[sel]], dtype=np.int64)
+    providers = table.provider_ids[sel]
+    quality = np.array([problem.quality[int(p)] for p in providers])
+    noise = np.array([problem.provider_noise[int(p)] for p in providers])
+    p = true_probability(table.values[sel], category, kind, quality, noise)
+    relevant = rng.uniform(size=p.size) < p
+    examined = rng.uniform(size=p.size) < (1.0 / (1.0 + pos)) ** ETA_TRUE
+    return LoggedOutcomes(query=np.concatenate(query), day=np.concatenate(day), position=pos,
+                          values=table.values[sel], category=category, kind=kind, label=relevant & examined,
+                          relevant=relevant)

@@ -1,0 +1,182 @@
+"""Import benchmark: `python -m socialforce.platform.bench_import --households 40000`.
+
+Generates a realistic workbook (households, members, service items), imports it into a fresh SQLite database
+(or the empty PostgreSQL database in DATABASE_URL) through the same service code as the web pages, and prints
+one JSON line: households, members, items, file_mb, validate_s, write_s, total_s, peak_rss_mb.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from openpyxl import Workbook
+
+from socialforce.platform import idnumber
+from socialforce.platform.imports.cells import RELATIONS
+from socialforce.platform.imports.rules import HOUSEHOLDS, ITEMS, MEMBERS
+from socialforce.platform.reference import ASSISTANCE_CATEGORIES, SERVICE_CATEGORIES, TOWNS
+
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍红建国建华志强桂芝淑珍凤兰玉梅德胜"
+ROADS = ("善国路", "杏坛路", "学院路", "府前路", "荆河路", "北辛路", "龙泉路", "塔寺路", "平行路", "大同路")
+NEEDS = {
+    "counselling": "丧偶后情绪低落，需要定期心理疏导",
+    "emotional_comfort": "独居老人，希望有人定期上门聊天陪伴",
+    "resource_linking": "需要链接医疗救助和临时救助资源",
+    "capability_building": "希望参加技能培训，提高就业能力",
+    "social_integration": "残疾青年，希望参加社区活动融入社会",
+    "rehabilitation": "脑梗后遗症，需要上门康复训练",
+    "tutoring": "孩子数学成绩落后，需要课后学业辅导",
+    "daily_care": "行动不便，需要打扫卫生和代购生活用品",
+    "employment": "家中土地需要农忙时帮助收种",
+    "legal_aid": "赡养纠纷，需要法律咨询",
+    "medical_escort": "每月需到市医院复查，需要陪同就医",
+}
+WINDOWS = ("工作日上午", "工作日下午", "周六上午、周日上午", "不限", "每天晚上", "周一上午、周三下午")
+VILLAGES_PER_TOWN = 12
+
+
+def village_names(town_zh: str) -> list[str]:
+    """The benchmark's villages of a town (the database gets the same list)."""
+    suffix = "社区" if town_zh.endswith("街道") else "村"
+    return [f"{town_zh[:2]}{n}{suffix}" for n in "一二三四五六七八九十甲乙"][:VILLAGES_PER_TOWN]
+
+
+def _name(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+
+
+def generate(path: Path, households: int, seed: int = 7) -> dict[str, int]:
+    """Write a valid import workbook with `households` households; returns its row counts."""
+    rng = random.Random(seed)  # noqa: S311 - test data, not security
+    workbook = Workbook(write_only=True)
+    sheets = {kind.key: workbook.create_sheet(kind.sheet) for kind in (HOUSEHOLDS, MEMBERS, ITEMS)}
+    for kind in (HOUSEHOLDS, MEMBERS, ITEMS):
+        sheets[kind.key].append([c.header for c in kind.columns])
+    assistance = [zh for _code, zh, _en, _v in ASSISTANCE_CATEGORIES]
+    services = [(code, zh) for code, zh, *_rest in SERVICE_CATEGORIES]
+    used: set[tuple[date, int]] = set()
+    counts = {"households": 0, "members": 0, "items": 0}
+    for n in range(households):
+        town = TOWNS[n % len(TOWNS)][1]
+        code = f"TZ{n + 1:07d}"
+        head = _name(rng)
+        sheets["households"].append([code, town, rng.choice(village_names(town)), head,
+                                     f"滕州市{town}{rng.choice(ROADS)}{rng.randint(1, 300)}号",
+                                     f"1{rng.choice('3589')}{rng.randint(0, 999999999):09d}"])
+        size = rng.choices((1, 2, 3, 4, 5, 6), (47, 30, 13, 6, 3, 1))[0]
+        numbers = []
+        for i in range(size):
+            while True:
+                born = date(1935, 1, 1) + timedelta(days=rng.randint(0, 365 * 85))
+                key = (born, rng.randint(0, 999))
+                if key not in used:
+                    used.add(key)
+                    break
+            number = idnumber.make("370481", born, key[1])
+            numbers.append(number)
+            relation = "户主" if i == 0 else rng.choice(RELATIONS[1:7])
+            categories = "、".join(rng.sample(assistance[:5], rng.choice((0, 1, 1, 2))))
+            sheets["members"].append([code, head if i == 0 else _name(rng), number, relation,
+                                      rng.choice((0, 0, 0, 0, 1, 2, 3, 4)), categories,
+                                      f"20{rng.randint(15, 23)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
+                                      rng.choice(("", "", "高血压", "糖尿病", "肢体残疾"))])
+        for _ in range(rng.choices((0, 1, 2, 3), (20, 45, 25, 10))[0]):
+            category, category_zh = rng.choice(services)
+            member = rng.choice(numbers) if rng.random() < 0.6 else ""
+            sheets["items"].append([code, member, category_zh, NEEDS[category] + f"（{rng.randint(1, 999)}）",
+                                    rng.choice(("普通", "普通", "高", "紧急")), rng.choice(("一次", "每周", "每月")),
+                                    rng.choice(WINDOWS)])
+            counts["items"] += 1
+        counts["households"] += 1
+        counts["members"] += size
+    workbook.save(path)
+    return counts
+
+
+def _prepare_database(url: str | None, workdir: Path):
+    """An app on a migrated database with the reference data, benchmark villages and one city-staff user."""
+    import flask_migrate
+    import sqlalchemy as sa
+
+    from socialforce import create_app
+    from socialforce.platform.extensions import db
+    from socialforce.platform.models import Household, Role, Town, Village
+    from socialforce.platform.reference import ensure_reference_data
+    from socialforce.platform.services.accounts import create_user
+
+    if url and url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url or f"sqlite:///{workdir / 'bench.db'}")
+    with app.app_context():
+        flask_migrate.upgrade()
+        ensure_reference_data()
+        if db.session.scalar(sa.select(sa.func.count()).select_from(Household)):
+            raise SystemExit("the benchmark needs an empty database (households already present)")
+        for town in db.session.scalars(sa.select(Town)).all():
+            have = set(db.session.scalars(sa.select(Village.name).where(Village.town_id == town.id)))
+            for name in village_names(town.name_zh):
+                if name not in have:
+                    db.session.add(Village(town_id=town.id, name=name, lat=town.lat, lon=town.lon))
+        create_user(username=f"bench{int(time.time())}", password="bench-password-1", display_name="bench",
+                    role=Role.city_staff)
+        db.session.commit()
+    return app
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Run the benchmark and print one JSON line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--households", type=int, default=40_000)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    import sqlalchemy as sa
+
+    from socialforce.platform.extensions import db
+    from socialforce.platform.models import User, utcnow
+    from socialforce.platform.services import imports
+
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        path = workdir / "bench.xlsx"
+        counts = generate(path, args.households, args.seed)
+        file_mb = path.stat().st_size / 1024 / 1024
+        app = _prepare_database(os.environ.get("DATABASE_URL"), workdir)
+        app.config["IMPORT_MAX_BYTES"] = max(app.config.get("IMPORT_MAX_BYTES", 0), path.stat().st_size)
+        with app.app_context():
+            user = db.session.scalars(sa.select(User).order_by(User.id.desc())).first()
+            started = time.perf_counter()
+            with path.open("rb") as stream:
+                upload = imports.store_upload(stream, "bench.xlsx", None, user, utcnow())
+            status = imports.preview(upload, user, utcnow())
+            db.session.rollback()
+            validated = time.perf_counter()
+            if status["state"] != "valid":
+                raise SystemExit(f"the benchmark file did not validate: {status['state']}")
+            upload.claim()
+            written = imports.run_import(upload, user, utcnow())  # re-validates, then writes
+            db.session.commit()
+            imports.finish(upload, written)
+            done = time.perf_counter()
+            db.engine.dispose()
+    result = {
+        "households": written["households"], "members": written["members"], "items": written["items"],
+        "file_mb": round(file_mb, 2), "validate_s": round(validated - started, 2),
+        "write_s": round(done - validated, 2), "total_s": round(done - started, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "database": "postgresql" if os.environ.get("DATABASE_URL") else "sqlite",
+        "generated": counts,
+    }
+    print(json.dumps(result, ensure_ascii=False))
+    return result
+
+
+if __name__ == "__main__":
+    main()

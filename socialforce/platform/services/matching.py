@@ -1,0 +1,318 @@
+"""The only bridge between the database and the pure `socialforce.matching` engine.
+
+It maps ORM rows to the engine's frozen dataclasses (items, offers, context), keeps a warm index per process
+(rebuilt when offers change or after INDEX_TTL), and maps ranked candidates back to dispatch choices.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+
+from socialforce.matching import types as mt
+from socialforce.matching.check import pair_problems
+from socialforce.matching.index import MatchIndex
+from socialforce.matching.taxonomy import Rules
+from socialforce.platform.extensions import db
+from socialforce.platform.models import (
+    AssistanceCategory,
+    Enrollment,
+    Household,
+    HouseholdBlock,
+    ItemStatus,
+    Member,
+    OfferStatus,
+    Order,
+    OrderState,
+    Pairing,
+    Provider,
+    ProviderKind,
+    ProviderStatus,
+    Qualification,
+    ServiceCategory,
+    ServiceItem,
+    ServiceOffer,
+    TaskSignup,
+    Village,
+    Volunteer,
+    VolunteerTask,
+    offer_categories,
+    offer_towns,
+    utcnow,
+)
+from socialforce.platform.services.dispatch import FAILED_STATES, Choice, excluded_providers
+
+INDEX_TTL_SECONDS = 600
+LOAD_STATES = (OrderState.dispatched, OrderState.accepted, OrderState.scheduled, OrderState.in_service)
+BASE_PRIORITY = {"normal": 0.2, "high": 0.5, "urgent": 0.8}
+VULNERABILITY_BONUS = 0.2
+SEVERE_DISABILITY_GRADES = (1, 2)
+
+
+def rules() -> Rules:
+    """The hard-constraint rules from the service taxonomy in the database."""
+    rows = db.session.execute(sa.select(ServiceCategory.code, ServiceCategory.qualifications)).all()
+    return Rules(required_qualifications={code: frozenset(q.split()) for code, q in rows if q.strip()})
+
+
+# ------------------------------------------------------------------ offers and capacity
+def provider_load(provider_ids: list[int] | None = None) -> dict[int, int]:
+    """Live orders held by each agency/unit plus live task sign-ups held by each volunteer."""
+    orders_q = sa.select(Order.provider_id, sa.func.count()).where(
+        Order.state.in_(LOAD_STATES), Order.provider_id.is_not(None)).group_by(Order.provider_id)
+    signups_q = (sa.select(Volunteer.provider_id, sa.func.count()).select_from(TaskSignup)
+                 .join(Volunteer, Volunteer.id == TaskSignup.volunteer_id)
+                 .join(VolunteerTask, VolunteerTask.id == TaskSignup.task_id)
+                 .join(Order, Order.id == VolunteerTask.order_id)
+                 .where(Order.state.in_(LOAD_STATES)).group_by(Volunteer.provider_id))
+    if provider_ids is not None:
+        orders_q = orders_q.where(Order.provider_id.in_(provider_ids))
+        signups_q = signups_q.where(Volunteer.provider_id.in_(provider_ids))
+    load: dict[int, int] = {}
+    for provider_id, n in [*db.session.execute(orders_q), *db.session.execute(signups_q)]:
+        load[provider_id] = load.get(provider_id, 0) + n
+    return load
+
+
+def capacity_left(provider_ids: list[int], on: date) -> dict[int, int]:
+    """Weekly slots of each provider's active offers minus the work it holds now."""
+    slots = dict(db.session.execute(
+        sa.select(ServiceOffer.provider_id, sa.func.sum(ServiceOffer.slots_per_week))
+        .where(ServiceOffer.provider_id.in_(provider_ids), ServiceOffer.status == OfferStatus.active,
+               ServiceOffer.valid_from <= on, ServiceOffer.valid_to >= on)
+        .group_by(ServiceOffer.provider_id)
+    ).all())
+    load = provider_load(provider_ids)
+    return {p: int(slots.get(p, 0) or 0) - load.get(p, 0) for p in provider_ids}
+
+
+def load_offers(on: date, provider_ids: list[int] | None = None) -> list[mt.Offer]:
+    """Active, valid offers of approved providers as engine offers, with slots left after current load."""
+    query = (sa.select(ServiceOffer.id, ServiceOffer.provider_id, Provider.kind, Provider.lat, Provider.lon,
+                       Provider.radius_km, ServiceOffer.windows, ServiceOffer.slots_per_week,
+                       ServiceOffer.valid_from, ServiceOffer.valid_to, ServiceOffer.title, ServiceOffer.description)
+             .join(Provider, Provider.id == ServiceOffer.provider_id)
+             .where(Provider.status == ProviderStatus.approved, ServiceOffer.status == OfferStatus.active,
+                    ServiceOffer.valid_from <= on, ServiceOffer.valid_to >= on))
+    if provider_ids is not None:
+        query = query.where(ServiceOffer.provider_id.in_(provider_ids))
+    rows = db.session.execute(query.order_by(ServiceOffer.id)).all()
+    offer_ids = [r.id for r in rows]
+    categories = _grouped(sa.select(offer_categories.c.offer_id, ServiceCategory.code)
+                          .join(ServiceCategory, ServiceCategory.id == offer_categories.c.category_id), offer_ids,
+                          offer_categories.c.offer_id)
+    towns = _grouped(sa.select(offer_towns.c.offer_id, offer_towns.c.town_id), offer_ids, offer_towns.c.offer_id)
+    provider_set = sorted({r.provider_id for r in rows})
+    quals = _grouped(sa.select(Qualification.provider_id, Qualification.code)
+                     .where(sa.or_(Qualification.expires_on.is_(None), Qualification.expires_on >= on)),
+                     provider_set, Qualification.provider_id)
+    unplaced_load = provider_load(provider_set if provider_ids is not None else None)
+    offers = []
+    for r in rows:  # a provider's current load fills its offers in id order
+        held = min(r.slots_per_week, unplaced_load.get(r.provider_id, 0))
+        unplaced_load[r.provider_id] = unplaced_load.get(r.provider_id, 0) - held
+        provider_quals = quals.get(r.provider_id, frozenset())
+        offers.append(mt.Offer(
+            id=r.id, provider_id=r.provider_id, provider_kind=r.kind.value, categories=categories.get(r.id, frozenset()),
+            towns=towns.get(r.id, frozenset()), lat=r.lat, lon=r.lon, radius_km=r.radius_km,
+            qualifications=provider_quals, background_checked="background_check" in provider_quals,
+            windows=r.windows, slots_left=r.slots_per_week - held, valid_from=r.valid_from, valid_to=r.valid_to,
+            description=f"{r.title} {r.description}"))
+    return offers
+
+
+def _grouped(query: sa.Select, keys: list[int], key_column) -> dict[int, frozenset]:
+    """Run a two-column query for `keys` (in chunks) and group the second column by the first."""
+    out: dict[int, set] = {}
+    for start in range(0, len(keys), 20_000):
+        chunk = keys[start:start + 20_000]
+        for key, value in db.session.execute(query.where(key_column.in_(chunk))):
+            out.setdefault(key, set()).add(value)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+# ------------------------------------------------------------------ items and context
+def vulnerable_households(household_ids: list[int]) -> set[int]:
+    """Households with extreme poverty, an orphan or unsupported child, severe disability or an elderly person alone."""
+    out: set[int] = set()
+    for start in range(0, len(household_ids), 20_000):
+        chunk = household_ids[start:start + 20_000]
+        out |= set(db.session.scalars(
+            sa.select(Member.household_id).join(Enrollment).join(AssistanceCategory)
+            .where(Member.household_id.in_(chunk), AssistanceCategory.vulnerable)))
+        out |= set(db.session.scalars(sa.select(Member.household_id).where(
+            Member.household_id.in_(chunk), Member.disability_grade.in_(SEVERE_DISABILITY_GRADES))))
+        out |= set(db.session.scalars(sa.select(Household.id).where(
+            Household.id.in_(chunk), Household.lives_alone_elderly)))
+    return out
+
+
+def priority_of(item_priority: str, vulnerable: bool) -> float:
+    """Vulnerability in [0, 1]: the item's urgency plus a bonus for a vulnerable household."""
+    return min(1.0, BASE_PRIORITY[item_priority] + (VULNERABILITY_BONUS if vulnerable else 0.0))
+
+
+def load_items(item_ids: list[int], on: date) -> list[mt.Item]:
+    """Service items as engine items (place from the village, priority, minor flag)."""
+    rows = []
+    for start in range(0, len(item_ids), 20_000):
+        chunk = item_ids[start:start + 20_000]
+        rows += db.session.execute(
+            sa.select(ServiceItem.id, ServiceItem.household_id, Household.town_id, Village.lat, Village.lon,
+                      ServiceCategory.code, ServiceItem.description, ServiceItem.priority, Member.birth_date,
+                      ServiceItem.windows, ServiceItem.slots_needed)
+            .join(Household, Household.id == ServiceItem.household_id)
+            .join(Village, Village.id == Household.village_id)
+            .join(ServiceCategory, ServiceCategory.id == ServiceItem.category_id)
+            .outerjoin(Member, Member.id == ServiceItem.member_id)
+            .where(ServiceItem.id.in_(chunk))
+        ).all()
+    vulnerable = vulnerable_households(sorted({r.household_id for r in rows}))
+    adult_born_before = date(on.year - 18, on.month, min(on.day, 28))
+    return sorted((mt.Item(
+        id=r.id, household_id=r.household_id, town_id=r.town_id, lat=r.lat, lon=r.lon, category=r.code,
+        description=r.description, priority=priority_of(r.priority.value, r.household_id in vulnerable),
+        minor=r.birth_date is not None and r.birth_date > adult_born_before, windows=r.windows,
+        slots_needed=r.slots_needed) for r in rows), key=lambda it: it.id)
+
+
+def load_context(on: date) -> mt.Context:
+    """Pairings, continuity, exclusions, household blocks, load and track records as of `on`."""
+    from socialforce.platform.services.track_record import provider_stats
+
+    pairings = frozenset(db.session.execute(
+        sa.select(Pairing.provider_id, Pairing.household_id).where(Pairing.ended_on.is_(None))).tuples())
+    served = frozenset(db.session.execute(
+        sa.select(Order.provider_id, ServiceItem.household_id).join(ServiceItem)
+        .where(Order.state.in_((OrderState.completed, OrderState.evaluated)), Order.provider_id.is_not(None))
+        .distinct()).tuples())
+    exclusions = frozenset(db.session.execute(
+        sa.select(Order.item_id, Order.provider_id)
+        .where(Order.state.in_(FAILED_STATES), Order.provider_id.is_not(None))).tuples())
+    blocks = frozenset(db.session.execute(sa.select(HouseholdBlock.household_id, HouseholdBlock.provider_id)).tuples())
+    records = {pid: mt.TrackRecord(provider_id=pid, accepted=s.accepted, declined=s.declined + s.expired,
+                                   completed=s.completed, satisfaction_sum=float(s.satisfaction_sum),
+                                   satisfaction_count=s.satisfaction_count)
+               for pid, s in provider_stats().items()}
+    return mt.Context(on_date=on, pairings=pairings, served_before=served, exclusions=exclusions,
+                      household_blocks=blocks, load=provider_load(), track_records=records)
+
+
+# ------------------------------------------------------------------ the warm index
+@dataclass
+class _Warm:
+    key: tuple
+    built_at: float
+    index: MatchIndex
+
+
+_warm: dict[str, _Warm] = {}
+
+
+def _offers_version() -> tuple:
+    """Changes whenever an offer, order or provider status changes enough to matter."""
+    return tuple(db.session.execute(sa.select(
+        sa.select(sa.func.count(ServiceOffer.id), sa.func.max(ServiceOffer.id)).scalar_subquery(),
+        sa.select(sa.func.count(ServiceOffer.id)).where(ServiceOffer.status == OfferStatus.active).scalar_subquery(),
+        sa.select(sa.func.count(Provider.id)).where(Provider.status == ProviderStatus.approved).scalar_subquery(),
+        sa.select(sa.func.max(Order.id)).scalar_subquery(),
+    )).one())
+
+
+def warm_index(on: date) -> MatchIndex:
+    """The process's index for `on`, rebuilt when offers or orders changed or after INDEX_TTL_SECONDS."""
+    key = (str(db.engine.url), on, _offers_version())
+    warm = _warm.get("index")
+    if warm is None or warm.key != key or time.monotonic() - warm.built_at > INDEX_TTL_SECONDS:
+        index = MatchIndex.build(load_offers(on), load_context(on), rules())
+        warm = _Warm(key, time.monotonic(), index)
+        _warm["index"] = warm
+    return warm.index
+
+
+def invalidate() -> None:
+    """Drop the warm index (after publishing, editing or pausing an offer)."""
+    _warm.clear()
+
+
+# ------------------------------------------------------------------ ranking for the platform
+def to_choice(candidate: mt.Candidate, rank: int, model_version: str = "cold-start") -> Choice:
+    """A dispatch choice carrying the candidate's score, position and reasons."""
+    reasons = [{"feature": r.feature, "contribution": round(r.contribution, 4), "value": round(r.value, 4)}
+               for r in candidate.reasons]
+    return Choice(provider_id=candidate.provider_id, score=round(candidate.score, 4), rank=rank,
+                  reasons={"offer_id": candidate.offer_id, "reasons": reasons}, model_version=model_version)
+
+
+def rank_item(item: ServiceItem, now: datetime | None = None, k: int = 10) -> list[Choice]:
+    """The item's top-k eligible agencies and pairing units with reasons, leaving out any now at full capacity.
+
+    Volunteers are not dispatched to one by one: items in a volunteer category become tasks they sign up for.
+    """
+    on = (now or utcnow()).date()
+    engine_item = load_items([item.id], on)[0]
+    candidates = warm_index(on).rank(engine_item, k=k * 2)
+    if not candidates:
+        return []
+    organisations = set(db.session.scalars(sa.select(Provider.id).where(
+        Provider.id.in_({c.provider_id for c in candidates}), Provider.kind != ProviderKind.volunteer)))
+    left = capacity_left(sorted(organisations), on)
+    excluded = excluded_providers(item.id)
+    fresh = [c for c in candidates
+             if c.provider_id in organisations and left[c.provider_id] > 0 and c.provider_id not in excluded][:k]
+    return [to_choice(c, rank) for rank, c in enumerate(fresh, start=1)]
+
+
+def open_items_query(town_id: int | None = None, category_id: int | None = None) -> sa.Select:
+    """Open service items, optionally for one town and/or category."""
+    query = sa.select(ServiceItem.id).join(Household).where(ServiceItem.status == ItemStatus.open)
+    if town_id:
+        query = query.where(Household.town_id == town_id)
+    if category_id:
+        query = query.where(ServiceItem.category_id == category_id)
+    return query.order_by(ServiceItem.id)
+
+
+def eligibility_problems(volunteer: Volunteer, item: ServiceItem, now: datetime | None = None) -> list[str]:
+    """The hard constraints a volunteer breaks for an item (empty: may sign up)."""
+    on = (now or utcnow()).date()
+    offers = load_offers(on, [volunteer.provider_id])
+    engine_item = load_items([item.id], on)[0]
+    if not offers:
+        return ["no_active_offer"]
+    context = mt.Context(on_date=on)
+    problems = [pair_problems(engine_item, o, context, rules()) for o in offers]
+    return min(problems, key=len)
+
+
+def tasks_for_volunteer(volunteer: Volunteer, now: datetime | None = None, k: int = 20) -> list[mt.Candidate]:
+    """Open volunteer tasks ranked for this volunteer (reciprocal fit), only those it may take."""
+    on = (now or utcnow()).date()
+    offers = load_offers(on, [volunteer.provider_id])
+    if not offers or volunteer.provider.status != ProviderStatus.approved:
+        return []
+    task_items = db.session.scalars(
+        sa.select(ServiceItem.id).join(Order, Order.item_id == ServiceItem.id)
+        .join(VolunteerTask, VolunteerTask.order_id == Order.id)
+        .where(Order.state.in_((OrderState.dispatched, OrderState.accepted)),
+               VolunteerTask.taken < VolunteerTask.slots,
+               ~VolunteerTask.id.in_(sa.select(TaskSignup.task_id).where(TaskSignup.volunteer_id == volunteer.id)))
+    ).all()
+    items = load_items(list(task_items), on)
+    index = warm_index(on)
+    ranked: dict[int, mt.Candidate] = {}
+    for offer in offers:
+        for c in index.tasks_for_volunteer(offer, items, k=k):
+            if c.item_id not in ranked or c.score > ranked[c.item_id].score:
+                ranked[c.item_id] = c
+    return sorted(ranked.values(), key=lambda c: (-c.score, c.item_id))[:k]
+
+
+def retrain(now: datetime) -> dict:
+    """Weekly job: retrain the learned ranker from orders and outcomes (see services.ranker)."""
+    from socialforce.platform.services import ranker
+
+    return ranker.retrain(now)
+

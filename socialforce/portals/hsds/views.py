@@ -1,0 +1,92 @@
+"""HSDS 3.0 endpoints in the shape of its OpenAPI: services, organizations, taxonomies and taxonomy terms."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, jsonify, request, url_for
+from flask_babel import gettext as _
+
+from socialforce.platform.extensions import csrf
+from socialforce.platform.i18n import SHANGHAI
+from socialforce.platform.services import hsds
+
+bp = Blueprint("hsds", __name__)
+csrf.exempt(bp)
+
+
+def _page() -> hsds.PageRequest:
+    return hsds.PageRequest.parse(request.args.get("page"), request.args.get("per_page"))
+
+
+def _today():
+    return datetime.now(SHANGHAI).date()
+
+
+@bp.after_request
+def _headers(response):
+    """Public data: cacheable for a few minutes, readable from any origin."""
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.errorhandler(hsds.NotFound)
+def _not_found(_e):
+    return jsonify(error=_("The page you asked for does not exist."), status=404), 404
+
+
+@bp.get("/")
+def index():
+    """Meta information about this API."""
+    return jsonify(hsds.api_info(url_for("hsds.index", _external=True)))
+
+
+@bp.get("/services")
+def services():
+    """Published services, paginated; filter by organization_id or taxonomy_term_id."""
+    return jsonify(hsds.services(_page(), request.args.get("organization_id"), request.args.get("taxonomy_term_id"),
+                                 today=_today()))
+
+
+@bp.get("/services/<service_id>")
+def service(service_id: str):
+    """One service with all its related data."""
+    return jsonify(hsds.service_by_id(service_id, today=_today()))
+
+
+@bp.get("/organizations")
+def organizations():
+    """Published organizations, paginated."""
+    return jsonify(hsds.organizations(_page()))
+
+
+@bp.get("/organizations/<org_id>")
+def organization(org_id: str):
+    """One organization with its locations and services."""
+    return jsonify(hsds.organization_by_id(org_id))
+
+
+@bp.get("/taxonomies")
+def taxonomies():
+    """The taxonomy of service categories."""
+    return jsonify(hsds.envelope(1, hsds.PageRequest(), [hsds.taxonomy()]))
+
+
+@bp.get("/taxonomies/<taxonomy_id>")
+def taxonomy(taxonomy_id: str):
+    """The taxonomy by id."""
+    if taxonomy_id != hsds.taxonomy()["id"]:
+        raise hsds.NotFound(taxonomy_id)
+    return jsonify(hsds.taxonomy())
+
+
+@bp.get("/taxonomy_terms")
+def taxonomy_terms():
+    """The service categories as taxonomy terms, paginated."""
+    return jsonify(hsds.taxonomy_terms(_page()))
+
+
+@bp.get("/taxonomy_terms/<term_id>")
+def taxonomy_term(term_id: str):
+    """One taxonomy term."""
+    return jsonify(hsds.taxonomy_term_by_id(term_id))

@@ -1,0 +1,112 @@
+"""Inbox views: the user's notifications, mark read (one or all); city staff also see failed outbox messages."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from socialforce.platform.extensions import db
+from socialforce.platform.models import Notification, Role, User
+from socialforce.platform.services import ServiceError, notifications
+
+bp = Blueprint("inbox", __name__, template_folder="templates")
+
+
+@bp.before_request
+def _require_login():
+    if not current_user.is_authenticated:
+        return redirect(url_for("public.login", next=request.full_path))
+    return None
+
+
+@bp.app_context_processor
+def _unread_badge() -> dict:
+    """`unread_notifications()` for the navbar badge (queried only when a template calls it)."""
+
+    def unread_notifications() -> int:
+        if not current_user.is_authenticated:
+            return 0
+        try:
+            return notifications.unread_count(current_user.id)
+        except sa.exc.SQLAlchemyError:  # an error page must still render when the database is down
+            return 0
+
+    return {"unread_notifications": unread_notifications}
+
+
+def _page_number() -> int:
+    return request.args.get("page", 1, type=int) or 1
+
+
+@bp.get("/")
+def index():
+    """The user's notifications, newest first, unread highlighted."""
+    page = db.paginate(notifications.inbox_query(current_user), page=_page_number(),
+                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return render_template("inbox/index.html", page=page, render=notifications.render,
+                           is_city_staff=current_user.role == Role.city_staff)
+
+
+def _own_link(note: Notification) -> str | None:
+    """The notification's link if it is a same-site path."""
+    link = note.link or ""
+    return link if link.startswith("/") and not link.startswith("//") else None
+
+
+@bp.post("/<int:notification_id>/read")
+def read(notification_id: int):
+    """Mark one of the user's notifications read (404 for anyone else's); `open` follows its link."""
+    note = notifications.mark_read(current_user, notification_id)
+    if note is None:
+        abort(404)
+    db.session.commit()
+    if request.form.get("open") and _own_link(note):
+        return redirect(_own_link(note))
+    flash(_("Notification marked as read."), "success")
+    return redirect(url_for("inbox.index", page=request.form.get("page", 1, type=int)))
+
+
+@bp.post("/read-all")
+def read_all():
+    """Mark every unread notification of the user read."""
+    count = notifications.mark_all_read(current_user)
+    db.session.commit()
+    if count:
+        flash(_("%(count)s notifications marked as read.", count=count), "success")
+    else:
+        flash(_("There were no unread notifications."), "info")
+    return redirect(url_for("inbox.index"))
+
+
+def _require_city_staff() -> None:
+    if current_user.role != Role.city_staff:
+        abort(403)
+
+
+@bp.get("/failed")
+def failed():
+    """Outbox messages that could not be delivered (city staff)."""
+    _require_city_staff()
+    page = db.paginate(notifications.failed_messages(), page=_page_number(),
+                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    note_ids = {m.notification_id for m in page.items}
+    notes = {n.id: n for n in db.session.scalars(sa.select(Notification).where(Notification.id.in_(note_ids)))}
+    users = {u.id: u for u in db.session.scalars(
+        sa.select(User).where(User.id.in_({n.user_id for n in notes.values()})))}
+    return render_template("inbox/failed.html", page=page, notes=notes, users=users, render=notifications.render)
+
+
+@bp.post("/failed/<int:message_id>/retry")
+def retry(message_id: int):
+    """Queue a failed outbox message again (city staff)."""
+    _require_city_staff()
+    try:
+        notifications.retry_failed(message_id, current_user)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "warning")
+        return redirect(url_for("inbox.failed"))
+    db.session.commit()
+    flash(_("The message will be sent again within a minute."), "success")
+    return redirect(url_for("inbox.failed"))

@@ -1,0 +1,107 @@
+"""Staff oversight views: the dashboard, its table downloads, the records behind each figure, the monthly report."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import current_app, flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from socialforce.platform.extensions import db
+from socialforce.platform.i18n import SHANGHAI
+from socialforce.platform.models import ServiceCategory, Town, utcnow
+from socialforce.platform.services import ServiceError, dashboard, reports
+from socialforce.platform.services.exports import download_response, table_download, write_xlsx
+from socialforce.portals.staff.views import bp
+
+CHARTS = {  # table key -> (chart type, value columns, stacked)
+    "households": ("doughnut", "1", False),
+    "items_by_category": ("bar", "1,2,3,4", True),
+    "items_by_town": ("bar", "1,2,3,4", True),
+    "providers": ("bar", "6,7,8", False),
+    "satisfaction": ("bar", "1", False),
+    "overdue": ("bar", "1", False),
+    "volunteer_hours": ("bar", "2", False),
+    "quota": ("bar", "4", False),
+    "contracts": ("bar", "2,3", False),
+}
+
+
+def _today():
+    return datetime.now(SHANGHAI).date()
+
+
+def _filters() -> tuple[dashboard.Filters, int]:
+    """The filters from the query string; bad input is flashed and the defaults are used (status 400)."""
+    try:
+        return dashboard.parse_filters(current_user, request.args, _today()), 200
+    except ServiceError as e:
+        flash(e.message, "danger")
+        return dashboard.parse_filters(current_user, {}, _today()), e.status
+
+
+def _choices() -> dict:
+    towns = db.session.scalars(sa.select(Town).order_by(Town.id)).all() if current_user.town_id is None else []
+    categories = db.session.scalars(sa.select(ServiceCategory).order_by(ServiceCategory.id)).all()
+    return {"towns": towns, "categories": categories}
+
+
+@bp.get("/dashboard")
+def dashboard_page():
+    """Figures per town, provider and category for the user's scope, with charts and downloadable tables."""
+    filters, status = _filters()
+    data = dashboard.build(current_user, filters, utcnow())
+
+    def figure_url(link: tuple[str, dict]) -> str:
+        figure, params = link
+        return url_for("staff.dashboard_list", figure=figure, **filters.as_args(), **params)
+
+    return render_template("staff/dashboard/index.html", data=data, charts=CHARTS, figure_url=figure_url,
+                           **_choices()), status
+
+
+@bp.get("/dashboard/export/<key>.<fmt>")
+def dashboard_export(key: str, fmt: str):
+    """One dashboard table as .xlsx or .csv."""
+    if fmt not in ("xlsx", "csv"):
+        return render_template("error.html", code=404, message=_("Unknown download format.")), 404
+    filters, status = _filters()
+    if status != 200:
+        return render_template("error.html", code=status, message=_("The filters are not valid.")), status
+    try:
+        table = dashboard.table(current_user, filters, key, utcnow())
+    except ServiceError as e:
+        return render_template("error.html", code=e.status, message=e.message), e.status
+    name = f"{key}_{filters.start.isoformat()}_{filters.end.isoformat()}"
+    return table_download(fmt, name, table.header, table.rows, sheet_name=table.title)
+
+
+@bp.get("/dashboard/list/<figure>")
+def dashboard_list(figure: str):
+    """The records one dashboard figure counts (personal data masked), paginated."""
+    filters, status = _filters()
+    if status != 200:
+        return render_template("error.html", code=status, message=_("The filters are not valid.")), status
+    try:
+        found = dashboard.records(figure, current_user, filters, request.args, utcnow())
+    except ServiceError as e:
+        return render_template("error.html", code=e.status, message=e.message), e.status
+    page = dashboard.paginate(found.query, request.args.get("page", 1, type=int), current_app.config["PAGE_SIZE"])
+    return render_template("staff/dashboard/list.html", records=found, page=page, figure=figure,
+                           filters=filters, towns=dashboard.town_names(), categories=dashboard.category_names())
+
+
+@bp.get("/reports/monthly")
+def monthly_report():
+    """The monthly report of a town (xlsx); without a month, the form to choose one."""
+    if not request.args.get("month"):
+        return render_template("staff/dashboard/report.html", default_month=_today().strftime("%Y-%m"),
+                               **_choices())
+    try:
+        report = reports.monthly(current_user, request.args.get("town"), request.args["month"], utcnow())
+    except ServiceError as e:
+        flash(e.message, "danger")
+        return render_template("staff/dashboard/report.html", default_month=_today().strftime("%Y-%m"),
+                               **_choices()), e.status
+    return download_response(write_xlsx(report.sheets), report.filename)

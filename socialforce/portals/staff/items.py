@@ -1,0 +1,183 @@
+"""Staff views: a household's service list, matching review with reasons, dispatch, the orders board."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from socialforce.platform.extensions import db
+from socialforce.platform.models import (
+    Frequency,
+    Household,
+    Order,
+    OrderState,
+    Priority,
+    Provider,
+    ServiceCategory,
+    ServiceItem,
+    Town,
+    utcnow,
+)
+from socialforce.platform.scoping import get_household_or_404, get_item_or_404, household_filter
+from socialforce.platform.services import ServiceError, dispatch, items, matching
+from socialforce.portals.labels import bilingual, mask_from_form
+from socialforce.portals.staff.forms import ItemForm, ReasonForm
+from socialforce.portals.staff.views import bp
+
+
+def _item_form(household: Household, item: ServiceItem | None = None) -> ItemForm:
+    form = ItemForm(obj=item)
+    form.category_id.choices = [(c.id, bilingual(c)) for c in db.session.scalars(
+        sa.select(ServiceCategory).order_by(ServiceCategory.id))]
+    form.member_id.choices = [("", _("The whole household"))] + [(m.id, m.name) for m in household.members]
+    return form
+
+
+def _item_input(form: ItemForm) -> items.ItemInput:
+    return items.ItemInput(category_id=form.category_id.data, description=form.description.data,
+                           member_id=form.member_id.data, priority=Priority(form.priority.data),
+                           frequency=Frequency(form.frequency.data), windows=mask_from_form(request.form.getlist("windows")),
+                           slots_needed=form.slots_needed.data or 1)
+
+
+def _render_item_form(form: ItemForm, household: Household, status: int = 200, windows_error: str | None = None):
+    return render_template("staff/item_form.html", form=form, household=household,
+                           windows_errors=[windows_error] if windows_error else [],
+                           mask=mask_from_form(request.form.getlist("windows"))), status
+
+
+@bp.route("/households/<int:household_id>/items/new", methods=["GET", "POST"])
+def item_new(household_id: int):
+    """Register a service item on a household's service list."""
+    household = get_household_or_404(household_id, current_user)
+    form = _item_form(household)
+    if not form.validate_on_submit():
+        return _render_item_form(form, household, 400 if form.is_submitted() else 200)
+    try:
+        item = items.register(household, _item_input(form), current_user)
+    except ServiceError as e:
+        db.session.rollback()
+        if e.field == "windows":
+            return _render_item_form(form, household, e.status, e.message)
+        getattr(form, e.field or "description").errors.append(e.message)
+        return _render_item_form(form, household, e.status)
+    db.session.commit()
+    flash(_("Service item registered."), "success")
+    return redirect(url_for("staff.item", item_id=item.id))
+
+
+@bp.get("/items/<int:item_id>")
+def item(item_id: int):
+    """An item with its orders, their events, and its ranked candidates with reasons."""
+    it = get_item_or_404(item_id, current_user)
+    orders = db.session.scalars(sa.select(Order).where(Order.item_id == it.id).order_by(Order.id)).all()
+    candidates = matching.rank_item(it, k=5) if it.status == "open" else []
+    providers = {p.id: p for p in db.session.scalars(
+        sa.select(Provider).where(Provider.id.in_([c.provider_id for c in candidates])))}
+    return render_template("staff/item.html", item=it, orders=orders, candidates=candidates, providers=providers,
+                           close_form=ReasonForm())
+
+
+@bp.post("/items/<int:item_id>/dispatch")
+def item_dispatch(item_id: int):
+    """Dispatch an item to a chosen candidate, or publish it as a volunteer task."""
+    it = get_item_or_404(item_id, current_user)
+    provider_id = request.form.get("provider_id", type=int)
+    if provider_id is None and not it.category.volunteer_task:
+        abort(400)
+    choice = dispatch.Choice(provider_id=None)
+    if provider_id is not None:
+        ranked = {c.provider_id: c for c in matching.rank_item(it, k=20)}
+        if provider_id not in ranked:
+            flash(_("This provider is not an eligible candidate for the item now."), "danger")
+            return redirect(url_for("staff.item", item_id=it.id))
+        choice = ranked[provider_id]
+    try:
+        order = dispatch.dispatch(it, choice, current_user)
+    except ServiceError as e:
+        db.session.rollback()
+        flash(e.message, "danger")
+        return redirect(url_for("staff.item", item_id=it.id))
+    db.session.commit()
+    flash(_("Order #%(id)s dispatched.", id=order.id), "success")
+    return redirect(url_for("staff.item", item_id=it.id))
+
+
+@bp.post("/items/<int:item_id>/close")
+def item_close(item_id: int):
+    """Close an item with a reason."""
+    it = get_item_or_404(item_id, current_user)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        flash(_("Please give a reason."), "danger")
+        return redirect(url_for("staff.item", item_id=it.id))
+    try:
+        items.close(it, current_user, form.reason.data)
+    except ServiceError as e:
+        db.session.rollback()
+        flash(e.message, "danger")
+        return redirect(url_for("staff.item", item_id=it.id))
+    db.session.commit()
+    flash(_("Item closed."), "success")
+    return redirect(url_for("staff.household", household_id=it.household_id))
+
+
+def _scope_towns() -> list[Town]:
+    return db.session.scalars(sa.select(Town).order_by(Town.id)).all() if current_user.town_id is None else []
+
+
+@bp.get("/matching")
+def matching_review():
+    """Open items in scope with their best candidates and reasons, to review and dispatch."""
+    town_id = current_user.town_id or request.args.get("town", type=int)
+    category_id = request.args.get("category", type=int)
+    query = sa.select(ServiceItem).where(ServiceItem.id.in_(matching.open_items_query(town_id, category_id)))
+    page = db.paginate(query.order_by(ServiceItem.id), per_page=10, error_out=False)
+    ranked = {it.id: matching.rank_item(it, k=3) for it in page.items}
+    provider_ids = {c.provider_id for cs in ranked.values() for c in cs}
+    providers = {p.id: p for p in db.session.scalars(
+        sa.select(Provider).where(Provider.id.in_(provider_ids)))}
+    categories = db.session.scalars(sa.select(ServiceCategory).order_by(ServiceCategory.id)).all()
+    return render_template("staff/matching.html", page=page, ranked=ranked, providers=providers,
+                           towns=_scope_towns(), categories=categories)
+
+
+@bp.post("/matching/dispatch-page")
+def matching_dispatch_page():
+    """Dispatch every listed item to its best candidate at once (all or nothing)."""
+    item_ids = [int(v) for v in request.form.getlist("item_id") if v.isdigit()][:50]
+    dispatched = 0
+    try:
+        for item_id in item_ids:
+            it = get_item_or_404(item_id, current_user)
+            best = matching.rank_item(it, k=1)
+            if best:
+                dispatch.dispatch(it, best[0], current_user)
+                dispatched += 1
+            elif it.category.volunteer_task:
+                dispatch.dispatch(it, dispatch.Choice(provider_id=None), current_user)
+                dispatched += 1
+    except ServiceError as e:
+        db.session.rollback()
+        flash(_("Nothing was dispatched: %(reason)s", reason=e.message), "danger")
+        return redirect(request.referrer or url_for("staff.matching_review"))
+    db.session.commit()
+    flash(_("%(n)s orders dispatched.", n=dispatched), "success")
+    return redirect(url_for("staff.matching_review"))
+
+
+@bp.get("/orders")
+def orders_board():
+    """Orders in scope by state; orders past their response deadline are highlighted."""
+    state = request.args.get("state")
+    query = (sa.select(Order).join(ServiceItem).join(Household).where(household_filter(current_user))
+             .order_by(Order.id.desc()))
+    if state in OrderState.__members__:
+        query = query.where(Order.state == OrderState(state))
+    counts = dict(db.session.execute(
+        sa.select(Order.state, sa.func.count()).join(ServiceItem).join(Household)
+        .where(household_filter(current_user)).group_by(Order.state)).all())
+    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return render_template("staff/orders.html", page=page, counts={str(k): v for k, v in counts.items()},
+                           states=list(OrderState), now=utcnow())

@@ -1,0 +1,117 @@
+"""Staff visit pages: any assignee's week calendar in scope, a visit's page, confirming volunteers' service
+records, pairing-unit quota compliance, a household's timeline and the independent evaluation of an order."""
+from __future__ import annotations
+
+from flask import abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from socialforce.platform.extensions import db
+from socialforce.platform.models import EvaluationSource, Order, ServiceRecord, utcnow
+from socialforce.platform.scoping import get_household_or_404, get_item_or_404
+from socialforce.platform.services import hours, outcomes, visits
+from socialforce.portals.agency.visits import (
+    EvaluationForm,
+    calendar_context,
+    do,
+    form_errors,
+    outcome_form,
+    outcome_input,
+    parse_week,
+    visit_action,
+    visit_page_context,
+)
+from socialforce.portals.staff.views import bp
+
+
+@bp.get("/calendar")
+def calendar():
+    """Find a social worker, cadre or volunteer in scope and show their week."""
+    args = request.args
+    assignee = visits.assignee_in_scope(current_user, args.get("member", type=int), args.get("volunteer", type=int))
+    if (args.get("member") or args.get("volunteer")) and assignee is None:
+        abort(404)
+    query = (args.get("q") or "").strip()
+    members, volunteers = visits.find_assignees(current_user, query) if query else ([], [])
+    context = calendar_context(assignee, parse_week(args.get("week"))) if assignee else {}
+    link_args = ({"member": assignee.member_id} if assignee and assignee.member_id else
+                 {"volunteer": assignee.volunteer_id} if assignee else {})
+    return render_template("staff/visits/calendar.html", q=query, members=members, volunteers=volunteers,
+                           assignee=assignee, link_args=link_args, **context)
+
+
+def _visit_or_404(visit_id: int):
+    visit = visits.get_visit(visit_id, current_user)
+    if visit is None:
+        abort(404)
+    return visit
+
+
+@bp.get("/visits/<int:visit_id>", endpoint="visit")
+def visit_page(visit_id: int):
+    """One visit of a household in scope."""
+    visit = _visit_or_404(visit_id)
+    return render_template("agency/visits/visit.html", portal="staff",
+                           back_url=url_for("staff.timeline", household_id=visit.order.item.household_id),
+                           **visit_page_context(visit, current_user))
+
+
+@bp.post("/visits/<int:visit_id>/<action>", endpoint="visit_action")
+def visit_post(visit_id: int, action: str):
+    """Save notes, reschedule or cancel a visit (check-in/out is the assignee's)."""
+    visit = _visit_or_404(visit_id)
+    visit_action(visit, action, current_user)
+    return redirect(url_for("staff.visit", visit_id=visit.id), 303)
+
+
+@bp.get("/hours", endpoint="hours")
+def pending_hours():
+    """Volunteers' service records awaiting confirmation in scope."""
+    page = db.paginate(hours.pending_records(current_user), per_page=current_app.config["PAGE_SIZE"],
+                       error_out=False)
+    return render_template("staff/visits/hours.html", page=page)
+
+
+@bp.post("/records/<int:record_id>/confirm")
+def confirm_record(record_id: int):
+    """Confirm one service record so it counts towards the volunteer's hours."""
+    record = db.session.scalar(hours.pending_records(current_user).where(ServiceRecord.id == record_id))
+    if record is None:
+        abort(404)
+    do(lambda: hours.confirm_record(record, current_user, utcnow()),
+       _("The service record was confirmed (%(minutes)s minutes).", minutes=record.minutes))
+    return redirect(url_for("staff.hours", page=request.args.get("page", type=int)), 303)
+
+
+@bp.get("/quota")
+def quota():
+    """Pairing units' monthly-visit compliance this month (paired households in scope)."""
+    return render_template("staff/visits/quota.html", rows=visits.quota_compliance(current_user, utcnow()),
+                           month=visits.to_local(utcnow()).strftime("%Y-%m"))
+
+
+@bp.get("/households/<int:household_id>/timeline")
+def timeline(household_id: int):
+    """A household's material assistance by month beside its service items, orders, visits and outcomes."""
+    household = get_household_or_404(household_id, current_user)
+    return render_template("staff/visits/timeline.html", household=household,
+                           timeline=visits.household_timeline(household))
+
+
+@bp.route("/orders/<int:order_id>/evaluate", methods=["GET", "POST"])
+def evaluate(order_id: int):
+    """Record an independent evaluation (staff, or the village assistant's) of a completed order."""
+    order = db.get_or_404(Order, order_id)
+    get_item_or_404(order.item_id, current_user)
+    form = outcome_form(EvaluationForm)
+    if request.method == "POST":
+        if form.validate_on_submit():
+            if do(lambda: outcomes.record_outcome(order, EvaluationSource(form.source.data), outcome_input(form),
+                                                  current_user, utcnow()), _("The evaluation was recorded.")):
+                return redirect(url_for("staff.timeline", household_id=order.item.household_id), 303)
+        else:
+            form_errors(form)
+        return render_template("staff/visits/evaluate.html", order=order, form=form,
+                               outcome_list=outcomes.outcomes_of(order)), 400
+    return render_template("staff/visits/evaluate.html", order=order, form=form,
+                           outcome_list=outcomes.outcomes_of(order))
