@@ -2,22 +2,31 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
+from werkzeug.security import generate_password_hash
 
 from socialforce.platform import crypto, idnumber, weekmask
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
+    Agency,
+    Contract,
     Household,
     Member,
+    MemberRole,
     Provider,
     ProviderKind,
+    ProviderMember,
     ProviderStatus,
+    Qualification,
+    Role,
     ServiceCategory,
     ServiceItem,
+    ServiceOffer,
     Sex,
     Town,
+    User,
     Village,
     Volunteer,
 )
@@ -90,3 +99,50 @@ def volunteer(town_code: str = "longquan", skills: str = "daily_care", availabil
     db.session.add(v)
     db.session.flush()
     return v
+
+
+def offer(p: Provider, categories: tuple[str, ...], towns: tuple[str, ...] = ("longquan",), slots: int = 5,
+          windows: int = weekmask.ALL, description: str = "上门服务") -> ServiceOffer:
+    """An active offer valid for the whole year around today."""
+    o = ServiceOffer(provider_id=p.id, title=f"{p.name}服务", description=description, slots_per_week=slots,
+                     windows=windows, valid_from=date.today() - timedelta(days=180),
+                     valid_to=date.today() + timedelta(days=180))
+    o.categories = [category(c) for c in categories]
+    o.towns = [town(t) for t in towns]
+    db.session.add(o)
+    db.session.flush()
+    return o
+
+
+def qualify(p: Provider, *codes: str) -> None:
+    """Give a provider qualifications."""
+    for code in codes:
+        db.session.add(Qualification(provider_id=p.id, code=code))
+    db.session.flush()
+
+
+def agency(name: str, town_code: str = "longquan", hours: float = 100.0, categories=("counselling",),
+           slots: int = 5) -> tuple[Provider, ProviderMember]:
+    """An approved agency with a licensed worker, a contract with `hours` and an offer."""
+    p = provider(ProviderKind.agency, name, town_code)
+    a = Agency(provider_id=p.id, licence_no=f"L{p.id:05d}", contact_name="联系人")
+    db.session.add(a)
+    db.session.flush()
+    db.session.add(Contract(agency_id=a.id, code=f"C{p.id:05d}", title="购买服务", budget_cents=1_000_000,
+                            purchased_hours=hours, starts_on=date.today() - timedelta(days=100),
+                            ends_on=date.today() + timedelta(days=265)))
+    worker = ProviderMember(provider_id=p.id, role=MemberRole.social_worker, name=f"{name}社工",
+                            certificate_level="social_worker")
+    db.session.add(worker)
+    qualify(p, "licensed_social_worker")
+    offer(p, categories, (town_code,), slots)
+    return p, worker
+
+
+def user(username: str, role: Role, **kwargs) -> User:
+    """A user with the demo password (cheap hash for speed)."""
+    u = User(username=username, password_hash=generate_password_hash("demo1234", method="pbkdf2:sha256:1000"),
+             role=role, display_name=username, **kwargs)
+    db.session.add(u)
+    db.session.flush()
+    return u

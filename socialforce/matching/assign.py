@@ -15,7 +15,7 @@ import numpy as np
 from socialforce.matching.candidates import CandidateTable
 from socialforce.matching.index import MatchIndex
 from socialforce.matching.scoring import priority_weight
-from socialforce.matching.transport import TransportResult, Weigh, full_bound, solve_exact
+from socialforce.matching.transport import GAP_TOLERANCE, TransportResult, Weigh, full_bound, solve_exact
 from socialforce.matching.types import Assignment, Item
 
 TOP_K = 20
@@ -56,11 +56,11 @@ def _pairs(items: Sequence[Item], index: MatchIndex, arc_item: np.ndarray, arc_c
 
 
 def solve_batch(items: Sequence[Item], index: MatchIndex, k: int = TOP_K,
-                table: CandidateTable | None = None) -> BatchResult:
-    """The optimal assignment over ALL eligible pairs, with its LP bound certificate."""
+                table: CandidateTable | None = None, gap: float = GAP_TOLERANCE) -> BatchResult:
+    """The assignment over ALL eligible pairs, certified within `gap` of the LP optimum (0: exact)."""
     items, table = _prepare(items, index, k, table)
     demand = np.array([it.slots_needed for it in items], dtype=np.int64)
-    res = solve_exact(index, items, table, objective_weigh(items), demand)
+    res = solve_exact(index, items, table, objective_weigh(items), demand, gap=gap)
     used = res.flow > 0
     assignment = Assignment(pairs=_pairs(items, index, res.arc_item[used], res.arc_col[used]),
                             utility=float(res.weight[used].sum()), method="flow")
@@ -69,10 +69,10 @@ def solve_batch(items: Sequence[Item], index: MatchIndex, k: int = TOP_K,
     return BatchResult(assignment, res.bound, prices, res.rounds, res.streamed_items, table)
 
 
-def assign(items: Sequence[Item], index: MatchIndex, k: int = TOP_K, table: CandidateTable | None = None
-           ) -> Assignment:
+def assign(items: Sequence[Item], index: MatchIndex, k: int = TOP_K, table: CandidateTable | None = None,
+           gap: float = GAP_TOLERANCE) -> Assignment:
     """Each item at most k_i providers, no offer beyond its slots, max total priority-weighted score."""
-    return solve_batch(items, index, k, table).assignment
+    return solve_batch(items, index, k, table, gap).assignment
 
 
 def assign_greedy(items: Sequence[Item], index: MatchIndex, k: int = TOP_K,
@@ -131,5 +131,5 @@ def max_coverage(items: Sequence[Item], index: MatchIndex, ids: frozenset[int], 
     items, table = _prepare(items, index, k, table)
     chosen = np.array([it.id in ids for it in items])
     res: TransportResult = solve_exact(index, items, table, lambda s, pos: np.where(chosen[pos], 1.0, 0.0) + 0 * s,
-                                       chosen.astype(np.int64))
+                                       chosen.astype(np.int64), gap=0.0)
     return int(round(res.value)), int(np.floor(res.bound + 1e-6))

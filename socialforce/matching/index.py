@@ -1,6 +1,6 @@
 """MatchIndex: offers blocked by (town, category) and (grid cell, category), scored against items.
 
-Build once per context (fits the TF-IDF vectorizer on the offers' descriptions); ranking a new item
+Build once per context (fits the TF-IDF text model on the active offers' descriptions); ranking a new item
 transforms only that item and scores it only against its blocks' offers (blocks are cached lazily).
 Offers are kept in id order, items are processed in id order, and every tie is broken by offer id, so
 the output does not depend on the order of the inputs.
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,13 +21,16 @@ from socialforce.matching.check import pair_problems
 from socialforce.matching.features import FEATURES, free_share, proximity, track_record_value
 from socialforce.matching.geo import distances_km, project
 from socialforce.matching.scoring import COLD_START_WEIGHTS, contributions, weight_vector
-from socialforce.matching.text import TextModel
 from socialforce.matching.taxonomy import DEFAULT_RULES, PROVIDER_KINDS, Rules
+from socialforce.matching.text import TextModel
 from socialforce.matching.types import Candidate, Context, Item, Offer, Reason
 
 CELL_KM = 5.0
+"""Grid cell size for offers with a travel radius: an offer is listed in every cell its radius can reach."""
 MAX_CHUNK_CELLS = 1_000_000
+"""Items are scored against a block in chunks of at most this many item x offer cells (bounds memory)."""
 THREADS = 2
+"""Blocks are scored on this many threads (NumPy releases the GIL in the array work)."""
 F_TEXT, F_DIST, F_PAIR, F_CONT, F_TRACK, F_PRIO, F_LOAD = range(len(FEATURES))
 
 
@@ -104,6 +107,7 @@ class MatchIndex:
         self.weights = dict(weights or COLD_START_WEIGHTS)
         self._w = weight_vector(self.weights)
         self.offer_pos = {o.id: i for i, o in enumerate(self.offers)}
+        self.offer_ids = np.array([o.id for o in self.offers], dtype=np.int64)
         on = context.on_date
         self.active = np.array([o.valid_from <= on <= o.valid_to and o.slots_left > 0 for o in self.offers],
                                dtype=bool)
@@ -156,7 +160,7 @@ class MatchIndex:
     @classmethod
     def build(cls, offers: Sequence[Offer], context: Context, rules: Rules = DEFAULT_RULES,
               weights: dict[str, float] | None = None) -> MatchIndex:
-        """Index the offers for the context (fits the text vectorizer once)."""
+        """Index the offers for the context (fits the text model once)."""
         return cls(offers, context, rules, weights)
 
     # ----------------------------------------------------------------- building blocks
@@ -346,8 +350,7 @@ class MatchIndex:
         prio = np.array([it.priority for it in items])
         values = np.column_stack([text[sel], km[sel], pairing[sel].astype(float), continuity[sel].astype(float),
                                   self.track[c], prio[r], self.load[c]])
-        offer_ids = np.array([o.id for o in self.offers], dtype=np.int64)
-        return CandidateTable(item_ids=item_ids[r], offer_ids=offer_ids[c], provider_ids=self.provider_ids[c],
+        return CandidateTable(item_ids=item_ids[r], offer_ids=self.offer_ids[c], provider_ids=self.provider_ids[c],
                               scores=scores[sel], values=values, positions=position.astype(np.int64),
                               all_item_ids=item_ids, pruned_max=pruned)
 

@@ -287,9 +287,9 @@ def true_probability(values: np.ndarray, category: np.ndarray, kind: np.ndarray,
     text, km, pairing, continuity, _track, _priority, load = values.T
     counsel = np.isin(category, [CATEGORIES.index(c) for c in COUNSEL_LIKE])
     volunteer = kind == 2
-    logit = (-0.6 + np.where(counsel, 7.0, 2.0) * (text - 0.35) + 2.0 * np.tanh(4.0 * (quality - 0.75))
-             - np.where(volunteer, 0.45, 0.06) * km + 0.6 * pairing + 1.0 * continuity
-             - 1.5 * np.maximum(0.0, 0.5 - load) + noise)
+    logit = 1.6 * (-1.0 + np.where(counsel, 12.0, 4.0) * (text - 0.35) + 3.5 * np.tanh(5.0 * (quality - 0.75))
+                   - np.where(volunteer, 0.8, 0.1) * km + 1.0 * pairing + 1.5 * continuity
+                   - 3.0 * np.maximum(0.0, 0.5 - load)) + noise
     return 1.0 / (1.0 + np.exp(-logit))
 
 
@@ -317,7 +317,7 @@ def make_history(problem: Problem, index, n_queries: int = 8_000, shown: int = 2
         a, b = where[items[i].id]
         if b - a < 2:
             continue
-        noisy = table.scores[a:b] + rng.gumbel(scale=0.05, size=b - a)
+        noisy = table.scores[a:b] + rng.gumbel(scale=0.08, size=b - a)
         order = a + np.argsort(-noisy, kind="stable")[:shown]
         rows.append(order)
         query.append(np.full(order.size, q))

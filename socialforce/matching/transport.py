@@ -37,10 +37,10 @@ from socialforce.matching.types import Item
 Weigh = Callable[[np.ndarray, np.ndarray], np.ndarray]
 """weigh(scores, item_positions) -> objective weights; must be non-decreasing in the score."""
 
-NEW_COLUMNS_PER_ITEM = 10
+NEW_COLUMNS_PER_ITEM = 25
 EPS = 1e-9
-GAP_TOLERANCE = 1e-6
-"""Column generation stops once (bound - value) <= GAP_TOLERANCE x bound: value/LP* >= 0.999999."""
+GAP_TOLERANCE = 1e-4
+"""Column generation stops once (bound - value) <= GAP_TOLERANCE x bound: value/LP* >= 0.9999."""
 
 
 @dataclass(frozen=True)
@@ -101,12 +101,13 @@ def _stream(index: MatchIndex, items: Sequence[Item], positions: np.ndarray, wei
 
 
 def solve_exact(index: MatchIndex, items: Sequence[Item], table: CandidateTable, weigh: Weigh,
-                demand: np.ndarray, max_rounds: int = 5) -> TransportResult:
+                demand: np.ndarray, max_rounds: int = 5, gap: float = GAP_TOLERANCE) -> TransportResult:
     """Max-weight assignment over all eligible pairs: flow on the table's arcs plus priced-in columns.
 
-    `items` must be sorted by id and match `table.all_item_ids`; `demand[i]` is item i's k (0 = skip).
+    `items` must be sorted by id and match `table.all_item_ids`; `demand[i]` is item i's k (0 = skip);
+    stops when the certified relative gap is <= `gap` (gap=0: until no improving column is left).
     """
-    offer_ids = np.array([o.id for o in index.offers], dtype=np.int64)
+    offer_ids = index.offer_ids
     arc_item = np.searchsorted(table.all_item_ids, table.item_ids)
     arc_col = np.searchsorted(offer_ids, table.offer_ids)
     weight = weigh(table.scores, arc_item)
@@ -120,7 +121,7 @@ def solve_exact(index: MatchIndex, items: Sequence[Item], table: CandidateTable,
     for rounds in range(1, max_rounds + 1):
         order = np.lexsort((arc_col, arc_item))
         arc_item, arc_col, weight = arc_item[order], arc_col[order], weight[order]
-        cols, local = np.unique(arc_col, return_inverse=True)
+        cols, local = _unique_inverse(arc_col)
         sol = solve_transportation(arc_item, local, weight, demand, index.slots[cols])
         v = np.zeros(offer_ids.size)
         v[cols] = sol.offer_price
@@ -134,12 +135,21 @@ def solve_exact(index: MatchIndex, items: Sequence[Item], table: CandidateTable,
             sums[need] = exact
         bound = float(index.slots[cols] @ sol.offer_price + sums.sum())
         new = _new_columns(columns, arc_item, arc_col, index.provider_ids)
-        if bound - value <= GAP_TOLERANCE * max(1.0, bound) or new is None or rounds == max_rounds:
+        if bound - value <= max(gap * bound, EPS) or new is None or rounds == max_rounds:
             return TransportResult(arc_item, arc_col, weight, sol.flow, v, value, bound, rounds, streamed)
         arc_item = np.concatenate([arc_item, new[0]])
         arc_col = np.concatenate([arc_col, new[1]])
         weight = np.concatenate([weight, new[2]])
     raise AssertionError("unreachable")
+
+
+def _unique_inverse(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique values of `a` and each element's index among them (sort-based, fast for int64)."""
+    order = np.argsort(a, kind="stable")
+    starts = np.r_[True, a[order][1:] != a[order][:-1]] if a.size else np.zeros(0, dtype=bool)
+    inverse = np.empty(a.size, dtype=np.int64)
+    inverse[order] = np.cumsum(starts) - 1
+    return a[order][starts], inverse
 
 
 def _new_columns(columns: list[tuple[np.ndarray, ...]], arc_item: np.ndarray, arc_col: np.ndarray,
@@ -149,8 +159,10 @@ def _new_columns(columns: list[tuple[np.ndarray, ...]], arc_item: np.ndarray, ar
         return None
     it, col, w, gain = (np.concatenate(x) for x in zip(*columns, strict=True))
     span = np.int64(provider_ids.max() + 1)
-    have = np.unique(arc_item * span + provider_ids[arc_col])
-    fresh = ~np.isin(it * span + provider_ids[col], have)
+    have = np.sort(arc_item * span + provider_ids[arc_col])
+    keys = it * span + provider_ids[col]
+    fresh = have[np.minimum(np.searchsorted(have, keys), have.size - 1)] != keys if have.size else \
+        np.ones(keys.size, dtype=bool)
     it, col, w, gain = it[fresh], col[fresh], w[fresh], gain[fresh]
     order = np.lexsort((col, -gain, provider_ids[col], it))
     it, col, w, gain = it[order], col[order], w[order], gain[order]

@@ -46,7 +46,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the extensions to the app."""
-    from socialforce.platform import auth, i18n
+    from socialforce.platform import auth, i18n, security
 
     db.init_app(app)
     with app.app_context():
@@ -58,6 +58,7 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=lambda: "Asia/Shanghai")
     auth.init_app(app)
     i18n.init_app(app)
+    security.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -19,6 +19,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo_logins_command)
     from socialforce.platform.scheduler import commands as scheduler_commands  # scheduler, run-job
     scheduler_commands.init_app(app)
+    from socialforce.platform import backup  # backup, restore
+    backup.init_app(app)
 
 
 @click.command("seed-demo")

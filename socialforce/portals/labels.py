@@ -20,6 +20,11 @@ def reason_text(reason: dict) -> str:
     return str(template) % {"value": reason["value"]} if template is not None else reason["feature"]
 
 
+def reason_words(reason) -> str:
+    """A matching-engine Reason (object) in words."""
+    return reason_text({"feature": reason.feature, "value": reason.value})
+
+
 def top_reasons(reasons: dict | None, n: int = 3) -> list[str]:
     """The n reasons that added most to a stored ranking, in words (features that added nothing are left out)."""
     if not reasons:
@@ -52,6 +57,7 @@ def init_app(app: Flask) -> None:
         order_state_label=lambda v: ORDER_STATE[str(v)],
         frequency_label=lambda v: FREQUENCY[str(v)],
         top_reasons=top_reasons,
+        reason_words=reason_words,
         week_days=lambda: WEEK_DAYS,
         week_periods=lambda: WEEK_PERIODS,
         without_page=without_page,

@@ -11,9 +11,9 @@ NAV: dict[str, list[tuple[str, object]]] = {
               ("staff.matching_review", _l("Matching")), ("staff.orders_board", _l("Orders")), ("staff.dashboard_page", _l("Dashboard")),
               ("staff.imports", _l("Import")), ("staff.exports", _l("Export")),
               ("staff.calendar", _l("Calendar")), ("staff.hours", _l("Hours"))],
-    "agency": [("agency.home", _l("Overview")), ("agency.calendar", _l("Calendar"))],
-    "unit": [("unit.home", _l("Overview")), ("unit.calendar", _l("Calendar"))],
-    "volunteer": [("volunteer.home", _l("Overview")), ("volunteer.calendar", _l("Calendar")), ("volunteer.hours", _l("Hours"))],
+    "agency": [("agency.home", _l("Overview")), ("agency.orders", _l("Orders")), ("agency.calendar", _l("Calendar"))],
+    "unit": [("unit.home", _l("Overview")), ("unit.orders", _l("Orders")), ("unit.calendar", _l("Calendar"))],
+    "volunteer": [("volunteer.home", _l("Overview")), ("volunteer.tasks", _l("Tasks")), ("volunteer.calendar", _l("Calendar")), ("volunteer.hours", _l("Hours"))],
 }
 
 

@@ -1,4 +1,5 @@
 """Export writers: formula neutralising, xlsx/csv that open correctly, safe download names, scoped exports."""
+
 from __future__ import annotations
 
 import io
@@ -10,26 +11,45 @@ from openpyxl import load_workbook
 
 from socialforce.platform.services import exports
 from tests.conftest import login
-from tests.fixtures.import_files import person, setup_world
+from tests.fixtures.import_files import person, setup_world, workbook
+from tests.platform.test_imports import run
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("=1+1", "'=1+1"), ("+86", "'+86"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"),
-    ("\r=x", "'\r=x"), ("安全", "安全"), ("a=b", "a=b"), (5, 5), (None, None), (date(2024, 1, 2), date(2024, 1, 2)),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("=1+1", "'=1+1"),
+        ("+86", "'+86"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\r=x", "'\r=x"),
+        ("安全", "安全"),
+        ("a=b", "a=b"),
+        (5, 5),
+        (None, None),
+        (date(2024, 1, 2), date(2024, 1, 2)),
+    ],
+)
 def test_neutralise(value, expected):
     assert exports.neutralise(value) == expected
 
 
 def test_xlsx_opens_with_formulas_neutralised_and_sheet_names_made_safe():
-    data = exports.write_xlsx([
-        ("家庭/列表[1]", ["户编号", "备注"], iter([("H1", "=HYPERLINK(\"http://x\")"), ("H2", "@cmd"), ("H3", 7)])),
-        ("家庭/列表[1]", ["a"], []),
-    ])
+    data = exports.write_xlsx(
+        [
+            (
+                "家庭/列表[1]",
+                ["户编号", "备注"],
+                iter([("H1", '=HYPERLINK("http://x")'), ("H2", "@cmd"), ("H3", 7)]),
+            ),
+            ("家庭/列表[1]", ["a"], []),
+        ]
+    )
     book = load_workbook(io.BytesIO(data))
     assert book.sheetnames == ["家庭_列表_1_", "家庭_列表_1_ (2)"]
     rows = list(book.worksheets[0].iter_rows(values_only=True))
-    assert rows == [("户编号", "备注"), ("H1", "'=HYPERLINK(\"http://x\")"), ("H2", "'@cmd"), ("H3", 7)]
+    assert rows == [("户编号", "备注"), ("H1", '\'=HYPERLINK("http://x")'), ("H2", "'@cmd"), ("H3", 7)]
     assert all(cell.data_type != "f" for row in book.worksheets[0].iter_rows() for cell in row)
 
 
@@ -46,23 +66,25 @@ def test_download_response_has_a_safe_chinese_filename(app):
     assert disposition.startswith('attachment; filename="')
     encoded = disposition.split("filename*=UTF-8''")[1]
     assert unquote(encoded) == "困难家庭_.._列表_.xlsx"
-    assert response.mimetype.endswith("spreadsheetml.sheet") and response.headers["Cache-Control"] == "no-store"
+    assert (
+        response.mimetype.endswith("spreadsheetml.sheet") and response.headers["Cache-Control"] == "no-store"
+    )
 
 
 @pytest.fixture
 def imported(app, tmp_path, monkeypatch):
     """The import world plus one household per town, imported through the service."""
-    from tests.platform.test_imports import run
-    from tests.fixtures.import_files import workbook
-
     monkeypatch.setattr(app, "instance_path", str(tmp_path))
     world = setup_world()
-    households = [("H001", "龙泉街道", "杏坛社区", "=张三", "杏坛社区3号", "13812345678")]
-    households[0] = ("H001", "龙泉街道", "杏坛社区", "张三", "杏坛社区3号", "13812345678")
-    members = [("H001", "张三", person(1), "户主", 0, "低保", "", ""),
-               ("HDB1", "李小", person(2), "子女", 0, "特困", "", "")]
-    items = [("H001", person(1), "生活照料", "打扫卫生", "高", "每周", ""),
-             ("HDB1", "", "法律援助", "赡养纠纷", "", "", "")]
+    households = [("H001", "龙泉街道", "杏坛社区", "张三", "杏坛社区3号", "13812345678")]
+    members = [
+        ("H001", "张三", person(1), "户主", 0, "低保", "", ""),
+        ("HDB1", "李小", person(2), "子女", 0, "特困", "", ""),
+    ]
+    items = [
+        ("H001", person(1), "生活照料", "打扫卫生", "高", "每周", ""),
+        ("HDB1", "", "法律援助", "赡养纠纷", "", "", ""),
+    ]
     assert run(workbook(households, members, items), world["city"])["state"] == "done"
     return world
 

@@ -1,4 +1,5 @@
 """Import service: every validation rule, all-or-nothing writes, re-import, file checks, town scope."""
+
 from __future__ import annotations
 
 import io
@@ -36,8 +37,10 @@ def world(app, tmp_path, monkeypatch):
 
 
 def counts() -> tuple[int, int, int, int]:
-    return tuple(db.session.scalar(sa.select(sa.func.count()).select_from(m))
-                 for m in (Household, Member, Enrollment, ServiceItem))
+    return tuple(
+        db.session.scalar(sa.select(sa.func.count()).select_from(m))
+        for m in (Household, Member, Enrollment, ServiceItem)
+    )
 
 
 def check(data: bytes, user, filename: str = "data.xlsx", kind: str | None = None) -> tuple:
@@ -111,7 +114,7 @@ def bad_file(world) -> bytes:
         ("H001", "龙泉街道", "杏坛社区", "丙", "地址4", ""),  # 5 duplicate in file
         ("H004", "龙泉街道", "杏坛社区", "", "地址5", ""),  # 6 head name missing
         ("H005", "龙泉街道", "杏坛社区", "丁", "地址6", "12345"),  # 7 bad phone
-        ("H006", "龙泉街道", "杏坛社区", "=HYPERLINK(\"x\")", "地址7", ""),  # 8 formula
+        ("H006", "龙泉街道", "杏坛社区", '=HYPERLINK("x")', "地址7", ""),  # 8 formula
         ("H007", "龙泉街道", "杏坛社区", "戊", "长" * 201, ""),  # 9 too long
         ("HDB1", "龙泉街道", "杏坛社区", "李四", "地址9", ""),  # 10 exists in another town
     ]
@@ -179,6 +182,7 @@ def test_a_file_with_every_kind_of_bad_row_reports_exactly_those_rows_and_writes
     assert len({code for *_rest, code in error_set(status)}) >= 20
     assert not re.search(r"\d{15}", json.dumps(status["errors"]))  # IDs masked even when invalid
     assert {e["value"] for e in status["errors"] if e["code"] == "id_format"} == {"1****"}
+    assert not upload.data_path.exists()  # a file that cannot be imported is not kept (it holds full IDs)
     with pytest.raises(ServiceError):
         service.run_import(upload, world["city"], NOW)
     db.session.rollback()
@@ -212,8 +216,10 @@ def test_gb18030_csv_with_chosen_kind_imports(world):
 
 
 def test_town_staff_cannot_import_another_towns_rows(world):
-    households = [("H100", "荆河街道", "平安社区", "外镇", "平安社区2号", ""),
-                  ("H101", "龙泉街道", "杏坛社区", "本镇", "杏坛社区2号", "")]
+    households = [
+        ("H100", "荆河街道", "平安社区", "外镇", "平安社区2号", ""),
+        ("H101", "龙泉街道", "杏坛社区", "本镇", "杏坛社区2号", ""),
+    ]
     members = [("HDB1", "外镇成员", person(30), "子女", 0, "", "", "")]
     before = counts()
     _upload, status = check(workbook(households, members), world["town"])
@@ -229,7 +235,9 @@ def test_a_renamed_file_is_refused(world):
     with pytest.raises(ServiceError, match="not a text CSV"):
         service.store_upload(io.BytesIO(workbook()), "data.csv", None, world["city"], NOW)
     with pytest.raises(ServiceError, match=".xls"):
-        service.store_upload(io.BytesIO(b"\xd0\xcf\x11\xe0" + b"\0" * 100), "old.xlsx", None, world["city"], NOW)
+        service.store_upload(
+            io.BytesIO(b"\xd0\xcf\x11\xe0" + b"\0" * 100), "old.xlsx", None, world["city"], NOW
+        )
     with pytest.raises(ServiceError, match="renamed"):  # a ZIP that is not a workbook
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as archive:
@@ -249,7 +257,9 @@ def test_a_zip_bomb_is_refused_before_it_is_opened(world):
 
 def test_uploads_over_the_size_cap_are_refused(world, app, monkeypatch):
     monkeypatch.setitem(app.config, "IMPORT_MAX_BYTES", 2048)
-    data = csv_bytes(HOUSEHOLD_HEADER, [("H%04d" % n, "龙泉街道", "杏坛社区", "张三", "地址", "") for n in range(200)])
+    data = csv_bytes(
+        HOUSEHOLD_HEADER, [(f"H{n:04d}", "龙泉街道", "杏坛社区", "张三", "地址", "") for n in range(200)]
+    )
     with pytest.raises(ServiceError, match="larger than") as refused:
         service.store_upload(io.BytesIO(data), "big.csv", None, world["city"], NOW)
     assert refused.value.status == 413

@@ -173,6 +173,17 @@ def test_a_process_without_the_lease_runs_nothing(app):
     assert count(JobRun) == 1
 
 
+def test_gaining_the_lease_fires_jobs_whose_time_in_this_period_has_passed(app):
+    year_end = JobSpec("year_end", "tests.platform.test_scheduler:tick",
+                       {"month": 12, "day": 31, "hour": 23, "minute": 59}, "month", 3600)
+    process = SchedulerProcess(app, [TICK, year_end], holder="holder")
+    process.renew_lease()
+    assert process.holding
+    caught_up = process.scheduler.get_job("tick_minute")
+    assert caught_up.next_run_time <= datetime.now(caught_up.trigger.timezone)
+    assert not hasattr(process.scheduler.get_job("year_end"), "next_run_time")  # left to its trigger
+
+
 # --- registration ---------------------------------------------------------------------------------------------
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import date, datetime, time
 
 import pytest
 import sqlalchemy as sa
@@ -24,6 +24,7 @@ from socialforce.platform.models import (
     Town,
     User,
     Village,
+    Visit,
     Volunteer,
     VolunteerTask,
     offer_towns,
@@ -33,6 +34,17 @@ from socialforce.platform.seed.people import MINIMUMS, targets
 
 SCALE = 0.002
 SECRET_COLUMNS = ("_enc", "password_hash")
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashes(monkeypatch):
+    """scrypt is deliberately slow; the seed's own logic does not depend on the hash method."""
+    from werkzeug.security import generate_password_hash
+
+    from socialforce.platform.services import accounts
+
+    monkeypatch.setattr(accounts, "generate_password_hash",
+                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"))
 
 
 def count(query) -> int:
@@ -160,13 +172,17 @@ def test_demo_logins_cover_every_role_with_data_in_their_towns(app):
         .join(Order).join(ServiceItem).join(Household)
         .where(Order.state == "dispatched", Household.town_id == longquan.id)).all()
     assert len([t for t in open_tasks if t.taken < t.slots]) >= 3
-    assert volunteer.service_minutes >= 0
+    now = datetime.combine(DEMO_TODAY, time())
+    planned = db.session.execute(sa.select(Visit.assignee_id, Visit.volunteer_id)
+                                 .where(Visit.status == "planned", Visit.starts_at > now)).all()
+    assert {users["worker1"].member_id, users["cadre1"].member_id} <= {p.assignee_id for p in planned}
+    assert volunteer.id in {p.volunteer_id for p in planned}
     from socialforce.platform.services.accounts import authenticate
     assert authenticate("agency1", DEMO_PASSWORD).id == users["agency1"].id
 
 
 def test_history_has_signal_for_a_learned_ranker(app):
-    seed_demo(0.02)
+    seed_demo(0.01)
     rows = db.session.execute(sa.select(Order.rank, Order.state, Order.score)
                               .where(Order.provider_id.is_not(None))).all()
     responded = [r for r in rows if r.state not in ("dispatched",)]
@@ -197,5 +213,9 @@ def test_seed_never_commits_and_the_cli_commits_once(app, monkeypatch):
     assert commits == [1]
     db.session.remove()
     assert count(sa.select(Household.id)) > 0
+    village = Village(town_id=db.session.scalar(sa.select(Town.id).limit(1)), name="测试新村", lat=35.0, lon=117.1)
+    db.session.add(village)
+    db.session.flush()  # on PostgreSQL the id sequences were moved past the seeded ids
+    assert village.id > db.session.scalar(sa.select(sa.func.min(Village.id)))
     with pytest.raises(ValueError):
         seed_demo(0.001)

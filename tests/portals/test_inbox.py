@@ -8,7 +8,15 @@ import pytest
 import sqlalchemy as sa
 
 from socialforce.platform.extensions import db
-from socialforce.platform.models import Notification, OutboxMessage, OutboxStatus, ProviderKind, Role, User, utcnow
+from socialforce.platform.models import (
+    Notification,
+    OutboxMessage,
+    OutboxStatus,
+    ProviderKind,
+    Role,
+    User,
+    utcnow,
+)
 from socialforce.platform.services import accounts, notifications
 from tests import factories
 from tests.conftest import csrf_token, login

@@ -1,4 +1,5 @@
 """Turning spreadsheet cells into checked values; each parser raises CellError with a reason code."""
+
 from __future__ import annotations
 
 import re
@@ -9,21 +10,68 @@ from socialforce.platform import idnumber, weekmask
 FORMULA_TRIGGERS = ("=", "+", "-", "@")
 _SCIENTIFIC = re.compile(r"^\d+(\.\d+)?[eE][+-]?\d+$")
 _DECIMAL_ZERO = re.compile(r"^\d{15,18}\.0+$")
+_ISO_DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
 _PHONE = re.compile(r"^(1\d{10}|0\d{9,11}|\d{7,8})$")
 _SEPARATORS = re.compile(r"[、,，;；/\s]+")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
 
-PRIORITIES = {"普通": "normal", "一般": "normal", "高": "high", "较高": "high", "紧急": "urgent",
-              "normal": "normal", "high": "high", "urgent": "urgent"}
-FREQUENCIES = {"一次": "once", "单次": "once", "每周": "weekly", "每月": "monthly",
-               "once": "once", "weekly": "weekly", "monthly": "monthly"}
+PRIORITIES = {
+    "普通": "normal",
+    "一般": "normal",
+    "高": "high",
+    "较高": "high",
+    "紧急": "urgent",
+    "normal": "normal",
+    "high": "high",
+    "urgent": "urgent",
+}
+FREQUENCIES = {
+    "一次": "once",
+    "单次": "once",
+    "每周": "weekly",
+    "每月": "monthly",
+    "once": "once",
+    "weekly": "weekly",
+    "monthly": "monthly",
+}
 RELATIONS = ("户主", "配偶", "子女", "父母", "孙子女", "祖父母", "兄弟姐妹", "儿媳", "女婿", "其他")
-DISABILITY_GRADES = {"0": 0, "无": 0, "1": 1, "一级": 1, "2": 2, "二级": 2, "3": 3, "三级": 3, "4": 4, "四级": 4,
-                     "1级": 1, "2级": 2, "3级": 3, "4级": 4}
-DAY_WORDS = {"周一": (0,), "周二": (1,), "周三": (2,), "周四": (3,), "周五": (4,), "周六": (5,), "周日": (6,),
-             "周天": (6,), "星期一": (0,), "星期二": (1,), "星期三": (2,), "星期四": (3,), "星期五": (4,),
-             "星期六": (5,), "星期日": (6,), "星期天": (6,), "工作日": (0, 1, 2, 3, 4), "周末": (5, 6),
-             "每天": tuple(range(7))}
+DISABILITY_GRADES = {
+    "0": 0,
+    "无": 0,
+    "1": 1,
+    "一级": 1,
+    "2": 2,
+    "二级": 2,
+    "3": 3,
+    "三级": 3,
+    "4": 4,
+    "四级": 4,
+    "1级": 1,
+    "2级": 2,
+    "3级": 3,
+    "4级": 4,
+}
+DAY_WORDS = {
+    "周一": (0,),
+    "周二": (1,),
+    "周三": (2,),
+    "周四": (3,),
+    "周五": (4,),
+    "周六": (5,),
+    "周日": (6,),
+    "周天": (6,),
+    "星期一": (0,),
+    "星期二": (1,),
+    "星期三": (2,),
+    "星期四": (3,),
+    "星期五": (4,),
+    "星期六": (5,),
+    "星期日": (6,),
+    "星期天": (6,),
+    "工作日": (0, 1, 2, 3, 4),
+    "周末": (5, 6),
+    "每天": tuple(range(7)),
+}
 PERIOD_WORDS = {"上午": (0,), "下午": (1,), "晚上": (2,), "白天": (0, 1), "全天": (0, 1, 2)}
 ANY_TIME = ("", "不限", "任意", "随时")
 
@@ -46,26 +94,6 @@ def text(value) -> str:
     if isinstance(value, datetime):
         return value.date().isoformat()
     return str(value).strip()
-
-
-def guard_formula(raw: str) -> None:
-    """Refuse text that a spreadsheet would run as a formula (the import never stores such text)."""
-    if raw.startswith(FORMULA_TRIGGERS):
-        raise CellError("formula")
-
-
-def required(raw: str) -> str:
-    """A non-empty value."""
-    if not raw:
-        raise CellError("required")
-    return raw
-
-
-def limited(raw: str, max_length: int) -> str:
-    """Text no longer than `max_length` characters."""
-    if len(raw) > max_length:
-        raise CellError("too_long", max=max_length)
-    return raw
 
 
 def id_number(value, raw: str, from_csv: bool, today: date) -> str:
@@ -119,6 +147,15 @@ def disability_grade(value, raw: str) -> int:
 
 def a_date(raw: str, today: date) -> date:
     """A date in a common Chinese format (date cells arrive as YYYY-MM-DD), between 1950 and today."""
+    simple = _ISO_DATE.match(raw)
+    if simple:
+        try:
+            parsed = date(int(simple[1]), int(simple[2]), int(simple[3]))
+        except ValueError:
+            raise CellError("bad_date") from None
+        if parsed.year < 1950 or parsed > today:
+            raise CellError("bad_date")
+        return parsed
     for fmt in _DATE_FORMATS:
         try:
             parsed = datetime.strptime(raw, fmt).date()
@@ -146,7 +183,7 @@ def windows(raw: str) -> int:
         days, rest = tuple(range(7)), token
         for word, value in DAY_WORDS.items():
             if token.startswith(word):
-                days, rest = value, token[len(word):]
+                days, rest = value, token[len(word) :]
                 break
         if rest and rest not in PERIOD_WORDS:
             raise CellError("bad_windows")

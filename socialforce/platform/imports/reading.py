@@ -1,4 +1,5 @@
 """Reading an uploaded file safely: signature checks, zip-bomb limits, then rows as plain Python values."""
+
 from __future__ import annotations
 
 import csv
@@ -70,8 +71,9 @@ def check_zip(path: Path) -> None:
     total = sum(m.file_size for m in members)
     ratio = max((m.file_size / max(m.compress_size, 1) for m in members), default=0)
     if total > MAX_UNCOMPRESSED_BYTES or ratio > MAX_COMPRESSION_RATIO:
-        raise UnreadableFile(_("The workbook unpacks to far more data than it holds (a possible zip bomb); "
-                               "it was refused."))
+        raise UnreadableFile(
+            _("The workbook unpacks to far more data than it holds (a possible zip bomb); it was refused.")
+        )
 
 
 def decode_csv(path: Path) -> str:
@@ -102,7 +104,9 @@ def open_sheets(path: Path, fmt: str, name: str) -> Iterator[list[RawSheet]]:
     try:
         workbook = xlsx.Workbook(path)
     except xlsx.XlsxError:
-        raise UnreadableFile(_("The workbook could not be opened. Save it again in Excel as .xlsx.")) from None
+        raise UnreadableFile(
+            _("The workbook could not be opened. Save it again in Excel as .xlsx.")
+        ) from None
     try:
         sheets = []
         for title, member in workbook.sheets:
@@ -119,7 +123,9 @@ def _guarded(rows: Iterator[tuple[int, tuple]]) -> Iterator[tuple[int, tuple]]:
     try:
         yield from rows
     except xlsx.XlsxError:
-        raise UnreadableFile(_("The workbook could not be opened. Save it again in Excel as .xlsx.")) from None
+        raise UnreadableFile(
+            _("The workbook could not be opened. Save it again in Excel as .xlsx.")
+        ) from None
 
 
 def read_csv(path: Path, name: str) -> RawSheet:

@@ -1,4 +1,5 @@
 """The import's columns per kind (households, members, service items) and its rule codes with messages."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,33 +34,48 @@ class Kind:
         return self.by_key[key]
 
 
-HOUSEHOLDS = Kind("households", "家庭", "户主姓名", (
-    Column("code", "户编号", True, 30),
-    Column("town", "镇街", True, 40),
-    Column("village", "村居", True, 60),
-    Column("head_name", "户主姓名", True, 40),
-    Column("address", "家庭住址", True, 200),
-    Column("phone", "联系电话", False, None, "phone"),
-))
-MEMBERS = Kind("members", "成员", "与户主关系", (
-    Column("household", "户编号", True, 30),
-    Column("name", "姓名", True, 40),
-    Column("id_number", "身份证号", True, None, "id"),
-    Column("relation", "与户主关系", True),
-    Column("disability", "残疾等级"),
-    Column("categories", "救助类别", False, 200),
-    Column("since", "纳入救助日期"),
-    Column("health", "健康状况", False, 200),
-))
-ITEMS = Kind("items", "服务事项", "服务类别", (
-    Column("household", "户编号", True, 30),
-    Column("member_id", "成员身份证号", False, None, "id"),
-    Column("category", "服务类别", True),
-    Column("description", "需求描述", True, 500),
-    Column("priority", "优先级"),
-    Column("frequency", "频次"),
-    Column("windows", "期望时段", False, 200),
-))
+HOUSEHOLDS = Kind(
+    "households",
+    "家庭",
+    "户主姓名",
+    (
+        Column("code", "户编号", True, 30),
+        Column("town", "镇街", True, 40),
+        Column("village", "村居", True, 60),
+        Column("head_name", "户主姓名", True, 40),
+        Column("address", "家庭住址", True, 200),
+        Column("phone", "联系电话", False, None, "phone"),
+    ),
+)
+MEMBERS = Kind(
+    "members",
+    "成员",
+    "与户主关系",
+    (
+        Column("household", "户编号", True, 30),
+        Column("name", "姓名", True, 40),
+        Column("id_number", "身份证号", True, None, "id"),
+        Column("relation", "与户主关系", True),
+        Column("disability", "残疾等级"),
+        Column("categories", "救助类别", False, 200),
+        Column("since", "纳入救助日期"),
+        Column("health", "健康状况", False, 200),
+    ),
+)
+ITEMS = Kind(
+    "items",
+    "服务事项",
+    "服务类别",
+    (
+        Column("household", "户编号", True, 30),
+        Column("member_id", "成员身份证号", False, None, "id"),
+        Column("category", "服务类别", True),
+        Column("description", "需求描述", True, 500),
+        Column("priority", "优先级"),
+        Column("frequency", "频次"),
+        Column("windows", "期望时段", False, 200),
+    ),
+)
 KINDS: dict[str, Kind] = {k.key: k for k in (HOUSEHOLDS, MEMBERS, ITEMS)}
 
 
@@ -80,11 +96,15 @@ def reason_message(code: str, params: dict) -> str:
         "required": lambda: _("This cell is required."),
         "too_long": lambda: _("Too long: at most %(max)s characters.", **params),
         "formula": lambda: _("Starts with =, +, - or @ (a spreadsheet formula); remove that character."),
-        "id_numeric": lambda: _("The ID number is stored as a number, so Excel has kept only 15 digits and the rest are "
-                        "lost. Format the column as Text and type the ID again."),
+        "id_numeric": lambda: _(
+            "The ID number is stored as a number, so Excel has kept only 15 digits and the rest are "
+            "lost. Format the column as Text and type the ID again."
+        ),
         "id_format": lambda: _("Not an 18-character resident ID number."),
         "id_birth_date": lambda: _("The birth date inside the ID number is not a real date."),
-        "id_check_character": lambda: _("The last character of the ID number does not match (check digit wrong)."),
+        "id_check_character": lambda: _(
+            "The last character of the ID number does not match (check digit wrong)."
+        ),
         "bad_phone": lambda: _("Not a valid phone number (11-digit mobile or landline with area code)."),
         "unknown_town": lambda: _("Unknown town or sub-district; use its full Chinese name."),
         "unknown_village": lambda: _("Unknown village or community in this town."),
@@ -97,11 +117,15 @@ def reason_message(code: str, params: dict) -> str:
         "bad_frequency": lambda: _("Frequency must be 一次, 每周 or 每月."),
         "bad_windows": lambda: _("Unknown time window; use words such as 工作日上午、周六下午 or 不限."),
         "duplicate_in_file": lambda: _("Duplicate: the same value appears in an earlier row of this file."),
-        "household_conflict": lambda: _("This household number is already registered in another town or village."),
+        "household_conflict": lambda: _(
+            "This household number is already registered in another town or village."
+        ),
         "id_registered_elsewhere": lambda: _("This person is already registered in another household."),
         "household_missing": lambda: _("No household with this number in the file or in the database."),
         "member_not_in_household": lambda: _("This person is not a member of the household."),
-        "other_town": lambda: _("This household belongs to another town; you may only import your own town's rows."),
+        "other_town": lambda: _(
+            "This household belongs to another town; you may only import your own town's rows."
+        ),
     }
     message = messages.get(code)
     return message() if message else code

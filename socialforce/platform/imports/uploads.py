@@ -1,4 +1,5 @@
 """Uploaded import files in the instance folder under random names, with a JSON status file per upload."""
+
 from __future__ import annotations
 
 import json
@@ -46,7 +47,7 @@ class Upload:
         """The upload with this token, if it exists."""
         if not TOKEN_RE.match(token or ""):
             return None
-        upload = cls(token, upload_dir())
+        upload = cls(token, Path(current_app.instance_path) / "imports")
         return upload if upload.status_path.exists() else None
 
     def status(self) -> dict:

@@ -1,4 +1,5 @@
 """Validating every row of an import against the rules and the database, before anything is written."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -40,8 +41,14 @@ class RowError:
 
     def as_dict(self) -> dict:
         """A JSON-ready copy (the value is already masked)."""
-        return {"sheet": self.sheet, "row": self.row, "column": self.column, "value": self.value,
-                "code": self.code, "params": self.params}
+        return {
+            "sheet": self.sheet,
+            "row": self.row,
+            "column": self.column,
+            "value": self.value,
+            "code": self.code,
+            "params": self.params,
+        }
 
 
 @dataclass
@@ -64,8 +71,9 @@ class Plan:
 class _Row:
     """One data row being checked: reads its cells by column key and collects its errors."""
 
-    def __init__(self, check: Validator, sheet: RawSheet, kind: Kind, number: int, values: tuple,
-                 index: dict[str, int]):
+    def __init__(
+        self, check: Validator, sheet: RawSheet, kind: Kind, number: int, values: tuple, index: dict[str, int]
+    ):
         self.check, self.sheet, self.kind, self.number = check, sheet, kind, number
         self.values, self.index = values, index
         self.failed: set[str] = set()
@@ -81,20 +89,25 @@ class _Row:
         self.failed.add(key)
         column = self.kind.column(key)
         shown = cells.mask_value(cells.text(self.raw(key)), column.mask or "")
-        self.check.plan.errors.append(RowError(self.sheet.name, self.number, column.header, shown, code, params))
+        self.check.plan.errors.append(
+            RowError(self.sheet.name, self.number, column.header, shown, code, params)
+        )
 
     def text(self, key: str) -> str:
         """A cell's text after the formula, required and length rules ('' when it failed)."""
-        column = self.kind.column(key)
-        raw = cells.text(self.raw(key))
-        try:
-            cells.guard_formula(raw)
+        column = self.kind.by_key[key]
+        position = self.index.get(key)
+        value = self.values[position] if position is not None and position < len(self.values) else None
+        raw = value.strip() if isinstance(value, str) else cells.text(value)
+        if not raw:
             if column.required:
-                cells.required(raw)
-            if column.max_length:
-                cells.limited(raw, column.max_length)
-        except CellError as e:
-            self.fail(key, e.code, **e.params)
+                self.fail(key, "required")
+            return ""
+        if raw[0] in cells.FORMULA_TRIGGERS:
+            self.fail(key, "formula")
+            return ""
+        if column.max_length and len(raw) > column.max_length:
+            self.fail(key, "too_long", max=column.max_length)
             return ""
         return raw
 
@@ -125,7 +138,7 @@ class _Row:
 
 def _chunks(values: list, size: int = LOOKUP_CHUNK) -> Iterable[list]:
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]
 
 
 class Validator:
@@ -164,7 +177,9 @@ class Validator:
     def _load_members(self, hashes: Iterable[str]) -> None:
         wanted = sorted({h for h in hashes if h not in self.db_members})
         for chunk in _chunks(wanted):
-            query = sa.select(Member.id_number_hash, Member.household_id).where(Member.id_number_hash.in_(chunk))
+            query = sa.select(Member.id_number_hash, Member.household_id).where(
+                Member.id_number_hash.in_(chunk)
+            )
             self.db_members.update(dict(db.session.execute(query).all()))
 
     def _rows(self, sheet: RawSheet, kind: Kind) -> Iterable[_Row]:
@@ -175,7 +190,9 @@ class Validator:
         if missing:
             return
         for number, values in sheet.rows:
-            if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+            if not values or (
+                values[0] in (None, "") and all(v is None or str(v).strip() == "" for v in values)
+            ):
                 continue
             self.plan.read[kind.key] += 1
             if self.plan.read[kind.key] % 5000 == 0:
@@ -216,9 +233,14 @@ class Validator:
                     village_id = self.villages.get((town_id, village))
                     if village_id is None:
                         row.fail("village", "unknown_village")
-                values = {"code": code, "town_id": town_id, "village_id": village_id,
-                          "head_name": row.text("head_name"), "address": row.text("address"),
-                          "phone": row.parse("phone", cells.phone)}
+                values = {
+                    "code": code,
+                    "town_id": town_id,
+                    "village_id": village_id,
+                    "head_name": row.text("head_name"),
+                    "address": row.text("address"),
+                    "phone": row.parse("phone", cells.phone),
+                }
                 if self.own_town and town_id is not None and town_id != self.own_town:
                     row.fail("town", "other_town")
                 if code and code in self.file_households:
@@ -245,16 +267,20 @@ class Validator:
             for row in self._rows(sheet, MEMBERS):
                 number = row.id_number("id_number")
                 values = {
-                    "household": row.text("household"), "name": row.text("name"),
+                    "household": row.text("household"),
+                    "name": row.text("name"),
                     "relation": row.parse("relation", cells.relation),
-                    "disability_grade": 0, "categories": self._categories(row),
+                    "disability_grade": 0,
+                    "categories": self._categories(row),
                     "since": row.parse("since", cells.a_date, self.today, default=self.today),
-                    "health_notes": row.text("health") or None, "number": number,
+                    "health_notes": row.text("health") or None,
+                    "number": number,
                 }
                 if "disability" not in row.failed:
                     try:
-                        values["disability_grade"] = cells.disability_grade(row.raw("disability"),
-                                                                             row.text("disability"))
+                        values["disability_grade"] = cells.disability_grade(
+                            row.raw("disability"), row.text("disability")
+                        )
                     except CellError as e:
                         row.fail("disability", e.code)
                 if number:
@@ -300,13 +326,17 @@ class Validator:
                 if category_id is None and category:
                     row.fail("category", "unknown_service_category")
                 values = {
-                    "household": row.text("household"), "number": number,
-                    "hash": crypto.lookup_hash(number) if number else None, "category_id": category_id,
+                    "household": row.text("household"),
+                    "number": number,
+                    "hash": crypto.lookup_hash(number) if number else None,
+                    "category_id": category_id,
                     "description": row.text("description"),
-                    "priority": row.parse("priority", cells.choice, cells.PRIORITIES, "bad_priority",
-                                          default="normal"),
-                    "frequency": row.parse("frequency", cells.choice, cells.FREQUENCIES, "bad_frequency",
-                                           default="once"),
+                    "priority": row.parse(
+                        "priority", cells.choice, cells.PRIORITIES, "bad_priority", default="normal"
+                    ),
+                    "frequency": row.parse(
+                        "frequency", cells.choice, cells.FREQUENCIES, "bad_frequency", default="once"
+                    ),
                     "windows": row.parse("windows", cells.windows, default=None),
                 }
                 if values["windows"] is None and "windows" not in row.failed:
@@ -314,8 +344,9 @@ class Validator:
                 rows.append((row, values))
         self._load_households(values["household"] for _, values in rows)
         self._load_members(values["hash"] for _, values in rows if values["hash"])
-        existing = self._existing_items({self.db_households[v["household"]][0] for _, v in rows
-                                         if v["household"] in self.db_households})
+        existing = self._existing_items(
+            {self.db_households[v["household"]][0] for _, v in rows if v["household"] in self.db_households}
+        )
         seen: set[tuple] = set()
         for row, values in rows:
             code, household_id = self._household_of(row)
@@ -340,10 +371,16 @@ class Validator:
     def _existing_items(self, household_ids: set[int]) -> set[tuple]:
         found: set[tuple] = set()
         for chunk in _chunks(sorted(household_ids)):
-            query = (sa.select(ServiceItem.household_id, Member.id_number_hash, ServiceItem.category_id,
-                               ServiceItem.description)
-                     .outerjoin(Member, Member.id == ServiceItem.member_id)
-                     .where(ServiceItem.household_id.in_(chunk)))
+            query = (
+                sa.select(
+                    ServiceItem.household_id,
+                    Member.id_number_hash,
+                    ServiceItem.category_id,
+                    ServiceItem.description,
+                )
+                .outerjoin(Member, Member.id == ServiceItem.member_id)
+                .where(ServiceItem.household_id.in_(chunk))
+            )
             found.update(tuple(r) for r in db.session.execute(query))
         return found
 

@@ -4,6 +4,7 @@ openpyxl's read-only mode costs about 100 µs a cell here, too slow for 40,000 h
 what the import needs: sheet names, cell types (a number stays a number), shared strings, date styles,
 and formulas (returned as text starting with "=", which the import refuses).
 """
+
 from __future__ import annotations
 
 import posixpath
@@ -11,7 +12,6 @@ import re
 import zipfile
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from functools import lru_cache
 from xml.parsers import expat
 
 READ_CHUNK = 256 * 1024
@@ -20,7 +20,10 @@ _DATE_CODE = re.compile(r"[dmyhs]", re.IGNORECASE)
 _QUOTED = re.compile(r'"[^"]*"|\[[^\]]*\]')
 EPOCH_1900 = datetime(1899, 12, 30)
 EPOCH_1904 = datetime(1904, 1, 1)
-NAMESPACES = ("http://schemas.openxmlformats.org/spreadsheetml/2006/main", "http://purl.oclc.org/ooxml/spreadsheetml/main")
+NAMESPACES = (
+    "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "http://purl.oclc.org/ooxml/spreadsheetml/main",
+)
 SHEET_TAGS = {f"{ns}\x01{tag}": tag for ns in NAMESPACES for tag in ("c", "v", "t", "f", "row")}
 
 
@@ -36,8 +39,12 @@ def _forbid(*_args) -> None:
     raise XlsxError("DTDs and entities are not allowed in a workbook")
 
 
-def _parser(start: Callable | None = None, end: Callable | None = None,
-            text: Callable | None = None, namespaces: bool = False) -> expat.XMLParserType:
+def _parser(
+    start: Callable | None = None,
+    end: Callable | None = None,
+    text: Callable | None = None,
+    namespaces: bool = False,
+) -> expat.XMLParserType:
     parser = expat.ParserCreate(namespace_separator="\x01") if namespaces else expat.ParserCreate()
     parser.buffer_text = True
     parser.StartDoctypeDeclHandler = _forbid
@@ -59,15 +66,21 @@ def _parse_member(archive: zipfile.ZipFile, name: str, parser: expat.XMLParserTy
         parser.Parse(b"", True)
 
 
-@lru_cache(maxsize=4096)
+_LETTERS: dict[str, int] = {}
+
+
 def column_index(reference: str) -> int:
     """0-based column index of a cell reference such as 'C12'."""
-    index = 0
-    for char in reference:
-        if char.isdigit():
-            break
-        index = index * 26 + ord(char.upper()) - 64
-    return index - 1
+    letters = reference.rstrip("0123456789")
+    index = _LETTERS.get(letters)
+    if index is None:
+        index = 0
+        for char in letters.upper():
+            index = index * 26 + ord(char) - 64
+        index -= 1
+        if len(_LETTERS) < 20_000:
+            _LETTERS[letters] = index
+    return index
 
 
 class Workbook:

@@ -29,10 +29,11 @@ from socialforce.platform.seed.providers import CATEGORY_ZH
 from socialforce.platform.seed.world import ItemRef, ProviderRef, World, distance_km, scaled
 
 MODEL_VERSION = "heuristic-v1"
-HISTORY_SHARE = 0.30  # items with at least one past order
+HISTORY_SHARE = 0.33  # items with at least one past order
 LOCAL = timedelta(hours=8)  # Tengzhou time is UTC+8; timestamps are stored in UTC
 RESPONSE_HOURS = 48
 MAX_ATTEMPTS = 3
+SERVICE_MARGIN = timedelta(hours=3)  # a visit that started less than this ago is not over yet
 BLOCKS_AT_SCALE_1 = 40
 CANCEL_REASONS = ("服务对象已入住养老机构", "家庭搬迁至外地", "服务对象住院治疗", "需求已由其他渠道解决")
 
@@ -97,7 +98,7 @@ class History:
 
     def acceptance(self, c: Candidate, rank: int) -> float:
         """The hidden probability that a provider accepts, with a position effect."""
-        return sigmoid(1.75 + 0.6 * c.provider.quality + 0.5 * c.fit + 0.6 * c.paired - 0.05 * c.distance
+        return sigmoid(1.25 + 0.6 * c.provider.quality + 0.5 * c.fit + 0.6 * c.paired - 0.05 * c.distance
                        - 0.18 * (rank - 1))
 
     def satisfaction(self, quality: float, fit: bool, paired: bool, distance: float) -> float:
@@ -247,8 +248,9 @@ class History:
             self.move(order, "cancelled", begin, rng.choice(CANCEL_REASONS))
             item.status = "open"
             return
-        if begin > now:
-            self.visit(order, item, begin, done=False, assignee=member, volunteer=volunteer)
+        if begin > now - SERVICE_MARGIN:
+            planned = begin if begin > now else self.visit_time(item, now)
+            self.visit(order, item, planned, done=False, assignee=member, volunteer=volunteer)
             return
         self.move(order, "in_service", begin)
         days = rng.randint(1, 10) if item.frequency == "once" else rng.randint(20, 90)
@@ -270,7 +272,7 @@ class History:
         self.move(order, "completed", end)
         item.status, item.closed_at = "closed", end
         level = self.satisfaction(quality, fit, paired, distance)
-        score = self.outcome(order, "provider", level, end + timedelta(hours=rng.uniform(1, 48)))
+        score = self.outcome(order, "provider", level, min(now, end + timedelta(hours=rng.uniform(1, 48))))
         evaluated_at = end + timedelta(days=rng.uniform(2, 20))
         if rng.random() < 0.45 and evaluated_at < now:
             score = self.outcome(order, "assistant", level + rng.gauss(0, 0.5), evaluated_at)
@@ -303,7 +305,7 @@ class History:
             self.rows[TaskSignup].append({"id": self.world.writer.next_id(TaskSignup), "task_id": task["id"],
                                           "volunteer_id": volunteer.volunteer_id, "created_at": at})
         task["taken"] = len(signed)
-        if begin > now:  # still taking sign-ups unless full
+        if begin > now - SERVICE_MARGIN:  # still taking sign-ups unless full
             if len(signed) == item.slots:
                 self.move(order, "accepted", filled_at)
                 item.status = "in_service"

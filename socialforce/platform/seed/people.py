@@ -130,26 +130,50 @@ def _family(world: World, size: int, head_age: int | None = None) -> list[Member
 
 def compose_households(world: World) -> None:
     """Decide every household's kind, members (relation, age, sex), categories and disabilities."""
-    rng, target = world.rng, targets(world.scale)
-    dibao = [HouseholdRef(0, "dibao", members=_family(world, size))
-             for size in _dibao_sizes(world, target["dibao_households"], target["dibao_persons"])]
-    for household in dibao:
+    target = targets(world.scale)
+    dibao = _dibao_households(world, target)
+    tekun = _tekun_households(world, target)
+    _assign_disabilities_in_assisted(world, target, [m for h in tekun + dibao for m in h.members])
+    disability = _disability_households(world, target)
+    for _ in range(target["tekun"] - len(tekun)):  # extreme-poverty elders living with relatives
+        host = world.rng.choice(disability)
+        host.members.append(MemberRef(0, "父母", world.rng.randint(70, 95), world.rng.choice("MF"), 0, ["tekun"]))
+    children = _child_households(world, dibao, target)
+    elderly = _elderly_households(world, max(3, target["households"] - len(dibao) - len(tekun)
+                                             - len(disability) - len(children)))
+    households = dibao + tekun + disability + children + elderly
+    for household in world.rng.sample(households, max(1, len(households) // 50)):
+        household.members[0].categories.append("temporary")
+    world.households = households
+
+
+def _dibao_households(world: World, target: dict[str, int]) -> list[HouseholdRef]:
+    """Dibao households with exactly the target number of persons, every member enrolled."""
+    households = [HouseholdRef(0, "dibao", members=_family(world, size))
+                  for size in _dibao_sizes(world, target["dibao_households"], target["dibao_persons"])]
+    for household in households:
         for member in household.members:
             member.categories.append("dibao")
+    return households
 
-    tekun_total = target["tekun"]
-    tekun_alone = max(1, round(tekun_total * TEKUN_ALONE_SHARE))
-    tekun = []
-    for i in range(tekun_alone):
-        young_disabled = i % 4 == 0
-        age = rng.randint(25, 59) if young_disabled else rng.randint(60, 95)
-        tekun.append(HouseholdRef(0, "tekun", members=[MemberRef(0, "户主", age, rng.choice("MMF"), 0, ["tekun"])]))
 
-    assisted = [m for h in tekun + dibao for m in h.members]  # tekun first: their disabled adults come first
-    living, care = target["disability_living"], target["disability_care"]
-    living_in = min(round(living * LIVING_IN_ASSISTED_SHARE), len(assisted))
-    care_in = min(round(care * CARE_IN_ASSISTED_SHARE), len(assisted))
-    young_tekun = [m for m in assisted[:tekun_alone] if m.age < 60]
+def _tekun_households(world: World, target: dict[str, int]) -> list[HouseholdRef]:
+    """Single-person extreme-poverty households: mostly elderly, every fourth a younger disabled adult."""
+    rng = world.rng
+    households = []
+    for i in range(max(1, round(target["tekun"] * TEKUN_ALONE_SHARE))):
+        age = rng.randint(25, 59) if i % 4 == 0 else rng.randint(60, 95)
+        households.append(HouseholdRef(0, "tekun", members=[MemberRef(0, "户主", age, rng.choice("MMF"), 0,
+                                                                       ["tekun"])]))
+    return households
+
+
+def _assign_disabilities_in_assisted(world: World, target: dict[str, int], assisted: list[MemberRef]) -> None:
+    """Disability subsidies for part of the dibao/tekun members (younger tekun adults first)."""
+    rng = world.rng
+    living_in = min(round(target["disability_living"] * LIVING_IN_ASSISTED_SHARE), len(assisted))
+    care_in = min(round(target["disability_care"] * CARE_IN_ASSISTED_SHARE), len(assisted))
+    young_tekun = [m for m in assisted if m.age < 60 and "tekun" in m.categories]
     others = [m for m in assisted if not (m.age < 60 and "tekun" in m.categories)]
     living_holders = (young_tekun + rng.sample(others, len(others)))[:living_in]
     for member in living_holders:
@@ -161,44 +185,42 @@ def compose_households(world: World) -> None:
         member.disability_grade = member.disability_grade or rng.choice((1, 2))
         member.categories.append("disability_care")
 
-    living_out, care_out = living - living_in, care - care_in
+
+def _disability_households(world: World, target: dict[str, int]) -> list[HouseholdRef]:
+    """Other (often near-dibao) households, each with one subsidy holder: the rest of the subsidy figures."""
+    rng = world.rng
+    living_out = target["disability_living"] - round(target["disability_living"] * LIVING_IN_ASSISTED_SHARE)
+    care_out = target["disability_care"] - round(target["disability_care"] * CARE_IN_ASSISTED_SHARE)
     both_out = min(round(living_out * 0.5), care_out)
-    disability = []
+    households = []
     for i in range(living_out + care_out - both_out):
         cats = (["disability_living", "disability_care"] if i < both_out
                 else ["disability_care"] if i < care_out else ["disability_living"])
-        grade = rng.choice((1, 2)) if "disability_care" in cats else rng.choice((3, 4))
         members = _family(world, rng.choices((1, 2, 3, 4), (25, 35, 25, 15))[0])
         disabled = members[0] if rng.random() < 0.55 or len(members) == 1 else members[-1]
         disabled.age = max(disabled.age, 3)
-        disabled.disability_grade = grade
+        disabled.disability_grade = rng.choice((1, 2)) if "disability_care" in cats else rng.choice((3, 4))
         disabled.categories.extend(cats)
-        household = HouseholdRef(0, "disability", members=members)
         if rng.random() < 0.6:
             for member in members:
                 member.categories.append("dibao_edge")
-        disability.append(household)
-    for _ in range(tekun_total - tekun_alone):  # extreme-poverty elders living with relatives
-        host = rng.choice(disability) if disability else rng.choice(dibao)
-        host.members.append(MemberRef(0, "父母", rng.randint(70, 95), rng.choice("MF"), 0, ["tekun"]))
+        households.append(HouseholdRef(0, "disability", members=members))
+    return households
 
-    children = _child_households(world, dibao, target)
-    elderly_count = max(3, target["households"] - len(dibao) - len(tekun) - len(disability)
-                        - len(children))
-    elderly = []
-    for _ in range(elderly_count):
+
+def _elderly_households(world: World, count: int) -> list[HouseholdRef]:
+    """Elderly people in economic difficulty, alone or as a couple."""
+    rng = world.rng
+    households = []
+    for _ in range(count):
         size = 1 if rng.random() < 0.55 else 2
         members = _family(world, size, head_age=rng.randint(65, 92))
         if size == 2:
             members[1].relation, members[1].age = "配偶", max(60, members[0].age + rng.randint(-5, 5))
         for member in members:
             member.categories.append("elderly_poor")
-        elderly.append(HouseholdRef(0, "elderly", members=members))
-
-    households = dibao + tekun + disability + children + elderly
-    for household in rng.sample(households, max(1, len(households) // 50)):
-        household.members[0].categories.append("temporary")
-    world.households = households
+        households.append(HouseholdRef(0, "elderly", members=members))
+    return households
 
 
 def _child_households(world: World, dibao: list[HouseholdRef], target: dict[str, int]) -> list[HouseholdRef]:

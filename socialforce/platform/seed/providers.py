@@ -103,12 +103,14 @@ def _staff_rows(world: World, provider: ProviderRef, role: str, count: int) -> l
     rng, rows = world.rng, []
     for _ in range(count):
         member_id = world.writer.next_id(ProviderMember)
-        provider.staff.append(member_id)
+        active = not rows or rng.random() > 0.03  # the first (a demo login) is always active
+        if active:
+            provider.staff.append(member_id)
         level = rng.choices(("assistant", "social_worker", "senior"), (45, 45, 10))[0] if role == "social_worker" \
             else None
         rows.append({"id": member_id, "provider_id": provider.id, "role": role,
                      "name": names.full_name(rng, rng.choice("MF")), "certificate_level": level,
-                     **world.protect.phone_columns(names.mobile_number(rng)), "active": not rows or rng.random() > 0.03})
+                     **world.protect.phone_columns(names.mobile_number(rng)), "active": active})
     return rows
 
 

@@ -8,8 +8,8 @@ service category. Definitions (timestamps are naive UTC; the period is converted
 
 - "material assistance": the household has a MaterialAssistance row whose month lies in the period
   (months from the first day of the start month to the end date).
-- "service": the household has a ServiceItem (of the category, when filtered) that is not closed, or that
-  has an order dispatched in the period. Households are counted as material only, material + service, or
+- "service": the household has a ServiceItem (of the category, when filtered) that is open (not closed and
+  registered before the period ends), or that has an order dispatched in the period. Households are counted as material only, material + service, or
   service only.
 - Service items by status: items registered before the period ends and not closed before it starts, by
   current status, per category and per town.
@@ -169,17 +169,23 @@ def hours_between(later, earlier) -> sa.ColumnElement:
 
 
 def median(values: sa.Subquery) -> tuple[float | None, int]:
-    """The median of column `x` of a subquery and its row count, computed by the database."""
+    """The median of column `x` of a subquery and its row count, computed by the database in one pass.
+
+    PostgreSQL: percentile_cont(0.5). Elsewhere (SQLite): the middle row(s) by row_number() over the ordered
+    values, averaged.
+    """
     if _dialect() == "postgresql":
         value, count = db.session.execute(
             sa.select(sa.func.percentile_cont(0.5).within_group(values.c.x), sa.func.count()).select_from(values)
         ).one()
         return (float(value) if value is not None else None), count
-    count = db.session.scalar(sa.select(sa.func.count()).select_from(values))
-    if not count:
-        return None, 0
-    middle = sa.select(values.c.x).order_by(values.c.x).limit(2 - count % 2).offset((count - 1) // 2).subquery()
-    return float(db.session.scalar(sa.select(sa.func.avg(middle.c.x)))), count
+    ranked = sa.select(values.c.x, sa.func.row_number().over(order_by=values.c.x).label("rn"),
+                       sa.func.count().over().label("n")).subquery()
+    value, count = db.session.execute(
+        sa.select(sa.func.avg(ranked.c.x), sa.func.max(ranked.c.n))
+        .where(ranked.c.rn.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2]))
+    ).one()
+    return (float(value) if value is not None else None), count or 0
 
 
 def scope(user: User, f: Filters) -> list[sa.ColumnElement[bool]]:
@@ -201,6 +207,14 @@ def item_scope(user: User, f: Filters) -> list[sa.ColumnElement[bool]]:
     return clauses
 
 
+def _items_scoped(query: sa.Select, item_id, user: User, f: Filters) -> sa.Select:
+    """The query joined to ServiceItem on `item_id` and limited by item_scope, when the scope limits anything."""
+    clauses = item_scope(user, f)
+    if not clauses:
+        return query
+    return query.join(ServiceItem, item_id == ServiceItem.id).where(*clauses)
+
+
 def _in_period(column, f: Filters) -> sa.ColumnElement[bool]:
     return sa.and_(column >= f.start_utc, column < f.end_utc)
 
@@ -216,10 +230,10 @@ def has_material(f: Filters) -> sa.ColumnElement[bool]:
 
 
 def has_service(f: Filters) -> sa.ColumnElement[bool]:
-    """Correlated EXISTS on Household: a (category's) item not closed, or with an order dispatched in the period."""
+    """Correlated EXISTS on Household: a (category's) open item, or one with an order dispatched in the period."""
     category = [ServiceItem.category_id == f.category_id] if f.category_id else []
     open_item = sa.exists().where(ServiceItem.household_id == Household.id, ServiceItem.status != ItemStatus.closed,
-                                  *category).correlate(Household)
+                                  ServiceItem.created_at < f.end_utc, *category).correlate(Household)
     dispatched = (sa.exists().where(ServiceItem.household_id == Household.id, Order.item_id == ServiceItem.id,
                                     _in_period(Order.dispatched_at, f), *category).correlate(Household))
     return open_item | dispatched
@@ -245,10 +259,12 @@ def items_in_period(f: Filters) -> sa.ColumnElement[bool]:
                    ServiceItem.closed_at.is_(None) | (ServiceItem.closed_at >= f.start_utc))
 
 
-def first_dispatch() -> sa.Subquery:
-    """Each item's first dispatch time."""
+def first_dispatch(f: Filters) -> sa.Subquery:
+    """Each item's first dispatch time, for items with an order dispatched in the period."""
+    recent = sa.select(Order.item_id).where(_in_period(Order.dispatched_at, f))
     return (sa.select(Order.item_id, sa.func.min(Order.dispatched_at).label("first"))
-            .where(Order.dispatched_at.is_not(None)).group_by(Order.item_id).subquery("first_dispatch"))
+            .where(Order.dispatched_at.is_not(None), Order.item_id.in_(recent))
+            .group_by(Order.item_id).subquery("first_dispatch"))
 
 
 def first_visit(f: Filters) -> sa.Subquery:
@@ -402,10 +418,11 @@ STATUSES = tuple(ItemStatus)
 
 
 def _items_by(user: User, f: Filters, column, names: dict[int, str], key: str, title: str, param: str) -> Table:
-    counts = db.session.execute(
-        sa.select(column, ServiceItem.status, sa.func.count()).select_from(ServiceItem).join(Household)
-        .where(items_in_period(f), *item_scope(user, f)).group_by(column, ServiceItem.status)
-    ).all()
+    query = (sa.select(column, ServiceItem.status, sa.func.count()).select_from(ServiceItem)
+             .where(items_in_period(f), *item_scope(user, f)).group_by(column, ServiceItem.status))
+    if param == "town":
+        query = query.join(Household, Household.id == ServiceItem.household_id)
+    counts = db.session.execute(query).all()
     grid: dict[int, dict[str, int]] = {}
     for group, status, count in counts:
         grid.setdefault(group, {})[str(status)] = count
@@ -424,7 +441,7 @@ def _items_by(user: User, f: Filters, column, names: dict[int, str], key: str, t
 
 def dispatch_times(user: User, f: Filters) -> sa.Subquery:
     """Hours from registration to first dispatch, per item first dispatched in the period."""
-    first = first_dispatch()
+    first = first_dispatch(f)
     return (sa.select(hours_between(first.c.first, ServiceItem.created_at).label("x"))
             .select_from(first).join(ServiceItem, ServiceItem.id == first.c.item_id)
             .where(_in_period(first.c.first, f), *item_scope(user, f)).subquery())
@@ -455,13 +472,10 @@ def providers_table(user: User, f: Filters) -> Table:
     """Acceptance, expiry and completion rates per agency and pairing unit (volunteers as one row)."""
     key = provider_key().label("key")
     counts = [sa.func.count().filter(order_measure_clause(m)) for m in ORDER_MEASURES]
-    rows = db.session.execute(
-        sa.select(key, sa.func.min(Provider.name), sa.func.min(Provider.kind), *counts)
-        .select_from(Order).join(ServiceItem, Order.item_id == ServiceItem.id)
-        .outerjoin(Provider, Provider.id == Order.provider_id)
-        .where(_in_period(Order.dispatched_at, f), *item_scope(user, f))
-        .group_by(key).order_by(key)
-    ).all()
+    query = (sa.select(key, sa.func.min(Provider.name), sa.func.min(Provider.kind), *counts).select_from(Order)
+             .outerjoin(Provider, Provider.id == Order.provider_id).where(_in_period(Order.dispatched_at, f))
+             .group_by(key).order_by(key))
+    rows = db.session.execute(_items_scoped(query, Order.item_id, user, f)).all()
     table = Table("providers", _("Orders per provider"), [
         _("Provider"), _("Dispatched"), _("Responded"), _("Accepted"), _("Expired"), _("Completed"),
         _("Acceptance rate (%)"), _("Expiry rate (%)"), _("Completion rate (%)")])
@@ -477,12 +491,11 @@ def providers_table(user: User, f: Filters) -> Table:
 
 def satisfaction_table(user: User, f: Filters) -> Table:
     """Outcomes recorded in the period by satisfaction score (1-5)."""
-    counts = dict(db.session.execute(
-        sa.select(Outcome.satisfaction, sa.func.count()).select_from(Outcome)
-        .join(Order, Outcome.order_id == Order.id).join(ServiceItem, Order.item_id == ServiceItem.id)
-        .where(_in_period(Outcome.recorded_at, f), *item_scope(user, f))
-        .group_by(Outcome.satisfaction)
-    ).tuples().all())
+    query = (sa.select(Outcome.satisfaction, sa.func.count()).select_from(Outcome)
+             .where(_in_period(Outcome.recorded_at, f)).group_by(Outcome.satisfaction))
+    if item_scope(user, f):
+        query = query.join(Order, Outcome.order_id == Order.id)
+    counts = dict(db.session.execute(_items_scoped(query, Order.item_id, user, f)).tuples().all())
     table = Table("satisfaction", _("Satisfaction"), [_("Satisfaction"), _("Evaluations")])
     for score in range(1, 6):
         table.add([score, counts.get(score, 0)], [None, ("outcomes", {"score": score})])
@@ -701,7 +714,7 @@ def _item_records(user, f, params, now) -> Records:
 
 def _time_records(user, f, params, now) -> Records:
     measure = _choice_param(params, "measure", ("dispatch", "visit"))
-    first = first_dispatch() if measure == "dispatch" else first_visit(f)
+    first = first_dispatch(f) if measure == "dispatch" else first_visit(f)
     cols, columns = _item_columns()
     query = (sa.select(*cols, first.c.first.label("first"),
                        hours_between(first.c.first, ServiceItem.created_at).label("hours"))

@@ -109,7 +109,8 @@ def dispatch(item: ServiceItem, choice: Choice, actor: User | None, now: datetim
     db.session.flush()
     params = {"order_id": order.id, "category": item.category.code, "town": item.household.town.code}
     if not is_task:
-        _notify_provider(choice.provider_id, "order_dispatched", params, f"/orders/{order.id}")
+        portal = "agency" if order.provider.kind == ProviderKind.agency else "unit"
+        _notify_provider(choice.provider_id, "order_dispatched", params, f"/{portal}/orders/{order.id}")
     return order
 
 

@@ -1,4 +1,5 @@
 """Spreadsheet exports: .xlsx and .csv writers that neutralise formula injection, and a download response."""
+
 from __future__ import annotations
 
 import csv
@@ -47,7 +48,7 @@ Sheet = tuple[str, Sequence[str], Iterable[Sequence]]
 
 
 def neutralise(value):
-    """The value made safe for a spreadsheet: a string that a spreadsheet would run as a formula gets a leading '.
+    """The value made safe for a spreadsheet: text that would run as a formula gets a leading apostrophe.
 
     Enum members become their value; other non-string values (numbers, dates, None) are returned unchanged.
     """
@@ -139,8 +140,9 @@ def download_response(data: bytes, filename: str) -> Response:
     return response
 
 
-def table_download(fmt: str, basename: str, header: Sequence[str], rows: Iterable[Sequence],
-                   sheet_name: str | None = None) -> Response:
+def table_download(
+    fmt: str, basename: str, header: Sequence[str], rows: Iterable[Sequence], sheet_name: str | None = None
+) -> Response:
     """One table sent as `basename`.xlsx or `basename`.csv (fmt is 'xlsx' or 'csv')."""
     if fmt == "xlsx":
         return download_response(write_xlsx([(sheet_name or basename, header, rows)]), basename + ".xlsx")
@@ -151,6 +153,7 @@ def table_download(fmt: str, basename: str, header: Sequence[str], rows: Iterabl
 
 # ---------------------------------------------------------------- staff lists as tables (scoped, masked only)
 
+
 def _local(moment: datetime | None) -> str:
     if moment is None:
         return ""
@@ -160,80 +163,220 @@ def _local(moment: datetime | None) -> str:
 def households_table(query: sa.Select) -> tuple[list[str], Iterator[list]]:
     """The households of a households.search() query: one row each, phones masked, no ID numbers."""
     ids = query.with_only_columns(Household.id).order_by(None).subquery()
-    sizes = dict(db.session.execute(sa.select(Member.household_id, sa.func.count()).where(
-        Member.household_id.in_(sa.select(ids.c.id))).group_by(Member.household_id)).all())
+    sizes = dict(
+        db.session.execute(
+            sa.select(Member.household_id, sa.func.count())
+            .where(Member.household_id.in_(sa.select(ids.c.id)))
+            .group_by(Member.household_id)
+        ).all()
+    )
     categories: dict[int, set[str]] = {}
     for household_id, name in db.session.execute(
-            sa.select(Member.household_id, AssistanceCategory.name_zh).join(Enrollment, Enrollment.member_id == Member.id)
-            .join(AssistanceCategory).where(Member.household_id.in_(sa.select(ids.c.id)))):
+        sa.select(Member.household_id, AssistanceCategory.name_zh)
+        .join(Enrollment, Enrollment.member_id == Member.id)
+        .join(AssistanceCategory)
+        .where(Member.household_id.in_(sa.select(ids.c.id)))
+    ):
         categories.setdefault(household_id, set()).add(name)
-    header = [_("Household number"), _("Town"), _("Village"), _("Head of household"), _("Address"),
-              _("Phone (masked)"), _("Members"), _("Assistance categories"), _("Created")]
-    rows_query = (sa.select(Household.id, Household.code, Town.name_zh, Village.name, Household.head_name,
-                            Household.address, Household.phone_masked, Household.created_at)
-                  .join(Town, Town.id == Household.town_id).join(Village, Village.id == Household.village_id)
-                  .where(Household.id.in_(sa.select(ids.c.id))).order_by(Household.id))
+    header = [
+        _("Household number"),
+        _("Town"),
+        _("Village"),
+        _("Head of household"),
+        _("Address"),
+        _("Phone (masked)"),
+        _("Members"),
+        _("Assistance categories"),
+        _("Created"),
+    ]
+    rows_query = (
+        sa.select(
+            Household.id,
+            Household.code,
+            Town.name_zh,
+            Village.name,
+            Household.head_name,
+            Household.address,
+            Household.phone_masked,
+            Household.created_at,
+        )
+        .join(Town, Town.id == Household.town_id)
+        .join(Village, Village.id == Household.village_id)
+        .where(Household.id.in_(sa.select(ids.c.id)))
+        .order_by(Household.id)
+    )
 
     def rows() -> Iterator[list]:
         for hid, code, town, village, head, address, phone, created in db.session.execute(
-                rows_query.execution_options(yield_per=2000)):
-            yield [code, town, village, head, address, phone or "", sizes.get(hid, 0),
-                   "、".join(sorted(categories.get(hid, ()))), _local(created)]
+            rows_query.execution_options(yield_per=2000)
+        ):
+            yield [
+                code,
+                town,
+                village,
+                head,
+                address,
+                phone or "",
+                sizes.get(hid, 0),
+                "、".join(sorted(categories.get(hid, ()))),
+                _local(created),
+            ]
+
     return header, rows()
 
 
-def items_table(user: User, status: str | None = None, town_id: int | None = None,
-                category_id: int | None = None) -> tuple[list[str], Iterator[list]]:
+def items_table(
+    user: User, status: str | None = None, town_id: int | None = None, category_id: int | None = None
+) -> tuple[list[str], Iterator[list]]:
     """Service items in the user's scope (optionally by status, town, category); member IDs masked."""
 
-    query = (sa.select(ServiceItem.id, Household.code, Town.name_zh, Member.name, Member.id_masked,
-                       ServiceCategory.name_zh, ServiceItem.description, ServiceItem.priority,
-                       ServiceItem.frequency, ServiceItem.status, ServiceItem.created_at)
-             .join(Household, Household.id == ServiceItem.household_id).join(Town, Town.id == Household.town_id)
-             .join(ServiceCategory, ServiceCategory.id == ServiceItem.category_id)
-             .outerjoin(Member, Member.id == ServiceItem.member_id)
-             .where(household_filter(user)).order_by(ServiceItem.id))
+    query = (
+        sa.select(
+            ServiceItem.id,
+            Household.code,
+            Town.name_zh,
+            Member.name,
+            Member.id_masked,
+            ServiceCategory.name_zh,
+            ServiceItem.description,
+            ServiceItem.priority,
+            ServiceItem.frequency,
+            ServiceItem.status,
+            ServiceItem.created_at,
+        )
+        .join(Household, Household.id == ServiceItem.household_id)
+        .join(Town, Town.id == Household.town_id)
+        .join(ServiceCategory, ServiceCategory.id == ServiceItem.category_id)
+        .outerjoin(Member, Member.id == ServiceItem.member_id)
+        .where(household_filter(user))
+        .order_by(ServiceItem.id)
+    )
     if status in ItemStatus.__members__:
         query = query.where(ServiceItem.status == ItemStatus(status))
     if town_id:
         query = query.where(Household.town_id == town_id)
     if category_id:
         query = query.where(ServiceItem.category_id == category_id)
-    header = [_("Item number"), _("Household number"), _("Town"), _("Member"), _("ID number (masked)"),
-              _("Service category"), _("Description"), _("Priority"), _("Frequency"), _("Status"), _("Created")]
+    header = [
+        _("Item number"),
+        _("Household number"),
+        _("Town"),
+        _("Member"),
+        _("ID number (masked)"),
+        _("Service category"),
+        _("Description"),
+        _("Priority"),
+        _("Frequency"),
+        _("Status"),
+        _("Created"),
+    ]
 
     def rows() -> Iterator[list]:
-        for (item_id, code, town, member, masked, category, description, priority, frequency, state,
-             created) in db.session.execute(query.execution_options(yield_per=2000)):
-            yield [item_id, code, town, member or "", masked or "", category, description,
-                   str(PRIORITY.get(str(priority), priority)), str(FREQUENCY.get(str(frequency), frequency)),
-                   str(ITEM_STATUS.get(str(state), state)), _local(created)]
+        for (
+            item_id,
+            code,
+            town,
+            member,
+            masked,
+            category,
+            description,
+            priority,
+            frequency,
+            state,
+            created,
+        ) in db.session.execute(query.execution_options(yield_per=2000)):
+            yield [
+                item_id,
+                code,
+                town,
+                member or "",
+                masked or "",
+                category,
+                description,
+                str(PRIORITY.get(str(priority), priority)),
+                str(FREQUENCY.get(str(frequency), frequency)),
+                str(ITEM_STATUS.get(str(state), state)),
+                _local(created),
+            ]
+
     return header, rows()
 
 
-def orders_table(user: User, state: str | None = None, town_id: int | None = None) -> tuple[list[str], Iterator[list]]:
+def orders_table(
+    user: User, state: str | None = None, town_id: int | None = None
+) -> tuple[list[str], Iterator[list]]:
     """Orders in the user's scope (optionally by state and town)."""
 
-    query = (sa.select(Order.id, ServiceItem.id, Household.code, Town.name_zh, ServiceCategory.name_zh,
-                       Provider.name, Order.state, Order.attempt, Order.created_at, Order.dispatched_at,
-                       Order.responded_at, Order.completed_at)
-             .join(ServiceItem, ServiceItem.id == Order.item_id)
-             .join(Household, Household.id == ServiceItem.household_id).join(Town, Town.id == Household.town_id)
-             .join(ServiceCategory, ServiceCategory.id == ServiceItem.category_id)
-             .outerjoin(Provider, Provider.id == Order.provider_id)
-             .where(household_filter(user)).order_by(Order.id))
+    query = (
+        sa.select(
+            Order.id,
+            ServiceItem.id,
+            Household.code,
+            Town.name_zh,
+            ServiceCategory.name_zh,
+            Provider.name,
+            Order.state,
+            Order.attempt,
+            Order.created_at,
+            Order.dispatched_at,
+            Order.responded_at,
+            Order.completed_at,
+        )
+        .join(ServiceItem, ServiceItem.id == Order.item_id)
+        .join(Household, Household.id == ServiceItem.household_id)
+        .join(Town, Town.id == Household.town_id)
+        .join(ServiceCategory, ServiceCategory.id == ServiceItem.category_id)
+        .outerjoin(Provider, Provider.id == Order.provider_id)
+        .where(household_filter(user))
+        .order_by(Order.id)
+    )
     if state in OrderState.__members__:
         query = query.where(Order.state == OrderState(state))
     if town_id:
         query = query.where(Household.town_id == town_id)
-    header = [_("Order number"), _("Item number"), _("Household number"), _("Town"), _("Service category"),
-              _("Provider"), _("State"), _("Attempt"), _("Created"), _("Dispatched"), _("Responded"),
-              _("Completed")]
+    header = [
+        _("Order number"),
+        _("Item number"),
+        _("Household number"),
+        _("Town"),
+        _("Service category"),
+        _("Provider"),
+        _("State"),
+        _("Attempt"),
+        _("Created"),
+        _("Dispatched at"),
+        _("Responded at"),
+        _("Completed at"),
+    ]
 
     def rows() -> Iterator[list]:
-        for (order_id, item_id, code, town, category, provider, order_state, attempt, created, dispatched,
-             responded, completed) in db.session.execute(query.execution_options(yield_per=2000)):
-            yield [order_id, item_id, code, town, category, provider or _("Volunteers"),
-                   str(ORDER_STATE.get(str(order_state), order_state)), attempt, _local(created),
-                   _local(dispatched), _local(responded), _local(completed)]
+        for (
+            order_id,
+            item_id,
+            code,
+            town,
+            category,
+            provider,
+            order_state,
+            attempt,
+            created,
+            dispatched,
+            responded,
+            completed,
+        ) in db.session.execute(query.execution_options(yield_per=2000)):
+            yield [
+                order_id,
+                item_id,
+                code,
+                town,
+                category,
+                provider or _("Volunteers"),
+                str(ORDER_STATE.get(str(order_state), order_state)),
+                attempt,
+                _local(created),
+                _local(dispatched),
+                _local(responded),
+                _local(completed),
+            ]
+
     return header, rows()

@@ -214,7 +214,7 @@ def _find_org(org_id: str) -> int | str:
     raise NotFound(org_id)
 
 
-def organization_by_id(org_id: str) -> dict:
+def organization_by_id(org_id: str, today: date | None = None) -> dict:
     """One organization, fully nested with its locations and services."""
     key = _find_org(org_id)
     if key == VOLUNTEERS_ORG:
@@ -224,7 +224,7 @@ def organization_by_id(org_id: str) -> dict:
     provider = db.session.get(Provider, key)
     offers = db.session.scalars(sa.select(ServiceOffer).where(ServiceOffer.provider_id == provider.id)
                                 .order_by(ServiceOffer.id))
-    services = [_without_org(_offer_service(o, towns, full=True)) for o in offers]
+    services = [_without_org(_offer_service(o, towns, full=True, today=today)) for o in offers]
     return {**_org(provider, towns), "locations": [_location(provider, towns)], "services": services}
 
 

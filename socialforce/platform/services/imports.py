@@ -5,6 +5,7 @@ transaction; household numbers and member IDs already in the database are skippe
 the household already has is skipped too), so re-importing a file adds nothing. Cells starting with = + - @
 are refused, never stored.
 """
+
 from __future__ import annotations
 
 import io
@@ -51,15 +52,28 @@ def store_upload(stream: IO[bytes], filename: str, kind: str | None, user: User,
         copied = _copy_limited(stream, out, limit)
     if copied > limit:
         upload.discard_data()
-        raise ServiceError(_("The file is larger than %(mb)s MB. Split it into smaller files.",
-                             mb=limit // (1024 * 1024) or 1), status=413, field="file")
+        raise ServiceError(
+            _(
+                "The file is larger than %(mb)s MB. Split it into smaller files.",
+                mb=limit // (1024 * 1024) or 1,
+            ),
+            status=413,
+            field="file",
+        )
     try:
         fmt = reading.sniff(upload.data_path, filename)
     except UnreadableFile as e:
         upload.discard_data()
         raise ServiceError(str(e), status=400, field="file") from None
-    upload.save(user_id=user.id, filename=filename[-120:], format=fmt, kind=kind or "", size=copied,
-                state="uploaded", created_at=now.isoformat())
+    upload.save(
+        user_id=user.id,
+        filename=filename[-120:],
+        format=fmt,
+        kind=kind or "",
+        size=copied,
+        state="uploaded",
+        created_at=now.isoformat(),
+    )
     return upload
 
 
@@ -81,7 +95,9 @@ def get_upload(token: str, user: User) -> Upload | None:
     return upload
 
 
-def validate(upload: Upload, user: User, now: datetime, progress: Progress | None = None) -> tuple[Validator, Plan]:
+def validate(
+    upload: Upload, user: User, now: datetime, progress: Progress | None = None
+) -> tuple[Validator, Plan]:
     """Read and check every row of the upload (nothing is written)."""
     status = upload.status()
     check = Validator(user, now.date(), status["format"] == "csv", progress)
@@ -106,14 +122,24 @@ def _sheets_from(found: list[RawSheet], status: dict) -> dict[str, list[RawSheet
         if kind is not None:
             grouped[kind.key].append(sheet)
     if not any(grouped.values()):
-        raise ServiceError(_("No sheet with the template's headers was found. Download the template and "
-                             "copy your data into it."), status=400)
+        raise ServiceError(
+            _(
+                "No sheet with the template's headers was found. Download the template and "
+                "copy your data into it."
+            ),
+            status=400,
+        )
     return grouped
 
 
 def _summary(plan: Plan) -> dict:
-    return {"read": plan.read, "new": plan.new, "existing": plan.existing, "error_total": len(plan.errors),
-            "errors": [e.as_dict() for e in plan.errors[:STORED_ERRORS]]}
+    return {
+        "read": plan.read,
+        "new": plan.new,
+        "existing": plan.existing,
+        "error_total": len(plan.errors),
+        "errors": [e.as_dict() for e in plan.errors[:STORED_ERRORS]],
+    }
 
 
 def preview(upload: Upload, user: User, now: datetime) -> dict:
@@ -125,21 +151,33 @@ def preview(upload: Upload, user: User, now: datetime) -> dict:
         upload.save(state="unreadable", message=e.message)
         raise
     state = "invalid" if plan.errors else ("nothing_new" if not any(plan.new.values()) else "valid")
+    if state != "valid":
+        upload.discard_data()  # it holds full ID numbers and can never be imported as it is
     return upload.save(state=state, progress=None, **_summary(plan))
 
 
 def run_import(upload: Upload, user: User, now: datetime, ip: str | None = None) -> dict[str, int]:
     """Re-validate and, only if every row is valid, write all new rows (caller commits once); audited."""
     upload.save(state="running", progress={"stage": "validate", "done": 0, "total": 0})
-    _check, plan = validate(upload, user, now, upload.progress)
+    check, plan = validate(upload, user, now, upload.progress)
     if plan.errors:
+        upload.discard_data()
         upload.save(state="invalid", progress=None, **_summary(plan))
-        raise ServiceError(_("The file has errors now (the database changed since the preview); nothing was "
-                             "imported."), status=409)
-    written = write_plan(plan, _check, user, now, upload.progress)
-    audit.record("import_households", user, ip=ip, format=upload.status()["format"], **written,
-                 skipped_households=plan.existing["households"], skipped_members=plan.existing["members"],
-                 skipped_items=plan.existing["items"])
+        raise ServiceError(
+            _("The file has errors now (the database changed since the preview); nothing was imported."),
+            status=409,
+        )
+    written = write_plan(plan, check, user, now, upload.progress)
+    audit.record(
+        "import_households",
+        user,
+        ip=ip,
+        format=upload.status()["format"],
+        **written,
+        skipped_households=plan.existing["households"],
+        skipped_members=plan.existing["members"],
+        skipped_items=plan.existing["items"],
+    )
     return written
 
 
@@ -165,12 +203,14 @@ def error_message(error: dict) -> str:
 def error_report(status: dict) -> tuple[list[str], list[list]]:
     """The header and rows of the downloadable error report (values already masked)."""
     header = [_("Sheet"), _("Row"), _("Column"), _("Value"), _("Problem")]
-    rows = [[e["sheet"], e["row"], e["column"], e["value"], error_message(e)] for e in status.get("errors", [])]
+    rows = [
+        [e["sheet"], e["row"], e["column"], e["value"], error_message(e)] for e in status.get("errors", [])
+    ]
     return header, rows
 
 
 def template_xlsx(user: User) -> bytes:
-    """The import template: one sheet per kind with Chinese headers, text-formatted ID columns, lists of values."""
+    """The import template: a sheet per kind with Chinese headers, text ID columns and lists of values."""
     workbook = Workbook()
     workbook.remove(workbook.active)
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
@@ -193,12 +233,18 @@ def template_xlsx(user: User) -> bytes:
 
 
 def _add_choices(sheet, kind) -> None:
-    lists = {"relation": cells.RELATIONS, "priority": ("普通", "高", "紧急"), "frequency": ("一次", "每周", "每月"),
-             "disability": ("0", "1", "2", "3", "4")}
+    lists = {
+        "relation": cells.RELATIONS,
+        "priority": ("普通", "高", "紧急"),
+        "frequency": ("一次", "每周", "每月"),
+        "disability": ("0", "1", "2", "3", "4"),
+    }
     for position, column in enumerate(kind.columns, start=1):
         if column.key in lists:
             letter = sheet.cell(row=1, column=position).column_letter
-            rule = DataValidation(type="list", formula1='"' + ",".join(lists[column.key]) + '"', allow_blank=True)
+            rule = DataValidation(
+                type="list", formula1='"' + ",".join(lists[column.key]) + '"', allow_blank=True
+            )
             rule.add(f"{letter}2:{letter}100000")
             sheet.add_data_validation(rule)
 
@@ -209,15 +255,27 @@ def _add_reference_sheet(workbook: Workbook, user: User) -> None:
     towns = sa.select(Town).order_by(Town.id)
     if user.role == Role.town_staff:
         towns = towns.where(Town.id == user.town_id)
-    places = [(t.name_zh, v) for t in db.session.scalars(towns)
-              for v in db.session.scalars(sa.select(Village.name).where(Village.town_id == t.id)
-                                          .order_by(Village.id))]
-    assistance = db.session.scalars(sa.select(AssistanceCategory.name_zh).order_by(AssistanceCategory.id)).all()
+    places = [
+        (t.name_zh, v)
+        for t in db.session.scalars(towns)
+        for v in db.session.scalars(
+            sa.select(Village.name).where(Village.town_id == t.id).order_by(Village.id)
+        )
+    ]
+    assistance = db.session.scalars(
+        sa.select(AssistanceCategory.name_zh).order_by(AssistanceCategory.id)
+    ).all()
     services = db.session.scalars(sa.select(ServiceCategory.name_zh).order_by(ServiceCategory.id)).all()
     for index in range(max(len(places), len(assistance), len(services))):
         town, village = places[index] if index < len(places) else ("", "")
-        sheet.append([town, village, assistance[index] if index < len(assistance) else "",
-                      services[index] if index < len(services) else ""])
+        sheet.append(
+            [
+                town,
+                village,
+                assistance[index] if index < len(assistance) else "",
+                services[index] if index < len(services) else "",
+            ]
+        )
 
 
 def _add_help_sheet(workbook: Workbook) -> None:
@@ -235,4 +293,3 @@ def _add_help_sheet(workbook: Workbook) -> None:
         "系统中已有的户编号、身份证号会跳过，不会重复导入；同一文件可放心重复导入。",
     ):
         sheet.append([line])
-

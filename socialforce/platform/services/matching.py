@@ -42,7 +42,12 @@ from socialforce.platform.models import (
     offer_towns,
     utcnow,
 )
-from socialforce.platform.services.dispatch import FAILED_STATES, Choice, excluded_providers
+from socialforce.platform.services.dispatch import (
+    FAILED_STATES,
+    Choice,
+    contract_hours_left,
+    excluded_providers,
+)
 
 INDEX_TTL_SECONDS = 600
 LOAD_STATES = (OrderState.dispatched, OrderState.accepted, OrderState.scheduled, OrderState.in_service)
@@ -212,12 +217,11 @@ _warm: dict[str, _Warm] = {}
 
 
 def _offers_version() -> tuple:
-    """Changes whenever an offer, order or provider status changes enough to matter."""
+    """Changes when offers are added or paused or providers approved or suspended (load is checked fresh)."""
     return tuple(db.session.execute(sa.select(
-        sa.select(sa.func.count(ServiceOffer.id), sa.func.max(ServiceOffer.id)).scalar_subquery(),
+        sa.select(sa.func.max(ServiceOffer.id)).scalar_subquery(),
         sa.select(sa.func.count(ServiceOffer.id)).where(ServiceOffer.status == OfferStatus.active).scalar_subquery(),
         sa.select(sa.func.count(Provider.id)).where(Provider.status == ProviderStatus.approved).scalar_subquery(),
-        sa.select(sa.func.max(Order.id)).scalar_subquery(),
     )).one())
 
 
@@ -251,18 +255,24 @@ def rank_item(item: ServiceItem, now: datetime | None = None, k: int = 10) -> li
 
     Volunteers are not dispatched to one by one: items in a volunteer category become tasks they sign up for.
     """
+    from socialforce.platform.services.ranker import active_ranker
+
     on = (now or utcnow()).date()
     engine_item = load_items([item.id], on)[0]
-    candidates = warm_index(on).rank(engine_item, k=k * 2)
+    learned = active_ranker()
+    index = warm_index(on)
+    candidates = learned.rank(index, engine_item, k=k * 2) if learned else index.rank(engine_item, k=k * 2)
+    version = learned.version if learned else "cold-start"
     if not candidates:
         return []
-    organisations = set(db.session.scalars(sa.select(Provider.id).where(
-        Provider.id.in_({c.provider_id for c in candidates}), Provider.kind != ProviderKind.volunteer)))
+    organisations = {pid for pid, kind in db.session.execute(sa.select(Provider.id, Provider.kind).where(
+        Provider.id.in_({c.provider_id for c in candidates}), Provider.kind != ProviderKind.volunteer))
+        if kind != ProviderKind.agency or contract_hours_left(pid, now or utcnow()) > 0}
     left = capacity_left(sorted(organisations), on)
     excluded = excluded_providers(item.id)
     fresh = [c for c in candidates
              if c.provider_id in organisations and left[c.provider_id] > 0 and c.provider_id not in excluded][:k]
-    return [to_choice(c, rank) for rank, c in enumerate(fresh, start=1)]
+    return [to_choice(c, rank, version) for rank, c in enumerate(fresh, start=1)]
 
 
 def open_items_query(town_id: int | None = None, category_id: int | None = None) -> sa.Select:

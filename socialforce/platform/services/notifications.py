@@ -24,7 +24,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, g
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -132,6 +132,15 @@ def notify_provider(provider_id: int, kind: str, params: dict, link: str | None 
 # --- rendering ------------------------------------------------------------------------------------------------
 
 
+def _reference_names(model, code: str) -> tuple[str, str] | None:
+    """(name_zh, name_en) of a town or service category by code, cached for the app context."""
+    cache = g.setdefault("notification_names", {})
+    key = (model.__tablename__, code)
+    if key not in cache:
+        cache[key] = db.session.execute(sa.select(model.name_zh, model.name_en).where(model.code == code)).first()
+    return tuple(cache[key]) if cache[key] is not None else None
+
+
 def _display_params(params: dict, locale: str) -> dict:
     """Params for display: category and town codes become names in the locale, ISO times local time."""
     values = dict(params)
@@ -139,9 +148,9 @@ def _display_params(params: dict, locale: str) -> dict:
     for key, model in (("category", ServiceCategory), ("town", Town)):
         code = values.get(key)
         if isinstance(code, str):
-            row = db.session.scalar(sa.select(model).where(model.code == code))
-            if row is not None:
-                values[key] = row.name_en if english else row.name_zh
+            names = _reference_names(model, code)
+            if names is not None:
+                values[key] = names[1] if english else names[0]
     when = values.get("when")
     if isinstance(when, str):
         try:
@@ -244,7 +253,7 @@ class SmsSender:
             headers["Authorization"] = f"Bearer {self.token}"
         payload = json.dumps({"to": phone, "text": f"{subject}: {body}"}, ensure_ascii=False).encode()
         request = urllib.request.Request(self.url, data=payload, headers=headers, method="POST")
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:  # nosec B310 - http(s) checked
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:  # nosec B310 (scheme checked in __init__)
             if not 200 <= response.status < 300:
                 raise RuntimeError(f"SMS gateway answered {response.status}")
 

@@ -6,9 +6,11 @@ from flask_login import current_user
 
 from socialforce.platform.auth import PORTAL_ROLES, guard
 from socialforce.platform.services import overview
+from socialforce.portals import provider_orders
 
 bp = Blueprint("agency", __name__, template_folder="templates")
 guard(bp, PORTAL_ROLES["agency"])
+provider_orders.register(bp, "agency")
 
 
 @bp.get("/")

@@ -16,6 +16,7 @@ from wtforms import (
     HiddenField,
     IntegerField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -40,9 +41,16 @@ from socialforce.portals.agency.views import bp
 from socialforce.portals.labels import bilingual
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
-REPEAT_CHOICES = [("", _l("Does not repeat")), ("weekly", _l("Weekly")), ("fortnightly", _l("Every two weeks")),
-                  ("monthly", _l("Monthly"))]
-DURATIONS = [(m, m) for m in (30, 45, 60, 90, 120, 180, 240)]
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+REPEAT_CHOICES = choices([("", _l("Does not repeat")), ("weekly", _l("Weekly")),
+                          ("fortnightly", _l("Every two weeks")), ("monthly", _l("Monthly"))])
+DURATIONS = choices((m, str(m)) for m in (30, 45, 60, 90, 120, 180, 240))
 
 
 class PlanForm(FlaskForm):
@@ -74,9 +82,9 @@ class NotesForm(FlaskForm):
     notes = TextAreaField(_l("Visit notes"), validators=[Optional(), Length(max=2000)])
 
 
-RESOLVED_CHOICES = [("yes", _l("Resolved")), ("partly", _l("Partly resolved")), ("no", _l("Not resolved"))]
-GOAL_CHOICES = [(2, "+2"), (1, "+1"), (0, "0"), (-1, "-1"), (-2, "-2")]
-SATISFACTION_CHOICES = [(5, "5"), (4, "4"), (3, "3"), (2, "2"), (1, "1")]
+RESOLVED_CHOICES = choices([("yes", _l("Resolved")), ("partly", _l("Partly resolved")), ("no", _l("Not resolved"))])
+GOAL_CHOICES = choices([(2, "+2"), (1, "+1"), (0, "0"), (-1, "-1"), (-2, "-2")])
+SATISFACTION_CHOICES = choices((n, str(n)) for n in (5, 4, 3, 2, 1))
 
 
 class OutcomeForm(FlaskForm):
@@ -92,8 +100,9 @@ class OutcomeForm(FlaskForm):
 
 
 class EvaluationForm(OutcomeForm):
-    source = SelectField(_l("Evaluation by"), choices=[("staff", _l("Civil-affairs staff")),
-                                                       ("assistant", _l("Village assistant"))], default="staff")
+    source = SelectField(_l("Evaluation by"), choices=choices([("staff", _l("Civil-affairs staff")),
+                                                               ("assistant", _l("Village assistant"))]),
+                         default="staff")
 
 
 def outcome_form(form_class: type[OutcomeForm] = OutcomeForm) -> OutcomeForm:

@@ -63,7 +63,7 @@ def organizations():
 @bp.get("/organizations/<org_id>")
 def organization(org_id: str):
     """One organization with its locations and services."""
-    return jsonify(hsds.organization_by_id(org_id))
+    return jsonify(hsds.organization_by_id(org_id, today=_today()))
 
 
 @bp.get("/taxonomies")

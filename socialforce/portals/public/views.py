@@ -10,7 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from socialforce.platform.auth import portal_of
 from socialforce.platform.extensions import db
-from socialforce.platform.models import ServiceCategory, Town
+from socialforce.platform.models import ServiceCategory, Town, utcnow
 from socialforce.platform.services import ServiceError, accounts, audit, volunteers
 from socialforce.portals.labels import bilingual
 from socialforce.portals.public.forms import LoginForm, VolunteerSignupForm
@@ -41,9 +41,14 @@ def login():
     """Log in; the session is cleared first so no earlier session id survives (session fixation)."""
     form = LoginForm()
     if form.validate_on_submit():
+        now = utcnow()
+        lock = accounts.login_lock(form.username.data, request.remote_addr, now)
+        if lock is not None:  # the same answer whether or not the account exists
+            flash(_("Too many failed logins. Try again in %(minutes)s minutes.", minutes=lock.minutes), "danger")
+            return render_template("public/login.html", form=form), 429
         user = accounts.authenticate(form.username.data, form.password.data)
         if user is None:
-            audit.record("login_failed", None, ip=request.remote_addr)
+            accounts.record_login_failure(form.username.data, request.remote_addr, now)
             db.session.commit()
             flash(_("Wrong username or password."), "danger")
             return render_template("public/login.html", form=form), 200

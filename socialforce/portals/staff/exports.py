@@ -1,4 +1,5 @@
 """Staff exports: households, service items and orders in the user's scope as .xlsx or .csv (IDs masked)."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -43,28 +44,35 @@ def _send(fmt: str, name: str, table, kind: str):
 @bp.get("/exports", endpoint="exports")
 def export_page():
     """Links to every export, with the same filters as the lists."""
-    towns = db.session.scalars(sa.select(Town).order_by(Town.id)).all() if current_user.town_id is None else []
+    towns = (
+        db.session.scalars(sa.select(Town).order_by(Town.id)).all() if current_user.town_id is None else []
+    )
     return render_template(
-        "staff/exports/index.html", towns=towns,
+        "staff/exports/index.html",
+        towns=towns,
         assistance=db.session.scalars(sa.select(AssistanceCategory).order_by(AssistanceCategory.id)).all(),
         services=db.session.scalars(sa.select(ServiceCategory).order_by(ServiceCategory.id)).all(),
-        item_states=list(ItemStatus), order_states=list(OrderState))
+        item_states=list(ItemStatus),
+        order_states=list(OrderState),
+    )
 
 
 @bp.get("/export/households.<fmt>")
 def export_households(fmt: str):
     """The households search (same filters as the households page) as a spreadsheet."""
     args = request.args
-    query = households.search(current_user, args.get("q"), args.get("id_suffix"), _town_filter(),
-                              args.get("category"))
+    query = households.search(
+        current_user, args.get("q"), args.get("id_suffix"), _town_filter(), args.get("category")
+    )
     return _send(_format(fmt), _("Households"), exports.households_table(query), "households")
 
 
 @bp.get("/export/items.<fmt>")
 def export_items(fmt: str):
     """Service items in scope, optionally by status, town and service category."""
-    table = exports.items_table(current_user, request.args.get("status"), _town_filter(),
-                                request.args.get("category", type=int))
+    table = exports.items_table(
+        current_user, request.args.get("status"), _town_filter(), request.args.get("category", type=int)
+    )
     return _send(_format(fmt), _("Service items"), table, "items")
 
 

@@ -1,4 +1,5 @@
-"""Staff import pages: template download, upload, preview with a row-by-row error report, confirm, progress."""
+"""Staff import pages: template download, upload, preview with a row-by-row error report, confirm."""
+
 from __future__ import annotations
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -9,6 +10,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
 
 from socialforce.platform.extensions import db
 from socialforce.platform.imports.rules import kind_label
@@ -22,9 +24,16 @@ ERRORS_PER_PAGE = 100
 
 class UploadForm(FlaskForm):
     file = FileField(_l("File (.xlsx or .csv)"), validators=[FileRequired()])
-    kind = SelectField(_l("What the CSV file holds"), default="", choices=[
-        ("", _l("Detect from the header row")), ("households", _l("Households")),
-        ("members", _l("Members")), ("items", _l("Service items"))])
+    kind = SelectField(
+        _l("What the CSV file holds"),
+        default="",
+        choices=[
+            SelectChoice("", _l("Detect from the header row")),
+            SelectChoice("households", _l("Households")),
+            SelectChoice("members", _l("Members")),
+            SelectChoice("items", _l("Service items")),
+        ],
+    )
 
 
 class ConfirmForm(FlaskForm):
@@ -41,8 +50,9 @@ def _upload_or_404(token: str):
 @bp.get("/imports", endpoint="imports")
 def import_page():
     """The upload form and the template download."""
-    return render_template("staff/imports/upload.html", form=UploadForm(),
-                           max_mb=service.max_bytes() // (1024 * 1024))
+    return render_template(
+        "staff/imports/upload.html", form=UploadForm(), max_mb=service.max_bytes() // (1024 * 1024)
+    )
 
 
 @bp.get("/imports/template.xlsx")
@@ -58,27 +68,42 @@ def import_upload():
     try:
         valid = form.validate_on_submit()
     except RequestEntityTooLarge:
-        flash(_("The file is larger than %(mb)s MB. Split it into smaller files.",
-                mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)), "danger")
+        flash(
+            _(
+                "The file is larger than %(mb)s MB. Split it into smaller files.",
+                mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
+            ),
+            "danger",
+        )
         return redirect(url_for("staff.imports"))
     if not valid:
         flash(_("Choose an .xlsx or .csv file to upload."), "warning")
-        return render_template("staff/imports/upload.html", form=form,
-                               max_mb=service.max_bytes() // (1024 * 1024)), 400
+        return render_template(
+            "staff/imports/upload.html", form=form, max_mb=service.max_bytes() // (1024 * 1024)
+        ), 400
     try:
-        upload = service.store_upload(form.file.data.stream, form.file.data.filename or "", form.kind.data,
-                                      current_user, utcnow())
+        upload = service.store_upload(
+            form.file.data.stream, form.file.data.filename or "", form.kind.data, current_user, utcnow()
+        )
         status = service.preview(upload, current_user, utcnow())
     except ServiceError as e:
         flash(e.message, "danger")
-        return render_template("staff/imports/upload.html", form=form,
-                               max_mb=service.max_bytes() // (1024 * 1024)), e.status
+        return render_template(
+            "staff/imports/upload.html", form=form, max_mb=service.max_bytes() // (1024 * 1024)
+        ), e.status
     db.session.rollback()  # validation only reads
     if status["state"] == "invalid":
-        flash(_("The file has %(n)s errors; nothing can be imported until they are fixed.",
-                n=status["error_total"]), "danger")
+        flash(
+            _(
+                "The file has %(n)s errors; nothing can be imported until they are fixed.",
+                n=status["error_total"],
+            ),
+            "danger",
+        )
     elif status["state"] == "nothing_new":
-        flash(_("Everything in this file is already in the database; there is nothing new to import."), "info")
+        flash(
+            _("Everything in this file is already in the database; there is nothing new to import."), "info"
+        )
     else:
         flash(_("The file is valid. Check the counts and confirm the import."), "success")
     return redirect(url_for("staff.import_preview", token=upload.token))
@@ -91,19 +116,28 @@ def import_preview(token: str):
     status = upload.status()
     errors = status.get("errors", [])
     page = max(request.args.get("page", 1, type=int), 1)
-    shown = errors[(page - 1) * ERRORS_PER_PAGE: page * ERRORS_PER_PAGE]
+    shown = errors[(page - 1) * ERRORS_PER_PAGE : page * ERRORS_PER_PAGE]
     pages = max((len(errors) + ERRORS_PER_PAGE - 1) // ERRORS_PER_PAGE, 1)
-    return render_template("staff/imports/preview.html", token=token, status=status, errors=shown, page=page,
-                           pages=pages, form=ConfirmForm(), kind_label=kind_label,
-                           error_message=service.error_message)
+    return render_template(
+        "staff/imports/preview.html",
+        token=token,
+        status=status,
+        errors=shown,
+        page=page,
+        pages=pages,
+        form=ConfirmForm(),
+        kind_label=kind_label,
+        error_message=service.error_message,
+    )
 
 
 @bp.get("/imports/<token>/status")
 def import_status(token: str):
     """The upload's state and progress as JSON (polled by the preview page during an import)."""
     status = _upload_or_404(token).status()
-    response = jsonify(state=status.get("state"), progress=status.get("progress"),
-                       written=status.get("written"))
+    response = jsonify(
+        state=status.get("state"), progress=status.get("progress"), written=status.get("written")
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -124,8 +158,10 @@ def import_confirm(token: str):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     if upload.status().get("state") not in ("valid", "failed") or not upload.claim():
-        flash(_("This file cannot be imported now (it was already imported, is being imported or has errors)."),
-              "warning")
+        flash(
+            _("This file cannot be imported now (it was already imported, is being imported or has errors)."),
+            "warning",
+        )
         return redirect(url_for("staff.import_preview", token=token))
     try:
         written = service.run_import(upload, current_user, utcnow(), request.remote_addr)
@@ -141,8 +177,15 @@ def import_confirm(token: str):
         raise
     service.finish(upload, written)
     if any(written.values()):
-        flash(_("Imported %(h)s households, %(m)s members and %(i)s service items.",
-                h=written["households"], m=written["members"], i=written["items"]), "success")
+        flash(
+            _(
+                "Imported %(h)s households, %(m)s members and %(i)s service items.",
+                h=written["households"],
+                m=written["members"],
+                i=written["items"],
+            ),
+            "success",
+        )
     else:
         flash(_("Everything in this file is already in the database; nothing was imported."), "info")
     return redirect(url_for("staff.import_preview", token=token))

@@ -1,0 +1,142 @@
+"""Benchmark: `python -m socialforce.matching.bench --scale 1.0` prints one JSON line.
+
+Builds (or loads from a cache file) a synthetic Tengzhou-scale problem, then times index build, batch
+ranking, the exact assignment with its LP-bound certificate, the greedy baseline, priority coverage,
+the independent constraint check, single-item ranking on the warm index, and the learned ranker's
+offline evaluation. total_s is the wall-clock time of all of that (problem generation excluded);
+total_cpu_s is the process CPU time (all threads) of the same span, and load_avg_1m the machine's load:
+on a shared machine the wall-clock figures include waiting for a core.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import platform
+import resource
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from socialforce.matching import check
+from socialforce.matching.assign import (
+    TOP_K,
+    assign_greedy,
+    coverage,
+    high_priority_ids,
+    max_coverage,
+    solve_batch,
+)
+from socialforce.matching.evaluate import evaluate, time_split
+from socialforce.matching.index import MatchIndex
+from socialforce.matching.learn import LearnedRanker
+from socialforce.matching.scoring import cold_start_scores
+from socialforce.matching.synthetic import Problem, make_history, make_problem
+
+CACHE_VERSION = 3
+
+
+def load_problem(scale: float, seed: int, cache_dir: Path) -> tuple[Problem, bool]:
+    """The synthetic problem from the cache file, or generated and cached; (problem, was_cached)."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    path = cache_dir / f"problem-v{CACHE_VERSION}-scale{scale:g}-seed{seed}.pickle"
+    if path.exists():
+        return pickle.loads(path.read_bytes()), True  # noqa: S301 - our own cache file
+    problem = make_problem(scale, seed)
+    path.write_bytes(pickle.dumps(problem, protocol=pickle.HIGHEST_PROTOCOL))
+    return problem, False
+
+
+def run(scale: float, seed: int, k: int, queries: int, cache_dir: Path) -> dict:
+    """Run the whole benchmark and return its figures."""
+    problem, cached = load_problem(scale, seed, cache_dir)
+    items, offers, context = problem.items, problem.offers, problem.context
+    out: dict = {"scale": scale, "items": len(items), "providers": len({o.provider_id for o in offers}),
+                 "offers": len(offers), "top_k": k, "problem_cached": cached}
+    start, start_cpu = time.perf_counter(), time.process_time()
+
+    t = time.perf_counter()
+    index = MatchIndex.build(offers, context)
+    out["build_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    table = index.candidate_table(items, k)
+    out["rank_s"] = time.perf_counter() - t
+    out["candidate_pairs"] = len(table)
+
+    t = time.perf_counter()
+    batch = solve_batch(items, index, k, table)
+    out["assign_s"] = time.perf_counter() - t
+    flow = batch.assignment
+    out.update(utility=flow.utility, lp_bound=batch.lp_bound, utility_ratio=flow.utility / batch.lp_bound,
+               cg_rounds=batch.rounds, streamed_items=batch.streamed_items, assigned_pairs=len(flow.pairs))
+
+    t = time.perf_counter()
+    greedy = assign_greedy(items, index, k, table)
+    out["greedy_s"] = time.perf_counter() - t
+    out["greedy_utility"] = greedy.utility
+    out["flow_over_greedy"] = flow.utility / greedy.utility if greedy.utility else None
+
+    t = time.perf_counter()
+    top = high_priority_ids(items)
+    achieved, proven = max_coverage(items, index, top, k, table)
+    out.update(high_priority_items=len(top), high_priority_coverage=coverage(flow, top),
+               max_high_priority_coverage=proven, max_high_priority_coverage_achieved=achieved,
+               greedy_high_priority_coverage=coverage(greedy, top), coverage_s=time.perf_counter() - t)
+
+    t = time.perf_counter()
+    out["constraint_violations"] = check.violations(items, offers, context, flow)
+    out["greedy_constraint_violations"] = check.violations(items, offers, context, greedy)
+    out["check_s"] = time.perf_counter() - t
+
+    rng = np.random.default_rng(seed)
+    times = []
+    for i in rng.choice(len(items), size=min(200, len(items)), replace=False):
+        fresh = replace(items[i], id=900_000_000 + int(i))
+        t = time.perf_counter()
+        index.rank(fresh, 10)
+        times.append((time.perf_counter() - t) * 1000)
+    out["single_item_p95_ms"] = float(np.percentile(times, 95))
+    out["single_item_p50_ms"] = float(np.percentile(times, 50))
+
+    t = time.perf_counter()
+    log = make_history(problem, index, n_queries=queries, seed=seed + 1)
+    train, test = time_split(log)
+    ranker = LearnedRanker.fit(log.subset(train), seed=seed)
+    naive = LearnedRanker.fit(log.subset(train), seed=seed, ipw=False)
+    held = log.subset(test)
+    scores = {"learned": ranker.score(held.values, held.category, held.kind),
+              "learned_no_ipw": naive.score(held.values, held.category, held.kind),
+              "cold_start": cold_start_scores(held.values),
+              "random": np.random.default_rng(seed).uniform(size=len(held))}
+    for name, s in scores.items():
+        out[f"ndcg10_{name}"], out[f"recall10_{name}"] = evaluate(held, s, 10)
+    out.update(logged_rows=len(log), train_rows=int(train.sum()), test_rows=int(test.sum()),
+               learn_s=time.perf_counter() - t)
+
+    out["total_s"] = time.perf_counter() - start
+    out["total_cpu_s"] = time.process_time() - start_cpu
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out.update(cpu_count=os.cpu_count(), load_avg_1m=os.getloadavg()[0], python=platform.python_version())
+    return {key: (round(v, 6) if isinstance(v, float) else v) for key, v in out.items()}
+
+
+def main() -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--k", type=int, default=TOP_K)
+    parser.add_argument("--queries", type=int, default=0, help="logged lists (default: scaled)")
+    parser.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "socialforce-matching")
+    args = parser.parse_args()
+    queries = args.queries or int(max(4_000, min(20_000, 20_000 * args.scale)))
+    print(json.dumps(run(args.scale, args.seed, args.k, queries, args.cache_dir)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,235 @@
+"""Load test: N simulated users of the four portals against gunicorn on loopback; prints ONE JSON line.
+
+    SOCIALFORCE_INSTANCE=/tmp/demo python -m socialforce.platform.bench_load --users 50 --duration 120
+
+Starts gunicorn (--workers, on 127.0.0.1 and a free port) on the configured database unless --url names a
+running server (loopback only: the script refuses any other host). Each user logs in as one of the demo roles and
+opens that role's pages (home, lists, calendar, inbox; the staff dashboard) with a think time between clicks, for a
+bounded time. Reports requests/s, p50/p95/p99 of pages and of the dashboard separately, and the error count (any
+status other than 200, or a failed request). Targets: 0 errors, p95 <= 300 ms (pages), <= 800 ms (dashboard).
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlencode, urlsplit
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+DEMO_PASSWORD = "demo1234"
+DASHBOARD = "/staff/dashboard"
+MIX: dict[str, list[str]] = {  # username -> the pages that role opens (repeated entries: opened more often)
+    "city": ["/staff/", "/staff/households", "/staff/orders", DASHBOARD, DASHBOARD, "/inbox/"],
+    "town1": ["/staff/", "/staff/households", "/staff/households?page=2", "/staff/orders", DASHBOARD, "/inbox/"],
+    "town2": ["/staff/", "/staff/households", "/staff/orders", DASHBOARD, "/inbox/"],
+    "agency1": ["/agency/", "/agency/orders", "/agency/calendar", "/inbox/"],
+    "agency2": ["/agency/", "/agency/orders", "/agency/calendar"],
+    "worker1": ["/agency/", "/agency/orders", "/agency/calendar"],
+    "unit1": ["/unit/", "/unit/orders", "/unit/calendar"],
+    "unit2": ["/unit/", "/unit/orders", "/unit/calendar"],
+    "cadre1": ["/unit/", "/unit/orders", "/unit/calendar"],
+    "volunteer1": ["/volunteer/", "/volunteer/tasks", "/volunteer/hours", "/volunteer/calendar"],
+    "volunteer2": ["/volunteer/", "/volunteer/tasks", "/volunteer/calendar"],
+}
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+@dataclass
+class Results:
+    pages: list[float] = field(default_factory=list)
+    dashboard: list[float] = field(default_factory=list)
+    by_path: dict[str, list[float]] = field(default_factory=dict)
+    errors: int = 0
+    samples: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, path: str, seconds: float, ok: bool, note: str = "") -> None:
+        with self.lock:
+            (self.dashboard if path.startswith(DASHBOARD) else self.pages).append(seconds)
+            self.by_path.setdefault(path.split("?")[0], []).append(seconds)
+            if not ok:
+                self.errors += 1
+                if len(self.samples) < 10:
+                    self.samples.append(f"{path}: {note}")
+
+
+class Browser:
+    """One user's connection with its own session cookie."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        self.cookie = ""
+        self.connection = http.client.HTTPConnection(host, port, timeout=30)
+
+    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, str, dict]:
+        headers = {"Cookie": self.cookie, "User-Agent": "socialforce-bench"} if self.cookie else {
+            "User-Agent": "socialforce-bench"}
+        data = None
+        if body is not None:
+            data = urlencode(body)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            self.connection.request(method, path, body=data, headers=headers)
+            response = self.connection.getresponse()
+        except (http.client.HTTPException, OSError):
+            self.connection.close()
+            self.connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
+            raise
+        text = response.read().decode("utf-8", "replace")
+        for name, value in response.getheaders():
+            if name.lower() == "set-cookie" and value.startswith("session="):
+                self.cookie = value.split(";", 1)[0]
+        return response.status, text, dict(response.getheaders())
+
+    def login(self, username: str) -> None:
+        _status, page, _h = self.request("GET", "/login")
+        token = CSRF_RE.search(page).group(1)
+        status, _text, headers = self.request("POST", "/login", {"username": username, "password": DEMO_PASSWORD,
+                                                                 "csrf_token": token})
+        if status != 302 or "/login" in headers.get("Location", ""):
+            raise RuntimeError(f"login of {username} failed with {status}")
+
+
+def simulate(username: str, host: str, port: int, stop_at: float, think: float, results: Results,
+             rng: random.Random) -> None:
+    """One user: log in, then open the role's pages until `stop_at`."""
+    browser = Browser(host, port)
+    try:
+        _browse(browser, username, stop_at, think, results, rng)
+    finally:
+        browser.connection.close()
+
+
+def _browse(browser: Browser, username: str, stop_at: float, think: float, results: Results,
+            rng: random.Random) -> None:
+    started = time.perf_counter()
+    try:
+        browser.login(username)
+        results.add("/login", time.perf_counter() - started, True)
+    except (RuntimeError, OSError, http.client.HTTPException, AttributeError) as error:
+        results.add("/login", time.perf_counter() - started, False, f"{username}: {error}")
+        return
+    while time.monotonic() < stop_at:
+        path = rng.choice(MIX[username])
+        started = time.perf_counter()
+        try:
+            status, _text, _headers = browser.request("GET", path)
+            results.add(path, time.perf_counter() - started, status == 200, f"status {status}")
+        except (OSError, http.client.HTTPException) as error:
+            results.add(path, time.perf_counter() - started, False, type(error).__name__)
+        time.sleep(rng.uniform(0.5, 1.5) * think)
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    """The nearest-rank percentile in milliseconds."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000, 1)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(workers: int) -> tuple[subprocess.Popen, int]:
+    """gunicorn on 127.0.0.1 with `workers` processes; waits until it answers."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+         "socialforce:create_app()"], env={**os.environ}, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        try:
+            connection.request("GET", "/login")
+            if connection.getresponse().status == 200:
+                return process, port
+        except OSError:
+            time.sleep(0.3)
+        finally:
+            connection.close()
+    process.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def run(users: int, duration: float, think: float, host: str, port: int, seed: int = 2020) -> dict:
+    """Run the simulated users and return the figures."""
+    results = Results()
+    names = list(MIX)
+    stop_at = time.monotonic() + duration
+    threads = [threading.Thread(target=simulate, daemon=True,
+                                args=(names[k % len(names)], host, port, stop_at, think, results,
+                                      random.Random(seed + k)))  # noqa: S311 - a load mix, not security
+               for k in range(users)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(duration + 60)
+    elapsed = time.monotonic() - started
+    total = len(results.pages) + len(results.dashboard)
+    return {
+        "users": users, "duration_s": round(elapsed, 1), "think_s": think, "requests": total,
+        "requests_per_s": round(total / elapsed, 1),
+        "pages": {"count": len(results.pages), "p50_ms": percentile(results.pages, 0.50),
+                  "p95_ms": percentile(results.pages, 0.95), "p99_ms": percentile(results.pages, 0.99)},
+        "dashboard": {"count": len(results.dashboard), "p50_ms": percentile(results.dashboard, 0.50),
+                      "p95_ms": percentile(results.dashboard, 0.95), "p99_ms": percentile(results.dashboard, 0.99)},
+        "p95_ms_by_path": dict(sorted(((path, percentile(times, 0.95)) for path, times in results.by_path.items()),
+                                      key=lambda pair: -pair[1])),
+        "errors": results.errors, "error_samples": results.samples,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--duration", type=float, default=120.0, help="seconds")
+    parser.add_argument("--think", type=float, default=1.0, help="mean seconds between a user's clicks")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (when the script starts it)")
+    parser.add_argument("--skip", action="append", default=[], help="leave a path out of the mix (repeatable)")
+    parser.add_argument("--url", help="a running server on loopback, e.g. http://127.0.0.1:8000")
+    args = parser.parse_args(argv)
+    for pages in MIX.values():
+        pages[:] = [page for page in pages if page not in args.skip] or ["/inbox/"]
+    server = None
+    if args.url:
+        parts = urlsplit(args.url)
+        if parts.hostname not in LOOPBACK:
+            parser.error("the load test only targets this machine (127.0.0.1, localhost or ::1)")
+        host, port = parts.hostname, parts.port or 80
+    else:
+        server, port = start_gunicorn(args.workers)
+        host = "127.0.0.1"
+    try:
+        figures = run(args.users, args.duration, args.think, host, port)
+    finally:
+        if server is not None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:  # workers stuck in slow requests
+                server.kill()
+                server.wait()
+    figures["database"] = "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"
+    figures["workers"] = None if args.url else args.workers
+    figures["skipped"] = args.skip
+    print(json.dumps(figures, ensure_ascii=False))
+    return 0 if figures["errors"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""The learned ranker in the platform: training data from orders and outcomes, weekly retraining, loading.
+
+Training rows are computed from the records themselves (no separate copy that can drift): every order that
+reached a final state is one logged candidate — the features logged when it was ranked (orders.reasons), the
+position it was shown at (orders.rank), and its label: accepted, completed and rated >= 4 on average.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import sqlalchemy as sa
+from flask import current_app
+
+from socialforce.matching.evaluate import evaluate, time_split
+from socialforce.matching.features import FEATURES
+from socialforce.matching.learn import MIN_OUTCOMES, LearnedRanker, LoggedOutcomes, LoggedRow
+from socialforce.matching.scoring import cold_start_scores
+from socialforce.platform.extensions import db
+from socialforce.platform.models import (
+    Order,
+    OrderState,
+    Outcome,
+    Provider,
+    RankerModel,
+    ServiceCategory,
+    ServiceItem,
+)
+from socialforce.platform.services import audit
+
+FINAL_STATES = (OrderState.declined, OrderState.expired, OrderState.completed, OrderState.evaluated,
+                OrderState.cancelled)
+MIN_TRAINING_ROWS = 200
+_loaded: dict[str, LearnedRanker] = {}
+
+
+def logged_values(reasons: dict | None) -> tuple[float, ...] | None:
+    """The raw feature values (FEATURES order) logged with an order's ranking, or None if not logged."""
+    if not reasons or "reasons" not in reasons:
+        return None
+    values = {r["feature"]: float(r["value"]) for r in reasons["reasons"]}
+    if not all(f in values for f in FEATURES):
+        return None
+    return tuple(values[f] for f in FEATURES)
+
+
+def training_log(until: datetime | None = None) -> LoggedOutcomes:
+    """Logged candidates with their outcomes, from orders in a final state (dispatched before `until`)."""
+    satisfaction = (sa.select(Outcome.order_id, sa.func.avg(Outcome.satisfaction).label("sat"))
+                    .group_by(Outcome.order_id).subquery())
+    query = (sa.select(Order.item_id, Order.dispatched_at, Order.rank, Order.reasons, Order.state,
+                       ServiceCategory.code, Provider.kind, satisfaction.c.sat)
+             .join(ServiceItem, ServiceItem.id == Order.item_id)
+             .join(ServiceCategory, ServiceCategory.id == ServiceItem.category_id)
+             .join(Provider, Provider.id == Order.provider_id)
+             .outerjoin(satisfaction, satisfaction.c.order_id == Order.id)
+             .where(Order.state.in_(FINAL_STATES), Order.rank.is_not(None), Order.dispatched_at.is_not(None))
+             .order_by(Order.dispatched_at, Order.id))
+    if until is not None:
+        query = query.where(Order.dispatched_at < until)
+    rows = []
+    for r in db.session.execute(query).yield_per(5000):
+        values = logged_values(r.reasons)
+        if values is None:
+            continue
+        positive = r.state in (OrderState.completed, OrderState.evaluated) and (r.sat or 0) >= 4
+        rows.append(LoggedRow(query_id=r.item_id, day=r.dispatched_at.date(), position=r.rank - 1, values=values,
+                              category=r.code, provider_kind=r.kind.value, label=positive))
+    return LoggedOutcomes.from_rows(rows)
+
+
+def model_dir() -> Path:
+    """Where model files live (the instance folder)."""
+    path = Path(current_app.instance_path) / "models"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def retrain(now: datetime) -> dict:
+    """Fit on all but the latest 20% of days, evaluate on those, refit on everything, save and register."""
+    log = training_log(now)
+    if len(log) < MIN_TRAINING_ROWS:
+        return {"trained": False, "rows": len(log)}
+    train, test = time_split(log)
+    held_out = log.subset(test)
+    metrics = {"rows": len(log), "test_rows": int(test.sum())}
+    if train.any() and test.any():
+        candidate = LearnedRanker.fit(log.subset(train))
+        cold = cold_start_scores(held_out.values)
+        rng = np.random.default_rng(0)
+        for name, scores in (("learned", candidate.score(held_out.values, held_out.category, held_out.kind)),
+                             ("cold_start", cold), ("random", rng.random(len(held_out)))):
+            ndcg, recall = evaluate(held_out, scores)
+            metrics[f"ndcg10_{name}"], metrics[f"recall10_{name}"] = round(ndcg, 4), round(recall, 4)
+    ranker = LearnedRanker.fit(log, version=f"hgb-{now:%Y%m%d%H%M}")
+    path = model_dir() / f"{ranker.version}.pkl"
+    ranker.save(path)
+    active = len(log) >= MIN_OUTCOMES
+    if active:
+        db.session.execute(sa.update(RankerModel).values(active=False))
+    db.session.add(RankerModel(version=ranker.version, trained_at=now, trained_until=now.date(),
+                               n_outcomes=len(log), path=str(path), metrics=metrics, active=active))
+    audit.record("ranker_trained", None, "ranker_model", None, version=ranker.version, **metrics)
+    return {"trained": True, "version": ranker.version, "active": active, **metrics}
+
+
+def active_ranker() -> LearnedRanker | None:
+    """The active learned ranker (cached per process by version), or None while cold-starting."""
+    row = db.session.scalar(sa.select(RankerModel).where(RankerModel.active).order_by(RankerModel.id.desc()))
+    if row is None or not Path(row.path).exists():
+        return None
+    if row.version not in _loaded:
+        _loaded.clear()
+        _loaded[row.version] = LearnedRanker.load(row.path)
+    return _loaded[row.version]

@@ -1,0 +1,79 @@
+"""Order pages shared by the agency and pairing-unit portals: incoming orders, accept with a worker, decline."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from socialforce.platform.errors import wants_json
+from socialforce.platform.extensions import db
+from socialforce.platform.models import MemberRole, Order, OrderState, ProviderMember, Role, utcnow
+from socialforce.platform.scoping import get_provider_order_or_404, provider_orders
+from socialforce.platform.services import ServiceError, dispatch
+
+ADMIN_ROLES = (Role.agency_admin, Role.unit_admin)
+
+
+def _answer(portal: str, order: Order, message: str, ok: bool, status: int = 200):
+    """JSON for JSON clients, else a flash message and a redirect to the order."""
+    if wants_json():
+        body = {"order_id": order.id, "state": str(order.state)} if ok else {"error": message}
+        return jsonify(body), status
+    flash(message, "success" if ok else "danger")
+    return redirect(url_for(f"{portal}.order", order_id=order.id))
+
+
+def register(bp: Blueprint, portal: str) -> None:
+    """Add the order routes to a provider portal's blueprint."""
+    worker_role = MemberRole.social_worker if portal == "agency" else MemberRole.cadre
+
+    @bp.get("/orders")
+    def orders():
+        """The provider's orders, newest first, filterable by state."""
+        query = provider_orders(current_user).order_by(Order.id.desc())
+        state = request.args.get("state")
+        if state in OrderState.__members__:
+            query = query.where(Order.state == OrderState(state))
+        page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+        return render_template("provider/orders.html", page=page, portal=portal, states=list(OrderState),
+                               now=utcnow())
+
+    @bp.get("/orders/<int:order_id>")
+    def order(order_id: int):
+        """One order: the need (no personal data beyond the village), the ranking reasons, accept or decline."""
+        o = get_provider_order_or_404(order_id, current_user)
+        workers = db.session.scalars(sa.select(ProviderMember).where(
+            ProviderMember.provider_id == current_user.provider_id, ProviderMember.role == worker_role,
+            ProviderMember.active).order_by(ProviderMember.name)).all()
+        can_answer = current_user.role in ADMIN_ROLES and o.state == OrderState.dispatched
+        return render_template("provider/order.html", order=o, workers=workers, portal=portal,
+                               can_answer=can_answer)
+
+    @bp.post("/orders/<int:order_id>/accept")
+    def order_accept(order_id: int):
+        """Accept an order, naming the worker who will serve it."""
+        o = get_provider_order_or_404(order_id, current_user)
+        if current_user.role not in ADMIN_ROLES:
+            return _answer(portal, o, _("Only the organisation's administrator can accept orders."), False, 403)
+        try:
+            dispatch.accept(o, current_user, request.form.get("assignee_id", type=int) or 0)
+        except ServiceError as e:
+            db.session.rollback()
+            return _answer(portal, o, e.message, False, e.status)
+        db.session.commit()
+        return _answer(portal, o, _("Order accepted."), True)
+
+    @bp.post("/orders/<int:order_id>/decline")
+    def order_decline(order_id: int):
+        """Decline an order with a reason; it goes to the next candidate."""
+        o = get_provider_order_or_404(order_id, current_user)
+        if current_user.role not in ADMIN_ROLES:
+            return _answer(portal, o, _("Only the organisation's administrator can decline orders."), False, 403)
+        try:
+            dispatch.decline(o, current_user, request.form.get("reason", ""))
+        except ServiceError as e:
+            db.session.rollback()
+            return _answer(portal, o, e.message, False, e.status)
+        db.session.commit()
+        return _answer(portal, o, _("Order declined."), True)

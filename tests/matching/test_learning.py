@@ -1,0 +1,66 @@
+"""The learned ranker, its persistence, the evaluation metrics and incremental ranking."""
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from socialforce.matching.evaluate import evaluate, ndcg_at_k, recall_at_k, time_split
+from socialforce.matching.index import MatchIndex
+from socialforce.matching.learn import MIN_OUTCOMES, LearnedRanker, choose_ranker
+from socialforce.matching.synthetic import make_history, make_problem
+
+
+@pytest.fixture(scope="module")
+def world():
+    problem = make_problem(0.004, seed=3)
+    index = MatchIndex.build(problem.offers, problem.context)
+    return problem, index
+
+
+@pytest.fixture(scope="module")
+def history(world):
+    problem, index = world
+    return make_history(problem, index, n_queries=600, seed=4)
+
+
+def test_metrics_on_known_lists():
+    assert ndcg_at_k(np.array([1, 0, 0])) == 1.0
+    assert ndcg_at_k(np.array([0, 0, 1])) == pytest.approx(0.5)
+    assert recall_at_k(np.array([0, 1, 1]), k=2) == 0.5
+    assert ndcg_at_k(np.zeros(4)) == 0.0
+
+
+def test_time_split_holds_out_the_latest_days(history):
+    train, test = time_split(history)
+    assert train.any() and test.any()
+    assert history.day[train].max() < history.day[test].min()
+
+
+def test_model_round_trips_with_version_and_date(history, tmp_path):
+    ranker = LearnedRanker.fit(history, version="test-1")
+    path = tmp_path / "ranker.pickle"
+    ranker.save(path)
+    loaded = LearnedRanker.load(path)
+    assert (loaded.version, loaded.trained_at, loaded.n_outcomes) == ("test-1", ranker.trained_at, len(history))
+    a = ranker.score(history.values, history.category, history.kind)
+    b = loaded.score(history.values, history.category, history.kind)
+    assert np.array_equal(a, b)
+    assert evaluate(history, a)[0] > 0
+
+
+def test_learned_ranker_takes_over_only_with_enough_outcomes(history, world):
+    ranker = LearnedRanker.fit(history)
+    assert choose_ranker(ranker) is (ranker if len(history) >= MIN_OUTCOMES else None)
+    assert choose_ranker(None) is None
+    problem, index = world
+    ranked = ranker.rank(index, problem.items[0], 5)
+    assert [c.score for c in ranked] == sorted((c.score for c in ranked), reverse=True)
+
+
+def test_incremental_ranking_equals_a_rebuild(world):
+    problem, index = world
+    index.candidate_table(problem.items, 10)  # warm every block
+    new = replace(problem.items[7], id=999_999_999, description="需要上门陪伴聊天，缓解孤独")
+    rebuilt = MatchIndex.build(problem.offers, problem.context)
+    assert index.rank(new, 10) == rebuilt.rank(new, 10)
+    assert len(index.rank(new, 10)) > 0

@@ -1,0 +1,118 @@
+"""Dispatch under a response clock: expiry, re-dispatch, escalation, contract hours, illegal transitions."""
+from datetime import datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from socialforce.platform.extensions import db
+from socialforce.platform.models import (
+    AuditLog,
+    Contract,
+    ItemStatus,
+    Notification,
+    Order,
+    OrderEvent,
+    OrderState,
+    Role,
+)
+from socialforce.platform.services import ServiceError, dispatch, matching, orders
+from tests import factories
+
+NOW = datetime(2026, 11, 2, 2, 0)
+
+
+@pytest.fixture
+def world():
+    """Three counselling agencies in 龙泉街道, a household with a counselling item, town staff."""
+    agencies = [factories.agency(name, hours=hours) for name, hours in
+                (("甲社工机构", 100.0), ("乙社工机构", 100.0), ("丙社工机构", 100.0))]
+    household = factories.household()
+    item = factories.item(household, "counselling", description="丧偶后情绪低落，需要心理疏导")
+    town = factories.town()
+    staff = factories.user("town-staff", Role.town_staff, town_id=town.id)
+    db.session.commit()
+    matching.invalidate()
+    return {"agencies": agencies, "item": item, "staff": staff}
+
+
+def first_dispatch(world) -> Order:
+    choice = matching.rank_item(world["item"], now=NOW)[0]
+    return dispatch.dispatch(world["item"], choice, world["staff"], NOW)
+
+
+def test_dispatch_sets_the_response_clock_and_records_the_event(world):
+    order = first_dispatch(world)
+    assert order.state == OrderState.dispatched
+    assert order.response_due_at == NOW + timedelta(hours=48)
+    assert order.rank == 1 and order.reasons["reasons"]
+    assert world["item"].status == ItemStatus.dispatched
+    events = db.session.scalars(sa.select(OrderEvent).where(OrderEvent.order_id == order.id)).all()
+    assert [(e.from_state, e.to_state, e.actor_id) for e in events] == [("proposed", "dispatched", world["staff"].id)]
+    provider_users = db.session.scalar(sa.select(sa.func.count(Notification.id)))
+    assert provider_users == 0  # the agencies in this world have no logins; nobody else is told
+
+
+def test_unanswered_orders_expire_and_go_to_the_next_candidate(world):
+    first = first_dispatch(world)
+    result = dispatch.sweep_overdue(NOW + timedelta(hours=47))
+    assert result == {"expired": 0, "redispatched": 0, "escalated": 0}
+    later = NOW + timedelta(hours=49)
+    assert dispatch.sweep_overdue(later) == {"expired": 1, "redispatched": 1, "escalated": 0}
+    db.session.refresh(first)
+    assert first.state == OrderState.expired
+    second = db.session.scalar(sa.select(Order).where(Order.item_id == world["item"].id, Order.id != first.id))
+    assert second.state == OrderState.dispatched and second.attempt == 2
+    assert second.provider_id != first.provider_id
+    assert second.response_due_at == later + timedelta(hours=48)
+
+
+def test_after_three_failures_the_item_escalates_to_town_staff(world):
+    first_dispatch(world)
+    clock = NOW
+    for _ in range(2):
+        clock += timedelta(hours=49)
+        dispatch.sweep_overdue(clock)
+    third = db.session.scalar(sa.select(Order).where(Order.state == OrderState.dispatched))
+    providers_tried = set(db.session.scalars(sa.select(Order.provider_id)))
+    assert len(providers_tried) == 3
+    new = dispatch.decline(third, world["staff"], "人手不足", clock)
+    assert new is None
+    assert world["item"].status == ItemStatus.open
+    notes = db.session.scalars(sa.select(Notification).where(Notification.user_id == world["staff"].id)).all()
+    assert [n.kind for n in notes] == ["order_escalated"]
+    assert db.session.scalar(sa.select(sa.func.count(AuditLog.id)).where(AuditLog.action == "item_escalated")) == 1
+    assert matching.rank_item(world["item"], now=clock) == []  # all three declined or expired: excluded
+
+
+def test_an_illegal_transition_changes_nothing(world):
+    order = first_dispatch(world)
+    dispatch.sweep_overdue(NOW + timedelta(hours=49))
+    db.session.commit()
+    db.session.refresh(order)
+    events_before = db.session.scalar(sa.select(sa.func.count(OrderEvent.id)))
+    audit_before = db.session.scalar(sa.select(sa.func.count(AuditLog.id)))
+    worker = world["agencies"][0][1]
+    with pytest.raises(orders.IllegalTransition):
+        dispatch.accept(order, world["staff"], worker.id, NOW + timedelta(hours=50))
+    db.session.rollback()
+    db.session.refresh(order)
+    assert order.state == OrderState.expired and order.assignee_id is None
+    assert db.session.scalar(sa.select(sa.func.count(OrderEvent.id))) == events_before
+    assert db.session.scalar(sa.select(sa.func.count(AuditLog.id))) == audit_before
+    assert db.session.scalar(sa.select(sa.func.sum(Contract.used_hours))) == 0
+
+
+def test_accepting_charges_contract_hours_and_an_agency_without_hours_is_not_dispatched_to(world):
+    poor, worker = factories.agency("丁社工机构", hours=2.0)
+    other_item = factories.item(factories.household(), "counselling", description="需要心理疏导")
+    db.session.commit()
+    matching.invalidate()
+    order = dispatch.dispatch(other_item, dispatch.Choice(provider_id=poor.id), world["staff"], NOW)
+    dispatch.accept(order, world["staff"], worker.id, NOW)
+    contract = db.session.scalar(sa.select(Contract).where(Contract.agency.has(provider_id=poor.id)))
+    assert contract.used_hours == pytest.approx(2.0)
+    assert order.contract_id == contract.id
+    assert dispatch.contract_hours_left(poor.id, NOW) == 0
+    assert poor.id not in {c.provider_id for c in matching.rank_item(world["item"], now=NOW, k=10)}
+    with pytest.raises(ServiceError, match="没有剩余"):
+        dispatch.dispatch(world["item"], dispatch.Choice(provider_id=poor.id), world["staff"], NOW)

@@ -1,0 +1,29 @@
+"""A small run of the load script (5 users, 5 s) against gunicorn on the tiny demo database: every request of the
+four portals' mix answers 200."""
+from __future__ import annotations
+
+import json
+
+from socialforce.platform import bench_load
+from socialforce.platform.extensions import db
+
+
+def test_a_short_load_run_has_no_errors(demo, monkeypatch, capsys):
+    monkeypatch.setenv("SOCIALFORCE_ENV", "testing")
+    monkeypatch.setenv("DATABASE_URL", db.engine.url.render_as_string(hide_password=False))
+    db.session.close()
+    code = bench_load.main(["--users", "5", "--duration", "5", "--think", "0.2", "--workers", "2"])
+    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert figures["errors"] == 0, figures["error_samples"]
+    assert code == 0
+    assert figures["requests"] > 20 and figures["dashboard"]["count"] > 0
+    assert figures["pages"]["p95_ms"] is not None
+
+
+def test_the_load_script_refuses_other_hosts(capsys):
+    try:
+        bench_load.main(["--url", "http://192.0.2.1:8000", "--duration", "1"])
+    except SystemExit as e:
+        assert e.code == 2
+    else:
+        raise AssertionError("a non-loopback host was accepted")
