@@ -198,6 +198,9 @@ def test_history_has_signal_for_a_learned_ranker(app):
     open_share = count(sa.select(ServiceItem.id).where(ServiceItem.status == "open")) / count(
         sa.select(ServiceItem.id))
     assert 0.6 <= open_share <= 0.9
+    # the history is logged as the platform logs a ranking, so the ranker can train on it
+    from socialforce.platform.services.ranker import training_log
+    assert len(training_log()) >= len(responded) // 2
 
 
 def test_seed_never_commits_and_the_cli_commits_once(app, monkeypatch):

@@ -7,7 +7,7 @@ from socialforce.platform.models import Role
 from socialforce.platform.seed.history import Candidate, History
 from socialforce.platform.seed.items import make_item
 from socialforce.platform.seed.providers import AGENCY_CORE
-from socialforce.platform.seed.world import HouseholdRef, ItemRef, MemberRef, ProviderRef, World, distance_km
+from socialforce.platform.seed.world import HouseholdRef, ItemRef, MemberRef, ProviderRef, World
 
 DEMO_PASSWORD = "demo1234"
 DEMO_LOGINS: list[tuple[str, str, str]] = [
@@ -77,18 +77,15 @@ def reserve_demo_items(world: World) -> dict[str, list[ItemRef]]:
     }
 
 
-def _candidate(item: ItemRef, provider: ProviderRef, world: World) -> Candidate:
-    paired = world.pairings.get(item.household.id, (None,))[0] is provider
-    c = Candidate(provider, distance_km(item.household.lat, item.household.lon, provider.lat, provider.lon),
-                  item.category in provider.strengths, paired)
-    c.score = 0.82
-    return c
+def _candidate(history: History, item: ItemRef, provider: ProviderRef) -> Candidate:
+    paired = history.world.pairings.get(item.household.id, (None,))[0] is provider
+    return history.candidate(item, provider, paired)
 
 
 def _ongoing(history: History, item: ItemRef, provider: ProviderRef, assignee: int) -> None:
     """An order accepted last week and in service: one visit done, the next one planned."""
-    world, now = history.world, history.world.now
-    order = history.order(item, _candidate(item, provider, world), 1, 1, now - timedelta(days=12))
+    now = history.world.now
+    order = history.order(item, _candidate(history, item, provider), 1, 1, now - timedelta(days=12))
     order["responded_at"], order["assignee_id"] = now - timedelta(days=11), assignee
     history.move(order, "accepted", order["responded_at"])
     begin = history.visit_time(item, now - timedelta(days=10))
@@ -105,7 +102,7 @@ def stage_demo_orders(world: World, history: History, reserved: dict[str, list[I
     volunteer1 = world.volunteers[0]
     for agency, key in ((agency1, "agency1_dispatched"), (agency2, "agency2_dispatched")):
         for rank, item in enumerate(reserved[key], start=1):
-            history.order(item, _candidate(item, agency, world), 1, rank, now - timedelta(hours=3 + 5 * rank))
+            history.order(item, _candidate(history, item, agency), 1, rank, now - timedelta(hours=3 + 5 * rank))
             item.status = "dispatched"
     for item in reserved["agency1_in_service"]:
         _ongoing(history, item, agency1, agency1.staff[0])

@@ -9,8 +9,11 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import numpy as np
 import sqlalchemy as sa
 
+from socialforce.matching import FEATURES
+from socialforce.matching.scoring import contributions
 from socialforce.platform import weekmask
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
@@ -35,6 +38,7 @@ RESPONSE_HOURS = 48
 MAX_ATTEMPTS = 3
 SERVICE_MARGIN = timedelta(hours=3)  # a visit that started less than this ago is not over yet
 BLOCKS_AT_SCALE_1 = 40
+HOUSEHOLD_PRIORITY = {"tekun": 1.0, "child": 1.0, "disability": 0.8, "elderly": 0.7, "dibao": 0.4}
 CANCEL_REASONS = ("服务对象已入住养老机构", "家庭搬迁至外地", "服务对象住院治疗", "需求已由其他渠道解决")
 
 
@@ -49,6 +53,14 @@ class Candidate:
     fit: bool
     paired: bool
     score: float = 0.0
+    values: tuple[float, ...] = ()
+    contributions: tuple[float, ...] = ()
+
+    def logged_reasons(self) -> dict:
+        """The ranking as the platform logs it with an order (see services.matching.to_choice)."""
+        return {"offer_id": None, "reasons": [
+            {"feature": f, "contribution": round(c, 4), "value": round(v, 4)}
+            for f, c, v in zip(FEATURES, self.contributions, self.values, strict=True)]}
 
 
 class History:
@@ -88,13 +100,27 @@ class History:
         for provider in picked:
             if provider.id in exclude:
                 continue
-            c = Candidate(provider, distance_km(item.household.lat, item.household.lon, provider.lat, provider.lon),
-                          item.category in provider.strengths, provider is paired_unit)
-            seen_quality = provider.quality + self.rng.gauss(0.0, 0.7)
-            c.score = round(sigmoid(0.9 * seen_quality + 0.6 * c.fit + 0.8 * c.paired - 0.08 * c.distance), 4)
-            result.append(c)
+            result.append(self.candidate(item, provider, provider is paired_unit))
         result.sort(key=lambda c: (-c.score, c.provider.id))
         return result
+
+    def candidate(self, item: ItemRef, provider: ProviderRef, paired: bool) -> Candidate:
+        """A provider as the platform would have ranked it for the item, with the logged feature values."""
+        c = Candidate(provider, distance_km(item.household.lat, item.household.lon, provider.lat, provider.lon),
+                      item.category in provider.strengths, paired)
+        c.values = self.logged_values(item, c)
+        c.contributions = tuple(float(x) for x in contributions(np.array([c.values]))[0])
+        c.score = round(sum(c.contributions), 4)
+        return c
+
+    def logged_values(self, item: ItemRef, c: Candidate) -> tuple[float, ...]:
+        """The feature values the platform would have shown (FEATURES order): text fit, distance, pairing,
+        continuity, a track record that only partly reveals the provider's hidden quality, priority, load."""
+        rng = self.rng
+        text = rng.uniform(0.35, 0.85) if c.fit else rng.uniform(0.05, 0.45)
+        track = min(1.0, max(0.0, 0.55 + 0.12 * c.provider.quality + rng.gauss(0.0, 0.08)))
+        return (text, c.distance, float(c.paired), 0.0, track, HOUSEHOLD_PRIORITY.get(item.household.kind, 0.4),
+                rng.uniform(0.2, 1.0))
 
     def acceptance(self, c: Candidate, rank: int) -> float:
         """The hidden probability that a provider accepts, with a position effect."""
@@ -115,8 +141,7 @@ class History:
                "provider_id": provider.id if provider else None, "assignee_id": None,
                "contract_id": provider.contract_id if provider else None, "state": "dispatched",
                "score": c.score if c else None, "rank": rank, "model_version": MODEL_VERSION if c else None,
-               "reasons": {"distance_km": round(c.distance, 1), "category_fit": c.fit, "paired": c.paired}
-               if c else None,
+               "reasons": c.logged_reasons() if c else None,
                "attempt": attempt, "expected_hours": self.rng.choice((1.5, 2.0, 2.0, 3.0)), "created_at": at,
                "dispatched_at": at, "response_due_at": due or at + timedelta(hours=RESPONSE_HOURS),
                "responded_at": None, "completed_at": None, "decline_reason": None}
