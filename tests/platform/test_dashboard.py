@@ -20,6 +20,7 @@ from socialforce.platform.models import (
     PairingUnit,
     Provider,
     ProviderKind,
+    Role,
     ServiceCategory,
     ServiceItem,
     ServiceRecord,
@@ -374,3 +375,48 @@ def test_medians_are_computed_by_the_database_for_even_and_odd_counts(app, scena
     db.session.execute(sa.delete(Order).where(Order.state == OrderState.expired))
     value, count = dashboard.median(dashboard.dispatch_times(user, f))
     assert (round(value, 3), count) == (15.0, 2)
+
+
+# ---------------------------------------------------------------- the page's short-lived cache
+
+
+def test_the_cache_is_off_under_testing_unless_configured(app, scenario):
+    user = _user("cityx")
+    f = dashboard.Filters(date(2026, 10, 1), date(2026, 10, 31))
+    with app.test_request_context():
+        assert dashboard.cache_seconds() == 0
+        assert dashboard.cached_build(user, f, NOW) is not dashboard.cached_build(user, f, NOW)
+
+
+def test_the_cache_reuses_a_dashboard_until_an_audited_change_or_its_time_limit(app, scenario, monkeypatch):
+    from socialforce.platform.services import audit
+
+    user = _user("cityx")
+    town_user = factories.user("townx", Role.town_staff, town_id=scenario["jinghe"])
+    f = dashboard.Filters(date(2026, 10, 1), date(2026, 10, 31))
+    monkeypatch.setitem(app.config, "DASHBOARD_CACHE_SECONDS", 60)
+    now = [1000.0]
+    monkeypatch.setattr(dashboard, "clock", lambda: now[0])
+    dashboard.clear_cache()
+    try:
+        with app.test_request_context():
+            first = dashboard.cached_build(user, f, NOW)
+            assert dashboard.cached_build(user, f, NOW) is first
+            august = dashboard.Filters(date(2026, 8, 1), date(2026, 8, 31))
+            assert dashboard.cached_build(user, august, NOW).tables["providers"].rows == []  # other filters: own entry
+            in_town = dashboard.cached_build(town_user, f, NOW)
+            assert [r[1] for r in in_town.tables["households"].rows] == [0, 1, 1]  # other scope: own entry
+            # an audited change shows at once
+            db.session.execute(sa.delete(Outcome))
+            audit.record("outcome.recorded", user)
+            changed = dashboard.cached_build(user, f, NOW)
+            assert changed is not first
+            assert [r[1] for r in changed.tables["satisfaction"].rows] == [0, 0, 0, 0, 0]
+            # an unaudited change shows once the time limit has passed
+            db.session.execute(sa.delete(ServiceRecord))
+            assert dashboard.cached_build(user, f, NOW) is changed
+            now[0] += 61
+            assert dashboard.cached_build(user, f, NOW).tables["volunteer_hours"].rows == []
+    finally:
+        dashboard.clear_cache()
+

@@ -59,7 +59,7 @@ def test_no_outcome_before_a_completed_visit_or_while_checked_in():
         outcomes.record_outcome(order, EvaluationSource.provider, GOOD, user, NOW)
     visit = visits.plan_visit(order, Assignee(member_id=order.assignee_id), NOW + timedelta(hours=2), 60, None, NOW)
     visits.check_in(visit, None, NOW + timedelta(hours=2))
-    with pytest.raises(ServiceError, match="check out"):
+    with pytest.raises(ServiceError, match="请先签退"):
         outcomes.record_outcome(order, EvaluationSource.provider, GOOD, user, NOW + timedelta(hours=2))
     assert order.state == OrderState.in_service
 

@@ -147,7 +147,7 @@ def test_touching_visits_do_not_overlap_but_intersecting_ones_do():
     start = NOW + timedelta(days=1)
     visits.plan_visit(order, who, start, 60, None, NOW)
     visits.plan_visit(order, who, start + timedelta(minutes=60), 60, None, NOW)  # [10:00, 11:00) after [9, 10)
-    with pytest.raises(ServiceError, match="already has a visit"):
+    with pytest.raises(ServiceError, match="已有走访安排"):
         visits.plan_visit(order, who, start + timedelta(minutes=30), 15, None, NOW)
     other = accepted_order()  # another cadre is free at the same time
     visits.plan_visit(other, Assignee(member_id=other.assignee_id), start, 60, None, NOW)
@@ -309,7 +309,7 @@ def test_check_in_and_out_move_the_order_and_store_coordinates():
     order = accepted_order()
     who = Assignee(member_id=order.assignee_id)
     visit = visits.plan_visit(order, who, NOW + timedelta(hours=3), 60, None, NOW)
-    with pytest.raises(ServiceError, match="one hour"):
+    with pytest.raises(ServiceError, match="一小时"):
         visits.check_in(visit, None, NOW)
     with pytest.raises(ServiceError):
         visits.check_out(visit, None, NOW + timedelta(hours=3))

@@ -60,7 +60,7 @@ def test_an_empty_inbox_says_what_to_expect(client):
     make_user("city1")
     login(client, "city1", PASSWORD)
     html = client.get("/inbox/").get_data(as_text=True)
-    assert "No notifications yet" in html and 'id="unread-badge"' not in html
+    assert "暂无通知" in html and 'id="unread-badge"' not in html
 
 
 def _portal_user(role: Role) -> User:
