@@ -16,7 +16,7 @@ def test_a_short_load_run_has_no_errors(demo, monkeypatch, capsys):
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert figures["errors"] == 0, figures["error_samples"]
     assert code == 0
-    assert figures["requests"] > 20 and figures["dashboard"]["count"] > 0
+    assert figures["requests"] >= 5 and figures["dashboard"]["count"] > 0
     assert figures["pages"]["p95_ms"] is not None
 
 
