@@ -153,12 +153,13 @@ def build_agencies(world: World, offers: OfferBook) -> None:
                           "used_hours": float(round(hours * rng.uniform(0.55, 0.8))), "starts_on": start,
                           "ends_on": end})
         members += _staff_rows(world, ref, "social_worker", rng.randint(8, 30))
-        slots = max(2, round(len(ref.staff) * 2 * math.sqrt(min(s, 1.0))))
+        # at least 8 a week, so a small demo's agencies still have room after their staged orders
+        slots = max(8, round(len(ref.staff) * 2 * math.sqrt(min(s, 1.0))))
         daytime = weekmask.WEEKDAYS & ~sum(weekmask.bit(d, 2) for d in range(7))
         offers.add(ref, "心理疏导与精神慰藉、资源链接", f"{ref.name}为困难家庭提供专业社会工作服务。", AGENCY_CORE,
                    ref.towns, slots, daytime)
         offers.add(ref, "能力提升与社会融入", f"{ref.name}开展能力提升、社会融入等发展性服务。", development,
-                   ref.towns, max(1, slots // 2), daytime | weekmask.bit(5, 0))
+                   ref.towns, slots // 2, daytime | weekmask.bit(5, 0))
         world.agencies.append(ref)
     w.insert(Provider, providers, "providers (agencies)")
     w.insert(Qualification, quals, "qualifications (agencies)")
