@@ -1,8 +1,30 @@
 """The audit trail: one append-only row per audited action (no personal data in `detail`)."""
 from __future__ import annotations
 
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
 from socialforce.platform.extensions import db
-from socialforce.platform.models import AuditLog, User
+from socialforce.platform.models import (
+    AuditLog,
+    Household,
+    Member,
+    Order,
+    Pairing,
+    Provider,
+    ProviderMember,
+    Qualification,
+    Role,
+    ServiceItem,
+    ServiceOffer,
+    ServiceRecord,
+    User,
+    Visit,
+    VisitSeries,
+    Volunteer,
+)
 
 
 def record(
@@ -25,3 +47,63 @@ def record(
     db.session.add(entry)
     db.session.flush()
     return entry
+
+
+# ------------------------------------------------------------------ reading the trail (the staff audit-log viewer)
+def _town_objects(town_id: int) -> dict[str, sa.Select]:
+    """For each object type whose row lies in a town: the ids of that type in the town."""
+    items = sa.select(ServiceItem.id).join(Household).where(Household.town_id == town_id)
+    orders = sa.select(Order.id).where(Order.item_id.in_(items))
+    visits = sa.select(Visit.id).where(Visit.order_id.in_(orders))
+    providers = sa.select(Provider.id).where(Provider.town_id == town_id)
+    return {
+        "household": sa.select(Household.id).where(Household.town_id == town_id),
+        "member": sa.select(Member.id).join(Household).where(Household.town_id == town_id),
+        "service_item": items,
+        "order": orders,
+        "visit": visits,
+        "visit_series": sa.select(VisitSeries.id).where(VisitSeries.order_id.in_(orders)),
+        "service_record": sa.select(ServiceRecord.id).where(ServiceRecord.visit_id.in_(visits)),
+        "pairing": sa.select(Pairing.id).join(Household, Household.id == Pairing.household_id)
+        .where(Household.town_id == town_id),
+        "provider": providers,
+        "provider_member": sa.select(ProviderMember.id).where(ProviderMember.provider_id.in_(providers)),
+        "volunteer": sa.select(Volunteer.id).where(Volunteer.provider_id.in_(providers)),
+        "qualification": sa.select(Qualification.id).where(Qualification.provider_id.in_(providers)),
+        "service_offer": sa.select(ServiceOffer.id).where(ServiceOffer.provider_id.in_(providers)),
+        "user": sa.select(User.id).where(User.town_id == town_id),
+    }
+
+
+def scope_filter(user: User) -> sa.ColumnElement[bool]:
+    """Audit rows the user may read: city staff all; town staff rows about their town's objects or by its users."""
+    if user.role == Role.city_staff:
+        return sa.true()
+    if user.role != Role.town_staff or user.town_id is None:
+        return sa.false()
+    about_town = [sa.and_(AuditLog.object_type == kind, AuditLog.object_id.in_(ids))
+                  for kind, ids in _town_objects(user.town_id).items()]
+    by_town = AuditLog.user_id.in_(sa.select(User.id).where(User.town_id == user.town_id))
+    return sa.or_(by_town, *about_town)
+
+
+def log_query(user: User, action: str | None = None, actor: str | None = None, since: datetime | None = None,
+              until: datetime | None = None) -> sa.Select:
+    """Audit rows in the user's scope, newest first; `actor` matches a username or part of a display name."""
+    query = sa.select(AuditLog).where(scope_filter(user))
+    if action:
+        query = query.where(AuditLog.action == action)
+    actor = (actor or "").strip()[:60]
+    if actor:
+        query = query.where(AuditLog.user_id.in_(sa.select(User.id).where(sa.or_(
+            sa.func.lower(User.username) == actor.lower(), User.display_name.icontains(actor, autoescape=True)))))
+    if since is not None:
+        query = query.where(AuditLog.at >= since)
+    if until is not None:
+        query = query.where(AuditLog.at < until)
+    return query.options(selectinload(AuditLog.user)).order_by(AuditLog.at.desc(), AuditLog.id.desc())
+
+
+def actions() -> list[str]:
+    """Every action name the trail holds, for the viewer's filter."""
+    return list(db.session.scalars(sa.select(AuditLog.action).distinct().order_by(AuditLog.action)))

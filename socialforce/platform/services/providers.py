@@ -1,0 +1,261 @@
+"""The providers registry: agencies, pairing units and volunteers in a staff user's scope, their details, and the
+status changes staff make (approve a pending registration, suspend with a reason, reinstate).
+
+Scope: city staff see and act on every provider, town staff on the providers of their own town, nobody else on any.
+A status change is a compare-and-set: an UPDATE conditioned on the status that was read (and on the scope), checked
+with `rowcount == 1`, so of two concurrent approvals exactly one wins and the other is refused, changing nothing.
+Only approved providers are ranked and dispatched to (services/matching.py `load_offers`, services/dispatch.py
+`_check_provider`); the warm matching index of this process is dropped after every change.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from socialforce.platform.extensions import db
+from socialforce.platform.models import (
+    Agency,
+    AuditLog,
+    Contract,
+    Household,
+    MemberRole,
+    Pairing,
+    Provider,
+    ProviderKind,
+    ProviderMember,
+    ProviderStatus,
+    Qualification,
+    Role,
+    ServiceCategory,
+    User,
+)
+from socialforce.platform.services import ServiceError, audit
+
+REASON_MIN, REASON_MAX = 2, 200
+BACKGROUND_CHECK = "background_check"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One staff action: the statuses it may start from and the status it leads to."""
+
+    action: str
+    sources: frozenset[ProviderStatus]
+    target: ProviderStatus
+    audit_action: str
+
+
+TRANSITIONS: dict[str, Transition] = {
+    "approve": Transition("approve", frozenset({ProviderStatus.pending}), ProviderStatus.approved,
+                          "provider_approved"),
+    # Suspending a pending registration is how staff turn it down; reinstating needs a suspended provider.
+    "suspend": Transition("suspend", frozenset({ProviderStatus.pending, ProviderStatus.approved}),
+                          ProviderStatus.suspended, "provider_suspended"),
+    "reinstate": Transition("reinstate", frozenset({ProviderStatus.suspended}), ProviderStatus.approved,
+                            "provider_reinstated"),
+}
+
+
+def scope_filter(user: User) -> sa.ColumnElement[bool]:
+    """The WHERE clause limiting providers to the user's scope (city staff: all; town staff: their town)."""
+    if user.role == Role.city_staff:
+        return sa.true()
+    if user.role == Role.town_staff and user.town_id is not None:
+        return Provider.town_id == user.town_id
+    return sa.false()
+
+
+def get_in_scope(provider_id: int, user: User) -> Provider | None:
+    """A provider inside the user's scope, or None (the view answers 404: never reveal one elsewhere)."""
+    return db.session.scalar(sa.select(Provider).where(Provider.id == provider_id, scope_filter(user)))
+
+
+def search(user: User, kind: str | None = None, status: str | None = None, town_id: int | None = None,
+           q: str | None = None) -> sa.Select:
+    """Providers in scope matching the filters (unknown values are ignored): pending first, then newest."""
+    query = sa.select(Provider).where(scope_filter(user))
+    if kind in ProviderKind.__members__:
+        query = query.where(Provider.kind == ProviderKind(kind))
+    if status in ProviderStatus.__members__:
+        query = query.where(Provider.status == ProviderStatus(status))
+    if town_id:
+        query = query.where(Provider.town_id == town_id)
+    name = (q or "").strip()[:100]
+    if name:
+        query = query.where(Provider.name.icontains(name, autoescape=True))
+    pending_first = sa.case((Provider.status == ProviderStatus.pending, 0), else_=1)
+    return query.order_by(pending_first, Provider.id.desc())
+
+
+def status_counts(user: User) -> dict[str, int]:
+    """How many providers in scope are pending, approved and suspended."""
+    rows = db.session.execute(sa.select(Provider.status, sa.func.count()).where(scope_filter(user))
+                              .group_by(Provider.status)).all()
+    counts = {s.value: 0 for s in ProviderStatus}
+    counts.update({str(status): n for status, n in rows})
+    return counts
+
+
+# ------------------------------------------------------------------ details
+@dataclass(frozen=True)
+class Certificate:
+    """A qualification as shown to staff: its code, dates and whether it is in force today."""
+
+    code: str
+    issued_on: date | None
+    expires_on: date | None
+    valid: bool
+
+
+def certificates(provider: Provider, today: date) -> list[Certificate]:
+    """The provider's qualifications with their validity on `today` (document numbers are not shown)."""
+    rows = db.session.scalars(sa.select(Qualification).where(Qualification.provider_id == provider.id)
+                              .order_by(Qualification.code)).all()
+    return [Certificate(q.code, q.issued_on, q.expires_on, q.expires_on is None or q.expires_on >= today)
+            for q in rows]
+
+
+def background_check(certs: list[Certificate]) -> Certificate | None:
+    """The background-check certificate among a provider's, if any."""
+    return next((c for c in certs if c.code == BACKGROUND_CHECK), None)
+
+
+def skill_categories(skills: str) -> list[ServiceCategory]:
+    """The service categories named by a volunteer's space-separated skill codes, in taxonomy order."""
+    codes = skills.split()
+    if not codes:
+        return []
+    return list(db.session.scalars(sa.select(ServiceCategory).where(ServiceCategory.code.in_(codes))
+                                   .order_by(ServiceCategory.id)))
+
+
+def members(provider: Provider, role: MemberRole) -> sa.Select:
+    """The provider's social workers or cadres, active first, by name (phones only masked)."""
+    return (sa.select(ProviderMember).where(ProviderMember.provider_id == provider.id, ProviderMember.role == role)
+            .order_by(ProviderMember.active.desc(), ProviderMember.name, ProviderMember.id))
+
+
+def contracts(provider: Provider) -> sa.Select:
+    """The agency's government-purchase contracts, newest period first."""
+    return (sa.select(Contract).join(Agency).where(Agency.provider_id == provider.id)
+            .order_by(Contract.ends_on.desc(), Contract.id.desc()))
+
+
+def contract_totals(provider: Provider, on: date) -> tuple[float, float]:
+    """Hours used and purchased over the agency's contracts in force on a date."""
+    used, purchased = db.session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(Contract.used_hours), 0.0),
+                  sa.func.coalesce(sa.func.sum(Contract.purchased_hours), 0.0))
+        .join(Agency).where(Agency.provider_id == provider.id, Contract.starts_on <= on, Contract.ends_on >= on)
+    ).one()
+    return float(used or 0.0), float(purchased or 0.0)
+
+
+def pairings(provider: Provider) -> sa.Select:
+    """The pairing unit's pairings (current first) with their households and cadres."""
+    return (sa.select(Pairing).join(Household, Household.id == Pairing.household_id)
+            .where(Pairing.provider_id == provider.id)
+            .order_by(Pairing.ended_on.is_not(None), Pairing.since.desc(), Pairing.id.desc()))
+
+
+def pairing_counts(provider: Provider) -> tuple[int, int]:
+    """Current and ended pairings of a pairing unit."""
+    current, ended = db.session.execute(
+        sa.select(sa.func.count().filter(Pairing.ended_on.is_(None)),
+                  sa.func.count().filter(Pairing.ended_on.is_not(None)))
+        .where(Pairing.provider_id == provider.id)).one()
+    return int(current or 0), int(ended or 0)
+
+
+def last_status_change(provider: Provider) -> AuditLog | None:
+    """The latest audited approval, suspension or reinstatement of the provider (with its reason), if any."""
+    return db.session.scalar(
+        sa.select(AuditLog).where(AuditLog.object_type == "provider", AuditLog.object_id == provider.id,
+                                  AuditLog.action.in_([t.audit_action for t in TRANSITIONS.values()]))
+        .order_by(AuditLog.id.desc()).limit(1))
+
+
+# ------------------------------------------------------------------ status changes
+def refusal(action: str, status: ProviderStatus) -> str:
+    """Why an action cannot be taken on a provider in this status (nothing was changed)."""
+    messages = {
+        ("approve", ProviderStatus.approved): _("This provider is already approved; nothing was changed."),
+        ("approve", ProviderStatus.suspended): _("This provider is suspended; reinstate it instead. Nothing was "
+                                                 "changed."),
+        ("suspend", ProviderStatus.suspended): _("This provider is already suspended; nothing was changed."),
+        ("reinstate", ProviderStatus.approved): _("This provider is not suspended; nothing was changed."),
+        ("reinstate", ProviderStatus.pending): _("This registration is still pending; approve it instead. Nothing "
+                                                 "was changed."),
+    }
+    return messages.get((action, status), _("This action is not possible now; nothing was changed."))
+
+
+def change_status(provider_id: int, action: str, actor: User, reason: str | None = None,
+                  ip: str | None = None) -> Provider:
+    """Approve, suspend (with a reason) or reinstate a provider in the actor's scope; audited, flushes.
+
+    The UPDATE is conditioned on the status just read, so a concurrent change makes this one refuse cleanly.
+    Approving a volunteer also activates their login (if inactive) and notifies them.
+    """
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        raise ServiceError(_("Unknown action."), status=404)
+    reason = (reason or "").strip()
+    if action == "suspend" and not REASON_MIN <= len(reason) <= REASON_MAX:
+        raise ServiceError(_("Give a reason of %(min)s to %(max)s characters.", min=REASON_MIN, max=REASON_MAX),
+                           status=400, field="reason")
+    provider = get_in_scope(provider_id, actor)
+    if provider is None:
+        raise ServiceError(_("No such provider in your area."), status=404)
+    db.session.refresh(provider, ["status"])
+    before = provider.status
+    if before not in transition.sources:
+        raise ServiceError(refusal(action, before))
+    changed = db.session.execute(
+        sa.update(Provider)
+        .where(Provider.id == provider.id, Provider.status == before, scope_filter(actor))
+        .values(status=transition.target)
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:
+        db.session.refresh(provider, ["status"])
+        raise ServiceError(refusal(action, provider.status) if provider.status != before else
+                           _("This provider was changed by someone else a moment ago; nothing was changed."))
+    db.session.refresh(provider, ["status"])
+    detail: dict = {"kind": provider.kind.value, "from_status": before.value, "to_status": transition.target.value}
+    if reason:
+        detail["reason"] = reason[:REASON_MAX]
+    if provider.kind == ProviderKind.volunteer:
+        detail.update(_after_volunteer_change(provider, action, before))
+    audit.record(transition.audit_action, actor, "provider", provider.id, ip=ip, **detail)
+    _invalidate_matching()
+    return provider
+
+
+def _after_volunteer_change(provider: Provider, action: str, before: ProviderStatus) -> dict:
+    """Activate an approved volunteer's login and tell them the decision on their registration."""
+    from socialforce.platform.services import notifications
+
+    detail = {}
+    if action == "approve":
+        activated = db.session.execute(
+            sa.update(User).where(User.provider_id == provider.id, User.role == Role.volunteer,
+                                  User.active.is_(False))
+            .values(active=True).execution_options(synchronize_session=False))
+        detail["accounts_activated"] = activated.rowcount
+        notifications.notify_provider(provider.id, "volunteer_approved", {}, "/volunteer/")
+    elif action == "suspend" and before == ProviderStatus.pending:
+        notifications.notify_provider(provider.id, "volunteer_rejected", {}, "/volunteer/")
+    return detail
+
+
+def _invalidate_matching() -> None:
+    """Drop this process's warm matching index so the change shows in the next ranking at once."""
+    from socialforce.platform.services import matching
+
+    invalidate = getattr(matching, "invalidate", None)
+    if invalidate is not None:
+        invalidate()

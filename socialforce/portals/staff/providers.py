@@ -1,0 +1,133 @@
+"""Staff providers registry: agencies, pairing units and volunteers in scope; a provider's page; approve, suspend
+(with a reason) and reinstate. Town staff see and act on their own town's providers only (others answer 404)."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from socialforce.platform.extensions import db
+from socialforce.platform.i18n import select_locale
+from socialforce.platform.models import Household, MemberRole, ProviderKind, ProviderStatus, Town, utcnow
+from socialforce.platform.reference import QUALIFICATIONS
+from socialforce.platform.scoping import household_filter
+from socialforce.platform.services import ServiceError, providers
+from socialforce.platform.services.dispatch import contract_hours_left
+from socialforce.platform.transactions import run_in_transaction
+from socialforce.portals.staff.forms import ReasonForm
+from socialforce.portals.staff.views import bp
+
+KIND_LABELS = {"agency": _l("Social-work agency"), "unit": _l("Pairing unit"), "volunteer": _l("Volunteer")}
+STATUS_LABELS = {"pending": _l("Pending"), "approved": _l("Approved"), "suspended": _l("Suspended")}
+UNIT_TYPES = {"department": _l("Government department"), "enterprise": _l("Enterprise"),
+              "institution": _l("Public institution"), "group": _l("Social group"),
+              "party": _l("Grassroots party organisation")}
+CERTIFICATE_LEVELS = {"assistant": _l("Assistant social worker"), "social_worker": _l("Social worker"),
+                      "senior": _l("Senior social worker")}
+
+
+def _success(action: str, name: str) -> str:
+    if action == "approve":
+        return _("%(name)s was approved.", name=name)
+    if action == "suspend":
+        return _("%(name)s was suspended; it will not be matched or dispatched to.", name=name)
+    return _("%(name)s was reinstated.", name=name)
+
+
+def qualification_label(code: str) -> str:
+    """A qualification code in the current language."""
+    names = QUALIFICATIONS.get(code)
+    if names is None:
+        return code
+    return names[0] if select_locale() == "zh_CN" else names[1]
+
+
+def _labels() -> dict:
+    return {"kind_labels": KIND_LABELS, "status_labels": STATUS_LABELS, "unit_types": UNIT_TYPES,
+            "certificate_levels": CERTIFICATE_LEVELS, "qualification_label": qualification_label}
+
+
+def _paginate(query: sa.Select, arg: str):
+    return db.paginate(query, page=request.args.get(arg, 1, type=int), per_page=current_app.config["PAGE_SIZE"],
+                       error_out=False)
+
+
+@bp.get("/providers")
+def providers_list():
+    """Agencies, pairing units and volunteers in scope, filtered by kind, status, town and name."""
+    args = request.args
+    city = current_user.town_id is None
+    query = providers.search(current_user, args.get("kind"), args.get("status"),
+                             args.get("town", type=int) if city else None, args.get("q"))
+    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    towns = db.session.scalars(sa.select(Town).order_by(Town.id)).all() if city else []
+    return render_template("staff/providers/list.html", page=page, towns=towns,
+                           counts=providers.status_counts(current_user), kinds=list(ProviderKind),
+                           statuses=list(ProviderStatus), **_labels())
+
+
+def _provider_or_404(provider_id: int):
+    provider = providers.get_in_scope(provider_id, current_user)
+    if provider is None:
+        abort(404)
+    return provider
+
+
+def _detail_context(provider) -> dict:
+    today = utcnow().date()
+    context: dict = {"provider": provider, "certs": providers.certificates(provider, today),
+                     "last_change": providers.last_status_change(provider)}
+    context["background_check"] = providers.background_check(context["certs"])
+    if provider.kind == ProviderKind.volunteer and provider.volunteer is not None:
+        context["skills"] = providers.skill_categories(provider.volunteer.skills)
+        context["hours"] = round(provider.volunteer.service_minutes / 60, 1)
+    elif provider.kind == ProviderKind.agency:
+        context["workers"] = _paginate(providers.members(provider, MemberRole.social_worker), "page")
+        context["contracts"] = _paginate(providers.contracts(provider), "cpage")
+        context["hours_used"], context["hours_purchased"] = providers.contract_totals(provider, today)
+        context["hours_left"] = contract_hours_left(provider.id, utcnow())
+    elif provider.kind == ProviderKind.unit:
+        context["cadres"] = _paginate(providers.members(provider, MemberRole.cadre), "cpage")
+        context["pairings"] = _paginate(providers.pairings(provider), "page")
+        context["pairing_counts"] = providers.pairing_counts(provider)
+        visible = {p.household_id for p in context["pairings"].items}
+        context["households_in_scope"] = set(db.session.scalars(
+            sa.select(Household.id).where(Household.id.in_(visible), household_filter(current_user))))
+    return context
+
+
+@bp.get("/providers/<int:provider_id>")
+def provider(provider_id: int):
+    """One provider's registration, certificates and kind-specific details, with the status actions."""
+    provider = _provider_or_404(provider_id)
+    return render_template("staff/providers/detail.html", form=ReasonForm(), action_form=FlaskForm(),
+                           **_detail_context(provider), **_labels())
+
+
+@bp.post("/providers/<int:provider_id>/<action>")
+def provider_action(provider_id: int, action: str):
+    """Approve, suspend (a reason is required) or reinstate a provider; audited; refused cleanly if not possible."""
+    if action not in providers.TRANSITIONS:
+        abort(404)
+    provider = _provider_or_404(provider_id)
+    form = ReasonForm() if action == "suspend" else FlaskForm()
+    if not form.validate_on_submit():
+        return render_template("staff/providers/detail.html", form=form if action == "suspend" else ReasonForm(),
+                               action_form=FlaskForm(), show_suspend=True, **_detail_context(provider),
+                               **_labels()), 400
+    reason = form.reason.data if action == "suspend" else None
+    provider_id, name = provider.id, provider.name
+    db.session.commit()  # end the read transaction before the conditional update
+    try:
+        run_in_transaction(lambda: providers.change_status(provider_id, action, current_user, reason,
+                                                           request.remote_addr))
+    except ServiceError as e:
+        if e.status == 404:
+            abort(404)
+        flash(e.message, "danger")
+        return redirect(url_for("staff.provider", provider_id=provider_id), 303)
+    flash(_success(action, name), "success")
+    return redirect(url_for("staff.provider", provider_id=provider_id), 303)
