@@ -194,3 +194,76 @@ def answer_text(response) -> str:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             return "\n".join(archive.read(name).decode("utf-8", "replace") for name in archive.namelist())
     return data.decode("utf-8", "replace")
+
+
+# --- staff providers registry (staff-registry): <provider_id> on /staff/providers/... -----------------------------
+_owned_ids_before_providers = owned_ids
+
+
+def owned_ids(kind: str, u: User, portal: str) -> list[int]:  # noqa: F811 - extends the function above
+    """Adds `provider_id` (staff: providers of the user's town, all for city staff) to the object-level policy."""
+    if kind == "provider_id" and portal == "staff":
+        from socialforce.platform.models import Provider
+
+        scope = (sa.true() if u.role == Role.city_staff else Provider.town_id == u.town_id
+                 if u.role == Role.town_staff else sa.false())
+        return list(db.session.scalars(sa.select(Provider.id).where(scope).order_by(Provider.id)))
+    return _owned_ids_before_providers(kind, u, portal)
+
+
+def _register_provider_ids() -> None:
+    from socialforce.platform.models import Provider
+
+    ALL_IDS["provider_id"] = Provider.id
+
+
+_register_provider_ids()
+
+
+# --- provider portals (provider-portals): offers, social workers, cadres, paired households ------------------------
+_owned_ids_before_provider_portals = owned_ids
+
+
+def owned_ids(kind: str, u: User, portal: str) -> list[int]:  # noqa: F811 - extends the function above
+    """Adds the agency/unit portals' `offer_id`, `worker_id`, `cadre_id` and `pairing_id` (own organisation only;
+    a cadre: the pairings they visit)."""
+    from socialforce.platform.models import MemberRole, Pairing, ServiceOffer
+
+    if portal in ("agency", "unit") and kind == "offer_id":
+        query = sa.select(ServiceOffer.id).where(ServiceOffer.provider_id == u.provider_id)
+    elif portal == "agency" and kind == "worker_id":
+        query = sa.select(ProviderMember.id).where(ProviderMember.provider_id == u.provider_id,
+                                                   ProviderMember.role == MemberRole.social_worker)
+    elif portal == "unit" and kind == "cadre_id":
+        query = sa.select(ProviderMember.id).where(ProviderMember.provider_id == u.provider_id,
+                                                   ProviderMember.role == MemberRole.cadre)
+    elif portal == "unit" and kind == "pairing_id":
+        query = sa.select(Pairing.id).where(Pairing.provider_id == u.provider_id, Pairing.ended_on.is_(None))
+        if u.role == Role.cadre:
+            query = query.where(Pairing.cadre_id == u.member_id)
+    elif kind in ("offer_id", "worker_id", "cadre_id", "pairing_id"):
+        try:
+            return _owned_ids_before_provider_portals(kind, u, portal)
+        except KeyError:  # another portal (the matrix fills denied cells as city staff): any row will do
+            query = sa.select(ALL_IDS[kind])
+    else:
+        return _owned_ids_before_provider_portals(kind, u, portal)
+    return list(db.session.scalars(query.order_by(sa.text("1"))))
+
+
+def _register_provider_portal_ids() -> None:
+    from socialforce.platform.models import Pairing, ServiceOffer
+
+    ALL_IDS.update({"offer_id": ServiceOffer.id, "worker_id": ProviderMember.id, "cadre_id": ProviderMember.id,
+                    "pairing_id": Pairing.id})
+    agency_admin, unit_admin = frozenset({Role.agency_admin}), frozenset({Role.unit_admin})
+    for endpoint in ("profile_edit", "offer_new", "offer_edit", "offer_pause", "offer_resume"):
+        ENDPOINT_POLICY[f"agency.{endpoint}"] = agency_admin
+        ENDPOINT_POLICY[f"unit.{endpoint}"] = unit_admin
+    for endpoint in ("workers", "worker_new", "worker_edit", "worker_status"):
+        ENDPOINT_POLICY[f"agency.{endpoint}"] = agency_admin
+    for endpoint in ("cadres", "cadre_new", "cadre_edit", "cadre_status"):
+        ENDPOINT_POLICY[f"unit.{endpoint}"] = unit_admin
+
+
+_register_provider_portal_ids()
