@@ -127,3 +127,23 @@ def test_other_roles_cannot_open_the_dashboard(demo, client):
     login(client, "agency1")
     assert client.get("/staff/dashboard").status_code == 403
     assert client.get("/staff/reports/monthly?month=2026-10").status_code == 403
+
+
+def test_the_dashboard_page_reuses_a_built_dashboard_while_fresh(demo, app, client, monkeypatch):
+    from socialforce.platform.services import dashboard
+
+    builds = []
+    real_build = dashboard.build
+    monkeypatch.setattr(dashboard, "build", lambda *args: builds.append(args[1]) or real_build(*args))
+    monkeypatch.setitem(app.config, "DASHBOARD_CACHE_SECONDS", 60)
+    dashboard.clear_cache()
+    try:
+        login(client, "city")
+        first = client.get(f"/staff/dashboard?{YEAR}")
+        second = client.get(f"/staff/dashboard?{YEAR}")
+        assert first.status_code == second.status_code == 200
+        assert len(builds) == 1 and b"table-households" in second.get_data()
+        assert client.get("/staff/dashboard?from=2026-10-01&to=2026-10-31").status_code == 200
+        assert len(builds) == 2  # other filters are built anew
+    finally:
+        dashboard.clear_cache()

@@ -31,6 +31,9 @@ class Order(db.Model):
     __table_args__ = (
         sa.Index("ix_orders_state_due", "state", "response_due_at"),
         sa.Index("ix_orders_provider_state", "provider_id", "state"),
+        # dashboard: first dispatch per item; orders dispatched in a period, per provider and state
+        sa.Index("ix_orders_item_dispatched", "item_id", "dispatched_at"),
+        sa.Index("ix_orders_dispatched", "dispatched_at", "item_id", "provider_id", "state", "responded_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(sa.ForeignKey("service_items.id"), index=True)
@@ -124,6 +127,7 @@ class Visit(db.Model):
         sa.Index("ix_visits_assignee_start", "assignee_id", "starts_at"),
         sa.Index("ix_visits_volunteer_start", "volunteer_id", "starts_at"),
         sa.Index("ix_visits_status_start", "status", "starts_at"),
+        sa.Index("ix_visits_order_status", "order_id", "status", "checkin_at", "starts_at"),  # dashboard: first visit
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)

@@ -61,7 +61,10 @@ class AuditLog(db.Model):
     """One audited action. The application only ever inserts here (never updates or deletes)."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (sa.Index("ix_audit_log_object", "object_type", "object_id"),)
+    __table_args__ = (
+        sa.Index("ix_audit_log_object", "object_type", "object_id"),
+        sa.Index("ix_audit_log_action_at", "action", "at"),  # login throttling: recent failures
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = created_at_column()
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)

@@ -34,11 +34,14 @@ service category. Definitions (timestamps are naive UTC; the period is converted
 from __future__ import annotations
 
 import calendar
+import threading
+import time as clock_module
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 
 from socialforce.platform.extensions import db
@@ -46,6 +49,7 @@ from socialforce.platform.i18n import select_locale
 from socialforce.platform.labels import ITEM_STATUS
 from socialforce.platform.models import (
     Agency,
+    AuditLog,
     Contract,
     Household,
     ItemStatus,
@@ -161,6 +165,16 @@ def _dialect() -> str:
     return db.session.get_bind().dialect.name
 
 
+def no_jit() -> None:
+    """PostgreSQL: no JIT compilation for the rest of this transaction.
+
+    The dashboard's aggregates run in tens of milliseconds, but their estimated costs pass jit_above_cost, and
+    compiling them took 0.5-0.8 s per query (EXPLAIN ANALYZE on the scale-1.0 demo).
+    """
+    if _dialect() == "postgresql":
+        db.session.execute(sa.text("SET LOCAL jit = off"))
+
+
 def hours_between(later, earlier) -> sa.ColumnElement:
     """SQL for (later - earlier) in hours, on PostgreSQL and SQLite."""
     if _dialect() == "postgresql":
@@ -230,13 +244,17 @@ def has_material(f: Filters) -> sa.ColumnElement[bool]:
 
 
 def has_service(f: Filters) -> sa.ColumnElement[bool]:
-    """Correlated EXISTS on Household: a (category's) open item, or one with an order dispatched in the period."""
+    """Correlated EXISTS on Household: a (category's) open item, or one with an order dispatched in the period.
+
+    One probe of the household's items (index service_items(household_id, status, created_at, ...)); the orders
+    are probed (index orders(item_id, dispatched_at)) only for items that are not open.
+    """
     category = [ServiceItem.category_id == f.category_id] if f.category_id else []
-    open_item = sa.exists().where(ServiceItem.household_id == Household.id, ServiceItem.status != ItemStatus.closed,
-                                  ServiceItem.created_at < f.end_utc, *category).correlate(Household)
-    dispatched = (sa.exists().where(ServiceItem.household_id == Household.id, Order.item_id == ServiceItem.id,
-                                    _in_period(Order.dispatched_at, f), *category).correlate(Household))
-    return open_item | dispatched
+    dispatched = (sa.exists().where(Order.item_id == ServiceItem.id, _in_period(Order.dispatched_at, f))
+                  .correlate(ServiceItem))
+    open_item = (ServiceItem.status != ItemStatus.closed) & (ServiceItem.created_at < f.end_utc)
+    return (sa.exists().where(ServiceItem.household_id == Household.id, *category, open_item | dispatched)
+            .correlate(Household))
 
 
 HOUSEHOLD_GROUPS = ("material_only", "material_service", "service_only")
@@ -259,22 +277,33 @@ def items_in_period(f: Filters) -> sa.ColumnElement[bool]:
                    ServiceItem.closed_at.is_(None) | (ServiceItem.closed_at >= f.start_utc))
 
 
-def first_dispatch(f: Filters) -> sa.Subquery:
-    """Each item's first dispatch time, for items with an order dispatched in the period."""
-    recent = sa.select(Order.item_id).where(_in_period(Order.dispatched_at, f))
-    return (sa.select(Order.item_id, sa.func.min(Order.dispatched_at).label("first"))
-            .where(Order.dispatched_at.is_not(None), Order.item_id.in_(recent))
-            .group_by(Order.item_id).subquery("first_dispatch"))
+def _scoped_items(user: User, f: Filters) -> list[sa.ColumnElement[bool]]:
+    """WHERE clauses on Order.item_id for the user's scope, the town and the category (none for the whole city)."""
+    clauses = item_scope(user, f)
+    return [Order.item_id.in_(sa.select(ServiceItem.id).where(*clauses))] if clauses else []
 
 
-def first_visit(f: Filters) -> sa.Subquery:
-    """Each item's first visit time (check-in, or start of a completed visit), for items visited in the period."""
+def first_dispatch(user: User, f: Filters) -> sa.Subquery:
+    """Each item's first dispatch time, for the items in scope whose first dispatch falls in the period.
+
+    One pass over the index orders(item_id, dispatched_at): GROUP BY item, keep the groups whose minimum is in the
+    period (HAVING).
+    """
+    first = sa.func.min(Order.dispatched_at)
+    return (sa.select(Order.item_id, first.label("first"))
+            .where(Order.dispatched_at.is_not(None), *_scoped_items(user, f))
+            .group_by(Order.item_id).having(_in_period(first, f)).subquery("first_dispatch"))
+
+
+def first_visit(user: User, f: Filters) -> sa.Subquery:
+    """Each item's first visit time (check-in, or start of a completed visit), for the items in scope whose first
+    visit falls in the period (index visits(order_id, status, checkin_at, starts_at) covers the visits)."""
     at = sa.func.coalesce(Visit.checkin_at, Visit.starts_at)
     done = Visit.checkin_at.is_not(None) | (Visit.status == VisitStatus.completed)
-    visited = sa.select(Order.item_id).join(Visit, Visit.order_id == Order.id).where(done, _in_period(at, f))
-    return (sa.select(Order.item_id, sa.func.min(at).label("first"))
-            .join(Visit, Visit.order_id == Order.id).where(done, Order.item_id.in_(visited))
-            .group_by(Order.item_id).subquery("first_visit"))
+    first = sa.func.min(at)
+    return (sa.select(Order.item_id, first.label("first"))
+            .join(Visit, Visit.order_id == Order.id).where(done, *_scoped_items(user, f))
+            .group_by(Order.item_id).having(_in_period(first, f)).subquery("first_visit"))
 
 
 def accepted_clause() -> sa.ColumnElement[bool]:
@@ -315,15 +344,16 @@ def volunteer_record_clause(f: Filters) -> sa.ColumnElement[bool]:
     return ServiceRecord.confirmed_at.is_not(None) & ServiceRecord.served_on.between(f.start, f.end)
 
 
-def month_visits(f: Filters) -> sa.Subquery:
-    """Completed visits per (provider, household) in the month of the period's end."""
+def month_visits(f: Filters, households: list[sa.ColumnElement[bool]]) -> sa.Subquery:
+    """Completed visits per (provider, household) in the month of the period's end, for households in scope."""
     first, last = month_bounds(f.end)
+    scoped = [ServiceItem.household_id.in_(sa.select(Household.id).where(*households))] if households else []
     start = datetime.combine(first, time()) - LOCAL_OFFSET
     end = datetime.combine(last + timedelta(days=1), time()) - LOCAL_OFFSET
     return (sa.select(Order.provider_id, ServiceItem.household_id, sa.func.count(Visit.id).label("n"))
             .select_from(Visit).join(Order, Visit.order_id == Order.id).join(ServiceItem, Order.item_id == ServiceItem.id)
             .where(Visit.status == VisitStatus.completed, Visit.starts_at >= start, Visit.starts_at < end,
-                   Order.provider_id.is_not(None))
+                   Order.provider_id.is_not(None), *scoped)
             .group_by(Order.provider_id, ServiceItem.household_id).subquery("month_visits"))
 
 
@@ -332,7 +362,7 @@ def pairing_query(user: User, f: Filters) -> tuple[sa.Select, sa.ColumnElement[b
 
     Returns the query, the 'meets the quota' clause and the visit-count column.
     """
-    counted = month_visits(f)
+    counted = month_visits(f, scope(user, f))
     visits = sa.func.coalesce(counted.c.n, 0)
     query = (sa.select(Pairing).join(Household, Pairing.household_id == Household.id)
              .join(PairingUnit, PairingUnit.provider_id == Pairing.provider_id)
@@ -348,10 +378,10 @@ def contract_query(f: Filters) -> sa.Select:
     query = (sa.select(Contract).join(Agency, Contract.agency_id == Agency.id)
              .join(Provider, Provider.id == Agency.provider_id)
              .where(Contract.starts_on <= f.end, Contract.ends_on >= f.start))
-    if f.town_id:
-        serving = (sa.select(ServiceOffer.provider_id).join(offer_towns, offer_towns.c.offer_id == ServiceOffer.id)
-                   .where(offer_towns.c.town_id == f.town_id))
-        query = query.where(Agency.provider_id.in_(serving))
+    if f.town_id:  # probed per agency: the agency's few offers, then (offer, town)
+        serving = sa.exists().where(ServiceOffer.provider_id == Agency.provider_id,
+                                    offer_towns.c.offer_id == ServiceOffer.id, offer_towns.c.town_id == f.town_id)
+        query = query.where(serving)
     return query
 
 
@@ -441,18 +471,16 @@ def _items_by(user: User, f: Filters, column, names: dict[int, str], key: str, t
 
 def dispatch_times(user: User, f: Filters) -> sa.Subquery:
     """Hours from registration to first dispatch, per item first dispatched in the period."""
-    first = first_dispatch(f)
+    first = first_dispatch(user, f)
     return (sa.select(hours_between(first.c.first, ServiceItem.created_at).label("x"))
-            .select_from(first).join(ServiceItem, ServiceItem.id == first.c.item_id)
-            .where(_in_period(first.c.first, f), *item_scope(user, f)).subquery())
+            .select_from(first).join(ServiceItem, ServiceItem.id == first.c.item_id).subquery())
 
 
 def visit_times(user: User, f: Filters) -> sa.Subquery:
     """Hours from registration to first visit, per item first visited in the period."""
-    first = first_visit(f)
+    first = first_visit(user, f)
     return (sa.select(hours_between(first.c.first, ServiceItem.created_at).label("x"))
-            .select_from(first).join(ServiceItem, ServiceItem.id == first.c.item_id)
-            .where(_in_period(first.c.first, f), *item_scope(user, f)).subquery())
+            .select_from(first).join(ServiceItem, ServiceItem.id == first.c.item_id).subquery())
 
 
 def times_table(user: User, f: Filters) -> Table:
@@ -598,6 +626,7 @@ TABLE_KEYS = ("households", "items_by_category", "items_by_town", "times", "prov
 
 def build(user: User, f: Filters, now: datetime) -> Dashboard:
     """All dashboard tables and headline figures for the user's scope and the filters."""
+    no_jit()
     tables = {key: make() for key, make in _builders(user, f, now).items()}
     quota_rows = tables["quota"].rows
     active, met = sum(r[2] for r in quota_rows), sum(r[3] for r in quota_rows)
@@ -610,10 +639,66 @@ def build(user: User, f: Filters, now: datetime) -> Dashboard:
     return Dashboard(f, tables, headline)
 
 
+# ------------------------------------------------------------------ a short-lived cache of whole dashboards
+#
+# The figures are SQL aggregates over the whole history (about 0.5 s of database work for the city over a year
+# on the scale-1.0 demo). The page remembers each built dashboard for DASHBOARD_CACHE_SECONDS (default 60 s; 0
+# turns the cache off; off under testing unless set), per process, keyed by the user's scope (role, town), the
+# filters, the language and the data version: the newest audit-log id. Every audited change (dispatch, responses,
+# visits, hours, evaluations, items, imports, logins) moves that id, so such a change shows at the next page
+# view; the time limit bounds how stale anything else can be (scheduler jobs, `now` for overdue visits).
+
+CACHE_ENTRIES = 64
+_cache: dict[tuple, tuple[float, Dashboard]] = {}
+_cache_lock = threading.Lock()
+
+
+def clock() -> float:
+    """Seconds on a monotonic clock (the cache's time limits)."""
+    return clock_module.monotonic()
+
+
+def cache_seconds() -> float:
+    """How long a built dashboard is reused (DASHBOARD_CACHE_SECONDS; default 60, 0 under testing)."""
+    return float(current_app.config.get("DASHBOARD_CACHE_SECONDS", 0 if current_app.testing else 60))
+
+
+def data_version() -> int:
+    """The newest audit-log id (one primary-key lookup): it moves with every audited change."""
+    return db.session.scalar(sa.select(sa.func.max(AuditLog.id))) or 0
+
+
+def cached_build(user: User, f: Filters, now: datetime) -> Dashboard:
+    """build(), reused while fresh for the same scope, filters, language and data version (see above)."""
+    ttl = cache_seconds()
+    if ttl <= 0:
+        return build(user, f, now)
+    key = (user.role, user.town_id, f, select_locale(), data_version())
+    hit = _cache.get(key)
+    if hit is not None and hit[0] > clock():
+        return hit[1]
+    data = build(user, f, now)
+    with _cache_lock:
+        expired = [k for k, (until, _data) in _cache.items() if until <= clock()]
+        for k in expired:
+            del _cache[k]
+        while len(_cache) >= CACHE_ENTRIES:
+            del _cache[next(iter(_cache))]  # the oldest entry
+        _cache[key] = (clock() + ttl, data)
+    return data
+
+
+def clear_cache() -> None:
+    """Forget every cached dashboard."""
+    with _cache_lock:
+        _cache.clear()
+
+
 def table(user: User, f: Filters, key: str, now: datetime) -> Table:
     """One dashboard table by key (for downloads); ServiceError(404) for an unknown key."""
     if key not in TABLE_KEYS:
         raise ServiceError(_("Unknown table."), status=404)
+    no_jit()
     return _builders(user, f, now)[key]()
 
 
@@ -714,12 +799,12 @@ def _item_records(user, f, params, now) -> Records:
 
 def _time_records(user, f, params, now) -> Records:
     measure = _choice_param(params, "measure", ("dispatch", "visit"))
-    first = first_dispatch(f) if measure == "dispatch" else first_visit(f)
+    first = first_dispatch(user, f) if measure == "dispatch" else first_visit(user, f)
     cols, columns = _item_columns()
     query = (sa.select(*cols, first.c.first.label("first"),
                        hours_between(first.c.first, ServiceItem.created_at).label("hours"))
              .select_from(first).join(ServiceItem, ServiceItem.id == first.c.item_id).join(Household)
-             .where(_in_period(first.c.first, f), *item_scope(user, f)).order_by(ServiceItem.id))
+             .order_by(ServiceItem.id))
     label = _("First dispatch") if measure == "dispatch" else _("First visit")
     title = _("Items first dispatched in the period") if measure == "dispatch" else \
         _("Items first visited in the period")
@@ -847,6 +932,7 @@ class RowsPage:
 
 def paginate(query: sa.Select, page: int, per_page: int) -> RowsPage:
     """One page of a labelled-columns query and the total row count."""
+    no_jit()
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
     page = max(1, page)
     rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).mappings().all()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from flask import current_app, flash, render_template, request, url_for
@@ -51,11 +52,17 @@ def _choices() -> dict:
 def dashboard_page():
     """Figures per town, provider and category for the user's scope, with charts and downloadable tables."""
     filters, status = _filters()
-    data = dashboard.build(current_user, filters, utcnow())
+    data = dashboard.cached_build(current_user, filters, utcnow())
+
+    bases: dict[str, str] = {}
+    args = filters.as_args()
 
     def figure_url(link: tuple[str, dict]) -> str:
-        figure, params = link
-        return url_for("staff.dashboard_list", figure=figure, **filters.as_args(), **params)
+        """The records list of a figure; url_for once per figure, as a page has hundreds of links."""
+        figure, params = link  # a figure's own parameter (e.g. its row's category) wins over the filter's
+        if figure not in bases:
+            bases[figure] = url_for("staff.dashboard_list", figure=figure)
+        return f"{bases[figure]}?{urlencode({**args, **params})}"
 
     return render_template("staff/dashboard/index.html", data=data, charts=CHARTS, figure_url=figure_url,
                            **_choices()), status
