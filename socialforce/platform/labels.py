@@ -23,4 +23,7 @@ REASONS = {
     "load": _l("Share of capacity still free (%(value).2f)"),
     "window_fit": _l("Your free time fits the household's preferred times (%(value).2f)"),
 }
+VISIT_STATUS = {"planned": _l("Planned"), "checked_in": _l("Checked in"), "completed": _l("Completed"),
+                "missed": _l("Missed"), "cancelled": _l("Cancelled")}
+EVALUATION_SOURCE = {"provider": _l("Provider"), "assistant": _l("Village assistant"), "staff": _l("Staff")}
 FREQUENCY = {"once": _l("One-off"), "weekly": _l("Weekly"), "monthly": _l("Monthly")}

@@ -5,8 +5,19 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from socialforce.platform.i18n import select_locale
-from socialforce.platform.labels import FREQUENCY, ITEM_STATUS, ORDER_STATE, PRIORITY, REASONS
+from socialforce.platform.labels import (
+    EVALUATION_SOURCE,
+    FREQUENCY,
+    ITEM_STATUS,
+    ORDER_STATE,
+    PRIORITY,
+    REASONS,
+    VISIT_STATUS,
+)
 from socialforce.portals.nav import portal_nav
+
+ENUM_LABELS = {"item_status": ITEM_STATUS, "order_state": ORDER_STATE, "visit_status": VISIT_STATUS,
+               "evaluation_source": EVALUATION_SOURCE}
 
 
 def bilingual(row) -> str:
@@ -55,6 +66,8 @@ def init_app(app: Flask) -> None:
         priority_label=lambda v: PRIORITY[str(v)],
         item_status_label=lambda v: ITEM_STATUS[str(v)],
         order_state_label=lambda v: ORDER_STATE[str(v)],
+        enum_label=lambda kind, v: ENUM_LABELS[kind].get(str(v), v),
+        enum_kinds=ENUM_LABELS,
         frequency_label=lambda v: FREQUENCY[str(v)],
         top_reasons=top_reasons,
         reason_words=reason_words,

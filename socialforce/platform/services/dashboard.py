@@ -710,7 +710,7 @@ class Column:
     """A column of a records list: the query label, its header and how to show it.
 
     kind: text, household (link by household_id), name (masked), category, town, item_status, order_state,
-    datetime (local time), date, hours, number.
+    visit_status, evaluation_source, datetime (local time), date, hours, number.
     """
 
     key: str
@@ -841,7 +841,7 @@ def _outcome_records(user, f, params, now) -> Records:
              .order_by(Outcome.id))
     return Records(_("Evaluations"), query, [
         Column("order", _("Order"), "number"), *columns, Column("category", _("Service category"), "category"),
-        Column("source", _("Evaluated by")), Column("score", _("Satisfaction"), "number"),
+        Column("source", _("Evaluated by"), "evaluation_source"), Column("score", _("Satisfaction"), "number"),
         Column("recorded", _("Recorded at"), "datetime")])
 
 
@@ -854,7 +854,7 @@ def _overdue_records(user, f, params, now) -> Records:
              .where(overdue_clause(f, now), *item_scope(user, f), *_item_town(params)).order_by(Visit.id))
     return Records(_("Overdue visits"), query, [
         Column("visit", _("Visit"), "number"), *columns, Column("category", _("Service category"), "category"),
-        Column("starts", _("Starts at"), "datetime"), Column("status", _("Status"))])
+        Column("starts", _("Starts at"), "datetime"), Column("status", _("Status"), "visit_status")])
 
 
 def _service_records(user, f, params, now) -> Records:

@@ -10,11 +10,10 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from socialforce.platform.extensions import db
 from socialforce.platform.i18n import select_locale
-from socialforce.platform.labels import ITEM_STATUS
+from socialforce.platform.labels import ITEM_STATUS, VISIT_STATUS
 from socialforce.platform.models import (
     AssistanceCategory,
     Household,
@@ -28,9 +27,6 @@ from socialforce.platform.models import (
 )
 from socialforce.platform.services import ServiceError, dashboard
 from socialforce.platform.services.exports import Sheet
-
-VISIT_STATUS = {"planned": _l("Planned"), "checked_in": _l("Checked in"), "completed": _l("Completed"),
-                "missed": _l("Missed"), "cancelled": _l("Cancelled")}
 
 
 @dataclass(frozen=True)
