@@ -13,8 +13,10 @@ import sqlalchemy as sa
 
 from socialforce.matching import types as mt
 from socialforce.matching.check import pair_problems
+from socialforce.matching.geo import KM_PER_DEG_LAT, KM_PER_DEG_LON
 from socialforce.matching.index import MatchIndex
 from socialforce.matching.taxonomy import Rules
+from socialforce.matching.text import TextModel
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     AssistanceCategory,
@@ -237,8 +239,20 @@ def warm_index(on: date) -> MatchIndex:
 
 
 def invalidate() -> None:
-    """Drop the warm index (after publishing, editing or pausing an offer)."""
+    """Drop the warm index and the offer text model (after publishing, editing or pausing an offer)."""
     _warm.clear()
+    _warm_text.clear()
+
+
+def offers_changed(provider: Provider) -> None:
+    """Forget what a change to a provider's offers makes stale in this process.
+
+    A volunteer's task list is computed fresh from the database on every request, and `rank_item` proposes only
+    agencies and pairing units, so a volunteer's edit leaves the warm index and the offer text model valid (their
+    corpus statistics follow within their TTLs); an agency's or unit's edit drops both.
+    """
+    if provider.kind != ProviderKind.volunteer:
+        invalidate()
 
 
 # ------------------------------------------------------------------ ranking for the platform
@@ -297,24 +311,173 @@ def eligibility_problems(volunteer: Volunteer, item: ServiceItem, now: datetime 
     return min(problems, key=len)
 
 
-def tasks_for_volunteer(volunteer: Volunteer, now: datetime | None = None, k: int = 20) -> list[mt.Candidate]:
-    """Open volunteer tasks ranked for this volunteer (reciprocal fit), only those it may take."""
+# ------------------------------------------------------------------ the volunteer's task list
+CANDIDATE_LIMIT = 500
+"""At most this many open tasks per offer, nearest first, are ranked for a volunteer: the ranking is exact when
+fewer tasks pass the hard filters (at scale 1.0 a whole town has well under a hundred), and proximity, the
+largest weight of the reciprocal score, keeps the best ones among the nearest otherwise."""
+LIVE_TASK_STATES = (OrderState.dispatched, OrderState.accepted)
+TEXT_MODEL_TTL_SECONDS = 3600
+_DEG_MARGIN = 1e-6
+
+
+@dataclass
+class _WarmText:
+    key: tuple
+    built_at: float
+    model: TextModel
+
+
+_warm_text: dict[str, _WarmText] = {}
+
+
+def _offer_doc_counts(on: date) -> dict[str, int]:
+    """How many matchable offers (as `MatchIndex` counts them: valid, active, approved, slots left) share each text."""
+    valid = (Provider.status == ProviderStatus.approved, ServiceOffer.status == OfferStatus.active,
+             ServiceOffer.valid_from <= on, ServiceOffer.valid_to >= on, ServiceOffer.slots_per_week > 0)
+    counts: dict[str, int] = {}
+    for title, description, n in db.session.execute(
+            sa.select(ServiceOffer.title, ServiceOffer.description, sa.func.count())
+            .join(Provider, Provider.id == ServiceOffer.provider_id).where(*valid)
+            .group_by(ServiceOffer.title, ServiceOffer.description)):
+        counts[f"{title} {description}"] = counts.get(f"{title} {description}", 0) + n
+    load = provider_load()
+    loaded = sorted(load)
+    for start in range(0, len(loaded), 20_000):  # offers whose slots current work fills (as in load_offers)
+        rows = db.session.execute(
+            sa.select(ServiceOffer.provider_id, ServiceOffer.slots_per_week, ServiceOffer.title,
+                      ServiceOffer.description)
+            .join(Provider, Provider.id == ServiceOffer.provider_id)
+            .where(*valid, ServiceOffer.provider_id.in_(loaded[start:start + 20_000])).order_by(ServiceOffer.id))
+        for provider_id, slots, title, description in rows:
+            held = min(slots, load[provider_id])
+            load[provider_id] -= held
+            if slots - held <= 0:
+                counts[f"{title} {description}"] -= 1
+    return {doc: n for doc, n in counts.items() if n > 0}
+
+
+def offer_text_model(on: date) -> TextModel:
+    """The TF-IDF model fitted on every matchable offer's text, as the full index fits it.
+
+    Fitting reads all offers (seconds at scale 1.0), so each process keeps the model for TEXT_MODEL_TTL_SECONDS
+    (or until `invalidate()`): a few offers more or less barely move corpus-wide IDF statistics.
+    """
+    key = (str(db.engine.url), on)
+    warm = _warm_text.get("text")
+    if warm is None or warm.key != key or time.monotonic() - warm.built_at > TEXT_MODEL_TTL_SECONDS:
+        docs = [doc for doc, n in sorted(_offer_doc_counts(on).items()) for _ in range(n)]
+        warm = _WarmText(key, time.monotonic(), TextModel(docs))
+        _warm_text["text"] = warm
+    return warm.model
+
+
+def _offer_place_filter(offer: mt.Offer):
+    """SQL: the household's town is one of the offer's towns, or its village lies within the travel radius."""
+    place = Household.town_id.in_(sorted(offer.towns))
+    if offer.radius_km > 0:
+        dlat, dlon = offer.radius_km / KM_PER_DEG_LAT + _DEG_MARGIN, offer.radius_km / KM_PER_DEG_LON + _DEG_MARGIN
+        place = sa.or_(place, sa.and_(Village.lat.between(offer.lat - dlat, offer.lat + dlat),
+                                      Village.lon.between(offer.lon - dlon, offer.lon + dlon)))
+    return place
+
+
+def candidate_task_items(volunteer: Volunteer, offer: mt.Offer, on: date, rule_set: Rules,
+                         limit: int = CANDIDATE_LIMIT) -> list[int]:
+    """Ids of items with a live task that has a free place and that the offer may take, nearest first (SQL, LIMIT).
+
+    The filters only drop pairs the engine would refuse (category and its qualification, towns or radius, time
+    windows, a minor without a background check, places left, tasks already signed up for); the engine
+    re-checks every hard constraint on what is returned.
+    """
+    if not (offer.valid_from <= on <= offer.valid_to and offer.slots_left > 0) or not offer.windows:
+        return []
+    codes = sorted(c for c in offer.categories
+                   if not rule_set.required(c) or rule_set.required(c) & offer.qualifications)
+    if not codes:
+        return []
+    dy = (Village.lat - offer.lat) * KM_PER_DEG_LAT
+    dx = (Village.lon - offer.lon) * KM_PER_DEG_LON
+    query = (sa.select(ServiceItem.id, (dx * dx + dy * dy).label("d2"))
+             .join(Order, Order.item_id == ServiceItem.id)
+             .join(VolunteerTask, VolunteerTask.order_id == Order.id)
+             .join(Household, Household.id == ServiceItem.household_id)
+             .join(Village, Village.id == Household.village_id)
+             .where(Order.state.in_(LIVE_TASK_STATES), VolunteerTask.taken < VolunteerTask.slots,
+                    ServiceItem.category_id.in_(sa.select(ServiceCategory.id).where(ServiceCategory.code.in_(codes))),
+                    ServiceItem.windows.op("&")(offer.windows) != 0, _offer_place_filter(offer),
+                    ~sa.exists().where(TaskSignup.task_id == VolunteerTask.id,
+                                       TaskSignup.volunteer_id == volunteer.id)))
+    if offer.provider_kind in rule_set.minor_check_kinds and not offer.background_checked:
+        adult_born_before = date(on.year - 18, on.month, min(on.day, 28))
+        query = query.outerjoin(Member, Member.id == ServiceItem.member_id).where(
+            sa.or_(Member.birth_date.is_(None), Member.birth_date <= adult_born_before))
+    ids = db.session.scalars(query.order_by(sa.literal_column("d2"), ServiceItem.id).limit(limit)).all()
+    return list(dict.fromkeys(ids))
+
+
+def provider_context(provider_id: int, items: list[mt.Item], on: date) -> mt.Context:
+    """The slice of `load_context` that ranking items for one provider reads: its pairings, services, exclusions,
+    household blocks, load and track record."""
+    from socialforce.platform.services.track_record import provider_stats
+
+    households = sorted({it.household_id for it in items})
+    item_ids = [it.id for it in items]
+    pairings = frozenset(db.session.execute(
+        sa.select(Pairing.provider_id, Pairing.household_id).where(
+            Pairing.ended_on.is_(None), Pairing.provider_id == provider_id,
+            Pairing.household_id.in_(households))).tuples())
+    served = frozenset(db.session.execute(
+        sa.select(Order.provider_id, ServiceItem.household_id).join(ServiceItem)
+        .where(Order.state.in_((OrderState.completed, OrderState.evaluated)), Order.provider_id == provider_id,
+               ServiceItem.household_id.in_(households)).distinct()).tuples())
+    exclusions = frozenset(db.session.execute(
+        sa.select(Order.item_id, Order.provider_id).where(
+            Order.state.in_(FAILED_STATES), Order.provider_id == provider_id, Order.item_id.in_(item_ids))).tuples())
+    blocks = frozenset(db.session.execute(
+        sa.select(HouseholdBlock.household_id, HouseholdBlock.provider_id).where(
+            HouseholdBlock.provider_id == provider_id, HouseholdBlock.household_id.in_(households))).tuples())
+    records = {pid: mt.TrackRecord(provider_id=pid, accepted=s.accepted, declined=s.declined + s.expired,
+                                   completed=s.completed, satisfaction_sum=float(s.satisfaction_sum),
+                                   satisfaction_count=s.satisfaction_count)
+               for pid, s in provider_stats([provider_id]).items()}
+    return mt.Context(on_date=on, pairings=pairings, served_before=served, exclusions=exclusions,
+                      household_blocks=blocks, load=provider_load([provider_id]), track_records=records)
+
+
+def volunteer_view(offers: list[mt.Offer], context: mt.Context, rule_set: Rules, text_model: TextModel) -> MatchIndex:
+    """An engine index over one provider's offers that scores text with the model of all matchable offers.
+
+    `MatchIndex.tasks_for_volunteer` reads only the context, the rules, the weights and the text model, so
+    this small index ranks exactly as the full one does, without loading every offer.
+    """
+    view = MatchIndex.build(offers, context, rule_set)
+    view.text_model = text_model
+    return view
+
+
+def tasks_for_volunteer(volunteer: Volunteer, now: datetime | None = None, k: int = 20,
+                        limit: int = CANDIDATE_LIMIT) -> list[mt.Candidate]:
+    """Open volunteer tasks ranked for this volunteer (reciprocal fit), only those it may take.
+
+    Candidates come from SQL restricted by the volunteer's offers (towns or radius, categories, windows, free
+    places; at most `limit` per offer); only they are ranked, by the engine, against the provider's own context.
+    """
     on = (now or utcnow()).date()
     offers = load_offers(on, [volunteer.provider_id])
     if not offers or volunteer.provider.status != ProviderStatus.approved:
         return []
-    task_items = db.session.scalars(
-        sa.select(ServiceItem.id).join(Order, Order.item_id == ServiceItem.id)
-        .join(VolunteerTask, VolunteerTask.order_id == Order.id)
-        .where(Order.state.in_((OrderState.dispatched, OrderState.accepted)),
-               VolunteerTask.taken < VolunteerTask.slots,
-               ~VolunteerTask.id.in_(sa.select(TaskSignup.task_id).where(TaskSignup.volunteer_id == volunteer.id)))
-    ).all()
-    items = load_items(list(task_items), on)
-    index = warm_index(on)
+    rule_set = rules()
+    wanted = {offer.id: candidate_task_items(volunteer, offer, on, rule_set, limit) for offer in offers}
+    all_ids = sorted({i for ids in wanted.values() for i in ids})
+    if not all_ids:
+        return []
+    items = load_items(all_ids, on)
+    by_id = {it.id: it for it in items}
+    view = volunteer_view(offers, provider_context(volunteer.provider_id, items, on), rule_set, offer_text_model(on))
     ranked: dict[int, mt.Candidate] = {}
     for offer in offers:
-        for c in index.tasks_for_volunteer(offer, items, k=k):
+        for c in view.tasks_for_volunteer(offer, [by_id[i] for i in wanted[offer.id]], k=k):
             if c.item_id not in ranked or c.score > ranked[c.item_id].score:
                 ranked[c.item_id] = c
     return sorted(ranked.values(), key=lambda c: (-c.score, c.item_id))[:k]

@@ -2,15 +2,20 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
 from socialforce.platform.extensions import db
-from socialforce.platform.models import Order, ServiceItem, TaskSignup, Volunteer, VolunteerTask
+from socialforce.platform.models import Household, Order, ServiceItem, TaskSignup, Volunteer, VolunteerTask
 from socialforce.platform.services import ServiceError, dispatch, matching
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.volunteer.views import bp
+
+_ITEM_LOADS = (selectinload(ServiceItem.category),
+               selectinload(ServiceItem.household).selectinload(Household.town),
+               selectinload(ServiceItem.household).selectinload(Household.village))
 
 
 def _me() -> Volunteer:
@@ -19,17 +24,21 @@ def _me() -> Volunteer:
 
 @bp.get("/tasks")
 def tasks():
-    """Open tasks ranked for the volunteer (reciprocal fit), with the reasons."""
+    """Open tasks ranked for the volunteer (reciprocal fit), with the reasons; my sign-ups, paginated."""
     me = _me()
     ranked = matching.tasks_for_volunteer(me, k=20)
+    ids = [c.item_id for c in ranked]
     items = {it.id: it for it in db.session.scalars(
-        sa.select(ServiceItem).where(ServiceItem.id.in_([c.item_id for c in ranked])))}
+        sa.select(ServiceItem).where(ServiceItem.id.in_(ids)).options(*_ITEM_LOADS))}
     task_of = dict(db.session.execute(
         sa.select(Order.item_id, VolunteerTask.id).join(VolunteerTask, VolunteerTask.order_id == Order.id)
-        .where(Order.item_id.in_(list(items)))).all())
-    mine = db.session.scalars(
+        .where(Order.item_id.in_(ids), Order.state.in_(matching.LIVE_TASK_STATES))).all())
+    ranked = [c for c in ranked if c.item_id in items and c.item_id in task_of]
+    mine = db.paginate(
         sa.select(VolunteerTask).join(TaskSignup, TaskSignup.task_id == VolunteerTask.id)
-        .where(TaskSignup.volunteer_id == me.id).order_by(VolunteerTask.id.desc())).all()
+        .where(TaskSignup.volunteer_id == me.id).order_by(VolunteerTask.id.desc())
+        .options(selectinload(VolunteerTask.order).selectinload(Order.item).options(*_ITEM_LOADS)),
+        per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template("volunteer/tasks.html", me=me, ranked=ranked, items=items, task_of=task_of, mine=mine)
 
 

@@ -54,6 +54,8 @@ def plan(order_id: int):
     """Plan my visit for a task I signed up for: the earliest free times, or another time."""
     volunteer = _volunteer()
     order = db.get_or_404(Order, order_id)
+    if order.provider_id is not None:  # an agency's or unit's order, never a volunteer task
+        abort(404)
     try:
         assignee = visits.order_assignee(order, volunteer)
     except ServiceError:
