@@ -82,16 +82,18 @@ def assign_greedy(items: Sequence[Item], index: MatchIndex, k: int = TOP_K,
     pos = np.searchsorted(table.all_item_ids, table.item_ids)
     weight = objective_weigh(items)(table.scores, pos)
     order = np.lexsort((table.offer_ids, table.item_ids, -weight))
-    need = {it.id: it.slots_needed for it in items}
-    left = {o.id: o.slots_left for o in index.offers}
-    pairs, utility = [], 0.0
-    for r in order:
-        i, o = int(table.item_ids[r]), int(table.offer_ids[r])
-        if need[i] > 0 and left[o] > 0:
+    cols = np.searchsorted(index.offer_ids, table.offer_ids)
+    need = [it.slots_needed for it in items]
+    left = index.slots.tolist()
+    taken = []
+    for r, i, c in zip(order.tolist(), pos[order].tolist(), cols[order].tolist(), strict=True):
+        if need[i] > 0 and left[c] > 0:
             need[i] -= 1
-            left[o] -= 1
-            pairs.append((i, o))
-            utility += float(weight[r])
+            left[c] -= 1
+            taken.append(r)
+    taken = np.array(taken, dtype=np.int64)
+    pairs = list(zip(table.item_ids[taken].tolist(), table.offer_ids[taken].tolist(), strict=True))
+    utility = float(sum(weight[taken].tolist(), 0.0))
     return Assignment(pairs=tuple(sorted(pairs)), utility=utility, method="greedy")
 
 

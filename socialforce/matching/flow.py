@@ -57,22 +57,37 @@ def _potentials(tails: np.ndarray, heads: np.ndarray, caps: np.ndarray, costs: n
 
     An optimal flow leaves no negative cycle, so Bellman-Ford converges; the distances d are node
     potentials with non-negative reduced costs c(a,b) + d(a) - d(b) >= 0 on every residual arc, which
-    is LP complementary slackness: they yield optimal dual prices.
+    is LP complementary slackness: they yield optimal dual prices. Each round relaxes only the arcs
+    leaving nodes whose distance changed in the previous round (the rest cannot improve anything).
     """
     fwd = flows < caps
     bwd = flows > 0
     t = np.concatenate([tails[fwd], heads[bwd]])
     h = np.concatenate([heads[fwd], tails[bwd]])
     c = np.concatenate([costs[fwd], -costs[bwd]])
-    order = np.argsort(h, kind="stable")
-    t, h, c = t[order], h[order], c[order]
-    starts = np.flatnonzero(np.r_[True, h[1:] != h[:-1]])
-    targets = h[starts]
+    neg = c < 0  # from d = 0 everywhere, only negative arcs can improve in the first round
     d = np.zeros(n_nodes, np.int64)
+    np.minimum.at(d, h[neg], c[neg])
+    order = np.argsort(t, kind="stable")
+    t, h, c = t[order], h[order], c[order]
+    start = np.searchsorted(t, np.arange(n_nodes + 1))
+    frontier = np.flatnonzero(d < 0)
     for _ in range(MAX_BF_ROUNDS):
-        best = np.minimum.reduceat(d[t] + c, starts) if t.size else np.zeros(0, np.int64)
-        improve = best < d[targets]
-        if not improve.any():
+        if frontier.size == 0:
             return d
-        d[targets[improve]] = best[improve]
+        lo, hi = start[frontier], start[frontier + 1]
+        count = hi - lo
+        total = int(count.sum())
+        if total == 0:
+            return d
+        arcs = np.repeat(lo - np.cumsum(count) + count, count) + np.arange(total)
+        cand = d[t[arcs]] + c[arcs]
+        better = cand < d[h[arcs]]
+        if not better.any():
+            return d
+        heads_, cand = h[arcs][better], cand[better]
+        np.minimum.at(d, heads_, cand)
+        changed = np.zeros(n_nodes, dtype=bool)
+        changed[heads_] = True
+        frontier = np.flatnonzero(changed)
     raise RuntimeError("residual graph has a negative cycle: the flow is not optimal")

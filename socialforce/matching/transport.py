@@ -21,6 +21,12 @@ k_i (pruned g <= pruned w since v >= 0) and its term is already exact; the other
 their eligible pairs, chunked per block. Any pruned pair with w_ij - v_j above that threshold has positive
 reduced cost: it is added as a column and the flow re-solved (column generation). When no such pair is
 left the bound equals the flow's value: the assignment is optimal over ALL eligible pairs.
+
+Streaming re-scores an item against its blocks; to do that once, not every round, the first stream of
+an item keeps ALL its eligible pairs of positive weight (item, column, weight: a few hundred per item).
+Later rounds read them back: pairs with w - v <= tau_i cannot change item i's top-k_i sum (its arcs
+already hold k_i values >= tau_i), so the exact term is the top-k_i of the pairs above tau_i, topped up
+with tau_i, and those same pairs are the improving columns.
 """
 from __future__ import annotations
 
@@ -38,6 +44,9 @@ Weigh = Callable[[np.ndarray, np.ndarray], np.ndarray]
 """weigh(scores, item_positions) -> objective weights; must be non-decreasing in the score."""
 
 NEW_COLUMNS_PER_ITEM = 25
+DROP_MARGIN = 0.2
+"""Between rounds, arcs of cached items with zero flow and reduced cost below -DROP_MARGIN leave the flow
+(smaller re-solves); they stay in the cache, so pricing brings any of them back when it could improve."""
 EPS = 1e-9
 GAP_TOLERANCE = 1e-4
 """Column generation stops once (bound - value) <= GAP_TOLERANCE x bound: value/LP* >= 0.9999."""
@@ -73,8 +82,12 @@ def _top_sums(item_pos: np.ndarray, g: np.ndarray, demand: np.ndarray) -> tuple[
 
 
 def _stream(index: MatchIndex, items: Sequence[Item], positions: np.ndarray, weigh: Weigh, v: np.ndarray,
-            demand: np.ndarray, tau: np.ndarray) -> tuple[np.ndarray, list[tuple[np.ndarray, ...]]]:
-    """Exact top-k sums over ALL eligible pairs of the given items, and the pairs with w - v > tau."""
+            demand: np.ndarray, tau: np.ndarray, keep: list | None = None
+            ) -> tuple[np.ndarray, list[tuple[np.ndarray, ...]]]:
+    """Exact top-k sums over ALL eligible pairs of the given items, and the pairs with w - v > tau.
+
+    If `keep` is a list, every eligible pair of positive weight is appended to it as (item, col, w).
+    """
     kmax = max(1, int(demand[positions].max()))
     best = np.zeros((positions.size, kmax))
     columns = []
@@ -90,22 +103,44 @@ def _stream(index: MatchIndex, items: Sequence[Item], positions: np.ndarray, wei
         if top.shape[1] < kmax:
             top = np.pad(top, ((0, 0), (0, kmax - top.shape[1])))
         r, c = np.nonzero(raw > tau[gpos][:, None] + EPS)
-        return ps.rows, top, (gpos[r], ps.part.cols[c], w[r, c], raw[r, c] - tau[gpos[r]])
+        pairs = None
+        if keep is not None:
+            kr, kc = np.nonzero(ps.ok & (w > 0))
+            pairs = (gpos[kr].astype(np.int32), ps.part.cols[kc].astype(np.int32), w[kr, kc])
+        return ps.rows, top, (gpos[r], ps.part.cols[c], w[r, c], raw[r, c] - tau[gpos[r]]), pairs
 
-    for rows, top, cols in index.iter_scored(sub, one):
+    for rows, top, cols, pairs in index.iter_scored(sub, one):
         best[rows] = -np.sort(-np.concatenate([best[rows], top], axis=1), axis=1)[:, :kmax]
         if cols[0].size:
             columns.append(cols)
+        if pairs is not None and pairs[0].size:
+            keep.append(pairs)
     take = np.arange(kmax)[None, :] < demand[positions][:, None]
     return (best * take).sum(axis=1), columns
 
 
+def _from_cache(cache: tuple[np.ndarray, ...], v: np.ndarray, demand: np.ndarray, tau: np.ndarray
+                ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """`_stream`'s sums (for every cached item; other entries 0) and columns, from the kept pairs."""
+    item, col, w = cache
+    raw = w - v[col]
+    above = raw > tau[item]
+    it, c, wa, ra = item[above].astype(np.int64), col[above].astype(np.int64), w[above], raw[above]
+    top, _ = _top_sums(it, ra, demand)
+    count = np.bincount(it, minlength=demand.size)
+    sums = top + np.maximum(0, demand - count) * tau
+    strict = ra > tau[it] + EPS
+    return sums, (it[strict], c[strict], wa[strict], ra[strict] - tau[it[strict]])
+
+
 def solve_exact(index: MatchIndex, items: Sequence[Item], table: CandidateTable, weigh: Weigh,
-                demand: np.ndarray, max_rounds: int = 5, gap: float = GAP_TOLERANCE) -> TransportResult:
+                demand: np.ndarray, max_rounds: int = 8, gap: float = GAP_TOLERANCE) -> TransportResult:
     """Max-weight assignment over all eligible pairs: flow on the table's arcs plus priced-in columns.
 
     `items` must be sorted by id and match `table.all_item_ids`; `demand[i]` is item i's k (0 = skip);
     stops when the certified relative gap is <= `gap` (gap=0: until no improving column is left).
+    `streamed_items` in the result is the most items priced over all their pairs in one round (re-scored
+    or read back from the kept pairs).
     """
     offer_ids = index.offer_ids
     arc_item = np.searchsorted(table.all_item_ids, table.item_ids)
@@ -118,6 +153,9 @@ def solve_exact(index: MatchIndex, items: Sequence[Item], table: CandidateTable,
                                                             np.arange(demand.size)), 0.0)
     pruned = np.where(np.isfinite(table.pruned_max) & (demand > 0), pruned, -np.inf)
     streamed = 0
+    kept: list[tuple[np.ndarray, ...]] = []
+    cached = np.zeros(demand.size, dtype=bool)
+    cache: tuple[np.ndarray, ...] | None = None
     for rounds in range(1, max_rounds + 1):
         order = np.lexsort((arc_col, arc_item))
         arc_item, arc_col, weight = arc_item[order], arc_col[order], weight[order]
@@ -127,16 +165,29 @@ def solve_exact(index: MatchIndex, items: Sequence[Item], table: CandidateTable,
         v[cols] = sol.offer_price
         value = float(weight @ sol.flow)
         sums, tau = _top_sums(arc_item, np.maximum(0.0, weight - v[arc_col]), demand)
-        need = np.flatnonzero(pruned > tau + EPS)
+        need = np.flatnonzero((pruned > tau + EPS) | cached)
         streamed = max(streamed, need.size)
         columns = []
-        if need.size:
-            exact, columns = _stream(index, items, need, weigh, v, demand, tau)
-            sums[need] = exact
+        if cache is not None:  # every cached item is in `need`: its exact term comes from its kept pairs
+            exact, more = _from_cache(cache, v, demand, tau)
+            sums[cached] = exact[cached]
+            columns.append(more)
+        fresh = need[~cached[need]]
+        if fresh.size:
+            exact, streamed_columns = _stream(index, items, fresh, weigh, v, demand, tau, kept)
+            sums[fresh] = exact
+            columns.extend(streamed_columns)
+            cached[fresh] = True
+            cache = tuple(np.concatenate(x) for x in zip(*kept, strict=True)) if kept else None
+            kept = [cache] if cache is not None else []
         bound = float(index.slots[cols] @ sol.offer_price + sums.sum())
         new = _new_columns(columns, arc_item, arc_col, index.provider_ids)
         if bound - value <= max(gap * bound, EPS) or new is None or rounds == max_rounds:
             return TransportResult(arc_item, arc_col, weight, sol.flow, v, value, bound, rounds, streamed)
+        if cache is not None:  # a cached item's arcs far below its price come back as columns if needed
+            red = weight - v[arc_col] - sol.item_price[arc_item]
+            stay = ~cached[arc_item] | (sol.flow > 0) | (red >= -DROP_MARGIN)
+            arc_item, arc_col, weight = arc_item[stay], arc_col[stay], weight[stay]
         arc_item = np.concatenate([arc_item, new[0]])
         arc_col = np.concatenate([arc_col, new[1]])
         weight = np.concatenate([weight, new[2]])
@@ -158,6 +209,8 @@ def _new_columns(columns: list[tuple[np.ndarray, ...]], arc_item: np.ndarray, ar
     if not columns:
         return None
     it, col, w, gain = (np.concatenate(x) for x in zip(*columns, strict=True))
+    if it.size == 0:
+        return None
     span = np.int64(provider_ids.max() + 1)
     have = np.sort(arc_item * span + provider_ids[arc_col])
     keys = it * span + provider_ids[col]

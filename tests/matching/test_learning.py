@@ -64,3 +64,11 @@ def test_incremental_ranking_equals_a_rebuild(world):
     rebuilt = MatchIndex.build(problem.offers, problem.context)
     assert index.rank(new, 10) == rebuilt.rank(new, 10)
     assert len(index.rank(new, 10)) > 0
+
+
+def test_learned_scores_never_fall_with_a_better_text_match(history):
+    ranker = LearnedRanker.fit(history)
+    rows = np.repeat(history.values[:50], 5, axis=0)
+    rows[:, 0] = np.tile(np.linspace(0.0, 1.0, 5), 50)
+    scores = ranker.score(rows, np.repeat(history.category[:50], 5), np.repeat(history.kind[:50], 5)).reshape(50, 5)
+    assert (np.diff(scores, axis=1) >= -1e-12).all()

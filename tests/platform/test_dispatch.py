@@ -13,6 +13,8 @@ from socialforce.platform.models import (
     Order,
     OrderEvent,
     OrderState,
+    Provider,
+    ProviderStatus,
     Role,
 )
 from socialforce.platform.services import ServiceError, dispatch, matching, orders
@@ -116,3 +118,26 @@ def test_accepting_charges_contract_hours_and_an_agency_without_hours_is_not_dis
     assert poor.id not in {c.provider_id for c in matching.rank_item(world["item"], now=NOW, k=10)}
     with pytest.raises(ServiceError, match="没有剩余"):
         dispatch.dispatch(world["item"], dispatch.Choice(provider_id=poor.id), world["staff"], NOW)
+
+
+def test_volunteers_offering_the_category_never_crowd_out_an_eligible_agency(app):
+    for _ in range(25):  # created first: on equal scores, lower ids rank first
+        factories.offer(factories.volunteer(skills="capability_building").provider, ("capability_building",),
+                        description="能力提升 就业技能培训")
+    agency, _worker = factories.agency("启航社工", categories=("capability_building",))
+    item = factories.item(factories.household(), "capability_building", description="就业技能培训")
+    db.session.commit()
+    matching.invalidate()
+    assert [c.provider_id for c in matching.rank_item(item, now=NOW, k=3)] == [agency.id]
+
+
+def test_a_provider_suspended_elsewhere_is_not_proposed_from_a_stale_index(world):
+    newcomer = factories.volunteer().provider
+    newcomer.status = ProviderStatus.pending
+    db.session.commit()
+    first = matching.rank_item(world["item"], now=NOW)[0].provider_id
+    # another process suspends one provider and approves another: the index's version key does not change
+    db.session.execute(sa.update(Provider).where(Provider.id == first).values(status=ProviderStatus.suspended))
+    db.session.execute(sa.update(Provider).where(Provider.id == newcomer.id).values(status=ProviderStatus.approved))
+    db.session.commit()
+    assert first not in {c.provider_id for c in matching.rank_item(world["item"], now=NOW)}

@@ -95,8 +95,12 @@ def capacity_left(provider_ids: list[int], on: date) -> dict[int, int]:
     return {p: int(slots.get(p, 0) or 0) - load.get(p, 0) for p in provider_ids}
 
 
-def load_offers(on: date, provider_ids: list[int] | None = None) -> list[mt.Offer]:
-    """Active, valid offers of approved providers as engine offers, with slots left after current load."""
+ORGANISATIONS = (ProviderKind.agency, ProviderKind.unit)
+
+
+def load_offers(on: date, provider_ids: list[int] | None = None,
+                kinds: tuple[ProviderKind, ...] | None = None) -> list[mt.Offer]:
+    """Active, valid offers of approved providers (of `kinds`, default all) as engine offers, with slots left."""
     query = (sa.select(ServiceOffer.id, ServiceOffer.provider_id, Provider.kind, Provider.lat, Provider.lon,
                        Provider.radius_km, ServiceOffer.windows, ServiceOffer.slots_per_week,
                        ServiceOffer.valid_from, ServiceOffer.valid_to, ServiceOffer.title, ServiceOffer.description)
@@ -105,6 +109,8 @@ def load_offers(on: date, provider_ids: list[int] | None = None) -> list[mt.Offe
                     ServiceOffer.valid_from <= on, ServiceOffer.valid_to >= on))
     if provider_ids is not None:
         query = query.where(ServiceOffer.provider_id.in_(provider_ids))
+    if kinds is not None:
+        query = query.where(Provider.kind.in_(kinds))
     rows = db.session.execute(query.order_by(ServiceOffer.id)).all()
     offer_ids = [r.id for r in rows]
     categories = _grouped(sa.select(offer_categories.c.offer_id, ServiceCategory.code)
@@ -228,11 +234,12 @@ def _offers_version() -> tuple:
 
 
 def warm_index(on: date) -> MatchIndex:
-    """The process's index for `on`, rebuilt when offers or orders changed or after INDEX_TTL_SECONDS."""
+    """The process's index of agencies' and pairing units' offers for `on` (the ones `rank_item` proposes),
+    rebuilt when offers or providers changed or after INDEX_TTL_SECONDS."""
     key = (str(db.engine.url), on, _offers_version())
     warm = _warm.get("index")
     if warm is None or warm.key != key or time.monotonic() - warm.built_at > INDEX_TTL_SECONDS:
-        index = MatchIndex.build(load_offers(on), load_context(on), rules())
+        index = MatchIndex.build(load_offers(on, kinds=ORGANISATIONS), load_context(on), rules())
         warm = _Warm(key, time.monotonic(), index)
         _warm["index"] = warm
     return warm.index
@@ -280,7 +287,8 @@ def rank_item(item: ServiceItem, now: datetime | None = None, k: int = 10) -> li
     if not candidates:
         return []
     organisations = {pid for pid, kind in db.session.execute(sa.select(Provider.id, Provider.kind).where(
-        Provider.id.in_({c.provider_id for c in candidates}), Provider.kind != ProviderKind.volunteer))
+        Provider.id.in_({c.provider_id for c in candidates}), Provider.kind.in_(ORGANISATIONS),
+        Provider.status == ProviderStatus.approved))  # re-checked: another process may have suspended one
         if kind != ProviderKind.agency or contract_hours_left(pid, now or utcnow()) > 0}
     left = capacity_left(sorted(organisations), on)
     excluded = excluded_providers(item.id)
