@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import datetime
 
 import click
 import sqlalchemy as sa
 from flask import Flask
 
 from socialforce.platform.extensions import db
+from socialforce.platform.i18n import SHANGHAI
 from socialforce.platform.models import Role, Town
 
 
@@ -28,7 +30,9 @@ def init_app(app: Flask) -> None:
               help="1.0 is Tengzhou's real size (about 40,000 households, 259,600 volunteers).")
 @click.option("--if-empty", is_flag=True, help="Do nothing if households already exist.")
 @click.option("--seed", type=int, default=2020, show_default=True, help="Random seed (same seed, same data).")
-def seed_demo_command(scale: float, if_empty: bool, seed: int) -> None:
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="The demo's 'today' (YYYY-MM-DD); default: today in Tengzhou, so open orders are current.")
+def seed_demo_command(scale: float, if_empty: bool, seed: int, today: datetime | None) -> None:
     """Build a deterministic synthetic Tengzhou at SCALE (bulk inserts, one transaction)."""
     from socialforce.platform.seed import seed_demo
 
@@ -43,7 +47,8 @@ def seed_demo_command(scale: float, if_empty: bool, seed: int) -> None:
         click.echo(f"  {stage}: {done}/{total}", err=True)
 
     try:
-        counts = seed_demo(scale=scale, seed=seed, progress=progress)
+        day = today.date() if today else datetime.now(SHANGHAI).date()
+        counts = seed_demo(scale=scale, seed=seed, progress=progress, today=day)
     except ValueError as e:
         db.session.rollback()
         raise click.ClickException(str(e)) from None
