@@ -7,6 +7,7 @@ from datetime import date, datetime
 import pytest
 import sqlalchemy as sa
 
+from socialforce.matching import MatchIndex
 from socialforce.platform import weekmask
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
@@ -122,7 +123,7 @@ def test_pending_volunteers_and_closed_orders_get_nothing(vol):
 
 
 def reference_ranking(volunteer, now: datetime, k: int = 20):
-    """The ranking as it was computed before candidate selection: every live task, the full warm index."""
+    """The ranking as it was computed before candidate selection: every live task, an index of every offer."""
     on = now.date()
     offers = matching.load_offers(on, [volunteer.provider_id])
     ids = db.session.scalars(
@@ -132,8 +133,7 @@ def reference_ranking(volunteer, now: datetime, k: int = 20):
                ~VolunteerTask.id.in_(sa.select(TaskSignup.task_id).where(TaskSignup.volunteer_id == volunteer.id)))
     ).all()
     items = matching.load_items(list(ids), on)
-    matching.invalidate()
-    index = matching.warm_index(on)
+    index = MatchIndex.build(matching.load_offers(on), matching.load_context(on), matching.rules())
     ranked = {}
     for offer in offers:
         for c in index.tasks_for_volunteer(offer, items, k=k):
