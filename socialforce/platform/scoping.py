@@ -17,6 +17,14 @@ def household_filter(user: User) -> sa.ColumnElement[bool]:
     return sa.false()
 
 
+def order_scope(query: sa.Select, user: User) -> sa.Select:
+    """An orders query limited to the user's households (city staff need no join)."""
+    if user.role == Role.city_staff:
+        return query
+    return (query.join(ServiceItem, ServiceItem.id == Order.item_id).join(Household, Household.id == ServiceItem.household_id)
+            .where(household_filter(user)))
+
+
 def get_household_or_404(household_id: int, user: User) -> Household:
     """A household inside the user's scope, else 404 (never reveal that it exists elsewhere)."""
     household = db.session.scalar(

@@ -5,10 +5,19 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
 from socialforce.platform.errors import wants_json
 from socialforce.platform.extensions import db
-from socialforce.platform.models import MemberRole, Order, OrderState, ProviderMember, Role, utcnow
+from socialforce.platform.models import (
+    MemberRole,
+    Order,
+    OrderState,
+    ProviderMember,
+    Role,
+    ServiceItem,
+    utcnow,
+)
 from socialforce.platform.scoping import get_provider_order_or_404, provider_orders
 from socialforce.platform.services import ServiceError, dispatch
 
@@ -31,7 +40,8 @@ def register(bp: Blueprint, portal: str) -> None:
     @bp.get("/orders")
     def orders():
         """The provider's orders, newest first, filterable by state."""
-        query = provider_orders(current_user).order_by(Order.id.desc())
+        query = (provider_orders(current_user).order_by(Order.id.desc())
+                 .options(selectinload(Order.item).selectinload(ServiceItem.household)))
         state = request.args.get("state")
         if state in OrderState.__members__:
             query = query.where(Order.state == OrderState(state))

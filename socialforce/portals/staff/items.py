@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
@@ -19,7 +20,7 @@ from socialforce.platform.models import (
     Town,
     utcnow,
 )
-from socialforce.platform.scoping import get_household_or_404, get_item_or_404, household_filter
+from socialforce.platform.scoping import get_household_or_404, get_item_or_404, order_scope
 from socialforce.platform.services import ServiceError, dispatch, items, matching
 from socialforce.portals.labels import bilingual, mask_from_form
 from socialforce.portals.staff.forms import ItemForm, ReasonForm
@@ -170,14 +171,14 @@ def matching_dispatch_page():
 @bp.get("/orders")
 def orders_board():
     """Orders in scope by state; orders past their response deadline are highlighted."""
-    state = request.args.get("state")
-    query = (sa.select(Order).join(ServiceItem).join(Household).where(household_filter(current_user))
-             .order_by(Order.id.desc()))
-    if state in OrderState.__members__:
-        query = query.where(Order.state == OrderState(state))
+    state = OrderState(request.args["state"]) if request.args.get("state") in OrderState.__members__ else None
     counts = dict(db.session.execute(
-        sa.select(Order.state, sa.func.count()).join(ServiceItem).join(Household)
-        .where(household_filter(current_user)).group_by(Order.state)).all())
-    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+        order_scope(sa.select(Order.state, sa.func.count(Order.id)), current_user).group_by(Order.state)).all())
+    query = (order_scope(sa.select(Order), current_user).order_by(Order.id.desc())
+             .options(selectinload(Order.item).selectinload(ServiceItem.household), selectinload(Order.provider)))
+    if state is not None:
+        query = query.where(Order.state == state)
+    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False, count=False)
+    page.total = counts.get(state, 0) if state is not None else sum(counts.values())
     return render_template("staff/orders.html", page=page, counts={str(k): v for k, v in counts.items()},
                            states=list(OrderState), now=utcnow())
