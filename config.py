@@ -44,6 +44,7 @@ class Config:
     HSTS_SECONDS = 0
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
     PAGE_SIZE = 25
+    DASHBOARD_CACHE_SECONDS = int(os.environ.get("DASHBOARD_CACHE_SECONDS", "60"))  # 0: build on every view
     RESPONSE_DEADLINE_HOURS = 48
     MAX_DISPATCH_FAILURES = 3
     # Scheduler (`flask scheduler`): the job list, the lease that lets one process schedule, stale-run takeover.
@@ -79,6 +80,7 @@ class TestingConfig(Config):
 
     TESTING = True
     SQLALCHEMY_DATABASE_URI = _database_url("test.db")
+    DASHBOARD_CACHE_SECONDS = 0
     SECRET_KEY = "test-secret"
 
 

@@ -659,8 +659,8 @@ def clock() -> float:
 
 
 def cache_seconds() -> float:
-    """How long a built dashboard is reused (DASHBOARD_CACHE_SECONDS; default 60, 0 under testing)."""
-    return float(current_app.config.get("DASHBOARD_CACHE_SECONDS", 0 if current_app.testing else 60))
+    """How long a built dashboard is reused (config DASHBOARD_CACHE_SECONDS: 60 by default, 0 under testing)."""
+    return float(current_app.config["DASHBOARD_CACHE_SECONDS"])
 
 
 def data_version() -> int:
