@@ -362,3 +362,30 @@ def test_status_counts_follow_the_scope(app):
     factories.provider(ProviderKind.unit, town_code="jinghe", status=ProviderStatus.suspended)
     assert providers.status_counts(city) == {"pending": 2, "approved": 0, "suspended": 1}
     assert providers.status_counts(town) == {"pending": 1, "approved": 0, "suspended": 0}
+
+
+def test_staff_record_a_background_check_and_bad_dates_change_nothing(client):
+    provider, _user = signed_up_volunteer()
+    staff("town-lq", "longquan")
+    staff("town-jh", "jinghe")
+    db.session.commit()
+    login(client, "town-lq")
+    today = date.today()
+    bad = post_action(client, provider.id, "background-check", issued_on=today.isoformat(),
+                      expires_on=(today - timedelta(days=1)).isoformat())
+    assert bad.status_code == 400 and "invalid-feedback" in bad.get_data(as_text=True)
+    assert volunteers.background_check(provider.volunteer, today).status == "missing"
+    done = post_action(client, provider.id, "background-check", issued_on=(today - timedelta(days=3)).isoformat(),
+                       expires_on=(today + timedelta(days=365)).isoformat(), document_no="WF-2026-001")
+    assert done.status_code == 200 and "alert-success" in done.get_data(as_text=True)
+    db.session.expire_all()
+    assert volunteers.background_check(provider.volunteer, today).status == "valid"
+    assert [r.detail["expires_on"] for r in audit_rows("background_check_recorded")] == [
+        (today + timedelta(days=365)).isoformat()]
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/staff/")})
+    login(client, "town-jh")
+    other = client.post(f"/staff/providers/{provider.id}/background-check",
+                        data={"csrf_token": csrf_token(client, "/staff/providers"),
+                              "issued_on": today.isoformat(), "expires_on": (today + timedelta(days=9)).isoformat()})
+    assert other.status_code == 404
+    assert len(audit_rows("background_check_recorded")) == 1

@@ -235,6 +235,30 @@ def change_status(provider_id: int, action: str, actor: User, reason: str | None
     return provider
 
 
+def record_background_check(provider_id: int, issued_on: date, expires_on: date, document_no: str | None,
+                            actor: User, today: date, ip: str | None = None) -> Qualification:
+    """Record (or renew) a volunteer's background check for work with minors, seen by staff; audited, flushes."""
+    provider = get_in_scope(provider_id, actor)
+    if provider is None or provider.kind != ProviderKind.volunteer:
+        raise ServiceError(_("No such volunteer in your area."), status=404)
+    if issued_on > today:
+        raise ServiceError(_("The issue date cannot be in the future."), status=400, field="issued_on")
+    if expires_on <= max(issued_on, today):
+        raise ServiceError(_("The check must still be valid: its end date must be after today and the issue date."),
+                           status=400, field="expires_on")
+    check = db.session.scalar(sa.select(Qualification).where(
+        Qualification.provider_id == provider.id, Qualification.code == BACKGROUND_CHECK))
+    if check is None:
+        check = Qualification(provider_id=provider.id, code=BACKGROUND_CHECK)
+        db.session.add(check)
+    check.issued_on, check.expires_on = issued_on, expires_on
+    check.document_no = (document_no or "").strip()[:60] or None
+    db.session.flush()
+    audit.record("background_check_recorded", actor, "provider", provider.id, ip=ip,
+                 issued_on=issued_on.isoformat(), expires_on=expires_on.isoformat())
+    return check
+
+
 def _after_volunteer_change(provider: Provider, action: str, before: ProviderStatus) -> dict:
     """Activate an approved volunteer's login and tell them the decision on their registration."""
     from socialforce.platform.services import notifications

@@ -1,7 +1,7 @@
 """Staff portal forms."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -24,3 +24,9 @@ class ItemForm(FlaskForm):
 
 class ReasonForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(min=2, max=200)])
+
+
+class BackgroundCheckForm(FlaskForm):
+    document_no = StringField(_l("Certificate number"), validators=[Optional(), Length(max=60)])
+    issued_on = DateField(_l("Issued on"), validators=[DataRequired()])
+    expires_on = DateField(_l("Valid until"), validators=[DataRequired()])

@@ -14,10 +14,10 @@ from socialforce.platform.i18n import select_locale
 from socialforce.platform.models import Household, MemberRole, ProviderKind, ProviderStatus, Town, utcnow
 from socialforce.platform.reference import QUALIFICATIONS
 from socialforce.platform.scoping import household_filter
-from socialforce.platform.services import ServiceError, providers
+from socialforce.platform.services import ServiceError, providers, visits
 from socialforce.platform.services.dispatch import contract_hours_left
 from socialforce.platform.transactions import run_in_transaction
-from socialforce.portals.staff.forms import ReasonForm
+from socialforce.portals.staff.forms import BackgroundCheckForm, ReasonForm
 from socialforce.portals.staff.views import bp
 
 KIND_LABELS = {"agency": _l("Social-work agency"), "unit": _l("Pairing unit"), "volunteer": _l("Volunteer")}
@@ -104,7 +104,32 @@ def provider(provider_id: int):
     """One provider's registration, certificates and kind-specific details, with the status actions."""
     provider = _provider_or_404(provider_id)
     return render_template("staff/providers/detail.html", form=ReasonForm(), action_form=FlaskForm(),
-                           **_detail_context(provider), **_labels())
+                           check_form=BackgroundCheckForm(), **_detail_context(provider), **_labels())
+
+
+@bp.post("/providers/<int:provider_id>/background-check")
+def provider_background_check(provider_id: int):
+    """Record or renew a volunteer's background check (needed before serving minors); audited."""
+    provider = _provider_or_404(provider_id)
+    form = BackgroundCheckForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            providers.record_background_check(provider.id, form.issued_on.data, form.expires_on.data,
+                                              form.document_no.data, current_user, visits.to_local(utcnow()).date(),
+                                              request.remote_addr)
+        except ServiceError as e:
+            db.session.rollback()
+            if e.status == 404:
+                abort(404)
+            getattr(form, e.field or "expires_on").errors.append(e.message)
+            error = e.status
+        else:
+            db.session.commit()
+            flash(_("The background check of %(name)s was recorded.", name=provider.name), "success")
+            return redirect(url_for("staff.provider", provider_id=provider.id), 303)
+    return render_template("staff/providers/detail.html", form=ReasonForm(), action_form=FlaskForm(),
+                           check_form=form, **_detail_context(provider), **_labels()), error or 400
 
 
 @bp.post("/providers/<int:provider_id>/<action>")
@@ -116,7 +141,7 @@ def provider_action(provider_id: int, action: str):
     form = ReasonForm() if action == "suspend" else FlaskForm()
     if not form.validate_on_submit():
         return render_template("staff/providers/detail.html", form=form if action == "suspend" else ReasonForm(),
-                               action_form=FlaskForm(), show_suspend=True, **_detail_context(provider),
+                               action_form=FlaskForm(), check_form=BackgroundCheckForm(), show_suspend=True, **_detail_context(provider),
                                **_labels()), 400
     reason = form.reason.data if action == "suspend" else None
     provider_id, name = provider.id, provider.name
