@@ -16,6 +16,7 @@ from socialforce.platform.models import (
     Provider,
     ProviderStatus,
     Role,
+    ServiceOffer,
 )
 from socialforce.platform.services import ServiceError, dispatch, matching, orders
 from tests import factories
@@ -141,3 +142,21 @@ def test_a_provider_suspended_elsewhere_is_not_proposed_from_a_stale_index(world
     db.session.execute(sa.update(Provider).where(Provider.id == newcomer.id).values(status=ProviderStatus.approved))
     db.session.commit()
     assert first not in {c.provider_id for c in matching.rank_item(world["item"], now=NOW)}
+
+
+def test_batch_assignment_serves_both_items_where_taking_the_best_first_serves_one(app):
+    """A (1 slot) serves 龙泉街道 and 滨湖镇, B (1 slot) only 龙泉街道; both rank equally for the 龙泉 item, A first.
+    Taking each item's best candidate in turn gives A the 龙泉 item and leaves the 滨湖 item unserved."""
+    a, _ = factories.agency("甲社工", "longquan", slots=1)
+    b, _ = factories.agency("乙社工", "longquan", slots=1)
+    offer_a = db.session.scalar(sa.select(ServiceOffer).where(ServiceOffer.provider_id == a.id))
+    offer_a.towns.append(factories.town("binhu"))
+    near = factories.item(factories.household("longquan"), "counselling", description="需要心理疏导")
+    far = factories.item(factories.household("binhu"), "counselling", description="需要心理疏导")
+    db.session.commit()
+    matching.invalidate()
+    assert matching.rank_item(near, now=NOW)[0].provider_id == a.id
+    assert [c.provider_id for c in matching.rank_item(far, now=NOW)] == [a.id]
+    choices = matching.assign_items([near, far], now=NOW)
+    assert {item_id: c.provider_id for item_id, c in choices.items()} == {near.id: b.id, far.id: a.id}
+    assert choices[near.id].rank == 2 and choices[near.id].reasons["reasons"]

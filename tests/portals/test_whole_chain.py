@@ -15,6 +15,7 @@ from socialforce.platform.models import (
     Outcome,
     Role,
     ServiceItem,
+    ServiceOffer,
     Visit,
     VisitStatus,
     utcnow,
@@ -123,3 +124,21 @@ def test_an_illegal_transition_through_a_page_changes_nothing(app, client):
     assert page.status_code == 200 and "alert-danger" in page.get_data(as_text=True)
     db.session.expire_all()
     assert order.state == OrderState.completed and order.assignee_id is None
+
+
+def test_staff_dispatch_many_items_at_once_by_the_best_assignment(client):
+    a, _ = factories.agency("甲社工", "longquan", slots=1)
+    b, _ = factories.agency("乙社工", "longquan", slots=1)
+    offer_a = db.session.scalar(sa.select(ServiceOffer).where(ServiceOffer.provider_id == a.id))
+    offer_a.towns.append(factories.town("binhu"))
+    near = factories.item(factories.household("longquan"), "counselling", description="需要心理疏导")
+    far = factories.item(factories.household("binhu"), "counselling", description="需要心理疏导")
+    factories.user("city-staff", Role.city_staff)
+    db.session.commit()
+    matching.invalidate()
+    login(client, "city-staff")
+    page = client.post("/staff/matching/dispatch-page", follow_redirects=True, data={
+        "csrf_token": csrf_token(client, "/staff/matching"), "item_id": [str(near.id), str(far.id)]})
+    assert page.status_code == 200 and "alert-success" in page.get_data(as_text=True)
+    sent = dict(db.session.execute(sa.select(Order.item_id, Order.provider_id)).tuples().all())
+    assert sent == {near.id: b.id, far.id: a.id}

@@ -6,12 +6,13 @@ It maps ORM rows to the engine's frozen dataclasses (items, offers, context), ke
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 import sqlalchemy as sa
 
 from socialforce.matching import types as mt
+from socialforce.matching.assign import solve_batch
 from socialforce.matching.check import pair_problems
 from socialforce.matching.geo import KM_PER_DEG_LAT, KM_PER_DEG_LON
 from socialforce.matching.index import MatchIndex
@@ -295,6 +296,32 @@ def rank_item(item: ServiceItem, now: datetime | None = None, k: int = 10) -> li
     fresh = [c for c in candidates
              if c.provider_id in organisations and left[c.provider_id] > 0 and c.provider_id not in excluded][:k]
     return [to_choice(c, rank, version) for rank, c in enumerate(fresh, start=1)]
+
+
+def assign_items(items: list[ServiceItem], now: datetime | None = None) -> dict[int, Choice]:
+    """The best capacity-aware assignment of open items to agencies and pairing units (item id -> choice).
+
+    One provider per item; no offer beyond the slots it has free now; every hard constraint holds (agencies with
+    no contract hours left, suspended providers and excluded pairs are out); the total priority-weighted score
+    is maximal (exact min-cost flow, `socialforce.matching.assign`). Items nobody can serve are left out.
+    """
+    now = now or utcnow()
+    on = now.date()
+    if not items:
+        return {}
+    offers = [o for o in load_offers(on, kinds=ORGANISATIONS)
+              if o.provider_kind != ProviderKind.agency.value or contract_hours_left(o.provider_id, now) > 0]
+    index = MatchIndex.build(offers, load_context(on), rules())
+    engine_items = [replace(it, slots_needed=1) for it in load_items([it.id for it in items], on)]
+    chosen = dict(solve_batch(engine_items, index).assignment.pairs)
+    choices = {}
+    for engine_item in engine_items:
+        if engine_item.id not in chosen:
+            continue
+        ranked = index.rank(engine_item, k=len(offers))
+        rank, candidate = next((r, c) for r, c in enumerate(ranked, start=1) if c.offer_id == chosen[engine_item.id])
+        choices[engine_item.id] = to_choice(candidate, rank)
+    return choices
 
 
 def open_items_query(town_id: int | None = None, category_id: int | None = None) -> sa.Select:

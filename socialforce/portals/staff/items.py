@@ -146,15 +146,16 @@ def matching_review():
 
 @bp.post("/matching/dispatch-page")
 def matching_dispatch_page():
-    """Dispatch every listed item to its best candidate at once (all or nothing)."""
+    """Dispatch the listed items at once by the best capacity-aware assignment (all or nothing); items in a
+    volunteer category that no organisation takes become volunteer tasks."""
     item_ids = [int(v) for v in request.form.getlist("item_id") if v.isdigit()][:50]
+    listed = [get_item_or_404(item_id, current_user) for item_id in item_ids]
     dispatched = 0
     try:
-        for item_id in item_ids:
-            it = get_item_or_404(item_id, current_user)
-            best = matching.rank_item(it, k=1)
-            if best:
-                dispatch.dispatch(it, best[0], current_user)
+        choices = matching.assign_items(listed)
+        for it in listed:
+            if it.id in choices:
+                dispatch.dispatch(it, choices[it.id], current_user)
                 dispatched += 1
             elif it.category.volunteer_task:
                 dispatch.dispatch(it, dispatch.Choice(provider_id=None), current_user)
