@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -28,6 +28,7 @@ from socialforce.platform.services import ServiceError, dispatch, matching, prov
 from socialforce.platform.transactions import run_in_transaction
 from tests import factories
 from tests.conftest import csrf_token, login
+from tests.platform.test_hours import record
 
 VALID_ID = idnumber.make("370481", date(1990, 5, 17), 123)
 PHONE = "13812345678"
@@ -116,7 +117,8 @@ def test_town_staff_list_only_their_town(client):
 def test_volunteer_page_shows_masked_id_phone_skills_certificates_and_hours(client):
     staff()
     provider, _user = signed_up_volunteer()
-    provider.volunteer.service_minutes = 150
+    record(provider.volunteer.id, 150, date(2024, 3, 1)).confirmed_at = datetime(2024, 3, 3)
+    record(provider.volunteer.id, 60, date(2024, 3, 2))  # not confirmed: does not count
     factories.qualify(provider, "background_check")
     db.session.commit()
     login(client, "city")

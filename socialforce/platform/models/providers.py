@@ -150,7 +150,6 @@ class Volunteer(db.Model):
     phone_masked: Mapped[str] = mapped_column(sa.String(20))
     skills: Mapped[str] = mapped_column(sa.String(300), default="")  # space-separated service-category codes
     availability: Mapped[int] = mapped_column(default=0)
-    service_minutes: Mapped[int] = mapped_column(default=0)  # confirmed service records only
     provider: Mapped[Provider] = relationship(back_populates="volunteer")
 
 

@@ -10,12 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-import sqlalchemy as sa
 
 from socialforce.matching import FEATURES
 from socialforce.matching.scoring import contributions
 from socialforce.platform import weekmask
-from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     HouseholdBlock,
     Order,
@@ -24,7 +22,6 @@ from socialforce.platform.models import (
     ServiceRecord,
     TaskSignup,
     Visit,
-    Volunteer,
     VolunteerTask,
 )
 from socialforce.platform.seed import texts
@@ -78,7 +75,6 @@ class History:
         for provider in world.volunteers:
             if provider.approved:
                 self._index(self.volunteer_pool, provider)
-        self.minutes: dict[int, int] = {}  # volunteer id -> confirmed service minutes
         self.rated: list[tuple[int, int, int, datetime]] = []  # satisfaction, household, provider, when
 
     @staticmethod
@@ -198,8 +194,6 @@ class History:
             "volunteer_id": volunteer.volunteer_id, "served_on": (visit["checkin_at"] + LOCAL).date(),
             "place": town.name_zh, "content": texts.RECORD_CONTENT.get(item.category, CATEGORY_ZH[item.category]),
             "minutes": minutes, "confirmed_by_id": None, "confirmed_at": confirmed})
-        if confirmed:
-            self.minutes[volunteer.volunteer_id] = self.minutes.get(volunteer.volunteer_id, 0) + minutes
 
     def outcome(self, order: dict, source: str, level: float, at: datetime) -> int:
         """An outcome whose satisfaction, resolution and goal attainment follow the hidden level."""
@@ -368,16 +362,11 @@ class History:
             self.provider_history(item, start)
 
     def write(self) -> None:
-        """Insert everything in foreign-key order, household blocks and volunteers' minutes last."""
+        """Insert everything in foreign-key order, household blocks last."""
         w = self.world.writer
         for model in (Order, OrderEvent, VolunteerTask, TaskSignup, Visit, ServiceRecord, Outcome):
             w.insert(model, self.rows[model])
         self.write_blocks()
-        if self.minutes:
-            table = Volunteer.__table__
-            db.session.execute(
-                table.update().where(table.c.id == sa.bindparam("vid")).values(service_minutes=sa.bindparam("m")),
-                [{"vid": vid, "m": m} for vid, m in sorted(self.minutes.items())])
 
     def write_blocks(self) -> None:
         """A few dozen households (at scale 1) asking not to be served again by a poorly rated provider."""

@@ -282,7 +282,7 @@ def build_volunteers(world: World, offers: OfferBook) -> None:
                            **world.protect.id_columns(number),
                            "id_verified": status == "approved" or rng.random() < 0.5,
                            **world.protect.phone_columns(names.mobile_number(rng)), "skills": " ".join(skills),
-                           "availability": availability, "service_minutes": 0})
+                           "availability": availability})
         quals += [_qualification(world, ref.id, code, f"{code[:2].upper()}{rng.randrange(10**8):08d}") for code in held]
         offers.add(ref, "志愿服务：" + "、".join(CATEGORY_ZH[c] for c in skills),
                    f"志愿者{real_name[0]}**利用业余时间提供{'、'.join(CATEGORY_ZH[c] for c in skills)}服务。",

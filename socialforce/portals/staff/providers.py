@@ -14,7 +14,7 @@ from socialforce.platform.i18n import select_locale
 from socialforce.platform.models import Household, MemberRole, ProviderKind, ProviderStatus, Town, utcnow
 from socialforce.platform.reference import QUALIFICATIONS
 from socialforce.platform.scoping import household_filter
-from socialforce.platform.services import ServiceError, providers, visits
+from socialforce.platform.services import ServiceError, hours, providers, visits
 from socialforce.platform.services.dispatch import contract_hours_left
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.staff.forms import BackgroundCheckForm, ReasonForm
@@ -83,7 +83,7 @@ def _detail_context(provider) -> dict:
     context["background_check"] = providers.background_check(context["certs"])
     if provider.kind == ProviderKind.volunteer and provider.volunteer is not None:
         context["skills"] = providers.skill_categories(provider.volunteer.skills)
-        context["hours"] = round(provider.volunteer.service_minutes / 60, 1)
+        context["hours"] = round(hours.confirmed_minutes(provider.volunteer.id) / 60, 1)
     elif provider.kind == ProviderKind.agency:
         context["workers"] = _paginate(providers.members(provider, MemberRole.social_worker), "page")
         context["contracts"] = _paginate(providers.contracts(provider), "cpage")
