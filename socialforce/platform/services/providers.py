@@ -32,7 +32,7 @@ from socialforce.platform.models import (
     ServiceCategory,
     User,
 )
-from socialforce.platform.services import ServiceError, audit
+from socialforce.platform.services import ServiceError, audit, matching
 
 REASON_MIN, REASON_MAX = 2, 200
 BACKGROUND_CHECK = "background_check"
@@ -231,7 +231,7 @@ def change_status(provider_id: int, action: str, actor: User, reason: str | None
     if provider.kind == ProviderKind.volunteer:
         detail.update(_after_volunteer_change(provider, action, before))
     audit.record(transition.audit_action, actor, "provider", provider.id, ip=ip, **detail)
-    _invalidate_matching()
+    matching.invalidate()  # this process's warm index; others re-check status in rank_item
     return provider
 
 
@@ -274,12 +274,3 @@ def _after_volunteer_change(provider: Provider, action: str, before: ProviderSta
     elif action == "suspend" and before == ProviderStatus.pending:
         notifications.notify_provider(provider.id, "volunteer_rejected", {}, "/volunteer/")
     return detail
-
-
-def _invalidate_matching() -> None:
-    """Drop this process's warm matching index so the change shows in the next ranking at once."""
-    from socialforce.platform.services import matching
-
-    invalidate = getattr(matching, "invalidate", None)
-    if invalidate is not None:
-        invalidate()
