@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
+from wtforms import SelectChoice
 
 from socialforce.platform.i18n import select_locale
 from socialforce.platform.labels import (
@@ -18,6 +19,11 @@ from socialforce.portals.nav import portal_nav
 
 ENUM_LABELS = {"item_status": ITEM_STATUS, "order_state": ORDER_STATE, "visit_status": VISIT_STATUS,
                "evaluation_source": EVALUATION_SOURCE}
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def bilingual(row) -> str:

@@ -10,7 +10,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from enum import Enum
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Response
@@ -19,6 +18,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from socialforce.platform.extensions import db
+from socialforce.platform.i18n import SHANGHAI
 from socialforce.platform.labels import FREQUENCY, ITEM_STATUS, ORDER_STATE, PRIORITY
 from socialforce.platform.models import (
     AssistanceCategory,
@@ -43,7 +43,6 @@ CSV_MIMETYPE = "text/csv; charset=utf-8"
 _SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 _FILENAME_FORBIDDEN = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|;]+')
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 Sheet = tuple[str, Sequence[str], Iterable[Sequence]]
 
 

@@ -272,6 +272,14 @@ def to_choice(candidate: mt.Candidate, rank: int, model_version: str = "cold-sta
                   reasons={"offer_id": candidate.offer_id, "reasons": reasons}, model_version=model_version)
 
 
+def dispatchable(provider_ids: set[int], now: datetime) -> set[int]:
+    """Those of the providers that may take an order now: approved agencies with contract hours left and approved
+    pairing units (re-checked here: another process may have suspended one since the index was built)."""
+    return {pid for pid, kind in db.session.execute(sa.select(Provider.id, Provider.kind).where(
+        Provider.id.in_(provider_ids), Provider.kind.in_(ORGANISATIONS), Provider.status == ProviderStatus.approved))
+        if kind != ProviderKind.agency or contract_hours_left(pid, now) > 0}
+
+
 def rank_item(item: ServiceItem, now: datetime | None = None, k: int = 10) -> list[Choice]:
     """The item's top-k eligible agencies and pairing units with reasons, leaving out any now at full capacity.
 
@@ -287,10 +295,7 @@ def rank_item(item: ServiceItem, now: datetime | None = None, k: int = 10) -> li
     version = learned.version if learned else "cold-start"
     if not candidates:
         return []
-    organisations = {pid for pid, kind in db.session.execute(sa.select(Provider.id, Provider.kind).where(
-        Provider.id.in_({c.provider_id for c in candidates}), Provider.kind.in_(ORGANISATIONS),
-        Provider.status == ProviderStatus.approved))  # re-checked: another process may have suspended one
-        if kind != ProviderKind.agency or contract_hours_left(pid, now or utcnow()) > 0}
+    organisations = dispatchable({c.provider_id for c in candidates}, now or utcnow())
     left = capacity_left(sorted(organisations), on)
     excluded = excluded_providers(item.id)
     fresh = [c for c in candidates
@@ -309,8 +314,9 @@ def assign_items(items: list[ServiceItem], now: datetime | None = None) -> dict[
     on = now.date()
     if not items:
         return {}
-    offers = [o for o in load_offers(on, kinds=ORGANISATIONS)
-              if o.provider_kind != ProviderKind.agency.value or contract_hours_left(o.provider_id, now) > 0]
+    offers = load_offers(on, kinds=ORGANISATIONS)
+    open_to_work = dispatchable({o.provider_id for o in offers}, now)
+    offers = [o for o in offers if o.provider_id in open_to_work]
     index = MatchIndex.build(offers, load_context(on), rules())
     engine_items = [replace(it, slots_needed=1) for it in load_items([it.id for it in items], on)]
     chosen = dict(solve_batch(engine_items, index).assignment.pairs)

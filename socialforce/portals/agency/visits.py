@@ -16,7 +16,6 @@ from wtforms import (
     HiddenField,
     IntegerField,
     RadioField,
-    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -38,14 +37,9 @@ from socialforce.platform.scoping import get_provider_order_or_404
 from socialforce.platform.services import ServiceError, outcomes, visits
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.agency.views import bp
-from socialforce.portals.labels import bilingual
+from socialforce.portals.labels import bilingual, choices
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
-
-
-def choices(pairs) -> list[SelectChoice]:
-    """(value, label) pairs as WTForms choices."""
-    return [SelectChoice(value, label) for value, label in pairs]
 
 
 REPEAT_CHOICES = choices([("", _l("Does not repeat")), ("weekly", _l("Weekly")),

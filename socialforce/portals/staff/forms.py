@@ -2,10 +2,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from socialforce.platform.labels import FREQUENCY, PRIORITY
+from socialforce.portals.labels import choices
 
 
 class RevealForm(FlaskForm):
@@ -17,8 +17,8 @@ class ItemForm(FlaskForm):
     member_id = SelectField(_l("For member"), coerce=lambda v: int(v) if v not in (None, "", "None") else None,
                             validators=[Optional()])
     description = TextAreaField(_l("What is needed"), validators=[DataRequired(), Length(min=4, max=500)])
-    priority = SelectField(_l("Priority"), choices=[SelectChoice(k, v) for k, v in PRIORITY.items()], default="normal")
-    frequency = SelectField(_l("Frequency"), choices=[SelectChoice(k, v) for k, v in FREQUENCY.items()], default="once")
+    priority = SelectField(_l("Priority"), choices=choices(PRIORITY.items()), default="normal")
+    frequency = SelectField(_l("Frequency"), choices=choices(FREQUENCY.items()), default="once")
     slots_needed = IntegerField(_l("Volunteers needed"), default=1, validators=[NumberRange(min=1, max=50)])
 
 
