@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Literal
 
 import numpy as np
 
@@ -75,18 +76,32 @@ def assign(items: Sequence[Item], index: MatchIndex, k: int = TOP_K, table: Cand
     return solve_batch(items, index, k, table, gap).assignment
 
 
+GreedyOrder = Literal["arrival", "priority", "pairs"]
+
+
 def assign_greedy(items: Sequence[Item], index: MatchIndex, k: int = TOP_K,
-                  table: CandidateTable | None = None) -> Assignment:
-    """Baseline: candidate pairs by weight desc (ties: item id, offer id), taken while feasible."""
+                  table: CandidateTable | None = None, order: GreedyOrder = "arrival") -> Assignment:
+    """Baseline without look-ahead: each item, in turn, takes its best candidates that still have a slot.
+
+    "arrival": items in id (arrival) order, which is what dispatching each item to its best free candidate
+    as it comes in (auto-dispatch) yields; "priority": the most vulnerable first (ties: id); "pairs": all
+    candidate pairs by weight desc (ties: item id, offer id), the strongest of the three.
+    """
     items, table = _prepare(items, index, k, table)
     pos = np.searchsorted(table.all_item_ids, table.item_ids)
     weight = objective_weigh(items)(table.scores, pos)
-    order = np.lexsort((table.offer_ids, table.item_ids, -weight))
+    if order == "pairs":
+        rows = np.lexsort((table.offer_ids, table.item_ids, -weight))
+    else:
+        turn = np.arange(len(items))
+        if order == "priority":
+            turn[np.lexsort((turn, -np.array([it.priority for it in items])))] = np.arange(len(items))
+        rows = np.lexsort((table.offer_ids, -weight, turn[pos]))
     cols = np.searchsorted(index.offer_ids, table.offer_ids)
     need = [it.slots_needed for it in items]
     left = index.slots.tolist()
     taken = []
-    for r, i, c in zip(order.tolist(), pos[order].tolist(), cols[order].tolist(), strict=True):
+    for r, i, c in zip(rows.tolist(), pos[rows].tolist(), cols[rows].tolist(), strict=True):
         if need[i] > 0 and left[c] > 0:
             need[i] -= 1
             left[c] -= 1
@@ -94,7 +109,7 @@ def assign_greedy(items: Sequence[Item], index: MatchIndex, k: int = TOP_K,
     taken = np.array(taken, dtype=np.int64)
     pairs = list(zip(table.item_ids[taken].tolist(), table.offer_ids[taken].tolist(), strict=True))
     utility = float(sum(weight[taken].tolist(), 0.0))
-    return Assignment(pairs=tuple(sorted(pairs)), utility=utility, method="greedy")
+    return Assignment(pairs=tuple(sorted(pairs)), utility=utility, method=f"greedy-{order}")
 
 
 def lp_bound(items: Sequence[Item], index: MatchIndex, offer_prices: dict[int, float] | MappingProxyType

@@ -43,6 +43,16 @@ def test_flow_beats_greedy_where_greedy_is_myopic():
     assert flow.utility > greedy.utility
 
 
+def test_greedy_orders_differ_only_in_who_goes_first():
+    # one slot; item 1 arrived first, item 2 is more vulnerable and so worth more
+    items = [item(1, priority=0.1), item(2, priority=0.9)]
+    index = MatchIndex.build([offer(10)], CTX)
+    assert assign_greedy(items, index).pairs == ((1, 10),)
+    assert assign_greedy(items, index, order="priority").pairs == ((2, 10),)
+    assert assign_greedy(items, index, order="pairs").pairs == ((2, 10),)
+    assert assign(items, index).pairs == ((2, 10),)
+
+
 def test_transportation_prices_certify_the_optimum():
     # two items (weights 5 and 3) want one slot: the slot's price is the displaced item's weight
     sol = solve_transportation(np.array([0, 1]), np.array([0, 0]), np.array([5.0, 3.0]), np.array([1, 1]),

@@ -42,10 +42,11 @@ def test_assignments_break_no_constraint_and_flow_is_optimal(seed):
     items, offers, context = random_instance(seed)
     index = MatchIndex.build(offers, context)
     batch = solve_batch(items, index, k=2, gap=0.0)  # tiny K: column generation must recover the optimum
-    greedy = assign_greedy(items, index, k=2)
     assert check.violation_list(items, offers, context, batch.assignment) == []
-    assert check.violations(items, offers, context, greedy) == 0
-    assert batch.assignment.utility >= greedy.utility - 1e-9
+    for order in ("arrival", "priority", "pairs"):
+        greedy = assign_greedy(items, index, k=2, order=order)
+        assert check.violations(items, offers, context, greedy) == 0
+        assert batch.assignment.utility >= greedy.utility - 1e-9
     assert batch.lp_bound >= batch.assignment.utility - 1e-6
     assert abs(lp_bound(items, index, batch.offer_prices) - batch.lp_bound) < 1e-6
     if len({o.provider_id for o in offers}) == len(offers):  # then the LP over all pairs is our problem
@@ -86,7 +87,8 @@ def test_same_input_in_any_order_gives_identical_output(seed):
     assert ranked_a == ranked_b
     assert solve_batch(items, a, k=3, gap=0.0).assignment == solve_batch(shuffled_items, b, k=3, gap=0.0).assignment
     assert solve_batch(items, a, k=3).assignment == solve_batch(items, a, k=3).assignment
-    assert assign_greedy(items, a) == assign_greedy(shuffled_items, b)
+    for order in ("arrival", "priority", "pairs"):
+        assert assign_greedy(items, a, order=order) == assign_greedy(shuffled_items, b, order=order)
 
 
 @FAST
