@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from socialforce.matching.learn import LoggedOutcomes
+from socialforce.matching.learn import MIN_PROPENSITY, LoggedOutcomes, propensity
 
 
 def ndcg_at_k(relevance: np.ndarray, k: int = 10) -> float:
@@ -32,17 +32,24 @@ def time_split(log: LoggedOutcomes, test_fraction: float = 0.2) -> tuple[np.ndar
 def evaluate(log: LoggedOutcomes, scores: np.ndarray, k: int = 10) -> tuple[float, float]:
     """Mean NDCG@k and recall@k over the log's lists that hold at least one relevant entry.
 
-    Each list is re-ranked by `scores` (ties: original position). Relevance is `log.relevant` when the
-    log has it (simulation: the outcome had the provider looked), else the logged label.
+    Each list is re-ranked by `scores` (ties: original position). In a simulation relevance is `log.relevant`
+    (the outcome had the provider looked) and lists count equally. On a real log only the labels exist, and a
+    positive is more likely near the top only because the top is looked at more: each list then counts with the
+    inverse propensity of its positives' logged positions (clipped like training), which removes that bias.
     """
-    rel = (log.relevant if log.relevant is not None else log.label).astype(np.float64)
+    simulated = log.relevant is not None
+    rel = (log.relevant if simulated else log.label).astype(np.float64)
+    inverse = 1.0 / np.maximum(propensity(log.position), MIN_PROPENSITY)
     order = np.lexsort((log.position, -scores, log.query))
-    q, r = log.query[order], rel[order]
+    q, r, w = log.query[order], rel[order], inverse[order]
     starts = np.flatnonzero(np.r_[True, q[1:] != q[:-1]])
     ends = np.r_[starts[1:], q.size]
-    ndcg, recall = [], []
+    ndcg, recall, weight = [], [], []
     for a, b in zip(starts, ends, strict=True):
         if r[a:b].sum() > 0:
             ndcg.append(ndcg_at_k(r[a:b], k))
             recall.append(recall_at_k(r[a:b], k))
-    return (float(np.mean(ndcg)), float(np.mean(recall))) if ndcg else (0.0, 0.0)
+            weight.append(1.0 if simulated else float(w[a:b][r[a:b] > 0].mean()))
+    if not ndcg:
+        return 0.0, 0.0
+    return float(np.average(ndcg, weights=weight)), float(np.average(recall, weights=weight))

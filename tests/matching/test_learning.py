@@ -6,7 +6,7 @@ import pytest
 
 from socialforce.matching.evaluate import evaluate, ndcg_at_k, recall_at_k, time_split
 from socialforce.matching.index import MatchIndex
-from socialforce.matching.learn import MIN_OUTCOMES, LearnedRanker, choose_ranker
+from socialforce.matching.learn import MIN_OUTCOMES, LearnedRanker, LoggedOutcomes, choose_ranker
 from socialforce.matching.synthetic import make_history, make_problem
 
 
@@ -28,6 +28,18 @@ def test_metrics_on_known_lists():
     assert ndcg_at_k(np.array([0, 0, 1])) == pytest.approx(0.5)
     assert recall_at_k(np.array([0, 1, 1]), k=2) == 0.5
     assert ndcg_at_k(np.zeros(4)) == 0.0
+
+
+def test_on_a_real_log_lists_count_by_the_inverse_propensity_of_their_positive():
+    # two lists of two; the ranker puts list 1's positive (logged at position 0) first and list 2's (logged at
+    # position 1, looked at half as often) second: per-list NDCG 1 and 1/log2(3); list 2 counts twice
+    log = LoggedOutcomes(query=np.array([1, 1, 2, 2]), day=np.zeros(4, dtype=np.int64),
+                         position=np.array([0, 1, 0, 1]), values=np.zeros((4, 7)), category=np.zeros(4, dtype=np.int64),
+                         kind=np.zeros(4, dtype=np.int64), label=np.array([True, False, False, True]))
+    ndcg, _ = evaluate(log, np.array([2.0, 1.0, 2.0, 1.0]))
+    assert ndcg == pytest.approx((1.0 + 2 * (1 / np.log2(3))) / 3)
+    simulated, _ = evaluate(replace(log, relevant=log.label), np.array([2.0, 1.0, 2.0, 1.0]))
+    assert simulated == pytest.approx((1.0 + 1 / np.log2(3)) / 2)
 
 
 def test_time_split_holds_out_the_latest_days(history):

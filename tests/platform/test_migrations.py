@@ -48,3 +48,25 @@ def test_upgrade_from_empty_postgresql():
         with admin.connect() as conn:
             conn.execute(sa.text("DROP DATABASE IF EXISTS socialforce_migration_check"))
         admin.dispose()
+
+
+def test_impressions_backfill_keeps_every_ranked_order_as_a_list_of_one(tmp_path):
+    from flask_migrate import downgrade
+
+    from socialforce.platform.seed import seed_demo
+
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'backfill.db'}")
+    with app.app_context():
+        upgrade()
+        seed_demo(0.001)
+        db.session.commit()
+        ranked = set(db.session.execute(sa.text(
+            "SELECT id, provider_id, rank FROM orders WHERE provider_id IS NOT NULL AND rank IS NOT NULL")).all())
+        assert ranked
+        db.session.remove()
+        downgrade(revision="5e7a2c9d1b40")
+        assert "impressions" not in sa.inspect(db.engine).get_table_names()
+        upgrade()
+        kept = set(db.session.execute(sa.text("SELECT order_id, provider_id, position FROM impressions")).all())
+        assert kept == ranked
+        db.engine.dispose()

@@ -13,6 +13,7 @@ from socialforce.platform.models import (
     AssistanceCategory,
     Enrollment,
     Household,
+    Impression,
     Member,
     Order,
     Pairing,
@@ -198,9 +199,16 @@ def test_history_has_signal_for_a_learned_ranker(app):
     open_share = count(sa.select(ServiceItem.id).where(ServiceItem.status == "open")) / count(
         sa.select(ServiceItem.id))
     assert 0.6 <= open_share <= 0.9
-    # the history is logged as the platform logs a ranking, so the ranker can train on it
+    # every ranked order keeps its list as the platform does (its provider at its rank), so the ranker trains on it
     from socialforce.platform.services.ranker import training_log
-    assert len(training_log()) >= len(responded) // 2
+    lists = db.session.execute(sa.select(Order.id, Order.rank, Order.provider_id, Impression.position,
+                                         Impression.provider_id.label("shown"))
+                               .join(Impression, Impression.order_id == Order.id)).all()
+    assert {(r.id, r.rank, r.provider_id) for r in lists if r.shown == r.provider_id} == {
+        (r.id, r.rank, r.provider_id) for r in db.session.execute(
+            sa.select(Order.id, Order.rank, Order.provider_id).where(Order.provider_id.is_not(None))).all()}
+    log = training_log()
+    assert len(log) > len(responded) and 0 < log.label.sum() < len(set(log.query.tolist()))
 
 
 def test_seed_never_commits_and_the_cli_commits_once(app, monkeypatch):

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
+    Impression,
     Order,
     OrderState,
     Outcome,
@@ -20,7 +21,7 @@ from socialforce.platform.models import (
     VisitStatus,
     utcnow,
 )
-from socialforce.platform.services import accounts, matching
+from socialforce.platform.services import accounts, matching, ranker
 from socialforce.platform.services.visits import to_local
 from tests import factories
 from tests.conftest import csrf_token, login
@@ -61,6 +62,9 @@ def test_item_to_completed_order_through_the_pages(app, client):
     order = db.session.scalar(sa.select(Order).where(Order.item_id == item.id))
     assert order.state == OrderState.dispatched and order.provider_id == agency.id
     assert order.response_due_at is not None
+    shown = db.session.execute(sa.select(Impression.position, Impression.provider_id)
+                               .where(Impression.order_id == order.id).order_by(Impression.position)).all()
+    assert [s.position for s in shown] == list(range(1, len(shown) + 1)) and (order.rank, agency.id) in shown
 
     # 3. the agency sees the order and accepts it, naming the social worker
     login(admin, "agency-admin", PASSWORD)
@@ -105,6 +109,10 @@ def test_item_to_completed_order_through_the_pages(app, client):
     # 7. staff see it on the orders board as completed
     board = staff.get("/staff/orders?state=completed").get_data(as_text=True)
     assert re.search(rf"/staff/items/{item.id}\b", board)
+
+    # 8. and the list it was dispatched from is a training query whose dispatched candidate is the positive
+    log = ranker.training_log()
+    assert set(log.query.tolist()) == {order.id} and log.label.tolist() == [p == order.rank - 1 for p in log.position]
 
 
 def test_an_illegal_transition_through_a_page_changes_nothing(app, client):

@@ -12,6 +12,7 @@ from socialforce.platform.models.households import (
 from socialforce.platform.models.offers import OfferStatus, ServiceOffer, offer_categories, offer_towns
 from socialforce.platform.models.orders import (
     EvaluationSource,
+    Impression,
     Order,
     OrderEvent,
     OrderState,
@@ -53,10 +54,10 @@ from socialforce.platform.models.users import (
 
 __all__ = [
     "Agency", "AssistanceCategory", "AuditLog", "Contract", "Enrollment", "EvaluationSource", "Frequency",
-    "Household", "HouseholdBlock", "ItemStatus", "JobRun", "MaterialAssistance", "Member", "MemberRole",
-    "Notification", "OfferStatus", "Order", "OrderEvent", "OrderState", "Outcome", "OutboxMessage",
-    "OutboxStatus", "Pairing", "PairingUnit", "Priority", "Provider", "ProviderKind", "ProviderMember",
-    "ProviderStatus", "Qualification", "RankerModel", "Resolution", "Role", "SchedulerLease",
+    "Household", "HouseholdBlock", "Impression", "ItemStatus", "JobRun", "MaterialAssistance", "Member",
+    "MemberRole", "Notification", "OfferStatus", "Order", "OrderEvent", "OrderState", "OutboxMessage",
+    "OutboxStatus", "Outcome", "Pairing", "PairingUnit", "Priority", "Provider", "ProviderKind",
+    "ProviderMember", "ProviderStatus", "Qualification", "RankerModel", "Resolution", "Role", "SchedulerLease",
     "ServiceCategory", "ServiceItem", "ServiceOffer", "ServiceRecord", "Sex", "TaskSignup", "Town", "User",
     "Village", "Visit", "VisitSeries", "VisitStatus", "Volunteer", "VolunteerTask", "offer_categories",
     "offer_towns", "utcnow",

@@ -59,6 +59,22 @@ class Order(db.Model):
     events: Mapped[list[OrderEvent]] = relationship(back_populates="order", order_by="OrderEvent.id")
 
 
+class Impression(db.Model):
+    """One candidate in the ranked list an order was dispatched from: where it was shown and its logged features.
+
+    Every shown candidate is kept, not only the chosen one, so the learned ranker sees what was passed over
+    (query = the order; label = this provider was the order's and the outcome was good).
+    """
+
+    __tablename__ = "impressions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    provider_id: Mapped[int] = mapped_column(sa.ForeignKey("providers.id"))
+    position: Mapped[int]  # 1-based
+    score: Mapped[float]
+    features: Mapped[list] = mapped_column(sa.JSON)  # raw values in socialforce.matching.FEATURES order
+
+
 class OrderEvent(db.Model):
     """One state transition of an order: who, when, from, to and why."""
 

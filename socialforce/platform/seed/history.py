@@ -1,7 +1,9 @@
 """A year of orders: dispatch attempts (rank, score), responses, service, visits, records and outcomes.
 
-Acceptance and satisfaction follow hidden drivers (provider quality, distance, pairing, category fit) and
-acceptance falls with the position at which a provider was shown, so a learned ranker has signal to find.
+Acceptance and satisfaction follow hidden drivers (provider quality, distance, pairing, category fit) that the
+cold-start scores see only in part, so a learned ranker has signal to find. The dispatcher picks from the ranked
+list with the position bias the ranker corrects for (P(position p) proportional to 1 / (1 + p)), and every list
+is kept as impressions, as the platform keeps it.
 """
 from __future__ import annotations
 
@@ -12,10 +14,12 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from socialforce.matching import FEATURES
+from socialforce.matching.learn import propensity
 from socialforce.matching.scoring import contributions
 from socialforce.platform import weekmask
 from socialforce.platform.models import (
     HouseholdBlock,
+    Impression,
     Order,
     OrderEvent,
     Outcome,
@@ -66,8 +70,8 @@ class History:
     def __init__(self, world: World):
         self.world = world
         self.rng = world.rng
-        self.rows: dict[type, list[dict]] = {m: [] for m in (Order, OrderEvent, VolunteerTask, TaskSignup, Visit,
-                                                              ServiceRecord, Outcome)}
+        self.rows: dict[type, list[dict]] = {m: [] for m in (Order, Impression, OrderEvent, VolunteerTask, TaskSignup,
+                                                              Visit, ServiceRecord, Outcome)}
         self.org_pool: dict[tuple[int, str], list[ProviderRef]] = {}
         self.volunteer_pool: dict[tuple[int, str], list[ProviderRef]] = {}
         for provider in world.agencies + world.units:
@@ -118,20 +122,24 @@ class History:
         return (text, c.distance, float(c.paired), 0.0, track, HOUSEHOLD_PRIORITY.get(item.household.kind, 0.4),
                 rng.uniform(0.2, 1.0))
 
-    def acceptance(self, c: Candidate, rank: int) -> float:
-        """The hidden probability that a provider accepts, with a position effect."""
-        return sigmoid(1.25 + 0.6 * c.provider.quality + 0.5 * c.fit + 0.6 * c.paired - 0.05 * c.distance
-                       - 0.18 * (rank - 1))
+    def acceptance(self, c: Candidate) -> float:
+        """The hidden probability that a provider accepts: a busy one (little free capacity) often declines, and
+        distance deters volunteers and units, who travel on their own, far more than agencies with a car."""
+        free = c.values[FEATURES.index("load")]
+        per_km = 0.02 if c.provider.kind == "agency" else 0.12
+        return sigmoid(1.0 + 3.0 * c.provider.quality + 0.3 * c.fit + 0.6 * c.paired - per_km * c.distance
+                       + 2.5 * (free - 0.6))
 
     def satisfaction(self, quality: float, fit: bool, paired: bool, distance: float) -> float:
         """The hidden satisfaction level (about 1-5) a household would report."""
-        return 3.6 + 0.7 * quality + 0.4 * fit + 0.4 * paired - 0.04 * distance + self.rng.gauss(0.0, 0.7)
+        return 3.0 + 1.3 * quality + 0.8 * fit + 0.4 * paired - 0.03 * distance + self.rng.gauss(0.0, 0.5)
 
     # ------------------------------------------------------------ rows
 
     def order(self, item: ItemRef, c: Candidate | None, attempt: int, rank: int | None, at: datetime,
-              due: datetime | None = None) -> dict:
-        """A dispatched order (to a provider, or as a volunteer task when `c` is None)."""
+              due: datetime | None = None, shown: list[Candidate] | None = None) -> dict:
+        """A dispatched order (to a provider, or as a volunteer task when `c` is None) with the list it came from:
+        `shown` (ranked, `c` at `rank`), or `c` alone."""
         provider = c.provider if c else None
         row = {"id": self.world.writer.next_id(Order), "item_id": item.id,
                "provider_id": provider.id if provider else None, "assignee_id": None,
@@ -142,6 +150,12 @@ class History:
                "dispatched_at": at, "response_due_at": due or at + timedelta(hours=RESPONSE_HOURS),
                "responded_at": None, "completed_at": None, "decline_reason": None}
         self.rows[Order].append(row)
+        if c:
+            listed = enumerate(shown, start=1) if shown else [(rank, c)]
+            self.rows[Impression].extend(
+                {"id": self.world.writer.next_id(Impression), "order_id": row["id"], "provider_id": s.provider.id,
+                 "position": position, "score": s.score, "features": [round(v, 4) for v in s.values]}
+                for position, s in listed)
         self.event(row, None, "dispatched", at)
         return row
 
@@ -217,15 +231,15 @@ class History:
             ranked = self.candidates(item, tried)
             if not ranked:
                 return
-            index = 0 if rng.random() < 0.55 else rng.randrange(len(ranked))
+            index = rng.choices(range(len(ranked)), weights=propensity(np.arange(len(ranked))).tolist())[0]
             c = ranked[index]
-            order = self.order(item, c, attempt, index + 1, at)
+            order = self.order(item, c, attempt, index + 1, at, shown=ranked)
             item.status = "dispatched"
             answer_at = at + timedelta(hours=rng.uniform(1, 40))
             due = order["response_due_at"]
             if answer_at > now:
                 return
-            if rng.random() < self.acceptance(c, index + 1):
+            if rng.random() < self.acceptance(c):
                 self.serve(item, order, c, answer_at)
                 return
             if rng.random() < 0.33:
@@ -364,7 +378,7 @@ class History:
     def write(self) -> None:
         """Insert everything in foreign-key order, household blocks last."""
         w = self.world.writer
-        for model in (Order, OrderEvent, VolunteerTask, TaskSignup, Visit, ServiceRecord, Outcome):
+        for model in (Order, Impression, OrderEvent, VolunteerTask, TaskSignup, Visit, ServiceRecord, Outcome):
             w.insert(model, self.rows[model])
         self.write_blocks()
 

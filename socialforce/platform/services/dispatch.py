@@ -8,6 +8,7 @@ Items in a volunteer category become tasks with k slots that volunteers sign up 
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -36,7 +37,7 @@ from socialforce.platform.models import (
     VolunteerTask,
     utcnow,
 )
-from socialforce.platform.services import ServiceError, audit, orders
+from socialforce.platform.services import ServiceError, audit, orders, ranker
 
 FAILED_STATES = (OrderState.declined, OrderState.expired)
 LIVE_STATES = (OrderState.proposed, OrderState.dispatched, OrderState.accepted, OrderState.scheduled,
@@ -84,8 +85,12 @@ def excluded_providers(item_id: int) -> set[int]:
     ))
 
 
-def dispatch(item: ServiceItem, choice: Choice, actor: User | None, now: datetime | None = None) -> Order:
-    """Create an order for `item` and dispatch it to the chosen provider (or publish it as a volunteer task)."""
+def dispatch(item: ServiceItem, choice: Choice, actor: User | None, now: datetime | None = None,
+             shown: Sequence[Choice] = ()) -> Order:
+    """Create an order for `item` and dispatch it to the chosen provider (or publish it as a volunteer task).
+
+    `shown` is the ranked list the choice was made from; it is kept (with the choice) for the learned ranker.
+    """
     now = now or utcnow()
     if item.status not in (ItemStatus.open,):
         raise ServiceError(_("This service item is not open for dispatch."))
@@ -102,6 +107,8 @@ def dispatch(item: ServiceItem, choice: Choice, actor: User | None, now: datetim
                   created_at=now)
     db.session.add(order)
     db.session.flush()
+    if not is_task:
+        ranker.record_shown(order, [*shown, *([] if choice in shown else [choice])])
     orders.transition(order, OrderState.dispatched, actor, now=now, response_due_at=None if is_task else due)
     if is_task:
         db.session.add(VolunteerTask(order_id=order.id, slots=item.slots_needed))
@@ -197,9 +204,10 @@ def redispatch(item: ServiceItem, now: datetime) -> Order | None:
     if failures < current_app.config["MAX_DISPATCH_FAILURES"]:
         from socialforce.platform.services import matching
 
-        for candidate in matching.rank_item(item, now=now, k=10):
+        ranked = matching.rank_item(item, now=now, k=10)
+        for candidate in ranked:
             try:
-                return dispatch(item, candidate, None, now)
+                return dispatch(item, candidate, None, now, shown=ranked)
             except ServiceError:
                 continue
     audit.record("item_escalated", None, "service_item", item.id, failures=failures)

@@ -1,13 +1,16 @@
 """The learned ranker in the platform: training data from orders and outcomes, weekly retraining, loading.
 
-Training rows are computed from the records themselves (no separate copy that can drift): every order that
-reached a final state is one logged candidate — the features logged when it was ranked (orders.reasons), the
-position it was shown at (orders.rank), and its label: accepted, completed and rated >= 4 on average.
+Every dispatch keeps the ranked list it was chosen from (impressions: each shown candidate's position and
+features). Training rows are those impressions whose order reached a final state; one list is one query, and a
+row's label is: this candidate was the one dispatched, and the order was completed and rated >= 4 on average.
+The candidates passed over are the negatives that the chosen one alone cannot teach.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import sqlalchemy as sa
@@ -19,6 +22,7 @@ from socialforce.matching.learn import MIN_OUTCOMES, LearnedRanker, LoggedOutcom
 from socialforce.matching.scoring import cold_start_scores
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
+    Impression,
     Order,
     OrderState,
     Outcome,
@@ -28,6 +32,9 @@ from socialforce.platform.models import (
     ServiceItem,
 )
 from socialforce.platform.services import audit
+
+if TYPE_CHECKING:
+    from socialforce.platform.services.dispatch import Choice
 
 FINAL_STATES = (OrderState.declined, OrderState.expired, OrderState.completed, OrderState.evaluated,
                 OrderState.cancelled)
@@ -45,28 +52,38 @@ def logged_values(reasons: dict | None) -> tuple[float, ...] | None:
     return tuple(values[f] for f in FEATURES)
 
 
+def record_shown(order: Order, shown: Sequence[Choice]) -> None:
+    """Keep every ranked candidate of the list the order was dispatched from (those with logged features)."""
+    db.session.add_all(Impression(order_id=order.id, provider_id=c.provider_id, position=c.rank, score=c.score or 0.0,
+                                  features=list(values))
+                       for c in shown if c.rank is not None and (values := logged_values(c.reasons)) is not None)
+
+
 def training_log(until: datetime | None = None) -> LoggedOutcomes:
-    """Logged candidates with their outcomes, from orders in a final state (dispatched before `until`)."""
+    """Shown candidates with their outcomes, from lists whose order reached a final state (dispatched before
+    `until`); a row is positive when it was the candidate dispatched and the order ended well."""
     satisfaction = (sa.select(Outcome.order_id, sa.func.avg(Outcome.satisfaction).label("sat"))
                     .group_by(Outcome.order_id).subquery())
-    query = (sa.select(Order.item_id, Order.dispatched_at, Order.rank, Order.reasons, Order.state,
-                       ServiceCategory.code, Provider.kind, satisfaction.c.sat)
+    query = (sa.select(Impression.order_id, Impression.provider_id, Impression.position, Impression.features,
+                       Order.provider_id.label("chosen"), Order.dispatched_at, Order.state, ServiceCategory.code,
+                       Provider.kind, satisfaction.c.sat)
+             .join(Order, Order.id == Impression.order_id)
              .join(ServiceItem, ServiceItem.id == Order.item_id)
              .join(ServiceCategory, ServiceCategory.id == ServiceItem.category_id)
-             .join(Provider, Provider.id == Order.provider_id)
+             .join(Provider, Provider.id == Impression.provider_id)
              .outerjoin(satisfaction, satisfaction.c.order_id == Order.id)
-             .where(Order.state.in_(FINAL_STATES), Order.rank.is_not(None), Order.dispatched_at.is_not(None))
-             .order_by(Order.dispatched_at, Order.id))
+             .where(Order.state.in_(FINAL_STATES), Order.dispatched_at.is_not(None))
+             .order_by(Order.dispatched_at, Impression.order_id, Impression.position))
     if until is not None:
         query = query.where(Order.dispatched_at < until)
     rows = []
     for r in db.session.execute(query).yield_per(5000):
-        values = logged_values(r.reasons)
-        if values is None:
+        if len(r.features) != len(FEATURES):
             continue
-        positive = r.state in (OrderState.completed, OrderState.evaluated) and (r.sat or 0) >= 4
-        rows.append(LoggedRow(query_id=r.item_id, day=r.dispatched_at.date(), position=r.rank - 1, values=values,
-                              category=r.code, provider_kind=r.kind.value, label=positive))
+        good = r.state in (OrderState.completed, OrderState.evaluated) and (r.sat or 0) >= 4
+        rows.append(LoggedRow(query_id=r.order_id, day=r.dispatched_at.date(), position=r.position - 1,
+                              values=tuple(float(v) for v in r.features), category=r.code,
+                              provider_kind=r.kind.value, label=good and r.provider_id == r.chosen))
     return LoggedOutcomes.from_rows(rows)
 
 

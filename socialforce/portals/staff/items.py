@@ -26,6 +26,9 @@ from socialforce.portals.labels import bilingual, mask_from_form
 from socialforce.portals.staff.forms import ItemForm, ReasonForm
 from socialforce.portals.staff.views import bp
 
+SHOWN_CANDIDATES = 5
+"""Candidates shown on an item's page; the list a dispatch was chosen from is kept for the learned ranker."""
+
 
 def _item_form(household: Household, item: ServiceItem | None = None) -> ItemForm:
     form = ItemForm(obj=item)
@@ -73,7 +76,7 @@ def item(item_id: int):
     """An item with its orders, their events, and its ranked candidates with reasons."""
     it = get_item_or_404(item_id, current_user)
     orders = db.session.scalars(sa.select(Order).where(Order.item_id == it.id).order_by(Order.id)).all()
-    candidates = matching.rank_item(it, k=5) if it.status == "open" else []
+    candidates = matching.rank_item(it, k=SHOWN_CANDIDATES) if it.status == "open" else []
     providers = {p.id: p for p in db.session.scalars(
         sa.select(Provider).where(Provider.id.in_([c.provider_id for c in candidates])))}
     return render_template("staff/item.html", item=it, orders=orders, candidates=candidates, providers=providers,
@@ -87,15 +90,16 @@ def item_dispatch(item_id: int):
     provider_id = request.form.get("provider_id", type=int)
     if provider_id is None and not it.category.volunteer_task:
         abort(400)
-    choice = dispatch.Choice(provider_id=None)
+    choice, shown = dispatch.Choice(provider_id=None), []
     if provider_id is not None:
-        ranked = {c.provider_id: c for c in matching.rank_item(it, k=20)}
-        if provider_id not in ranked:
+        ranked = matching.rank_item(it, k=20)
+        choice = next((c for c in ranked if c.provider_id == provider_id), None)
+        if choice is None:
             flash(_("This provider is not an eligible candidate for the item now."), "danger")
             return redirect(url_for("staff.item", item_id=it.id))
-        choice = ranked[provider_id]
+        shown = ranked[:SHOWN_CANDIDATES]
     try:
-        order = dispatch.dispatch(it, choice, current_user)
+        order = dispatch.dispatch(it, choice, current_user, shown=shown)
     except ServiceError as e:
         db.session.rollback()
         flash(e.message, "danger")
