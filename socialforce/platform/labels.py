@@ -13,6 +13,11 @@ ORDER_STATE = {
     "cancelled": _l("Cancelled"),
 }
 
+FEATURE_NAMES = {
+    "text": _l("Description match"), "distance": _l("Distance"), "pairing": _l("Pairing"),
+    "continuity": _l("Served before"), "track_record": _l("Track record"), "priority": _l("Household vulnerability"),
+    "load": _l("Free capacity"),
+}
 REASONS = {
     "text": _l("The request and the offer describe similar help (similarity %(value).2f)"),
     "distance": _l("About %(value).1f km away"),

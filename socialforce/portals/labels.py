@@ -8,6 +8,7 @@ from wtforms import SelectChoice
 from socialforce.platform.i18n import select_locale
 from socialforce.platform.labels import (
     EVALUATION_SOURCE,
+    FEATURE_NAMES,
     FREQUENCY,
     ITEM_STATUS,
     ORDER_STATE,
@@ -54,6 +55,11 @@ WEEK_DAYS = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _
 WEEK_PERIODS = (_l("Morning"), _l("Afternoon"), _l("Evening"))
 
 
+def feature_weights(weights: dict[str, float]) -> str:
+    """Scorer weights in words, largest first, e.g. 'Description match 30% · Distance 20%'."""
+    return " · ".join(f"{FEATURE_NAMES.get(f, f)} {w:.0%}" for f, w in sorted(weights.items(), key=lambda fw: -fw[1]))
+
+
 def mask_from_form(values: list[str]) -> int:
     """A week mask from the grid's checked bit numbers (unknown values ignored)."""
     return sum(1 << int(v) for v in set(values) if v.isdigit() and 0 <= int(v) < 21)
@@ -66,6 +72,7 @@ def without_page(args) -> dict:
 
 def init_app(app: Flask) -> None:
     """Expose the label helpers to templates."""
+    app.jinja_env.filters["feature_weights"] = feature_weights
     app.jinja_env.globals.update(
         category_label=bilingual,
         town_label=bilingual,

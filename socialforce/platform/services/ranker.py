@@ -7,7 +7,8 @@ The candidates passed over are the negatives that the chosen one alone cannot te
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,7 +20,7 @@ from flask import current_app
 from socialforce.matching.evaluate import evaluate, time_split
 from socialforce.matching.features import FEATURES
 from socialforce.matching.learn import MIN_OUTCOMES, LearnedRanker, LoggedOutcomes, LoggedRow
-from socialforce.matching.scoring import cold_start_scores
+from socialforce.matching.scoring import COLD_START_WEIGHTS, cold_start_scores
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     Impression,
@@ -95,7 +96,8 @@ def model_dir() -> Path:
 
 
 def retrain(now: datetime) -> dict:
-    """Fit on all but the latest 20% of days, evaluate on those, refit on everything, save and register."""
+    """Fit on all but the latest 20% of days, evaluate on those (with and without the position-bias correction,
+    against the cold-start scorer and a random order), refit on everything, save and register."""
     log = training_log(now)
     if len(log) < MIN_TRAINING_ROWS:
         return {"trained": False, "rows": len(log)}
@@ -103,11 +105,11 @@ def retrain(now: datetime) -> dict:
     held_out = log.subset(test)
     metrics = {"rows": len(log), "test_rows": int(test.sum())}
     if train.any() and test.any():
-        candidate = LearnedRanker.fit(log.subset(train))
-        cold = cold_start_scores(held_out.values)
+        learned, naive = (LearnedRanker.fit(log.subset(train), ipw=ipw) for ipw in (True, False))
         rng = np.random.default_rng(0)
-        for name, scores in (("learned", candidate.score(held_out.values, held_out.category, held_out.kind)),
-                             ("cold_start", cold), ("random", rng.random(len(held_out)))):
+        for name, scores in (("learned", learned.score(held_out.values, held_out.category, held_out.kind)),
+                             ("learned_no_ipw", naive.score(held_out.values, held_out.category, held_out.kind)),
+                             ("cold_start", cold_start_scores(held_out.values)), ("random", rng.random(len(held_out)))):
             ndcg, recall = evaluate(held_out, scores)
             metrics[f"ndcg10_{name}"], metrics[f"recall10_{name}"] = round(ndcg, 4), round(recall, 4)
     ranker = LearnedRanker.fit(log, version=f"hgb-{now:%Y%m%d%H%M}")
@@ -122,10 +124,30 @@ def retrain(now: datetime) -> dict:
     return {"trained": True, "version": ranker.version, "active": active, **metrics}
 
 
+@dataclass(frozen=True)
+class RankingBasis:
+    """What ranks candidates now: the active learned model, or (model None) the cold-start scorer's weights."""
+
+    model: RankerModel | None
+    cold_start_weights: Mapping[str, float]
+    min_outcomes: int
+
+
+def ranking_basis() -> RankingBasis:
+    """What ranks candidates now, for staff to see beside every ranking."""
+    return RankingBasis(active_model(), COLD_START_WEIGHTS, MIN_OUTCOMES)
+
+
+def active_model() -> RankerModel | None:
+    """The registered model that ranks now, or None while cold-starting (none active, or its file is gone)."""
+    row = db.session.scalar(sa.select(RankerModel).where(RankerModel.active).order_by(RankerModel.id.desc()))
+    return row if row is not None and Path(row.path).exists() else None
+
+
 def active_ranker() -> LearnedRanker | None:
     """The active learned ranker (cached per process by version), or None while cold-starting."""
-    row = db.session.scalar(sa.select(RankerModel).where(RankerModel.active).order_by(RankerModel.id.desc()))
-    if row is None or not Path(row.path).exists():
+    row = active_model()
+    if row is None:
         return None
     if row.version not in _loaded:
         _loaded.clear()

@@ -21,7 +21,7 @@ from socialforce.platform.models import (
     utcnow,
 )
 from socialforce.platform.scoping import get_household_or_404, get_item_or_404, order_scope
-from socialforce.platform.services import ServiceError, dispatch, items, matching
+from socialforce.platform.services import ServiceError, dispatch, items, matching, ranker
 from socialforce.portals.labels import bilingual, mask_from_form
 from socialforce.portals.staff.forms import ItemForm, ReasonForm
 from socialforce.portals.staff.views import bp
@@ -80,7 +80,7 @@ def item(item_id: int):
     providers = {p.id: p for p in db.session.scalars(
         sa.select(Provider).where(Provider.id.in_([c.provider_id for c in candidates])))}
     return render_template("staff/item.html", item=it, orders=orders, candidates=candidates, providers=providers,
-                           close_form=ReasonForm())
+                           close_form=ReasonForm(), basis=ranker.ranking_basis() if candidates else None)
 
 
 @bp.post("/items/<int:item_id>/dispatch")
@@ -145,7 +145,7 @@ def matching_review():
         sa.select(Provider).where(Provider.id.in_(provider_ids)))}
     categories = db.session.scalars(sa.select(ServiceCategory).order_by(ServiceCategory.id)).all()
     return render_template("staff/matching.html", page=page, ranked=ranked, providers=providers,
-                           towns=_scope_towns(), categories=categories)
+                           towns=_scope_towns(), categories=categories, basis=ranker.ranking_basis())
 
 
 @bp.post("/matching/dispatch-page")
