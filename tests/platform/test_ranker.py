@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from socialforce.matching import FEATURES
 from socialforce.platform.extensions import db
-from socialforce.platform.models import Impression, Order, OrderState, Outcome, Role
+from socialforce.platform.models import Impression, Order, OrderState, Outcome, Role, ServiceItem
 from socialforce.platform.services import dispatch, matching, ranker
 from tests import factories
 
@@ -90,3 +90,20 @@ def test_a_redispatch_keeps_the_list_it_chose_from(world):
     kept = impressions(second)
     assert [i.position for i in kept] == [1, 2]  # the provider that let it expire is out of the new list
     assert second.provider_id == kept[0].provider_id != first.provider_id
+
+
+def test_weekly_retraining_on_the_demo_history_takes_over_and_ranks(app):
+    from socialforce.platform.seed import DEMO_TODAY, seed_demo
+
+    seed_demo(0.05)
+    db.session.commit()
+    now = datetime.combine(DEMO_TODAY, datetime.min.time())
+    result = ranker.retrain(now)
+    assert result["trained"] and result["active"] and result["rows"] >= 5000
+    assert result["ndcg10_learned"] > result["ndcg10_random"] and result["ndcg10_cold_start"] > result["ndcg10_random"]
+    basis = ranker.ranking_basis()
+    assert basis.model.version == result["version"] and basis.model.metrics["ndcg10_learned"] == result["ndcg10_learned"]
+    open_items = db.session.scalars(sa.select(ServiceItem).where(ServiceItem.status == "open")
+                                    .order_by(ServiceItem.id).limit(100))
+    ranked = next(r for r in (matching.rank_item(it, now=now, k=5) for it in open_items) if r)
+    assert {c.model_version for c in ranked} == {result["version"]}

@@ -112,6 +112,7 @@ def retrain(now: datetime) -> dict:
                              ("cold_start", cold_start_scores(held_out.values)), ("random", rng.random(len(held_out)))):
             ndcg, recall = evaluate(held_out, scores)
             metrics[f"ndcg10_{name}"], metrics[f"recall10_{name}"] = round(ndcg, 4), round(recall, 4)
+            metrics[f"recall3_{name}"] = round(evaluate(held_out, scores, 3)[1], 4)  # lists hold <= 10
     ranker = LearnedRanker.fit(log, version=f"hgb-{now:%Y%m%d%H%M}")
     path = model_dir() / f"{ranker.version}.pkl"
     ranker.save(path)
