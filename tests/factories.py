@@ -29,6 +29,7 @@ from socialforce.platform.models import (
     User,
     Village,
     Volunteer,
+    utcnow,
 )
 
 _seq = itertools.count(1)
@@ -114,10 +115,10 @@ def offer(p: Provider, categories: tuple[str, ...], towns: tuple[str, ...] = ("l
     return o
 
 
-def qualify(p: Provider, *codes: str) -> None:
-    """Give a provider qualifications."""
+def qualify(p: Provider, *codes: str, verified: bool = True) -> None:
+    """Give a provider qualifications, verified by staff unless `verified` is False (declared, not yet checked)."""
     for code in codes:
-        db.session.add(Qualification(provider_id=p.id, code=code))
+        db.session.add(Qualification(provider_id=p.id, code=code, verified_at=utcnow() if verified else None))
     db.session.flush()
 
 

@@ -70,3 +70,24 @@ def test_impressions_backfill_keeps_every_ranked_order_as_a_list_of_one(tmp_path
         kept = set(db.session.execute(sa.text("SELECT order_id, provider_id, position FROM impressions")).all())
         assert kept == ranked
         db.engine.dispose()
+
+
+def test_verification_backfill_trusts_what_the_bureau_entered_and_not_what_volunteers_declared(tmp_path):
+    from flask_migrate import downgrade
+
+    from socialforce.platform.seed import seed_demo
+
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'verify.db'}")
+    with app.app_context():
+        upgrade()
+        seed_demo(0.001)
+        db.session.commit()
+        db.session.remove()
+        downgrade(revision="8f3b6d2a9c17")
+        upgrade()
+        rows = db.session.execute(sa.text(
+            "SELECT p.kind, q.code, q.verified_at IS NOT NULL FROM qualifications q "
+            "JOIN providers p ON p.id = q.provider_id")).all()
+        assert {kind for kind, _, _ in rows} == {"agency", "volunteer"}
+        assert all(verified == (kind != "volunteer" or code == "background_check") for kind, code, verified in rows)
+        db.engine.dispose()

@@ -21,6 +21,7 @@ from socialforce.platform.models import (
     ProviderKind,
     ProviderMember,
     ProviderStatus,
+    Qualification,
     Role,
     User,
 )
@@ -391,3 +392,87 @@ def test_staff_record_a_background_check_and_bad_dates_change_nothing(client):
                               "issued_on": today.isoformat(), "expires_on": (today + timedelta(days=9)).isoformat()})
     assert other.status_code == 404
     assert len(audit_rows("background_check_recorded")) == 1
+
+
+# ------------------------------------------------------------------ certificate verification
+def declared(code: str = "certified_counsellor", expires_on: date | None = None):
+    """A volunteer in 龙泉街道 with a certificate they declared themselves (not verified)."""
+    volunteer = factories.volunteer("longquan")
+    factories.offer(volunteer.provider, ("daily_care",))
+    row = Qualification(provider_id=volunteer.provider_id, code=code, document_no="XL-2026-01", expires_on=expires_on)
+    db.session.add(row)
+    db.session.flush()
+    return volunteer.provider, row
+
+
+def counted(provider: Provider) -> frozenset:
+    """The qualifications matching sees for the provider today."""
+    db.session.expire_all()
+    return frozenset().union(*(o.qualifications for o in matching.load_offers(date.today(), [provider.id])))
+
+
+def test_a_declared_certificate_counts_only_after_staff_verify_it(client):
+    provider, cert = declared()
+    factories.qualify(provider, "teacher")  # recorded by the bureau: verified
+    staff("town-lq", "longquan")
+    staff("town-jh", "jinghe")
+    db.session.commit()
+    assert counted(provider) == {"teacher"}
+    login(client, "town-jh")
+    url = f"/staff/providers/{provider.id}/certificates/{cert.id}/verify"
+    other = client.post(url, data={"csrf_token": csrf_token(client, "/staff/providers")})
+    assert other.status_code == 404 and "certified_counsellor" not in counted(provider)
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/staff/")})
+    login(client, "town-lq")
+    page = client.get(f"/staff/providers/{provider.id}").get_data(as_text=True)
+    assert "待核验" in page and url in page
+    done = client.post(url, data={"csrf_token": csrf_token(client, f"/staff/providers/{provider.id}")},
+                       follow_redirects=True)
+    assert "证书已核验" in flashes(done, "success") and "已核验" in done.get_data(as_text=True)
+    assert "certified_counsellor" in counted(provider)
+    assert [r.detail["code"] for r in audit_rows("qualification_verified")] == ["certified_counsellor"]
+    again = client.post(url, data={"csrf_token": csrf_token(client, f"/staff/providers/{provider.id}")},
+                        follow_redirects=True)
+    assert "已核验过" in flashes(again, "danger") and len(audit_rows("qualification_verified")) == 1
+
+
+def test_an_expired_certificate_is_not_verified(client):
+    provider, cert = declared("teacher", expires_on=date.today() - timedelta(days=1))
+    staff()
+    db.session.commit()
+    login(client, "city")
+    answer = client.post(f"/staff/providers/{provider.id}/certificates/{cert.id}/verify",
+                         data={"csrf_token": csrf_token(client, f"/staff/providers/{provider.id}")},
+                         follow_redirects=True)
+    assert "已过期" in flashes(answer, "danger")
+    db.session.expire_all()
+    assert db.session.get(Qualification, cert.id).verified_at is None and audit_rows("qualification_verified") == []
+
+
+def test_of_staff_verifying_one_certificate_at_once_exactly_one_does(app):
+    provider, cert = declared()
+    actors = [staff(f"town{n}", "longquan").id for n in range(4)]
+    db.session.commit()
+    provider_id, cert_id = provider.id, cert.id
+    barrier, outcomes = threading.Barrier(len(actors)), []
+
+    def attempt(actor_id: int) -> None:
+        with app.app_context():
+            actor = db.session.get(User, actor_id)
+            db.session.commit()
+            barrier.wait()
+            try:
+                run_in_transaction(lambda: providers.verify_qualification(provider_id, cert_id, actor, date.today()))
+                outcomes.append("won")
+            except ServiceError as e:
+                outcomes.append(e.status)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=attempt, args=(a,)) for a in actors]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(outcomes, key=str) == [409, 409, 409, "won"]
+    assert len(audit_rows("qualification_verified")) == 1

@@ -158,6 +158,9 @@ def test_certifications_are_added_and_removed_but_never_the_background_check(cli
     assert added.status_code == 303
     row = db.session.scalar(sa.select(Qualification).where(Qualification.code == "teacher"))
     assert (row.provider_id, row.document_no, row.expires_on.isoformat()) == (vol.provider_id, "T2020-0001", expires)
+    assert row.verified_at is None  # declared: it counts once staff have seen the document
+    section = client.get("/volunteer/profile").get_data(as_text=True).split('id="certifications"')[1]
+    assert "教师资格" in section and "待核验" in section and "已核验" not in section
     row_id = row.id
     # the background check cannot be added or removed by the volunteer
     refused = client.post("/volunteer/profile/certifications", data={

@@ -57,7 +57,14 @@ class Qualification(db.Model):
     document_no: Mapped[str | None] = mapped_column(sa.String(60))
     issued_on: Mapped[date | None]
     expires_on: Mapped[date | None]
+    verified_at: Mapped[datetime | None]  # staff saw the document; NULL: declared by a volunteer, not yet checked
+    verified_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     provider: Mapped[Provider] = relationship(back_populates="qualifications")
+
+    @classmethod
+    def in_force(cls, on: date) -> sa.ColumnElement[bool]:
+        """SQL condition: verified by staff and not expired on `on` (only such qualifications count)."""
+        return sa.and_(cls.verified_at.is_not(None), sa.or_(cls.expires_on.is_(None), cls.expires_on >= on))
 
 
 class Agency(db.Model):

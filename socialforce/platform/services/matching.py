@@ -119,8 +119,7 @@ def load_offers(on: date, provider_ids: list[int] | None = None,
                           offer_categories.c.offer_id)
     towns = _grouped(sa.select(offer_towns.c.offer_id, offer_towns.c.town_id), offer_ids, offer_towns.c.offer_id)
     provider_set = sorted({r.provider_id for r in rows})
-    quals = _grouped(sa.select(Qualification.provider_id, Qualification.code)
-                     .where(sa.or_(Qualification.expires_on.is_(None), Qualification.expires_on >= on)),
+    quals = _grouped(sa.select(Qualification.provider_id, Qualification.code).where(Qualification.in_force(on)),
                      provider_set, Qualification.provider_id)
     unplaced_load = provider_load(provider_set if provider_ids is not None else None)
     offers = []

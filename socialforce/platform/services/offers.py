@@ -59,10 +59,9 @@ class OfferInput:
 
 
 def qualified_categories(provider: Provider, on: date) -> list[ServiceCategory]:
-    """The categories the provider may offer: those needing no qualification or one it holds (not expired) on `on`."""
+    """The categories the provider may offer: those needing no qualification or one in force (verified, not expired)."""
     held = set(db.session.scalars(sa.select(Qualification.code).where(
-        Qualification.provider_id == provider.id,
-        sa.or_(Qualification.expires_on.is_(None), Qualification.expires_on >= on))))
+        Qualification.provider_id == provider.id, Qualification.in_force(on))))
     categories = db.session.scalars(sa.select(ServiceCategory).order_by(ServiceCategory.id))
     return [c for c in categories if not c.qualification_codes or c.qualification_codes & held]
 

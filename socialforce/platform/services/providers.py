@@ -31,6 +31,7 @@ from socialforce.platform.models import (
     Role,
     ServiceCategory,
     User,
+    utcnow,
 )
 from socialforce.platform.services import ServiceError, audit, matching
 
@@ -102,20 +103,22 @@ def status_counts(user: User) -> dict[str, int]:
 # ------------------------------------------------------------------ details
 @dataclass(frozen=True)
 class Certificate:
-    """A qualification as shown to staff: its code, dates and whether it is in force today."""
+    """A qualification as shown to staff: its code, dates, whether it is still valid and whether staff verified it."""
 
+    id: int
     code: str
     issued_on: date | None
     expires_on: date | None
     valid: bool
+    verified: bool
 
 
 def certificates(provider: Provider, today: date) -> list[Certificate]:
     """The provider's qualifications with their validity on `today` (document numbers are not shown)."""
     rows = db.session.scalars(sa.select(Qualification).where(Qualification.provider_id == provider.id)
                               .order_by(Qualification.code)).all()
-    return [Certificate(q.code, q.issued_on, q.expires_on, q.expires_on is None or q.expires_on >= today)
-            for q in rows]
+    return [Certificate(q.id, q.code, q.issued_on, q.expires_on, q.expires_on is None or q.expires_on >= today,
+                        q.verified_at is not None) for q in rows]
 
 
 def background_check(certs: list[Certificate]) -> Certificate | None:
@@ -253,10 +256,32 @@ def record_background_check(provider_id: int, issued_on: date, expires_on: date,
         db.session.add(check)
     check.issued_on, check.expires_on = issued_on, expires_on
     check.document_no = (document_no or "").strip()[:60] or None
+    check.verified_at, check.verified_by_id = utcnow(), actor.id  # staff saw the document
     db.session.flush()
     audit.record("background_check_recorded", actor, "provider", provider.id, ip=ip,
                  issued_on=issued_on.isoformat(), expires_on=expires_on.isoformat())
     return check
+
+
+def verify_qualification(provider_id: int, qualification_id: int, actor: User, today: date,
+                         ip: str | None = None) -> None:
+    """Mark a provider's declared certificate as checked against the document, so it counts for matching; audited.
+
+    A conditional update: of two staff verifying at once exactly one succeeds, the other is told it is done.
+    """
+    provider = get_in_scope(provider_id, actor)
+    row = db.session.get(Qualification, qualification_id) if provider is not None else None
+    if row is None or row.provider_id != provider.id:
+        raise ServiceError(_("No such certificate in your area."), status=404)
+    if row.expires_on is not None and row.expires_on < today:
+        raise ServiceError(_("This certificate has expired; ask for a current one."), status=400)
+    done = db.session.execute(
+        sa.update(Qualification).where(Qualification.id == row.id, Qualification.verified_at.is_(None))
+        .values(verified_at=utcnow(), verified_by_id=actor.id).execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        raise ServiceError(_("This certificate was already verified."), status=409)
+    audit.record("qualification_verified", actor, "provider", provider.id, ip=ip, code=row.code)
+    matching.invalidate()
 
 
 def _after_volunteer_change(provider: Provider, action: str, before: ProviderStatus) -> dict:

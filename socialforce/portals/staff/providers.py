@@ -132,6 +132,26 @@ def provider_background_check(provider_id: int):
                            check_form=form, **_detail_context(provider), **_labels()), error or 400
 
 
+@bp.post("/providers/<int:provider_id>/certificates/<int:qualification_id>/verify")
+def provider_certificate_verify(provider_id: int, qualification_id: int):
+    """Verify a certificate the provider declared, after seeing the document; audited."""
+    provider = _provider_or_404(provider_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        providers.verify_qualification(provider.id, qualification_id, current_user, visits.to_local(utcnow()).date(),
+                                       request.remote_addr)
+    except ServiceError as e:
+        db.session.rollback()
+        if e.status == 404:
+            abort(404)
+        flash(e.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("The certificate was verified; it now counts for matching."), "success")
+    return redirect(url_for("staff.provider", provider_id=provider.id), 303)
+
+
 @bp.post("/providers/<int:provider_id>/<action>")
 def provider_action(provider_id: int, action: str):
     """Approve, suspend (a reason is required) or reinstate a provider; audited; refused cleanly if not possible."""

@@ -127,7 +127,7 @@ def certification_add():
         _fail(form, e)
         return _render(_volunteer(), e.status, cert_form=form)
     db.session.commit()
-    flash(_("The certification is added."), "success")
+    flash(_("The certification is added. It counts once staff of your town have verified the document."), "success")
     return redirect(url_for("volunteer.profile") + "#certifications", 303)
 
 
