@@ -267,3 +267,28 @@ def _register_provider_portal_ids() -> None:
 
 
 _register_provider_portal_ids()
+
+
+# --- certificate verification: <qualification_id> on /staff/providers/<provider_id>/certificates/... ---------------
+_owned_ids_before_certificates = owned_ids
+
+
+def owned_ids(kind: str, u: User, portal: str) -> list[int]:  # noqa: F811 - extends the function above
+    """Adds `qualification_id` (staff: certificates of providers in their scope, as for `provider_id`)."""
+    if kind == "qualification_id" and portal == "staff":
+        from socialforce.platform.models import Provider, Qualification
+
+        scope = (sa.true() if u.role == Role.city_staff else Provider.town_id == u.town_id
+                 if u.role == Role.town_staff else sa.false())
+        return list(db.session.scalars(sa.select(Qualification.id).join(Provider).where(scope)
+                                       .order_by(Qualification.id)))
+    return _owned_ids_before_certificates(kind, u, portal)
+
+
+def _register_qualification_ids() -> None:
+    from socialforce.platform.models import Qualification
+
+    ALL_IDS["qualification_id"] = Qualification.id
+
+
+_register_qualification_ids()
