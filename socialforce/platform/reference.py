@@ -46,6 +46,8 @@ ASSISTANCE_CATEGORIES: tuple[tuple[str, str, str, bool], ...] = (
 )
 
 # qualification code -> (Chinese, English)
+BACKGROUND_CHECK = "background_check"
+"""The certificate of no criminal record staff record for a volunteer before any work with minors."""
 QUALIFICATIONS: dict[str, tuple[str, str]] = {
     "licensed_social_worker": ("持证社工", "Licensed social worker"),
     "certified_counsellor": ("心理咨询师", "Certified counsellor"),
@@ -53,7 +55,7 @@ QUALIFICATIONS: dict[str, tuple[str, str]] = {
     "lawyer": ("执业律师", "Practising lawyer"),
     "teacher": ("教师资格", "Teacher"),
     "medical": ("医护资格", "Medical professional"),
-    "background_check": ("无犯罪记录证明", "Background check (work with minors)"),
+    BACKGROUND_CHECK: ("无犯罪记录证明", "Background check (work with minors)"),
 }
 
 # code, Chinese, English, qualifications (one of), volunteer task

@@ -476,3 +476,22 @@ def test_of_staff_verifying_one_certificate_at_once_exactly_one_does(app):
         t.join(60)
     assert sorted(outcomes, key=str) == [409, 409, 409, "won"]
     assert len(audit_rows("qualification_verified")) == 1
+
+
+def test_staff_find_the_providers_whose_certificates_await_verification_in_their_scope(client):
+    provider, cert = declared()
+    checked = factories.volunteer("longquan")
+    factories.qualify(checked.provider, "teacher")
+    staff("town-lq", "longquan")
+    staff("town-jh", "jinghe")
+    db.session.commit()
+    assert providers.awaiting_verification_count(db.session.scalar(
+        sa.select(User).where(User.username == "town-jh"))) == 0
+    login(client, "town-lq")
+    listed = client.get("/staff/providers?certificates=awaiting").get_data(as_text=True)
+    assert provider.name in listed and checked.provider.name not in listed
+    assert re.search(r"证书待核验</span> 1<", listed)
+    run_in_transaction(lambda: providers.verify_qualification(
+        provider.id, cert.id, db.session.scalar(sa.select(User).where(User.username == "town-lq")), date.today()))
+    listed = client.get("/staff/providers?certificates=awaiting").get_data(as_text=True)
+    assert provider.name not in listed and re.search(r"证书待核验</span> 0<", listed)

@@ -20,7 +20,7 @@ from socialforce.platform.models import (
     offer_categories,
     offer_towns,
 )
-from socialforce.platform.reference import SERVICE_CATEGORIES
+from socialforce.platform.reference import BACKGROUND_CHECK, SERVICE_CATEGORIES
 from socialforce.platform.seed import names
 from socialforce.platform.seed.world import ProviderRef, TownRef, World, scaled
 
@@ -100,10 +100,10 @@ id, not the shared random stream, so adding the flag left the rest of the demo w
 def _qualification(world: World, provider_id: int, code: str, number: str, declared: bool = False) -> dict:
     """A qualification; `declared` ones (a volunteer's own) are verified with VERIFIED_SHARE, the others always."""
     issued = world.today - timedelta(days=world.rng.randint(60, 2000))
-    verified = not declared or code == "background_check" or (provider_id * 2654435761) % 1000 < VERIFIED_SHARE * 1000
+    verified = not declared or code == BACKGROUND_CHECK or (provider_id * 2654435761) % 1000 < VERIFIED_SHARE * 1000
     return {"id": world.writer.next_id(Qualification), "provider_id": provider_id, "code": code,
             "document_no": number, "issued_on": issued,
-            "expires_on": None if code != "background_check" else issued + timedelta(days=3 * 365),
+            "expires_on": None if code != BACKGROUND_CHECK else issued + timedelta(days=3 * 365),
             "verified_at": datetime.combine(issued, time(2, 0)) if verified else None,
             "verified_by_id": None}
 
@@ -321,10 +321,10 @@ def _volunteer_qualifications(world: World, skills: list[str], demo: bool) -> li
     """Background checks for about 40% (most tutors), a few professional qualifications."""
     rng = world.rng
     if demo:
-        return ["background_check", "teacher"]
+        return [BACKGROUND_CHECK, "teacher"]
     held = []
     if rng.random() < (0.75 if "tutoring" in skills else 0.3):
-        held.append("background_check")
+        held.append(BACKGROUND_CHECK)
     for code, base, boosted_by in (("teacher", 0.02, "tutoring"), ("medical", 0.015, "medical_escort"),
                                    ("rehab_therapist", 0.015, None), ("certified_counsellor", 0.015, None)):
         if rng.random() < (0.15 if boosted_by in skills else base):

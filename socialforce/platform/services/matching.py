@@ -45,6 +45,7 @@ from socialforce.platform.models import (
     offer_towns,
     utcnow,
 )
+from socialforce.platform.reference import BACKGROUND_CHECK
 from socialforce.platform.services.dispatch import (
     FAILED_STATES,
     Choice,
@@ -130,7 +131,7 @@ def load_offers(on: date, provider_ids: list[int] | None = None,
         offers.append(mt.Offer(
             id=r.id, provider_id=r.provider_id, provider_kind=r.kind.value, categories=categories.get(r.id, frozenset()),
             towns=towns.get(r.id, frozenset()), lat=r.lat, lon=r.lon, radius_km=r.radius_km,
-            qualifications=provider_quals, background_checked="background_check" in provider_quals,
+            qualifications=provider_quals, background_checked=BACKGROUND_CHECK in provider_quals,
             windows=r.windows, slots_left=r.slots_per_week - held, valid_from=r.valid_from, valid_to=r.valid_to,
             description=f"{r.title} {r.description}"))
     return offers

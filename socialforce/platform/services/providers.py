@@ -33,10 +33,10 @@ from socialforce.platform.models import (
     User,
     utcnow,
 )
+from socialforce.platform.reference import BACKGROUND_CHECK
 from socialforce.platform.services import ServiceError, audit, matching
 
 REASON_MIN, REASON_MAX = 2, 200
-BACKGROUND_CHECK = "background_check"
 
 
 @dataclass(frozen=True)
@@ -75,9 +75,11 @@ def get_in_scope(provider_id: int, user: User) -> Provider | None:
 
 
 def search(user: User, kind: str | None = None, status: str | None = None, town_id: int | None = None,
-           q: str | None = None) -> sa.Select:
+           q: str | None = None, awaiting_verification: bool = False) -> sa.Select:
     """Providers in scope matching the filters (unknown values are ignored): pending first, then newest."""
     query = sa.select(Provider).where(scope_filter(user))
+    if awaiting_verification:
+        query = query.where(Provider.id.in_(_awaiting_verification()))
     if kind in ProviderKind.__members__:
         query = query.where(Provider.kind == ProviderKind(kind))
     if status in ProviderStatus.__members__:
@@ -98,6 +100,16 @@ def status_counts(user: User) -> dict[str, int]:
     counts = {s.value: 0 for s in ProviderStatus}
     counts.update({str(status): n for status, n in rows})
     return counts
+
+
+def _awaiting_verification() -> sa.Select:
+    return sa.select(Qualification.provider_id).where(Qualification.verified_at.is_(None))
+
+
+def awaiting_verification_count(user: User) -> int:
+    """How many providers in scope have a declared certificate staff have not verified yet."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Provider).where(
+        scope_filter(user), Provider.id.in_(_awaiting_verification())))
 
 
 # ------------------------------------------------------------------ details

@@ -23,7 +23,7 @@ from socialforce.platform.models import (
     Volunteer,
     utcnow,
 )
-from socialforce.platform.reference import QUALIFICATIONS
+from socialforce.platform.reference import BACKGROUND_CHECK, QUALIFICATIONS
 from socialforce.platform.services import ServiceError, accounts, audit, matching
 
 
@@ -78,8 +78,6 @@ def register(reg: Registration) -> User:
 
 
 # ------------------------------------------------------------------ the volunteer's own profile
-BACKGROUND_CHECK = "background_check"
-"""Recorded by staff after seeing the certificate (work with minors depends on it); the volunteer only sees it."""
 OFFER_SLOTS = 2
 OFFER_DAYS = 365
 PHONE_RE = re.compile(r"^1\d{10}$")

@@ -57,15 +57,18 @@ def _paginate(query: sa.Select, arg: str):
 
 @bp.get("/providers")
 def providers_list():
-    """Agencies, pairing units and volunteers in scope, filtered by kind, status, town and name."""
+    """Agencies, pairing units and volunteers in scope, filtered by kind, status, town, name and certificates
+    awaiting verification."""
     args = request.args
     city = current_user.town_id is None
     query = providers.search(current_user, args.get("kind"), args.get("status"),
-                             args.get("town", type=int) if city else None, args.get("q"))
+                             args.get("town", type=int) if city else None, args.get("q"),
+                             awaiting_verification=args.get("certificates") == "awaiting")
     page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
     towns = db.session.scalars(sa.select(Town).order_by(Town.id)).all() if city else []
     return render_template("staff/providers/list.html", page=page, towns=towns,
-                           counts=providers.status_counts(current_user), kinds=list(ProviderKind),
+                           counts=providers.status_counts(current_user),
+                           awaiting=providers.awaiting_verification_count(current_user), kinds=list(ProviderKind),
                            statuses=list(ProviderStatus), **_labels())
 
 
