@@ -14,9 +14,12 @@ from socialforce.platform.models import (
     OrderEvent,
     OrderState,
     Provider,
+    ProviderMember,
     ProviderStatus,
     Role,
     ServiceOffer,
+    Visit,
+    VisitStatus,
 )
 from socialforce.platform.services import ServiceError, dispatch, matching, orders
 from tests import factories
@@ -160,3 +163,53 @@ def test_batch_assignment_serves_both_items_where_taking_the_best_first_serves_o
     choices = matching.assign_items([near, far], now=NOW)
     assert {item_id: c.provider_id for item_id, c in choices.items()} == {near.id: b.id, far.id: a.id}
     assert choices[near.id].rank == 2 and choices[near.id].reasons["reasons"]
+
+
+def accepted_with_a_planned_visit(world) -> Order:
+    order = first_dispatch(world)
+    worker = db.session.scalar(sa.select(ProviderMember).where(ProviderMember.provider_id == order.provider_id))
+    dispatch.accept(order, world["staff"], worker.id, NOW)
+    db.session.add(Visit(order_id=order.id, assignee_id=worker.id, starts_at=NOW + timedelta(days=2),
+                         ends_at=NOW + timedelta(days=2, hours=1), status=VisitStatus.planned))
+    db.session.flush()
+    return order
+
+
+def test_cancelling_an_order_cancels_its_visits_returns_unused_hours_and_reopens_the_item(world):
+    order = accepted_with_a_planned_visit(world)
+    contract = db.session.get(Contract, order.contract_id)
+    assert contract.used_hours == pytest.approx(order.expected_hours)
+    dispatch.cancel(order, world["staff"], "服务对象已入住养老机构", NOW)
+    db.session.expire_all()
+    assert order.state == OrderState.cancelled and order.events[-1].reason == "服务对象已入住养老机构"
+    assert [(v.status, v.cancel_reason) for v in db.session.scalars(sa.select(Visit))] == [
+        (VisitStatus.cancelled, "服务对象已入住养老机构")]
+    assert contract.used_hours == pytest.approx(0.0)
+    assert world["item"].status == ItemStatus.open
+    again = dispatch.dispatch(world["item"], matching.rank_item(world["item"], now=NOW)[0], world["staff"], NOW)
+    assert again.attempt == 1 and again.provider_id == order.provider_id  # a cancellation is not a failure
+
+
+def test_cancelling_work_already_started_keeps_the_hours_charged(world):
+    order = accepted_with_a_planned_visit(world)
+    orders.transition(order, OrderState.scheduled, world["staff"], now=NOW)
+    orders.transition(order, OrderState.in_service, world["staff"], now=NOW)
+    dispatch.cancel(order, world["staff"], "服务对象住院治疗", NOW)
+    assert db.session.get(Contract, order.contract_id).used_hours == pytest.approx(order.expected_hours)
+
+
+@pytest.mark.parametrize(("reason", "match"), [("", "原因"), ("x" * 201, "原因")])
+def test_a_cancellation_without_a_proper_reason_changes_nothing(world, reason, match):
+    order = first_dispatch(world)
+    with pytest.raises(ServiceError, match=match):
+        dispatch.cancel(order, world["staff"], reason, NOW)
+    assert order.state == OrderState.dispatched and world["item"].status == ItemStatus.dispatched
+
+
+def test_a_finished_order_cannot_be_cancelled(world):
+    order = first_dispatch(world)
+    orders.transition(order, OrderState.declined, world["staff"], now=NOW)
+    with pytest.raises(orders.IllegalTransition):
+        dispatch.cancel(order, world["staff"], "重复派单", NOW)
+    db.session.refresh(order)
+    assert order.state == OrderState.declined

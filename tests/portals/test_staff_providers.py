@@ -13,8 +13,11 @@ from socialforce.platform import crypto, idnumber
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     AuditLog,
+    Contract,
     MemberRole,
     Notification,
+    Order,
+    OrderState,
     Pairing,
     PairingUnit,
     Provider,
@@ -25,7 +28,7 @@ from socialforce.platform.models import (
     Role,
     User,
 )
-from socialforce.platform.services import ServiceError, dispatch, matching, providers, volunteers
+from socialforce.platform.services import ServiceError, dispatch, matching, orders, providers, volunteers
 from socialforce.platform.transactions import run_in_transaction
 from tests import factories
 from tests.conftest import csrf_token, login
@@ -495,3 +498,27 @@ def test_staff_find_the_providers_whose_certificates_await_verification_in_their
         provider.id, cert.id, db.session.scalar(sa.select(User).where(User.username == "town-lq")), date.today()))
     listed = client.get("/staff/providers?certificates=awaiting").get_data(as_text=True)
     assert provider.name not in listed and re.search(r"证书待核验</span> 0<", listed)
+
+
+def test_suspending_an_organisation_cancels_its_orders_not_yet_started_and_keeps_those_in_service(app):
+    city = staff()
+    agency, worker = factories.agency("龙泉社工中心")
+    items = [factories.item(factories.household(), "counselling", description="需要心理疏导") for _ in range(3)]
+    db.session.commit()
+    waiting, accepted, serving = (dispatch.dispatch(it, dispatch.Choice(provider_id=agency.id), city) for it in items)
+    for order in (accepted, serving):
+        dispatch.accept(order, city, worker.id)
+    orders.transition(serving, OrderState.scheduled, city)
+    orders.transition(serving, OrderState.in_service, city)
+    db.session.commit()
+    contract = db.session.get(Contract, accepted.contract_id)
+    charged = contract.used_hours
+    run_in_transaction(lambda: providers.change_status(agency.id, "suspend", db.session.merge(city), "服务投诉核查中"))
+    db.session.expire_all()
+    states = {o.item_id: (o.state, o.item.status) for o in db.session.scalars(sa.select(Order))}
+    assert states[items[0].id] == states[items[1].id] == (OrderState.cancelled, "open")
+    assert states[items[2].id][0] == OrderState.in_service and states[items[2].id][1] != "open"
+    assert db.session.get(Order, waiting.id).events[-1].reason == "服务方已暂停：服务投诉核查中"
+    assert contract.used_hours == pytest.approx(charged - accepted.expected_hours)
+    [row] = audit_rows("provider_suspended")
+    assert (row.detail["orders_cancelled"], row.detail["orders_in_service"]) == (2, 1)

@@ -21,7 +21,7 @@ from socialforce.platform.models import (
     VisitStatus,
     utcnow,
 )
-from socialforce.platform.services import accounts, matching, ranker
+from socialforce.platform.services import accounts, dispatch, matching, ranker
 from socialforce.platform.services.visits import to_local
 from tests import factories
 from tests.conftest import csrf_token, login
@@ -150,3 +150,27 @@ def test_staff_dispatch_many_items_at_once_by_the_best_assignment(client):
     assert page.status_code == 200 and "alert-success" in page.get_data(as_text=True)
     sent = dict(db.session.execute(sa.select(Order.item_id, Order.provider_id)).tuples().all())
     assert sent == {near.id: b.id, far.id: a.id}
+
+
+def test_staff_cancel_an_open_order_from_the_item_page_in_their_town_only(client):
+    agency, _worker = factories.agency("晨光社工")
+    item = factories.item(factories.household("longquan"), "counselling", description="需要心理疏导")
+    factories.user("town-lq", Role.town_staff, town_id=factories.town("longquan").id)
+    factories.user("town-jh", Role.town_staff, town_id=factories.town("jinghe").id)
+    db.session.commit()
+    order = dispatch.dispatch(item, dispatch.Choice(provider_id=agency.id), None)
+    db.session.commit()
+    login(client, "town-jh")
+    other = client.post(f"/staff/orders/{order.id}/cancel",
+                        data={"csrf_token": csrf_token(client, "/staff/"), "reason": "家庭搬迁至外地"})
+    assert other.status_code == 404
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/staff/")})
+    login(client, "town-lq")
+    page = client.get(f"/staff/items/{item.id}").get_data(as_text=True)
+    assert f"/staff/orders/{order.id}/cancel" in page and "取消工单" in page
+    done = client.post(f"/staff/orders/{order.id}/cancel", follow_redirects=True,
+                       data={"csrf_token": csrf_token(client, f"/staff/items/{item.id}"), "reason": "家庭搬迁至外地"})
+    html = done.get_data(as_text=True)
+    assert f"工单 #{order.id} 已取消" in html and f"/staff/orders/{order.id}/cancel" not in html
+    db.session.expire_all()
+    assert order.state == OrderState.cancelled and item.status == "open"

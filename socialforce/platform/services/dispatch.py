@@ -33,6 +33,8 @@ from socialforce.platform.models import (
     TaskSignup,
     Town,
     User,
+    Visit,
+    VisitStatus,
     Volunteer,
     VolunteerTask,
     utcnow,
@@ -40,8 +42,6 @@ from socialforce.platform.models import (
 from socialforce.platform.services import ServiceError, audit, orders, ranker
 
 FAILED_STATES = (OrderState.declined, OrderState.expired)
-LIVE_STATES = (OrderState.proposed, OrderState.dispatched, OrderState.accepted, OrderState.scheduled,
-               OrderState.in_service)
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def dispatch(item: ServiceItem, choice: Choice, actor: User | None, now: datetim
     now = now or utcnow()
     if item.status not in (ItemStatus.open,):
         raise ServiceError(_("This service item is not open for dispatch."))
-    if db.session.scalar(sa.select(Order.id).where(Order.item_id == item.id, Order.state.in_(LIVE_STATES))):
+    if db.session.scalar(sa.select(Order.id).where(Order.item_id == item.id, Order.state.in_(orders.OPEN_STATES))):
         raise ServiceError(_("This service item already has an open order."))
     attempt = 1 + db.session.scalar(
         sa.select(sa.func.count(Order.id)).where(Order.item_id == item.id, Order.state.in_(FAILED_STATES)))
@@ -174,6 +174,33 @@ def decline(order: Order, actor: User, reason: str, now: datetime | None = None)
         raise ServiceError(_("Please give a reason for declining."), status=400, field="reason")
     orders.transition(order, OrderState.declined, actor, reason=reason, now=now, decline_reason=reason[:200])
     return redispatch(order.item, now)
+
+
+def cancel(order: Order, actor: User, reason: str, now: datetime | None = None) -> Order:
+    """Staff cancel an open order with a reason: its planned visits are cancelled, contract hours not yet used go
+    back, the item opens again (to dispatch anew or close) and the provider is told. Flushes."""
+    now = now or utcnow()
+    reason = (reason or "").strip()
+    if not 2 <= len(reason) <= 200:
+        raise ServiceError(_("Give a reason of 2 to 200 characters."), status=400, field="reason")
+    started = order.state == OrderState.in_service
+    orders.transition(order, OrderState.cancelled, actor, reason=reason, now=now)
+    db.session.execute(sa.update(Visit).where(Visit.order_id == order.id, Visit.status == VisitStatus.planned)
+                       .values(status=VisitStatus.cancelled, cancel_reason=reason[:200])
+                       .execution_options(synchronize_session=False))
+    if order.contract_id is not None and not started:
+        db.session.execute(sa.update(Contract).where(Contract.id == order.contract_id)
+                           .values(used_hours=Contract.used_hours - order.expected_hours)
+                           .execution_options(synchronize_session=False))
+    order.item.status = ItemStatus.open
+    db.session.flush()
+    if order.provider_id is not None:
+        portal = "agency" if order.provider.kind == ProviderKind.agency else "unit"
+        _notify_provider(order.provider_id, "order_cancelled", {"order_id": order.id}, f"/{portal}/orders/{order.id}")
+    for provider_id in db.session.scalars(sa.select(Volunteer.provider_id).join(TaskSignup)
+                                          .join(VolunteerTask).where(VolunteerTask.order_id == order.id)):
+        _notify_provider(provider_id, "order_cancelled", {"order_id": order.id}, "/volunteer/")
+    return order
 
 
 def sweep_overdue(now: datetime) -> dict:

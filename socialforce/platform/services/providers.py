@@ -22,6 +22,8 @@ from socialforce.platform.models import (
     Contract,
     Household,
     MemberRole,
+    Order,
+    OrderState,
     Pairing,
     Provider,
     ProviderKind,
@@ -245,6 +247,8 @@ def change_status(provider_id: int, action: str, actor: User, reason: str | None
         detail["reason"] = reason[:REASON_MAX]
     if provider.kind == ProviderKind.volunteer:
         detail.update(_after_volunteer_change(provider, action, before))
+    elif action == "suspend":
+        detail.update(_release_open_orders(provider, actor, reason))
     audit.record(transition.audit_action, actor, "provider", provider.id, ip=ip, **detail)
     matching.invalidate()  # this process's warm index; others re-check status in rank_item
     return provider
@@ -294,6 +298,21 @@ def verify_qualification(provider_id: int, qualification_id: int, actor: User, t
         raise ServiceError(_("This certificate was already verified."), status=409)
     audit.record("qualification_verified", actor, "provider", provider.id, ip=ip, code=row.code)
     matching.invalidate()
+
+
+def _release_open_orders(provider: Provider, actor: User, reason: str) -> dict:
+    """Cancel a suspended organisation's orders not yet started (their items open again for another provider);
+    orders already in service stay for staff to decide."""
+    from socialforce.platform.services import dispatch
+
+    waiting = db.session.scalars(sa.select(Order).where(
+        Order.provider_id == provider.id,
+        Order.state.in_((OrderState.dispatched, OrderState.accepted, OrderState.scheduled))).order_by(Order.id)).all()
+    for order in waiting:
+        dispatch.cancel(order, actor, _("Provider suspended: %(reason)s", reason=reason)[:200])
+    in_service = db.session.scalar(sa.select(sa.func.count(Order.id)).where(
+        Order.provider_id == provider.id, Order.state == OrderState.in_service))
+    return {"orders_cancelled": len(waiting), "orders_in_service": in_service}
 
 
 def _after_volunteer_change(provider: Provider, action: str, before: ProviderStatus) -> dict:

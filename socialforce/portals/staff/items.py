@@ -22,6 +22,7 @@ from socialforce.platform.models import (
 )
 from socialforce.platform.scoping import get_household_or_404, get_item_or_404, order_scope
 from socialforce.platform.services import ServiceError, dispatch, items, matching, ranker
+from socialforce.platform.services.orders import OPEN_STATES
 from socialforce.portals.labels import bilingual, mask_from_form
 from socialforce.portals.staff.forms import ItemForm, ReasonForm
 from socialforce.portals.staff.views import bp
@@ -80,7 +81,8 @@ def item(item_id: int):
     providers = {p.id: p for p in db.session.scalars(
         sa.select(Provider).where(Provider.id.in_([c.provider_id for c in candidates])))}
     return render_template("staff/item.html", item=it, orders=orders, candidates=candidates, providers=providers,
-                           close_form=ReasonForm(), basis=ranker.ranking_basis() if candidates else None)
+                           close_form=ReasonForm(), basis=ranker.ranking_basis() if candidates else None,
+                           open_states=OPEN_STATES)
 
 
 @bp.post("/items/<int:item_id>/dispatch")
@@ -106,6 +108,27 @@ def item_dispatch(item_id: int):
         return redirect(url_for("staff.item", item_id=it.id))
     db.session.commit()
     flash(_("Order #%(id)s dispatched.", id=order.id), "success")
+    return redirect(url_for("staff.item", item_id=it.id))
+
+
+@bp.post("/orders/<int:order_id>/cancel")
+def order_cancel(order_id: int):
+    """Cancel an open order with a reason; the item opens again to dispatch anew or close."""
+    order = db.session.get(Order, order_id) or abort(404)
+    it = get_item_or_404(order.item_id, current_user)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        flash(_("Please give a reason."), "danger")
+        return redirect(url_for("staff.item", item_id=it.id))
+    try:
+        dispatch.cancel(order, current_user, form.reason.data)
+    except ServiceError as e:
+        db.session.rollback()
+        flash(e.message, "danger")
+        return redirect(url_for("staff.item", item_id=it.id))
+    db.session.commit()
+    flash(_("Order #%(id)s was cancelled; the item is open again: dispatch it anew or close it.", id=order.id),
+          "success")
     return redirect(url_for("staff.item", item_id=it.id))
 
 

@@ -29,9 +29,12 @@ CERTIFICATE_LEVELS = {"assistant": _l("Assistant social worker"), "social_worker
                       "senior": _l("Senior social worker")}
 
 
-def _success(action: str, name: str) -> str:
+def _success(action: str, name: str, kind: ProviderKind) -> str:
     if action == "approve":
         return _("%(name)s was approved.", name=name)
+    if action == "suspend" and kind != ProviderKind.volunteer:
+        return _("%(name)s was suspended; it will not be matched or dispatched to. Its orders not yet started were "
+                 "cancelled and their items are open again; orders in service stay.", name=name)
     if action == "suspend":
         return _("%(name)s was suspended; it will not be matched or dispatched to.", name=name)
     return _("%(name)s was reinstated.", name=name)
@@ -167,7 +170,7 @@ def provider_action(provider_id: int, action: str):
                                action_form=FlaskForm(), check_form=BackgroundCheckForm(), show_suspend=True, **_detail_context(provider),
                                **_labels()), 400
     reason = form.reason.data if action == "suspend" else None
-    provider_id, name = provider.id, provider.name
+    provider_id, name, kind = provider.id, provider.name, provider.kind
     db.session.commit()  # end the read transaction before the conditional update
     try:
         run_in_transaction(lambda: providers.change_status(provider_id, action, current_user, reason,
@@ -177,5 +180,5 @@ def provider_action(provider_id: int, action: str):
             abort(404)
         flash(e.message, "danger")
         return redirect(url_for("staff.provider", provider_id=provider_id), 303)
-    flash(_success(action, name), "success")
+    flash(_success(action, name, kind), "success")
     return redirect(url_for("staff.provider", provider_id=provider_id), 303)
