@@ -147,3 +147,15 @@ def user(username: str, role: Role, **kwargs) -> User:
     db.session.add(u)
     db.session.flush()
     return u
+
+
+def batch_where_best_first_serves_one() -> tuple[Provider, Provider, ServiceItem, ServiceItem]:
+    """(a, b, near, far): agencies A and B with one slot each in 龙泉街道, A also serving 滨湖镇; a counselling item in
+    each town. Both rank equally for the near item, A first, so taking each item's best in turn leaves `far` unserved."""
+    a, _ = agency("甲社工", "longquan", slots=1)
+    b, _ = agency("乙社工", "longquan", slots=1)
+    offer_a = db.session.scalar(sa.select(ServiceOffer).where(ServiceOffer.provider_id == a.id))
+    offer_a.towns.append(town("binhu"))
+    near = item(household("longquan"), "counselling", description="需要心理疏导")
+    far = item(household("binhu"), "counselling", description="需要心理疏导")
+    return a, b, near, far

@@ -17,7 +17,6 @@ from socialforce.platform.models import (
     ProviderMember,
     ProviderStatus,
     Role,
-    ServiceOffer,
     Visit,
     VisitStatus,
 )
@@ -148,14 +147,7 @@ def test_a_provider_suspended_elsewhere_is_not_proposed_from_a_stale_index(world
 
 
 def test_batch_assignment_serves_both_items_where_taking_the_best_first_serves_one(app):
-    """A (1 slot) serves 龙泉街道 and 滨湖镇, B (1 slot) only 龙泉街道; both rank equally for the 龙泉 item, A first.
-    Taking each item's best candidate in turn gives A the 龙泉 item and leaves the 滨湖 item unserved."""
-    a, _ = factories.agency("甲社工", "longquan", slots=1)
-    b, _ = factories.agency("乙社工", "longquan", slots=1)
-    offer_a = db.session.scalar(sa.select(ServiceOffer).where(ServiceOffer.provider_id == a.id))
-    offer_a.towns.append(factories.town("binhu"))
-    near = factories.item(factories.household("longquan"), "counselling", description="需要心理疏导")
-    far = factories.item(factories.household("binhu"), "counselling", description="需要心理疏导")
+    a, b, near, far = factories.batch_where_best_first_serves_one()
     db.session.commit()
     matching.invalidate()
     assert matching.rank_item(near, now=NOW)[0].provider_id == a.id

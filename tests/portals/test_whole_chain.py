@@ -16,7 +16,6 @@ from socialforce.platform.models import (
     Outcome,
     Role,
     ServiceItem,
-    ServiceOffer,
     Visit,
     VisitStatus,
     utcnow,
@@ -135,12 +134,7 @@ def test_an_illegal_transition_through_a_page_changes_nothing(app, client):
 
 
 def test_staff_dispatch_many_items_at_once_by_the_best_assignment(client):
-    a, _ = factories.agency("甲社工", "longquan", slots=1)
-    b, _ = factories.agency("乙社工", "longquan", slots=1)
-    offer_a = db.session.scalar(sa.select(ServiceOffer).where(ServiceOffer.provider_id == a.id))
-    offer_a.towns.append(factories.town("binhu"))
-    near = factories.item(factories.household("longquan"), "counselling", description="需要心理疏导")
-    far = factories.item(factories.household("binhu"), "counselling", description="需要心理疏导")
+    a, b, near, far = factories.batch_where_best_first_serves_one()
     factories.user("city-staff", Role.city_staff)
     db.session.commit()
     matching.invalidate()

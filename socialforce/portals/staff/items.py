@@ -1,6 +1,8 @@
 """Staff views: a household's service list, matching review with reasons, dispatch, the orders board."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -111,24 +113,31 @@ def item_dispatch(item_id: int):
     return redirect(url_for("staff.item", item_id=it.id))
 
 
+def _with_reason(action: Callable[[str], object]) -> bool:
+    """Run a service action with the posted reason and commit; on a missing reason or a refusal flash it, roll
+    back and return False."""
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        flash(_("Please give a reason."), "danger")
+        return False
+    try:
+        action(form.reason.data)
+    except ServiceError as e:
+        db.session.rollback()
+        flash(e.message, "danger")
+        return False
+    db.session.commit()
+    return True
+
+
 @bp.post("/orders/<int:order_id>/cancel")
 def order_cancel(order_id: int):
     """Cancel an open order with a reason; the item opens again to dispatch anew or close."""
     order = db.session.get(Order, order_id) or abort(404)
     it = get_item_or_404(order.item_id, current_user)
-    form = ReasonForm()
-    if not form.validate_on_submit():
-        flash(_("Please give a reason."), "danger")
-        return redirect(url_for("staff.item", item_id=it.id))
-    try:
-        dispatch.cancel(order, current_user, form.reason.data)
-    except ServiceError as e:
-        db.session.rollback()
-        flash(e.message, "danger")
-        return redirect(url_for("staff.item", item_id=it.id))
-    db.session.commit()
-    flash(_("Order #%(id)s was cancelled; the item is open again: dispatch it anew or close it.", id=order.id),
-          "success")
+    if _with_reason(lambda reason: dispatch.cancel(order, current_user, reason)):
+        flash(_("Order #%(id)s was cancelled; the item is open again: dispatch it anew or close it.", id=order.id),
+              "success")
     return redirect(url_for("staff.item", item_id=it.id))
 
 
@@ -136,17 +145,8 @@ def order_cancel(order_id: int):
 def item_close(item_id: int):
     """Close an item with a reason."""
     it = get_item_or_404(item_id, current_user)
-    form = ReasonForm()
-    if not form.validate_on_submit():
-        flash(_("Please give a reason."), "danger")
+    if not _with_reason(lambda reason: items.close(it, current_user, reason)):
         return redirect(url_for("staff.item", item_id=it.id))
-    try:
-        items.close(it, current_user, form.reason.data)
-    except ServiceError as e:
-        db.session.rollback()
-        flash(e.message, "danger")
-        return redirect(url_for("staff.item", item_id=it.id))
-    db.session.commit()
     flash(_("Item closed."), "success")
     return redirect(url_for("staff.household", household_id=it.household_id))
 
