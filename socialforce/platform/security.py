@@ -1,7 +1,7 @@
 """Web security: response headers (CSP with a per-request nonce), session idle and absolute timeouts, the end of
 every session at logout, and the append-only guard on the audit log.
 
-Login throttling lives in services/accounts.py (login_lock, record_login_failure); the login view applies it.
+Login throttling lives in services/accounts.py (reserve_login, login_succeeded); the login view applies it.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from flask import Flask, current_app, flash, g, redirect, request, session, url_
 from flask_babel import gettext as _
 from flask_login import logout_user, user_logged_in, user_logged_out
 from sqlalchemy.orm import Session
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from socialforce.platform.extensions import db
 from socialforce.platform.models import AuditLog
@@ -27,7 +28,10 @@ class AuditLogIsAppendOnly(RuntimeError):
 
 
 def init_app(app: Flask) -> None:
-    """Install the headers, session timeouts, logout hook and the audit-log guard."""
+    """Install the headers, session timeouts, logout hook, the audit-log guard and the trusted proxies."""
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies:  # request.remote_addr is then the client address the last `proxies` proxies saw
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.before_request(_enforce_session_timeouts)
     app.after_request(_set_security_headers)
     app.context_processor(lambda: {"csp_nonce": csp_nonce})

@@ -64,15 +64,15 @@ def test_account_locks_after_the_configured_failures_and_unknown_users_look_the_
 def test_the_lock_is_shared_through_the_database_and_expires(people, app, monkeypatch):
     monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES", 3)
     long_ago = utcnow() - timedelta(minutes=app.config["LOGIN_LOCK_MINUTES"] + 1)
-    for _ in range(3):  # failures another worker recorded, but outside the window
-        accounts.record_login_failure("city", "10.0.0.1", long_ago)
+    for _ in range(3):  # checks another worker reserved, but in a window that has ended
+        assert accounts.reserve_login("city", "127.0.0.1", long_ago) is None
     db.session.commit()
-    assert accounts.login_lock("city", "10.0.0.9", utcnow()) is None
-    for _ in range(3):  # recent failures written by "another worker"
-        accounts.record_login_failure("city", "10.0.0.1", utcnow())
+    assert accounts.reserve_login("city", "127.0.0.1", utcnow()) is None  # a new window
+    for _ in range(2):  # recent checks reserved by "another worker"
+        assert accounts.reserve_login("city", "127.0.0.1", utcnow()) is None
     db.session.commit()
     assert _attempt(_client(app), "city", "demo1234").status_code == 429
-    assert accounts.login_lock("city", None, utcnow() + timedelta(minutes=16)) is None
+    assert accounts.reserve_login("city", "127.0.0.1", utcnow() + timedelta(minutes=16)) is None
 
 
 def test_a_successful_login_starts_the_account_count_afresh(people, app, monkeypatch):

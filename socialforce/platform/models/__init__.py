@@ -43,6 +43,7 @@ from socialforce.platform.models.services import Frequency, ItemStatus, Priority
 from socialforce.platform.models.users import (
     AuditLog,
     JobRun,
+    LoginThrottle,
     Notification,
     OutboxMessage,
     OutboxStatus,
@@ -54,8 +55,8 @@ from socialforce.platform.models.users import (
 
 __all__ = [
     "Agency", "AssistanceCategory", "AuditLog", "Contract", "Enrollment", "EvaluationSource", "Frequency",
-    "Household", "HouseholdBlock", "Impression", "ItemStatus", "JobRun", "MaterialAssistance", "Member",
-    "MemberRole", "Notification", "OfferStatus", "Order", "OrderEvent", "OrderState", "OutboxMessage",
+    "Household", "HouseholdBlock", "Impression", "ItemStatus", "JobRun", "LoginThrottle", "MaterialAssistance",
+    "Member", "MemberRole", "Notification", "OfferStatus", "Order", "OrderEvent", "OrderState", "OutboxMessage",
     "OutboxStatus", "Outcome", "Pairing", "PairingUnit", "Priority", "Provider", "ProviderKind",
     "ProviderMember", "ProviderStatus", "Qualification", "RankerModel", "Resolution", "Role", "SchedulerLease",
     "ServiceCategory", "ServiceItem", "ServiceOffer", "ServiceRecord", "Sex", "TaskSignup", "Town", "User",

@@ -76,6 +76,16 @@ class AuditLog(db.Model):
     user = relationship("User")
 
 
+class LoginThrottle(db.Model):
+    """Password checks reserved for one subject (an account at an address, or an address) in its current window."""
+
+    __tablename__ = "login_throttles"
+    scope: Mapped[str] = mapped_column(sa.String(10), primary_key=True)  # "account" (account at an address), "ip"
+    subject: Mapped[str] = mapped_column(sa.String(64), primary_key=True)  # a keyed hash, never the text
+    attempts: Mapped[int]
+    window_start: Mapped[datetime]
+
+
 class Notification(db.Model):
     """An in-app inbox message for one user; `read_at` NULL means unread."""
 

@@ -11,7 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from socialforce.platform import crypto
 from socialforce.platform.extensions import db
-from socialforce.platform.models import AuditLog, Role, User
+from socialforce.platform.models import AuditLog, LoginThrottle, Role, User
 from socialforce.platform.services import ServiceError, audit
 
 MIN_PASSWORD_LENGTH = 8
@@ -62,40 +62,81 @@ def account_key(username: str) -> str:
 
 @dataclass(frozen=True)
 class Lock:
-    """Why logins are refused for now: the account or the address had too many recent failures."""
+    """Why logins are refused for now: the account at this address, or the address, used up its checks."""
 
     scope: str  # "account" or "ip"
     minutes: int
 
 
-def login_lock(username: str, ip: str | None, now: datetime) -> Lock | None:
-    """The lock on this username or address, if its failures in the last LOGIN_LOCK_MINUTES reached the limit.
+def _subjects(username: str, ip: str | None) -> tuple[tuple[str, str], tuple[str, str] | None]:
+    """The throttle rows of an attempt: the account at this address, and the address (keyed hashes)."""
+    address = ip or "-"
+    pair = ("account", crypto.lookup_hash(f"login:{username.strip()}\x00{address}"))
+    return pair, (("ip", crypto.lookup_hash("login-ip:" + ip)) if ip else None)
 
-    Failures are the audit log's `login_failed` rows (shared by every worker through the database); a successful
-    login of the account starts its count afresh. Unknown usernames are counted the same way, so a lock never
-    tells whether an account exists.
+
+def _reserve(subject: tuple[str, str], limit: int, now: datetime, cutoff: datetime) -> bool:
+    """Take one check from a subject's window atomically (UPDATE ... WHERE attempts < limit, or a first INSERT)."""
+    scope, key = subject
+    row = sa.and_(LoginThrottle.scope == scope, LoginThrottle.subject == key)
+    expired = LoginThrottle.window_start < cutoff
+    take = (sa.update(LoginThrottle).where(row, sa.or_(expired, LoginThrottle.attempts < limit))
+            .values(attempts=sa.case((expired, 1), else_=LoginThrottle.attempts + 1),
+                    window_start=sa.case((expired, now), else_=LoginThrottle.window_start))
+            .execution_options(synchronize_session=False))
+    if db.session.execute(take).rowcount == 1:
+        return True
+    if db.session.scalar(sa.select(sa.func.count()).where(row)):
+        return False  # the window is used up
+    try:
+        with db.session.begin_nested():
+            db.session.execute(sa.insert(LoginThrottle).values(scope=scope, subject=key, attempts=1,
+                                                               window_start=now))
+        return True
+    except sa.exc.IntegrityError:  # another attempt created the row first: take from it like any other
+        return db.session.execute(take).rowcount == 1
+
+
+def reserve_login(username: str, ip: str | None, now: datetime) -> Lock | None:
+    """Reserve one password check for this username at this address, or the lock that refuses it.
+
+    Each check is taken atomically from two windows of LOGIN_LOCK_MINUTES: the account at this address
+    (LOGIN_MAX_FAILURES) and the address across accounts (LOGIN_MAX_FAILURES_PER_IP). A wrong password keeps its
+    check; a right one gives it back (login_succeeded). Another address is never refused because of this one,
+    and unknown usernames are counted the same way, so a lock never tells whether an account exists.
     """
     config = current_app.config
     minutes = int(config["LOGIN_LOCK_MINUTES"])
-    since = now - timedelta(minutes=minutes)
-    failures = sa.select(sa.func.count(AuditLog.id)).where(AuditLog.action == "login_failed", AuditLog.at >= since)
-    last_login = db.session.scalar(
-        sa.select(sa.func.max(AuditLog.at)).join(User, User.id == AuditLog.user_id)
-        .where(AuditLog.action == "login", User.username == username.strip(), AuditLog.at >= since))
-    account_since = max(since, last_login) if last_login else since
-    by_account = db.session.scalar(failures.where(AuditLog.at >= account_since,
-                                                  AuditLog.detail["account"].as_string() == account_key(username)))
-    if by_account >= int(config["LOGIN_MAX_FAILURES"]):
+    cutoff = now - timedelta(minutes=minutes)
+    pair, address = _subjects(username, ip)
+    if not _reserve(pair, int(config["LOGIN_MAX_FAILURES"]), now, cutoff):
         return Lock("account", minutes)
-    if ip and db.session.scalar(failures.where(AuditLog.ip == ip)) >= int(config["LOGIN_MAX_FAILURES_PER_IP"]):
+    if address is not None and not _reserve(address, int(config["LOGIN_MAX_FAILURES_PER_IP"]), now, cutoff):
+        _give_back(pair)
         return Lock("ip", minutes)
     return None
 
 
+def _give_back(subject: tuple[str, str], all_of_them: bool = False) -> None:
+    """Return one reserved check to a subject (or every check: a successful login starts afresh)."""
+    scope, key = subject
+    left = 0 if all_of_them else sa.case((LoginThrottle.attempts > 0, LoginThrottle.attempts - 1), else_=0)
+    db.session.execute(sa.update(LoginThrottle).where(LoginThrottle.scope == scope, LoginThrottle.subject == key)
+                       .values(attempts=left).execution_options(synchronize_session=False))
+
+
 def record_login_failure(username: str, ip: str | None, now: datetime) -> None:
-    """Count one failed login against the username (keyed hash, never the text) and the address."""
+    """Audit one failed login against the username (keyed hash, never the text) and the address."""
     db.session.add(AuditLog(action="login_failed", at=now, ip=ip, detail={"account": account_key(username)}))
     db.session.flush()
+
+
+def login_succeeded(username: str, ip: str | None) -> None:
+    """A right password: the account at this address starts afresh and the address gets its check back."""
+    pair, address = _subjects(username, ip)
+    _give_back(pair, all_of_them=True)
+    if address is not None:
+        _give_back(address)
 
 
 def change_password(user: User, current: str, new: str, ip: str | None = None) -> None:

@@ -12,6 +12,7 @@ from socialforce.platform.auth import portal_of
 from socialforce.platform.extensions import db
 from socialforce.platform.models import ServiceCategory, Town, utcnow
 from socialforce.platform.services import ServiceError, accounts, audit, volunteers
+from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.labels import bilingual
 from socialforce.portals.public.forms import LoginForm, VolunteerSignupForm
 
@@ -41,17 +42,17 @@ def login():
     """Log in; the session is cleared first so no earlier session id survives (session fixation)."""
     form = LoginForm()
     if form.validate_on_submit():
-        now = utcnow()
-        lock = accounts.login_lock(form.username.data, request.remote_addr, now)
+        username, ip, now = form.username.data, request.remote_addr, utcnow()
+        lock = run_in_transaction(lambda: accounts.reserve_login(username, ip, now))
         if lock is not None:  # the same answer whether or not the account exists
             flash(_("Too many failed logins. Try again in %(minutes)s minutes.", minutes=lock.minutes), "danger")
             return render_template("public/login.html", form=form), 429
-        user = accounts.authenticate(form.username.data, form.password.data)
+        user = accounts.authenticate(username, form.password.data)
         if user is None:
-            accounts.record_login_failure(form.username.data, request.remote_addr, now)
-            db.session.commit()
+            run_in_transaction(lambda: accounts.record_login_failure(username, ip, now))
             flash(_("Wrong username or password."), "danger")
             return render_template("public/login.html", form=form), 200
+        accounts.login_succeeded(username, ip)
         lang = session.get("lang")
         session.clear()
         if lang:
