@@ -19,11 +19,24 @@ def _database_url(default_name: str) -> str:
     return f"sqlite:///{INSTANCE_DIR / default_name}"
 
 
+# Secret keys published in this repository's config: never accepted outside the test suite.
+LEGACY_DEV_SECRET_KEY = "dev-only-not-secret"  # signed every development session before instance keys existed
+PUBLISHED_SECRET_KEYS = frozenset({LEGACY_DEV_SECRET_KEY, "test-secret"})
+
+
+def refuse_published_secret(secret_key: str | None) -> None:
+    """Refuse to start with a secret key that anyone can read in this repository."""
+    if secret_key in PUBLISHED_SECRET_KEYS:
+        raise RuntimeError("SECRET_KEY is a published value; set a random one (e.g. python -c "
+                           "'import secrets; print(secrets.token_urlsafe(48))')")
+
+
 class Config:
     """Settings shared by every environment."""
 
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
-    # Field-level encryption key for resident IDs and phones (a Fernet key); derived from SECRET_KEY in dev.
+    # Session signing; development creates a random one in instance/secret_key (socialforce/platform/instance_keys.py).
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    # Field-level encryption key for resident IDs and phones (a Fernet key); instance/data_key in development.
     DATA_KEY = os.environ.get("SOCIALFORCE_DATA_KEY")
     SQLALCHEMY_DATABASE_URI = _database_url("socialforce.db")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
@@ -100,6 +113,7 @@ class ProductionConfig(Config):
         missing = [name for name in ("SECRET_KEY", "SOCIALFORCE_DATA_KEY") if not os.environ.get(name)]
         if missing:
             raise RuntimeError("production needs these environment variables: " + ", ".join(missing))
+        refuse_published_secret(os.environ["SECRET_KEY"])
 
 
 CONFIGS = {"development": DevelopmentConfig, "testing": TestingConfig, "production": ProductionConfig}

@@ -7,7 +7,8 @@ import sqlite3
 import sqlalchemy as sa
 from flask import Flask
 
-from config import BASE_DIR, INSTANCE_DIR, ProductionConfig, config_for
+from config import BASE_DIR, INSTANCE_DIR, DevelopmentConfig, ProductionConfig, config_for
+from socialforce.platform import instance_keys
 from socialforce.platform.extensions import babel, csrf, db, login_manager, migrate
 
 
@@ -25,6 +26,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.config.from_object(config)
     app.config.update(overrides)
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    if config is DevelopmentConfig:  # never a published constant: the instance's own random keys
+        instance_keys.use_instance_keys(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)

@@ -10,12 +10,15 @@ from cryptography.fernet import Fernet
 from flask import current_app
 
 
+def derived_data_key(secret_key: str) -> str:
+    """A data key derived from a secret key: the tests' fixed key (and older development databases' key)."""
+    return base64.urlsafe_b64encode(hashlib.sha256(b"socialforce-data-key:" + secret_key.encode()).digest()).decode()
+
+
 @lru_cache(maxsize=4)
 def _keys(secret_key: str, data_key: str | None) -> tuple[Fernet, bytes]:
-    if data_key:
-        raw = base64.urlsafe_b64decode(data_key.encode())
-    else:  # development and tests only: production refuses to start without SOCIALFORCE_DATA_KEY
-        raw = hashlib.sha256(b"socialforce-data-key:" + secret_key.encode()).digest()
+    # tests only run without DATA_KEY: development creates one in instance/, production refuses to start without it
+    raw = base64.urlsafe_b64decode((data_key or derived_data_key(secret_key)).encode())
     fernet = Fernet(base64.urlsafe_b64encode(raw[:32]))
     mac_key = hashlib.sha256(b"socialforce-lookup:" + raw).digest()
     return fernet, mac_key

@@ -104,7 +104,7 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     log_path = ARTIFACTS / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "SOCIALFORCE_"))}
     env.update(DATABASE_URL=f"sqlite:///{db_path}", SOCIALFORCE_ENV="development", SOCIALFORCE_INSTANCE=str(folder),
-               SECRET_KEY="browser-tests-secret", PYTHONUNBUFFERED="1")
+               PYTHONUNBUFFERED="1")  # the instance folder's own random keys, as `make run` uses
     port = _free_port()
     with open(log_path, "w") as log:
         _flask(env, "db", "upgrade", log=log)
