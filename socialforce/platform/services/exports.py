@@ -139,14 +139,14 @@ def download_response(data: bytes, filename: str) -> Response:
     return response
 
 
-def table_download(
+def table_file(
     fmt: str, basename: str, header: Sequence[str], rows: Iterable[Sequence], sheet_name: str | None = None
-) -> Response:
-    """One table sent as `basename`.xlsx or `basename`.csv (fmt is 'xlsx' or 'csv')."""
+) -> tuple[bytes, str]:
+    """One table as the bytes and name of `basename`.xlsx or `basename`.csv (fmt is 'xlsx' or 'csv')."""
     if fmt == "xlsx":
-        return download_response(write_xlsx([(sheet_name or basename, header, rows)]), basename + ".xlsx")
+        return write_xlsx([(sheet_name or basename, header, rows)]), basename + ".xlsx"
     if fmt == "csv":
-        return download_response(write_csv(header, rows), basename + ".csv")
+        return write_csv(header, rows), basename + ".csv"
     raise ValueError(f"unknown export format {fmt!r}")
 
 

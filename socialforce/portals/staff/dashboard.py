@@ -13,7 +13,8 @@ from socialforce.platform.extensions import db
 from socialforce.platform.i18n import SHANGHAI
 from socialforce.platform.models import ServiceCategory, Town, utcnow
 from socialforce.platform.services import ServiceError, dashboard, reports
-from socialforce.platform.services.exports import download_response, table_download, write_xlsx
+from socialforce.platform.services.exports import write_xlsx
+from socialforce.portals import downloads
 from socialforce.portals.staff.views import bp
 
 CHARTS = {  # table key -> (chart type, value columns, stacked)
@@ -81,7 +82,8 @@ def dashboard_export(key: str, fmt: str):
     except ServiceError as e:
         return render_template("error.html", code=e.status, message=e.message), e.status
     name = f"{key}_{filters.start.isoformat()}_{filters.end.isoformat()}"
-    return table_download(fmt, name, table.header, table.rows, sheet_name=table.title)
+    return downloads.send_table("dashboard_table", fmt, name, table.header, table.rows, sheet_name=table.title,
+                                table=key)
 
 
 @bp.get("/dashboard/list/<figure>")
@@ -111,4 +113,5 @@ def monthly_report():
         flash(e.message, "danger")
         return render_template("staff/dashboard/report.html", default_month=_today().strftime("%Y-%m"),
                                **_choices()), e.status
-    return download_response(write_xlsx(report.sheets), report.filename)
+    return downloads.send("monthly_report", write_xlsx(report.sheets), report.filename,
+                          month=request.args["month"], town=request.args.get("town"))

@@ -16,7 +16,8 @@ from socialforce.platform.models import (
     Town,
     utcnow,
 )
-from socialforce.platform.services import audit, exports, households
+from socialforce.platform.services import exports, households
+from socialforce.portals import downloads
 from socialforce.portals.staff.views import bp
 
 FORMATS = ("xlsx", "csv")
@@ -35,10 +36,8 @@ def _town_filter() -> int | None:
 
 def _send(fmt: str, name: str, table, kind: str):
     header, rows = table
-    audit.record("export", current_user, ip=request.remote_addr, kind=kind, format=fmt)
-    db.session.commit()
     stamp = utcnow().strftime("%Y%m%d")
-    return exports.table_download(fmt, f"{name}-{stamp}", header, rows, sheet_name=name)
+    return downloads.send_table(kind, fmt, f"{name}-{stamp}", header, rows, sheet_name=name)
 
 
 @bp.get("/exports", endpoint="exports")

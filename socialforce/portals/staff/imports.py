@@ -15,8 +15,9 @@ from wtforms.fields.choices import SelectChoice
 from socialforce.platform.extensions import db
 from socialforce.platform.imports.rules import kind_label
 from socialforce.platform.models import utcnow
-from socialforce.platform.services import ServiceError, exports
+from socialforce.platform.services import ServiceError
 from socialforce.platform.services import imports as service
+from socialforce.portals import downloads
 from socialforce.portals.staff.views import bp
 
 ERRORS_PER_PAGE = 100
@@ -58,7 +59,7 @@ def import_page():
 @bp.get("/imports/template.xlsx")
 def import_template():
     """The import template with Chinese headers and lists of allowed values."""
-    return exports.download_response(service.template_xlsx(current_user), "困难家庭导入模板.xlsx")
+    return downloads.send("import_template", service.template_xlsx(current_user), "困难家庭导入模板.xlsx")
 
 
 @bp.post("/imports")
@@ -148,7 +149,7 @@ def import_errors(token: str, fmt: str):
     if fmt not in ("xlsx", "csv"):
         abort(404)
     header, rows = service.error_report(_upload_or_404(token).status())
-    return exports.table_download(fmt, _("Import errors"), header, rows)
+    return downloads.send_table("import_errors", fmt, _("Import errors"), header, rows)
 
 
 @bp.post("/imports/<token>/confirm")
