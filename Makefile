@@ -26,6 +26,7 @@ install: $(STAMP)
 translations: $(STAMP) $(COMPILED)
 
 run: install translations
+	@# the first start creates instance/secret_key and instance/data_key (random, mode 600); keep them
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo --scale $(DEMO_SCALE) --if-empty
 	$(FLASK) demo-logins
