@@ -75,10 +75,14 @@ def _subjects(username: str, ip: str | None) -> tuple[tuple[str, str], tuple[str
     return pair, (("ip", crypto.lookup_hash("login-ip:" + ip)) if ip else None)
 
 
+def _row(subject: tuple[str, str]) -> sa.ColumnElement[bool]:
+    """The WHERE clause naming a subject's throttle row."""
+    return sa.and_(LoginThrottle.scope == subject[0], LoginThrottle.subject == subject[1])
+
+
 def _reserve(subject: tuple[str, str], limit: int, now: datetime, cutoff: datetime) -> bool:
     """Take one check from a subject's window atomically (UPDATE ... WHERE attempts < limit, or a first INSERT)."""
-    scope, key = subject
-    row = sa.and_(LoginThrottle.scope == scope, LoginThrottle.subject == key)
+    row = _row(subject)
     expired = LoginThrottle.window_start < cutoff
     take = (sa.update(LoginThrottle).where(row, sa.or_(expired, LoginThrottle.attempts < limit))
             .values(attempts=sa.case((expired, 1), else_=LoginThrottle.attempts + 1),
@@ -90,7 +94,7 @@ def _reserve(subject: tuple[str, str], limit: int, now: datetime, cutoff: dateti
         return False  # the window is used up
     try:
         with db.session.begin_nested():
-            db.session.execute(sa.insert(LoginThrottle).values(scope=scope, subject=key, attempts=1,
+            db.session.execute(sa.insert(LoginThrottle).values(scope=subject[0], subject=subject[1], attempts=1,
                                                                window_start=now))
         return True
     except sa.exc.IntegrityError:  # another attempt created the row first: take from it like any other
@@ -119,10 +123,9 @@ def reserve_login(username: str, ip: str | None, now: datetime) -> Lock | None:
 
 def _give_back(subject: tuple[str, str], all_of_them: bool = False) -> None:
     """Return one reserved check to a subject (or every check: a successful login starts afresh)."""
-    scope, key = subject
     left = 0 if all_of_them else sa.case((LoginThrottle.attempts > 0, LoginThrottle.attempts - 1), else_=0)
-    db.session.execute(sa.update(LoginThrottle).where(LoginThrottle.scope == scope, LoginThrottle.subject == key)
-                       .values(attempts=left).execution_options(synchronize_session=False))
+    db.session.execute(sa.update(LoginThrottle).where(_row(subject)).values(attempts=left)
+                       .execution_options(synchronize_session=False))
 
 
 def record_login_failure(username: str, ip: str | None, now: datetime) -> None:
