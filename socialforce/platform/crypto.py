@@ -9,6 +9,8 @@ from functools import lru_cache
 from cryptography.fernet import Fernet
 from flask import current_app
 
+from socialforce.platform import idnumber
+
 
 @lru_cache(maxsize=4)
 def _keys(secret_key: str, data_key: str | None) -> tuple[Fernet, bytes]:
@@ -38,6 +40,11 @@ def decrypt(token: str) -> str:
 def lookup_hash(value: str) -> str:
     """A keyed hash (HMAC-SHA256) for exact lookups without decrypting."""
     return hmac.new(_current_keys()[1], value.encode(), hashlib.sha256).hexdigest()
+
+
+def id_number_hash(number: str) -> str:
+    """The lookup hash of a resident ID, taken on its canonical form so every spelling finds the same person."""
+    return lookup_hash(idnumber.canonical(number))
 
 
 def mask_phone(phone: str) -> str:

@@ -1,4 +1,7 @@
 """Volunteer sign-up: bad input gets a message beside its field in Chinese and writes nothing."""
+import json
+import statistics
+import time
 from datetime import date
 
 import pytest
@@ -6,10 +9,21 @@ import sqlalchemy as sa
 
 from socialforce.platform import idnumber
 from socialforce.platform.extensions import db
-from socialforce.platform.models import Provider, ProviderStatus, Town, User, Volunteer
-from tests.conftest import csrf_token
+from socialforce.platform.models import (
+    AuditLog,
+    Notification,
+    Provider,
+    ProviderStatus,
+    Role,
+    Town,
+    User,
+    Volunteer,
+)
+from tests import factories
+from tests.conftest import csrf_token, login
 
 VALID_ID = idnumber.make("370481", date(1990, 5, 17), 123)
+OTHER_ID = next(n for n in (idnumber.make("370481", date(1985, 2, 3), s) for s in range(100)) if n.endswith("X"))
 
 
 def form(client, **changes):
@@ -52,9 +66,67 @@ def test_bad_input_is_shown_beside_the_field_and_nothing_is_written(client, chan
     assert counts() == before
 
 
-def test_the_same_id_cannot_register_twice(client):
-    client.post("/volunteer-signup", data=form(client))
-    response = client.post("/volunteer-signup", data=form(client, username="another"))
-    assert response.status_code == 409
-    assert "已经注册" in response.get_data(as_text=True)
-    assert db.session.scalar(sa.select(sa.func.count(Volunteer.id))) == 1
+def town_staff(town_code: str = "longquan") -> User:
+    """A town staff user who receives the sign-up cases of that town."""
+    town = db.session.scalar(sa.select(Town).where(Town.code == town_code))
+    return factories.user(f"staff_{town_code}", Role.town_staff, town_id=town.id)
+
+
+def signup(client, **changes) -> tuple[int, list[str]]:
+    """POST the sign-up form; the status and the messages the visitor is shown next."""
+    response = client.post("/volunteer-signup", data=form(client, **changes))
+    with client.session_transaction() as session:
+        shown = [message for _, message in session.pop("_flashes", [])]
+    return response.status_code, shown
+
+
+def cases(kind: str) -> list[Notification]:
+    return db.session.scalars(sa.select(Notification).where(Notification.kind == kind)).all()
+
+
+def test_a_registered_id_in_any_spelling_gets_the_same_answer_creates_nothing_and_reaches_town_staff(client):
+    staff = town_staff()
+    db.session.commit()
+    first = signup(client, id_number=OTHER_ID)
+    registered = db.session.scalar(sa.select(Volunteer).where(Volunteer.id_masked == idnumber.mask(OTHER_ID)))
+    before = counts()
+    again = signup(client, id_number=factories.odd_spelling(OTHER_ID), username="someone-else", real_name="冒名者")
+    assert again == first and first[0] == 302 and len(first[1]) == 1
+    assert counts() == before
+    assert db.session.scalar(sa.select(User.id).where(User.username == "someone-else")) is None
+    [case] = cases("volunteer_signup_id_taken")
+    assert case.user_id == staff.id and case.params["provider_id"] == registered.provider_id
+    assert case.link == f"/staff/providers/{registered.provider_id}"
+    audit = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "volunteer_signup_id_taken"))
+    assert audit.object_id == registered.provider_id
+    assert OTHER_ID not in json.dumps([case.params, audit.detail])
+
+
+def test_a_taken_username_gets_the_same_answer_and_a_pending_registration_under_a_free_name(client):
+    staff = town_staff()
+    factories.user("wangxm", Role.city_staff)
+    db.session.commit()
+    shown = signup(client)
+    assert shown == signup(client, id_number=OTHER_ID, username="newcomer")
+    assert len(cases("volunteer_signup_username_taken")) == 1
+    volunteer = db.session.scalar(sa.select(Volunteer).where(Volunteer.id_masked == idnumber.mask(VALID_ID)))
+    [given] = db.session.scalars(sa.select(User.username).where(User.provider_id == volunteer.provider_id)).all()
+    assert given.startswith("wangxm-") and volunteer.provider.status == ProviderStatus.pending
+    [case] = cases("volunteer_signup_username_taken")
+    assert case.user_id == staff.id and case.params == {"provider_id": volunteer.provider_id}
+    login(client, staff.username)
+    page = client.get(case.link).get_data(as_text=True)
+    assert given in page
+
+
+def test_a_registered_id_costs_about_as_much_time_as_a_new_registration(client):
+    def timed(**changes) -> float:
+        start = time.perf_counter()
+        assert signup(client, **changes)[0] == 302
+        return time.perf_counter() - start
+
+    signup(client)
+    ids = [idnumber.make("370481", date(1991, 1, 1), n) for n in range(5)]
+    new = statistics.median(timed(id_number=number, username=f"new{n}") for n, number in enumerate(ids))
+    taken = statistics.median(timed(username=f"dup{n}") for n in range(5))
+    assert new / 3 < taken < new * 3, (new, taken)
