@@ -1,6 +1,7 @@
 """Volunteer sign-up: bad input gets a message beside its field in Chinese and writes nothing."""
 import json
 import statistics
+import threading
 import time
 from datetime import date
 
@@ -20,7 +21,7 @@ from socialforce.platform.models import (
     Volunteer,
 )
 from tests import factories
-from tests.conftest import csrf_token, login
+from tests.conftest import IsolatedClient, csrf_token, login
 
 VALID_ID = idnumber.make("370481", date(1990, 5, 17), 123)
 OTHER_ID = next(n for n in (idnumber.make("370481", date(1985, 2, 3), s) for s in range(100)) if n.endswith("X"))
@@ -130,3 +131,31 @@ def test_a_registered_id_costs_about_as_much_time_as_a_new_registration(client):
     new = statistics.median(timed(id_number=number, username=f"new{n}") for n, number in enumerate(ids))
     taken = statistics.median(timed(username=f"dup{n}") for n in range(5))
     assert new / 3 < taken < new * 3, (new, taken)
+
+
+@pytest.mark.parametrize("same", ["id_number", "username"])
+def test_simultaneous_signups_with_the_same_id_or_username_all_get_the_answer(app, same):
+    staff = town_staff()
+    db.session.commit()
+    threads_n = 6
+    app.test_client_class = IsolatedClient
+    clients = [app.test_client() for _ in range(threads_n)]
+    forms = [form(c, **({"username": f"racer{n}"} if same == "id_number" else
+                        {"id_number": idnumber.make("370481", date(1992, 2, 2), n)})) for n, c in enumerate(clients)]
+    barrier, statuses = threading.Barrier(threads_n), []
+
+    def post(c, data) -> None:
+        barrier.wait()
+        statuses.append(c.post("/volunteer-signup", data=data).status_code)
+
+    threads = [threading.Thread(target=post, args=pair) for pair in zip(clients, forms, strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    db.session.expire_all()
+    assert statuses == [302] * threads_n
+    volunteers = db.session.scalar(sa.select(sa.func.count(Volunteer.id)))
+    kind = f"volunteer_signup_{same.removesuffix('_number')}_taken"
+    assert (volunteers, len(cases(kind))) == ((1, threads_n - 1) if same == "id_number" else (threads_n, threads_n - 1))
+    assert all(case.user_id == staff.id for case in cases(kind))

@@ -104,7 +104,7 @@ def _free_username(wanted: str) -> str:
     """`wanted` if no user has it, else `wanted` with a random suffix that no user has."""
     username = wanted
     while db.session.scalar(sa.select(User.id).where(User.username == username)):
-        username = f"{wanted[:USERNAME_MAX - 5]}-{secrets.token_hex(2)}"
+        username = f"{wanted[:USERNAME_MAX - 9]}-{secrets.token_hex(4)}"
     return username
 
 
