@@ -20,6 +20,7 @@ from socialforce.platform.models import (
     User,
     Volunteer,
 )
+from socialforce.platform.services import notifications
 from tests import factories
 from tests.conftest import IsolatedClient, csrf_token, login
 
@@ -86,18 +87,21 @@ def cases(kind: str) -> list[Notification]:
 
 
 def test_a_registered_id_in_any_spelling_gets_the_same_answer_creates_nothing_and_reaches_town_staff(client):
-    staff = town_staff()
+    staff, elsewhere = town_staff(), town_staff("jinghe")
     db.session.commit()
     first = signup(client, id_number=OTHER_ID)
     registered = db.session.scalar(sa.select(Volunteer).where(Volunteer.id_masked == idnumber.mask(OTHER_ID)))
     before = counts()
-    again = signup(client, id_number=factories.odd_spelling(OTHER_ID), username="someone-else", real_name="冒名者")
+    jinghe = db.session.scalar(sa.select(Town.id).where(Town.code == "jinghe"))
+    again = signup(client, id_number=factories.odd_spelling(OTHER_ID), username="someone-else", real_name="冒名者",
+                   town_id=str(jinghe))
     assert again == first and first[0] == 302 and len(first[1]) == 1
     assert counts() == before
     assert db.session.scalar(sa.select(User.id).where(User.username == "someone-else")) is None
-    [case] = cases("volunteer_signup_id_taken")
-    assert case.user_id == staff.id and case.params["provider_id"] == registered.provider_id
+    [case] = cases("volunteer_signup_id_taken")  # to the staff who hold the registered volunteer, not `elsewhere`
+    assert case.user_id == staff.id != elsewhere.id and case.params["provider_id"] == registered.provider_id
     assert case.link == f"/staff/providers/{registered.provider_id}"
+    assert "荆河街道" in notifications.render(case, "zh_CN")
     audit = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "volunteer_signup_id_taken"))
     assert audit.object_id == registered.provider_id
     assert OTHER_ID not in json.dumps([case.params, audit.detail])

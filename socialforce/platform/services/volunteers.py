@@ -53,8 +53,8 @@ def id_number_error(reason: str) -> str:
 def register(reg: Registration) -> User | None:
     """Record a public sign-up; a taken ID or username gets the same answer and goes to town staff. Flushes.
 
-    Invalid input is refused. An ID already registered creates nothing: the town staff of the sign-up's town and
-    of the registered volunteer are told (the person may be signing up twice, or someone is using their ID). A
+    Invalid input is refused. An ID already registered creates nothing: the registered volunteer's town staff are
+    told, with the town the sign-up gave (the person may be signing up twice, or someone is using their ID). A
     taken username still creates the pending registration, under a free variant of it, and town staff are told
     to give the volunteer that login name when they call to review it. None is returned when nothing was created.
     """
@@ -91,13 +91,11 @@ def register(reg: Registration) -> User | None:
 
 
 def _refer_id_taken(town: Town, provider_id: int, provider_town_id: int, password: str) -> None:
-    """Tell town staff that a sign-up used a registered volunteer's ID; costs what creating a login costs."""
+    """Tell the registered volunteer's town staff that a sign-up used that ID; costs what creating a login costs."""
     accounts.spend_hashing_time(password)
     audit.record("volunteer_signup_id_taken", None, "provider", provider_id, town_id=town.id)
-    for town_id in sorted({town.id, provider_town_id}):
-        notifications.notify_town_staff(town_id, "volunteer_signup_id_taken",
-                                        {"provider_id": provider_id, "town": town.code},
-                                        f"/staff/providers/{provider_id}")
+    notifications.notify_town_staff(provider_town_id, "volunteer_signup_id_taken",
+                                    {"provider_id": provider_id, "town": town.code}, f"/staff/providers/{provider_id}")
 
 
 def _free_username(wanted: str) -> str:
