@@ -159,3 +159,10 @@ def batch_where_best_first_serves_one() -> tuple[Provider, Provider, ServiceItem
     near = item(household("longquan"), "counselling", description="需要心理疏导")
     far = item(household("binhu"), "counselling", description="需要心理疏导")
     return a, b, near, far
+
+
+def odd_spelling(number: str) -> str:
+    """The same resident ID as typed or pasted oddly: full-width digits, zero-width, ideographic and no-break
+    spaces, a byte-order mark and a lower-case x."""
+    wide = "".join(chr(ord(c) + 0xFEE0) for c in number[:17])
+    return f" {wide[:6]}\u200b{wide[6:14]}\u3000{wide[14:]}\u00a0{number[17].lower()}\ufeff"

@@ -9,6 +9,8 @@ from functools import lru_cache
 from cryptography.fernet import Fernet
 from flask import current_app
 
+from socialforce.platform import idnumber
+
 
 def derived_data_key(secret_key: str) -> str:
     """A data key derived from a secret key: the tests' fixed key (and older development databases' key)."""
@@ -41,6 +43,11 @@ def decrypt(token: str) -> str:
 def lookup_hash(value: str) -> str:
     """A keyed hash (HMAC-SHA256) for exact lookups without decrypting."""
     return hmac.new(_current_keys()[1], value.encode(), hashlib.sha256).hexdigest()
+
+
+def id_number_hash(number: str) -> str:
+    """The lookup hash of a resident ID, taken on its canonical form so every spelling finds the same person."""
+    return lookup_hash(idnumber.canonical(number))
 
 
 def mask_phone(phone: str) -> str:

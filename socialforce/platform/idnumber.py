@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
-_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
 
 
 class InvalidIdNumber(ValueError):
@@ -28,9 +29,15 @@ def birth_date_of(number: str) -> date:
     return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
 
 
-def normalize(raw: str, today: date | None = None) -> str:
-    """A valid 18-character ID in canonical form (upper-case X), or InvalidIdNumber."""
-    number = (raw or "").strip().upper()
+def canonical(raw: str | None) -> str:
+    """The one spelling stored, hashed and searched: NFKC, no whitespace or invisible characters, upper-case X."""
+    text = unicodedata.normalize("NFKC", raw or "")
+    return "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) != "Cf").upper()
+
+
+def normalize(raw: str | None, today: date | None = None) -> str:
+    """A valid 18-character ID in canonical form (see `canonical`), or InvalidIdNumber."""
+    number = canonical(raw)
     if not _SHAPE.match(number):
         raise InvalidIdNumber("format")
     try:

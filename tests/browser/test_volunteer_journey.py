@@ -50,7 +50,7 @@ def test_journey3_volunteer_signs_up_serves_and_gets_certificate(portal):
     public.fill("#confirm", PASSWORD)
     portal.assert_fits_phone(public, "signup")
     public.get_by_role("button", name="注册", exact=True).click()
-    expect(flash(public)).to_have_text("感谢注册！您现在可以登录，工作人员将审核您的注册信息。")
+    expect(flash(public)).to_have_text("感谢您的注册，我们已收到您的申请。镇街工作人员将进行审核，并通过电话与您联系。")
     expect(public).to_have_url(re.compile(r"/login$"))
 
     # logged in, the volunteer waits for approval

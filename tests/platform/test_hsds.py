@@ -186,3 +186,40 @@ def test_the_directory_is_public_read_only_and_needs_no_csrf(demo, client):
     assert response.status_code == 200 and response.is_json  # no login
     assert client.post("/hsds/services").status_code == 405
     assert client.get("/hsds/").json["version"] == "3.0"
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def test_every_text_field_is_plain_text_whatever_providers_wrote(app, client):
+    agency = factories.provider(ProviderKind.agency, '<b onmouseover="alert(1)">阳光</b>社工 &amp; 服务中心')
+    offer = factories.offer(agency, ("counselling",), description=(
+        '<p>上门<i>陪护</i></p><script>alert("x")</script><style>p{}</style>'
+        '&lt;img src=x onerror=alert(2)&gt;联系 1391234<span></span>5678<!-- note -->'))
+    offer.title = '<a href="javascript:alert(3)">心理疏导</a>'
+    db.session.commit()
+    service_id = hsds.hsds_id("service", "offer", offer.id)
+    org_id = hsds.hsds_id("organization", agency.id)
+    full = client.get(f"/hsds/services/{service_id}").json
+    validate(full, "service")
+    assert full["name"] == "心理疏导"
+    assert full["description"] == "上门陪护 联系 ***"
+    assert full["organization"]["name"] == "阳光社工 & 服务中心"
+    documents = [full, client.get(f"/hsds/organizations/{org_id}").json, client.get("/hsds/services").json,
+                 client.get("/hsds/organizations").json, client.get("/hsds/taxonomy_terms").json]
+    for text in (s for document in documents for s in _strings(document)):
+        assert hsds.plain_text(text) == text and "alert" not in text and "<" not in text, text
+
+
+@pytest.mark.parametrize("raw, plain", [
+    ("<b>Hi</b>  there", "Hi there"), ("R&amp;D", "R&D"), ("5 &lt; 6", "5 < 6"), ("a < b", "a < b"),
+    ("&lt;script&gt;alert(1)&lt;/script&gt;ok", "ok"), ("<script>never closed", ""),
+])
+def test_plain_text_drops_markup_and_escaped_markup_and_is_stable(raw, plain):
+    assert hsds.plain_text(raw) == plain
+    assert hsds.plain_text(plain) == plain

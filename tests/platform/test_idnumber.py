@@ -70,3 +70,25 @@ def test_mask_keeps_only_first_and_last_four(region, born, seq):
     masked = idnumber.mask(number)
     assert masked == number[:4] + "*" * 10 + number[-4:]
     assert len(masked) == 18
+
+
+@given(regions, births, sequences)
+def test_every_odd_spelling_has_one_canonical_form(region, born, seq):
+    from tests.factories import odd_spelling
+
+    number = idnumber.make(region, born, seq)
+    assert idnumber.canonical(odd_spelling(number)) == number
+    assert idnumber.normalize(odd_spelling(number)) == number
+
+
+@pytest.mark.parametrize("raw", ["\u200c370481\u200d19900517\u2060123X", "３７０４８１\u3000１９９０\u00a0０５１７１２３ｘ",
+                                 "370481 1990 0517 123x\n"])
+def test_invisible_and_wide_characters_are_removed(raw):
+    assert idnumber.canonical(raw) == "370481199005171" + "23X"
+
+
+def test_digits_of_other_scripts_are_not_taken_for_ascii():
+    number = idnumber.make("370481", date(1990, 5, 17), 123)
+    arabic = "".join(chr(0x0660 + int(c)) if c.isdigit() else c for c in number)
+    with pytest.raises(idnumber.InvalidIdNumber):
+        idnumber.normalize(arabic)

@@ -284,7 +284,7 @@ class Validator:
                     except CellError as e:
                         row.fail("disability", e.code)
                 if number:
-                    values["hash"] = crypto.lookup_hash(number)
+                    values["hash"] = crypto.id_number_hash(number)
                     if values["hash"] in seen:
                         row.fail("id_number", "duplicate_in_file")
                     seen.add(values["hash"])
@@ -328,7 +328,7 @@ class Validator:
                 values = {
                     "household": row.text("household"),
                     "number": number,
-                    "hash": crypto.lookup_hash(number) if number else None,
+                    "hash": crypto.id_number_hash(number) if number else None,
                     "category_id": category_id,
                     "description": row.text("description"),
                     "priority": row.parse(

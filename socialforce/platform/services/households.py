@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from socialforce.platform import crypto
+from socialforce.platform import crypto, idnumber
 from socialforce.platform.models import AssistanceCategory, Enrollment, Household, Member, User
 from socialforce.platform.scoping import household_filter
 from socialforce.platform.services import ServiceError, audit
@@ -17,19 +17,21 @@ def search(
     town_id: int | None = None,
     category_code: str | None = None,
 ) -> sa.Select:
-    """Households in the user's scope matching head/member name, ID suffix, town and assistance category."""
+    """Households in the user's scope matching head/member name (or a member's full ID), ID suffix, town, category."""
     query = sa.select(Household).where(household_filter(user))
     if town_id:
         query = query.where(Household.town_id == town_id)
     member_match = []
-    if name:
+    if name and idnumber.is_valid(name):
+        member_match.append(Member.id_number_hash == crypto.id_number_hash(name))
+    elif name:
         pattern = f"%{name.strip()}%"
         query = query.where(
             Household.head_name.like(pattern)
             | Household.id.in_(sa.select(Member.household_id).where(Member.name.like(pattern)))
         )
     if id_suffix:
-        member_match.append(Member.id_suffix == id_suffix.strip().upper())
+        member_match.append(Member.id_suffix == idnumber.canonical(id_suffix))
     if category_code:
         member_match.append(Member.id.in_(
             sa.select(Enrollment.member_id).join(AssistanceCategory)

@@ -12,6 +12,8 @@ Mapping:
   attached to services as attributes. service_capacity (HSDS 3.1 shape; extra properties are allowed in 3.0):
   the offer's slots_per_week.
 IDs are UUID5 derived from our own ids, so they stay stable across exports.
+Every text field is plain text: `published` strips markup from every string of a response (the portal applies it
+to everything it serves), and free text written by providers also has ID- and phone-like numbers masked.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from html.parser import HTMLParser
 
 import sqlalchemy as sa
 
@@ -58,9 +61,56 @@ def hsds_id(*parts: object) -> str:
     return str(uuid.uuid5(NAMESPACE, "/".join(str(p) for p in parts)))
 
 
+class _TextOf(HTMLParser):
+    """The text of an HTML fragment: tags and comments dropped, entities decoded, script and style content dropped."""
+
+    HIDDEN = frozenset({"script", "style", "template", "noscript", "iframe", "object"})
+    BREAKS = frozenset({"br", "p", "div", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        self.hidden += tag in self.HIDDEN
+        self.handle_data(" " if tag in self.BREAKS else "")
+
+    def handle_endtag(self, tag: str) -> None:
+        self.hidden -= tag in self.HIDDEN and self.hidden > 0
+        self.handle_data(" " if tag in self.BREAKS else "")
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.parts.append(data)
+
+
+def plain_text(text: str) -> str:
+    """`text` without markup, whitespace collapsed; stripped until stable, so escaped markup goes too (idempotent)."""
+    while True:
+        parser = _TextOf()
+        parser.feed(text)
+        parser.close()
+        result = " ".join("".join(parser.parts).split())
+        if result == text:
+            return result
+        text = result
+
+
+def published(value):
+    """A response with every string in it made plain text (dicts and lists walked)."""
+    if isinstance(value, str):
+        return plain_text(value)
+    if isinstance(value, dict):
+        return {key: published(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [published(item) for item in value]
+    return value
+
+
 def scrub(text: str | None) -> str:
-    """Free text with ID-like and phone-like numbers masked."""
-    return _PERSONAL.sub("***", text or "")
+    """Free text as plain text with ID-like and phone-like numbers masked (markup goes first: it can split a number)."""
+    return _PERSONAL.sub("***", plain_text(text or ""))
 
 
 def _timestamp(value: datetime | None) -> str | None:

@@ -63,6 +63,10 @@ MESSAGES = {
     "visit_missed": _l("Visit #%(visit_id)s was missed"),
     "volunteer_approved": _l("Your volunteer registration was approved"),
     "volunteer_rejected": _l("Your volunteer registration was not approved"),
+    "volunteer_signup_id_taken": _l("A volunteer sign-up in %(town)s used the ID number of registered volunteer "
+                                    "#%(provider_id)s; nothing was created. Check with the volunteer."),
+    "volunteer_signup_username_taken": _l("Volunteer registration #%(provider_id)s chose a username already in "
+                                          "use; tell the volunteer the login name it was given."),
 }
 FALLBACK = _l("You have a new notification (%(kind)s)")
 KIND_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")

@@ -140,6 +140,12 @@ def background_check(certs: list[Certificate]) -> Certificate | None:
     return next((c for c in certs if c.code == BACKGROUND_CHECK), None)
 
 
+def usernames(provider: Provider) -> list[str]:
+    """The login names of a provider's own users (what staff tell a volunteer whose chosen name was taken)."""
+    return list(db.session.scalars(sa.select(User.username).where(User.provider_id == provider.id)
+                                   .order_by(User.id)))
+
+
 def skill_categories(skills: str) -> list[ServiceCategory]:
     """The service categories named by a volunteer's space-separated skill codes, in taxonomy order."""
     codes = skills.split()

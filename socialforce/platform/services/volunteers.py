@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -24,7 +25,9 @@ from socialforce.platform.models import (
     utcnow,
 )
 from socialforce.platform.reference import BACKGROUND_CHECK, QUALIFICATIONS
-from socialforce.platform.services import ServiceError, accounts, audit, matching
+from socialforce.platform.services import ServiceError, accounts, audit, matching, notifications
+
+USERNAME_MAX = 60
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,14 @@ def id_number_error(reason: str) -> str:
     }[reason]
 
 
-def register(reg: Registration) -> User:
-    """Create a pending volunteer with a login; refuses duplicates and invalid IDs. Flushes."""
+def register(reg: Registration) -> User | None:
+    """Record a public sign-up; a taken ID or username gets the same answer and goes to town staff. Flushes.
+
+    Invalid input is refused. An ID already registered creates nothing: the registered volunteer's town staff are
+    told, with the town the sign-up gave (the person may be signing up twice, or someone is using their ID). A
+    taken username still creates the pending registration, under a free variant of it, and town staff are told
+    to give the volunteer that login name when they call to review it. None is returned when nothing was created.
+    """
     try:
         number = idnumber.normalize(reg.id_number)
     except idnumber.InvalidIdNumber as e:
@@ -56,11 +65,13 @@ def register(reg: Registration) -> User:
     town = db.session.get(Town, reg.town_id)
     if town is None:
         raise ServiceError(_("Unknown town."), status=400, field="town_id")
-    id_hash = crypto.lookup_hash(number)
-    if db.session.scalar(sa.select(Volunteer.id).where(Volunteer.id_number_hash == id_hash)):
-        raise ServiceError(_("A volunteer with this ID number is already registered."), field="id_number")
-    if db.session.scalar(sa.select(User.id).where(User.username == reg.username)):
-        raise ServiceError(_("This username is taken; please choose another."), field="username")
+    id_hash = crypto.id_number_hash(number)
+    registered = db.session.execute(sa.select(Provider.id, Provider.town_id).join(Volunteer).where(
+        Volunteer.id_number_hash == id_hash)).first()
+    if registered is not None:
+        _refer_id_taken(town, registered.id, registered.town_id, reg.password)
+        return None
+    username = _free_username(reg.username)
     provider = Provider(kind=ProviderKind.volunteer, name=reg.real_name, status=ProviderStatus.pending,
                         town_id=town.id, lat=town.lat, lon=town.lon, radius_km=5.0)
     db.session.add(provider)
@@ -71,10 +82,28 @@ def register(reg: Registration) -> User:
         phone_masked=crypto.mask_phone(reg.phone), skills=" ".join(sorted(reg.skills)),
     )
     db.session.add(volunteer)
-    user = accounts.create_user(reg.username, reg.password, Role.volunteer, reg.real_name,
-                                provider_id=provider.id)
-    audit.record("volunteer_registered", user, "provider", provider.id)
+    user = accounts.create_user(username, reg.password, Role.volunteer, reg.real_name, provider_id=provider.id)
+    audit.record("volunteer_registered", user, "provider", provider.id, username_taken=username != reg.username)
+    if username != reg.username:
+        notifications.notify_town_staff(town.id, "volunteer_signup_username_taken", {"provider_id": provider.id},
+                                        f"/staff/providers/{provider.id}")
     return user
+
+
+def _refer_id_taken(town: Town, provider_id: int, provider_town_id: int, password: str) -> None:
+    """Tell the registered volunteer's town staff that a sign-up used that ID; costs what creating a login costs."""
+    accounts.spend_hashing_time(password)
+    audit.record("volunteer_signup_id_taken", None, "provider", provider_id, town_id=town.id)
+    notifications.notify_town_staff(provider_town_id, "volunteer_signup_id_taken",
+                                    {"provider_id": provider_id, "town": town.code}, f"/staff/providers/{provider_id}")
+
+
+def _free_username(wanted: str) -> str:
+    """`wanted` if no user has it, else `wanted` with a random suffix that no user has."""
+    username = wanted
+    while db.session.scalar(sa.select(User.id).where(User.username == username)):
+        username = f"{wanted[:USERNAME_MAX - 9]}-{secrets.token_hex(4)}"
+    return username
 
 
 # ------------------------------------------------------------------ the volunteer's own profile

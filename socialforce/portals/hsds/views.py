@@ -22,6 +22,11 @@ def _today():
     return datetime.now(SHANGHAI).date()
 
 
+def _json(data):
+    """The JSON response, every text field plain text."""
+    return jsonify(hsds.published(data))
+
+
 @bp.after_request
 def _headers(response):
     """Public data: cacheable for a few minutes, readable from any origin."""
@@ -38,38 +43,38 @@ def _not_found(_e):
 @bp.get("/")
 def index():
     """Meta information about this API."""
-    return jsonify(hsds.api_info(url_for("hsds.index", _external=True)))
+    return _json(hsds.api_info(url_for("hsds.index", _external=True)))
 
 
 @bp.get("/services")
 def services():
     """Published services, paginated; filter by organization_id or taxonomy_term_id."""
-    return jsonify(hsds.services(_page(), request.args.get("organization_id"), request.args.get("taxonomy_term_id"),
+    return _json(hsds.services(_page(), request.args.get("organization_id"), request.args.get("taxonomy_term_id"),
                                  today=_today()))
 
 
 @bp.get("/services/<service_id>")
 def service(service_id: str):
     """One service with all its related data."""
-    return jsonify(hsds.service_by_id(service_id, today=_today()))
+    return _json(hsds.service_by_id(service_id, today=_today()))
 
 
 @bp.get("/organizations")
 def organizations():
     """Published organizations, paginated."""
-    return jsonify(hsds.organizations(_page()))
+    return _json(hsds.organizations(_page()))
 
 
 @bp.get("/organizations/<org_id>")
 def organization(org_id: str):
     """One organization with its locations and services."""
-    return jsonify(hsds.organization_by_id(org_id, today=_today()))
+    return _json(hsds.organization_by_id(org_id, today=_today()))
 
 
 @bp.get("/taxonomies")
 def taxonomies():
     """The taxonomy of service categories."""
-    return jsonify(hsds.envelope(1, hsds.PageRequest(), [hsds.taxonomy()]))
+    return _json(hsds.envelope(1, hsds.PageRequest(), [hsds.taxonomy()]))
 
 
 @bp.get("/taxonomies/<taxonomy_id>")
@@ -77,16 +82,16 @@ def taxonomy(taxonomy_id: str):
     """The taxonomy by id."""
     if taxonomy_id != hsds.taxonomy()["id"]:
         raise hsds.NotFound(taxonomy_id)
-    return jsonify(hsds.taxonomy())
+    return _json(hsds.taxonomy())
 
 
 @bp.get("/taxonomy_terms")
 def taxonomy_terms():
     """The service categories as taxonomy terms, paginated."""
-    return jsonify(hsds.taxonomy_terms(_page()))
+    return _json(hsds.taxonomy_terms(_page()))
 
 
 @bp.get("/taxonomy_terms/<term_id>")
 def taxonomy_term(term_id: str):
     """One taxonomy term."""
-    return jsonify(hsds.taxonomy_term_by_id(term_id))
+    return _json(hsds.taxonomy_term_by_id(term_id))

@@ -12,7 +12,7 @@ class LoginForm(FlaskForm):
 
 class VolunteerSignupForm(FlaskForm):
     real_name = StringField(_l("Real name"), validators=[DataRequired(), Length(min=2, max=40)])
-    id_number = StringField(_l("Resident ID number"), validators=[DataRequired(), Length(min=18, max=18)])
+    id_number = StringField(_l("Resident ID number"), validators=[DataRequired(), Length(max=60)])
     phone = StringField(_l("Mobile phone"), validators=[
         DataRequired(), Regexp(r"^1\d{10}$", message=_l("A mobile number has 11 digits and starts with 1."))])
     town_id = SelectField(_l("Home town"), coerce=int, validate_choice=False, validators=[DataRequired()])

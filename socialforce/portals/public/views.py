@@ -99,13 +99,15 @@ def volunteer_signup():
             id_number=form.id_number.data, phone=form.phone.data, town_id=form.town_id.data,
             skills=tuple(form.skills.data or ()))
         try:
-            volunteers.register(registration)
+            try:
+                run_in_transaction(lambda: volunteers.register(registration))
+            except sa.exc.IntegrityError:  # the same ID or username signed up at this moment: decide again
+                run_in_transaction(lambda: volunteers.register(registration))
         except ServiceError as e:
-            db.session.rollback()
             getattr(form, e.field).errors.append(e.message)
             return render_template("public/volunteer_signup.html", form=form), e.status
-        db.session.commit()
-        flash(_("Thank you for registering. You can log in now; staff will review your registration."), "success")
+        flash(_("Thank you, your registration was received. Town staff will review it and contact you by phone."),
+              "success")
         return redirect(url_for("public.login"))
     status = 400 if form.is_submitted() else 200
     return render_template("public/volunteer_signup.html", form=form), status

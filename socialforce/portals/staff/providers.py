@@ -89,6 +89,7 @@ def _detail_context(provider) -> dict:
     context["background_check"] = providers.background_check(context["certs"])
     if provider.kind == ProviderKind.volunteer and provider.volunteer is not None:
         context["skills"] = providers.skill_categories(provider.volunteer.skills)
+        context["logins"] = providers.usernames(provider)
         context["hours"] = round(hours.confirmed_minutes(provider.volunteer.id) / 60, 1)
     elif provider.kind == ProviderKind.agency:
         context["workers"] = _paginate(providers.members(provider, MemberRole.social_worker), "page")
