@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -35,10 +35,28 @@ MONOTONE: dict[str, int] = {"text": 1, "distance": -1, "pairing": 1, "continuity
 """Monotonic constraints (+1 rising, -1 falling, 0 free) per feature: domain knowledge that a closer, better
 matching, better-rated, less loaded provider, or the household's pairing unit or earlier provider, is never
 less likely to succeed, all else equal. It keeps the trees from fitting noise in sparse regions (offline on
-the synthetic history: NDCG@10 0.774 -> 0.777, with the same data and hyperparameters)."""
+the synthetic history: NDCG@10 0.774 -> 0.777, with the same data and hyperparameters). Whether they are used
+is a hyper-parameter (`Params.monotone`) chosen on a validation slice of the training period."""
 OPENMP_THREADS = 1
 """OpenMP threads for the trees: on a small shared server, spinning OpenMP workers oversubscribe the
 cores (a 2-core machine under load took 76 s instead of 4.7 s to fit 30k rows)."""
+
+
+@dataclass(frozen=True)
+class Params:
+    """Hyper-parameters of the trees (the defaults are the ones used before validation-slice tuning)."""
+
+    learning_rate: float = 0.08
+    max_leaf_nodes: int = 31
+    min_samples_leaf: int = 40
+    monotone: bool = True
+
+
+GRID: tuple[Params, ...] = tuple(Params(rate, leaves, leaf, monotone)
+                                 for rate, leaves, leaf in ((0.08, 31, 40), (0.05, 15, 200))
+                                 for monotone in (True, False))
+"""The candidates `evaluate.choose_params` tries: the historical setting and a smoother one, each with and without
+the monotonic constraints."""
 
 
 @dataclass(frozen=True)
@@ -107,26 +125,27 @@ class LearnedRanker:
     """P(positive outcome | features), trained with inverse-propensity weights; versioned and dated."""
 
     def __init__(self, model: HistGradientBoostingClassifier, version: str, trained_at: datetime, eta: float,
-                 n_outcomes: int, baseline: np.ndarray) -> None:
+                 n_outcomes: int, baseline: np.ndarray, params: Params = Params()) -> None:
         self.model, self.version, self.trained_at = model, version, trained_at
-        self.eta, self.n_outcomes, self.baseline = eta, n_outcomes, baseline
+        self.eta, self.n_outcomes, self.baseline, self.params = eta, n_outcomes, baseline, params
 
     @classmethod
     def fit(cls, log: LoggedOutcomes, eta: float = ETA, seed: int = 0, version: str | None = None,
-            ipw: bool = True) -> LearnedRanker:
+            ipw: bool = True, params: Params = Params()) -> LearnedRanker:
         """Train on logged outcomes; ipw=False gives the naive (position-biased) model for comparison."""
         weight = np.where(log.label, 1.0 / np.maximum(propensity(log.position, eta), MIN_PROPENSITY), 1.0) \
             if ipw else np.ones(len(log))
-        model = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.08, max_leaf_nodes=31,
-                                               min_samples_leaf=40, l2_regularization=1.0,
+        monotone = [MONOTONE[f] if params.monotone else 0 for f in FEATURES] + [0, 0]
+        model = HistGradientBoostingClassifier(max_iter=200, learning_rate=params.learning_rate,
+                                               max_leaf_nodes=params.max_leaf_nodes,
+                                               min_samples_leaf=params.min_samples_leaf, l2_regularization=1.0,
                                                categorical_features=[len(FEATURES), len(FEATURES) + 1],
-                                               monotonic_cst=[MONOTONE[f] for f in FEATURES] + [0, 0],
-                                               early_stopping=False, random_state=seed)
+                                               monotonic_cst=monotone, early_stopping=False, random_state=seed)
         with threadpool_limits(OPENMP_THREADS):
             model.fit(design(log.values, log.category, log.kind), log.label.astype(int), sample_weight=weight)
         now = datetime.now(UTC)
         return cls(model, version or f"hgb-{now:%Y%m%d%H%M%S}", now, eta, len(log),
-                   np.median(log.values, axis=0))
+                   np.median(log.values, axis=0), params)
 
     def score(self, values: np.ndarray, category: np.ndarray, kind: np.ndarray) -> np.ndarray:
         """Predicted probability of a positive outcome for each row."""
@@ -165,15 +184,16 @@ class LearnedRanker:
     def save(self, path: str | Path) -> None:
         """Write the model with its version, training time, eta and outcome count (pickle)."""
         payload = {"version": self.version, "trained_at": self.trained_at.isoformat(), "eta": self.eta,
-                   "n_outcomes": self.n_outcomes, "baseline": self.baseline, "model": self.model}
+                   "n_outcomes": self.n_outcomes, "baseline": self.baseline, "model": self.model,
+                   "params": asdict(self.params)}
         Path(path).write_bytes(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
 
     @classmethod
     def load(cls, path: str | Path) -> LearnedRanker:
-        """Read a model written by `save` (trusted files only: pickle)."""
+        """Read a model written by `save` (trusted files only: pickle; files from before tuning: default params)."""
         payload = pickle.loads(Path(path).read_bytes())  # noqa: S301 - our own model files
         return cls(payload["model"], payload["version"], datetime.fromisoformat(payload["trained_at"]),
-                   payload["eta"], payload["n_outcomes"], payload["baseline"])
+                   payload["eta"], payload["n_outcomes"], payload["baseline"], Params(**payload.get("params", {})))
 
 
 def choose_ranker(ranker: LearnedRanker | None) -> LearnedRanker | None:
