@@ -104,12 +104,16 @@ def fit_tuned(log: LoggedOutcomes, eta: float = ETA, seed: int = 0, version: str
 
 def held_out_scores(log: LoggedOutcomes, seed: int = 0) -> tuple[LoggedOutcomes, dict[str, np.ndarray], Params]:
     """The log's latest 20% of days, its scores by the tuned learned ranker fitted on the earlier days, the same
-    without the position-bias correction (same Params), the cold-start scorer and a random order, and the Params."""
+    without the position-bias correction (same Params), the cold-start scorer and a random order (in a simulation
+    also `full_information`, trained on the relevance of every shown row), and the Params."""
     train, test = time_split(log)
     earlier, held = log.subset(train), log.subset(test)
     params = choose_params(earlier, seed=seed)[0]
     models = {name: LearnedRanker.fit(earlier, seed=seed, ipw=ipw, params=params)
               for name, ipw in (("learned", True), ("learned_no_ipw", False))}
+    if earlier.relevant is not None:  # a simulation: the ceiling, trained as if every shown order had been looked at
+        models["full_information"] = LearnedRanker.fit(replace(earlier, label=earlier.relevant), seed=seed, ipw=False,
+                                                       params=params)
     scores = {name: m.score(held.values, held.category, held.kind) for name, m in models.items()}
     scores.update(cold_start=cold_start_scores(held.values),
                   random=np.random.default_rng(seed).uniform(size=len(held)))
@@ -119,10 +123,10 @@ def held_out_scores(log: LoggedOutcomes, seed: int = 0) -> tuple[LoggedOutcomes,
 def evaluate_over_seeds(make_log: Callable[[int], LoggedOutcomes], seeds: Sequence[int], k: int = 10) -> dict:
     """NDCG@k on the held-out latest days (held_out_scores) for each seed's log, as mean and sd over seeds.
 
-    Also: ipw_gain (learned minus learned without the correction, mean over seeds), the learned ranker's NDCG@k
+    Also: ipw_gain (learned minus learned without the correction, mean over seeds), position_bias_cost (full
+    information minus learned without the correction: what ignoring the bias costs), the learned ranker's NDCG@k
     when the test lists are drawn at random instead (`_random_split`, same Params: what a random split would
-    have claimed)
-    and the share of seeds where the validation slice chose the monotonic constraints.
+    have claimed) and the share of seeds where the validation slice chose the monotonic constraints.
     """
     per: dict[str, list[float]] = {}
     for seed in seeds:
@@ -143,5 +147,7 @@ def evaluate_over_seeds(make_log: Callable[[int], LoggedOutcomes], seeds: Sequen
         out[f"ndcg{k}_{name}_sd"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
     out.update(ipw_gain=float(gain.mean()), ipw_gain_sd=float(gain.std(ddof=1)) if gain.size > 1 else 0.0,
                ipw_gain_positive_seeds=int((gain > 0).sum()),
+               position_bias_cost=float(np.mean(np.subtract(per.get("full_information", per["learned_no_ipw"]),
+                                                            per["learned_no_ipw"]))),
                learned_over_cold_start=out[f"ndcg{k}_learned_mean"] / out[f"ndcg{k}_cold_start_mean"])
     return out
