@@ -96,12 +96,6 @@ def choose_params(log: LoggedOutcomes, eta: float = ETA, seed: int = 0,
     return max(grid, key=lambda p: (found[p], -grid.index(p))), found
 
 
-def fit_tuned(log: LoggedOutcomes, eta: float = ETA, seed: int = 0, version: str | None = None,
-              ipw: bool = True) -> LearnedRanker:
-    """A ranker on the whole log with the Params chosen on its validation slice (choose_params)."""
-    return LearnedRanker.fit(log, eta=eta, seed=seed, version=version, ipw=ipw, params=choose_params(log, eta, seed)[0])
-
-
 def held_out_scores(log: LoggedOutcomes, seed: int = 0) -> tuple[LoggedOutcomes, dict[str, np.ndarray], Params]:
     """The log's latest 20% of days, its scores by the tuned learned ranker fitted on the earlier days, the same
     without the position-bias correction (same Params), the cold-start scorer and a random order (in a simulation

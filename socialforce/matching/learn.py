@@ -138,7 +138,7 @@ def design(values: np.ndarray, category: np.ndarray, kind: np.ndarray) -> np.nda
 
 
 class LearnedRanker:
-    """P(positive outcome | features), trained with inverse-propensity weights; versioned and dated."""
+    """P(positive outcome | features, the provider looked), corrected for position bias; versioned and dated."""
 
     def __init__(self, model: HistGradientBoostingClassifier, version: str, trained_at: datetime, eta: float,
                  n_outcomes: int, baseline: np.ndarray, params: Params = Params()) -> None:
@@ -171,7 +171,7 @@ class LearnedRanker:
                    np.median(log.values, axis=0), params)
 
     def score(self, values: np.ndarray, category: np.ndarray, kind: np.ndarray) -> np.ndarray:
-        """Predicted probability of a positive outcome for each row."""
+        """Predicted probability of a positive outcome for each row (had the provider looked at the order)."""
         if len(values) == 0:
             return np.zeros(0)
         with threadpool_limits(OPENMP_THREADS):
