@@ -4,16 +4,23 @@ Plausible, not rigged: agencies' counselling capacity is scarce, volunteers are 
 free slot this week and narrow (evening/weekend) windows, rural towns have fewer volunteers. The
 "true" outcome process (`true_probability`) is a nonlinear function of the same features plus latent
 provider quality and noise; the cold-start scorer does not know it.
+
+The history's hidden drivers (what a learner must discover, none of them visible to it directly): the outcome
+process above; position bias (ETA_TRUE); and a time trend over the logged year: provider quality drifts
+(QUALITY_TREND_SD), demand shifts towards counselling-like work (DEMAND_SHIFT) and the pairing effect grows
+(PAIRING_GAIN). Their sizes were set from the domain before any evaluation was run, not tuned to its results.
 """
 from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
 
+from socialforce.matching.features import FEATURES
 from socialforce.matching.taxonomy import CATEGORIES, TOWNS, URBAN_TOWN_IDS
 from socialforce.matching.types import Context, Item, Offer, TrackRecord
 
@@ -274,38 +281,75 @@ def _context(rng: np.random.Generator, pr: random.Random, items: list[Item], off
 
 
 COUNSEL_LIKE = ("counselling", "emotional_comfort", "legal_aid", "rehabilitation")
+QUALITY_TREND_SD = 0.08
+"""History: each provider's latent quality drifts linearly over the year, slope ~ N(0, 0.08) per year (quality is
+Beta(8, 2), sd 0.12): some providers improve, some degrade. The quality in the Problem is today's (the log's end)."""
+DEMAND_SHIFT = 0.7
+"""History: the log-odds of a query being counselling-like rather than practical rises by 0.7 over the year (the
+bureau's mental-health campaign): the early and late query mixes differ."""
+PAIRING_GAIN = (0.5, 1.5)
+"""History: the pairing unit's effect on success grows from 0.5 to 1.5 (logit, before the x1.6) over the year as
+pairing units get to know their households."""
 
 
 def true_probability(values: np.ndarray, category: np.ndarray, kind: np.ndarray, quality: np.ndarray,
-                     noise: np.ndarray) -> np.ndarray:
+                     noise: np.ndarray, when: np.ndarray | float = 1.0) -> np.ndarray:
     """The simulation's hidden P(accepted, completed, rated >= 4) if the provider looks at the order.
 
     Text fit matters far more for counselling-like work; latent provider quality (of which the track
     record is only a noisy estimate) saturates; distance hurts volunteers much more than agencies and
-    units; pairing and continuity help; overloaded providers decline; plus per-provider noise.
+    units; pairing (more so later in the year: `when` is the share of the year elapsed, PAIRING_GAIN) and
+    continuity help; overloaded providers decline; plus per-provider noise.
     """
     text, km, pairing, continuity, _track, _priority, load = values.T
     counsel = np.isin(category, [CATEGORIES.index(c) for c in COUNSEL_LIKE])
     volunteer = kind == 2
+    pairing_gain = PAIRING_GAIN[0] + (PAIRING_GAIN[1] - PAIRING_GAIN[0]) * np.asarray(when, dtype=np.float64)
     logit = 1.6 * (-1.0 + np.where(counsel, 12.0, 4.0) * (text - 0.35) + 3.5 * np.tanh(5.0 * (quality - 0.75))
-                   - np.where(volunteer, 0.8, 0.1) * km + 1.0 * pairing + 1.5 * continuity
+                   - np.where(volunteer, 0.8, 0.1) * km + pairing_gain * pairing + 1.5 * continuity
                    - 3.0 * np.maximum(0.0, 0.5 - load)) + noise
     return 1.0 / (1.0 + np.exp(-logit))
 
 
+def expected_track_record(quality: np.ndarray) -> np.ndarray:
+    """The track record a provider of this latent quality earns on average (the _context draws, without priors)."""
+    q = np.asarray(quality, dtype=np.float64)
+    return np.minimum(.98, q + .05) * np.minimum(.99, q + .1) * (1.5 + 2.0 * q) / 4.0
+
+
+def _query_days_and_items(rng: np.random.Generator, items: Sequence[Item], n_queries: int,
+                          days: int) -> tuple[np.ndarray, np.ndarray]:
+    """(day offset, item index) per query: uniform days; items drawn month by month with the DEMAND_SHIFT mix."""
+    day = np.sort(rng.integers(days, size=n_queries))
+    counsel = np.array([it.category in COUNSEL_LIKE for it in items])
+    picks = np.empty(n_queries, dtype=np.int64)
+    months = np.minimum(day * 12 // days, 11)
+    for m in range(12):
+        mine = np.flatnonzero(months == m)
+        if mine.size:
+            w = np.exp(np.where(counsel, 0.5, -0.5) * DEMAND_SHIFT * ((m + 0.5) / 12 - 0.5))
+            picks[mine] = rng.choice(len(items), size=mine.size, p=w / w.sum(),
+                                     replace=mine.size > len(items))
+    return day, picks
+
+
 def make_history(problem: Problem, index, n_queries: int = 8_000, shown: int = 20, days: int = 365,
                  seed: int = 1):
-    """A year of logged dispatch lists with position-biased outcomes (see ETA_TRUE).
+    """A year of logged dispatch lists with position-biased outcomes and a time trend.
 
     The logging policy shows the top `shown` of the cold-start ranking perturbed by Gumbel noise; an
     order at position p is examined with probability (1/(1+p))**ETA_TRUE and, if examined, succeeds
-    with `true_probability`. Returns LoggedOutcomes with `relevant` = the outcome had it been examined.
+    with `true_probability`. Hidden drivers that change over the year: provider quality drifts
+    (QUALITY_TREND_SD; the logged track record follows it, as the record stood that day), the query mix
+    shifts towards counselling-like work (DEMAND_SHIFT) and pairing counts more (PAIRING_GAIN). So a
+    random split and a time split differ. Returns LoggedOutcomes with `relevant` = the outcome had it
+    been examined.
     """
     from socialforce.matching.learn import LoggedOutcomes, category_code
 
     rng = np.random.default_rng(seed)
     items = problem.items
-    picks = rng.choice(len(items), size=n_queries, replace=n_queries > len(items))
+    offset, picks = _query_days_and_items(rng, items, n_queries, days)
     table = index.candidate_table([items[i] for i in np.unique(picks)], 2 * shown)
     starts = np.searchsorted(table.item_ids, table.all_item_ids, side="left")
     ends = np.searchsorted(table.item_ids, table.all_item_ids, side="right")
@@ -321,18 +365,25 @@ def make_history(problem: Problem, index, n_queries: int = 8_000, shown: int = 2
         order = a + np.argsort(-noisy, kind="stable")[:shown]
         rows.append(order)
         query.append(np.full(order.size, q))
-        day.append(np.full(order.size, first_day + int(rng.integers(days))))
+        day.append(np.full(order.size, first_day + int(offset[q])))
         position.append(np.arange(order.size))
     sel = np.concatenate(rows)
     pos = np.concatenate(position)
+    day_of = np.concatenate(day)
+    when = (day_of - first_day) / days
     category = np.array([category_code(item_by_id[int(i)].category) for i in table.item_ids[sel]])
     kind = np.array([index.kind_codes[index.offer_pos[int(o)]] for o in table.offer_ids[sel]], dtype=np.int64)
     providers = table.provider_ids[sel]
-    quality = np.array([problem.quality[int(p)] for p in providers])
+    trend = {p: s for p, s in zip(problem.quality, rng.normal(0, QUALITY_TREND_SD, len(problem.quality)),
+                                  strict=True)}
+    today = np.array([problem.quality[int(p)] for p in providers])
+    quality = np.clip(today + np.array([trend[int(p)] for p in providers]) * (when - 1.0), 0.01, 0.99)
     noise = np.array([problem.provider_noise[int(p)] for p in providers])
-    p = true_probability(table.values[sel], category, kind, quality, noise)
+    values = table.values[sel].copy()
+    track = FEATURES.index("track_record")
+    values[:, track] = np.clip(values[:, track] + expected_track_record(quality) - expected_track_record(today), 0, 1)
+    p = true_probability(values, category, kind, quality, noise, when)
     relevant = rng.uniform(size=p.size) < p
     examined = rng.uniform(size=p.size) < (1.0 / (1.0 + pos)) ** ETA_TRUE
-    return LoggedOutcomes(query=np.concatenate(query), day=np.concatenate(day), position=pos,
-                          values=table.values[sel], category=category, kind=kind, label=relevant & examined,
-                          relevant=relevant)
+    return LoggedOutcomes(query=np.concatenate(query), day=day_of, position=pos, values=values,
+                          category=category, kind=kind, label=relevant & examined, relevant=relevant)

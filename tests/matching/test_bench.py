@@ -3,14 +3,17 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 REQUIRED = ("items providers candidate_pairs build_s rank_s assign_s total_s peak_rss_mb single_item_p95_ms utility "
             "lp_bound utility_ratio greedy_utility high_priority_coverage max_high_priority_coverage "
-            "greedy_high_priority_coverage constraint_violations ndcg10_learned ndcg10_cold_start ndcg10_random").split()
+            "greedy_high_priority_coverage constraint_violations ndcg10_learned_mean ndcg10_learned_sd ndcg10_cold_start_mean "
+            "ndcg10_random_mean ipw_gain seeds").split()
 
 
 def test_bench_prints_one_json_line_with_consistent_figures(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "socialforce.matching.bench", "--scale", "0.003", "--queries", "800",
-                          "--cache-dir", str(tmp_path)], capture_output=True, text=True, check=True, timeout=300)
+    out = subprocess.run([sys.executable, "-m", "socialforce.matching.bench", "--scale", "0.003", "--queries", "300",
+                          "--seeds", "2", "--cache-dir", str(tmp_path)], capture_output=True, text=True, check=True, timeout=300)
     lines = out.stdout.strip().splitlines()
     assert len(lines) == 1
     figures = json.loads(lines[0])
@@ -22,3 +25,7 @@ def test_bench_prints_one_json_line_with_consistent_figures(tmp_path):
     assert figures["high_priority_coverage"] <= figures["max_high_priority_coverage"]
     assert figures["total_s"] <= figures["bench_s"]
     assert figures["total_s"] >= figures["build_s"] + figures["rank_s"] + figures["assign_s"] - 1e-6
+    assert figures["seeds"] == 2
+    assert figures["ipw_gain"] == pytest.approx(figures["ndcg10_learned_mean"] - figures["ndcg10_learned_no_ipw_mean"],
+                                                abs=2e-6)  # each figure rounded to 6 places
+    assert figures["ndcg10_learned_mean"] > figures["ndcg10_random_mean"]

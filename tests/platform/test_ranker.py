@@ -1,10 +1,12 @@
 """The learned ranker's data: every dispatch keeps the list it was chosen from; training rows and labels."""
+from dataclasses import asdict
 from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from socialforce.matching import FEATURES
+from socialforce.matching.learn import GRID, Params
 from socialforce.platform.extensions import db
 from socialforce.platform.models import Impression, Order, OrderState, Outcome, Role, ServiceItem
 from socialforce.platform.services import dispatch, matching, ranker
@@ -101,6 +103,8 @@ def test_weekly_retraining_on_the_demo_history_takes_over_and_ranks(app):
     result = ranker.retrain(now)
     assert result["trained"] and result["active"] and result["rows"] >= 5000
     assert result["ndcg10_learned"] > result["ndcg10_random"] and result["ndcg10_cold_start"] > result["ndcg10_random"]
+    assert ranker.active_ranker().params == Params(**result["params"])  # chosen on the training period's last slice
+    assert result["params"] in [asdict(p) for p in GRID]
     basis = ranker.ranking_basis()
     assert basis.model.version == result["version"] and basis.model.metrics["ndcg10_learned"] == result["ndcg10_learned"]
     open_items = db.session.scalars(sa.select(ServiceItem).where(ServiceItem.status == "open")

@@ -8,19 +8,18 @@ The candidates passed over are the negatives that the chosen one alone cannot te
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 import sqlalchemy as sa
 from flask import current_app
 
-from socialforce.matching.evaluate import evaluate, time_split
+from socialforce.matching.evaluate import evaluate, held_out_scores
 from socialforce.matching.features import FEATURES
 from socialforce.matching.learn import MIN_OUTCOMES, LearnedRanker, LoggedOutcomes, LoggedRow
-from socialforce.matching.scoring import COLD_START_WEIGHTS, cold_start_scores
+from socialforce.matching.scoring import COLD_START_WEIGHTS
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     Impression,
@@ -96,24 +95,20 @@ def model_dir() -> Path:
 
 
 def retrain(now: datetime) -> dict:
-    """Fit on all but the latest 20% of days, evaluate on those (with and without the position-bias correction,
-    against the cold-start scorer and a random order), refit on everything, save and register."""
+    """Fit on all but the latest 20% of days with hyper-parameters chosen on the latest 20% of those, evaluate on
+    the held-out days (with and without the position-bias correction, against the cold-start scorer and a random
+    order), refit on everything with those hyper-parameters, save and register."""
     log = training_log(now)
     if len(log) < MIN_TRAINING_ROWS:
         return {"trained": False, "rows": len(log)}
-    train, test = time_split(log)
-    held_out = log.subset(test)
-    metrics = {"rows": len(log), "test_rows": int(test.sum())}
-    if train.any() and test.any():
-        learned, naive = (LearnedRanker.fit(log.subset(train), ipw=ipw) for ipw in (True, False))
-        rng = np.random.default_rng(0)
-        for name, scores in (("learned", learned.score(held_out.values, held_out.category, held_out.kind)),
-                             ("learned_no_ipw", naive.score(held_out.values, held_out.category, held_out.kind)),
-                             ("cold_start", cold_start_scores(held_out.values)), ("random", rng.random(len(held_out)))):
-            ndcg, recall = evaluate(held_out, scores)
+    held_out, scores, params = held_out_scores(log)
+    metrics = {"rows": len(log), "test_rows": len(held_out), "params": asdict(params)}
+    if len(held_out) and len(held_out) < len(log):
+        for name, s in scores.items():
+            ndcg, recall = evaluate(held_out, s)
             metrics[f"ndcg10_{name}"], metrics[f"recall10_{name}"] = round(ndcg, 4), round(recall, 4)
-            metrics[f"recall3_{name}"] = round(evaluate(held_out, scores, 3)[1], 4)  # lists hold <= 10
-    ranker = LearnedRanker.fit(log, version=f"hgb-{now:%Y%m%d%H%M}")
+            metrics[f"recall3_{name}"] = round(evaluate(held_out, s, 3)[1], 4)  # lists hold <= 10
+    ranker = LearnedRanker.fit(log, version=f"hgb-{now:%Y%m%d%H%M}", params=params)
     path = model_dir() / f"{ranker.version}.pkl"
     ranker.save(path)
     active = len(log) >= MIN_OUTCOMES
