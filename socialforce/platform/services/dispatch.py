@@ -288,10 +288,7 @@ def sign_up(task_id: int, volunteer: Volunteer, now: datetime | None = None) -> 
     task = db.session.get(VolunteerTask, task_id)
     db.session.refresh(task)
     if task.order.state == OrderState.dispatched:
-        try:
-            orders.transition(task.order, OrderState.accepted, None, reason="first volunteer signed up", now=now)
-        except orders.IllegalTransition:
-            pass  # another volunteer's sign-up accepted it at the same moment
+        orders.advance(task.order, OrderState.accepted, None, reason="first volunteer signed up", now=now)
     return signup
 
 

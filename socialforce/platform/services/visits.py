@@ -441,7 +441,7 @@ def check_in(visit: Visit, actor: User, now: datetime, lat: float | None = None,
     order = visit.order
     db.session.refresh(order)
     if order.state == OrderState.scheduled:
-        orders.transition(order, OrderState.in_service, actor, reason="first check-in", now=now)
+        orders.advance(order, OrderState.in_service, actor, reason="first check-in", now=now)
     if order.item.status in (ItemStatus.open, ItemStatus.dispatched):
         order.item.status = ItemStatus.in_service
     audit.record("visit_checked_in", actor, "visit", visit.id, located=lat is not None)
