@@ -95,7 +95,7 @@ def test_sibling_check_ins_all_succeed_and_move_the_order_once(app):
 
 
 def withdraw_call(task_id: int, volunteer_id: int) -> Callable[[], object]:
-    return lambda: dispatch.withdraw(task_id, db.session.get(Volunteer, volunteer_id), "家中有事，无法前往", NOW)
+    return lambda: dispatch.withdraw(task_id, db.session.get(Volunteer, volunteer_id), None, "家中有事，无法前往", NOW)
 
 
 def sign_up_call(task_id: int, volunteer_id: int) -> Callable[[], object]:

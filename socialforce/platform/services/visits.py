@@ -358,7 +358,8 @@ def plan_visit(order: Order, assignee: Assignee, starts_at: datetime, duration_m
     return visit
 
 
-def _check_reason(reason: str | None) -> str:
+def check_reason(reason: str | None) -> str:
+    """A stated reason, stripped: at least 2 characters, cut to the 200 a reason column holds."""
     reason = (reason or "").strip()
     if len(reason) < 2:
         raise ServiceError(_("Please give a reason."), status=400, field="reason")
@@ -374,7 +375,7 @@ def _check_status(visit: Visit, *allowed: VisitStatus) -> None:
 def reschedule(visit: Visit, starts_at: datetime, duration_minutes: int | None, reason: str, actor: User,
                now: datetime) -> Visit:
     """Move a planned visit to another time, with a reason; refuses past times and double-booking."""
-    reason = _check_reason(reason)
+    reason = check_reason(reason)
     duration = _check_duration(duration_minutes) if duration_minutes else visit.ends_at - visit.starts_at
     if starts_at <= now:
         raise ServiceError(_("Choose a time in the future."), status=400, field="starts_at")
@@ -395,7 +396,7 @@ def reschedule(visit: Visit, starts_at: datetime, duration_minutes: int | None, 
 
 def cancel(visit: Visit, reason: str, actor: User, now: datetime, following: bool = False) -> int:
     """Cancel a planned visit with a reason (`following`: also the rest of its series); returns visits cancelled."""
-    reason = _check_reason(reason)
+    reason = check_reason(reason)
     _check_status(visit, VisitStatus.planned)
     targets = [visit.id]
     if following and visit.series_id is not None:
