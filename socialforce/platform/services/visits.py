@@ -29,8 +29,10 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from dateutil import rrule as du_rrule
+from flask import current_app
 from flask_babel import gettext as _
 
+from socialforce.matching.geo import distance_km
 from socialforce.platform import weekmask
 from socialforce.platform.extensions import db
 from socialforce.platform.i18n import SHANGHAI
@@ -424,6 +426,36 @@ def _check_coordinates(lat: float | None, lon: float | None) -> tuple[float | No
     return round(lat, 6), round(lon, 6)
 
 
+VISIT_FLAGS = ("short_stay", "off_schedule", "far_away")  # stored in this order, space-separated
+
+
+def plausibility_flags(visit: Visit) -> str | None:
+    """Why the recorded visit could not have happened as recorded, from its check-in/out and the thresholds in
+    config (VISIT_MIN_MINUTES, VISIT_CHECKIN_DRIFT_HOURS, VISIT_MAX_DISTANCE_KM); None when nothing is odd."""
+    config = current_app.config
+    found = set()
+    if visit.checkin_at is not None and visit.checkout_at is not None and (
+            visit.checkout_at - visit.checkin_at < timedelta(minutes=config["VISIT_MIN_MINUTES"])):
+        found.add("short_stay")
+    if visit.checkin_at is not None and (
+            abs(visit.checkin_at - visit.starts_at) > timedelta(hours=config["VISIT_CHECKIN_DRIFT_HOURS"])):
+        found.add("off_schedule")
+    village = visit.order.item.household.village
+    positions = [(visit.checkin_lat, visit.checkin_lon), (visit.checkout_lat, visit.checkout_lon)]
+    if any(lat is not None and lon is not None
+           and distance_km(lat, lon, village.lat, village.lon) > config["VISIT_MAX_DISTANCE_KM"]
+           for lat, lon in positions):
+        found.add("far_away")
+    return " ".join(code for code in VISIT_FLAGS if code in found) or None
+
+
+def _flag(visit: Visit) -> str | None:
+    """Store the visit's plausibility flags (after a check-in or check-out); returns them."""
+    visit.flags = plausibility_flags(visit)
+    db.session.flush()
+    return visit.flags
+
+
 def check_in(visit: Visit, actor: User, now: datetime, lat: float | None = None, lon: float | None = None) -> Visit:
     """Check in (from an hour before the start); the order's first check-in moves it scheduled -> in_service."""
     if now < visit.starts_at - CHECKIN_EARLY:
@@ -445,7 +477,7 @@ def check_in(visit: Visit, actor: User, now: datetime, lat: float | None = None,
         orders.advance(order, OrderState.in_service, actor, reason="first check-in", now=now)
     if order.item.status in (ItemStatus.open, ItemStatus.dispatched):
         order.item.status = ItemStatus.in_service
-    audit.record("visit_checked_in", actor, "visit", visit.id, located=lat is not None)
+    audit.record("visit_checked_in", actor, "visit", visit.id, located=lat is not None, flags=_flag(visit))
     return visit
 
 
@@ -464,9 +496,10 @@ def check_out(visit: Visit, actor: User, now: datetime, lat: float | None = None
     if done.rowcount != 1:
         raise ServiceError(_("Check in before checking out."))
     db.session.refresh(visit)
+    flags = _flag(visit)
     if visit.volunteer_id is not None:
         hours.create_record(visit)
-    audit.record("visit_checked_out", actor, "visit", visit.id, located=lat is not None)
+    audit.record("visit_checked_out", actor, "visit", visit.id, located=lat is not None, flags=flags)
     return visit
 
 
