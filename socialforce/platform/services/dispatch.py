@@ -335,7 +335,7 @@ def withdrawal_terms(task: VolunteerTask, volunteer: Volunteer, now: datetime) -
 
 
 def withdraw(task_id: int, volunteer: Volunteer, actor: User | None, reason: str = "",
-             now: datetime | None = None) -> WithdrawalTerms:
+             now: datetime | None = None) -> None:
     """Give a place back under `withdrawal_terms`; after acceptance the volunteer's planned visits are cancelled,
     and an order event, an audit row and a notice to town staff record the reason. Flushes."""
     now = now or utcnow()
@@ -379,4 +379,3 @@ def withdraw(task_id: int, volunteer: Volunteer, actor: User | None, reason: str
                      {"task_id": task.id, "order_id": order.id, "category": item.category.code,
                       "open": task.slots - task.taken, "slots": task.slots}, f"/staff/items/{item.id}")
     db.session.flush()
-    return terms
