@@ -18,6 +18,12 @@ row: SELECT ... FOR UPDATE on PostgreSQL; on SQLite (which ignores FOR UPDATE) a
 database write lock before the overlap check. Callers run the operation in `run_in_transaction`, which retries
 when SQLite reports "database is locked".
 
+Check-in/out. The order's first check-in moves it scheduled -> in_service exactly once (orders.advance), so
+sibling volunteers checking in at the same moment all succeed. A visit that looks implausible is accepted but
+flagged (`plausibility_flags`, stored in Visit.flags at check-in and check-out): a check-out within
+VISIT_MIN_MINUTES of check-in, a check-in more than VISIT_CHECKIN_DRIFT_HOURS from the planned start, or a check-in or
+check-out position more than VISIT_MAX_DISTANCE_KM from the village's coordinates.
+
 Jobs (scheduler, each `fn(now) -> dict`, idempotent): generate_recurring_visits, generate_quota_visits,
 send_reminders (24 h ahead, once per visit via `reminded_at`), mark_missed (not checked in 2 h after the start).
 """
