@@ -61,6 +61,10 @@ class Config:
     PAGE_SIZE = 25
     DASHBOARD_CACHE_SECONDS = int(os.environ.get("DASHBOARD_CACHE_SECONDS", "60"))  # 0: build on every view
     RESPONSE_DEADLINE_HOURS = 48
+    # Implausible visits (services/visits.plausibility_flags) are accepted but flagged for the staff confirming hours.
+    VISIT_MIN_MINUTES = int(os.environ.get("VISIT_MIN_MINUTES", "10"))  # a check-out sooner after check-in
+    VISIT_CHECKIN_DRIFT_HOURS = float(os.environ.get("VISIT_CHECKIN_DRIFT_HOURS", "1"))  # from the planned start
+    VISIT_MAX_DISTANCE_KM = float(os.environ.get("VISIT_MAX_DISTANCE_KM", "3"))  # check-in/out from the village
     MAX_DISPATCH_FAILURES = 3
     # Scheduler (`flask scheduler`): the job list, the lease that lets one process schedule, stale-run takeover.
     SCHEDULER_JOBS = os.environ.get("SOCIALFORCE_SCHEDULER_JOBS", "socialforce.platform.scheduler.jobs:JOBS")

@@ -14,6 +14,7 @@ from socialforce.platform.labels import (
     ORDER_STATE,
     PRIORITY,
     REASONS,
+    VISIT_FLAG,
     VISIT_STATUS,
 )
 from socialforce.portals.nav import portal_nav
@@ -65,6 +66,11 @@ def mask_from_form(values: list[str]) -> int:
     return sum(1 << int(v) for v in set(values) if v.isdigit() and 0 <= int(v) < 21)
 
 
+def visit_flag_labels(flags: str | None) -> list[str]:
+    """A visit's stored plausibility flags in words (none: an empty list)."""
+    return [str(VISIT_FLAG.get(code, code)) for code in (flags or "").split()]
+
+
 def without_page(args) -> dict:
     """Query arguments minus `page`, for pagination links."""
     return {k: v for k, v in args.items() if k != "page"}
@@ -87,5 +93,6 @@ def init_app(app: Flask) -> None:
         week_days=lambda: WEEK_DAYS,
         week_periods=lambda: WEEK_PERIODS,
         without_page=without_page,
+        visit_flag_labels=visit_flag_labels,
         portal_nav=portal_nav,
     )

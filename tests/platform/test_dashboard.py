@@ -143,6 +143,11 @@ class Recount:
                    and ((v.status == "planned" and v.checkin_at is None and v.starts_at < NOW - timedelta(hours=2))
                         or v.status == "missed"))
 
+    def flagged(self) -> int:
+        orders = {o.id for o in self.orders}
+        return sum(1 for v in db.session.scalars(sa.select(Visit))
+                   if v.order_id in orders and _in(v.checkin_at, self.f) and v.flags)
+
     def volunteer_minutes(self) -> int:
         orders = {o.id for o in self.orders}
         visit_order = dict(db.session.execute(sa.select(Visit.id, Visit.order_id)).tuples().all())
@@ -212,6 +217,7 @@ def test_figures_equal_a_python_recount_of_the_demo(demo, app, username, period)
         assert row[3] == count
         assert (row[1] is None and value is None) or row[1] == pytest.approx(value, abs=0.06)
     assert data.headline["overdue"] == recount.overdue()
+    assert data.headline["flagged"] == recount.flagged()
     assert data.headline["volunteer_hours"] == pytest.approx(recount.volunteer_minutes() / 60, abs=0.15)
     quota = {int(dict(key)["unit"]): (row[2], row[3]) for key, row in _table_rows(data.tables["quota"],
                                                                                     "pairings").items()}
@@ -297,7 +303,10 @@ def scenario():
     visit_at = created + timedelta(hours=50)
     db.session.add_all([
         Visit(order_id=done.id, assignee_id=member.id, starts_at=visit_at, ends_at=visit_at + timedelta(hours=2),
-              status=VisitStatus.completed, checkin_at=visit_at + timedelta(hours=4)),
+              status=VisitStatus.completed, checkin_at=visit_at + timedelta(hours=4), flags="off_schedule"),
+        Visit(order_id=done.id, assignee_id=member.id, starts_at=datetime(2026, 11, 2, 2),  # flagged, in November
+              ends_at=datetime(2026, 11, 2, 3), status=VisitStatus.completed, checkin_at=datetime(2026, 11, 2, 2),
+              checkout_at=datetime(2026, 11, 2, 2, 1), flags="short_stay"),
         Visit(order_id=done.id, assignee_id=member.id, starts_at=datetime(2026, 10, 31, 0),
               ends_at=datetime(2026, 10, 31, 2), status=VisitStatus.planned),      # overdue at NOW
         Visit(order_id=declined.id, assignee_id=member.id, starts_at=datetime(2026, 10, 5),
@@ -343,6 +352,7 @@ def test_hand_built_scenario_gives_the_known_figures(app, scenario):
     assert visit[1] == 54.0 and visit[3] == 1  # checked in 54 hours after registration
     assert [r[1] for r in t["satisfaction"].rows] == [0, 0, 1, 0, 1]
     assert sum(r[1] for r in t["overdue"].rows) == 2
+    assert t["flagged"].rows == [["荆河街道", 1]]  # the visit checked in 4 h late; the November one is outside
     assert t["volunteer_hours"].rows == [["荆河街道", 1, 1.5, 1]]
     assert t["quota"].rows == [["测试结对单位", 1, 2, 1, 50.0]]  # hC visited once; hD not; hA's pairing ended
     assert t["contracts"].rows[0][1:] == [1, 100.0, 40.0, 40.0]
@@ -356,6 +366,7 @@ def test_the_town_filter_changes_the_figures(app, scenario):
     assert [r[1] for r in t["households"].rows] == [0, 1, 1]
     assert [r[0] for r in t["items_by_town"].rows] == ["荆河街道"]
     assert sum(r[1] for r in t["overdue"].rows) == 1  # the missed visit belongs to longquan's hA
+    assert t["flagged"].rows == [["荆河街道", 1]]
 
 
 def test_the_period_filter_changes_the_figures(app, scenario):

@@ -79,7 +79,7 @@ def test_withdrawing_frees_the_slot(app):
         run_in_transaction(lambda v=v: dispatch.sign_up(task_id, v))
     with pytest.raises(ServiceError):
         run_in_transaction(lambda: dispatch.sign_up(task_id, first[SLOTS]))
-    run_in_transaction(lambda: dispatch.withdraw(task_id, first[0]))
+    run_in_transaction(lambda: dispatch.withdraw(task_id, first[0], None, "临时有事"))
     run_in_transaction(lambda: dispatch.sign_up(task_id, first[SLOTS]))
     db.session.expire_all()
     assert db.session.get(VolunteerTask, task_id).taken == SLOTS

@@ -89,7 +89,7 @@ def test_the_page_has_charts_but_no_inline_script_and_a_nav_entry(demo, client):
 def test_every_table_downloads_as_xlsx_and_csv(demo, client):
     login(client, "city")
     for key in ("households", "items_by_category", "items_by_town", "times", "providers", "satisfaction",
-                "overdue", "volunteer_hours", "quota", "contracts"):
+                "overdue", "flagged", "volunteer_hours", "quota", "contracts"):
         xlsx = client.get(f"/staff/dashboard/export/{key}.xlsx?{YEAR}")
         assert xlsx.status_code == 200 and xlsx.mimetype.endswith("spreadsheetml.sheet")
         sheet = openpyxl.load_workbook(io.BytesIO(xlsx.data)).active

@@ -162,6 +162,8 @@ class Visit(db.Model):
     notes: Mapped[str | None] = mapped_column(sa.Text)
     cancel_reason: Mapped[str | None] = mapped_column(sa.String(200))
     reminded_at: Mapped[datetime | None]
+    # Why the recorded visit looks implausible (space-separated codes, services/visits.plausibility_flags); NULL: fine.
+    flags: Mapped[str | None] = mapped_column(sa.String(60))
     order: Mapped[Order] = relationship()
 
 
@@ -179,6 +181,7 @@ class ServiceRecord(db.Model):
     minutes: Mapped[int]
     confirmed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     confirmed_at: Mapped[datetime | None]
+    visit: Mapped[Visit] = relationship()
 
 
 class Resolution(enum.StrEnum):

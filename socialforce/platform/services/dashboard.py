@@ -24,6 +24,8 @@ service category. Definitions (timestamps are naive UTC; the period is converted
 - Satisfaction distribution: Outcome.satisfaction (1-5) of outcomes recorded in the period (every source).
 - Overdue visits: visits starting in the period that are planned and not checked in 2 hours after their
   start (at `now`), or marked missed.
+- Flagged visits: visits checked in during the period whose check-in or check-out looks implausible (Visit.flags:
+  a very short stay, a check-in far from the planned time or from the village; services/visits.py).
 - Volunteer hours: the sum of confirmed ServiceRecord.minutes served in the period (by the household's town).
 - Pairing quota compliance (month of the period's end): the share of active pairings (Pairing.ended_on NULL)
   whose household had at least unit.monthly_visit_quota completed visits by that unit in the month
@@ -339,6 +341,11 @@ def overdue_clause(f: Filters, now: datetime) -> sa.ColumnElement[bool]:
     return _in_period(Visit.starts_at, f) & (late | (Visit.status == VisitStatus.missed))
 
 
+def flagged_clause(f: Filters) -> sa.ColumnElement[bool]:
+    """Visits checked in during the period whose record is flagged as implausible."""
+    return _in_period(Visit.checkin_at, f) & Visit.flags.is_not(None)
+
+
 def volunteer_record_clause(f: Filters) -> sa.ColumnElement[bool]:
     """Confirmed service records served in the period."""
     return ServiceRecord.confirmed_at.is_not(None) & ServiceRecord.served_on.between(f.start, f.end)
@@ -530,18 +537,29 @@ def satisfaction_table(user: User, f: Filters) -> Table:
     return table
 
 
-def overdue_table(user: User, f: Filters, now: datetime, towns: dict[int, str]) -> Table:
-    """Overdue or missed visits per town."""
+def _visits_per_town(user: User, f: Filters, towns: dict[int, str], where: sa.ColumnElement[bool], key: str,
+                     title: str) -> Table:
+    """Visits matching `where` per town (of the household), linked to their records list `key`."""
     counts = dict(db.session.execute(
         sa.select(Household.town_id, sa.func.count()).select_from(Visit).join(Order, Visit.order_id == Order.id)
         .join(ServiceItem, Order.item_id == ServiceItem.id).join(Household)
-        .where(overdue_clause(f, now), *item_scope(user, f)).group_by(Household.town_id)
+        .where(where, *item_scope(user, f)).group_by(Household.town_id)
     ).tuples().all())
-    table = Table("overdue", _("Overdue visits"), [_("Town"), _("Overdue visits")])
+    table = Table(key, title, [_("Town"), title])
     for town_id, name in towns.items():
         if town_id in counts:
-            table.add([name, counts[town_id]], [None, ("overdue", {"item_town": town_id})])
+            table.add([name, counts[town_id]], [None, (key, {"item_town": town_id})])
     return table
+
+
+def overdue_table(user: User, f: Filters, now: datetime, towns: dict[int, str]) -> Table:
+    """Overdue or missed visits per town."""
+    return _visits_per_town(user, f, towns, overdue_clause(f, now), "overdue", _("Overdue visits"))
+
+
+def flagged_table(user: User, f: Filters, towns: dict[int, str]) -> Table:
+    """Visits flagged as implausible per town."""
+    return _visits_per_town(user, f, towns, flagged_clause(f), "flagged", _("Flagged visits"))
 
 
 def volunteer_hours_table(user: User, f: Filters, towns: dict[int, str]) -> Table:
@@ -614,6 +632,7 @@ def _builders(user: User, f: Filters, now: datetime) -> dict[str, Callable[[], T
         "providers": lambda: providers_table(user, f),
         "satisfaction": lambda: satisfaction_table(user, f),
         "overdue": lambda: overdue_table(user, f, now, towns),
+        "flagged": lambda: flagged_table(user, f, towns),
         "volunteer_hours": lambda: volunteer_hours_table(user, f, towns),
         "quota": lambda: quota_table(user, f),
         "contracts": lambda: contracts_table(f),
@@ -621,7 +640,7 @@ def _builders(user: User, f: Filters, now: datetime) -> dict[str, Callable[[], T
 
 
 TABLE_KEYS = ("households", "items_by_category", "items_by_town", "times", "providers", "satisfaction",
-              "overdue", "volunteer_hours", "quota", "contracts")
+              "overdue", "flagged", "volunteer_hours", "quota", "contracts")
 
 
 def build(user: User, f: Filters, now: datetime) -> Dashboard:
@@ -632,6 +651,7 @@ def build(user: User, f: Filters, now: datetime) -> Dashboard:
     active, met = sum(r[2] for r in quota_rows), sum(r[3] for r in quota_rows)
     headline = {
         "overdue": sum(r[1] for r in tables["overdue"].rows),
+        "flagged": sum(r[1] for r in tables["flagged"].rows),
         "volunteer_hours": round(sum(r[2] for r in tables["volunteer_hours"].rows), 1),
         "quota_compliance": rate(met, active),
         "median_dispatch_hours": tables["times"].rows[0][1],
@@ -710,7 +730,7 @@ class Column:
     """A column of a records list: the query label, its header and how to show it.
 
     kind: text, household (link by household_id), name (masked), category, town, item_status, order_state,
-    visit_status, evaluation_source, datetime (local time), date, hours, number.
+    visit_status, visit_flags, evaluation_source, datetime (local time), date, hours, number.
     """
 
     key: str
@@ -761,6 +781,7 @@ def records(figure: str, user: User, f: Filters, params: Mapping[str, str], now:
     """The records counted by one figure (see the module docstring); ServiceError 404/400 on bad input."""
     makers = {"households": _household_records, "items": _item_records, "times": _time_records,
               "orders": _order_records, "outcomes": _outcome_records, "overdue": _overdue_records,
+              "flagged": _flagged_records,
               "records": _service_records, "pairings": _pairing_records, "contracts": _contract_records}
     if figure not in makers:
         raise ServiceError(_("Unknown list."), status=404)
@@ -855,6 +876,19 @@ def _overdue_records(user, f, params, now) -> Records:
     return Records(_("Overdue visits"), query, [
         Column("visit", _("Visit"), "number"), *columns, Column("category", _("Service category"), "category"),
         Column("starts", _("Starts at"), "datetime"), Column("status", _("Status"), "visit_status")])
+
+
+def _flagged_records(user, f, params, now) -> Records:
+    cols, columns = _household_columns()
+    query = (sa.select(*cols, Visit.id.label("visit"), ServiceItem.category_id.label("category"),
+                       Visit.starts_at.label("starts"), Visit.checkin_at.label("checkin"), Visit.flags.label("flags"))
+             .select_from(Visit).join(Order, Visit.order_id == Order.id)
+             .join(ServiceItem, Order.item_id == ServiceItem.id).join(Household)
+             .where(flagged_clause(f), *item_scope(user, f), *_item_town(params)).order_by(Visit.id))
+    return Records(_("Flagged visits"), query, [
+        Column("visit", _("Visit"), "number"), *columns, Column("category", _("Service category"), "category"),
+        Column("starts", _("Starts at"), "datetime"), Column("checkin", _("Checked in at"), "datetime"),
+        Column("flags", _("Why flagged"), "visit_flags")])
 
 
 def _service_records(user, f, params, now) -> Records:

@@ -24,6 +24,7 @@ from socialforce.platform.models import (
     ItemStatus,
     MemberRole,
     Order,
+    OrderEvent,
     OrderState,
     Provider,
     ProviderKind,
@@ -39,7 +40,7 @@ from socialforce.platform.models import (
     VolunteerTask,
     utcnow,
 )
-from socialforce.platform.services import ServiceError, audit, orders, ranker
+from socialforce.platform.services import ServiceError, audit, orders, ranker, visits
 
 FAILED_STATES = (OrderState.declined, OrderState.expired)
 
@@ -288,21 +289,93 @@ def sign_up(task_id: int, volunteer: Volunteer, now: datetime | None = None) -> 
     task = db.session.get(VolunteerTask, task_id)
     db.session.refresh(task)
     if task.order.state == OrderState.dispatched:
-        try:
-            orders.transition(task.order, OrderState.accepted, None, reason="first volunteer signed up", now=now)
-        except orders.IllegalTransition:
-            pass  # another volunteer's sign-up accepted it at the same moment
+        orders.advance(task.order, OrderState.accepted, None, reason="first volunteer signed up", now=now)
     return signup
 
 
-def withdraw(task_id: int, volunteer: Volunteer) -> None:
-    """Give a slot back: delete the sign-up and decrement the count in the same transaction."""
+WITHDRAW_FREELY = (OrderState.dispatched,)
+WITHDRAW_WITH_REASON = (OrderState.accepted, OrderState.scheduled)
+
+
+@dataclass(frozen=True)
+class WithdrawalTerms:
+    """Whether a volunteer may withdraw from a task now and, if so, whether a reason is needed."""
+
+    refusal: str | None  # None: allowed
+    reason_needed: bool = False
+
+
+def _own_visit_started(order_id: int, volunteer_id: int, now: datetime) -> bool:
+    """Whether the volunteer checked in to, completed or reached the start time of a visit of this order."""
+    return bool(db.session.scalar(sa.select(sa.func.count(Visit.id)).where(
+        Visit.order_id == order_id, Visit.volunteer_id == volunteer_id,
+        sa.or_(Visit.status.in_((VisitStatus.checked_in, VisitStatus.completed)),
+               sa.and_(Visit.status == VisitStatus.planned, Visit.starts_at <= now)))))
+
+
+def signed_up_task(task_id: int, volunteer: Volunteer) -> VolunteerTask | None:
+    """The task if the volunteer holds a place on it, else None."""
+    return db.session.scalar(sa.select(VolunteerTask).join(TaskSignup, TaskSignup.task_id == VolunteerTask.id)
+                             .where(VolunteerTask.id == task_id, TaskSignup.volunteer_id == volunteer.id))
+
+
+def withdrawal_terms(task: VolunteerTask, volunteer: Volunteer, now: datetime) -> WithdrawalTerms:
+    """The rule: freely before the order is accepted; after, with a reason and only before the volunteer's visit
+    starts; never once service started (the order is in service or finished) or the task was cancelled."""
+    state = OrderState(task.order.state)
+    if state in WITHDRAW_FREELY:
+        return WithdrawalTerms(None)
+    if state not in WITHDRAW_WITH_REASON:
+        return WithdrawalTerms(_("Service on this task has started or the task is closed; you can no longer "
+                                 "withdraw. Please contact town staff."))
+    if _own_visit_started(task.order_id, volunteer.id, now):
+        return WithdrawalTerms(_("Your visit for this task has started; you can no longer withdraw. "
+                                 "Please contact town staff."))
+    return WithdrawalTerms(None, reason_needed=True)
+
+
+def withdraw(task_id: int, volunteer: Volunteer, actor: User | None, reason: str = "",
+             now: datetime | None = None) -> None:
+    """Give a place back under `withdrawal_terms`; after acceptance the volunteer's planned visits are cancelled,
+    and an order event, an audit row and a notice to town staff record the reason. Flushes."""
+    now = now or utcnow()
+    task = signed_up_task(task_id, volunteer)
+    if task is None:
+        raise ServiceError(_("You are not signed up for this task."), status=404)
+    order = task.order
+    db.session.refresh(order)
+    state = OrderState(order.state)
+    terms = withdrawal_terms(task, volunteer, now)
+    if terms.refusal:
+        raise ServiceError(terms.refusal, status=409)
+    reason = visits.check_reason(reason) if terms.reason_needed else reason.strip()[:200]
+    # Lock order: sign-up row, task, the volunteer's visits, then the order (as sign-up and check-in do).
     deleted = db.session.execute(
-        sa.delete(TaskSignup).where(TaskSignup.task_id == task_id, TaskSignup.volunteer_id == volunteer.id)
-    )
+        sa.delete(TaskSignup).where(TaskSignup.task_id == task_id, TaskSignup.volunteer_id == volunteer.id))
     if deleted.rowcount != 1:
         raise ServiceError(_("You are not signed up for this task."), status=404)
     db.session.execute(
         sa.update(VolunteerTask).where(VolunteerTask.id == task_id, VolunteerTask.taken > 0)
-        .values(taken=VolunteerTask.taken - 1).execution_options(synchronize_session=False)
-    )
+        .values(taken=VolunteerTask.taken - 1).execution_options(synchronize_session=False))
+    cancelled = db.session.execute(
+        sa.update(Visit).where(Visit.order_id == order.id, Visit.volunteer_id == volunteer.id,
+                               Visit.status == VisitStatus.planned)
+        .values(status=VisitStatus.cancelled, cancel_reason=reason or None)
+        .execution_options(synchronize_session=False)).rowcount
+    unchanged = db.session.execute(
+        sa.update(Order).where(Order.id == order.id, Order.state == state).values(state=Order.state)
+        .execution_options(synchronize_session=False)).rowcount
+    if unchanged != 1 or _own_visit_started(order.id, volunteer.id, now):
+        raise ServiceError(_("This order was changed by someone else just now. Please reload and try again."))
+    db.session.refresh(task)
+    audit.record("task_withdrawn", actor, "volunteer_task", task.id, order_id=order.id, volunteer_id=volunteer.id,
+                 order_state=state.value, visits_cancelled=cancelled, reason=reason or None)
+    if terms.reason_needed:
+        db.session.add(OrderEvent(order_id=order.id, from_state=state.value, to_state=state.value,
+                                  actor_id=actor.id if actor is not None else None,
+                                  reason=f"volunteer withdrew: {reason}"[:200], at=now))
+        item = order.item
+        _notify_town(item.household.town_id, "task_withdrawn",
+                     {"task_id": task.id, "order_id": order.id, "category": item.category.code,
+                      "open": task.slots - task.taken, "slots": task.slots}, f"/staff/items/{item.id}")
+    db.session.flush()

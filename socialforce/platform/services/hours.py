@@ -12,7 +12,8 @@ Examples: 1 min -> 15, 22 min 29 s -> 15, 22 min 30 s -> 30, 52 min -> 45, 53 mi
 In the spirit of the Ministry of Civil Affairs' 《志愿服务记录与证明出具办法》, a record holds the date, the place
 (village name only, never an exact address), the content, the duration and the verifier; it counts towards a
 volunteer's hours only once staff confirm it. Confirmed minutes are always summed from the records (one source of
-truth, no stored total that could drift).
+truth, no stored total that could drift). Records of visits flagged as implausible (services/visits.py) are
+never confirmed in bulk: staff confirm each one on its own, saying they checked the visit.
 """
 from __future__ import annotations
 
@@ -62,8 +63,13 @@ def create_record(visit: Visit) -> ServiceRecord:
     return record
 
 
-def confirm_record(record: ServiceRecord, actor: User, now: datetime) -> ServiceRecord:
-    """Confirm a record so it counts (staff or the order's provider); a second confirmation is refused."""
+def confirm_record(record: ServiceRecord, actor: User, now: datetime, checked_flags: bool = False) -> ServiceRecord:
+    """Confirm a record so it counts (staff or the order's provider); a second confirmation is refused, and a record
+    whose visit is flagged as implausible needs `checked_flags` (the confirmer says they checked the visit)."""
+    flags = db.session.scalar(sa.select(Visit.flags).where(Visit.id == record.visit_id))
+    if flags and not checked_flags:
+        raise ServiceError(_("This visit is flagged as implausible: check it, then confirm that you did."),
+                           status=400, field="checked")
     done = db.session.execute(
         sa.update(ServiceRecord).where(ServiceRecord.id == record.id, ServiceRecord.confirmed_at.is_(None))
         .values(confirmed_by_id=actor.id, confirmed_at=now).execution_options(synchronize_session=False)
@@ -71,8 +77,24 @@ def confirm_record(record: ServiceRecord, actor: User, now: datetime) -> Service
     if done.rowcount != 1:
         raise ServiceError(_("This service record is already confirmed."))
     db.session.refresh(record)
-    audit.record("service_record_confirmed", actor, "service_record", record.id, minutes=record.minutes)
+    audit.record("service_record_confirmed", actor, "service_record", record.id, minutes=record.minutes,
+                 flags=flags)
     return record
+
+
+def confirm_records(user: User, record_ids: list[int], now: datetime) -> int:
+    """Confirm in bulk the pending records in the user's scope among `record_ids`, except those whose visit is
+    flagged (they are confirmed one at a time) and those confirmed meanwhile; returns how many were confirmed."""
+    records = db.session.scalars(pending_records(user).where(ServiceRecord.id.in_(record_ids),
+                                                             Visit.flags.is_(None))).all()
+    confirmed = 0
+    for record in records:
+        try:
+            confirm_record(record, user, now)
+        except ServiceError:
+            continue  # confirmed by someone else a moment ago
+        confirmed += 1
+    return confirmed
 
 
 def confirmed_minutes(volunteer_id: int) -> int:

@@ -357,7 +357,7 @@ CANDIDATE_LIMIT = 500
 """At most this many open tasks per offer, nearest first, are ranked for a volunteer: the ranking is exact when
 fewer tasks pass the hard filters (at scale 1.0 a whole town has well under a hundred), and proximity, the
 largest weight of the reciprocal score, keeps the best ones among the nearest otherwise."""
-LIVE_TASK_STATES = (OrderState.dispatched, OrderState.accepted)
+LIVE_TASK_STATES = (OrderState.dispatched, OrderState.accepted, OrderState.scheduled)  # places may reopen
 TEXT_MODEL_TTL_SECONDS = 3600
 _DEG_MARGIN = 1e-6
 

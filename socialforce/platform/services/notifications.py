@@ -58,6 +58,8 @@ MESSAGES = {
     "order_escalated": _l("Service item #%(item_id)s (%(category)s) needs staff attention after "
                           "%(failures)s failed dispatches"),
     "task_published": _l("New volunteer task #%(task_id)s: %(category)s in %(town)s"),
+    "task_withdrawn": _l("A volunteer withdrew from task #%(task_id)s (%(category)s, order #%(order_id)s): "
+                         "%(open)s of %(slots)s places are open again"),
     "visit_scheduled": _l("Visit #%(visit_id)s is scheduled for %(when)s"),
     "visit_reminder": _l("Reminder: visit #%(visit_id)s is due at %(when)s"),
     "visit_missed": _l("Visit #%(visit_id)s was missed"),

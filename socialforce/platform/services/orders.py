@@ -77,6 +77,18 @@ def transition(
     return event
 
 
+def advance(order: Order, to: OrderState, actor: User | None, reason: str, now: datetime | None = None,
+            ) -> OrderEvent | None:
+    """Move `order` to `to` once: None when a concurrent caller (a sibling check-in or sign-up) already did."""
+    try:
+        return transition(order, to, actor, reason=reason, now=now)
+    except IllegalTransition:
+        db.session.refresh(order)
+        if OrderState(order.state) == to:
+            return None
+        raise
+
+
 def state_label(state: OrderState) -> str:
     """The translated name of a state."""
     return str(ORDER_STATE[state.value])

@@ -18,6 +18,12 @@ row: SELECT ... FOR UPDATE on PostgreSQL; on SQLite (which ignores FOR UPDATE) a
 database write lock before the overlap check. Callers run the operation in `run_in_transaction`, which retries
 when SQLite reports "database is locked".
 
+Check-in/out. The order's first check-in moves it scheduled -> in_service exactly once (orders.advance), so
+sibling volunteers checking in at the same moment all succeed. A visit that looks implausible is accepted but
+flagged (`plausibility_flags`, stored in Visit.flags at check-in and check-out): a check-out within
+VISIT_MIN_MINUTES of check-in, a check-in more than VISIT_CHECKIN_DRIFT_HOURS from the planned start, or a check-in or
+check-out position more than VISIT_MAX_DISTANCE_KM from the village's coordinates.
+
 Jobs (scheduler, each `fn(now) -> dict`, idempotent): generate_recurring_visits, generate_quota_visits,
 send_reminders (24 h ahead, once per visit via `reminded_at`), mark_missed (not checked in 2 h after the start).
 """
@@ -29,8 +35,10 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from dateutil import rrule as du_rrule
+from flask import current_app
 from flask_babel import gettext as _
 
+from socialforce.matching.geo import distance_km
 from socialforce.platform import weekmask
 from socialforce.platform.extensions import db
 from socialforce.platform.i18n import SHANGHAI
@@ -358,7 +366,8 @@ def plan_visit(order: Order, assignee: Assignee, starts_at: datetime, duration_m
     return visit
 
 
-def _check_reason(reason: str | None) -> str:
+def check_reason(reason: str | None) -> str:
+    """A stated reason, stripped: at least 2 characters, cut to the 200 a reason column holds."""
     reason = (reason or "").strip()
     if len(reason) < 2:
         raise ServiceError(_("Please give a reason."), status=400, field="reason")
@@ -374,7 +383,7 @@ def _check_status(visit: Visit, *allowed: VisitStatus) -> None:
 def reschedule(visit: Visit, starts_at: datetime, duration_minutes: int | None, reason: str, actor: User,
                now: datetime) -> Visit:
     """Move a planned visit to another time, with a reason; refuses past times and double-booking."""
-    reason = _check_reason(reason)
+    reason = check_reason(reason)
     duration = _check_duration(duration_minutes) if duration_minutes else visit.ends_at - visit.starts_at
     if starts_at <= now:
         raise ServiceError(_("Choose a time in the future."), status=400, field="starts_at")
@@ -395,7 +404,7 @@ def reschedule(visit: Visit, starts_at: datetime, duration_minutes: int | None, 
 
 def cancel(visit: Visit, reason: str, actor: User, now: datetime, following: bool = False) -> int:
     """Cancel a planned visit with a reason (`following`: also the rest of its series); returns visits cancelled."""
-    reason = _check_reason(reason)
+    reason = check_reason(reason)
     _check_status(visit, VisitStatus.planned)
     targets = [visit.id]
     if following and visit.series_id is not None:
@@ -423,6 +432,36 @@ def _check_coordinates(lat: float | None, lon: float | None) -> tuple[float | No
     return round(lat, 6), round(lon, 6)
 
 
+VISIT_FLAGS = ("short_stay", "off_schedule", "far_away")  # stored in this order, space-separated
+
+
+def plausibility_flags(visit: Visit) -> str | None:
+    """Why the recorded visit could not have happened as recorded, from its check-in/out and the thresholds in
+    config (VISIT_MIN_MINUTES, VISIT_CHECKIN_DRIFT_HOURS, VISIT_MAX_DISTANCE_KM); None when nothing is odd."""
+    config = current_app.config
+    found = set()
+    if visit.checkin_at is not None and visit.checkout_at is not None and (
+            visit.checkout_at - visit.checkin_at < timedelta(minutes=config["VISIT_MIN_MINUTES"])):
+        found.add("short_stay")
+    if visit.checkin_at is not None and (
+            abs(visit.checkin_at - visit.starts_at) > timedelta(hours=config["VISIT_CHECKIN_DRIFT_HOURS"])):
+        found.add("off_schedule")
+    village = visit.order.item.household.village
+    positions = [(visit.checkin_lat, visit.checkin_lon), (visit.checkout_lat, visit.checkout_lon)]
+    if any(lat is not None and lon is not None
+           and distance_km(lat, lon, village.lat, village.lon) > config["VISIT_MAX_DISTANCE_KM"]
+           for lat, lon in positions):
+        found.add("far_away")
+    return " ".join(code for code in VISIT_FLAGS if code in found) or None
+
+
+def _flag(visit: Visit) -> str | None:
+    """Store the visit's plausibility flags (after a check-in or check-out); returns them."""
+    visit.flags = plausibility_flags(visit)
+    db.session.flush()
+    return visit.flags
+
+
 def check_in(visit: Visit, actor: User, now: datetime, lat: float | None = None, lon: float | None = None) -> Visit:
     """Check in (from an hour before the start); the order's first check-in moves it scheduled -> in_service."""
     if now < visit.starts_at - CHECKIN_EARLY:
@@ -441,10 +480,10 @@ def check_in(visit: Visit, actor: User, now: datetime, lat: float | None = None,
     order = visit.order
     db.session.refresh(order)
     if order.state == OrderState.scheduled:
-        orders.transition(order, OrderState.in_service, actor, reason="first check-in", now=now)
+        orders.advance(order, OrderState.in_service, actor, reason="first check-in", now=now)
     if order.item.status in (ItemStatus.open, ItemStatus.dispatched):
         order.item.status = ItemStatus.in_service
-    audit.record("visit_checked_in", actor, "visit", visit.id, located=lat is not None)
+    audit.record("visit_checked_in", actor, "visit", visit.id, located=lat is not None, flags=_flag(visit))
     return visit
 
 
@@ -463,9 +502,10 @@ def check_out(visit: Visit, actor: User, now: datetime, lat: float | None = None
     if done.rowcount != 1:
         raise ServiceError(_("Check in before checking out."))
     db.session.refresh(visit)
+    flags = _flag(visit)
     if visit.volunteer_id is not None:
         hours.create_record(visit)
-    audit.record("visit_checked_out", actor, "visit", visit.id, located=lat is not None)
+    audit.record("visit_checked_out", actor, "visit", visit.id, located=lat is not None, flags=flags)
     return visit
 
 

@@ -24,6 +24,7 @@ CHARTS = {  # table key -> (chart type, value columns, stacked)
     "providers": ("bar", "6,7,8", False),
     "satisfaction": ("bar", "1", False),
     "overdue": ("bar", "1", False),
+    "flagged": ("bar", "1", False),
     "volunteer_hours": ("bar", "2", False),
     "quota": ("bar", "4", False),
     "contracts": ("bar", "2,3", False),

@@ -2,7 +2,7 @@
 records, pairing-unit quota compliance, a household's timeline and the independent evaluation of an order."""
 from __future__ import annotations
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -10,6 +10,7 @@ from socialforce.platform.extensions import db
 from socialforce.platform.models import EvaluationSource, Order, ServiceRecord, utcnow
 from socialforce.platform.scoping import get_household_or_404, get_item_or_404
 from socialforce.platform.services import hours, outcomes, visits
+from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.agency.visits import (
     EvaluationForm,
     calendar_context,
@@ -22,6 +23,8 @@ from socialforce.portals.agency.visits import (
     visit_page_context,
 )
 from socialforce.portals.staff.views import bp
+
+MAX_ID = 2**31  # ids are 32-bit integers on PostgreSQL
 
 
 @bp.get("/calendar")
@@ -74,12 +77,21 @@ def pending_hours():
 
 @bp.post("/records/<int:record_id>/confirm")
 def confirm_record(record_id: int):
-    """Confirm one service record so it counts towards the volunteer's hours."""
+    """Confirm one service record so it counts towards the volunteer's hours (a flagged visit: once checked)."""
     record = db.session.scalar(hours.pending_records(current_user).where(ServiceRecord.id == record_id))
     if record is None:
         abort(404)
-    do(lambda: hours.confirm_record(record, current_user, utcnow()),
+    do(lambda: hours.confirm_record(record, current_user, utcnow(), checked_flags=request.form.get("checked") == "1"),
        _("The service record was confirmed (%(minutes)s minutes).", minutes=record.minutes))
+    return redirect(url_for("staff.hours", page=request.args.get("page", type=int)), 303)
+
+
+@bp.post("/records/confirm")
+def confirm_records():
+    """Confirm the ticked records in one go; records of flagged visits are never confirmed in bulk."""
+    ids = [i for i in request.form.getlist("record_id", type=int) if 0 < i < MAX_ID][:current_app.config["PAGE_SIZE"]]
+    count = run_in_transaction(lambda: hours.confirm_records(current_user, ids, utcnow()))
+    flash(_("%(count)s service records were confirmed.", count=count), "success" if count else "warning")
     return redirect(url_for("staff.hours", page=request.args.get("page", type=int)), 303)
 
 

@@ -1,7 +1,7 @@
-"""Forms of the volunteer's profile page."""
+"""Forms of the volunteer's profile and task pages."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, SelectMultipleField, StringField, widgets
+from wtforms import DateField, SelectField, SelectMultipleField, StringField, TextAreaField, widgets
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 
@@ -18,3 +18,7 @@ class CertificationForm(FlaskForm):
     document_no = StringField(_l("Certificate number"), validators=[DataRequired(), Length(max=60)])
     issued_on = DateField(_l("Issued on"), validators=[Optional()])
     expires_on = DateField(_l("Valid until"), validators=[Optional()])
+
+
+class WithdrawForm(FlaskForm):
+    reason = TextAreaField(_l("Why do you withdraw?"), validators=[Optional(), Length(max=200)])

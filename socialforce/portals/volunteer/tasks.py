@@ -2,15 +2,24 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from socialforce.platform.extensions import db
-from socialforce.platform.models import Household, Order, ServiceItem, TaskSignup, Volunteer, VolunteerTask
+from socialforce.platform.models import (
+    Household,
+    Order,
+    ServiceItem,
+    TaskSignup,
+    Volunteer,
+    VolunteerTask,
+    utcnow,
+)
 from socialforce.platform.services import ServiceError, dispatch, matching
 from socialforce.platform.transactions import run_in_transaction
+from socialforce.portals.volunteer.forms import WithdrawForm
 from socialforce.portals.volunteer.views import bp
 
 _ITEM_LOADS = (selectinload(ServiceItem.category),
@@ -61,14 +70,30 @@ def task_signup(task_id: int):
     return redirect(url_for("volunteer.tasks"))
 
 
-@bp.post("/tasks/<int:task_id>/withdraw")
+@bp.route("/tasks/<int:task_id>/withdraw", methods=["GET", "POST"])
 def task_withdraw(task_id: int):
-    """Withdraw from a task, freeing the place."""
+    """Confirm and withdraw from a task (after acceptance with a reason; see dispatch.withdrawal_terms)."""
     me = _me()
-    try:
-        run_in_transaction(lambda: dispatch.withdraw(task_id, me))
-    except ServiceError as e:
-        flash(e.message, "danger")
+    task = dispatch.signed_up_task(task_id, me)
+    if task is None:
+        flash(_("You are not signed up for this task."), "danger")
         return redirect(url_for("volunteer.tasks"))
-    flash(_("You have withdrawn; the place is free for others."), "info")
-    return redirect(url_for("volunteer.tasks"))
+    form = WithdrawForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            db.session.commit()  # end the read transaction before the atomic withdrawal
+            try:
+                run_in_transaction(lambda: dispatch.withdraw(task_id, me, current_user, form.reason.data or "",
+                                                             utcnow()))
+            except ServiceError as e:
+                flash(e.message, "danger")
+            else:
+                flash(_("You have withdrawn; the place is free for others."), "info")
+                return redirect(url_for("volunteer.tasks"), 303)
+        else:
+            flash(_("The reason is limited to 200 characters."), "danger")
+        status = 400
+        task = dispatch.signed_up_task(task_id, me) or abort(404)
+    terms = dispatch.withdrawal_terms(task, me, utcnow())
+    return render_template("volunteer/withdraw.html", task=task, terms=terms, form=form), status
