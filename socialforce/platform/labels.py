@@ -30,5 +30,6 @@ REASONS = {
 }
 VISIT_STATUS = {"planned": _l("Planned"), "checked_in": _l("Checked in"), "completed": _l("Completed"),
                 "missed": _l("Missed"), "cancelled": _l("Cancelled")}
-EVALUATION_SOURCE = {"provider": _l("Provider"), "assistant": _l("Village assistant"), "staff": _l("Staff")}
+FEEDBACK_CHANNEL = {"staff_phone": _l("Staff, by telephone"), "staff_visit": _l("Staff, at the household"),
+                    "assistant_visit": _l("Village assistant, at the household")}
 FREQUENCY = {"once": _l("One-off"), "weekly": _l("Weekly"), "monthly": _l("Monthly")}

@@ -12,6 +12,8 @@ from socialforce.platform.models.households import (
 from socialforce.platform.models.offers import OfferStatus, ServiceOffer, offer_categories, offer_towns
 from socialforce.platform.models.orders import (
     EvaluationSource,
+    FeedbackChannel,
+    HouseholdFeedback,
     Impression,
     Order,
     OrderEvent,
@@ -53,8 +55,9 @@ from socialforce.platform.models.users import (
 )
 
 __all__ = [
-    "Agency", "AssistanceCategory", "AuditLog", "Contract", "Enrollment", "EvaluationSource", "Frequency",
-    "Household", "HouseholdBlock", "Impression", "ItemStatus", "JobRun", "MaterialAssistance", "Member",
+    "Agency", "AssistanceCategory", "AuditLog", "Contract", "Enrollment", "EvaluationSource",
+    "FeedbackChannel", "Frequency", "Household", "HouseholdBlock", "HouseholdFeedback", "Impression", "ItemStatus",
+    "JobRun", "MaterialAssistance", "Member",
     "MemberRole", "Notification", "OfferStatus", "Order", "OrderEvent", "OrderState", "OutboxMessage",
     "OutboxStatus", "Outcome", "Pairing", "PairingUnit", "Priority", "Provider", "ProviderKind",
     "ProviderMember", "ProviderStatus", "Qualification", "RankerModel", "Resolution", "Role", "SchedulerLease",
