@@ -27,6 +27,8 @@ def test_staff_record_the_households_satisfaction_once_from_the_follow_up_list(c
     login(client, "town1", PASSWORD)
     listed = client.get("/staff/follow-ups").get_data(as_text=True)
     assert f"/staff/orders/{order.id}/evaluate#follow-up" in listed
+    timeline = f"/staff/households/{order.item.household_id}/timeline"
+    assert f"/staff/orders/{order.id}/evaluate#follow-up" in client.get(timeline).get_data(as_text=True)
     page = client.get(f"/staff/orders/{order.id}/evaluate").get_data(as_text=True)
     form = page.split('id="follow-up"', 1)[1]
     assert 'name="satisfaction"' in form and 'name="channel"' in form and "checked" not in form
@@ -45,6 +47,8 @@ def test_staff_record_the_households_satisfaction_once_from_the_follow_up_list(c
     assert feedback_rows() == [(order.id, 3, "assistant_visit")]
     shown = client.get(f"/staff/orders/{order.id}/evaluate").get_data(as_text=True)
     assert "3/5" in shown and "协理员入户回访" in shown and "希望社工多来几次" in shown
+    timeline = client.get(f"/staff/households/{order.item.household_id}/timeline").get_data(as_text=True)
+    assert "家庭满意度" in timeline and "3/5" in timeline and "协理员入户回访" in timeline
 
     again = client.post(post, data={"csrf_token": token, "satisfaction": "5", "channel": "staff_phone"},
                         follow_redirects=True)
