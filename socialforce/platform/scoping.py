@@ -45,6 +45,14 @@ def get_item_or_404(item_id: int, user: User) -> ServiceItem:
     return item
 
 
+def get_order_or_404(order_id: int, user: User) -> Order:
+    """An order whose household is inside the user's (staff) scope, else 404."""
+    order = db.session.scalar(order_scope(sa.select(Order), user).where(Order.id == order_id))
+    if order is None:
+        abort(404)
+    return order
+
+
 def provider_orders(user: User) -> sa.Select:
     """The orders of the user's own provider (agency or pairing unit); workers see those assigned to them."""
     query = sa.select(Order).where(Order.provider_id == user.provider_id)

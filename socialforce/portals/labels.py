@@ -7,8 +7,8 @@ from wtforms import SelectChoice
 
 from socialforce.platform.i18n import select_locale
 from socialforce.platform.labels import (
-    EVALUATION_SOURCE,
     FEATURE_NAMES,
+    FEEDBACK_CHANNEL,
     FREQUENCY,
     ITEM_STATUS,
     ORDER_STATE,
@@ -20,7 +20,7 @@ from socialforce.platform.labels import (
 from socialforce.portals.nav import portal_nav
 
 ENUM_LABELS = {"item_status": ITEM_STATUS, "order_state": ORDER_STATE, "visit_status": VISIT_STATUS,
-               "evaluation_source": EVALUATION_SOURCE}
+               "feedback_channel": FEEDBACK_CHANNEL}
 
 
 def choices(pairs) -> list[SelectChoice]:

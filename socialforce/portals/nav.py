@@ -11,6 +11,7 @@ NAV: dict[str, list[tuple[str, object]]] = {
               ("staff.matching_review", _l("Matching")), ("staff.orders_board", _l("Orders")), ("staff.dashboard_page", _l("Dashboard")),
               ("staff.imports", _l("Import")), ("staff.exports", _l("Export")),
               ("staff.calendar", _l("Calendar")), ("staff.hours", _l("Hours")),
+              ("staff.follow_ups", _l("Follow-ups")),
               ("staff.providers_list", _l("Providers")), ("staff.audit_log", _l("Audit log"))],
     "agency": [("agency.home", _l("Overview")), ("agency.orders", _l("Orders")), ("agency.calendar", _l("Calendar")),
                ("agency.offers", _l("Offers")), ("agency.workers", _l("Social workers")),

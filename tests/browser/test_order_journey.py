@@ -1,6 +1,6 @@
 """Journeys 1, 2 and 5 of issue 6, in order and in Chinese: town staff register, match and dispatch a service item;
-the agency accepts, assigns worker1 and plans a visit; worker1 checks in and out and records the outcome; staff find
-the completed order with its satisfaction on the dashboard.
+the agency accepts, assigns worker1 and plans a visit; worker1 checks in and out and records the outcome with its own
+assessment; staff ask the household (回访), record its satisfaction and find it on the dashboard.
 
 The three tests share one order (module `chain`) and run in file order; a later test is skipped when an earlier one
 did not get as far as it needs. The category is legal aid (法律援助): in the demo data at scale 0.01 only agency1
@@ -156,22 +156,31 @@ def test_journey2_agency_accepts_worker_visits_and_records_outcome(portal, chain
     worker.locator("#order-visits-link").click()
     worker.get_by_label("已解决", exact=True).check()
     worker.select_option("#goal_attainment", "1")
-    worker.select_option("#satisfaction", SATISFACTION)
+    expect(worker.locator("input[name=assessment]:checked")).to_have_count(0)  # nothing pre-selected
+    worker.locator(f"input[name=assessment][value='{SATISFACTION}']").check()
     worker.fill("#comment", "家庭对法律援助服务满意。")
     portal.assert_fits_phone(worker, "outcome-form")
     worker.get_by_role("button", name="登记服务成效").click()
     expect(flash(worker)).to_have_text("服务成效已登记。")
     expect(worker.locator("main")).to_contain_text("已完成")
-    expect(worker.locator("main")).to_contain_text(f"满意度 {SATISFACTION}/5")
+    expect(worker.locator("main")).to_contain_text(f"自评 {SATISFACTION}/5")
     portal.shot(worker, "outcome")
     chain["completed"] = True
 
 
 def test_journey5_staff_see_completed_order_and_satisfaction(portal, chain):
-    """Town staff find the completed order, and its satisfaction, behind the dashboard's figures."""
+    """Town staff ask the household, record its satisfaction, and find it behind the dashboard's figures."""
     order_id = need(chain, "order_id")
     need(chain, "completed")
     page = portal.page("town1")
+    page.get_by_role("link", name="满意度回访").click()
+    page.locator(f"a[href$='/staff/orders/{order_id}/evaluate#follow-up']").click()
+    expect(page.locator("input[name=satisfaction]:checked")).to_have_count(0)  # nothing pre-selected
+    page.locator(f"input[name=satisfaction][value='{SATISFACTION}']").check()
+    page.get_by_label("工作人员电话回访").check()
+    page.get_by_role("button", name="记录家庭满意度").click()
+    expect(flash(page)).to_have_text("家庭满意度回访已记录。")
+    portal.shot(page, "follow-up")
     page.get_by_role("link", name="数据看板").click()
     expect(page.locator("h1")).to_contain_text("数据看板 · 龙泉街道")
     page.select_option("#category", label=CATEGORY)
@@ -179,13 +188,13 @@ def test_journey5_staff_see_completed_order_and_satisfaction(portal, chain):
     portal.shot(page, "dashboard")
     portal.assert_fits_phone(page, "dashboard")
 
-    # satisfaction: the row of our score counts at least our outcome and links to it
+    # satisfaction: the row of the household's score counts at least our follow-up and links to it
     score_row = page.locator("#table-satisfaction tbody tr").filter(
         has=page.locator(f"td:first-child[data-value='{SATISFACTION}']"))
     count_cell = score_row.locator("td").nth(1)
     assert int(count_cell.get_attribute("data-value")) >= 1
     count_cell.get_by_role("link").click()
-    expect(page.locator("h1")).to_have_text("评价数")
+    expect(page.locator("h1")).to_have_text("满意度回访")
     record = page.locator("tbody tr").filter(has=page.get_by_role("cell", name=str(order_id), exact=True))
     expect(record).to_have_count(1)
     expect(record).to_contain_text(SATISFACTION)

@@ -92,3 +92,35 @@ def test_verification_backfill_trusts_what_the_bureau_entered_and_not_what_volun
             "JOIN providers p ON p.id = q.provider_id")).all()
         assert {kind for kind, _, _ in rows} == {"agency", "volunteer"}
         assert all(verified == (kind != "volunteer" or code == "background_check") for kind, code, verified in rows)
+
+
+def test_existing_ratings_become_the_evaluators_assessment_and_no_household_rating_is_invented(app):
+    """On the session's database (SQLite or PostgreSQL): down to the old column and back up with rows in it."""
+    from socialforce.platform.models import EvaluationSource
+    from socialforce.platform.services import outcomes
+    from tests.platform.test_outcomes import GOOD, served_order
+    from tests.platform.test_visits import NOW
+
+    order, user = served_order()
+    outcomes.record_outcome(order, EvaluationSource.provider, GOOD, user, NOW)
+    order_id = order.id
+    db.session.commit()
+    db.session.remove()
+    downgrade(revision="d2c8e1f4a6b9")
+    try:
+        db.session.execute(sa.text("INSERT INTO outcomes (order_id, source, resolved, goal_attainment, satisfaction, "
+                                   "recorded_at) VALUES (:o, 'assistant', 'partly', 0, 2, :at)"),
+                           {"o": order_id, "at": NOW})
+        db.session.commit()
+        old = set(db.session.execute(sa.text("SELECT source, satisfaction FROM outcomes")).tuples())
+        assert old == {("provider", 5), ("assistant", 2)}
+        db.session.remove()
+    finally:
+        upgrade()
+    assert set(db.session.execute(sa.text("SELECT source, assessment FROM outcomes")).tuples()) == old
+    assert db.session.scalar(sa.text("SELECT count(*) FROM household_feedback")) == 0
+    assert_models_match(db.engine)
+    with pytest.raises(sa.exc.IntegrityError):  # the 1-5 check moved with the column
+        db.session.execute(sa.text("UPDATE outcomes SET assessment = 9"))
+        db.session.flush()
+    db.session.rollback()

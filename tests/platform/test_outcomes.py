@@ -1,5 +1,5 @@
 """Outcomes: the provider's outcome completes the order, an independent evaluation evaluates it, follow-ups open
-new items, and satisfaction flows into the provider's track record (provider_stats)."""
+new items; an evaluator's own assessment never counts as the household's satisfaction (see test_feedback)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -39,13 +39,13 @@ def served_order(extra_planned: int = 0) -> tuple[Order, object]:
     return order, user
 
 
-GOOD = OutcomeInput(resolved="yes", goal_attainment=1, satisfaction=5, comment="老人情绪好转")
+GOOD = OutcomeInput(resolved="yes", goal_attainment=1, assessment=5, comment="老人情绪好转")
 
 
 def test_the_providers_outcome_completes_the_order_and_cancels_leftover_visits():
     order, user = served_order(extra_planned=2)
     outcome = outcomes.record_outcome(order, EvaluationSource.provider, GOOD, user, NOW + timedelta(hours=4))
-    assert (order.state, order.item.status, outcome.satisfaction) == (OrderState.completed, ItemStatus.closed, 5)
+    assert (order.state, order.item.status, outcome.assessment) == (OrderState.completed, ItemStatus.closed, 5)
     assert [v.status for v in visits.order_visits(order)] == [VisitStatus.completed, VisitStatus.cancelled,
                                                               VisitStatus.cancelled]
     with pytest.raises(ServiceError):
@@ -65,10 +65,11 @@ def test_no_outcome_before_a_completed_visit_or_while_checked_in():
 
 
 @pytest.mark.parametrize("bad", [
-    OutcomeInput(resolved="maybe", goal_attainment=0, satisfaction=3),
-    OutcomeInput(resolved="yes", goal_attainment=3, satisfaction=3),
-    OutcomeInput(resolved="yes", goal_attainment=0, satisfaction=0),
-    OutcomeInput(resolved="yes", goal_attainment=0, satisfaction=6),
+    OutcomeInput(resolved="maybe", goal_attainment=0, assessment=3),
+    OutcomeInput(resolved="yes", goal_attainment=3, assessment=3),
+    OutcomeInput(resolved="yes", goal_attainment=0, assessment=0),
+    OutcomeInput(resolved="yes", goal_attainment=0, assessment=6),
+    OutcomeInput(resolved="yes", goal_attainment=0, assessment=None),  # no rating chosen: none is assumed
 ])
 def test_bad_input_changes_nothing(bad):
     order, user = served_order()
@@ -84,7 +85,7 @@ def test_independent_evaluation_evaluates_and_a_follow_up_opens_an_item():
     with pytest.raises(ServiceError):  # not completed yet
         outcomes.record_outcome(order, EvaluationSource.staff, GOOD, staff, NOW)
     outcomes.record_outcome(order, EvaluationSource.provider, GOOD, user, NOW)
-    follow = OutcomeInput(resolved="partly", goal_attainment=0, satisfaction=3, follow_up="需要继续心理疏导",
+    follow = OutcomeInput(resolved="partly", goal_attainment=0, assessment=3, follow_up="需要继续心理疏导",
                           follow_up_category_id=factories.category("counselling").id)
     evaluation = outcomes.record_outcome(order, EvaluationSource.assistant, follow, staff, NOW)
     assert order.state == OrderState.evaluated
@@ -95,21 +96,18 @@ def test_independent_evaluation_evaluates_and_a_follow_up_opens_an_item():
     assert order.state == OrderState.evaluated and len(outcomes.outcomes_of(order)) == 3
 
 
-def test_an_outcome_with_satisfaction_changes_the_providers_track_record():
+def test_assessments_complete_the_track_record_but_are_not_the_households_satisfaction():
     order, user = served_order()
     pid = order.provider_id
     before = provider_stats([pid])[pid]
     assert before == TrackRecord(accepted=1)
     assert before.mean_satisfaction is None and before.acceptance_rate == 1.0
     outcomes.record_outcome(order, EvaluationSource.provider, GOOD, user, NOW)
-    after = provider_stats([pid])[pid]
-    assert (after.completed, after.satisfaction_sum, after.satisfaction_count) == (1, 5, 1)
     staff = accounts.create_user("ts", "pw-12345678", Role.town_staff, "镇街", town_id=factories.town().id)
     outcomes.record_outcome(order, EvaluationSource.staff,
-                            OutcomeInput(resolved="partly", goal_attainment=0, satisfaction=2), staff, NOW)
-    independent = provider_stats([pid])[pid]
-    assert (independent.satisfaction_sum, independent.satisfaction_count) == (2, 1)  # public evaluation wins
-    assert independent.mean_satisfaction == 2.0
+                            OutcomeInput(resolved="partly", goal_attainment=0, assessment=2), staff, NOW)
+    after = provider_stats([pid])[pid]
+    assert after == TrackRecord(accepted=1, completed=1) and after.mean_satisfaction is None
 
 
 def test_track_record_counts_declines_expiries_and_other_providers_separately():

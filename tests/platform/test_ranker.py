@@ -8,7 +8,15 @@ import sqlalchemy as sa
 from socialforce.matching import FEATURES
 from socialforce.matching.learn import GRID, Params
 from socialforce.platform.extensions import db
-from socialforce.platform.models import Impression, Order, OrderState, Outcome, Role, ServiceItem
+from socialforce.platform.models import (
+    HouseholdFeedback,
+    Impression,
+    Order,
+    OrderState,
+    Outcome,
+    Role,
+    ServiceItem,
+)
 from socialforce.platform.services import dispatch, matching, ranker
 from tests import factories
 
@@ -31,11 +39,15 @@ def impressions(order: Order) -> list[Impression]:
                               .order_by(Impression.position)).all()
 
 
-def finish(order: Order, state: OrderState, satisfaction: int | None = None) -> None:
+def finish(order: Order, state: OrderState, satisfaction: int | None = None, assessment: int = 5) -> None:
+    """End the order; a completed one gets the provider's own assessment and (if given) the household's rating."""
     order.state = state
-    if satisfaction is not None:
+    if state == OrderState.completed:
         db.session.add(Outcome(order_id=order.id, source="provider", resolved="yes", goal_attainment=1,
-                               satisfaction=satisfaction, recorded_at=NOW))
+                               assessment=assessment, recorded_at=NOW))
+    if satisfaction is not None:
+        db.session.add(HouseholdFeedback(order_id=order.id, satisfaction=satisfaction, channel="staff_phone",
+                                         recorded_at=NOW))
     db.session.flush()
 
 
@@ -82,6 +94,17 @@ def test_a_declined_cancelled_or_poorly_rated_order_gives_only_negatives(world, 
     finish(order, state, satisfaction)
     log = ranker.training_log()
     assert len(log) == 3 and not log.label.any()
+
+
+def test_only_the_households_rating_labels_a_completed_order(world):
+    shown = matching.rank_item(world["item"], now=NOW, k=3)
+    order = dispatch.dispatch(world["item"], shown[0], world["staff"], NOW, shown=shown)
+    finish(order, OrderState.completed, assessment=5)  # the provider is pleased; the household was not asked yet
+    assert len(ranker.training_log()) == 0  # no label yet: the list waits for the follow-up
+    db.session.add(HouseholdFeedback(order_id=order.id, satisfaction=2, channel="assistant_visit", recorded_at=NOW))
+    db.session.flush()
+    log = ranker.training_log()
+    assert len(log) == 3 and not log.label.any()  # the household's 2 decides, not the provider's 5
 
 
 def test_a_redispatch_keeps_the_list_it_chose_from(world):

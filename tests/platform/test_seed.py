@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -13,9 +13,11 @@ from socialforce.platform.models import (
     AssistanceCategory,
     Enrollment,
     Household,
+    HouseholdFeedback,
     Impression,
     Member,
     Order,
+    Outcome,
     Pairing,
     Provider,
     ProviderMember,
@@ -209,6 +211,25 @@ def test_history_has_signal_for_a_learned_ranker(app):
             sa.select(Order.id, Order.rank, Order.provider_id).where(Order.provider_id.is_not(None))).all()}
     log = training_log()
     assert len(log) > len(responded) and 0 < log.label.sum() < len(set(log.query.tolist()))
+
+
+def test_history_asks_most_households_and_providers_rate_themselves_higher(app):
+    from socialforce.platform.seed.history import FEEDBACK_DAYS, FEEDBACK_SHARE
+
+    seed_demo(0.01)
+    done = db.session.execute(sa.select(Order.id, Order.completed_at).where(Order.state.in_(("completed",
+                                                                                              "evaluated")))).all()
+    asked = {f.order_id: f for f in db.session.scalars(sa.select(HouseholdFeedback))}
+    old = [o for o in done if o.completed_at < datetime.combine(DEMO_TODAY, datetime.min.time())
+           - timedelta(days=FEEDBACK_DAYS[1])]
+    assert set(asked) <= {o.id for o in done}
+    assert FEEDBACK_SHARE - 0.1 <= sum(o.id in asked for o in old) / len(old) <= FEEDBACK_SHARE + 0.1
+    assert all(asked[o.id].recorded_at > o.completed_at for o in done if o.id in asked)
+    assert {str(f.channel) for f in asked.values()} == {"staff_phone", "staff_visit", "assistant_visit"}
+    own = dict(db.session.execute(sa.select(Outcome.order_id, Outcome.assessment)
+                                  .where(Outcome.source == "provider")).tuples().all())
+    pairs = [(own[i], f.satisfaction) for i, f in asked.items()]
+    assert sum(a for a, _ in pairs) / len(pairs) > sum(h for _, h in pairs) / len(pairs) + 0.3
 
 
 def test_seed_never_commits_and_the_cli_commits_once(app, monkeypatch):

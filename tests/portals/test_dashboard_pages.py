@@ -103,7 +103,7 @@ def test_every_table_downloads_as_xlsx_and_csv(demo, client):
 def test_the_monthly_report_opens_with_the_expected_sheets(demo, client, app):
     with app.test_request_context():
         expected = [_(name) for name in ("Summary", "Items by category", "Orders by provider", "Visits",
-                                         "Satisfaction", "Material assistance")]
+                                         "Household satisfaction", "Material assistance")]
     login(client, "city")
     assert client.get("/staff/reports/monthly").status_code == 200  # the form
     response = client.get(f"/staff/reports/monthly?town={_town_id('longquan')}&month=2026-10")

@@ -187,7 +187,7 @@ def test_staff_quota_timeline_and_evaluation(client):
     # evaluation is refused until the provider completed the order (the standing order is still in service)
     token = csrf_token(client, f"/staff/orders/{visit.order_id}/evaluate")
     refused = client.post(f"/staff/orders/{visit.order_id}/evaluate", data={
-        "csrf_token": token, "source": "assistant", "resolved": "yes", "goal_attainment": "1", "satisfaction": "4",
+        "csrf_token": token, "source": "assistant", "resolved": "yes", "goal_attainment": "1", "assessment": "4",
         "follow_up_category_id": "0"})
     assert refused.status_code == 400
     assert db.session.scalar(sa.select(sa.func.count(Outcome.id))) == 0
@@ -216,9 +216,15 @@ def test_unit_admin_sees_member_calendars_and_records_the_outcome(client):
     week = client.get(f"/unit/calendar?member={order.assignee_id}").get_data(as_text=True)
     assert f"/unit/visits/{visit.id}" in week
     page = f"/unit/orders/{order.id}/visits"
-    client.post(page, data={"csrf_token": csrf_token(client, page), "action": "outcome", "resolved": "partly",
-                            "goal_attainment": "1", "satisfaction": "4", "follow_up_category_id": "0",
-                            "comment": "", "follow_up": ""})
+    form = client.get(page).get_data(as_text=True)
+    assert 'name="assessment"' in form and "checked" not in form.split('name="assessment"', 1)[1][:80]
+    outcome = {"csrf_token": csrf_token(client, page), "action": "outcome", "resolved": "partly",
+               "goal_attainment": "1", "follow_up_category_id": "0", "comment": "", "follow_up": ""}
+    missing = client.post(page, data=outcome, follow_redirects=True).get_data(as_text=True)
+    assert "请选择您对本次服务的自评" in missing  # no rating chosen: refused, nothing written
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count(Outcome.id))) == 0 and order.state == OrderState.in_service
+    client.post(page, data={**outcome, "assessment": "4"})
     db.session.expire_all()
     outcome = db.session.scalar(sa.select(Outcome))
-    assert (outcome.satisfaction, outcome.source, order.state) == (4, "provider", OrderState.completed)
+    assert (outcome.assessment, outcome.source, order.state) == (4, "provider", OrderState.completed)

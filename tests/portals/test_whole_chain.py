@@ -98,18 +98,27 @@ def test_item_to_completed_order_through_the_pages(app, client):
 
     # 6. the outcome closes the order
     social_worker.post(visits_page, data={"csrf_token": token, "action": "outcome", "resolved": "yes",
-                                          "goal_attainment": "1", "satisfaction": "5", "comment": "满意",
+                                          "goal_attainment": "1", "assessment": "5", "comment": "满意",
                                           "follow_up": "", "follow_up_category_id": ""})
     db.session.expire_all()
     assert order.state in (OrderState.completed, OrderState.evaluated)
     outcome = db.session.scalar(sa.select(Outcome).where(Outcome.order_id == order.id))
-    assert outcome.satisfaction == 5
+    assert outcome.assessment == 5
 
     # 7. staff see it on the orders board as completed
     board = staff.get("/staff/orders?state=completed").get_data(as_text=True)
     assert re.search(rf"/staff/items/{item.id}\b", board)
 
-    # 8. and the list it was dispatched from is a training query whose dispatched candidate is the positive
+    # 8. the provider's own 5 is no label: the list waits for the household's follow-up (回访)
+    assert len(ranker.training_log()) == 0
+    assert f"/staff/orders/{order.id}/evaluate" in staff.get("/staff/follow-ups").get_data(as_text=True)
+    evaluate = f"/staff/orders/{order.id}/evaluate"
+    page = staff.post(f"/staff/orders/{order.id}/follow-up", follow_redirects=True, data={
+        "csrf_token": csrf_token(staff, evaluate), "satisfaction": "4", "channel": "staff_phone", "comment": ""})
+    assert "家庭满意度回访已记录" in page.get_data(as_text=True)
+    assert f"/staff/orders/{order.id}/evaluate" not in page.get_data(as_text=True)  # no longer waiting
+
+    # 9. and the list it was dispatched from is a training query whose dispatched candidate is the positive
     log = ranker.training_log()
     assert set(log.query.tolist()) == {order.id} and log.label.tolist() == [p == order.rank - 1 for p in log.position]
 

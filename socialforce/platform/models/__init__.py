@@ -12,6 +12,8 @@ from socialforce.platform.models.households import (
 from socialforce.platform.models.offers import OfferStatus, ServiceOffer, offer_categories, offer_towns
 from socialforce.platform.models.orders import (
     EvaluationSource,
+    FeedbackChannel,
+    HouseholdFeedback,
     Impression,
     Order,
     OrderEvent,
@@ -54,9 +56,10 @@ from socialforce.platform.models.users import (
 )
 
 __all__ = [
-    "Agency", "AssistanceCategory", "AuditLog", "Contract", "Enrollment", "EvaluationSource", "Frequency",
-    "Household", "HouseholdBlock", "Impression", "ItemStatus", "JobRun", "LoginThrottle", "MaterialAssistance",
-    "Member", "MemberRole", "Notification", "OfferStatus", "Order", "OrderEvent", "OrderState", "OutboxMessage",
+    "Agency", "AssistanceCategory", "AuditLog", "Contract", "Enrollment", "EvaluationSource",
+    "FeedbackChannel", "Frequency", "Household", "HouseholdBlock", "HouseholdFeedback", "Impression", "ItemStatus",
+    "JobRun", "LoginThrottle", "MaterialAssistance", "Member",
+    "MemberRole", "Notification", "OfferStatus", "Order", "OrderEvent", "OrderState", "OutboxMessage",
     "OutboxStatus", "Outcome", "Pairing", "PairingUnit", "Priority", "Provider", "ProviderKind",
     "ProviderMember", "ProviderStatus", "Qualification", "RankerModel", "Resolution", "Role", "SchedulerLease",
     "ServiceCategory", "ServiceItem", "ServiceOffer", "ServiceRecord", "Sex", "TaskSignup", "Town", "User",

@@ -197,22 +197,51 @@ class EvaluationSource(enum.StrEnum):
 
 
 class Outcome(db.Model):
-    """An order's outcome (服务成效) and satisfaction (满意度评价), once per evaluation source."""
+    """An order's outcome (服务成效) as one evaluator assessed it, once per evaluation source.
+
+    `assessment` (1-5) is the evaluator's own rating of the service (the provider's self-assessment, or staff's);
+    the household's satisfaction is never recorded here but at the follow-up (HouseholdFeedback).
+    """
 
     __tablename__ = "outcomes"
     __table_args__ = (
         sa.UniqueConstraint("order_id", "source"),
         sa.CheckConstraint("goal_attainment BETWEEN -2 AND 2", name="goal_attainment"),
-        sa.CheckConstraint("satisfaction BETWEEN 1 AND 5", name="satisfaction"),
+        sa.CheckConstraint("assessment BETWEEN 1 AND 5", name="assessment"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
     source: Mapped[EvaluationSource] = enum_column(EvaluationSource)
     resolved: Mapped[Resolution] = enum_column(Resolution)
     goal_attainment: Mapped[int]
-    satisfaction: Mapped[int]
+    assessment: Mapped[int]
     follow_up_item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_items.id"))
     comment: Mapped[str | None] = mapped_column(sa.String(500))
     recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = created_at_column()
     order: Mapped[Order] = relationship()
+
+
+class FeedbackChannel(enum.StrEnum):
+    """Who contacted the household for the follow-up, and how."""
+
+    staff_phone = "staff_phone"  # civil-affairs staff by telephone
+    staff_visit = "staff_visit"  # civil-affairs staff at the household
+    assistant_visit = "assistant_visit"  # the village assistant (协理员) at the household, entered by staff
+
+
+class HouseholdFeedback(db.Model):
+    """The household's own satisfaction with a completed order (满意度回访), asked by staff or the village
+    assistant: one per order. Only this rating is the household's; the ranker learns from it."""
+
+    __tablename__ = "household_feedback"
+    __table_args__ = (sa.CheckConstraint("satisfaction BETWEEN 1 AND 5", name="satisfaction"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), unique=True)
+    satisfaction: Mapped[int]
+    channel: Mapped[FeedbackChannel] = enum_column(FeedbackChannel)
+    comment: Mapped[str | None] = mapped_column(sa.String(500))
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))  # None: seeded history
+    recorded_at: Mapped[datetime] = created_at_column()
+    order: Mapped[Order] = relationship()
+    recorded_by = relationship("User")

@@ -1,6 +1,10 @@
-"""A year of orders: dispatch attempts (rank, score), responses, service, visits, records and outcomes.
+"""A year of orders: dispatch attempts (rank, score), responses, service, visits, records, outcomes and the
+households' follow-ups.
 
-Acceptance and satisfaction follow hidden drivers (provider quality, distance, pairing, category fit) that the
+After completion the provider rates its own service a little above what the household feels (ASSESSMENT_LIFT);
+staff ask most households (FEEDBACK_SHARE, a few days later, by the channel mix FEEDBACK_CHANNELS) and record the
+household's own satisfaction, which is what the learned ranker learns from. Acceptance and satisfaction follow
+hidden drivers (provider quality, distance, pairing, category fit) that the
 cold-start scores see only in part, so a learned ranker has signal to find. The dispatcher picks from the ranked
 list with the position bias the ranker corrects for (P(position p) proportional to 1 / (1 + p)), and every list
 is kept as impressions, as the platform keeps it.
@@ -19,6 +23,7 @@ from socialforce.matching.scoring import contributions
 from socialforce.platform import weekmask
 from socialforce.platform.models import (
     HouseholdBlock,
+    HouseholdFeedback,
     Impression,
     Order,
     OrderEvent,
@@ -40,11 +45,20 @@ MAX_ATTEMPTS = 3
 SERVICE_MARGIN = timedelta(hours=3)  # a visit that started less than this ago is not over yet
 BLOCKS_AT_SCALE_1 = 40
 HOUSEHOLD_PRIORITY = {"tekun": 1.0, "child": 1.0, "disability": 0.8, "elderly": 0.7, "dibao": 0.4}
+ASSESSMENT_LIFT = 0.7  # providers rate their own service this much above the household's level
+FEEDBACK_SHARE = 0.85  # completed orders whose household staff ask (回访) ...
+FEEDBACK_DAYS = (2, 20)  # ... this many days after completion (later than today: still awaiting)
+FEEDBACK_CHANNELS = {"staff_phone": 6, "assistant_visit": 3, "staff_visit": 1}  # relative weights
 CANCEL_REASONS = ("服务对象已入住养老机构", "家庭搬迁至外地", "服务对象住院治疗", "需求已由其他渠道解决")
 
 
 def sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
+
+
+def rating(level: float) -> int:
+    """A 1-5 rating for a hidden level."""
+    return min(5, max(1, round(level)))
 
 
 @dataclass(slots=True)
@@ -71,7 +85,7 @@ class History:
         self.world = world
         self.rng = world.rng
         self.rows: dict[type, list[dict]] = {m: [] for m in (Order, Impression, OrderEvent, VolunteerTask, TaskSignup,
-                                                              Visit, ServiceRecord, Outcome)}
+                                                              Visit, ServiceRecord, Outcome, HouseholdFeedback)}
         self.org_pool: dict[tuple[int, str], list[ProviderRef]] = {}
         self.volunteer_pool: dict[tuple[int, str], list[ProviderRef]] = {}
         for provider in world.agencies + world.units:
@@ -79,7 +93,7 @@ class History:
         for provider in world.volunteers:
             if provider.approved:
                 self._index(self.volunteer_pool, provider)
-        self.rated: list[tuple[int, int, int, datetime]] = []  # satisfaction, household, provider, when
+        self.rated: list[tuple[int, int, int, datetime]] = []  # household's satisfaction, household, provider, when
 
     @staticmethod
     def _index(pool: dict, provider: ProviderRef) -> None:
@@ -209,16 +223,25 @@ class History:
             "place": town.name_zh, "content": texts.RECORD_CONTENT.get(item.category, CATEGORY_ZH[item.category]),
             "minutes": minutes, "confirmed_by_id": None, "confirmed_at": confirmed})
 
-    def outcome(self, order: dict, source: str, level: float, at: datetime) -> int:
-        """An outcome whose satisfaction, resolution and goal attainment follow the hidden level."""
+    def outcome(self, order: dict, source: str, level: float, at: datetime) -> None:
+        """An outcome whose assessment, resolution and goal attainment follow the level the evaluator sees."""
         rng = self.rng
-        satisfaction = min(5, max(1, round(level)))
+        assessment = rating(level)
         resolved = "yes" if level >= 3.8 else "partly" if level >= 2.6 else "no"
         self.rows[Outcome].append({
             "id": self.world.writer.next_id(Outcome), "order_id": order["id"], "source": source,
             "resolved": resolved, "goal_attainment": min(2, max(-2, round(level - 3.3 + rng.gauss(0, 0.5)))),
-            "satisfaction": satisfaction, "follow_up_item_id": None, "comment": texts.comment(rng, satisfaction),
+            "assessment": assessment, "follow_up_item_id": None, "comment": texts.comment(rng, assessment),
             "recorded_by_id": None, "recorded_at": at})
+
+    def feedback(self, order: dict, level: float, at: datetime) -> int:
+        """The household's follow-up: its own satisfaction (the hidden level), asked by a weighted channel."""
+        satisfaction = rating(level)
+        self.rows[HouseholdFeedback].append({
+            "id": self.world.writer.next_id(HouseholdFeedback), "order_id": order["id"],
+            "satisfaction": satisfaction,
+            "channel": self.rng.choices(list(FEEDBACK_CHANNELS), list(FEEDBACK_CHANNELS.values()))[0],
+            "comment": texts.comment(self.rng, satisfaction), "recorded_by_id": None, "recorded_at": at})
         return satisfaction
 
     # ------------------------------------------------------------ life cycles
@@ -299,19 +322,23 @@ class History:
 
     def complete(self, item: ItemRef, order: dict, end: datetime, quality: float, fit: bool, paired: bool,
                  distance: float, provider_id: int | None) -> None:
-        """Completion, the provider's outcome and (often) the village assistant's evaluation."""
+        """Completion, the provider's outcome, (often) the village assistant's evaluation and (mostly) the
+        household's follow-up."""
         rng, now = self.rng, self.world.now
         order["completed_at"] = end
         self.move(order, "completed", end)
         item.status, item.closed_at = "closed", end
         level = self.satisfaction(quality, fit, paired, distance)
-        score = self.outcome(order, "provider", level, min(now, end + timedelta(hours=rng.uniform(1, 48))))
+        self.outcome(order, "provider", level + ASSESSMENT_LIFT, min(now, end + timedelta(hours=rng.uniform(1, 48))))
         evaluated_at = end + timedelta(days=rng.uniform(2, 20))
         if rng.random() < 0.45 and evaluated_at < now:
-            score = self.outcome(order, "assistant", level + rng.gauss(0, 0.5), evaluated_at)
+            self.outcome(order, "assistant", level + rng.gauss(0, 0.5), evaluated_at)
             self.move(order, "evaluated", evaluated_at)
-        if provider_id:
-            self.rated.append((score, item.household.id, provider_id, min(now, end + timedelta(days=5))))
+        asked_at = end + timedelta(days=rng.uniform(*FEEDBACK_DAYS))
+        if rng.random() < FEEDBACK_SHARE and asked_at < now:
+            score = self.feedback(order, level, asked_at)
+            if provider_id:
+                self.rated.append((score, item.household.id, provider_id, asked_at))
 
     def task_history(self, item: ItemRef, start: datetime, signed: list[ProviderRef] | None = None,
                      begin: datetime | None = None) -> dict | None:
@@ -378,7 +405,8 @@ class History:
     def write(self) -> None:
         """Insert everything in foreign-key order, household blocks last."""
         w = self.world.writer
-        for model in (Order, Impression, OrderEvent, VolunteerTask, TaskSignup, Visit, ServiceRecord, Outcome):
+        for model in (Order, Impression, OrderEvent, VolunteerTask, TaskSignup, Visit, ServiceRecord, Outcome,
+                      HouseholdFeedback):
             w.insert(model, self.rows[model])
         self.write_blocks()
 

@@ -21,7 +21,8 @@ service category. Definitions (timestamps are naive UTC; the period is converted
   expiry rate = expired / dispatched; completion rate = (completed + evaluated) / accepted-or-later.
   Accepted-or-later = accepted, scheduled, in_service, completed, evaluated, or cancelled after a response;
   responded = accepted-or-later + declined. Individual volunteers and volunteer tasks form one row.
-- Satisfaction distribution: Outcome.satisfaction (1-5) of outcomes recorded in the period (every source).
+- Satisfaction distribution: the household's own satisfaction (HouseholdFeedback.satisfaction, 1-5) from the
+  follow-ups (回访) recorded in the period; providers' assessments of their own service are not counted.
 - Overdue visits: visits starting in the period that are planned and not checked in 2 hours after their
   start (at `now`), or marked missed.
 - Flagged visits: visits checked in during the period whose check-in or check-out looks implausible (Visit.flags:
@@ -54,11 +55,11 @@ from socialforce.platform.models import (
     AuditLog,
     Contract,
     Household,
+    HouseholdFeedback,
     ItemStatus,
     MaterialAssistance,
     Order,
     OrderState,
-    Outcome,
     Pairing,
     PairingUnit,
     Provider,
@@ -525,15 +526,15 @@ def providers_table(user: User, f: Filters) -> Table:
 
 
 def satisfaction_table(user: User, f: Filters) -> Table:
-    """Outcomes recorded in the period by satisfaction score (1-5)."""
-    query = (sa.select(Outcome.satisfaction, sa.func.count()).select_from(Outcome)
-             .where(_in_period(Outcome.recorded_at, f)).group_by(Outcome.satisfaction))
+    """Households' follow-ups recorded in the period by satisfaction score (1-5)."""
+    query = (sa.select(HouseholdFeedback.satisfaction, sa.func.count()).select_from(HouseholdFeedback)
+             .where(_in_period(HouseholdFeedback.recorded_at, f)).group_by(HouseholdFeedback.satisfaction))
     if item_scope(user, f):
-        query = query.join(Order, Outcome.order_id == Order.id)
+        query = query.join(Order, HouseholdFeedback.order_id == Order.id)
     counts = dict(db.session.execute(_items_scoped(query, Order.item_id, user, f)).tuples().all())
-    table = Table("satisfaction", _("Satisfaction"), [_("Satisfaction"), _("Evaluations")])
+    table = Table("satisfaction", _("Household satisfaction"), [_("Household satisfaction"), _("Follow-ups")])
     for score in range(1, 6):
-        table.add([score, counts.get(score, 0)], [None, ("outcomes", {"score": score})])
+        table.add([score, counts.get(score, 0)], [None, ("feedback", {"score": score})])
     return table
 
 
@@ -730,7 +731,7 @@ class Column:
     """A column of a records list: the query label, its header and how to show it.
 
     kind: text, household (link by household_id), name (masked), category, town, item_status, order_state,
-    visit_status, visit_flags, evaluation_source, datetime (local time), date, hours, number.
+    visit_status, visit_flags, feedback_channel, datetime (local time), date, hours, number.
     """
 
     key: str
@@ -780,7 +781,7 @@ def _item_town(params: Mapping[str, str]) -> list[sa.ColumnElement[bool]]:
 def records(figure: str, user: User, f: Filters, params: Mapping[str, str], now: datetime) -> Records:
     """The records counted by one figure (see the module docstring); ServiceError 404/400 on bad input."""
     makers = {"households": _household_records, "items": _item_records, "times": _time_records,
-              "orders": _order_records, "outcomes": _outcome_records, "overdue": _overdue_records,
+              "orders": _order_records, "feedback": _feedback_records, "overdue": _overdue_records,
               "flagged": _flagged_records,
               "records": _service_records, "pairings": _pairing_records, "contracts": _contract_records}
     if figure not in makers:
@@ -850,19 +851,20 @@ def _order_records(user, f, params, now) -> Records:
         Column("state", _("State"), "order_state"), Column("dispatched", _("Dispatched at"), "datetime")])
 
 
-def _outcome_records(user, f, params, now) -> Records:
+def _feedback_records(user, f, params, now) -> Records:
     score = _int_param(params, "score")
     cols, columns = _household_columns()
-    query = (sa.select(*cols, Outcome.order_id.label("order"), ServiceItem.category_id.label("category"),
-                       Outcome.source.label("source"), Outcome.satisfaction.label("score"),
-                       Outcome.recorded_at.label("recorded"))
-             .select_from(Outcome).join(Order, Outcome.order_id == Order.id)
+    query = (sa.select(*cols, HouseholdFeedback.order_id.label("order"), ServiceItem.category_id.label("category"),
+                       HouseholdFeedback.channel.label("channel"), HouseholdFeedback.satisfaction.label("score"),
+                       HouseholdFeedback.recorded_at.label("recorded"))
+             .select_from(HouseholdFeedback).join(Order, HouseholdFeedback.order_id == Order.id)
              .join(ServiceItem, Order.item_id == ServiceItem.id).join(Household)
-             .where(_in_period(Outcome.recorded_at, f), *item_scope(user, f), Outcome.satisfaction == score)
-             .order_by(Outcome.id))
-    return Records(_("Evaluations"), query, [
+             .where(_in_period(HouseholdFeedback.recorded_at, f), *item_scope(user, f),
+                    HouseholdFeedback.satisfaction == score)
+             .order_by(HouseholdFeedback.id))
+    return Records(_("Follow-ups"), query, [
         Column("order", _("Order"), "number"), *columns, Column("category", _("Service category"), "category"),
-        Column("source", _("Evaluated by"), "evaluation_source"), Column("score", _("Satisfaction"), "number"),
+        Column("channel", _("Asked by"), "feedback_channel"), Column("score", _("Household satisfaction"), "number"),
         Column("recorded", _("Recorded at"), "datetime")])
 
 

@@ -1,10 +1,11 @@
-"""Outcomes (服务成效) and satisfaction (满意度评价): the feedback end of the work chain.
+"""Outcomes (服务成效): the evaluators' end of the work chain.
 
 The provider records its outcome once the order's visits are done (no visit checked in, at least one completed;
 still-planned visits are cancelled): the order moves in_service -> completed and its service item closes. The village
 assistant (协理员, entered by staff) or staff record an independent evaluation (public evaluation, 群众评议): the first
 one moves the order completed -> evaluated. A needed follow-up opens a new item on the household's service list.
-Track records and the ranker's training data read these rows directly (services/track_record.py).
+Each evaluator rates the service with its own assessment (1-5); the household's satisfaction is asked separately at
+the follow-up (services/feedback.py), and only that rating feeds track records and the ranker.
 """
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ class OutcomeInput:
 
     resolved: str
     goal_attainment: int
-    satisfaction: int
+    assessment: int | None  # the evaluator's own rating 1-5; None: not chosen (refused)
     comment: str | None = None
     follow_up: str | None = None  # a description: opens a new service item
     follow_up_category_id: int | None = None  # default: the order's category
@@ -50,8 +51,8 @@ def _validate(data: OutcomeInput) -> Resolution:
         raise ServiceError(_("Say whether the need was resolved."), status=400, field="resolved")
     if not -2 <= data.goal_attainment <= 2:
         raise ServiceError(_("Goal attainment is between -2 and +2."), status=400, field="goal_attainment")
-    if not 1 <= data.satisfaction <= 5:
-        raise ServiceError(_("Satisfaction is between 1 and 5."), status=400, field="satisfaction")
+    if data.assessment is None or not 1 <= data.assessment <= 5:
+        raise ServiceError(_("Choose your assessment of the service, from 1 to 5."), status=400, field="assessment")
     if data.comment and len(data.comment) > 500:
         raise ServiceError(_("The comment is limited to 500 characters."), status=400, field="comment")
     if data.follow_up and len(data.follow_up.strip()) > 500:
@@ -107,7 +108,7 @@ def record_outcome(order: Order, source: EvaluationSource, data: OutcomeInput, a
         raise ServiceError(_("This outcome has already been recorded."))
     follow_up = _follow_up_item(order, data, actor, now)
     outcome = Outcome(order_id=order.id, source=source, resolved=resolved, goal_attainment=data.goal_attainment,
-                      satisfaction=data.satisfaction, comment=(data.comment or "").strip() or None,
+                      assessment=data.assessment, comment=(data.comment or "").strip() or None,
                       follow_up_item_id=follow_up.id if follow_up else None, recorded_by_id=actor.id, recorded_at=now)
     db.session.add(outcome)
     try:
@@ -119,7 +120,7 @@ def record_outcome(order: Order, source: EvaluationSource, data: OutcomeInput, a
         order.item.status, order.item.closed_at = ItemStatus.closed, now
     elif state == OrderState.completed:
         orders.transition(order, OrderState.evaluated, actor, reason=f"{source.value} evaluation", now=now)
-    audit.record("outcome_recorded", actor, "order", order.id, source=source.value, satisfaction=data.satisfaction,
+    audit.record("outcome_recorded", actor, "order", order.id, source=source.value, assessment=data.assessment,
                  resolved=resolved.value)
     return outcome
 

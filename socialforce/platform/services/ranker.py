@@ -2,8 +2,10 @@
 
 Every dispatch keeps the ranked list it was chosen from (impressions: each shown candidate's position and
 features). Training rows are those impressions whose order reached a final state; one list is one query, and a
-row's label is: this candidate was the one dispatched, and the order was completed and rated >= 4 on average.
-The candidates passed over are the negatives that the chosen one alone cannot teach.
+row's label is: this candidate was the one dispatched, the order was completed and the household rated it >= 4
+at the follow-up (回访, services/feedback.py). The provider's assessment of its own service is never a label, and a
+completed order whose household has not been asked yet is left out until it has. The candidates passed over are
+the negatives that the chosen one alone cannot teach.
 """
 from __future__ import annotations
 
@@ -22,16 +24,17 @@ from socialforce.matching.learn import MIN_OUTCOMES, LearnedRanker, LoggedOutcom
 from socialforce.matching.scoring import COLD_START_WEIGHTS
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
+    HouseholdFeedback,
     Impression,
     Order,
     OrderState,
-    Outcome,
     Provider,
     RankerModel,
     ServiceCategory,
     ServiceItem,
 )
 from socialforce.platform.services import audit
+from socialforce.platform.services.orders import DONE_STATES
 
 if TYPE_CHECKING:
     from socialforce.platform.services.dispatch import Choice
@@ -61,18 +64,18 @@ def record_shown(order: Order, shown: Sequence[Choice]) -> None:
 
 def training_log(until: datetime | None = None) -> LoggedOutcomes:
     """Shown candidates with their outcomes, from lists whose order reached a final state (dispatched before
-    `until`); a row is positive when it was the candidate dispatched and the order ended well."""
-    satisfaction = (sa.select(Outcome.order_id, sa.func.avg(Outcome.satisfaction).label("sat"))
-                    .group_by(Outcome.order_id).subquery())
+    `until`); a row is positive when it was the candidate dispatched and the household was satisfied (>= 4).
+    Completed orders without the household's follow-up are skipped: their label is not known yet."""
     query = (sa.select(Impression.order_id, Impression.provider_id, Impression.position, Impression.features,
                        Order.provider_id.label("chosen"), Order.dispatched_at, Order.state, ServiceCategory.code,
-                       Provider.kind, satisfaction.c.sat)
+                       Provider.kind, HouseholdFeedback.satisfaction.label("sat"))
              .join(Order, Order.id == Impression.order_id)
              .join(ServiceItem, ServiceItem.id == Order.item_id)
              .join(ServiceCategory, ServiceCategory.id == ServiceItem.category_id)
              .join(Provider, Provider.id == Impression.provider_id)
-             .outerjoin(satisfaction, satisfaction.c.order_id == Order.id)
-             .where(Order.state.in_(FINAL_STATES), Order.dispatched_at.is_not(None))
+             .outerjoin(HouseholdFeedback, HouseholdFeedback.order_id == Order.id)
+             .where(Order.state.in_(FINAL_STATES), Order.dispatched_at.is_not(None),
+                    sa.or_(Order.state.not_in(DONE_STATES), HouseholdFeedback.id.is_not(None)))
              .order_by(Order.dispatched_at, Impression.order_id, Impression.position))
     if until is not None:
         query = query.where(Order.dispatched_at < until)
@@ -80,7 +83,7 @@ def training_log(until: datetime | None = None) -> LoggedOutcomes:
     for r in db.session.execute(query).yield_per(5000):
         if len(r.features) != len(FEATURES):
             continue
-        good = r.state in (OrderState.completed, OrderState.evaluated) and (r.sat or 0) >= 4
+        good = r.sat is not None and r.sat >= 4
         rows.append(LoggedRow(query_id=r.order_id, day=r.dispatched_at.date(), position=r.position - 1,
                               values=tuple(float(v) for v in r.features), category=r.code,
                               provider_kind=r.kind.value, label=good and r.provider_id == r.chosen))

@@ -1,6 +1,6 @@
 """The monthly town report for the bureau: one .xlsx workbook with the dashboard's figures for one month.
 
-Sheets: summary figures, service items by category, orders by provider, visits, satisfaction and material
+Sheets: summary figures, service items by category, orders by provider, visits, household satisfaction and material
 assistance totals. Figures follow the definitions in services/dashboard.py with the period = the month.
 """
 from __future__ import annotations
@@ -124,7 +124,7 @@ def summary_sheet(tables: dict[str, dashboard.Table], town: Town | None, f: dash
         [_("Overdue visits"), sum(r[1] for r in tables["overdue"].rows)],
         [_("Volunteer hours"), round(sum(r[2] for r in tables["volunteer_hours"].rows), 1)],
         [_("Pairing quota compliance (%)"), dashboard.rate(sum(r[3] for r in quota), sum(r[2] for r in quota))],
-        [_("Average satisfaction"), round(sum(r[0] * r[1] for r in scores) / rated, 2) if rated else None],
+        [_("Average household satisfaction (follow-ups)"), round(sum(r[0] * r[1] for r in scores) / rated, 2) if rated else None],
     ]
     return _("Summary"), [_("Figure"), _("Value")], rows
 
@@ -142,7 +142,7 @@ def monthly(user: User, town: str | None, month: str, now: datetime) -> Report:
         _sheet(_("Items by category"), tables["items_by_category"]),
         _sheet(_("Orders by provider"), tables["providers"]),
         visits_sheet(user, f),
-        _sheet(_("Satisfaction"), tables["satisfaction"]),
+        _sheet(_("Household satisfaction"), tables["satisfaction"]),
         material_sheet(user, f),
     ]
     where = place.code if place else "city"

@@ -3,8 +3,8 @@
 Nothing is copied: the matching bridge and the ranker's training data read these figures from the same rows the
 work chain writes, so they cannot drift. Agencies and pairing units are counted over the orders dispatched to them
 (standing pairing orders, created by the platform, do not count as accepted); a volunteer's "accepted" counts its
-task sign-ups, and its completed orders are those where it completed a visit. A rating counts the household's
-independent evaluations (village assistant, staff) when there are any, else the provider's own record.
+task sign-ups, and its completed orders are those where it completed a visit. Satisfaction is the household's own,
+from the follow-up (services/feedback.py); the provider's assessment of its own service never counts.
 """
 from __future__ import annotations
 
@@ -12,24 +12,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
 
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
-    EvaluationSource,
+    HouseholdFeedback,
     Order,
     OrderEvent,
     OrderState,
-    Outcome,
     TaskSignup,
     Visit,
     VisitStatus,
     Volunteer,
 )
+from socialforce.platform.services.orders import DONE_STATES
 from socialforce.platform.services.visits import STANDING_REASON
-
-DONE_STATES = (OrderState.completed, OrderState.evaluated)
-INDEPENDENT = (EvaluationSource.assistant, EvaluationSource.staff)
 
 
 @dataclass(frozen=True)
@@ -103,13 +99,9 @@ def provider_stats(provider_ids: Iterable[int] | None = None) -> dict[int, Track
         sa.select(links.c.provider_id, sa.func.count(sa.distinct(links.c.order_id)))
         .join(Order, Order.id == links.c.order_id).where(Order.state.in_(DONE_STATES))
         .group_by(links.c.provider_id)), "completed")
-    other = aliased(Outcome)
-    independent = sa.exists().where(other.order_id == Outcome.order_id, other.source.in_(INDEPENDENT))
-    counted = sa.or_(Outcome.source.in_(INDEPENDENT), sa.and_(Outcome.source == EvaluationSource.provider,
-                                                              ~independent))
     for pid, total, n in db.session.execute(
-        sa.select(links.c.provider_id, sa.func.sum(Outcome.satisfaction), sa.func.count(Outcome.id))
-        .join(Outcome, Outcome.order_id == links.c.order_id).where(counted).group_by(links.c.provider_id)
+        sa.select(links.c.provider_id, sa.func.sum(HouseholdFeedback.satisfaction), sa.func.count(HouseholdFeedback.id))
+        .join(HouseholdFeedback, HouseholdFeedback.order_id == links.c.order_id).group_by(links.c.provider_id)
     ):
         counts.setdefault(pid, {}).update(satisfaction_sum=int(total or 0), satisfaction_count=int(n))
     return {

@@ -45,6 +45,7 @@ from socialforce.platform.i18n import SHANGHAI
 from socialforce.platform.models import (
     Frequency,
     Household,
+    HouseholdFeedback,
     ItemStatus,
     MaterialAssistance,
     MemberRole,
@@ -788,6 +789,7 @@ class Timeline:
     orders_by_item: dict[int, list[Order]]
     visits_by_order: dict[int, list[Visit]]
     outcomes_by_order: dict[int, list[Outcome]]
+    feedback_by_order: dict[int, HouseholdFeedback]  # the household's own satisfaction (回访)
 
 
 def household_timeline(household: Household) -> Timeline:
@@ -808,8 +810,10 @@ def household_timeline(household: Household) -> Timeline:
     outcomes_by_order: dict[int, list[Outcome]] = {}
     for outcome in db.session.scalars(sa.select(Outcome).where(Outcome.order_id.in_(order_ids)).order_by(Outcome.id)):
         outcomes_by_order.setdefault(outcome.order_id, []).append(outcome)
+    feedback_by_order = {f.order_id: f for f in db.session.scalars(
+        sa.select(HouseholdFeedback).where(HouseholdFeedback.order_id.in_(order_ids)))}
     orders_by_item: dict[int, list[Order]] = {}
     for order in order_list:
         orders_by_item.setdefault(order.item_id, []).append(order)
     return Timeline([(m, c, k) for m, (c, k) in material.items()], items, orders_by_item, visits_by_order,
-                    outcomes_by_order)
+                    outcomes_by_order, feedback_by_order)

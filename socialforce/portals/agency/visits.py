@@ -78,15 +78,18 @@ class NotesForm(FlaskForm):
 
 RESOLVED_CHOICES = choices([("yes", _l("Resolved")), ("partly", _l("Partly resolved")), ("no", _l("Not resolved"))])
 GOAL_CHOICES = choices([(2, "+2"), (1, "+1"), (0, "0"), (-1, "-1"), (-2, "-2")])
-SATISFACTION_CHOICES = choices((n, str(n)) for n in (5, 4, 3, 2, 1))
+RATING_CHOICES = choices((n, str(n)) for n in (1, 2, 3, 4, 5))
+ASSESSMENT_MISSING = _l("Choose your assessment of the service, from 1 to 5.")
 
 
 class OutcomeForm(FlaskForm):
     resolved = RadioField(_l("Was the need resolved?"), choices=RESOLVED_CHOICES, validators=[InputRequired()])
     goal_attainment = SelectField(_l("Goal attainment (-2 much less than expected .. +2 much more)"), coerce=int,
                                   choices=GOAL_CHOICES, default=0)
-    satisfaction = SelectField(_l("Household satisfaction (1-5)"), coerce=int, choices=SATISFACTION_CHOICES,
-                               default=5)
+    assessment = RadioField(_l("Your own assessment of the service (1 poor .. 5 excellent); the household's "
+                               "satisfaction is asked separately at the follow-up"), coerce=int,
+                            choices=RATING_CHOICES, invalid_choice_message=ASSESSMENT_MISSING,
+                            validators=[InputRequired(ASSESSMENT_MISSING)])
     comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=500)])
     follow_up = TextAreaField(_l("Follow-up needed (describe it to add a new item to the service list)"),
                               validators=[Optional(), Length(max=500)])
@@ -110,7 +113,7 @@ def outcome_form(form_class: type[OutcomeForm] = OutcomeForm) -> OutcomeForm:
 def outcome_input(form: OutcomeForm) -> outcomes.OutcomeInput:
     """The service input from a validated outcome form."""
     return outcomes.OutcomeInput(
-        resolved=form.resolved.data, goal_attainment=form.goal_attainment.data, satisfaction=form.satisfaction.data,
+        resolved=form.resolved.data, goal_attainment=form.goal_attainment.data, assessment=form.assessment.data,
         comment=form.comment.data, follow_up=form.follow_up.data,
         follow_up_category_id=form.follow_up_category_id.data or None)
 

@@ -3,6 +3,7 @@ import socialforce.portals.staff.dashboard  # noqa: F401  (registers routes)
 from socialforce.portals.staff import (  # noqa: F401  (registers routes)
     audit_log,
     exports,
+    feedback,
     imports,
     items,  # noqa: F401  (registers routes)
     providers,

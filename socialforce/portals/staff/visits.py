@@ -8,8 +8,8 @@ from flask_login import current_user
 
 from socialforce.platform.extensions import db
 from socialforce.platform.models import EvaluationSource, Order, ServiceRecord, utcnow
-from socialforce.platform.scoping import get_household_or_404, get_item_or_404
-from socialforce.platform.services import hours, outcomes, visits
+from socialforce.platform.scoping import get_household_or_404, get_order_or_404
+from socialforce.platform.services import feedback, hours, outcomes, visits
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.agency.visits import (
     EvaluationForm,
@@ -22,6 +22,7 @@ from socialforce.portals.agency.visits import (
     visit_action,
     visit_page_context,
 )
+from socialforce.portals.staff.feedback import FeedbackForm
 from socialforce.portals.staff.views import bp
 
 MAX_ID = 2**31  # ids are 32-bit integers on PostgreSQL
@@ -112,9 +113,9 @@ def timeline(household_id: int):
 
 @bp.route("/orders/<int:order_id>/evaluate", methods=["GET", "POST"])
 def evaluate(order_id: int):
-    """Record an independent evaluation (staff, or the village assistant's) of a completed order."""
-    order = db.get_or_404(Order, order_id)
-    get_item_or_404(order.item_id, current_user)
+    """A completed order's page for staff: the household's follow-up (回访) and an independent evaluation (staff,
+    or the village assistant's)."""
+    order = get_order_or_404(order_id, current_user)
     form = outcome_form(EvaluationForm)
     if request.method == "POST":
         if form.validate_on_submit():
@@ -123,7 +124,12 @@ def evaluate(order_id: int):
                 return redirect(url_for("staff.timeline", household_id=order.item.household_id), 303)
         else:
             form_errors(form)
-        return render_template("staff/visits/evaluate.html", order=order, form=form,
-                               outcome_list=outcomes.outcomes_of(order)), 400
+        return evaluate_page(order, form), 400
+    return evaluate_page(order, form)
+
+
+def evaluate_page(order: Order, form: EvaluationForm) -> str:
+    """The staff page of a completed order: outcomes, the household's follow-up, the evaluation form."""
     return render_template("staff/visits/evaluate.html", order=order, form=form,
-                           outcome_list=outcomes.outcomes_of(order))
+                           outcome_list=outcomes.outcomes_of(order), feedback=feedback.feedback_of(order),
+                           feedback_form=FeedbackForm())
