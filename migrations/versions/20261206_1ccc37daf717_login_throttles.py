@@ -1,7 +1,7 @@
 """login_throttles: password checks reserved per account at an address and per address (atomic login limit)
 
 Revision ID: 1ccc37daf717
-Revises: d2c8e1f4a6b9
+Revises: 7c3f9a1e5b20
 Create Date: 2026-12-06 04:40:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '1ccc37daf717'
-down_revision = 'd2c8e1f4a6b9'
+down_revision = '7c3f9a1e5b20'
 branch_labels = None
 depends_on = None
 

@@ -5,7 +5,7 @@ kept as that evaluator's assessment. No household rating is invented: household_
 as staff record follow-ups.
 
 Revision ID: 21c209b8fbdb
-Revises: d2c8e1f4a6b9
+Revises: a7c3e9f1b2d4
 Create Date: 2026-12-06 04:30:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '21c209b8fbdb'
-down_revision = 'd2c8e1f4a6b9'
+down_revision = 'a7c3e9f1b2d4'
 branch_labels = None
 depends_on = None
 

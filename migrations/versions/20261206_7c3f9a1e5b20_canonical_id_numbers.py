@@ -7,7 +7,7 @@ number) for staff to merge, instead of failing on the unique constraint. Needs t
 `flask db upgrade` has (the migration runs inside the app context). Downgrade keeps the canonical numbers.
 
 Revision ID: 7c3f9a1e5b20
-Revises: d2c8e1f4a6b9
+Revises: 21c209b8fbdb
 Create Date: 2026-12-06 04:45:00
 
 """
@@ -21,7 +21,7 @@ from socialforce.platform import crypto, idnumber
 
 # revision identifiers, used by Alembic.
 revision = '7c3f9a1e5b20'
-down_revision = 'd2c8e1f4a6b9'
+down_revision = '21c209b8fbdb'
 branch_labels = None
 depends_on = None
 

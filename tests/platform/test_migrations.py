@@ -106,7 +106,7 @@ def test_existing_ratings_become_the_evaluators_assessment_and_no_household_rati
     order_id = order.id
     db.session.commit()
     db.session.remove()
-    downgrade(revision="d2c8e1f4a6b9")
+    downgrade(revision="a7c3e9f1b2d4")  # the revision before household_feedback
     try:
         db.session.execute(sa.text("INSERT INTO outcomes (order_id, source, resolved, goal_attainment, satisfaction, "
                                    "recorded_at) VALUES (:o, 'assistant', 'partly', 0, 2, :at)"),
