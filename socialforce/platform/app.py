@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from config import BASE_DIR, INSTANCE_DIR, ProductionConfig, config_for
+from socialforce.platform import inputs
 from socialforce.platform.extensions import babel, csrf, db, login_manager, migrate
 
 
@@ -25,6 +26,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.config.from_object(config)
     app.config.update(overrides)
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    inputs.init_app(app)  # first: the bounded `int` converter must exist before the blueprints' rules
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)

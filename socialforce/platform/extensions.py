@@ -20,7 +20,17 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+class BoundedSQLAlchemy(SQLAlchemy):
+    """Flask-SQLAlchemy whose `paginate` reads ?page= with the bounded parser (its own accepts 20-digit pages)."""
+
+    def paginate(self, select, *, page: int | None = None, **kwargs):
+        """One page of `select`; `page` defaults to the request's bounded ?page=."""
+        from socialforce.platform.inputs import page_number
+
+        return super().paginate(select, page=page_number() if page is None else page, **kwargs)
+
+
+db = BoundedSQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

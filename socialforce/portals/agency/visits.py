@@ -23,6 +23,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from socialforce.platform.extensions import db
+from socialforce.platform.inputs import MAX_DATE, MIN_DATE, parse_date
 from socialforce.platform.models import (
     EvaluationSource,
     OrderState,
@@ -118,9 +119,10 @@ def outcome_input(form: OutcomeForm) -> outcomes.OutcomeInput:
 def parse_local(text: str | None) -> datetime | None:
     """A datetime-local value (Asia/Shanghai) as naive UTC, or None if it is not one."""
     try:
-        return visits.to_utc(datetime.strptime((text or "").strip(), LOCAL_FORMAT))
+        local = datetime.strptime((text or "").strip(), LOCAL_FORMAT)
     except ValueError:
         return None
+    return visits.to_utc(local) if MIN_DATE <= local.date() <= MAX_DATE else None
 
 
 def parse_coordinate(text: str | None) -> float | None:
@@ -140,11 +142,7 @@ def form_errors(form: FlaskForm) -> None:
 
 def parse_week(arg: str | None) -> date:
     """The Monday of the requested week (?week=YYYY-MM-DD), default this local week."""
-    try:
-        day = date.fromisoformat(arg) if arg else visits.to_local(utcnow()).date()
-    except ValueError:
-        day = visits.to_local(utcnow()).date()
-    return visits.week_start(day)
+    return visits.week_start(parse_date(arg) or visits.to_local(utcnow()).date())
 
 
 def calendar_context(assignee: visits.Assignee, monday: date) -> dict:
