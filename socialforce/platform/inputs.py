@@ -62,6 +62,16 @@ def parse_date(text: str | None) -> date | None:
     return day if MIN_DATE <= day <= MAX_DATE else None
 
 
+def parse_datetime(text: str | None, fmt: str | None = None) -> datetime | None:
+    """A datetime (ISO, or in `fmt`) whose date is within MIN_DATE..MAX_DATE, or None."""
+    text = (text or "").strip()
+    try:
+        moment = datetime.strptime(text, fmt) if fmt else datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if MIN_DATE <= moment.date() <= MAX_DATE else None
+
+
 def parse_month(text: str | None) -> date | None:
     """The first day of a YYYY-MM month within MIN_DATE..MAX_DATE, or None."""
     try:

@@ -733,9 +733,10 @@ def _int_param(params: Mapping[str, str], name: str, required: bool = True) -> i
         if required:
             raise ServiceError(_("A list parameter is missing."), status=400)
         return None
-    if not str(value).isdigit():
+    number = parse_int(value)
+    if number is None or number < 0:
         raise ServiceError(_("A list parameter is not valid."), status=400)
-    return int(value)
+    return number
 
 
 def _choice_param(params: Mapping[str, str], name: str, choices) -> str:

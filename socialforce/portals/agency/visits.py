@@ -23,7 +23,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from socialforce.platform.extensions import db
-from socialforce.platform.inputs import MAX_DATE, MIN_DATE, parse_date
+from socialforce.platform.inputs import parse_date, parse_datetime
 from socialforce.platform.models import (
     EvaluationSource,
     OrderState,
@@ -118,11 +118,8 @@ def outcome_input(form: OutcomeForm) -> outcomes.OutcomeInput:
 
 def parse_local(text: str | None) -> datetime | None:
     """A datetime-local value (Asia/Shanghai) as naive UTC, or None if it is not one."""
-    try:
-        local = datetime.strptime((text or "").strip(), LOCAL_FORMAT)
-    except ValueError:
-        return None
-    return visits.to_utc(local) if MIN_DATE <= local.date() <= MAX_DATE else None
+    local = parse_datetime(text, LOCAL_FORMAT)
+    return visits.to_utc(local) if local else None
 
 
 def parse_coordinate(text: str | None) -> float | None:
@@ -225,10 +222,7 @@ def plan_from_form(order, assignee: visits.Assignee, user: User) -> bool:
         return False
     starts_at = parse_local(form.custom.data) if form.custom.data else None
     if starts_at is None and form.slot.data:
-        try:
-            starts_at = datetime.fromisoformat(form.slot.data)
-        except ValueError:
-            starts_at = None
+        starts_at = parse_datetime(form.slot.data)
     if starts_at is None:
         flash(_("Choose a proposed time or enter another one."), "danger")
         return False
