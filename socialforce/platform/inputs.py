@@ -3,8 +3,8 @@ texts against their columns, so no hostile value reaches the database as a 500.
 
 - Path ids: the app's `int` URL converter accepts 1..2^31-1 (PostgreSQL's `integer`); anything else is a 404.
 - Query and form ints: `request.args/form.get(name, type=int)` parses with `db_int` (out of range: the default).
-- Dates and months in queries and forms: `parse_date` / `parse_month` accept only MIN_DATE..MAX_DATE, so date
-  arithmetic at the calendar's edges (9999-12-31 + 1 day) never overflows.
+- Dates and months in queries and forms: `parse_date` / `parse_datetime` / `parse_month` and the WTForms
+  `DateField` accept only MIN_DATE..MAX_DATE, so date arithmetic at the calendar's edges never overflows.
 - NUL bytes: refused with a 400 in the user's language before any view runs (PostgreSQL refuses them in text, and
   no form of this platform has a use for them: stripping would silently change what the user sent).
 - Texts: a flush that would store a text longer than its column raises TextTooLong (a 400 naming the limit),
@@ -15,8 +15,10 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
+import wtforms
 from flask import Flask, Request, has_request_context, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest
@@ -79,6 +81,17 @@ def parse_month(text: str | None) -> date | None:
     except ValueError:
         return None
     return month if MIN_DATE <= month <= MAX_DATE else None
+
+
+class DateField(wtforms.DateField):
+    """WTForms' date field, taking only MIN_DATE..MAX_DATE (forms import it from here)."""
+
+    def pre_validate(self, form) -> None:
+        """Refuse a date outside the platform's range with a message, like a malformed one."""
+        if self.data is not None and not MIN_DATE <= self.data <= MAX_DATE:
+            self.data = None
+            raise wtforms.validators.StopValidation(_l("Enter a date between %(first)s and %(last)s.",
+                                                       first=MIN_DATE.isoformat(), last=MAX_DATE.isoformat()))
 
 
 class IdConverter(IntegerConverter):

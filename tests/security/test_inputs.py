@@ -142,3 +142,15 @@ def test_the_error_page_renders_after_a_failed_flush(app):
     assert "系统出现错误" in body and 'id="inbox-link"' in body
     with broken.app_context():
         db.engine.dispose()
+
+
+def test_form_dates_outside_the_platforms_range_are_form_errors(app):
+    from socialforce.portals.staff.forms import BackgroundCheckForm
+
+    for day, valid in (("2026-01-05", True), ("0001-01-01", False), ("9999-12-31", False)):
+        data = {"document_no": "A1", "issued_on": day, "expires_on": "2027-01-05"}
+        with app.test_request_context(method="POST", data=data):
+            form = BackgroundCheckForm(meta={"csrf": False})
+            assert form.validate() is valid
+            if not valid:
+                assert form.issued_on.errors == ["请输入 1900-01-01 至 2199-12-31 之间的日期。"]
