@@ -45,8 +45,12 @@ def init_app(app: Flask) -> None:
         return render_error(400, _("The form has expired or is missing its security token. Please reload the page and try again."))
 
     @app.errorhandler(NulByte)
+    def _nul(e: NulByte):
+        return render_error(400, e.description)
+
     @app.errorhandler(TextTooLong)
-    def _refused_input(e: NulByte | TextTooLong):
+    def _too_long(e: TextTooLong):
+        app.logger.info("refused a text longer than %s", e.column)  # the column, never the text
         return render_error(400, e.description)
 
     @app.errorhandler(HTTPException)

@@ -7,6 +7,8 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from socialforce.platform.inputs import page_number
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -25,8 +27,6 @@ class BoundedSQLAlchemy(SQLAlchemy):
 
     def paginate(self, select, *, page: int | None = None, **kwargs):
         """One page of `select`; `page` defaults to the request's bounded ?page=."""
-        from socialforce.platform.inputs import page_number
-
         return super().paginate(select, page=page_number() if page is None else page, **kwargs)
 
 

@@ -12,6 +12,7 @@ texts against their columns, so no hostile value reaches the database as a 500.
 """
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -147,17 +148,20 @@ def refuse_nul() -> None:
                         "try again."))
 
 
+@functools.cache
+def _limited_texts(mapper) -> tuple[tuple[str, str, int], ...]:
+    """(attribute, table.column, length) of a mapped class's String(n) columns."""
+    return tuple((mapper.get_property_by_column(c).key, f"{c.table.name}.{c.name}", c.type.length)
+                 for c in mapper.columns if isinstance(c.type, sa.String) and c.type.length)
+
+
 def check_text_lengths(session: Session, _context, _instances) -> None:
     """Before every flush: a new or changed text longer than its String(n) column raises TextTooLong."""
     for obj in (*session.new, *session.dirty):
-        mapper = sa.inspect(obj).mapper
-        for column in mapper.columns:
-            limit = getattr(column.type, "length", None)
-            if not limit or not isinstance(column.type, sa.String):
-                continue
-            value = getattr(obj, mapper.get_property_by_column(column).key, None)
+        for key, column, limit in _limited_texts(sa.inspect(obj).mapper):
+            value = getattr(obj, key, None)
             if isinstance(value, str) and len(value) > limit:
-                raise TextTooLong(f"{column.table.name}.{column.name}", limit)
+                raise TextTooLong(column, limit)
 
 
 def init_app(app: Flask) -> None:
