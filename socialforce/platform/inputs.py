@@ -140,10 +140,11 @@ def _has_nul(values) -> bool:
 
 
 def refuse_nul() -> None:
-    """Before every view: a NUL byte in a path, query or form value is a 400, before anything is read or written."""
-    view_args = request.view_args or {}
-    if ("\x00" in request.path or any(isinstance(v, str) and "\x00" in v for v in view_args.values())
-            or _has_nul(request.args) or (request.method != "GET" and _has_nul(request.form))):
+    """Before every view: a NUL byte in a path, query or form value (or an upload's name) is a 400, before anything
+    is read or written."""
+    form = request.method != "GET"
+    if ("\x00" in request.path or _has_nul(request.args) or (form and _has_nul(request.form))
+            or (form and any("\x00" in (f.filename or "") for f in request.files.values()))):
         raise NulByte(_("The request contains a NUL character, which no field accepts. Please remove it and "
                         "try again."))
 

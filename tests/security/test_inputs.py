@@ -85,6 +85,7 @@ def test_a_nul_byte_on_the_anonymous_login_form_is_a_400_in_chinese_and_writes_n
     assert response.status_code == 400
     assert "请求中含有空字符" in response.get_data(as_text=True)
     assert client.get("/login?next=%00").status_code == 400
+    assert client.get("/hsds/services/a%00b").status_code == 400  # a path value too
     db.session.expire_all()
     assert db.session.scalar(sa.select(sa.func.count(AuditLog.id))) == audit_before
 
