@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from config import BASE_DIR, INSTANCE_DIR, DevelopmentConfig, ProductionConfig, config_for
-from socialforce.platform import instance_keys
+from socialforce.platform import inputs, instance_keys
 from socialforce.platform.extensions import babel, csrf, db, login_manager, migrate
 
 
@@ -28,6 +28,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     if config is DevelopmentConfig:  # never a published constant: the instance's own random keys
         instance_keys.use_instance_keys(app)
+    inputs.init_app(app)  # first: the bounded `int` converter must exist before the blueprints' rules
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)

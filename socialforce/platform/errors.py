@@ -6,6 +6,9 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from socialforce.platform.extensions import db
+from socialforce.platform.inputs import NulByte, TextTooLong
+
 
 def _messages() -> dict[int, str]:
     return {
@@ -26,7 +29,8 @@ def wants_json() -> bool:
 
 
 def render_error(code: int, message: str | None = None):
-    """The error page (or JSON body) for an HTTP status code."""
+    """The error page (or JSON body) for an HTTP status code, after rolling back the failed request's session."""
+    db.session.rollback()  # a failed flush or query leaves the session unusable; the page itself reads the database
     message = message or _messages().get(code, _messages()[500])
     if wants_json():
         return jsonify(error=message, status=code), code
@@ -39,6 +43,15 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(_e):
         return render_error(400, _("The form has expired or is missing its security token. Please reload the page and try again."))
+
+    @app.errorhandler(NulByte)
+    def _nul(e: NulByte):
+        return render_error(400, e.description)
+
+    @app.errorhandler(TextTooLong)
+    def _too_long(e: TextTooLong):
+        app.logger.info("refused a text longer than %s", e.column)  # the column, never the text
+        return render_error(400, e.description)
 
     @app.errorhandler(HTTPException)
     def _http(e: HTTPException):

@@ -7,6 +7,8 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from socialforce.platform.inputs import page_number
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -20,7 +22,15 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+class BoundedSQLAlchemy(SQLAlchemy):
+    """Flask-SQLAlchemy whose `paginate` reads ?page= with the bounded parser (its own accepts 20-digit pages)."""
+
+    def paginate(self, select, *, page: int | None = None, **kwargs):
+        """One page of `select`; `page` defaults to the request's bounded ?page=."""
+        return super().paginate(select, page=page_number() if page is None else page, **kwargs)
+
+
+db = BoundedSQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

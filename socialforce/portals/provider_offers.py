@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from socialforce.platform.extensions import db
+from socialforce.platform.inputs import parse_date, parse_ids, parse_int
 from socialforce.platform.models import OfferStatus, Provider, ServiceOffer, Town, User, utcnow
 from socialforce.platform.services import ServiceError, offers, visits
 from socialforce.platform.transactions import run_in_transaction
@@ -30,25 +31,6 @@ def require_admin() -> None:
 def today() -> date:
     """Today's date in Asia/Shanghai."""
     return visits.to_local(utcnow()).date()
-
-
-def parse_ids(values: list[str]) -> tuple[int, ...]:
-    """Ids from checkboxes; anything that is not a positive number becomes -1 (refused by the service)."""
-    return tuple(int(v) if v.isdigit() else -1 for v in values)
-
-
-def parse_int(text: str | None) -> int | None:
-    """A whole number from a text field, or None."""
-    text = (text or "").strip()
-    return int(text) if text.lstrip("-").isdigit() and len(text) < 10 else None
-
-
-def parse_date(text: str | None) -> date | None:
-    """An ISO date (YYYY-MM-DD) from a date field, or None."""
-    try:
-        return date.fromisoformat((text or "").strip())
-    except ValueError:
-        return None
 
 
 def offer_input(form) -> offers.OfferInput:
@@ -152,7 +134,7 @@ def register(bp: Blueprint, portal: str) -> None:
         else:
             flash(success, "success")
         return redirect(url_for(f"{portal}.offers", **({"page": request.args.get("page", type=int)}
-                                                          if request.args.get("page") else {})), 303)
+                                                          if request.args.get("page", type=int) else {})), 303)
 
     @bp.post("/offers/<int:offer_id>/pause", endpoint="offer_pause")
     def offer_pause(offer_id: int):

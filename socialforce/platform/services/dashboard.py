@@ -49,6 +49,7 @@ from flask_babel import gettext as _
 
 from socialforce.platform.extensions import db
 from socialforce.platform.i18n import select_locale
+from socialforce.platform.inputs import parse_date, parse_int
 from socialforce.platform.labels import ITEM_STATUS
 from socialforce.platform.models import (
     Agency,
@@ -139,18 +140,17 @@ def parse_filters(user: User, args: Mapping[str, str], today: date) -> Filters:
 
     Default period: the current month up to today. Town staff always get their own town.
     """
-    try:
-        start = date.fromisoformat(args["from"]) if args.get("from") else today.replace(day=1)
-        end = date.fromisoformat(args["to"]) if args.get("to") else today
-    except ValueError:
-        raise ServiceError(_("Enter dates as YYYY-MM-DD."), status=400, field="from") from None
+    start = parse_date(args["from"]) if args.get("from") else today.replace(day=1)
+    end = parse_date(args["to"]) if args.get("to") else today
+    if start is None or end is None:
+        raise ServiceError(_("Enter dates as YYYY-MM-DD."), status=400, field="from")
     if end < start:
         raise ServiceError(_("The end date is before the start date."), status=400, field="to")
     if (end - start).days > MAX_PERIOD_DAYS:
         raise ServiceError(_("Choose a period of at most three years."), status=400, field="from")
     town_id = user.town_id
     if town_id is None and args.get("town"):
-        if not str(args["town"]).isdigit() or db.session.get(Town, int(args["town"])) is None:
+        if parse_int(args["town"]) is None or db.session.get(Town, parse_int(args["town"])) is None:
             raise ServiceError(_("Unknown town."), status=400, field="town")
         town_id = int(args["town"])
     category_id, code = None, (args.get("category") or "").strip() or None
@@ -754,9 +754,10 @@ def _int_param(params: Mapping[str, str], name: str, required: bool = True) -> i
         if required:
             raise ServiceError(_("A list parameter is missing."), status=400)
         return None
-    if not str(value).isdigit():
+    number = parse_int(value)
+    if number is None or number < 0:
         raise ServiceError(_("A list parameter is not valid."), status=400)
-    return int(value)
+    return number
 
 
 def _choice_param(params: Mapping[str, str], name: str, choices) -> str:

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 
 from socialforce.platform.extensions import db
 from socialforce.platform.i18n import select_locale
+from socialforce.platform.inputs import parse_month
 from socialforce.platform.labels import ITEM_STATUS, VISIT_STATUS
 from socialforce.platform.models import (
     AssistanceCategory,
@@ -36,10 +37,10 @@ class Report:
 
 
 def _month(text: str) -> date:
-    try:
-        return datetime.strptime(text.strip(), "%Y-%m").date()
-    except ValueError:
-        raise ServiceError(_("Enter the month as YYYY-MM."), status=400, field="month") from None
+    month = parse_month(text)
+    if month is None:
+        raise ServiceError(_("Enter the month as YYYY-MM."), status=400, field="month")
+    return month
 
 
 def _town(user: User, town: str | None) -> Town | None:

@@ -69,7 +69,7 @@ def register_profile_routes(bp: Blueprint) -> None:
         form = request.form
         data = profiles.ProfileInput(
             name=form.get("name", ""), contact_name=form.get("contact_name"),
-            town_id=int(form["town_id"]) if form.get("town_id", "").isdigit() else None,
+            town_id=form.get("town_id", type=int),
             radius_km=parse_float(form.get("radius_km")), lat=parse_float(form.get("lat")),
             lon=parse_float(form.get("lon")))
         try:

@@ -23,6 +23,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from socialforce.platform.extensions import db
+from socialforce.platform.inputs import parse_date, parse_datetime
 from socialforce.platform.models import (
     EvaluationSource,
     OrderState,
@@ -120,10 +121,8 @@ def outcome_input(form: OutcomeForm) -> outcomes.OutcomeInput:
 
 def parse_local(text: str | None) -> datetime | None:
     """A datetime-local value (Asia/Shanghai) as naive UTC, or None if it is not one."""
-    try:
-        return visits.to_utc(datetime.strptime((text or "").strip(), LOCAL_FORMAT))
-    except ValueError:
-        return None
+    local = parse_datetime(text, LOCAL_FORMAT)
+    return visits.to_utc(local) if local else None
 
 
 def parse_coordinate(text: str | None) -> float | None:
@@ -143,11 +142,7 @@ def form_errors(form: FlaskForm) -> None:
 
 def parse_week(arg: str | None) -> date:
     """The Monday of the requested week (?week=YYYY-MM-DD), default this local week."""
-    try:
-        day = date.fromisoformat(arg) if arg else visits.to_local(utcnow()).date()
-    except ValueError:
-        day = visits.to_local(utcnow()).date()
-    return visits.week_start(day)
+    return visits.week_start(parse_date(arg) or visits.to_local(utcnow()).date())
 
 
 def calendar_context(assignee: visits.Assignee, monday: date) -> dict:
@@ -230,10 +225,7 @@ def plan_from_form(order, assignee: visits.Assignee, user: User) -> bool:
         return False
     starts_at = parse_local(form.custom.data) if form.custom.data else None
     if starts_at is None and form.slot.data:
-        try:
-            starts_at = datetime.fromisoformat(form.slot.data)
-        except ValueError:
-            starts_at = None
+        starts_at = parse_datetime(form.slot.data)
     if starts_at is None:
         flash(_("Choose a proposed time or enter another one."), "danger")
         return False

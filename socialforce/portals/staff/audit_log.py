@@ -17,6 +17,7 @@ from flask_login import current_user
 
 from socialforce.platform.extensions import db
 from socialforce.platform.i18n import SHANGHAI
+from socialforce.platform.inputs import parse_date
 from socialforce.platform.services import audit
 from socialforce.portals.staff.views import bp
 
@@ -57,13 +58,10 @@ def local_day_start(day: date) -> datetime:
 
 def _parse_day(name: str, errors: dict[str, str]) -> date | None:
     raw = (request.args.get(name) or "").strip()
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
+    day = parse_date(raw)
+    if raw and day is None:
         errors[name] = _("Enter a date as YYYY-MM-DD.")
-        return None
+    return day
 
 
 @bp.get("/audit")

@@ -1,9 +1,10 @@
 """Staff portal forms."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from socialforce.platform.inputs import DateField
 from socialforce.platform.labels import FREQUENCY, PRIORITY
 from socialforce.portals.labels import choices
 

@@ -175,7 +175,7 @@ def matching_review():
 def matching_dispatch_page():
     """Dispatch the listed items at once by the best capacity-aware assignment (all or nothing); items in a
     volunteer category that no organisation takes become volunteer tasks."""
-    item_ids = [int(v) for v in request.form.getlist("item_id") if v.isdigit()][:50]
+    item_ids = [i for i in request.form.getlist("item_id", type=int) if i > 0][:50]
     listed = [get_item_or_404(item_id, current_user) for item_id in item_ids]
     dispatched = 0
     try:

@@ -1,8 +1,10 @@
 """Forms of the volunteer's profile and task pages."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, SelectMultipleField, StringField, TextAreaField, widgets
+from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField, widgets
 from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from socialforce.platform.inputs import DateField
 
 
 class ProfileForm(FlaskForm):
