@@ -29,7 +29,7 @@ HOSTILE = NUMBERS + ["-2147483649"] + TEXTS
 ONE_AT_A_TIME = ["99999999999999999999", "2147483648", "9999-12-31", "0001-01-01", "9999-12", "x" * 5000]
 # Free text: a number or a date is a valid reason or note, so such a request may write; NUL and over-long text not.
 FREE_TEXT = {"reason", "notes", "comment", "description", "q", "actor", "action", "purpose"}
-LOGGED_TABLES = {"audit_log"}  # a refused request may still be audited (e.g. a failed login)
+LOGGED_TABLES = {"audit_log", "login_throttles"}  # a refused request may still be audited or counted (a failed login)
 LAST = ("public.logout",)  # ends the walking user's session: walked last
 FIELD_RE = re.compile(r'<(?:input|select|textarea)\b[^>]*\bname="([^"]+)"')
 
