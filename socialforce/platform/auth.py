@@ -1,4 +1,5 @@
 """Authentication (Flask-Login) and the role guard used by every portal blueprint."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -1,4 +1,5 @@
 """Chinese resident ID numbers (GB 11643-1999): check character, birth date, masking."""
+
 from __future__ import annotations
 
 import re

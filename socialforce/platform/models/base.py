@@ -1,4 +1,5 @@
 """Shared column helpers: UTC timestamps and string-backed enums with CHECK constraints."""
+
 from __future__ import annotations
 
 import enum

@@ -1,4 +1,5 @@
 """Needy households (困难家庭), their members, assistance categories and monthly material assistance."""
+
 from __future__ import annotations
 
 import enum

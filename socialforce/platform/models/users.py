@@ -1,4 +1,5 @@
 """Users with roles, the append-only audit log, notifications and scheduler bookkeeping."""
+
 from __future__ import annotations
 
 import enum
