@@ -67,7 +67,7 @@ def store_upload(stream: IO[bytes], filename: str, kind: str | None, user: User,
     sweep(now)
     upload = Upload.new()
     limit = max_bytes()
-    with upload.data_path.open("wb") as out:
+    with upload.open_data() as out:
         copied = _copy_limited(stream, out, limit)
     if copied > limit:
         upload.discard_data()
