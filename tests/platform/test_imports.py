@@ -7,6 +7,8 @@ import json
 import random
 import re
 import stat
+import threading
+import tracemalloc
 import zipfile
 from datetime import date, datetime
 
@@ -15,7 +17,8 @@ import sqlalchemy as sa
 
 from socialforce.platform import idnumber
 from socialforce.platform.extensions import db
-from socialforce.platform.models import AuditLog, Enrollment, Household, Member, ServiceItem, utcnow
+from socialforce.platform.imports import validation, xlsx
+from socialforce.platform.models import AuditLog, Enrollment, Household, Member, ServiceItem, User, utcnow
 from socialforce.platform.services import ServiceError
 from socialforce.platform.services import imports as service
 from tests.fixtures.import_files import (
@@ -519,3 +522,122 @@ def test_uploads_are_readable_by_the_server_user_only(world):
     assert stat.S_IMODE(upload.data_path.stat().st_mode) == 0o600
     assert stat.S_IMODE(upload.status_path.stat().st_mode) == 0o600
     assert stat.S_IMODE(upload.data_path.parent.stat().st_mode) == 0o700
+
+
+# --- Bounded cost: whatever a file holds, one upload grows the server by at most 100 MB ---
+
+MEMORY_BOUND = 100 * 1024 * 1024
+
+
+def peak_memory(work) -> tuple[object, int]:
+    """What `work()` returns or raises, and the peak of Python memory allocated while it ran."""
+    tracemalloc.start()
+    try:
+        try:
+            result = work()
+        except ServiceError as e:
+            result = e
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_an_empty_cell_in_the_last_column_of_every_row_costs_nothing(world):
+    """30,000 rows, each with a cell at XFD (column 16,384), and each with an error: memory and report bounded."""
+    rows = "".join(
+        f'<row r="{n}"><c r="A{n}" t="inlineStr"><is><t>H{n}</t></is></c>'
+        f'<c r="B{n}" t="inlineStr"><is><t>无此镇</t></is></c><c r="XFD{n}" s="0"/></row>'
+        for n in range(2, 30_002)
+    )
+    header = sheet_xml([HOUSEHOLD_HEADER]).split("<sheetData>")[1].split("</sheetData>")[0]
+    data = raw_xlsx(
+        {"家庭": f'<worksheet xmlns="{MAIN_NS}"><sheetData>{header}{rows}</sheetData></worksheet>'}
+    )
+    (_upload, status), peak = peak_memory(lambda: check(data, world["city"]))
+    assert status["state"] == "invalid" and status["read"]["households"] == 30_000
+    assert status["error_total"] == 30_000 * 4  # town, village, head name and address on every row
+    assert len(status["errors"]) == validation.MAX_ERRORS  # the stored and shown report is capped
+    assert peak < MEMORY_BOUND, peak
+
+
+def test_a_hundred_megabytes_of_shared_strings_in_a_small_file_are_refused_within_the_bound(world):
+    filler = "滕州市龙泉街道杏坛社区" * 9
+    strings = "".join(f"<si><t>{n:08x}{filler}</t></si>" for n in range(400_000))
+    shared = f'<sst xmlns="{MAIN_NS}">{strings}</sst>'
+    data = raw_xlsx({"成员": member_sheet()}, shared=shared)
+    assert len(shared.encode()) > 100 * 1024 * 1024 > 20 * len(data)
+    refused, peak = peak_memory(lambda: check(data, world["city"]))
+    assert isinstance(refused, ServiceError) and "共享文本表超过 48 MB" in refused.message
+    assert peak < MEMORY_BOUND, peak
+
+
+def test_the_text_read_from_one_upload_is_capped(world, monkeypatch):
+    monkeypatch.setattr(xlsx, "MAX_TEXT_CHARS", 1_000_000)
+    rows = [(f"H{n}", "龙泉街道", "杏坛社区", "张三", random_text(120, n), "") for n in range(10_000)]
+    with pytest.raises(ServiceError, match="文字超过 1 百万字"):
+        check(raw_xlsx({"家庭": sheet_xml([HOUSEHOLD_HEADER, *rows])}), world["city"])
+    assert list(service.Upload.new().data_path.parent.glob("*.upload")) == []
+
+
+# --- Two previews of one file confirmed at once: exactly one import ---
+
+RACES = 20
+
+
+def confirm_at_once(app, tokens: list[str], user_id: int) -> tuple[list[str], list[BaseException]]:
+    """Confirm several uploads at the same moment, each in its own thread and session; their final states."""
+    barrier = threading.Barrier(len(tokens))
+    states, errors = [], []
+
+    def confirm(token: str) -> None:
+        with app.app_context():
+            user = db.session.get(User, user_id)
+            upload = service.Upload.find(token)
+            db.session.commit()  # end the read transaction before racing
+            assert upload.claim()
+            barrier.wait()
+            try:
+                written = service.run_import(upload, user, NOW)
+                db.session.commit()
+                states.append(service.finish(upload, written)["state"])
+            except ServiceError as e:
+                db.session.rollback()
+                service.abandon(upload, e.message)
+                states.append("refused")
+            except BaseException as e:  # noqa: BLE001 - collected and asserted below
+                db.session.rollback()
+                errors.append(e)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=confirm, args=(token,)) for token in tokens]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return states, errors
+
+
+def renumbered(rows: dict, race: int) -> dict:
+    """The same rows with household numbers and ID numbers of their own for this race."""
+    ids = {
+        m[2]: person(100 + race * 3 + n, idnumber.birth_date_of(m[2])) for n, m in enumerate(rows["members"])
+    }
+    return {
+        "households": [(f"R{race}{h[0]}", *h[1:]) for h in rows["households"]],
+        "members": [(f"R{race}{m[0]}", m[1], ids[m[2]], *m[3:]) for m in rows["members"]],
+        "items": [(f"R{race}{i[0]}", ids.get(i[1], ""), *i[2:]) for i in rows["items"]],
+    }
+
+
+def test_two_previews_of_one_file_confirmed_at_once_import_once(app, world):
+    user_id = world["city"].id
+    for race in range(RACES):
+        data = workbook(**renumbered(valid_rows(), race))
+        tokens = [check(data, world["city"])[0].token for _ in range(2)]
+        before = counts()
+        states, errors = confirm_at_once(app, tokens, user_id)
+        assert errors == [], f"race {race}: {errors}"
+        assert sorted(states) == ["done", "nothing_new"], f"race {race}: {states}"
+        db.session.expire_all()
+        assert counts() == (before[0] + 2, before[1] + 3, before[2] + 4, before[3] + 3), f"race {race}"
