@@ -196,6 +196,8 @@ class Validator:
             self.plan.add_error(RowError(sheet.name, sheet.header_row, column.header, "", "missing_column"))
         if missing:
             return
+        positions = list(index.values())  # a row keeps only its kind's columns, however wide the sheet
+        compact = {key: i for i, key in enumerate(index)}
         for number, values in sheet.rows:
             if not values or (
                 values[0] in (None, "") and all(v is None or str(v).strip() == "" for v in values)
@@ -204,7 +206,8 @@ class Validator:
             self.plan.read[kind.key] += 1
             if self.plan.read[kind.key] % 5000 == 0:
                 self.progress("validate_" + kind.key, self.plan.read[kind.key], 0)
-            yield _Row(self, sheet, kind, number, values, index)
+            kept = tuple(values[p] if p < len(values) else None for p in positions)
+            yield _Row(self, sheet, kind, number, kept, compact)
 
     def _household_of(self, row: _Row) -> tuple[str, int | None]:
         """The row's household code and, when it is already in the database, its id (errors recorded)."""

@@ -3,7 +3,9 @@
 Rules (see socialforce/platform/imports/): every row is validated before anything is written; the write is one
 transaction; household numbers and member IDs already in the database are skipped (an item identical to one
 the household already has is skipped too), so re-importing a file adds nothing. Cells starting with = + - @
-are refused, never stored.
+are refused, never stored. Every sheet of a workbook is either imported as a kind or ignored for a stated reason
+(imports/sheets.py), and a file the reader cannot understand is refused with what is wrong; either way the
+preview's upload is deleted when it fails.
 """
 
 from __future__ import annotations
