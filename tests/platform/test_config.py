@@ -1,4 +1,5 @@
 """Configuration: production refuses to start without its secrets; SQLite runs in WAL mode."""
+
 import pytest
 import sqlalchemy as sa
 

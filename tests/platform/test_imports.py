@@ -364,6 +364,7 @@ def test_a_table_that_is_not_recognised_is_an_error_not_a_skip(world):
             "其他成员": sheet_xml([["补充名单"], [], *unknown]),
             "备注": sheet_xml([["以上信息经村居核实。"], [], ["2024年5月"]]),
             "空表": sheet_xml([]),
+            "图表": None,
         }
     )
     upload, status = check(data, world["city"])
@@ -374,6 +375,7 @@ def test_a_table_that_is_not_recognised_is_an_error_not_a_skip(world):
         "其他成员": ("error", "not_recognised", None),
         "备注": ("ignored", "no_table", None),
         "空表": ("ignored", "empty", None),
+        "图表": ("ignored", "not_a_worksheet", None),
     }
     assert "户主姓名" in service.error_message(status["errors"][0])
     assert not upload.data_path.exists() and counts() == before

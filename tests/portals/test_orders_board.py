@@ -1,4 +1,5 @@
 """The staff orders board: scoped to the user's towns, counts per state, state filter and pagination."""
+
 from __future__ import annotations
 
 import re

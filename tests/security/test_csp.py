@@ -1,4 +1,5 @@
 """Inline scripts run under the Content-Security-Policy: each one carries this response's nonce."""
+
 from __future__ import annotations
 
 import re

@@ -36,6 +36,7 @@ class RawSheet:
     name: str
     head: list[tuple[int, tuple]]
     rest: Iterator[tuple[int, tuple]]
+    worksheet: bool = True  # False for a chart or dialog sheet
 
 
 def sniff(path: Path, filename: str) -> str:
@@ -203,6 +204,9 @@ def open_sheets(path: Path, fmt: str, name: str) -> Iterator[list[RawSheet]]:
     try:
         sheets = []
         for title, member in workbook.sheets:
+            if member is None:  # a chart or dialog sheet: no cells
+                sheets.append(RawSheet(title, [], iter(()), worksheet=False))
+                continue
             rows = _guarded(workbook.rows(member), title)
             sheets.append(RawSheet(title, list(islice(rows, HEADER_SCAN_ROWS)), rows))
         yield sheets

@@ -201,6 +201,7 @@ def sheet_reason(code: str, params: dict) -> str:
         ),
         "template_sheet": lambda: _("Ignored: the template's own list of values or instructions."),
         "empty": lambda: _("Ignored: the sheet is empty."),
+        "not_a_worksheet": lambda: _("Ignored: a chart or dialog sheet, not a table."),
         "no_table": lambda: _("Ignored: it holds no table (notes or a title only)."),
         "not_recognised": lambda: _(
             "Not recognised: the sheet holds a table, but none of its first %(rows)s rows is a header row "

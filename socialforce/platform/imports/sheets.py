@@ -86,6 +86,8 @@ def locate(sheet: RawSheet, chosen: Kind | None = None) -> tuple[SheetReport, Ta
     head = sheet.head
     if chosen is None and sheet.name in (REFERENCE_SHEET, HELP_SHEET):
         return SheetReport(sheet.name, "ignored", "template_sheet", {}), None
+    if not sheet.worksheet:
+        return SheetReport(sheet.name, "ignored", "not_a_worksheet", {}), None
     if not any(_filled(values) for _n, values in head):
         return SheetReport(sheet.name, "ignored", "empty", {}), None
     for at, (_number, values) in enumerate(head):

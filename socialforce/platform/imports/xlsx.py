@@ -137,7 +137,8 @@ def column_index(reference: str) -> int:
 
 
 class Workbook:
-    """An open workbook: `sheets` lists (title, member path); `rows(path)` streams one sheet."""
+    """An open workbook: `sheets` lists (title, member path or None for a chart or dialog sheet); `rows(path)`
+    streams one sheet."""
 
     def __init__(self, file):
         self.budget = _Budget()
@@ -155,7 +156,7 @@ class Workbook:
         """Close the archive."""
         self.archive.close()
 
-    def _sheets(self) -> tuple[list[tuple[str, str]], bool]:
+    def _sheets(self) -> tuple[list[tuple[str, str | None]], bool]:
         found: list[tuple[str, str]] = []
         flags = {"date1904": False}
 
@@ -177,7 +178,7 @@ class Workbook:
                 targets[attrs.get("Id", "")] = path
 
         _parse_member(self.archive, "xl/_rels/workbook.xml.rels", _parser(rel_start))
-        return [(title, targets[rel]) for title, rel in found if rel in targets], flags["date1904"]
+        return [(title, targets.get(rel)) for title, rel in found], flags["date1904"]
 
     def _shared_strings(self) -> list[str]:
         if "xl/sharedStrings.xml" not in self.archive.namelist():
