@@ -643,3 +643,48 @@ def test_two_previews_of_one_file_confirmed_at_once_import_once(app, world):
         assert sorted(states) == ["done", "nothing_new"], f"race {race}: {states}"
         db.session.expire_all()
         assert counts() == (before[0] + 2, before[1] + 3, before[2] + 4, before[3] + 3), f"race {race}"
+
+
+def mutated_workbooks(count: int, seed: int = 5):
+    """Valid workbooks with random damage in one XML part (bytes changed, cut or inserted), some truncated."""
+    base = workbook(**valid_rows())
+    with zipfile.ZipFile(io.BytesIO(base)) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    rng = random.Random(seed)
+    for _ in range(count):
+        damaged = dict(parts)
+        name = rng.choice(sorted(n for n in parts if n.endswith((".xml", ".rels"))))
+        data = bytearray(damaged[name])
+        for _edit in range(rng.randint(1, 5)):
+            at = rng.randrange(len(data))
+            choice = rng.random()
+            if choice < 0.4:
+                data[at] = rng.randrange(256)
+            elif choice < 0.7:
+                del data[at : at + rng.randint(1, 20)]
+            else:
+                data[at:at] = rng.choice(
+                    [b"<", b'"', b'r="', b"ZZZZZ9", b't="s"', b't="d"', b"<v>", b"99999999"]
+                )
+        damaged[name] = bytes(data)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for part, content in damaged.items():
+                archive.writestr(part, content)
+        blob = buffer.getvalue()
+        yield blob[: rng.randrange(len(blob))] if rng.random() < 0.2 else blob
+
+
+def test_randomly_damaged_workbooks_are_refused_or_reported_never_a_crash(world):
+    before = counts()
+    outcomes = []
+    for data in mutated_workbooks(150):
+        try:
+            outcomes.append(check(data, world["city"])[1]["state"])
+        except ServiceError as e:
+            assert e.status in (400, 413) and e.message
+            outcomes.append("refused")
+    assert {"refused", "valid"} <= set(outcomes)
+    assert counts() == before
+    kept = list(service.Upload.new().data_path.parent.glob("*.upload"))
+    assert len(kept) == outcomes.count("valid")  # only a preview that can be confirmed keeps its file
