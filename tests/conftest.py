@@ -1,6 +1,5 @@
 """Shared fixtures: one migrated database per session (SQLite, or PostgreSQL via DATABASE_URL),
 emptied after every test except its reference tables; a test client; demo logins."""
-
 from __future__ import annotations
 
 import contextvars
@@ -113,11 +112,8 @@ def login(client, username: str, password: str | None = None):
     from socialforce.platform.seed import DEMO_PASSWORD
 
     token = csrf_token(client)
-    return client.post(
-        "/login",
-        data={"username": username, "password": password or DEMO_PASSWORD, "csrf_token": token},
-        follow_redirects=True,
-    )
+    return client.post("/login", data={"username": username, "password": password or DEMO_PASSWORD,
+                                       "csrf_token": token}, follow_redirects=True)
 
 
 def postgres_available() -> bool:

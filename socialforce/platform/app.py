@@ -1,5 +1,4 @@
 """The application factory."""
-
 from __future__ import annotations
 
 import logging

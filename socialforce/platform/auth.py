@@ -1,5 +1,4 @@
 """Authentication (Flask-Login) and the role guard used by every portal blueprint."""
-
 from __future__ import annotations
 
 from collections.abc import Iterable

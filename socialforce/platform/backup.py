@@ -5,7 +5,6 @@ copy is checked with PRAGMA integrity_check. PostgreSQL: use the server's own to
 `pg_dump -Fc -f socialforce.dump "$DATABASE_URL"` and `pg_restore --clean --if-exists -d "$DATABASE_URL"
 socialforce.dump` (the commands below refuse to run on PostgreSQL and print this advice).
 """
-
 from __future__ import annotations
 
 import sqlite3
@@ -17,10 +16,8 @@ from sqlalchemy.engine import make_url
 
 from socialforce.platform.extensions import db
 
-PG_ADVICE = (
-    'On PostgreSQL use pg_dump -Fc -f socialforce.dump "$DATABASE_URL" to back up and '
-    'pg_restore --clean --if-exists -d "$DATABASE_URL" socialforce.dump to restore.'
-)
+PG_ADVICE = ('On PostgreSQL use pg_dump -Fc -f socialforce.dump "$DATABASE_URL" to back up and '
+             'pg_restore --clean --if-exists -d "$DATABASE_URL" socialforce.dump to restore.')
 
 
 class BackupError(RuntimeError):

@@ -8,7 +8,6 @@ the twelve months before --until (default: the demo seed's day), on a database b
 load average before and after. The page reuses a built dashboard for DASHBOARD_CACHE_SECONDS (see
 services/dashboard.py); --no-cache measures every request building all figures from the database.
 """
-
 from __future__ import annotations
 
 import argparse
@@ -46,14 +45,9 @@ def time_page(client, path: str, requests: int) -> dict:
         cpu.append((time.process_time() - started_cpu) * 1000)
         if response.status_code != 200:
             raise SystemExit(f"{path} answered {response.status_code}")
-    return {
-        "p50_ms": round(statistics.median(wall), 1),
-        "p95_ms": round(_percentile(wall, 0.95), 1),
-        "max_ms": round(max(wall), 1),
-        "cpu_p50_ms": round(statistics.median(cpu), 1),
-        "cpu_p95_ms": round(_percentile(cpu, 0.95), 1),
-        "requests": requests,
-    }
+    return {"p50_ms": round(statistics.median(wall), 1), "p95_ms": round(_percentile(wall, 0.95), 1),
+            "max_ms": round(max(wall), 1), "cpu_p50_ms": round(statistics.median(cpu), 1),
+            "cpu_p95_ms": round(_percentile(cpu, 0.95), 1), "requests": requests}
 
 
 def _sqlite_cache(app, megabytes: int) -> None:
@@ -63,7 +57,6 @@ def _sqlite_cache(app, megabytes: int) -> None:
     from socialforce.platform.extensions import db
 
     with app.app_context():
-
         @sa.event.listens_for(db.engine, "connect")
         def _cache(connection, _record):
             cursor = connection.cursor()
@@ -86,30 +79,19 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--password", default=DEMO_PASSWORD)
     parser.add_argument("--until", type=date.fromisoformat, default=DEMO_TODAY - timedelta(days=1))
     parser.add_argument("--no-cache", action="store_true", help="build the dashboard on every request")
-    parser.add_argument(
-        "--sqlite-cache-mb",
-        type=int,
-        default=0,
-        help="SQLite page cache per connection (0: the app's default)",
-    )
+    parser.add_argument("--sqlite-cache-mb", type=int, default=0,
+                        help="SQLite page cache per connection (0: the app's default)")
     args = parser.parse_args(argv)
     url = args.database_url.replace("postgresql://", "postgresql+psycopg://", 1)
     settings = {"DASHBOARD_CACHE_SECONDS": 0} if args.no_cache else {}
     app = create_app("development", SQLALCHEMY_DATABASE_URI=url, DEBUG=False, **settings)
     if args.sqlite_cache_mb and url.startswith("sqlite"):
         _sqlite_cache(app, args.sqlite_cache_mb)
-    year = (
-        f"/staff/dashboard?from={(args.until - timedelta(days=364)).isoformat()}&to={args.until.isoformat()}"
-    )
+    year = f"/staff/dashboard?from={(args.until - timedelta(days=364)).isoformat()}&to={args.until.isoformat()}"
     month = f"/staff/dashboard?from={args.until.replace(day=1).isoformat()}&to={args.until.isoformat()}"
-    report = {
-        "database": url.split(":", 1)[0],
-        "requests": args.requests,
-        "sqlite_cache_mb": args.sqlite_cache_mb or "default",
-        "dashboard_cache": not args.no_cache,
-        "load_average_before": [round(x, 2) for x in os.getloadavg()],
-        "pages": {},
-    }
+    report = {"database": url.split(":", 1)[0], "requests": args.requests,
+              "sqlite_cache_mb": args.sqlite_cache_mb or "default", "dashboard_cache": not args.no_cache,
+              "load_average_before": [round(x, 2) for x in os.getloadavg()], "pages": {}}
     for label, username in (("city", args.city_user), ("town", args.town_user)):
         client = app.test_client()
         _login(client, username, args.password)

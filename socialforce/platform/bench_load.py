@@ -8,7 +8,6 @@ opens that role's pages (home, lists, calendar, inbox; the staff dashboard) with
 bounded time. Reports requests/s, p50/p95/p99 of pages and of the dashboard separately, and the error count (any
 status other than 200, or a failed request). Targets: 0 errors, p95 <= 300 ms (pages), <= 800 ms (dashboard).
 """
-
 from __future__ import annotations
 
 import argparse
@@ -31,14 +30,7 @@ DEMO_PASSWORD = "demo1234"
 DASHBOARD = "/staff/dashboard"
 MIX: dict[str, list[str]] = {  # username -> the pages that role opens (repeated entries: opened more often)
     "city": ["/staff/", "/staff/households", "/staff/orders", DASHBOARD, DASHBOARD, "/inbox/"],
-    "town1": [
-        "/staff/",
-        "/staff/households",
-        "/staff/households?page=2",
-        "/staff/orders",
-        DASHBOARD,
-        "/inbox/",
-    ],
+    "town1": ["/staff/", "/staff/households", "/staff/households?page=2", "/staff/orders", DASHBOARD, "/inbox/"],
     "town2": ["/staff/", "/staff/households", "/staff/orders", DASHBOARD, "/inbox/"],
     "agency1": ["/agency/", "/agency/orders", "/agency/calendar", "/inbox/"],
     "agency2": ["/agency/", "/agency/orders", "/agency/calendar"],
@@ -80,11 +72,8 @@ class Browser:
         self.connection = http.client.HTTPConnection(host, port, timeout=30)
 
     def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, str, dict]:
-        headers = (
-            {"Cookie": self.cookie, "User-Agent": "socialforce-bench"}
-            if self.cookie
-            else {"User-Agent": "socialforce-bench"}
-        )
+        headers = {"Cookie": self.cookie, "User-Agent": "socialforce-bench"} if self.cookie else {
+            "User-Agent": "socialforce-bench"}
         data = None
         if body is not None:
             data = urlencode(body)
@@ -105,16 +94,14 @@ class Browser:
     def login(self, username: str) -> None:
         _status, page, _h = self.request("GET", "/login")
         token = CSRF_RE.search(page).group(1)
-        status, _text, headers = self.request(
-            "POST", "/login", {"username": username, "password": DEMO_PASSWORD, "csrf_token": token}
-        )
+        status, _text, headers = self.request("POST", "/login", {"username": username, "password": DEMO_PASSWORD,
+                                                                 "csrf_token": token})
         if status != 302 or "/login" in headers.get("Location", ""):
             raise RuntimeError(f"login of {username} failed with {status}")
 
 
-def simulate(
-    username: str, host: str, port: int, stop_at: float, think: float, results: Results, rng: random.Random
-) -> None:
+def simulate(username: str, host: str, port: int, stop_at: float, think: float, results: Results,
+             rng: random.Random) -> None:
     """One user: log in, then open the role's pages until `stop_at`."""
     browser = Browser(host, port)
     try:
@@ -123,9 +110,8 @@ def simulate(
         browser.connection.close()
 
 
-def _browse(
-    browser: Browser, username: str, stop_at: float, think: float, results: Results, rng: random.Random
-) -> None:
+def _browse(browser: Browser, username: str, stop_at: float, think: float, results: Results,
+            rng: random.Random) -> None:
     started = time.perf_counter()
     try:
         browser.login(username)
@@ -162,21 +148,8 @@ def start_gunicorn(workers: int) -> tuple[subprocess.Popen, int]:
     """gunicorn on 127.0.0.1 with `workers` processes; waits until it answers."""
     port = _free_port()
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-w",
-            str(workers),
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "socialforce:create_app()",
-        ],
-        env={**os.environ},
-        stdout=subprocess.DEVNULL,
-    )
+        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+         "socialforce:create_app()"], env={**os.environ}, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
@@ -197,14 +170,10 @@ def run(users: int, duration: float, think: float, host: str, port: int, seed: i
     results = Results()
     names = list(MIX)
     stop_at = time.monotonic() + duration
-    threads = [
-        threading.Thread(
-            target=simulate,
-            daemon=True,
-            args=(names[k % len(names)], host, port, stop_at, think, results, random.Random(seed + k)),
-        )  # noqa: S311 - a load mix, not security
-        for k in range(users)
-    ]
+    threads = [threading.Thread(target=simulate, daemon=True,
+                                args=(names[k % len(names)], host, port, stop_at, think, results,
+                                      random.Random(seed + k)))  # noqa: S311 - a load mix, not security
+               for k in range(users)]
     started = time.monotonic()
     for thread in threads:
         thread.start()
@@ -213,31 +182,15 @@ def run(users: int, duration: float, think: float, host: str, port: int, seed: i
     elapsed = time.monotonic() - started
     total = len(results.pages) + len(results.dashboard)
     return {
-        "users": users,
-        "duration_s": round(elapsed, 1),
-        "think_s": think,
-        "requests": total,
+        "users": users, "duration_s": round(elapsed, 1), "think_s": think, "requests": total,
         "requests_per_s": round(total / elapsed, 1),
-        "pages": {
-            "count": len(results.pages),
-            "p50_ms": percentile(results.pages, 0.50),
-            "p95_ms": percentile(results.pages, 0.95),
-            "p99_ms": percentile(results.pages, 0.99),
-        },
-        "dashboard": {
-            "count": len(results.dashboard),
-            "p50_ms": percentile(results.dashboard, 0.50),
-            "p95_ms": percentile(results.dashboard, 0.95),
-            "p99_ms": percentile(results.dashboard, 0.99),
-        },
-        "p95_ms_by_path": dict(
-            sorted(
-                ((path, percentile(times, 0.95)) for path, times in results.by_path.items()),
-                key=lambda pair: -pair[1],
-            )
-        ),
-        "errors": results.errors,
-        "error_samples": results.samples,
+        "pages": {"count": len(results.pages), "p50_ms": percentile(results.pages, 0.50),
+                  "p95_ms": percentile(results.pages, 0.95), "p99_ms": percentile(results.pages, 0.99)},
+        "dashboard": {"count": len(results.dashboard), "p50_ms": percentile(results.dashboard, 0.50),
+                      "p95_ms": percentile(results.dashboard, 0.95), "p99_ms": percentile(results.dashboard, 0.99)},
+        "p95_ms_by_path": dict(sorted(((path, percentile(times, 0.95)) for path, times in results.by_path.items()),
+                                      key=lambda pair: -pair[1])),
+        "errors": results.errors, "error_samples": results.samples,
     }
 
 
@@ -247,9 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=120.0, help="seconds")
     parser.add_argument("--think", type=float, default=1.0, help="mean seconds between a user's clicks")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (when the script starts it)")
-    parser.add_argument(
-        "--skip", action="append", default=[], help="leave a path out of the mix (repeatable)"
-    )
+    parser.add_argument("--skip", action="append", default=[], help="leave a path out of the mix (repeatable)")
     parser.add_argument("--url", help="a running server on loopback, e.g. http://127.0.0.1:8000")
     args = parser.parse_args(argv)
     for pages in MIX.values():
@@ -273,9 +224,7 @@ def main(argv: list[str] | None = None) -> int:
             except subprocess.TimeoutExpired:  # workers stuck in slow requests
                 server.kill()
                 server.wait()
-    figures["database"] = (
-        "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"
-    )
+    figures["database"] = "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"
     figures["workers"] = None if args.url else args.workers
     figures["skipped"] = args.skip
     print(json.dumps(figures, ensure_ascii=False))

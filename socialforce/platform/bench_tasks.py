@@ -10,7 +10,6 @@ pipeline for each volunteer; otherwise the service `matching.tasks_for_volunteer
 volunteers' lists with the full-index reference (every live task, the warm index of all offers: slow) and
 reports the differences. Prints JSON (milliseconds); read-only.
 """
-
 from __future__ import annotations
 
 import argparse
@@ -27,12 +26,8 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 def _summary(values: list[float]) -> dict:
-    return {
-        "p50_ms": round(statistics.median(values), 1),
-        "p95_ms": round(_percentile(values, 0.95), 1),
-        "max_ms": round(max(values), 1),
-        "n": len(values),
-    }
+    return {"p50_ms": round(statistics.median(values), 1), "p95_ms": round(_percentile(values, 0.95), 1),
+            "max_ms": round(max(values), 1), "n": len(values)}
 
 
 def _sample(count: int, seed: int) -> list[int]:
@@ -43,16 +38,10 @@ def _sample(count: int, seed: int) -> list[int]:
     from socialforce.platform.models import OfferStatus, Provider, ProviderStatus, ServiceOffer, Volunteer
 
     ids = db.session.scalars(
-        sa.select(Volunteer.id)
-        .join(Provider, Provider.id == Volunteer.provider_id)
-        .where(
-            Provider.status == ProviderStatus.approved,
-            sa.exists().where(
-                ServiceOffer.provider_id == Provider.id, ServiceOffer.status == OfferStatus.active
-            ),
-        )
-        .order_by(Volunteer.id)
-    ).all()
+        sa.select(Volunteer.id).join(Provider, Provider.id == Volunteer.provider_id)
+        .where(Provider.status == ProviderStatus.approved,
+               sa.exists().where(ServiceOffer.provider_id == Provider.id, ServiceOffer.status == OfferStatus.active))
+        .order_by(Volunteer.id)).all()
     return sorted(random.Random(seed).sample(list(ids), min(count, len(ids))))
 
 
@@ -65,15 +54,8 @@ def _page_caller(app):
 
     def call(volunteer_id: int) -> int:
         volunteer = db.session.get(Volunteer, volunteer_id)
-        user = User(
-            id=0,
-            username="bench",
-            display_name=volunteer.real_name,
-            role=Role.volunteer,
-            provider_id=volunteer.provider_id,
-            active=True,
-            session_version=1,
-        )
+        user = User(id=0, username="bench", display_name=volunteer.real_name, role=Role.volunteer,
+                    provider_id=volunteer.provider_id, active=True, session_version=1)
         with app.test_request_context("/volunteer/tasks"):
             login_user(user)
             response = app.full_dispatch_request()
@@ -118,14 +100,10 @@ def _verify(volunteer_ids: list[int]) -> dict:
     index = matching.warm_index(on)
     build_s = time.perf_counter() - started
     live = db.session.execute(
-        sa.select(ServiceItem.id, VolunteerTask.id)
-        .join(Order, Order.item_id == ServiceItem.id)
+        sa.select(ServiceItem.id, VolunteerTask.id).join(Order, Order.item_id == ServiceItem.id)
         .join(VolunteerTask, VolunteerTask.order_id == Order.id)
-        .where(
-            Order.state.in_((OrderState.dispatched, OrderState.accepted)),
-            VolunteerTask.taken < VolunteerTask.slots,
-        )
-    ).all()
+        .where(Order.state.in_((OrderState.dispatched, OrderState.accepted)),
+               VolunteerTask.taken < VolunteerTask.slots)).all()
     all_items = matching.load_items(sorted({i for i, _ in live}), on)
     same, differ, nonempty = 0, [], 0
     for vid in volunteer_ids:
@@ -140,26 +118,17 @@ def _verify(volunteer_ids: list[int]) -> dict:
                     ranked[c.item_id] = c
         slow = sorted(ranked.values(), key=lambda c: (-c.score, c.item_id))[:20]
         fast = matching.tasks_for_volunteer(volunteer, k=20)
-        key = [
-            (c.item_id, round(c.score, 9), tuple((r.feature, round(r.contribution, 9)) for r in c.reasons))
-            for c in fast
-        ]
-        ref = [
-            (c.item_id, round(c.score, 9), tuple((r.feature, round(r.contribution, 9)) for r in c.reasons))
-            for c in slow
-        ]
+        key = [(c.item_id, round(c.score, 9), tuple((r.feature, round(r.contribution, 9)) for r in c.reasons))
+               for c in fast]
+        ref = [(c.item_id, round(c.score, 9), tuple((r.feature, round(r.contribution, 9)) for r in c.reasons))
+               for c in slow]
         nonempty += bool(slow)
         if key == ref:
             same += 1
         else:
             differ.append(vid)
-    return {
-        "volunteers": len(volunteer_ids),
-        "identical": same,
-        "with_tasks": nonempty,
-        "differ": differ[:20],
-        "full_index_build_s": round(build_s, 1),
-    }
+    return {"volunteers": len(volunteer_ids), "identical": same, "with_tasks": nonempty, "differ": differ[:20],
+            "full_index_build_s": round(build_s, 1)}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -171,27 +140,19 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--volunteers", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--page", action="store_true", help="time the whole page, not only the service")
-    parser.add_argument(
-        "--verify", type=int, default=0, help="compare this many volunteers with the full index"
-    )
+    parser.add_argument("--verify", type=int, default=0, help="compare this many volunteers with the full index")
     args = parser.parse_args(argv)
     url = args.database_url.replace("postgresql://", "postgresql+psycopg://", 1)
     app = create_app("development", SQLALCHEMY_DATABASE_URI=url, DEBUG=False, WTF_CSRF_ENABLED=False)
-    report: dict = {
-        "database": url.split(":", 1)[0],
-        "what": "page" if args.page else "service",
-        "load_average": [round(x, 2) for x in os.getloadavg()],
-        "cpus": os.cpu_count(),
-    }
+    report: dict = {"database": url.split(":", 1)[0], "what": "page" if args.page else "service",
+                    "load_average": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count()}
     with app.app_context():
         from socialforce.platform.extensions import db
         from socialforce.platform.models import Volunteer, utcnow
         from socialforce.platform.services import matching
 
         started = time.perf_counter()
-        matching.offer_text_model(
-            utcnow().date()
-        )  # what the process's first ranked list pays once (then cached)
+        matching.offer_text_model(utcnow().date())  # what the process's first ranked list pays once (then cached)
         report["text_model_build_ms"] = round((time.perf_counter() - started) * 1000, 1)
         ids = _sample(args.volunteers, args.seed)
         call = _page_caller(app) if args.page else _service_caller()
@@ -208,16 +169,11 @@ def main(argv: list[str] | None = None) -> dict:
                     first = elapsed
                 timings[phase].append(elapsed)
         listed = [len(matching.tasks_for_volunteer(db.session.get(Volunteer, vid), k=20)) for vid in ids]
-        report.update(
-            volunteers=len(ids),
-            first_ms=round(first or 0.0, 1),
-            cold=_summary(timings["cold"]),
-            warm=_summary(timings["warm"]),
-            volunteers_with_tasks=sum(1 for n in listed if n),
-            mean_tasks_listed=round(statistics.mean(listed), 2) if listed else 0,
-        )
+        report.update(volunteers=len(ids), first_ms=round(first or 0.0, 1), cold=_summary(timings["cold"]),
+                      warm=_summary(timings["warm"]), volunteers_with_tasks=sum(1 for n in listed if n),
+                      mean_tasks_listed=round(statistics.mean(listed), 2) if listed else 0)
         if args.verify:
-            report["verify"] = _verify(ids[: args.verify])
+            report["verify"] = _verify(ids[:args.verify])
     report["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(report, indent=2, ensure_ascii=False))
     return report

@@ -1,5 +1,4 @@
 """CLI commands: seed-demo, create-user, demo-logins."""
-
 from __future__ import annotations
 
 import os
@@ -21,29 +20,18 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(demo_logins_command)
     from socialforce.platform.scheduler import commands as scheduler_commands  # scheduler, run-job
-
     scheduler_commands.init_app(app)
     from socialforce.platform import backup  # backup, restore
-
     backup.init_app(app)
 
 
 @click.command("seed-demo")
-@click.option(
-    "--scale",
-    type=click.FloatRange(0.0005, 2.0),
-    default=0.01,
-    show_default=True,
-    help="1.0 is Tengzhou's real size (about 40,000 households, 259,600 volunteers).",
-)
+@click.option("--scale", type=click.FloatRange(0.0005, 2.0), default=0.01, show_default=True,
+              help="1.0 is Tengzhou's real size (about 40,000 households, 259,600 volunteers).")
 @click.option("--if-empty", is_flag=True, help="Do nothing if households already exist.")
 @click.option("--seed", type=int, default=2020, show_default=True, help="Random seed (same seed, same data).")
-@click.option(
-    "--today",
-    type=click.DateTime(["%Y-%m-%d"]),
-    default=None,
-    help="The demo's 'today' (YYYY-MM-DD); default: today in Tengzhou, so open orders are current.",
-)
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="The demo's 'today' (YYYY-MM-DD); default: today in Tengzhou, so open orders are current.")
 def seed_demo_command(scale: float, if_empty: bool, seed: int, today: datetime | None) -> None:
     """Build a deterministic synthetic Tengzhou at SCALE (bulk inserts, one transaction)."""
     from socialforce.platform.seed import seed_demo
@@ -66,10 +54,8 @@ def seed_demo_command(scale: float, if_empty: bool, seed: int, today: datetime |
         raise click.ClickException(str(e)) from None
     db.session.commit()
     _analyze()
-    click.echo(
-        f"seeded scale {scale} in {time.perf_counter() - started:.1f} s: "
-        + ", ".join(f"{k}={v}" for k, v in counts.items())
-    )
+    click.echo(f"seeded scale {scale} in {time.perf_counter() - started:.1f} s: "
+               + ", ".join(f"{k}={v}" for k, v in counts.items()))
 
 
 def _analyze() -> None:
@@ -97,9 +83,8 @@ def demo_logins_command() -> None:
 @click.option("--town", "town_code", help="Town code, for town staff.")
 @click.option("--provider-id", type=int, help="Provider id, for provider roles.")
 @click.password_option()
-def create_user_command(
-    username: str, role: str, display_name: str, town_code: str | None, provider_id: int | None, password: str
-) -> None:
+def create_user_command(username: str, role: str, display_name: str, town_code: str | None,
+                        provider_id: int | None, password: str) -> None:
     """Create a user (for example the first city staff account)."""
     from socialforce.platform.services.accounts import create_user
 

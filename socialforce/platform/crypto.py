@@ -1,5 +1,4 @@
 """Field-level protection of personal data: encryption at rest, keyed hashes for lookups, masks."""
-
 from __future__ import annotations
 
 import base64

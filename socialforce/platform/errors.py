@@ -1,5 +1,4 @@
 """Error pages in the user's language; JSON errors for JSON clients."""
-
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
@@ -39,10 +38,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(_e):
-        return render_error(
-            400,
-            _("The form has expired or is missing its security token. Please reload the page and try again."),
-        )
+        return render_error(400, _("The form has expired or is missing its security token. Please reload the page and try again."))
 
     @app.errorhandler(HTTPException)
     def _http(e: HTTPException):

@@ -1,5 +1,4 @@
 """Flask extensions, created unbound and initialised by the app factory."""
-
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate

@@ -1,5 +1,4 @@
 """Locale selection: the user's choice in the session, else Chinese (zh_CN); times in Asia/Shanghai."""
-
 from __future__ import annotations
 
 from datetime import UTC, datetime

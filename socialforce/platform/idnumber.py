@@ -1,5 +1,4 @@
 """Chinese resident ID numbers (GB 11643-1999): check character, birth date, masking."""
-
 from __future__ import annotations
 
 import re

@@ -1,36 +1,21 @@
 """Translated labels for enum values, shared by services (messages) and templates."""
-
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
 PRIORITY = {"normal": _l("Normal"), "high": _l("High"), "urgent": _l("Urgent")}
-ITEM_STATUS = {
-    "open": _l("Open"),
-    "dispatched": _l("Dispatched"),
-    "in_service": _l("In service"),
-    "closed": _l("Closed"),
-}
+ITEM_STATUS = {"open": _l("Open"), "dispatched": _l("Dispatched"), "in_service": _l("In service"),
+               "closed": _l("Closed")}
 ORDER_STATE = {
-    "proposed": _l("Proposed"),
-    "dispatched": _l("Dispatched"),
-    "accepted": _l("Accepted"),
-    "declined": _l("Declined"),
-    "expired": _l("Expired"),
-    "scheduled": _l("Scheduled"),
-    "in_service": _l("In service"),
-    "completed": _l("Completed"),
-    "evaluated": _l("Evaluated"),
+    "proposed": _l("Proposed"), "dispatched": _l("Dispatched"), "accepted": _l("Accepted"),
+    "declined": _l("Declined"), "expired": _l("Expired"), "scheduled": _l("Scheduled"),
+    "in_service": _l("In service"), "completed": _l("Completed"), "evaluated": _l("Evaluated"),
     "cancelled": _l("Cancelled"),
 }
 
 FEATURE_NAMES = {
-    "text": _l("Description match"),
-    "distance": _l("Distance"),
-    "pairing": _l("Pairing"),
-    "continuity": _l("Served before"),
-    "track_record": _l("Track record"),
-    "priority": _l("Household vulnerability"),
+    "text": _l("Description match"), "distance": _l("Distance"), "pairing": _l("Pairing"),
+    "continuity": _l("Served before"), "track_record": _l("Track record"), "priority": _l("Household vulnerability"),
     "load": _l("Free capacity"),
 }
 REASONS = {
@@ -43,12 +28,7 @@ REASONS = {
     "load": _l("Share of capacity still free (%(value).2f)"),
     "window_fit": _l("Your free time fits the household's preferred times (%(value).2f)"),
 }
-VISIT_STATUS = {
-    "planned": _l("Planned"),
-    "checked_in": _l("Checked in"),
-    "completed": _l("Completed"),
-    "missed": _l("Missed"),
-    "cancelled": _l("Cancelled"),
-}
+VISIT_STATUS = {"planned": _l("Planned"), "checked_in": _l("Checked in"), "completed": _l("Completed"),
+                "missed": _l("Missed"), "cancelled": _l("Cancelled")}
 EVALUATION_SOURCE = {"provider": _l("Provider"), "assistant": _l("Village assistant"), "staff": _l("Staff")}
 FREQUENCY = {"once": _l("One-off"), "weekly": _l("Weekly"), "monthly": _l("Monthly")}

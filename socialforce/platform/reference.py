@@ -1,5 +1,4 @@
 """Reference data: Tengzhou's 21 towns, assistance categories, the service taxonomy, qualifications."""
-
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -61,13 +60,7 @@ QUALIFICATIONS: dict[str, tuple[str, str]] = {
 
 # code, Chinese, English, qualifications (one of), volunteer task
 SERVICE_CATEGORIES: tuple[tuple[str, str, str, str, bool], ...] = (
-    (
-        "counselling",
-        "心理疏导",
-        "Psychological counselling",
-        "licensed_social_worker certified_counsellor",
-        False,
-    ),
+    ("counselling", "心理疏导", "Psychological counselling", "licensed_social_worker certified_counsellor", False),
     ("emotional_comfort", "精神慰藉", "Emotional comfort", "", True),
     ("resource_linking", "资源链接", "Resource linking", "licensed_social_worker", False),
     ("capability_building", "能力提升", "Capability building", "", False),
@@ -94,7 +87,6 @@ def ensure_reference_data() -> None:
     have = set(db.session.scalars(sa.select(ServiceCategory.code)))
     for code, zh, en, quals, task in SERVICE_CATEGORIES:
         if code not in have:
-            db.session.add(
-                ServiceCategory(code=code, name_zh=zh, name_en=en, qualifications=quals, volunteer_task=task)
-            )
+            db.session.add(ServiceCategory(code=code, name_zh=zh, name_en=en, qualifications=quals,
+                                           volunteer_task=task))
     db.session.flush()

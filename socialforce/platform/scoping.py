@@ -1,5 +1,4 @@
 """Object-level scoping: which households, items and orders a user may see. One place for every rule."""
-
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -22,11 +21,8 @@ def order_scope(query: sa.Select, user: User) -> sa.Select:
     """An orders query limited to the user's households (city staff need no join)."""
     if user.role == Role.city_staff:
         return query
-    return (
-        query.join(ServiceItem, ServiceItem.id == Order.item_id)
-        .join(Household, Household.id == ServiceItem.household_id)
-        .where(household_filter(user))
-    )
+    return (query.join(ServiceItem, ServiceItem.id == Order.item_id).join(Household, Household.id == ServiceItem.household_id)
+            .where(household_filter(user)))
 
 
 def get_household_or_404(household_id: int, user: User) -> Household:

@@ -3,7 +3,6 @@ every session at logout, and the append-only guard on the audit log.
 
 Login throttling lives in services/accounts.py (login_lock, record_login_failure); the login view applies it.
 """
-
 from __future__ import annotations
 
 import secrets
@@ -48,20 +47,18 @@ def csp_nonce() -> str:
 
 def content_security_policy(nonce: str) -> str:
     """The policy: only this site's scripts (plus nonced inline ones), no framing, no plugins, forms to self."""
-    return "; ".join(
-        (
-            "default-src 'self'",
-            f"script-src 'self' 'nonce-{nonce}'",
-            "style-src 'self' 'unsafe-inline'",  # style="" attributes (progress bars); scripts stay strict
-            "img-src 'self' data:",
-            "font-src 'self' data:",
-            "connect-src 'self'",
-            "object-src 'none'",
-            "base-uri 'self'",
-            "form-action 'self'",
-            "frame-ancestors 'none'",
-        )
-    )
+    return "; ".join((
+        "default-src 'self'",
+        f"script-src 'self' 'nonce-{nonce}'",
+        "style-src 'self' 'unsafe-inline'",  # style="" attributes (progress bars); scripts stay strict
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ))
 
 
 def _set_security_headers(response):
@@ -96,12 +93,8 @@ def _enforce_session_timeouts():
     seen_at = session.get(SEEN_AT, login_at)
     idle = now - seen_at if isinstance(seen_at, int) else None
     age = now - login_at if isinstance(login_at, int) else None
-    if (
-        idle is None
-        or age is None
-        or idle > int(config["SESSION_IDLE_MINUTES"]) * 60
-        or age > int(config["SESSION_ABSOLUTE_HOURS"]) * 3600
-    ):
+    if (idle is None or age is None or idle > int(config["SESSION_IDLE_MINUTES"]) * 60
+            or age > int(config["SESSION_ABSOLUTE_HOURS"]) * 3600):
         g.session_timed_out = True  # the cookie dies with its stamps; other devices stay logged in
         logout_user()
         lang = session.get("lang")

@@ -1,5 +1,4 @@
 """Running one unit of work as a transaction, retried when SQLite reports a transient lock."""
-
 from __future__ import annotations
 
 import random

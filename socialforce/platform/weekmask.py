@@ -1,5 +1,4 @@
 """Weekly time windows as a 21-bit mask: 7 days x 3 periods (morning, afternoon, evening)."""
-
 from __future__ import annotations
 
 DAYS = 7

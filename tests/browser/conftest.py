@@ -20,7 +20,6 @@ The `portal` fixture fails a test when any page answered 5xx, or when a page ope
 anonymous visitor) holds a full 18-character resident ID. Screenshots and the server log go to
 test-artifacts/browser/.
 """
-
 from __future__ import annotations
 
 import os
@@ -92,15 +91,8 @@ def _free_port() -> int:
 
 
 def _flask(env: dict, *args: str, log) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "socialforce", *args],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        timeout=300,
-    )
+    subprocess.run([sys.executable, "-m", "flask", "--app", "socialforce", *args], cwd=ROOT, env=env, check=True,
+                   stdout=log, stderr=subprocess.STDOUT, timeout=300)
 
 
 @pytest.fixture(scope="session")
@@ -111,37 +103,16 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log_path = ARTIFACTS / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "SOCIALFORCE_"))}
-    env.update(
-        DATABASE_URL=f"sqlite:///{db_path}",
-        SOCIALFORCE_ENV="development",
-        SOCIALFORCE_INSTANCE=str(folder),
-        SECRET_KEY="browser-tests-secret",
-        PYTHONUNBUFFERED="1",
-    )
+    env.update(DATABASE_URL=f"sqlite:///{db_path}", SOCIALFORCE_ENV="development", SOCIALFORCE_INSTANCE=str(folder),
+               SECRET_KEY="browser-tests-secret", PYTHONUNBUFFERED="1")
     port = _free_port()
     with open(log_path, "w") as log:
         _flask(env, "db", "upgrade", log=log)
         _flask(env, "seed-demo", "--scale", SEED_SCALE, log=log)
         server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "flask",
-                "--app",
-                "socialforce",
-                "run",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-reload",
-                "--no-debugger",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+            [sys.executable, "-m", "flask", "--app", "socialforce", "run", "--host", "127.0.0.1", "--port", str(port),
+             "--no-reload", "--no-debugger"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -192,32 +163,18 @@ class Portal:
     server_errors: list[str] = field(default_factory=list)
     shots: int = 0
 
-    def page(
-        self,
-        username: str | None = None,
-        password: str = "demo1234",
-        staff: bool | None = None,
-        geolocation: dict | None = None,
-    ):
+    def page(self, username: str | None = None, password: str = "demo1234", staff: bool | None = None,
+             geolocation: dict | None = None):
         """A new browser context (its own cookies) with one page; logged in as `username` unless None.
 
         With `geolocation` the context allows location access and reports that position (for check-in/out)."""
-        context = self.browser.new_context(
-            viewport={"width": 1280, "height": 900},
-            locale="zh-CN",
-            geolocation=geolocation,
-            permissions=["geolocation"] if geolocation else [],
-        )
+        context = self.browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN",
+                                           geolocation=geolocation,
+                                           permissions=["geolocation"] if geolocation else [])
         context.set_default_timeout(15_000)
         self.contexts.append(context)
-        context.on(
-            "response",
-            lambda r: (
-                self.server_errors.append(f"{r.status} {r.request.method} {r.url}")
-                if r.status >= 500
-                else None
-            ),
-        )
+        context.on("response", lambda r: self.server_errors.append(f"{r.status} {r.request.method} {r.url}")
+                   if r.status >= 500 else None)
         is_staff = (username in STAFF_USERS) if staff is None else staff
         if not is_staff:
             label = username or "anonymous"
@@ -259,8 +216,7 @@ class Portal:
         try:
             page.wait_for_timeout(100)
             widths = page.evaluate(
-                "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
-            )
+                "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
             self.shot(page, f"{name}-375px")
             assert widths[0] <= widths[1], f"{name} scrolls sideways at 375 px: {widths[0]} > {widths[1]}"
         finally:
@@ -268,12 +224,8 @@ class Portal:
 
     def resident_id_leaks(self) -> list[str]:
         """URLs (with the role) of non-staff pages whose HTML holds a full resident ID."""
-        return [
-            f"{who} {url}: {m.group(0)[:4]}…"
-            for who, url, html in self.non_staff_pages
-            for m in [RESIDENT_ID.search(html)]
-            if m
-        ]
+        return [f"{who} {url}: {m.group(0)[:4]}…" for who, url, html in self.non_staff_pages
+                for m in [RESIDENT_ID.search(html)] if m]
 
     def close(self) -> None:
         for context in self.contexts:
@@ -295,3 +247,4 @@ def portal(browser, live_server, request) -> Iterator[Portal]:
     assert not helper.server_errors, f"server errors (see {live_server.log_path}): {helper.server_errors}"
     leaks = helper.resident_id_leaks()
     assert not leaks, "full resident IDs on non-staff pages: " + "; ".join(leaks)
+

@@ -6,7 +6,6 @@ The three tests share one order (module `chain`) and run in file order; a later 
 did not get as far as it needs. The category is legal aid (法律援助): in the demo data at scale 0.01 only agency1
 (滕州市同心社会工作服务中心, which holds the lawyer qualification) offers it in 龙泉街道 with capacity to spare.
 """
-
 from __future__ import annotations
 
 import re
@@ -26,18 +25,12 @@ WEEKDAY_DAYTIME = [d * 3 + p for d in range(5) for p in (0, 1)]
 @pytest.fixture(scope="module")
 def chain(live_server) -> dict:
     """What the journeys hand on: demo facts read once, then the item and order they create."""
-    ((agency_name,),) = live_server.query(
-        "SELECT p.name FROM users u JOIN providers p ON p.id = u.provider_id WHERE u.username = 'agency1'"
-    )
-    ((worker_id, worker_name),) = live_server.query(
-        "SELECT m.id, m.name FROM users u JOIN provider_members m ON m.id = u.member_id WHERE u.username = 'worker1'"
-    )
-    return {
-        "agency": agency_name,
-        "worker_id": worker_id,
-        "worker_name": worker_name,
-        "token": datetime.now().strftime("%H%M%S%f"),
-    }
+    (agency_name,), = live_server.query(
+        "SELECT p.name FROM users u JOIN providers p ON p.id = u.provider_id WHERE u.username = 'agency1'")
+    (worker_id, worker_name), = live_server.query(
+        "SELECT m.id, m.name FROM users u JOIN provider_members m ON m.id = u.member_id WHERE u.username = 'worker1'")
+    return {"agency": agency_name, "worker_id": worker_id, "worker_name": worker_name,
+            "token": datetime.now().strftime("%H%M%S%f")}
 
 
 def need(chain: dict, key: str) -> object:
@@ -84,9 +77,7 @@ def test_journey1_staff_register_match_dispatch(portal, chain):
     expect(best).to_contain_text(f"1. {chain['agency']}")
     reasons = best.locator("li")
     expect(reasons.first).to_be_visible()
-    assert any("距离约" in text and "公里" in text for text in reasons.all_inner_texts()), (
-        reasons.all_inner_texts()
-    )
+    assert any("距离约" in text and "公里" in text for text in reasons.all_inner_texts()), reasons.all_inner_texts()
     portal.shot(page, "matching")
     portal.assert_fits_phone(page, "matching")
 
@@ -190,8 +181,7 @@ def test_journey5_staff_see_completed_order_and_satisfaction(portal, chain):
 
     # satisfaction: the row of our score counts at least our outcome and links to it
     score_row = page.locator("#table-satisfaction tbody tr").filter(
-        has=page.locator(f"td:first-child[data-value='{SATISFACTION}']")
-    )
+        has=page.locator(f"td:first-child[data-value='{SATISFACTION}']"))
     count_cell = score_row.locator("td").nth(1)
     assert int(count_cell.get_attribute("data-value")) >= 1
     count_cell.get_by_role("link").click()
@@ -213,7 +203,5 @@ def test_journey5_staff_see_completed_order_and_satisfaction(portal, chain):
 
     # and the item itself shows the order completed
     portal.go(page, f"/staff/items/{chain['item_id']}")
-    expect(page.locator(".card").filter(has_text=f"#{order_id}")).to_contain_text(
-        f"{chain['agency']} · 已完成"
-    )
+    expect(page.locator(".card").filter(has_text=f"#{order_id}")).to_contain_text(f"{chain['agency']} · 已完成")
     expect(page.locator("main")).to_contain_text("已关闭")

@@ -1,6 +1,5 @@
 """The resident-ID scan that guards every non-staff page of the journeys can fail: it finds the full ID that staff
 reveal (an audited staff-only page) and ignores masked IDs and longer digit runs."""
-
 from __future__ import annotations
 
 import re

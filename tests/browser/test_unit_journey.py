@@ -4,7 +4,6 @@ The paired-households pages are new; their buttons are found by form action and 
 test reads the same before and after their Chinese translations are merged. Head-of-household names are masked on
 these pages: the test compares with the full name in the database.
 """
-
 from __future__ import annotations
 
 import re
@@ -34,11 +33,9 @@ def test_journey4_unit_records_monthly_visit(portal, live_server):
     masked_head = link.inner_text()
     link.click()
     pairing_id = int(re.search(r"/unit/households/(\d+)$", unit.url).group(1))
-    ((head_name, village),) = live_server.query(
+    (head_name, village), = live_server.query(
         "SELECT h.head_name, v.name FROM pairings p JOIN households h ON h.id = p.household_id "
-        "JOIN villages v ON v.id = h.village_id WHERE p.id = ?",
-        pairing_id,
-    )
+        "JOIN villages v ON v.id = h.village_id WHERE p.id = ?", pairing_id)
     assert masked_head != head_name and masked_head[0] == head_name[0], (masked_head, head_name)
     expect(unit.locator("h1")).to_contain_text(masked_head)
     expect(unit.locator("h1")).to_contain_text(village)
@@ -65,7 +62,8 @@ def test_journey4_unit_records_monthly_visit(portal, live_server):
     expect(unit.locator("main .alert-danger")).to_be_visible()
     expect(visits_list).to_have_count(listed + 1)
     unit.locator("main a[href$='/unit/households']").first.click()
-    row = unit.locator("main tbody tr").filter(has=unit.locator(f"a[href$='/unit/households/{pairing_id}']"))
+    row = unit.locator("main tbody tr").filter(
+        has=unit.locator(f"a[href$='/unit/households/{pairing_id}']"))
     assert visits_done(row.locator("td").nth(3).inner_text()) == before + 1
     portal.shot(unit, "households-after")
 

@@ -5,7 +5,6 @@ service record, and the volunteer sees the confirmed hours and the certificate.
 Buttons and messages added by the providers registry and the volunteer profile are found by their form's action or
 their id, so the test reads the same before and after their Chinese translations are merged.
 """
-
 from __future__ import annotations
 
 import random
@@ -58,9 +57,7 @@ def test_journey3_volunteer_signs_up_serves_and_gets_certificate(portal):
     volunteer = portal.page(username, PASSWORD)
     expect(volunteer.locator("h1")).to_have_text(REAL_NAME)
     volunteer.get_by_role("link", name="任务", exact=True).click()
-    expect(volunteer.locator("main")).to_contain_text(
-        "您的注册正在等待工作人员审核，审核通过后即可报名任务。"
-    )
+    expect(volunteer.locator("main")).to_contain_text("您的注册正在等待工作人员审核，审核通过后即可报名任务。")
     expect(volunteer.get_by_role("button", name="报名")).to_have_count(0)
 
     # town staff find the pending registration in the providers registry and approve it
@@ -118,9 +115,7 @@ def test_journey3_volunteer_signs_up_serves_and_gets_certificate(portal):
     expect(visit_link).to_have_count(1)
     visit_link.click()
     visit_id = int(re.search(r"/volunteer/visits/(\d+)$", volunteer.url).group(1))
-    expect(volunteer.locator("dl dd").nth(2)).to_have_text(
-        village
-    )  # the place: the village, no street address
+    expect(volunteer.locator("dl dd").nth(2)).to_have_text(village)  # the place: the village, no street address
     volunteer.get_by_role("button", name="签到").click()
     expect(flash(volunteer)).to_have_text("已签到。")
     volunteer.get_by_role("button", name="签退").click()
@@ -140,9 +135,8 @@ def test_journey3_volunteer_signs_up_serves_and_gets_certificate(portal):
     ours = staff.locator("tbody tr").filter(has=staff.get_by_role("link", name=f"#{visit_id}", exact=True))
     while ours.count() == 0:
         following = staff.locator(".pagination a.page-link", has_text="下一页")
-        assert following.count() and "disabled" not in following.locator("..").get_attribute("class"), (
+        assert following.count() and "disabled" not in following.locator("..").get_attribute("class"), \
             f"visit #{visit_id} is not among the records to confirm"
-        )
         following.click()
     ours.get_by_role("button", name="确认").click()
     expect(flash(staff)).to_have_text("服务记录已确认（15 分钟）。")

@@ -1,44 +1,24 @@
 """The benchmark script prints one JSON line with every key the issue asks for, and its figures hang together."""
-
 import json
 import subprocess
 import sys
 
-REQUIRED = (
-    "items providers candidate_pairs build_s rank_s assign_s total_s peak_rss_mb single_item_p95_ms utility "
-    "lp_bound utility_ratio greedy_utility high_priority_coverage max_high_priority_coverage "
-    "greedy_high_priority_coverage constraint_violations ndcg10_learned ndcg10_cold_start ndcg10_random"
-).split()
+REQUIRED = ("items providers candidate_pairs build_s rank_s assign_s total_s peak_rss_mb single_item_p95_ms utility "
+            "lp_bound utility_ratio greedy_utility high_priority_coverage max_high_priority_coverage "
+            "greedy_high_priority_coverage constraint_violations ndcg10_learned ndcg10_cold_start ndcg10_random").split()
 
 
 def test_bench_prints_one_json_line_with_consistent_figures(tmp_path):
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "socialforce.matching.bench",
-            "--scale",
-            "0.003",
-            "--queries",
-            "800",
-            "--cache-dir",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    )
+    out = subprocess.run([sys.executable, "-m", "socialforce.matching.bench", "--scale", "0.003", "--queries", "800",
+                          "--cache-dir", str(tmp_path)], capture_output=True, text=True, check=True, timeout=300)
     lines = out.stdout.strip().splitlines()
     assert len(lines) == 1
     figures = json.loads(lines[0])
     assert set(REQUIRED) <= set(figures)
     assert figures["constraint_violations"] == figures["greedy_constraint_violations"] == 0
     assert figures["utility"] <= figures["lp_bound"] + 1e-6
-    assert (
-        max(figures["greedy_utility"], figures["greedy_priority_utility"], figures["greedy_pairs_utility"])
+    assert max(figures["greedy_utility"], figures["greedy_priority_utility"], figures["greedy_pairs_utility"]) \
         <= figures["utility"] + 1e-6
-    )
     assert figures["high_priority_coverage"] <= figures["max_high_priority_coverage"]
     assert figures["total_s"] <= figures["bench_s"]
     assert figures["total_s"] >= figures["build_s"] + figures["rank_s"] + figures["assign_s"] - 1e-6

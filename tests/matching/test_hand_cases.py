@@ -1,5 +1,4 @@
 """Small cases whose right answer is known by hand."""
-
 from datetime import date
 
 import numpy as np
@@ -16,48 +15,15 @@ CTX = Context(on_date=DAY)
 
 
 def item(i, priority=0.5, windows=0b1, lon=117.16, slots=1, minor=False, category="daily_care"):
-    return Item(
-        id=i,
-        household_id=i,
-        town_id=1,
-        lat=35.08,
-        lon=lon,
-        category=category,
-        description="生活照料",
-        priority=priority,
-        minor=minor,
-        windows=windows,
-        slots_needed=slots,
-    )
+    return Item(id=i, household_id=i, town_id=1, lat=35.08, lon=lon, category=category, description="生活照料",
+                priority=priority, minor=minor, windows=windows, slots_needed=slots)
 
 
-def offer(
-    j,
-    windows=0b1,
-    slots=1,
-    lon=117.16,
-    kind="volunteer",
-    quals=frozenset(),
-    checked=True,
-    categories=frozenset({"daily_care"}),
-):
-    return Offer(
-        id=j,
-        provider_id=j,
-        provider_kind=kind,
-        categories=categories,
-        towns=frozenset({1}),
-        lat=35.08,
-        lon=lon,
-        radius_km=0.0,
-        qualifications=quals,
-        background_checked=checked,
-        windows=windows,
-        slots_left=slots,
-        valid_from=date(2024, 1, 1),
-        valid_to=date(2024, 12, 31),
-        description="生活照料",
-    )
+def offer(j, windows=0b1, slots=1, lon=117.16, kind="volunteer", quals=frozenset(), checked=True,
+          categories=frozenset({"daily_care"})):
+    return Offer(id=j, provider_id=j, provider_kind=kind, categories=categories, towns=frozenset({1}), lat=35.08,
+                 lon=lon, radius_km=0.0, qualifications=quals, background_checked=checked, windows=windows,
+                 slots_left=slots, valid_from=date(2024, 1, 1), valid_to=date(2024, 12, 31), description="生活照料")
 
 
 def test_one_slot_goes_to_the_higher_priority_item():
@@ -89,18 +55,14 @@ def test_greedy_orders_differ_only_in_who_goes_first():
 
 def test_transportation_prices_certify_the_optimum():
     # two items (weights 5 and 3) want one slot: the slot's price is the displaced item's weight
-    sol = solve_transportation(
-        np.array([0, 1]), np.array([0, 0]), np.array([5.0, 3.0]), np.array([1, 1]), np.array([1])
-    )
+    sol = solve_transportation(np.array([0, 1]), np.array([0, 0]), np.array([5.0, 3.0]), np.array([1, 1]),
+                               np.array([1]))
     assert sol.flow.tolist() == [1, 0]
     assert sol.offer_price.tolist() == pytest.approx([3.0])
 
 
 def test_lp_bound_equals_optimum_when_nothing_is_pruned():
-    items = [
-        item(i, priority=p, windows=w)
-        for i, p, w in [(1, 0.9, 0b11), (2, 0.5, 0b01), (3, 0.1, 0b10), (4, 0.7, 0b11)]
-    ]
+    items = [item(i, priority=p, windows=w) for i, p, w in [(1, .9, 0b11), (2, .5, 0b01), (3, .1, 0b10), (4, .7, 0b11)]]
     offers = [offer(10, windows=0b01), offer(11, windows=0b10, slots=2, lon=117.19)]
     index = MatchIndex.build(offers, CTX)
     batch = solve_batch(items, index, k=50, gap=0.0)
@@ -118,18 +80,11 @@ def test_task_needing_two_volunteers_gets_two_different_ones():
 def test_hard_constraints_exclude_candidates():
     counselling = frozenset({"counselling"})
     items = [item(1, minor=True, category="counselling")]
-    offers = [
-        offer(10, categories=counselling),  # no qualification
-        offer(11, categories=counselling, quals=frozenset({"certified_counsellor"}), checked=False),
-        offer(12, categories=counselling, quals=frozenset({"certified_counsellor"})),
-        offer(
-            13,
-            categories=counselling,
-            quals=frozenset({"licensed_social_worker"}),
-            kind="agency",
-            checked=False,
-        ),
-    ]
+    offers = [offer(10, categories=counselling),  # no qualification
+              offer(11, categories=counselling, quals=frozenset({"certified_counsellor"}), checked=False),
+              offer(12, categories=counselling, quals=frozenset({"certified_counsellor"})),
+              offer(13, categories=counselling, quals=frozenset({"licensed_social_worker"}), kind="agency",
+                    checked=False)]
     ranked = MatchIndex.build(offers, CTX).rank(items[0], 10)
     assert sorted(c.offer_id for c in ranked) == [12, 13]
     assert check.pair_problems(items[0], offers[0], CTX) == ["qualification"]
@@ -137,7 +92,7 @@ def test_hard_constraints_exclude_candidates():
 
 
 def test_max_coverage_counts_the_servable_high_priority_items():
-    items = [item(1, priority=0.9), item(2, priority=0.95), item(3, priority=0.1)]
+    items = [item(1, priority=.9), item(2, priority=.95), item(3, priority=.1)]
     index = MatchIndex.build([offer(10)], CTX)
     assert max_coverage(items, index, frozenset({1, 2})) == (1, 1)
 
@@ -146,7 +101,6 @@ def test_checker_reports_capacity_and_duplicates():
     items = [item(1, slots=2), item(2)]
     offers = [offer(10)]
     from socialforce.matching.types import Assignment
-
     bad = Assignment(pairs=((1, 10), (1, 10), (2, 10)), utility=0.0)
     rules = {v.rule for v in check.violation_list(items, offers, CTX, bad)}
     assert rules == {"duplicate_provider", "offer_capacity"}

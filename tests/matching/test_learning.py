@@ -1,5 +1,4 @@
 """The learned ranker, its persistence, the evaluation metrics and incremental ranking."""
-
 from dataclasses import replace
 
 import numpy as np
@@ -34,15 +33,9 @@ def test_metrics_on_known_lists():
 def test_on_a_real_log_lists_count_by_the_inverse_propensity_of_their_positive():
     # two lists of two; the ranker puts list 1's positive (logged at position 0) first and list 2's (logged at
     # position 1, looked at half as often) second: per-list NDCG 1 and 1/log2(3); list 2 counts twice
-    log = LoggedOutcomes(
-        query=np.array([1, 1, 2, 2]),
-        day=np.zeros(4, dtype=np.int64),
-        position=np.array([0, 1, 0, 1]),
-        values=np.zeros((4, 7)),
-        category=np.zeros(4, dtype=np.int64),
-        kind=np.zeros(4, dtype=np.int64),
-        label=np.array([True, False, False, True]),
-    )
+    log = LoggedOutcomes(query=np.array([1, 1, 2, 2]), day=np.zeros(4, dtype=np.int64),
+                         position=np.array([0, 1, 0, 1]), values=np.zeros((4, 7)), category=np.zeros(4, dtype=np.int64),
+                         kind=np.zeros(4, dtype=np.int64), label=np.array([True, False, False, True]))
     ndcg, _ = evaluate(log, np.array([2.0, 1.0, 2.0, 1.0]))
     assert ndcg == pytest.approx((1.0 + 2 * (1 / np.log2(3))) / 3)
     simulated, _ = evaluate(replace(log, relevant=log.label), np.array([2.0, 1.0, 2.0, 1.0]))
@@ -60,11 +53,7 @@ def test_model_round_trips_with_version_and_date(history, tmp_path):
     path = tmp_path / "ranker.pickle"
     ranker.save(path)
     loaded = LearnedRanker.load(path)
-    assert (loaded.version, loaded.trained_at, loaded.n_outcomes) == (
-        "test-1",
-        ranker.trained_at,
-        len(history),
-    )
+    assert (loaded.version, loaded.trained_at, loaded.n_outcomes) == ("test-1", ranker.trained_at, len(history))
     a = ranker.score(history.values, history.category, history.kind)
     b = loaded.score(history.values, history.category, history.kind)
     assert np.array_equal(a, b)
@@ -93,7 +82,5 @@ def test_learned_scores_never_fall_with_a_better_text_match(history):
     ranker = LearnedRanker.fit(history)
     rows = np.repeat(history.values[:50], 5, axis=0)
     rows[:, 0] = np.tile(np.linspace(0.0, 1.0, 5), 50)
-    scores = ranker.score(rows, np.repeat(history.category[:50], 5), np.repeat(history.kind[:50], 5)).reshape(
-        50, 5
-    )
+    scores = ranker.score(rows, np.repeat(history.category[:50], 5), np.repeat(history.kind[:50], 5)).reshape(50, 5)
     assert (np.diff(scores, axis=1) >= -1e-12).all()

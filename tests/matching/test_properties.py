@@ -1,5 +1,4 @@
 """Property tests on random small instances: hard constraints, capacity, optimality, determinism."""
-
 import random
 
 import numpy as np
@@ -86,10 +85,7 @@ def test_same_input_in_any_order_gives_identical_output(seed):
     ranked_a = dict(zip([it.id for it in items], a.rank_many(items, 5), strict=True))
     ranked_b = dict(zip([it.id for it in shuffled_items], b.rank_many(shuffled_items, 5), strict=True))
     assert ranked_a == ranked_b
-    assert (
-        solve_batch(items, a, k=3, gap=0.0).assignment
-        == solve_batch(shuffled_items, b, k=3, gap=0.0).assignment
-    )
+    assert solve_batch(items, a, k=3, gap=0.0).assignment == solve_batch(shuffled_items, b, k=3, gap=0.0).assignment
     assert solve_batch(items, a, k=3).assignment == solve_batch(items, a, k=3).assignment
     for order in ("arrival", "priority", "pairs"):
         assert assign_greedy(items, a, order=order) == assign_greedy(shuffled_items, b, order=order)

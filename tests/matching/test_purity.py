@@ -1,5 +1,4 @@
 """The matching package never pulls in Flask or SQLAlchemy."""
-
 import pkgutil
 import subprocess
 import sys
@@ -11,14 +10,10 @@ MODULES = sorted(m.name for m in pkgutil.iter_modules(socialforce.matching.__pat
 
 
 def test_matching_imports_no_web_or_orm_stack():
-    code = "; ".join(
-        ["import sys", "import socialforce.matching"]
-        + [f"import socialforce.matching.{m}" for m in MODULES]
-        + [
-            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'sqlalchemy'))",
-            "print(','.join(bad))",
-        ]
-    )
+    code = "; ".join(["import sys", "import socialforce.matching"]
+                     + [f"import socialforce.matching.{m}" for m in MODULES]
+                     + ["bad = sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'sqlalchemy'))",
+                        "print(','.join(bad))"])
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

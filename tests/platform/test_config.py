@@ -1,5 +1,4 @@
 """Configuration: production refuses to start without its secrets; SQLite runs in WAL mode."""
-
 import pytest
 import sqlalchemy as sa
 

@@ -1,5 +1,4 @@
 """Dashboard figures: equal to straightforward Python recounts over the ORM rows, and to a hand-built scenario."""
-
 from __future__ import annotations
 
 import statistics
@@ -43,10 +42,8 @@ def _user(username: str) -> User:
 
 
 def _bounds(f: dashboard.Filters) -> tuple[datetime, datetime]:
-    return (
-        datetime.combine(f.start, datetime.min.time()) - timedelta(hours=8),
-        datetime.combine(f.end + timedelta(days=1), datetime.min.time()) - timedelta(hours=8),
-    )
+    return (datetime.combine(f.start, datetime.min.time()) - timedelta(hours=8),
+            datetime.combine(f.end + timedelta(days=1), datetime.min.time()) - timedelta(hours=8))
 
 
 def _in(at: datetime | None, f: dashboard.Filters) -> bool:
@@ -60,30 +57,20 @@ class Recount:
     def __init__(self, user: User, f: dashboard.Filters):
         self.f = f
         town = user.town_id or f.town_id
-        self.households = {
-            h.id: h for h in db.session.scalars(sa.select(Household)) if town is None or h.town_id == town
-        }
-        self.items = {
-            i.id: i
-            for i in db.session.scalars(sa.select(ServiceItem))
-            if i.household_id in self.households and f.category_id in (None, i.category_id)
-        }
+        self.households = {h.id: h for h in db.session.scalars(sa.select(Household))
+                           if town is None or h.town_id == town}
+        self.items = {i.id: i for i in db.session.scalars(sa.select(ServiceItem))
+                      if i.household_id in self.households and f.category_id in (None, i.category_id)}
         self.orders = [o for o in db.session.scalars(sa.select(Order)) if o.item_id in self.items]
 
     def household_groups(self) -> dict[str, int]:
         f = self.f
-        material = {
-            m.household_id
-            for m in db.session.scalars(sa.select(MaterialAssistance))
-            if f.start.replace(day=1) <= m.month <= f.end
-        }
+        material = {m.household_id for m in db.session.scalars(sa.select(MaterialAssistance))
+                    if f.start.replace(day=1) <= m.month <= f.end}
         dispatched = {o.item_id for o in self.orders if _in(o.dispatched_at, f)}
         hi = _bounds(f)[1]
-        service = {
-            i.household_id
-            for i in self.items.values()
-            if (i.status != "closed" and i.created_at < hi) or i.id in dispatched
-        }
+        service = {i.household_id for i in self.items.values()
+                   if (i.status != "closed" and i.created_at < hi) or i.id in dispatched}
         groups = {"material_only": 0, "material_service": 0, "service_only": 0}
         for hid in self.households:
             m, s = hid in material, hid in service
@@ -134,11 +121,7 @@ class Recount:
         for o in self.orders:
             if o.dispatched_at and (o.item_id not in first or o.dispatched_at < first[o.item_id]):
                 first[o.item_id] = o.dispatched_at
-        hours = [
-            (at - self.items[i].created_at).total_seconds() / 3600
-            for i, at in first.items()
-            if _in(at, self.f)
-        ]
+        hours = [(at - self.items[i].created_at).total_seconds() / 3600 for i, at in first.items() if _in(at, self.f)]
         return (statistics.median(hours) if hours else None), len(hours)
 
     def median_visit_hours(self) -> tuple[float | None, int]:
@@ -150,36 +133,22 @@ class Recount:
             at, item = v.checkin_at or v.starts_at, item_of[v.order_id]
             if item not in first or at < first[item]:
                 first[item] = at
-        hours = [
-            (at - self.items[i].created_at).total_seconds() / 3600
-            for i, at in first.items()
-            if _in(at, self.f)
-        ]
+        hours = [(at - self.items[i].created_at).total_seconds() / 3600 for i, at in first.items() if _in(at, self.f)]
         return (statistics.median(hours) if hours else None), len(hours)
 
     def overdue(self) -> int:
         orders = {o.id for o in self.orders}
-        return sum(
-            1
-            for v in db.session.scalars(sa.select(Visit))
-            if v.order_id in orders
-            and _in(v.starts_at, self.f)
-            and (
-                (v.status == "planned" and v.checkin_at is None and v.starts_at < NOW - timedelta(hours=2))
-                or v.status == "missed"
-            )
-        )
+        return sum(1 for v in db.session.scalars(sa.select(Visit))
+                   if v.order_id in orders and _in(v.starts_at, self.f)
+                   and ((v.status == "planned" and v.checkin_at is None and v.starts_at < NOW - timedelta(hours=2))
+                        or v.status == "missed"))
 
     def volunteer_minutes(self) -> int:
         orders = {o.id for o in self.orders}
         visit_order = dict(db.session.execute(sa.select(Visit.id, Visit.order_id)).tuples().all())
-        return sum(
-            r.minutes
-            for r in db.session.scalars(sa.select(ServiceRecord))
-            if r.confirmed_at
-            and self.f.start <= r.served_on <= self.f.end
-            and visit_order[r.visit_id] in orders
-        )
+        return sum(r.minutes for r in db.session.scalars(sa.select(ServiceRecord))
+                   if r.confirmed_at and self.f.start <= r.served_on <= self.f.end
+                   and visit_order[r.visit_id] in orders)
 
     def quota(self) -> dict[int, tuple[int, int]]:
         first, last = dashboard.month_bounds(self.f.end)
@@ -191,11 +160,7 @@ class Recount:
         for v in db.session.scalars(sa.select(Visit)):
             if v.status == "completed" and lo <= v.starts_at < hi:
                 visits[order_of[v.order_id]] = visits.get(order_of[v.order_id], 0) + 1
-        quotas = dict(
-            db.session.execute(sa.select(PairingUnit.provider_id, PairingUnit.monthly_visit_quota))
-            .tuples()
-            .all()
-        )
+        quotas = dict(db.session.execute(sa.select(PairingUnit.provider_id, PairingUnit.monthly_visit_quota)).tuples().all())
         result: dict[int, list[int]] = {}
         for p in db.session.scalars(sa.select(Pairing)):
             if p.ended_on is None and p.household_id in self.households and p.since <= last:
@@ -223,43 +188,33 @@ def test_figures_equal_a_python_recount_of_the_demo(demo, app, username, period)
         data = dashboard.build(user, f, NOW)
     recount = Recount(user, f)
 
-    groups = {
-        links[1][1]["group"]: row[1]
-        for row, links in zip(data.tables["households"].rows, data.tables["households"].links, strict=True)
-    }
+    groups = {links[1][1]["group"]: row[1] for row, links in zip(data.tables["households"].rows,
+                                                                 data.tables["households"].links, strict=True)}
     assert groups == recount.household_groups()
     assert sum(groups.values()) > 0
 
     codes = dict(db.session.execute(sa.select(ServiceCategory.code, ServiceCategory.id)).tuples().all())
     shown = {}
-    for row, links in zip(
-        data.tables["items_by_category"].rows, data.tables["items_by_category"].links, strict=True
-    ):
+    for row, links in zip(data.tables["items_by_category"].rows, data.tables["items_by_category"].links,
+                          strict=True):
         for value, link in zip(row, links, strict=True):
             if link and "status" in link[1]:
                 shown[(codes[link[1]["category"]], link[1]["status"])] = value
     assert {k: v for k, v in shown.items() if v} == recount.items_by_category()
 
-    providers = {
-        (0 if key[1][1] == "volunteers" else int(key[1][1])): tuple(row[1:6])
-        for key, row in _table_rows(data.tables["providers"], "orders").items()
-    }
+    providers = {(0 if key[1][1] == "volunteers" else int(key[1][1])): tuple(row[1:6])
+                 for key, row in _table_rows(data.tables["providers"], "orders").items()}
     assert providers == recount.providers()
 
     assert [row[1] for row in data.tables["satisfaction"].rows] == list(recount.satisfaction().values())
-    for row, (value, count) in zip(
-        data.tables["times"].rows,
-        (recount.median_dispatch_hours(), recount.median_visit_hours()),
-        strict=True,
-    ):
+    for row, (value, count) in zip(data.tables["times"].rows,
+                                   (recount.median_dispatch_hours(), recount.median_visit_hours()), strict=True):
         assert row[3] == count
         assert (row[1] is None and value is None) or row[1] == pytest.approx(value, abs=0.06)
     assert data.headline["overdue"] == recount.overdue()
     assert data.headline["volunteer_hours"] == pytest.approx(recount.volunteer_minutes() / 60, abs=0.15)
-    quota = {
-        int(dict(key)["unit"]): (row[2], row[3])
-        for key, row in _table_rows(data.tables["quota"], "pairings").items()
-    }
+    quota = {int(dict(key)["unit"]): (row[2], row[3]) for key, row in _table_rows(data.tables["quota"],
+                                                                                    "pairings").items()}
     assert quota == recount.quota()
 
 
@@ -272,28 +227,18 @@ def test_the_category_filter_limits_items_and_orders(demo, app):
         all_rows = dashboard.build(user, everything, NOW).tables
         some_rows = dashboard.build(user, only, NOW).tables
     assert [r[0] for r in some_rows["items_by_category"].rows] == ["心理疏导"]
-    assert sum(r[-1] for r in some_rows["items_by_category"].rows) < sum(
-        r[-1] for r in all_rows["items_by_category"].rows
-    )
-    assert (
-        _table_rows(some_rows["providers"], "orders").keys()
-        <= _table_rows(all_rows["providers"], "orders").keys()
-    )
+    assert sum(r[-1] for r in some_rows["items_by_category"].rows) < sum(r[-1] for r in all_rows["items_by_category"].rows)
+    assert _table_rows(some_rows["providers"], "orders").keys() <= _table_rows(all_rows["providers"], "orders").keys()
     recount = Recount(user, only)
     assert {k: v for k, v in recount.items_by_category().items()} == {
-        (category.id, s.value): row[i + 1]
-        for row in some_rows["items_by_category"].rows
-        for i, s in enumerate(dashboard.STATUSES)
-        if row[i + 1]
-    }
+        (category.id, s.value): row[i + 1] for row in some_rows["items_by_category"].rows
+        for i, s in enumerate(dashboard.STATUSES) if row[i + 1]}
 
 
 def test_town_staff_cannot_widen_their_scope_with_the_town_filter(demo, app):
     town1 = _user("town1")
     other = db.session.scalar(sa.select(Town.id).where(Town.code == "jinghe"))
-    f = dashboard.parse_filters(
-        town1, {"town": str(other), "from": "2025-11-01", "to": "2026-10-31"}, date(2026, 11, 1)
-    )
+    f = dashboard.parse_filters(town1, {"town": str(other), "from": "2025-11-01", "to": "2026-10-31"}, date(2026, 11, 1))
     assert f.town_id == town1.town_id
     with app.test_request_context():
         tables = dashboard.build(town1, f, NOW).tables
@@ -302,13 +247,8 @@ def test_town_staff_cannot_widen_their_scope_with_the_town_filter(demo, app):
 
 def test_bad_filters_are_refused_with_a_message(app):
     city = User(username="x", password_hash="-", display_name="x", role="city_staff")
-    for args in (
-        {"from": "2026-13-01"},
-        {"from": "2026-10-02", "to": "2026-10-01"},
-        {"town": "999"},
-        {"category": "nope"},
-        {"from": "2020-01-01", "to": "2026-01-01"},
-    ):
+    for args in ({"from": "2026-13-01"}, {"from": "2026-10-02", "to": "2026-10-01"}, {"town": "999"},
+                 {"category": "nope"}, {"from": "2020-01-01", "to": "2026-01-01"}):
         with app.test_request_context(), pytest.raises(ServiceError) as refused:
             dashboard.parse_filters(city, args, date(2026, 11, 1))
         assert refused.value.status == 400 and refused.value.message
@@ -323,61 +263,29 @@ def scenario():
     hA, hB = factories.household("longquan"), factories.household("longquan")
     hC, hD = factories.household("jinghe"), factories.household("jinghe")
     for h in (hA, hB, hC):
-        db.session.add(
-            MaterialAssistance(household_id=h.id, category_id=1, month=date(2026, 10, 1), amount_cents=50000)
-        )
-    db.session.add(
-        MaterialAssistance(household_id=hD.id, category_id=1, month=date(2026, 8, 1), amount_cents=1)
-    )
+        db.session.add(MaterialAssistance(household_id=h.id, category_id=1, month=date(2026, 10, 1), amount_cents=50000))
+    db.session.add(MaterialAssistance(household_id=hD.id, category_id=1, month=date(2026, 8, 1), amount_cents=1))
     created = datetime(2026, 10, 1, 0, 0)
-    open_item = factories.item(hA, "counselling")  # open: service for hA
+    open_item = factories.item(hA, "counselling")                       # open: service for hA
     open_item.created_at = created
-    closed_item = factories.item(hB, "daily_care")  # closed in September: no service for hB
-    closed_item.status, closed_item.created_at, closed_item.closed_at = (
-        "closed",
-        datetime(2026, 8, 1),
-        datetime(2026, 9, 1),
-    )
-    served = factories.item(hC, "daily_care")  # dispatched in October, closed
+    closed_item = factories.item(hB, "daily_care")                      # closed in September: no service for hB
+    closed_item.status, closed_item.created_at, closed_item.closed_at = "closed", datetime(2026, 8, 1), datetime(2026, 9, 1)
+    served = factories.item(hC, "daily_care")                           # dispatched in October, closed
     served.status, served.created_at, served.closed_at = "closed", created, datetime(2026, 10, 20)
-    dmd = factories.item(hD, "daily_care")  # open, no material: service only
+    dmd = factories.item(hD, "daily_care")                              # open, no material: service only
     dmd.created_at = created
     agency = factories.provider(ProviderKind.agency, "测试社工机构")
     ag = Agency(provider_id=agency.id, licence_no="L-1", contact_name="联系人")
     db.session.add(ag)
     db.session.flush()
-    db.session.add(
-        Contract(
-            agency_id=ag.id,
-            code="C-1",
-            title="购买服务",
-            budget_cents=1,
-            purchased_hours=100,
-            used_hours=40,
-            starts_on=date(2026, 1, 1),
-            ends_on=date(2026, 12, 31),
-        )
-    )
-    done = Order(
-        item_id=served.id,
-        provider_id=agency.id,
-        state=OrderState.completed,
-        dispatched_at=created + timedelta(hours=10),
-        responded_at=created + timedelta(hours=12),
-    )
-    declined = Order(
-        item_id=open_item.id,
-        provider_id=agency.id,
-        state=OrderState.declined,
-        dispatched_at=created + timedelta(hours=20),
-        responded_at=created + timedelta(hours=21),
-    )
-    expired = Order(
-        item_id=dmd.id,
-        provider_id=agency.id,
-        state=OrderState.expired,
-        dispatched_at=created + timedelta(hours=30),
-    )
+    db.session.add(Contract(agency_id=ag.id, code="C-1", title="购买服务", budget_cents=1, purchased_hours=100,
+                            used_hours=40, starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31)))
+    done = Order(item_id=served.id, provider_id=agency.id, state=OrderState.completed,
+                 dispatched_at=created + timedelta(hours=10), responded_at=created + timedelta(hours=12))
+    declined = Order(item_id=open_item.id, provider_id=agency.id, state=OrderState.declined,
+                     dispatched_at=created + timedelta(hours=20), responded_at=created + timedelta(hours=21))
+    expired = Order(item_id=dmd.id, provider_id=agency.id, state=OrderState.expired,
+                    dispatched_at=created + timedelta(hours=30))
     db.session.add_all([done, declined, expired])
     db.session.flush()
     worker = factories.provider(ProviderKind.agency)  # a stand-in assignee owner
@@ -387,94 +295,36 @@ def scenario():
     db.session.add(member)
     db.session.flush()
     visit_at = created + timedelta(hours=50)
-    db.session.add_all(
-        [
-            Visit(
-                order_id=done.id,
-                assignee_id=member.id,
-                starts_at=visit_at,
-                ends_at=visit_at + timedelta(hours=2),
-                status=VisitStatus.completed,
-                checkin_at=visit_at + timedelta(hours=4),
-            ),
-            Visit(
-                order_id=done.id,
-                assignee_id=member.id,
-                starts_at=datetime(2026, 10, 31, 0),
-                ends_at=datetime(2026, 10, 31, 2),
-                status=VisitStatus.planned,
-            ),  # overdue at NOW
-            Visit(
-                order_id=declined.id,
-                assignee_id=member.id,
-                starts_at=datetime(2026, 10, 5),
-                ends_at=datetime(2026, 10, 5, 2),
-                status=VisitStatus.missed,
-            ),  # missed
-        ]
-    )
-    db.session.add_all(
-        [
-            Outcome(
-                order_id=done.id,
-                source="provider",
-                resolved="yes",
-                goal_attainment=1,
-                satisfaction=5,
-                recorded_at=datetime(2026, 10, 21),
-            ),
-            Outcome(
-                order_id=done.id,
-                source="assistant",
-                resolved="yes",
-                goal_attainment=1,
-                satisfaction=3,
-                recorded_at=datetime(2026, 10, 22),
-            ),
-        ]
-    )
+    db.session.add_all([
+        Visit(order_id=done.id, assignee_id=member.id, starts_at=visit_at, ends_at=visit_at + timedelta(hours=2),
+              status=VisitStatus.completed, checkin_at=visit_at + timedelta(hours=4)),
+        Visit(order_id=done.id, assignee_id=member.id, starts_at=datetime(2026, 10, 31, 0),
+              ends_at=datetime(2026, 10, 31, 2), status=VisitStatus.planned),      # overdue at NOW
+        Visit(order_id=declined.id, assignee_id=member.id, starts_at=datetime(2026, 10, 5),
+              ends_at=datetime(2026, 10, 5, 2), status=VisitStatus.missed),        # missed
+    ])
+    db.session.add_all([Outcome(order_id=done.id, source="provider", resolved="yes", goal_attainment=1,
+                                satisfaction=5, recorded_at=datetime(2026, 10, 21)),
+                        Outcome(order_id=done.id, source="assistant", resolved="yes", goal_attainment=1,
+                                satisfaction=3, recorded_at=datetime(2026, 10, 22))])
     unit = factories.provider(ProviderKind.unit, "测试结对单位")
     db.session.add(PairingUnit(provider_id=unit.id, unit_type="department", monthly_visit_quota=1))
-    db.session.add_all(
-        [
-            Pairing(provider_id=unit.id, household_id=hC.id, since=date(2026, 1, 1)),
-            Pairing(provider_id=unit.id, household_id=hD.id, since=date(2026, 1, 1)),
-            Pairing(
-                provider_id=unit.id, household_id=hA.id, since=date(2025, 1, 1), ended_on=date(2025, 12, 31)
-            ),
-        ]
-    )
-    unit_order = Order(
-        item_id=served.id,
-        provider_id=unit.id,
-        state=OrderState.completed,
-        dispatched_at=created + timedelta(hours=40),
-        responded_at=created + timedelta(hours=41),
-    )
+    db.session.add_all([Pairing(provider_id=unit.id, household_id=hC.id, since=date(2026, 1, 1)),
+                        Pairing(provider_id=unit.id, household_id=hD.id, since=date(2026, 1, 1)),
+                        Pairing(provider_id=unit.id, household_id=hA.id, since=date(2025, 1, 1),
+                                ended_on=date(2025, 12, 31))])
+    unit_order = Order(item_id=served.id, provider_id=unit.id, state=OrderState.completed,
+                       dispatched_at=created + timedelta(hours=40), responded_at=created + timedelta(hours=41))
     db.session.add(unit_order)
     db.session.flush()
     v = factories.volunteer("jinghe")
-    unit_visit = Visit(
-        order_id=unit_order.id,
-        volunteer_id=v.id,
-        starts_at=datetime(2026, 10, 10),
-        ends_at=datetime(2026, 10, 10, 2),
-        status=VisitStatus.completed,
-        checkin_at=datetime(2026, 10, 10, 0, 5),
-    )
+    unit_visit = Visit(order_id=unit_order.id, volunteer_id=v.id, starts_at=datetime(2026, 10, 10),
+                       ends_at=datetime(2026, 10, 10, 2), status=VisitStatus.completed,
+                       checkin_at=datetime(2026, 10, 10, 0, 5))
     db.session.add(unit_visit)
     db.session.flush()
-    db.session.add(
-        ServiceRecord(
-            visit_id=unit_visit.id,
-            volunteer_id=v.id,
-            served_on=date(2026, 10, 10),
-            place="村",
-            content="照料",
-            minutes=90,
-            confirmed_at=datetime(2026, 10, 12),
-        )
-    )
+    db.session.add(ServiceRecord(visit_id=unit_visit.id, volunteer_id=v.id, served_on=date(2026, 10, 10),
+                                 place="村", content="照料", minutes=90, confirmed_at=datetime(2026, 10, 12)))
     db.session.add(User(username="cityx", password_hash="-", display_name="市", role="city_staff"))
     db.session.flush()
     return {"agency": agency, "unit": unit, "jinghe": hC.town_id}
@@ -513,11 +363,7 @@ def test_the_period_filter_changes_the_figures(app, scenario):
     f = dashboard.Filters(date(2026, 8, 1), date(2026, 8, 31))
     with app.test_request_context():
         t = dashboard.build(user, f, NOW).tables
-    assert [r[1] for r in t["households"].rows] == [
-        1,
-        0,
-        0,
-    ]  # hD: material in August; the items came in October
+    assert [r[1] for r in t["households"].rows] == [1, 0, 0]  # hD: material in August; the items came in October
     assert t["providers"].rows == [] and t["times"].rows[0][3] == 0
 
 
@@ -557,9 +403,7 @@ def test_the_cache_reuses_a_dashboard_until_an_audited_change_or_its_time_limit(
             first = dashboard.cached_build(user, f, NOW)
             assert dashboard.cached_build(user, f, NOW) is first
             august = dashboard.Filters(date(2026, 8, 1), date(2026, 8, 31))
-            assert (
-                dashboard.cached_build(user, august, NOW).tables["providers"].rows == []
-            )  # other filters: own entry
+            assert dashboard.cached_build(user, august, NOW).tables["providers"].rows == []  # other filters: own entry
             in_town = dashboard.cached_build(town_user, f, NOW)
             assert [r[1] for r in in_town.tables["households"].rows] == [0, 1, 1]  # other scope: own entry
             # an audited change shows at once
@@ -575,3 +419,4 @@ def test_the_cache_reuses_a_dashboard_until_an_audited_change_or_its_time_limit(
             assert dashboard.cached_build(user, f, NOW).tables["volunteer_hours"].rows == []
     finally:
         dashboard.clear_cache()
+

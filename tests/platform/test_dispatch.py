@@ -1,5 +1,4 @@
 """Dispatch under a response clock: expiry, re-dispatch, escalation, contract hours, illegal transitions."""
-
 from datetime import datetime, timedelta
 
 import pytest
@@ -30,10 +29,8 @@ NOW = datetime(2026, 11, 2, 2, 0)
 @pytest.fixture
 def world():
     """Three counselling agencies in 龙泉街道, a household with a counselling item, town staff."""
-    agencies = [
-        factories.agency(name, hours=hours)
-        for name, hours in (("甲社工机构", 100.0), ("乙社工机构", 100.0), ("丙社工机构", 100.0))
-    ]
+    agencies = [factories.agency(name, hours=hours) for name, hours in
+                (("甲社工机构", 100.0), ("乙社工机构", 100.0), ("丙社工机构", 100.0))]
     household = factories.household()
     item = factories.item(household, "counselling", description="丧偶后情绪低落，需要心理疏导")
     town = factories.town()
@@ -55,9 +52,7 @@ def test_dispatch_sets_the_response_clock_and_records_the_event(world):
     assert order.rank == 1 and order.reasons["reasons"]
     assert world["item"].status == ItemStatus.dispatched
     events = db.session.scalars(sa.select(OrderEvent).where(OrderEvent.order_id == order.id)).all()
-    assert [(e.from_state, e.to_state, e.actor_id) for e in events] == [
-        ("proposed", "dispatched", world["staff"].id)
-    ]
+    assert [(e.from_state, e.to_state, e.actor_id) for e in events] == [("proposed", "dispatched", world["staff"].id)]
     provider_users = db.session.scalar(sa.select(sa.func.count(Notification.id)))
     assert provider_users == 0  # the agencies in this world have no logins; nobody else is told
 
@@ -70,9 +65,7 @@ def test_unanswered_orders_expire_and_go_to_the_next_candidate(world):
     assert dispatch.sweep_overdue(later) == {"expired": 1, "redispatched": 1, "escalated": 0}
     db.session.refresh(first)
     assert first.state == OrderState.expired
-    second = db.session.scalar(
-        sa.select(Order).where(Order.item_id == world["item"].id, Order.id != first.id)
-    )
+    second = db.session.scalar(sa.select(Order).where(Order.item_id == world["item"].id, Order.id != first.id))
     assert second.state == OrderState.dispatched and second.attempt == 2
     assert second.provider_id != first.provider_id
     assert second.response_due_at == later + timedelta(hours=48)
@@ -92,10 +85,7 @@ def test_after_three_failures_the_item_escalates_to_town_staff(world):
     assert world["item"].status == ItemStatus.open
     notes = db.session.scalars(sa.select(Notification).where(Notification.user_id == world["staff"].id)).all()
     assert [n.kind for n in notes] == ["order_escalated"]
-    assert (
-        db.session.scalar(sa.select(sa.func.count(AuditLog.id)).where(AuditLog.action == "item_escalated"))
-        == 1
-    )
+    assert db.session.scalar(sa.select(sa.func.count(AuditLog.id)).where(AuditLog.action == "item_escalated")) == 1
     assert matching.rank_item(world["item"], now=clock) == []  # all three declined or expired: excluded
 
 
@@ -135,11 +125,8 @@ def test_accepting_charges_contract_hours_and_an_agency_without_hours_is_not_dis
 
 def test_volunteers_offering_the_category_never_crowd_out_an_eligible_agency(app):
     for _ in range(25):  # created first: on equal scores, lower ids rank first
-        factories.offer(
-            factories.volunteer(skills="capability_building").provider,
-            ("capability_building",),
-            description="能力提升 就业技能培训",
-        )
+        factories.offer(factories.volunteer(skills="capability_building").provider, ("capability_building",),
+                        description="能力提升 就业技能培训")
     agency, _worker = factories.agency("启航社工", categories=("capability_building",))
     item = factories.item(factories.household(), "capability_building", description="就业技能培训")
     db.session.commit()
@@ -153,12 +140,8 @@ def test_a_provider_suspended_elsewhere_is_not_proposed_from_a_stale_index(world
     db.session.commit()
     first = matching.rank_item(world["item"], now=NOW)[0].provider_id
     # another process suspends one provider and approves another: the index's version key does not change
-    db.session.execute(
-        sa.update(Provider).where(Provider.id == first).values(status=ProviderStatus.suspended)
-    )
-    db.session.execute(
-        sa.update(Provider).where(Provider.id == newcomer.id).values(status=ProviderStatus.approved)
-    )
+    db.session.execute(sa.update(Provider).where(Provider.id == first).values(status=ProviderStatus.suspended))
+    db.session.execute(sa.update(Provider).where(Provider.id == newcomer.id).values(status=ProviderStatus.approved))
     db.session.commit()
     assert first not in {c.provider_id for c in matching.rank_item(world["item"], now=NOW)}
 
@@ -176,19 +159,10 @@ def test_batch_assignment_serves_both_items_where_taking_the_best_first_serves_o
 
 def accepted_with_a_planned_visit(world) -> Order:
     order = first_dispatch(world)
-    worker = db.session.scalar(
-        sa.select(ProviderMember).where(ProviderMember.provider_id == order.provider_id)
-    )
+    worker = db.session.scalar(sa.select(ProviderMember).where(ProviderMember.provider_id == order.provider_id))
     dispatch.accept(order, world["staff"], worker.id, NOW)
-    db.session.add(
-        Visit(
-            order_id=order.id,
-            assignee_id=worker.id,
-            starts_at=NOW + timedelta(days=2),
-            ends_at=NOW + timedelta(days=2, hours=1),
-            status=VisitStatus.planned,
-        )
-    )
+    db.session.add(Visit(order_id=order.id, assignee_id=worker.id, starts_at=NOW + timedelta(days=2),
+                         ends_at=NOW + timedelta(days=2, hours=1), status=VisitStatus.planned))
     db.session.flush()
     return order
 
@@ -201,13 +175,10 @@ def test_cancelling_an_order_cancels_its_visits_returns_unused_hours_and_reopens
     db.session.expire_all()
     assert order.state == OrderState.cancelled and order.events[-1].reason == "服务对象已入住养老机构"
     assert [(v.status, v.cancel_reason) for v in db.session.scalars(sa.select(Visit))] == [
-        (VisitStatus.cancelled, "服务对象已入住养老机构")
-    ]
+        (VisitStatus.cancelled, "服务对象已入住养老机构")]
     assert contract.used_hours == pytest.approx(0.0)
     assert world["item"].status == ItemStatus.open
-    again = dispatch.dispatch(
-        world["item"], matching.rank_item(world["item"], now=NOW)[0], world["staff"], NOW
-    )
+    again = dispatch.dispatch(world["item"], matching.rank_item(world["item"], now=NOW)[0], world["staff"], NOW)
     assert again.attempt == 1 and again.provider_id == order.provider_id  # a cancellation is not a failure
 
 

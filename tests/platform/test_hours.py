@@ -1,5 +1,4 @@
 """Service hours: the documented rounding rule (table-driven), confirmation, and the certificate data."""
-
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -15,26 +14,23 @@ from tests.platform.test_visits import NOW, accepted_order
 T0 = datetime(2024, 3, 4, 1, 0)
 
 
-@pytest.mark.parametrize(
-    ("elapsed", "minutes"),
-    [
-        (timedelta(0), 15),  # minimum: a completed visit counts a quarter hour
-        (timedelta(minutes=1), 15),
-        (timedelta(minutes=15), 15),
-        (timedelta(minutes=22, seconds=29), 15),  # below half-way rounds down
-        (timedelta(minutes=22, seconds=30), 30),  # half-way rounds up
-        (timedelta(minutes=37, seconds=29), 30),
-        (timedelta(minutes=52), 45),
-        (timedelta(minutes=53), 60),
-        (timedelta(hours=2, minutes=7), 120),
-        (timedelta(hours=2, minutes=8), 135),
-        (timedelta(hours=7, minutes=52), 465),
-        (timedelta(hours=7, minutes=53), 480),
-        (timedelta(hours=8), 480),
-        (timedelta(hours=9, minutes=30), 480),  # capped at 8 hours per visit
-        (timedelta(days=2), 480),
-    ],
-)
+@pytest.mark.parametrize(("elapsed", "minutes"), [
+    (timedelta(0), 15),                             # minimum: a completed visit counts a quarter hour
+    (timedelta(minutes=1), 15),
+    (timedelta(minutes=15), 15),
+    (timedelta(minutes=22, seconds=29), 15),        # below half-way rounds down
+    (timedelta(minutes=22, seconds=30), 30),        # half-way rounds up
+    (timedelta(minutes=37, seconds=29), 30),
+    (timedelta(minutes=52), 45),
+    (timedelta(minutes=53), 60),
+    (timedelta(hours=2, minutes=7), 120),
+    (timedelta(hours=2, minutes=8), 135),
+    (timedelta(hours=7, minutes=52), 465),
+    (timedelta(hours=7, minutes=53), 480),
+    (timedelta(hours=8), 480),
+    (timedelta(hours=9, minutes=30), 480),          # capped at 8 hours per visit
+    (timedelta(days=2), 480),
+])
 def test_rounding_rule(elapsed, minutes):
     assert hours.rounded_minutes(T0, T0 + elapsed) == minutes
 
@@ -49,14 +45,8 @@ def record(volunteer_id: int, minutes: int, day: date) -> ServiceRecord:
     visit = Visit(order_id=order.id, volunteer_id=volunteer_id, starts_at=T0, ends_at=T0 + timedelta(hours=1))
     db.session.add(visit)
     db.session.flush()
-    r = ServiceRecord(
-        visit_id=visit.id,
-        volunteer_id=volunteer_id,
-        served_on=day,
-        place="测试村",
-        content="生活照料",
-        minutes=minutes,
-    )
+    r = ServiceRecord(visit_id=visit.id, volunteer_id=volunteer_id, served_on=day, place="测试村", content="生活照料",
+                      minutes=minutes)
     db.session.add(r)
     db.session.flush()
     return r

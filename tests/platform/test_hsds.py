@@ -1,5 +1,4 @@
 """The HSDS 3.0 provider directory: valid against the official schemas, paginated, public, no personal data."""
-
 from __future__ import annotations
 
 import functools
@@ -30,10 +29,8 @@ from tests import factories
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STANDARD = REPO_ROOT.parent / "shared" / "standards" / "hsds-3.0"
-pytestmark = pytest.mark.skipif(
-    not (STANDARD / "schema" / "compiled").is_dir(),
-    reason=f"the HSDS 3.0 schemas are not at {STANDARD} (shared/ beside the repository)",
-)
+pytestmark = pytest.mark.skipif(not (STANDARD / "schema" / "compiled").is_dir(),
+                                reason=f"the HSDS 3.0 schemas are not at {STANDARD} (shared/ beside the repository)")
 ID_NUMBER = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
@@ -42,14 +39,8 @@ PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 def registry() -> Registry:
     """Every schema/*.json by its file name, so the simple schemas' relative $refs resolve offline."""
     return Registry().with_resources(
-        (
-            path.name,
-            Resource.from_contents(
-                json.loads(path.read_text(encoding="utf-8")), default_specification=DRAFT202012
-            ),
-        )
-        for path in (STANDARD / "schema").glob("*.json")
-    )
+        (path.name, Resource.from_contents(json.loads(path.read_text(encoding="utf-8")), default_specification=DRAFT202012))
+        for path in (STANDARD / "schema").glob("*.json"))
 
 
 @functools.cache
@@ -66,9 +57,7 @@ def validator(name: str):
 @functools.cache
 def page_validator():
     """The OpenAPI `Page` envelope, made strict about its members being present."""
-    page = json.loads((STANDARD / "schema" / "openapi.json").read_text(encoding="utf-8"))["components"][
-        "schemas"
-    ]["Page"]
+    page = json.loads((STANDARD / "schema" / "openapi.json").read_text(encoding="utf-8"))["components"]["schemas"]["Page"]
     return jsonschema.Draft202012Validator({**page, "required": [*page["properties"], "contents"]})
 
 
@@ -114,19 +103,12 @@ def test_every_endpoint_validates_against_the_official_schemas(demo, client):
 
 
 def test_no_personal_data_of_households_or_volunteers(demo, client):
-    text = json.dumps(
-        [client.get("/hsds/services?per_page=100").json, client.get("/hsds/organizations").json]
-        + [client.get(f"/hsds/services/{s['id']}").json for s in _all_pages(client, "/hsds/services")]
-        + [
-            client.get(f"/hsds/organizations/{o['id']}").json
-            for o in _all_pages(client, "/hsds/organizations")
-        ],
-        ensure_ascii=False,
-    )
+    text = json.dumps([client.get("/hsds/services?per_page=100").json, client.get("/hsds/organizations").json]
+                      + [client.get(f"/hsds/services/{s['id']}").json for s in _all_pages(client, "/hsds/services")]
+                      + [client.get(f"/hsds/organizations/{o['id']}").json
+                         for o in _all_pages(client, "/hsds/organizations")], ensure_ascii=False)
     assert not ID_NUMBER.search(text) and not PHONE.search(text)
-    names = set(db.session.scalars(sa.select(Household.head_name))) | set(
-        db.session.scalars(sa.select(Member.name))
-    )
+    names = set(db.session.scalars(sa.select(Household.head_name))) | set(db.session.scalars(sa.select(Member.name)))
     names |= set(db.session.scalars(sa.select(Volunteer.real_name)))
     names |= set(db.session.scalars(sa.select(ProviderMember.name)))
     assert names
@@ -137,23 +119,16 @@ def test_no_personal_data_of_households_or_volunteers(demo, client):
 
 def test_volunteers_are_published_only_as_one_service_per_town(demo, client):
     services = _all_pages(client, "/hsds/services")
-    volunteer_services = [
-        s for s in services if s["organization_id"] == hsds.hsds_id("organization", "volunteers")
-    ]
+    volunteer_services = [s for s in services if s["organization_id"] == hsds.hsds_id("organization", "volunteers")]
     assert volunteer_services
     towns = {s["name"] for s in volunteer_services}
     assert len(towns) == len(volunteer_services)
     full = client.get(f"/hsds/services/{volunteer_services[0]['id']}").json
     town = full["service_areas"][0]["name"]
     offered = db.session.scalar(
-        sa.select(sa.func.sum(ServiceOffer.slots_per_week))
-        .join(ServiceOffer.provider)
-        .where(
-            ServiceOffer.status == "active",
-            ServiceOffer.provider.has(kind="volunteer", status="approved"),
-            ServiceOffer.provider.has(town_id=hsds_town_id(town)),
-        )
-    )
+        sa.select(sa.func.sum(ServiceOffer.slots_per_week)).join(ServiceOffer.provider)
+        .where(ServiceOffer.status == "active", ServiceOffer.provider.has(kind="volunteer", status="approved"),
+               ServiceOffer.provider.has(town_id=hsds_town_id(town))))
     assert full["service_capacity"][0]["available"] == offered
 
 
@@ -166,30 +141,14 @@ def hsds_town_id(name: str) -> int:
 def test_schedules_areas_terms_and_capacity_come_from_the_offer(app, client):
     agency = factories.provider(ProviderKind.agency, "测试机构")
     windows = weekmask.from_cells([(0, 0), (2, 0), (4, 2)])  # Monday and Wednesday mornings, Friday evening
-    offer = ServiceOffer(
-        provider_id=agency.id,
-        title="心理疏导 联系13912345678",
-        description="服务 370481199001011234",
-        slots_per_week=7,
-        windows=windows,
-        valid_from=date(2026, 1, 1),
-        valid_to=date(2099, 12, 31),
-    )
+    offer = ServiceOffer(provider_id=agency.id, title="心理疏导 联系13912345678", description="服务 370481199001011234",
+                         slots_per_week=7, windows=windows, valid_from=date(2026, 1, 1), valid_to=date(2099, 12, 31))
     offer.categories = [factories.category("counselling")]
     offer.towns = [factories.town("longquan"), factories.town("jinghe")]
     db.session.add(offer)
     hidden = factories.provider(ProviderKind.agency, "待审核机构", status=ProviderStatus.pending)
-    db.session.add(
-        ServiceOffer(
-            provider_id=hidden.id,
-            title="x",
-            description="x",
-            slots_per_week=1,
-            windows=1,
-            valid_from=date(2026, 1, 1),
-            valid_to=date(2099, 12, 31),
-        )
-    )
+    db.session.add(ServiceOffer(provider_id=hidden.id, title="x", description="x", slots_per_week=1, windows=1,
+                                valid_from=date(2026, 1, 1), valid_to=date(2099, 12, 31)))
     db.session.commit()
     listing = client.get("/hsds/services").json
     assert listing["total_items"] == 1  # the pending agency's offer is not published
@@ -198,9 +157,7 @@ def test_schedules_areas_terms_and_capacity_come_from_the_offer(app, client):
     full = client.get(f"/hsds/services/{service_id}").json
     validate(full, "service")
     assert [(s["byday"], s["opens_at"], s["closes_at"]) for s in full["schedules"]] == [
-        ("MO,WE", "08:00", "12:00"),
-        ("FR", "18:00", "21:00"),
-    ]
+        ("MO,WE", "08:00", "12:00"), ("FR", "18:00", "21:00")]
     assert [a["name"] for a in full["service_areas"]] == ["龙泉街道", "荆河街道"]
     assert full["attributes"][0]["taxonomy_term"]["name"] == "心理疏导 / Psychological counselling"
     assert full["service_capacity"][0]["available"] == 7

@@ -1,5 +1,4 @@
 """GB 11643 resident ID numbers: check character, birth date, masking (property-based)."""
-
 from datetime import date, timedelta
 
 import pytest
@@ -31,35 +30,27 @@ def test_any_other_check_character_is_refused(region, born, seq, wrong):
     assert e.value.reason == "check_character"
 
 
-@given(
-    regions, births, sequences, st.integers(min_value=0, max_value=16), st.integers(min_value=1, max_value=9)
-)
+@given(regions, births, sequences, st.integers(min_value=0, max_value=16), st.integers(min_value=1, max_value=9))
 def test_a_single_changed_digit_is_detected(region, born, seq, position, delta):
     number = idnumber.make(region, born, seq)
     digit = (int(number[position]) + delta) % 10
-    changed = number[:position] + str(digit) + number[position + 1 :]
+    changed = number[:position] + str(digit) + number[position + 1:]
     assert not idnumber.is_valid(changed)
 
 
 def test_lowercase_x_is_accepted():
-    number = next(
-        idnumber.make("370481", date(1980, 1, 1), s)
-        for s in range(1000)
-        if idnumber.make("370481", date(1980, 1, 1), s).endswith("X")
-    )
+    number = next(idnumber.make("370481", date(1980, 1, 1), s) for s in range(1000)
+                  if idnumber.make("370481", date(1980, 1, 1), s).endswith("X"))
     assert idnumber.normalize(number.lower()) == number
 
 
-@pytest.mark.parametrize(
-    "bad, reason",
-    [
-        ("37048119800230001X", "birth_date"),  # 30 February
-        ("370481198013010011", "birth_date"),  # month 13
-        ("3704811980010100", "format"),
-        ("37048119800101001Y", "format"),
-        ("", "format"),
-    ],
-)
+@pytest.mark.parametrize("bad, reason", [
+    ("37048119800230001X", "birth_date"),  # 30 February
+    ("370481198013010011", "birth_date"),  # month 13
+    ("3704811980010100", "format"),
+    ("37048119800101001Y", "format"),
+    ("", "format"),
+])
 def test_impossible_numbers_give_a_reason(bad, reason):
     with pytest.raises(idnumber.InvalidIdNumber) as e:
         idnumber.normalize(bad)

@@ -1,5 +1,4 @@
 """The migrations build the schema from empty, and the schema they build agrees with the models."""
-
 from contextlib import contextmanager
 
 import pytest
@@ -72,21 +71,14 @@ def seeded_demo(tmp_path):
 
 def test_impressions_backfill_keeps_every_ranked_order_as_a_list_of_one(tmp_path):
     with seeded_demo(tmp_path):
-        ranked = set(
-            db.session.execute(
-                sa.text(
-                    "SELECT id, provider_id, rank FROM orders WHERE provider_id IS NOT NULL AND rank IS NOT NULL"
-                )
-            ).all()
-        )
+        ranked = set(db.session.execute(sa.text(
+            "SELECT id, provider_id, rank FROM orders WHERE provider_id IS NOT NULL AND rank IS NOT NULL")).all())
         assert ranked
         db.session.remove()
         downgrade(revision="5e7a2c9d1b40")
         assert "impressions" not in sa.inspect(db.engine).get_table_names()
         upgrade()
-        kept = set(
-            db.session.execute(sa.text("SELECT order_id, provider_id, position FROM impressions")).all()
-        )
+        kept = set(db.session.execute(sa.text("SELECT order_id, provider_id, position FROM impressions")).all())
         assert kept == ranked
 
 
@@ -95,13 +87,8 @@ def test_verification_backfill_trusts_what_the_bureau_entered_and_not_what_volun
         db.session.remove()
         downgrade(revision="8f3b6d2a9c17")  # and back up: the backfill runs on the seeded rows
         upgrade()
-        rows = db.session.execute(
-            sa.text(
-                "SELECT p.kind, q.code, q.verified_at IS NOT NULL FROM qualifications q "
-                "JOIN providers p ON p.id = q.provider_id"
-            )
-        ).all()
+        rows = db.session.execute(sa.text(
+            "SELECT p.kind, q.code, q.verified_at IS NOT NULL FROM qualifications q "
+            "JOIN providers p ON p.id = q.provider_id")).all()
         assert {kind for kind, _, _ in rows} == {"agency", "volunteer"}
-        assert all(
-            verified == (kind != "volunteer" or code == "background_check") for kind, code, verified in rows
-        )
+        assert all(verified == (kind != "volunteer" or code == "background_check") for kind, code, verified in rows)

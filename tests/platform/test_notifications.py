@@ -1,5 +1,4 @@
 """Notifications: inbox + outbox rows, delivery with retry/backoff/failed, nothing lost, senders, read state."""
-
 from __future__ import annotations
 
 import email
@@ -43,17 +42,11 @@ def _logger_enabled():
     logging.getLogger("socialforce.notifications").disabled = False
 
 
-def user(
-    role: Role = Role.city_staff,
-    town_code: str | None = None,
-    provider_id: int | None = None,
-    locale: str | None = None,
-) -> User:
+def user(role: Role = Role.city_staff, town_code: str | None = None, provider_id: int | None = None,
+         locale: str | None = None) -> User:
     n = len(db.session.scalars(sa.select(User.id)).all()) + 1
     town_id = factories.town(town_code).id if town_code else None
-    u = accounts.create_user(
-        f"user{n}", "pw-123456", role, f"用户{n}", town_id=town_id, provider_id=provider_id
-    )
+    u = accounts.create_user(f"user{n}", "pw-123456", role, f"用户{n}", town_id=town_id, provider_id=provider_id)
     u.locale = locale
     db.session.flush()
     return u
@@ -88,22 +81,14 @@ def test_notify_creates_one_inbox_row_per_user_and_one_outbox_row_per_channel(ap
     assert all(n.read_at is None and n.link == "/orders/5" and n.params == {"order_id": 5} for n in notes)
     rows = outbox()
     assert sorted((m.notification_id, m.channel) for m in rows) == sorted(
-        (n.id, c) for n in notes for c in ("log", "email")
-    )
+        (n.id, c) for n in notes for c in ("log", "email"))
     assert all(m.status == OutboxStatus.pending and m.attempts == 0 for m in rows)
 
 
-@pytest.mark.parametrize(
-    "params",
-    [
-        {"phone": "13800000000"},
-        {"head_name": "张三"},
-        {"address": "x"},
-        {"note": "370481195003011234"},
-        {"order_id": [1, 2]},
-        {"text": "x" * 61},
-    ],
-)
+@pytest.mark.parametrize("params", [
+    {"phone": "13800000000"}, {"head_name": "张三"}, {"address": "x"}, {"note": "370481195003011234"},
+    {"order_id": [1, 2]}, {"text": "x" * 61},
+])
 def test_notify_refuses_personal_data_in_params(params):
     u = user()
     with pytest.raises(ValueError):
@@ -123,17 +108,13 @@ def test_town_staff_are_notified_and_city_staff_when_the_town_has_none():
     city = user(Role.city_staff)
     longquan = user(Role.town_staff, "longquan")
     user(Role.town_staff, "jinghe")
-    notes = notifications.notify_town_staff(
-        factories.town("longquan").id,
-        "order_escalated",
-        {"item_id": 1, "failures": 3, "category": "daily_care"},
-    )
+    notes = notifications.notify_town_staff(factories.town("longquan").id, "order_escalated",
+                                            {"item_id": 1, "failures": 3, "category": "daily_care"})
     assert [n.user_id for n in notes] == [longquan.id]
     town_ids = db.session.scalars(sa.select(User.town_id).where(User.town_id.is_not(None))).all()
     empty_town = next(t for t in range(1, 30) if t not in town_ids)
-    notes = notifications.notify_town_staff(
-        empty_town, "order_escalated", {"item_id": 2, "failures": 3, "category": "daily_care"}
-    )
+    notes = notifications.notify_town_staff(empty_town, "order_escalated",
+                                            {"item_id": 2, "failures": 3, "category": "daily_care"})
     assert [n.user_id for n in notes] == [city.id]
 
 
@@ -143,9 +124,8 @@ def test_a_provider_is_notified_through_its_active_users():
     gone = user(Role.agency_admin, provider_id=agency.id)
     gone.active = False
     user(Role.agency_admin, provider_id=factories.provider(ProviderKind.agency).id)
-    notes = notifications.notify_provider(
-        agency.id, "order_dispatched", {"order_id": 9, "category": "daily_care", "town": "longquan"}
-    )
+    notes = notifications.notify_provider(agency.id, "order_dispatched",
+                                          {"order_id": 9, "category": "daily_care", "town": "longquan"})
     assert [n.user_id for n in notes] == [admin.id]
 
 
@@ -178,12 +158,7 @@ def test_deliver_pending_sends_due_messages_once(caplog):
     notify([u.id], "order_expired", {"order_id": 3})
     db.session.commit()
     with caplog.at_level(logging.INFO, logger="socialforce.notifications"):
-        assert deliver_pending(NOW + timedelta(days=400)) == {
-            "sent": 1,
-            "retry": 0,
-            "failed": 0,
-            "skipped": 0,
-        }
+        assert deliver_pending(NOW + timedelta(days=400)) == {"sent": 1, "retry": 0, "failed": 0, "skipped": 0}
         assert deliver_pending(NOW + timedelta(days=400))["sent"] == 0
     assert [m.status for m in outbox()] == [OutboxStatus.sent]
     lines = [r.getMessage() for r in caplog.records if "notification for user" in r.getMessage()]
@@ -207,12 +182,8 @@ def test_failures_back_off_exponentially_then_mark_failed_and_keep_the_message(a
         if attempt < 4:
             assert result["retry"] == 1 and message.status == OutboxStatus.pending
             waits.append((message.next_attempt_at - now).total_seconds())
-            assert deliver_pending(message.next_attempt_at - timedelta(seconds=1), {"log": sender}) == {
-                "sent": 0,
-                "retry": 0,
-                "failed": 0,
-                "skipped": 0,
-            }  # not due yet
+            assert deliver_pending(message.next_attempt_at - timedelta(seconds=1), {"log": sender}) == \
+                {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}  # not due yet
             now = message.next_attempt_at
         else:
             assert result["failed"] == 1 and message.status == OutboxStatus.failed
@@ -227,10 +198,7 @@ def test_failures_back_off_exponentially_then_mark_failed_and_keep_the_message(a
     db.session.commit()
     assert deliver_pending(now, {"log": FakeSender()})["sent"] == 1
     assert outbox()[0].status == OutboxStatus.sent
-    assert (
-        db.session.scalar(sa.select(AuditLog.action).where(AuditLog.object_id == message.id))
-        == "outbox_retry"
-    )
+    assert db.session.scalar(sa.select(AuditLog.action).where(AuditLog.object_id == message.id)) == "outbox_retry"
     with pytest.raises(ServiceError):
         notifications.retry_failed(message.id, city)
 
@@ -239,9 +207,7 @@ def test_a_recipient_without_an_address_fails_at_once():
     u = user()
     notify([u.id], "order_expired", {"order_id": 3})
     db.session.commit()
-    result = deliver_pending(
-        NOW + timedelta(days=400), {"log": FakeSender(1, PermanentDeliveryError("no address"))}
-    )
+    result = deliver_pending(NOW + timedelta(days=400), {"log": FakeSender(1, PermanentDeliveryError("no address"))})
     assert result["failed"] == 1 and outbox()[0].attempts == 1
 
 
@@ -318,17 +284,12 @@ def test_the_email_sender_talks_smtp(smtp_server):
     notify([u.id], "order_expired", {"order_id": 42}, "/orders/42")
     db.session.commit()
     port = smtp_server.server_address[1]
-    sender = EmailSender(
-        "127.0.0.1", port, "noreply@socialforce.local", address_of=lambda _u: "worker@example.org"
-    )
+    sender = EmailSender("127.0.0.1", port, "noreply@socialforce.local", address_of=lambda _u: "worker@example.org")
     assert deliver_pending(NOW + timedelta(days=400), {"log": sender})["sent"] == 1
     assert len(smtp_server.messages) == 1
     received = email.message_from_bytes(smtp_server.messages[0], policy=email.policy.default)
     assert received["To"] == "worker@example.org" and received["Subject"] == "Socialforce notification"
-    assert (
-        received.get_content().replace("\r\n", "\n").strip()
-        == "Order #42 expired without an answer\n/orders/42"
-    )
+    assert received.get_content().replace("\r\n", "\n").strip() == "Order #42 expired without an answer\n/orders/42"
 
 
 def test_the_email_sender_needs_an_address():
@@ -366,7 +327,7 @@ def test_the_sms_sender_posts_json_to_the_gateway_with_the_volunteers_phone(sms_
     url = f"http://127.0.0.1:{sms_gateway.server_address[1]}/send"
     sender = SmsSender(url, token="t0ken")
     assert deliver_pending(NOW + timedelta(days=400), {"log": sender})["sent"] == 1
-    ((auth, payload),) = sms_gateway.requests
+    (auth, payload), = sms_gateway.requests
     assert auth == "Bearer t0ken" and payload["to"] == "13800000000"
     assert payload["text"].endswith("Your volunteer registration was approved")
 

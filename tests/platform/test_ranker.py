@@ -1,5 +1,4 @@
 """The learned ranker's data: every dispatch keeps the list it was chosen from; training rows and labels."""
-
 from datetime import datetime, timedelta
 
 import pytest
@@ -26,24 +25,15 @@ def world():
 
 
 def impressions(order: Order) -> list[Impression]:
-    return db.session.scalars(
-        sa.select(Impression).where(Impression.order_id == order.id).order_by(Impression.position)
-    ).all()
+    return db.session.scalars(sa.select(Impression).where(Impression.order_id == order.id)
+                              .order_by(Impression.position)).all()
 
 
 def finish(order: Order, state: OrderState, satisfaction: int | None = None) -> None:
     order.state = state
     if satisfaction is not None:
-        db.session.add(
-            Outcome(
-                order_id=order.id,
-                source="provider",
-                resolved="yes",
-                goal_attainment=1,
-                satisfaction=satisfaction,
-                recorded_at=NOW,
-            )
-        )
+        db.session.add(Outcome(order_id=order.id, source="provider", resolved="yes", goal_attainment=1,
+                               satisfaction=satisfaction, recorded_at=NOW))
     db.session.flush()
 
 
@@ -52,13 +42,9 @@ def test_a_dispatch_keeps_every_shown_candidate_with_its_position_and_features(w
     assert len(shown) == 3
     order = dispatch.dispatch(world["item"], shown[1], world["staff"], NOW, shown=shown)
     kept = impressions(order)
-    assert [(i.provider_id, i.position, i.score) for i in kept] == [
-        (c.provider_id, c.rank, c.score) for c in shown
-    ]
+    assert [(i.provider_id, i.position, i.score) for i in kept] == [(c.provider_id, c.rank, c.score) for c in shown]
     assert all(len(i.features) == len(FEATURES) for i in kept)
-    assert kept[1].features == [
-        r["value"] for f in FEATURES for r in shown[1].reasons["reasons"] if r["feature"] == f
-    ]
+    assert kept[1].features == [r["value"] for f in FEATURES for r in shown[1].reasons["reasons"] if r["feature"] == f]
 
 
 def test_the_chosen_candidate_is_kept_even_when_it_was_not_in_the_list(world):
@@ -86,10 +72,8 @@ def test_only_the_dispatched_candidate_of_a_well_rated_order_is_positive(world):
     assert len(ranker.training_log(until=NOW)) == 0  # dispatched at NOW, not before
 
 
-@pytest.mark.parametrize(
-    ("state", "satisfaction"),
-    [(OrderState.completed, 3), (OrderState.declined, None), (OrderState.cancelled, None)],
-)
+@pytest.mark.parametrize(("state", "satisfaction"), [(OrderState.completed, 3), (OrderState.declined, None),
+                                                      (OrderState.cancelled, None)])
 def test_a_declined_cancelled_or_poorly_rated_order_gives_only_negatives(world, state, satisfaction):
     shown = matching.rank_item(world["item"], now=NOW, k=3)
     order = dispatch.dispatch(world["item"], shown[0], world["staff"], NOW, shown=shown)
@@ -102,9 +86,7 @@ def test_a_redispatch_keeps_the_list_it_chose_from(world):
     shown = matching.rank_item(world["item"], now=NOW, k=3)
     first = dispatch.dispatch(world["item"], shown[0], world["staff"], NOW, shown=shown)
     dispatch.sweep_overdue(NOW + timedelta(hours=49))
-    second = db.session.scalar(
-        sa.select(Order).where(Order.item_id == world["item"].id, Order.id != first.id)
-    )
+    second = db.session.scalar(sa.select(Order).where(Order.item_id == world["item"].id, Order.id != first.id))
     kept = impressions(second)
     assert [i.position for i in kept] == [1, 2]  # the provider that let it expire is out of the new list
     assert second.provider_id == kept[0].provider_id != first.provider_id
@@ -118,17 +100,10 @@ def test_weekly_retraining_on_the_demo_history_takes_over_and_ranks(app):
     now = datetime.combine(DEMO_TODAY, datetime.min.time())
     result = ranker.retrain(now)
     assert result["trained"] and result["active"] and result["rows"] >= 5000
-    assert (
-        result["ndcg10_learned"] > result["ndcg10_random"]
-        and result["ndcg10_cold_start"] > result["ndcg10_random"]
-    )
+    assert result["ndcg10_learned"] > result["ndcg10_random"] and result["ndcg10_cold_start"] > result["ndcg10_random"]
     basis = ranker.ranking_basis()
-    assert (
-        basis.model.version == result["version"]
-        and basis.model.metrics["ndcg10_learned"] == result["ndcg10_learned"]
-    )
-    open_items = db.session.scalars(
-        sa.select(ServiceItem).where(ServiceItem.status == "open").order_by(ServiceItem.id).limit(100)
-    )
+    assert basis.model.version == result["version"] and basis.model.metrics["ndcg10_learned"] == result["ndcg10_learned"]
+    open_items = db.session.scalars(sa.select(ServiceItem).where(ServiceItem.status == "open")
+                                    .order_by(ServiceItem.id).limit(100))
     ranked = next(r for r in (matching.rank_item(it, now=now, k=5) for it in open_items) if r)
     assert {c.model_version for c in ranked} == {result["version"]}

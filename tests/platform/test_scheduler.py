@@ -1,5 +1,4 @@
 """The scheduler: periods, idempotent runs (JobRun), crash takeover, the lease, job registration, two OS processes."""
-
 from __future__ import annotations
 
 import logging
@@ -71,18 +70,10 @@ def count(model, *where) -> int:
 # --- periods --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("cadence", "expected"),
-    [
-        ("second", "2026-11-29T10:05:30"),
-        ("minute", "2026-11-29T10:05"),
-        ("10min", "2026-11-29T10:00"),
-        ("hour", "2026-11-29T10"),
-        ("day", "2026-11-29"),
-        ("week", "2026-W48"),
-        ("month", "2026-11"),
-    ],
-)
+@pytest.mark.parametrize(("cadence", "expected"), [
+    ("second", "2026-11-29T10:05:30"), ("minute", "2026-11-29T10:05"), ("10min", "2026-11-29T10:00"),
+    ("hour", "2026-11-29T10"), ("day", "2026-11-29"), ("week", "2026-W48"), ("month", "2026-11"),
+])
 def test_periods_are_derived_from_now_in_shanghai(cadence, expected):
     assert period_key(cadence, NOW) == expected
 
@@ -101,11 +92,7 @@ def test_a_job_run_twice_for_one_period_applies_once():
     assert (first.status, second.status) == ("done", "skipped")
     assert count(AuditLog, AuditLog.action == "scheduler_tick") == 1
     run = db.session.scalar(sa.select(JobRun).where(JobRun.job_id == "tick_minute"))
-    assert (
-        run.period == "2026-11-29T10:05"
-        and run.finished_at is not None
-        and run.result == {"pid": os.getpid()}
-    )
+    assert run.period == "2026-11-29T10:05" and run.finished_at is not None and run.result == {"pid": os.getpid()}
     assert run_job(TICK, NOW + timedelta(minutes=1)).status == "done"
     assert count(AuditLog, AuditLog.action == "scheduler_tick") == 2
 
@@ -149,11 +136,8 @@ def test_an_unfinished_run_is_taken_over_only_when_stale(app):
     db.session.add(JobRun(job_id=TICK.id, period=period, started_at=utcnow() - timedelta(seconds=60)))
     db.session.commit()
     assert run_job(TICK, NOW).status == "skipped"  # younger than the stale timeout: still running
-    db.session.execute(
-        sa.update(JobRun).values(
-            started_at=utcnow() - timedelta(seconds=app.config["SCHEDULER_STALE_RUN_SECONDS"] + 1)
-        )
-    )
+    db.session.execute(sa.update(JobRun).values(
+        started_at=utcnow() - timedelta(seconds=app.config["SCHEDULER_STALE_RUN_SECONDS"] + 1)))
     db.session.commit()
     assert run_job(TICK, NOW).status == "done"
     assert count(JobRun) == 1
@@ -190,13 +174,8 @@ def test_a_process_without_the_lease_runs_nothing(app):
 
 
 def test_gaining_the_lease_fires_jobs_whose_time_in_this_period_has_passed(app):
-    year_end = JobSpec(
-        "year_end",
-        "tests.platform.test_scheduler:tick",
-        {"month": 12, "day": 31, "hour": 23, "minute": 59},
-        "month",
-        3600,
-    )
+    year_end = JobSpec("year_end", "tests.platform.test_scheduler:tick",
+                       {"month": 12, "day": 31, "hour": 23, "minute": 59}, "month", 3600)
     process = SchedulerProcess(app, [TICK, year_end], holder="holder")
     process.renew_lease()
     assert process.holding
@@ -271,23 +250,15 @@ def _wait_for(predicate, timeout: float, step: float = 0.2):
 
 @pytest.mark.slow
 def test_two_scheduler_processes_never_double_run_and_the_standby_takes_over(app, tmp_path):
-    env = {
-        **os.environ,
-        "SOCIALFORCE_ENV": "testing",
-        "DATABASE_URL": str(app.config["SQLALCHEMY_DATABASE_URI"]),
-        "SOCIALFORCE_SCHEDULER_JOBS": "tests.platform.test_scheduler:FAST_JOBS",
-        "SCHEDULER_LEASE_SECONDS": "3",
-        "SCHEDULER_RENEW_SECONDS": "0.5",
-        "PYTHONPATH": str(ROOT),
-    }
+    env = {**os.environ, "SOCIALFORCE_ENV": "testing", "DATABASE_URL": str(app.config["SQLALCHEMY_DATABASE_URI"]),
+           "SOCIALFORCE_SCHEDULER_JOBS": "tests.platform.test_scheduler:FAST_JOBS",
+           "SCHEDULER_LEASE_SECONDS": "3", "SCHEDULER_RENEW_SECONDS": "0.5", "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "flask", "--app", "socialforce", "scheduler"]
     logs = [tmp_path / f"scheduler{i}.log" for i in range(2)]
     procs = []
     for log in logs:
         with log.open("w") as stderr:
-            procs.append(
-                subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
-            )
+            procs.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr))
     output = lambda: "\n".join(log.read_text() for log in logs)  # noqa: E731
     try:
         pids = {p.pid for p in procs}

@@ -1,5 +1,4 @@
 """The demo seed: figures proportional to the bureau's, valid unique IDs, determinism, demo logins, one commit."""
-
 from __future__ import annotations
 
 import hashlib
@@ -45,11 +44,8 @@ def fast_password_hashes(monkeypatch):
 
     from socialforce.platform.services import accounts
 
-    monkeypatch.setattr(
-        accounts,
-        "generate_password_hash",
-        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"),
-    )
+    monkeypatch.setattr(accounts, "generate_password_hash",
+                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"))
 
 
 def count(query) -> int:
@@ -66,11 +62,8 @@ def digest() -> str:
     h = hashlib.sha256()
     for table in db.metadata.sorted_tables:
         if table.name == "users":
-            rows = db.session.execute(
-                sa.select(User.username, User.role, User.town_id, User.provider_id, User.member_id).order_by(
-                    User.username
-                )
-            )
+            rows = db.session.execute(sa.select(User.username, User.role, User.town_id, User.provider_id,
+                                                User.member_id).order_by(User.username))
         else:
             columns = [c for c in table.columns if not c.name.endswith(SECRET_COLUMNS)]
             rows = db.session.execute(sa.select(*columns).order_by(*table.primary_key.columns))
@@ -86,23 +79,12 @@ def test_figures_scale_with_the_bureau_report(app):
     for key, figure in FIGURES.items():  # proportional, apart from small minimums
         exact = figure * SCALE
         assert abs(want[key] - exact) <= 0.5 or want[key] == MINIMUMS[key] > exact, key
-    dibao_households = count(
-        sa.select(Member.household_id)
-        .distinct()
-        .join(Enrollment)
-        .join(AssistanceCategory)
-        .where(AssistanceCategory.code == "dibao")
-    )
+    dibao_households = count(sa.select(Member.household_id).distinct().join(Enrollment).join(AssistanceCategory)
+                             .where(AssistanceCategory.code == "dibao"))
     assert dibao_households == want["dibao_households"] == 27
     assert enrolled("dibao") == want["dibao_persons"] == 50
-    for category in (
-        "tekun",
-        "disability_living",
-        "disability_care",
-        "orphan",
-        "child_difficulty",
-        "child_unsupported",
-    ):
+    for category in ("tekun", "disability_living", "disability_care", "orphan", "child_difficulty",
+                     "child_unsupported"):
         assert enrolled(category) == want[category], category
     assert enrolled("elderly_poor") > 0
     assert counts["households"] == count(sa.select(Household.id)) >= want["households"]
@@ -110,25 +92,16 @@ def test_figures_scale_with_the_bureau_report(app):
     assert counts["volunteers"] == scaled(259_600, SCALE, 20) == 519
     items_per_household = counts["service_items"] / counts["households"]
     assert 2.0 <= items_per_household <= 3.2
-    per_town = dict(
-        db.session.execute(sa.select(Household.town_id, sa.func.count()).group_by(Household.town_id))
-        .tuples()
-        .all()
-    )
+    per_town = dict(db.session.execute(sa.select(Household.town_id, sa.func.count()).group_by(Household.town_id))
+                    .tuples().all())
     assert len(per_town) == 21 and min(per_town.values()) >= 2
     mismatched = count(sa.select(Household.id).join(Village).where(Village.town_id != Household.town_id))
     assert mismatched == 0
-    villages = dict(
-        db.session.execute(sa.select(Village.town_id, sa.func.count()).group_by(Village.town_id))
-        .tuples()
-        .all()
-    )
+    villages = dict(db.session.execute(sa.select(Village.town_id, sa.func.count()).group_by(Village.town_id))
+                    .tuples().all())
     assert all(10 <= n <= 30 for n in villages.values())
-    stray = count(
-        sa.select(ServiceItem.id)
-        .join(Member, ServiceItem.member_id == Member.id)
-        .where(Member.household_id != ServiceItem.household_id)
-    )
+    stray = count(sa.select(ServiceItem.id).join(Member, ServiceItem.member_id == Member.id)
+                  .where(Member.household_id != ServiceItem.household_id))
     assert stray == 0
 
 
@@ -148,12 +121,9 @@ def test_member_and_volunteer_ids_are_valid_unique_and_consistent(app):
         assert idnumber.is_valid(number) and v.id_number_hash == crypto.lookup_hash(number)
         numbers.append(number)
     assert len(numbers) == len(set(numbers))
-    children = db.session.scalars(
-        sa.select(Member.birth_date)
-        .join(Enrollment)
-        .join(AssistanceCategory)
-        .where(AssistanceCategory.code.in_(("orphan", "child_difficulty", "child_unsupported")))
-    )
+    children = db.session.scalars(sa.select(Member.birth_date).join(Enrollment).join(AssistanceCategory)
+                                  .where(AssistanceCategory.code.in_(("orphan", "child_difficulty",
+                                                                      "child_unsupported"))))
     assert all(date(b.year + 18, b.month, min(b.day, 28)) > DEMO_TODAY for b in children)
 
 
@@ -175,74 +145,47 @@ def test_demo_logins_cover_every_role_with_data_in_their_towns(app):
     assert {name: users[name].role.value for name, _, _ in DEMO_LOGINS} == {n: r for n, r, _ in DEMO_LOGINS}
     longquan = db.session.scalar(sa.select(Town).where(Town.code == "longquan"))
     assert users["town1"].town.code == "longquan" and users["town2"].town.code == "jinghe"
-    for name, kind in (
-        ("agency1", "agency"),
-        ("agency2", "agency"),
-        ("unit1", "unit"),
-        ("unit2", "unit"),
-        ("volunteer1", "volunteer"),
-        ("volunteer2", "volunteer"),
-    ):
+    for name, kind in (("agency1", "agency"), ("agency2", "agency"), ("unit1", "unit"), ("unit2", "unit"),
+                       ("volunteer1", "volunteer"), ("volunteer2", "volunteer")):
         assert users[name].provider.kind.value == kind
     for name, boss, role in (("worker1", "agency1", "social_worker"), ("cadre1", "unit1", "cadre")):
         member = db.session.get(ProviderMember, users[name].member_id)
         assert member.provider_id == users[name].provider_id == users[boss].provider_id
         assert member.role.value == role
     agency1, unit1, volunteer1 = (users[n].provider_id for n in ("agency1", "unit1", "volunteer1"))
-    covered = db.session.scalars(
-        sa.select(offer_towns.c.town_id).join(ServiceOffer).where(ServiceOffer.provider_id == agency1)
-    )
+    covered = db.session.scalars(sa.select(offer_towns.c.town_id).join(ServiceOffer)
+                                 .where(ServiceOffer.provider_id == agency1))
     assert longquan.id in set(covered)
-    waiting = count(
-        sa.select(Order.id)
-        .join(ServiceItem)
-        .join(Household)
-        .where(Order.provider_id == agency1, Order.state == "dispatched", Household.town_id == longquan.id)
-    )
+    waiting = count(sa.select(Order.id).join(ServiceItem).join(Household).where(
+        Order.provider_id == agency1, Order.state == "dispatched", Household.town_id == longquan.id))
     assert waiting >= 3
-    paired = count(
-        sa.select(Pairing.id)
-        .join(Household)
-        .where(Pairing.provider_id == unit1, Pairing.ended_on.is_(None), Household.town_id == longquan.id)
-    )
+    paired = count(sa.select(Pairing.id).join(Household).where(
+        Pairing.provider_id == unit1, Pairing.ended_on.is_(None), Household.town_id == longquan.id))
     assert paired >= 1
     volunteer = db.session.scalar(sa.select(Volunteer).where(Volunteer.provider_id == volunteer1))
     assert volunteer.provider.town_id == longquan.id and volunteer.provider.status.value == "approved"
-    assert volunteer.availability and set(volunteer.skills.split()) == {
-        "emotional_comfort",
-        "tutoring",
-        "daily_care",
-    }
-    assert "background_check" in set(
-        db.session.scalars(sa.select(Qualification.code).where(Qualification.provider_id == volunteer1))
-    )
+    assert volunteer.availability and set(volunteer.skills.split()) == {"emotional_comfort", "tutoring",
+                                                                          "daily_care"}
+    assert "background_check" in set(db.session.scalars(sa.select(Qualification.code)
+                                                        .where(Qualification.provider_id == volunteer1)))
     open_tasks = db.session.execute(
-        sa.select(ServiceItem.category_id, VolunteerTask.taken, VolunteerTask.slots)
-        .select_from(VolunteerTask)
-        .join(Order)
-        .join(ServiceItem)
-        .join(Household)
-        .where(Order.state == "dispatched", Household.town_id == longquan.id)
-    ).all()
+        sa.select(ServiceItem.category_id, VolunteerTask.taken, VolunteerTask.slots).select_from(VolunteerTask)
+        .join(Order).join(ServiceItem).join(Household)
+        .where(Order.state == "dispatched", Household.town_id == longquan.id)).all()
     assert len([t for t in open_tasks if t.taken < t.slots]) >= 3
     now = datetime.combine(DEMO_TODAY, time())
-    planned = db.session.execute(
-        sa.select(Visit.assignee_id, Visit.volunteer_id).where(
-            Visit.status == "planned", Visit.starts_at > now
-        )
-    ).all()
+    planned = db.session.execute(sa.select(Visit.assignee_id, Visit.volunteer_id)
+                                 .where(Visit.status == "planned", Visit.starts_at > now)).all()
     assert {users["worker1"].member_id, users["cadre1"].member_id} <= {p.assignee_id for p in planned}
     assert volunteer.id in {p.volunteer_id for p in planned}
     from socialforce.platform.services.accounts import authenticate
-
     assert authenticate("agency1", DEMO_PASSWORD).id == users["agency1"].id
 
 
 def test_history_has_signal_for_a_learned_ranker(app):
     seed_demo(0.01)
-    rows = db.session.execute(
-        sa.select(Order.rank, Order.state, Order.score).where(Order.provider_id.is_not(None))
-    ).all()
+    rows = db.session.execute(sa.select(Order.rank, Order.state, Order.score)
+                              .where(Order.provider_id.is_not(None))).all()
     responded = [r for r in rows if r.state not in ("dispatched",)]
     accepted = [r for r in responded if r.state not in ("declined", "expired")]
     assert all(1 <= r.rank <= 10 and 0 < r.score < 1 for r in rows)
@@ -252,30 +195,18 @@ def test_history_has_signal_for_a_learned_ranker(app):
     def rate(ranks):
         chosen = [r for r in responded if r.rank in ranks]
         return sum(r.state not in ("declined", "expired") for r in chosen) / len(chosen)
-
     assert rate({1}) > rate(set(range(4, 11)))
     open_share = count(sa.select(ServiceItem.id).where(ServiceItem.status == "open")) / count(
-        sa.select(ServiceItem.id)
-    )
+        sa.select(ServiceItem.id))
     assert 0.6 <= open_share <= 0.9
     # every ranked order keeps its list as the platform does (its provider at its rank), so the ranker trains on it
     from socialforce.platform.services.ranker import training_log
-
-    lists = db.session.execute(
-        sa.select(
-            Order.id,
-            Order.rank,
-            Order.provider_id,
-            Impression.position,
-            Impression.provider_id.label("shown"),
-        ).join(Impression, Impression.order_id == Order.id)
-    ).all()
+    lists = db.session.execute(sa.select(Order.id, Order.rank, Order.provider_id, Impression.position,
+                                         Impression.provider_id.label("shown"))
+                               .join(Impression, Impression.order_id == Order.id)).all()
     assert {(r.id, r.rank, r.provider_id) for r in lists if r.shown == r.provider_id} == {
-        (r.id, r.rank, r.provider_id)
-        for r in db.session.execute(
-            sa.select(Order.id, Order.rank, Order.provider_id).where(Order.provider_id.is_not(None))
-        ).all()
-    }
+        (r.id, r.rank, r.provider_id) for r in db.session.execute(
+            sa.select(Order.id, Order.rank, Order.provider_id).where(Order.provider_id.is_not(None))).all()}
     log = training_log()
     assert len(log) > len(responded) and 0 < log.label.sum() < len(set(log.query.tolist()))
 
@@ -293,9 +224,7 @@ def test_seed_never_commits_and_the_cli_commits_once(app, monkeypatch):
     assert commits == [1]
     db.session.remove()
     assert count(sa.select(Household.id)) > 0
-    village = Village(
-        town_id=db.session.scalar(sa.select(Town.id).limit(1)), name="测试新村", lat=35.0, lon=117.1
-    )
+    village = Village(town_id=db.session.scalar(sa.select(Town.id).limit(1)), name="测试新村", lat=35.0, lon=117.1)
     db.session.add(village)
     db.session.flush()  # on PostgreSQL the id sequences were moved past the seeded ids
     assert village.id > db.session.scalar(sa.select(sa.func.min(Village.id)))

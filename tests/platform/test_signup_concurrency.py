@@ -1,5 +1,4 @@
 """Volunteer sign-up under real concurrency: never overbooked, never twice, refusals are clean."""
-
 import threading
 
 import pytest
@@ -20,9 +19,7 @@ def make_task() -> tuple[int, list[int]]:
     order = dispatch.dispatch(it, dispatch.Choice(provider_id=None), None)
     volunteers = [factories.volunteer().id for _ in range(THREADS)]
     db.session.commit()
-    return db.session.scalar(
-        sa.select(VolunteerTask.id).where(VolunteerTask.order_id == order.id)
-    ), volunteers
+    return db.session.scalar(sa.select(VolunteerTask.id).where(VolunteerTask.order_id == order.id)), volunteers
 
 
 def race(app, task_id: int, volunteer_ids: list[int]) -> tuple[int, int, list[BaseException]]:
@@ -63,10 +60,7 @@ def test_fifty_concurrent_signups_for_five_slots(app):
         assert (won, refused) == (SLOTS, THREADS - SLOTS), f"run {run}"
         db.session.expire_all()
         assert db.session.get(VolunteerTask, task_id).taken == SLOTS
-        assert (
-            db.session.scalar(sa.select(sa.func.count(TaskSignup.id)).where(TaskSignup.task_id == task_id))
-            == SLOTS
-        )
+        assert db.session.scalar(sa.select(sa.func.count(TaskSignup.id)).where(TaskSignup.task_id == task_id)) == SLOTS
 
 
 def test_one_volunteer_never_holds_two_slots(app):
@@ -80,7 +74,7 @@ def test_withdrawing_frees_the_slot(app):
     task_id, volunteers = make_task()
     from socialforce.platform.models import Volunteer
 
-    first = [db.session.get(Volunteer, v) for v in volunteers[: SLOTS + 1]]
+    first = [db.session.get(Volunteer, v) for v in volunteers[:SLOTS + 1]]
     for v in first[:SLOTS]:
         run_in_transaction(lambda v=v: dispatch.sign_up(task_id, v))
     with pytest.raises(ServiceError):

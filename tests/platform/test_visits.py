@@ -1,6 +1,5 @@
 """Visits: proposals inside windows, no double-booking (property-based and under real concurrency), recurrence,
 check-in/out moving the order, and the reminder / missed / recurring / quota jobs with an injected clock."""
-
 from __future__ import annotations
 
 import threading
@@ -36,31 +35,21 @@ from tests import factories
 NOW = datetime(2024, 3, 4, 0, 0)  # Monday 08:00 in Shanghai
 
 
-def member(
-    provider_id: int, role: MemberRole = MemberRole.cadre, name: str = "王干部", login: bool = False
-) -> ProviderMember:
+def member(provider_id: int, role: MemberRole = MemberRole.cadre, name: str = "王干部",
+           login: bool = False) -> ProviderMember:
     """An active provider member, with a login if asked (password hashing is slow)."""
     m = ProviderMember(provider_id=provider_id, role=role, name=name)
     db.session.add(m)
     db.session.flush()
     if login:
-        accounts.create_user(
-            f"m{m.id}",
-            "pw-12345678",
-            Role.cadre if role == MemberRole.cadre else Role.social_worker,
-            name,
-            provider_id=provider_id,
-            member_id=m.id,
-        )
+            accounts.create_user(f"m{m.id}", "pw-12345678",
+                             Role.cadre if role == MemberRole.cadre else Role.social_worker, name,
+                             provider_id=provider_id, member_id=m.id)
     return m
 
 
-def accepted_order(
-    windows: int = weekmask.ALL,
-    assignee: ProviderMember | None = None,
-    category: str = "emotional_comfort",
-    login: bool = False,
-) -> Order:
+def accepted_order(windows: int = weekmask.ALL, assignee: ProviderMember | None = None,
+                   category: str = "emotional_comfort", login: bool = False) -> Order:
     """An order for a fresh household's item, accepted by a pairing unit's cadre."""
     if assignee is None:
         unit = factories.provider(ProviderKind.unit)
@@ -82,7 +71,6 @@ def local(y, mo, d, h, mi=0) -> datetime:
 
 # ---- proposals ----------------------------------------------------------------------------------------------
 
-
 def test_proposals_lie_inside_both_windows_and_avoid_busy_times():
     # household: Tuesday afternoon and Thursday morning; cadre's office hours (default): weekday day-time
     mask = weekmask.from_cells([(1, 1), (3, 0), (5, 0)])
@@ -90,11 +78,8 @@ def test_proposals_lie_inside_both_windows_and_avoid_busy_times():
     who = Assignee(member_id=order.assignee_id)
     visits.plan_visit(order, who, local(2024, 3, 5, 13), 60, None, NOW)  # Tuesday 13:00 taken
     slots = visits.propose_slots(order, who, NOW, 60, count=3)
-    assert [to_local(s) for s in slots] == [
-        datetime(2024, 3, 5, 14),
-        datetime(2024, 3, 7, 8),
-        datetime(2024, 3, 12, 13),
-    ]  # Saturday (5) is outside office hours
+    assert [to_local(s) for s in slots] == [datetime(2024, 3, 5, 14), datetime(2024, 3, 7, 8),
+                                            datetime(2024, 3, 12, 13)]  # Saturday (5) is outside office hours
 
 
 def test_planning_moves_accepted_to_scheduled_and_refuses_the_past():
@@ -120,27 +105,17 @@ def test_volunteer_must_be_signed_up_to_be_scheduled():
 
 # ---- no double booking --------------------------------------------------------------------------------------
 
-
 def assert_no_overlap(member_id: int) -> None:
-    rows = db.session.execute(
-        sa.select(Visit.starts_at, Visit.ends_at)
-        .where(Visit.assignee_id == member_id, Visit.status.in_(visits.BUSY))
-        .order_by(Visit.starts_at)
-    ).all()
+    rows = db.session.execute(sa.select(Visit.starts_at, Visit.ends_at).where(
+        Visit.assignee_id == member_id, Visit.status.in_(visits.BUSY)).order_by(Visit.starts_at)).all()
     for (_, end), (start, _) in zip(rows, rows[1:], strict=False):
         assert end <= start
 
 
 operations = st.lists(
-    st.tuples(
-        st.sampled_from(["plan", "reschedule", "cancel"]),
-        st.integers(0, 14 * 24 * 4 - 1),
-        st.sampled_from([15, 30, 45, 60, 90, 120, 240]),
-        st.integers(0, 50),
-    ),
-    min_size=1,
-    max_size=30,
-)
+    st.tuples(st.sampled_from(["plan", "reschedule", "cancel"]), st.integers(0, 14 * 24 * 4 - 1),
+              st.sampled_from([15, 30, 45, 60, 90, 120, 240]), st.integers(0, 50)),
+    min_size=1, max_size=30)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -171,9 +146,7 @@ def test_touching_visits_do_not_overlap_but_intersecting_ones_do():
     who = Assignee(member_id=order.assignee_id)
     start = NOW + timedelta(days=1)
     visits.plan_visit(order, who, start, 60, None, NOW)
-    visits.plan_visit(
-        order, who, start + timedelta(minutes=60), 60, None, NOW
-    )  # [10:00, 11:00) after [9, 10)
+    visits.plan_visit(order, who, start + timedelta(minutes=60), 60, None, NOW)  # [10:00, 11:00) after [9, 10)
     with pytest.raises(ServiceError, match="已有走访安排"):
         visits.plan_visit(order, who, start + timedelta(minutes=30), 15, None, NOW)
     other = accepted_order()  # another cadre is free at the same time
@@ -248,7 +221,6 @@ def test_eight_concurrent_bookings_of_one_slot(app):
 
 # ---- recurrence ---------------------------------------------------------------------------------------------
 
-
 def starts(rule: str, first: datetime, until: datetime) -> list[datetime]:
     return [to_local(s) for s in visits.occurrences(rule, to_utc(first), None, to_utc(until))]
 
@@ -256,13 +228,8 @@ def starts(rule: str, first: datetime, until: datetime) -> list[datetime]:
 def test_monthly_on_the_31st_keeps_month_ends():
     rule = visits.build_rrule("monthly", datetime(2024, 1, 31, 9))
     assert [d.date() for d in starts(rule, datetime(2024, 1, 31, 9), datetime(2024, 7, 1))] == [
-        date(2024, 1, 31),
-        date(2024, 2, 29),
-        date(2024, 3, 31),
-        date(2024, 4, 30),
-        date(2024, 5, 31),
-        date(2024, 6, 30),
-    ]
+        date(2024, 1, 31), date(2024, 2, 29), date(2024, 3, 31), date(2024, 4, 30), date(2024, 5, 31),
+        date(2024, 6, 30)]
     assert all(d.hour == 9 for d in starts(rule, datetime(2024, 1, 31, 9), datetime(2024, 7, 1)))
 
 
@@ -274,29 +241,18 @@ def test_monthly_on_the_29th_meets_leap_and_common_februaries():
 
 
 def test_monthly_on_an_ordinary_day_and_fortnightly_and_count():
-    assert [
-        d.date()
-        for d in starts(
-            visits.build_rrule("monthly", datetime(2024, 1, 15, 9)),
-            datetime(2024, 1, 15, 9),
-            datetime(2024, 4, 1),
-        )
-    ] == [date(2024, 1, 15), date(2024, 2, 15), date(2024, 3, 15)]
+    assert [d.date() for d in starts(visits.build_rrule("monthly", datetime(2024, 1, 15, 9)),
+                                     datetime(2024, 1, 15, 9), datetime(2024, 4, 1))] == [
+        date(2024, 1, 15), date(2024, 2, 15), date(2024, 3, 15)]
     fortnightly = visits.build_rrule("fortnightly", datetime(2024, 2, 27, 9), count=3)
     assert [d.date() for d in starts(fortnightly, datetime(2024, 2, 27, 9), datetime(2025, 1, 1))] == [
-        date(2024, 2, 27),
-        date(2024, 3, 12),
-        date(2024, 3, 26),
-    ]
+        date(2024, 2, 27), date(2024, 3, 12), date(2024, 3, 26)]
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    first=st.datetimes(datetime(2023, 1, 1), datetime(2028, 12, 31)).map(
-        lambda d: d.replace(second=0, microsecond=0)
-    ),
-    months=st.integers(2, 30),
-)
+@given(first=st.datetimes(datetime(2023, 1, 1), datetime(2028, 12, 31)).map(lambda d: d.replace(second=0,
+                                                                                                  microsecond=0)),
+       months=st.integers(2, 30))
 def test_monthly_series_visits_every_month_on_its_day_or_the_months_last(first, months):
     rule = visits.build_rrule("monthly", first, count=months)
     got = starts(rule, first, first + timedelta(days=40 * months))
@@ -349,7 +305,6 @@ def test_cancelling_this_and_following_ends_the_series():
 
 # ---- check-in / check-out -----------------------------------------------------------------------------------
 
-
 def test_check_in_and_out_move_the_order_and_store_coordinates():
     order = accepted_order()
     who = Assignee(member_id=order.assignee_id)
@@ -361,11 +316,7 @@ def test_check_in_and_out_move_the_order_and_store_coordinates():
     with pytest.raises(ServiceError):
         visits.check_in(visit, None, NOW + timedelta(hours=3), lat=95.0, lon=117.0)
     visits.check_in(visit, None, NOW + timedelta(hours=2, minutes=50), lat=35.0861234567, lon=117.1634)
-    assert (visit.status, visit.checkin_lat, order.state) == (
-        VisitStatus.checked_in,
-        35.086123,
-        OrderState.in_service,
-    )
+    assert (visit.status, visit.checkin_lat, order.state) == (VisitStatus.checked_in, 35.086123, OrderState.in_service)
     visits.check_out(visit, None, NOW + timedelta(hours=4), notes="  聊天、了解近况  ")
     assert (visit.status, visit.checkout_lat, visit.notes) == (VisitStatus.completed, None, "聊天、了解近况")
     assert db.session.scalar(sa.select(sa.func.count(ServiceRecord.id))) == 0  # a cadre's visit: no record
@@ -385,9 +336,7 @@ def test_a_volunteers_checkout_writes_an_unconfirmed_record():
     vol = factories.volunteer()
     db.session.add(TaskSignup(task_id=task.id, volunteer_id=vol.id))
     orders.transition(order, OrderState.accepted, None, now=NOW)
-    visit = visits.plan_visit(
-        order, visits.order_assignee(order, vol), NOW + timedelta(hours=2), 60, None, NOW
-    )
+    visit = visits.plan_visit(order, visits.order_assignee(order, vol), NOW + timedelta(hours=2), 60, None, NOW)
     visits.check_in(visit, None, NOW + timedelta(hours=2))
     visits.check_out(visit, None, NOW + timedelta(hours=3, minutes=8))
     record = db.session.scalar(sa.select(ServiceRecord))
@@ -396,7 +345,6 @@ def test_a_volunteers_checkout_writes_an_unconfirmed_record():
 
 
 # ---- jobs with an injected clock ----------------------------------------------------------------------------
-
 
 def notifications(kind: str) -> list[Notification]:
     return list(db.session.scalars(sa.select(Notification).where(Notification.kind == kind)))
@@ -423,9 +371,7 @@ def test_reminders_go_once_24_hours_ahead():
 
 def test_rescheduling_re_arms_the_reminder():
     order = accepted_order()
-    visit = visits.plan_visit(
-        order, Assignee(member_id=order.assignee_id), NOW + timedelta(hours=5), 60, None, NOW
-    )
+    visit = visits.plan_visit(order, Assignee(member_id=order.assignee_id), NOW + timedelta(hours=5), 60, None, NOW)
     visits.send_reminders(NOW)
     visits.reschedule(visit, NOW + timedelta(hours=10), None, "户主要求", None, NOW)
     assert visit.reminded_at is None and visit.ends_at - visit.starts_at == timedelta(hours=1)
@@ -433,9 +379,8 @@ def test_rescheduling_re_arms_the_reminder():
 
 
 def test_a_visit_not_checked_in_two_hours_after_its_start_is_missed_once():
-    town_staff = accounts.create_user(
-        "ts", "pw-12345678", Role.town_staff, "镇街", town_id=factories.town("longquan").id
-    )
+    town_staff = accounts.create_user("ts", "pw-12345678", Role.town_staff, "镇街",
+                                      town_id=factories.town("longquan").id)
     order = accepted_order()
     who = Assignee(member_id=order.assignee_id)
     late = visits.plan_visit(order, who, NOW + timedelta(hours=1), 60, None, NOW)
@@ -454,12 +399,8 @@ def pairing(quota: int = 1, cadre: bool = True) -> Pairing:
     unit = factories.provider(ProviderKind.unit)
     db.session.add(PairingUnit(provider_id=unit.id, unit_type="enterprise", monthly_visit_quota=quota))
     m = member(unit.id) if cadre else None
-    p = Pairing(
-        provider_id=unit.id,
-        household_id=factories.household().id,
-        cadre_id=m.id if m else None,
-        since=date(2023, 1, 1),
-    )
+    p = Pairing(provider_id=unit.id, household_id=factories.household().id, cadre_id=m.id if m else None,
+                since=date(2023, 1, 1))
     db.session.add(p)
     db.session.flush()
     return p
@@ -473,11 +414,8 @@ def test_quota_visits_fill_the_month_once_and_replace_missed_ones():
     planned = list(db.session.scalars(sa.select(Visit).order_by(Visit.starts_at)))
     assert {v.order_id for v in planned} == {planned[0].order_id}
     order = db.session.get(Order, planned[0].order_id)
-    assert (order.state, order.assignee_id, order.item.category.code) == (
-        OrderState.scheduled,
-        p.cadre_id,
-        "emotional_comfort",
-    )
+    assert (order.state, order.assignee_id, order.item.category.code) == (OrderState.scheduled, p.cadre_id,
+                                                                          "emotional_comfort")
     assert all(to_local(v.starts_at).month == 3 for v in planned)
     visits.mark_missed(planned[0].starts_at + timedelta(hours=2))
     assert visits.generate_quota_visits(planned[0].starts_at + timedelta(hours=2))["created"] == 1

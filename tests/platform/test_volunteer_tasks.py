@@ -1,6 +1,5 @@
 """The volunteer's ranked task list: candidates are selected in SQL (towns or radius, skills, free time, free
 places) and ranked by the engine exactly as the full matching index ranks them."""
-
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -28,21 +27,13 @@ MORNINGS = weekmask.from_cells([(d, 0) for d in range(5)])
 EVENINGS = weekmask.from_cells([(d, 2) for d in range(7)])
 
 
-def task(
-    town_code: str = "longquan",
-    category: str = "daily_care",
-    slots: int = 1,
-    windows: int = weekmask.ALL,
-    description: str = "老人需要生活照料和陪伴",
-    minor: bool = False,
-) -> ServiceItem:
+def task(town_code: str = "longquan", category: str = "daily_care", slots: int = 1, windows: int = weekmask.ALL,
+         description: str = "老人需要生活照料和陪伴", minor: bool = False) -> ServiceItem:
     """A published volunteer task (an order with `slots` places) for a new household of the town."""
     h = factories.household(town_code)
     it = factories.item(h, category, slots=slots, windows=windows, description=description)
     if minor:
-        h.members[0].birth_date = date(
-            NOW.year - 10, 4, 1
-        )  # (the factory's ID numbers do not always honour `born`)
+        h.members[0].birth_date = date(NOW.year - 10, 4, 1)  # (the factory's ID numbers do not always honour `born`)
         it.member_id = h.members[0].id
     dispatch.dispatch(it, dispatch.Choice(provider_id=None), None, NOW)
     return it
@@ -67,14 +58,8 @@ def _fresh_models():
 def vol():
     """An approved volunteer in 龙泉街道 (travel radius 5 km) who helps with daily care on weekday mornings."""
     v = factories.volunteer("longquan", skills="daily_care", availability=MORNINGS)
-    factories.offer(
-        v.provider,
-        ("daily_care",),
-        ("longquan",),
-        slots=2,
-        windows=MORNINGS,
-        description="志愿服务：生活照料 利用业余时间上门照料老人",
-    )
+    factories.offer(v.provider, ("daily_care",), ("longquan",), slots=2, windows=MORNINGS,
+                    description="志愿服务：生活照料 利用业余时间上门照料老人")
     return v
 
 
@@ -142,16 +127,10 @@ def reference_ranking(volunteer, now: datetime, k: int = 20):
     on = now.date()
     offers = matching.load_offers(on, [volunteer.provider_id])
     ids = db.session.scalars(
-        sa.select(ServiceItem.id)
-        .join(Order, Order.item_id == ServiceItem.id)
+        sa.select(ServiceItem.id).join(Order, Order.item_id == ServiceItem.id)
         .join(VolunteerTask, VolunteerTask.order_id == Order.id)
-        .where(
-            Order.state.in_((OrderState.dispatched, OrderState.accepted)),
-            VolunteerTask.taken < VolunteerTask.slots,
-            ~VolunteerTask.id.in_(
-                sa.select(TaskSignup.task_id).where(TaskSignup.volunteer_id == volunteer.id)
-            ),
-        )
+        .where(Order.state.in_((OrderState.dispatched, OrderState.accepted)), VolunteerTask.taken < VolunteerTask.slots,
+               ~VolunteerTask.id.in_(sa.select(TaskSignup.task_id).where(TaskSignup.volunteer_id == volunteer.id)))
     ).all()
     items = matching.load_items(list(ids), on)
     index = MatchIndex.build(matching.load_offers(on), matching.load_context(on), matching.rules())
@@ -166,37 +145,18 @@ def reference_ranking(volunteer, now: datetime, k: int = 20):
 def test_the_ranking_and_its_reasons_are_those_of_the_full_index():
     """Text similarity keeps the statistics of every matchable offer (an agency whose only place is taken
     does not count, as in the full index); scores, order and reasons are identical."""
-    texts = [
-        "独居老人需要生活照料、买菜做饭",
-        "需要陪同就医和康复训练",
-        "孩子需要学业辅导和陪伴",
-        "老人需要精神慰藉聊天",
-    ]
+    texts = ["独居老人需要生活照料、买菜做饭", "需要陪同就医和康复训练", "孩子需要学业辅导和陪伴", "老人需要精神慰藉聊天"]
     for n, text in enumerate(texts * 3):
-        task(
-            ("longquan", "jinghe", "shannan")[n % 3],
-            ("daily_care", "medical_escort", "tutoring", "emotional_comfort")[n % 4],
-            slots=1 + n % 2,
-            windows=weekmask.ALL if n % 2 else MORNINGS | EVENINGS,
-            description=text,
-        )
+        task(("longquan", "jinghe", "shannan")[n % 3], ("daily_care", "medical_escort", "tutoring",
+                                                        "emotional_comfort")[n % 4], slots=1 + n % 2,
+             windows=weekmask.ALL if n % 2 else MORNINGS | EVENINGS, description=text)
     volunteers = []
-    for n, (town, skills) in enumerate(
-        (
-            ("longquan", ("daily_care", "emotional_comfort")),
-            ("jinghe", ("medical_escort", "daily_care")),
-            ("shannan", ("tutoring",)),
-        )
-    ):
+    for n, (town, skills) in enumerate((("longquan", ("daily_care", "emotional_comfort")),
+                                        ("jinghe", ("medical_escort", "daily_care")),
+                                        ("shannan", ("tutoring",)))):
         v = factories.volunteer(town, skills=" ".join(skills))
-        factories.offer(
-            v.provider,
-            skills,
-            (town,),
-            slots=2,
-            windows=MORNINGS if n else weekmask.ALL,
-            description=f"志愿服务：{'、'.join(skills)} 陪伴老人聊天做饭",
-        )
+        factories.offer(v.provider, skills, (town,), slots=2, windows=MORNINGS if n else weekmask.ALL,
+                        description=f"志愿服务：{'、'.join(skills)} 陪伴老人聊天做饭")
         volunteers.append(v)
     factories.qualify(volunteers[2].provider, "background_check")
     factories.agency("甲社工机构", categories=("counselling",))
@@ -215,15 +175,10 @@ def test_the_ranking_and_its_reasons_are_those_of_the_full_index():
         assert [c.item_id for c in fast] == [c.item_id for c in slow]
         for a, b in zip(fast, slow, strict=True):
             assert a.offer_id == b.offer_id and a.score == pytest.approx(b.score, abs=1e-12)
-            assert [(r.feature, round(r.contribution, 12), round(r.value, 12)) for r in a.reasons] == [
-                (r.feature, round(r.contribution, 12), round(r.value, 12)) for r in b.reasons
-            ]
+            assert [(r.feature, round(r.contribution, 12), round(r.value, 12)) for r in a.reasons] == \
+                   [(r.feature, round(r.contribution, 12), round(r.value, 12)) for r in b.reasons]
         compared += len(fast)
     assert compared >= 6
-    text_weights = {
-        r.value
-        for c in matching.tasks_for_volunteer(volunteers[0], now=NOW)
-        for r in c.reasons
-        if r.feature == "text"
-    }
+    text_weights = {r.value for c in matching.tasks_for_volunteer(volunteers[0], now=NOW) for r in c.reasons
+                    if r.feature == "text"}
     assert any(0 < v < 1 for v in text_weights)

@@ -1,6 +1,5 @@
 """The staff audit-log viewer: newest first, paginated, filtered by action, actor and local date range; city staff read
 every row, town staff only rows about their town's objects or by their town's users; nothing personal is shown."""
-
 from __future__ import annotations
 
 import re
@@ -17,23 +16,11 @@ from tests.conftest import login
 from tests.portals.test_staff_providers import staff
 
 
-def row(
-    action: str,
-    at: datetime,
-    user=None,
-    object_type: str | None = None,
-    object_id: int | None = None,
-    **detail,
-) -> AuditLog:
+def row(action: str, at: datetime, user=None, object_type: str | None = None, object_id: int | None = None,
+        **detail) -> AuditLog:
     """An audit row at a given time (naive UTC)."""
-    entry = AuditLog(
-        action=action,
-        at=at,
-        user_id=user.id if user else None,
-        object_type=object_type,
-        object_id=object_id,
-        detail=detail or None,
-    )
+    entry = AuditLog(action=action, at=at, user_id=user.id if user else None, object_type=object_type,
+                     object_id=object_id, detail=detail or None)
     db.session.add(entry)
     db.session.flush()
     return entry
@@ -61,7 +48,7 @@ def test_city_staff_see_every_row_newest_first_in_pages(client):
 def test_filters_by_action_actor_and_local_dates(client):
     city = staff()
     other = staff("town1", "longquan")
-    row("provider_approved", datetime(2026, 3, 1, 15, 30), city)  # 2026-03-01 23:30 in Shanghai
+    row("provider_approved", datetime(2026, 3, 1, 15, 30), city)   # 2026-03-01 23:30 in Shanghai
     row("provider_approved", datetime(2026, 3, 1, 16, 30), other)  # 2026-03-02 00:30 in Shanghai
     row("item_closed", datetime(2026, 3, 2, 1, 0), other)
     db.session.commit()
@@ -88,9 +75,7 @@ def test_a_bad_date_gets_a_message_beside_the_field(client):
     login(client, "city")
     response = client.get("/staff/audit?date_from=2026-13-40")
     assert response.status_code == 400
-    assert "is-invalid" in response.get_data(as_text=True) and "invalid-feedback" in response.get_data(
-        as_text=True
-    )
+    assert "is-invalid" in response.get_data(as_text=True) and "invalid-feedback" in response.get_data(as_text=True)
     reversed_range = client.get("/staff/audit?date_from=2026-03-05&date_to=2026-03-01")
     assert reversed_range.status_code == 400
 
@@ -99,12 +84,8 @@ def test_town_staff_see_only_rows_of_their_town(client):
     city = staff()
     town1 = staff("town1", "longquan")
     town2 = staff("town2", "jinghe")
-    own_provider = factories.provider(
-        ProviderKind.volunteer, "龙泉志愿者", "longquan", ProviderStatus.pending
-    )
-    other_provider = factories.provider(
-        ProviderKind.volunteer, "荆河志愿者", "jinghe", ProviderStatus.pending
-    )
+    own_provider = factories.provider(ProviderKind.volunteer, "龙泉志愿者", "longquan", ProviderStatus.pending)
+    other_provider = factories.provider(ProviderKind.volunteer, "荆河志愿者", "jinghe", ProviderStatus.pending)
     own_item = factories.item(factories.household("longquan"))
     other_item = factories.item(factories.household("jinghe"))
     when = datetime(2026, 3, 1, 2, 0)
@@ -118,10 +99,7 @@ def test_town_staff_see_only_rows_of_their_town(client):
     db.session.commit()
 
     assert {r.action for r in db.session.scalars(audit.log_query(town1))} == {
-        "own_provider_row",
-        "own_item_row",
-        "colleague_row",
-    }
+        "own_provider_row", "own_item_row", "colleague_row"}
     login(client, "town1")
     seen = set(row_ids(client.get("/staff/audit").get_data(as_text=True)))
     assert seen == {"own_provider_row", "own_item_row", "colleague_row", "login"}
@@ -144,14 +122,7 @@ def test_no_personal_data_is_shown(client):
     member = db.session.scalar(sa.select(Member).where(Member.household_id == household.id))
     number = crypto.decrypt(member.id_number_enc)
     households.reveal_id_number(member, city, "核对低保申请", "10.0.0.1")
-    row(
-        "item_closed",
-        datetime(2026, 3, 1),
-        city,
-        "service_item",
-        1,
-        reason=f"户主电话13812345678 身份证{number}",
-    )
+    row("item_closed", datetime(2026, 3, 1), city, "service_item", 1, reason=f"户主电话13812345678 身份证{number}")
     row("login_failed", datetime(2026, 3, 1), None, account=crypto.lookup_hash("login:someone"))
     db.session.commit()
     login(client, "city")
@@ -182,8 +153,6 @@ def test_town_scope_counts_stay_right_on_a_bigger_trail(app):
         row("household_row", when + timedelta(seconds=n), city, "household", h.id)
     db.session.commit()
     count = db.session.scalar(sa.select(sa.func.count()).select_from(audit.log_query(town1).subquery()))
-    in_town = {
-        h.id for h in db.session.scalars(sa.select(Household).where(Household.town_id == town1.town_id))
-    }
+    in_town = {h.id for h in db.session.scalars(sa.select(Household).where(Household.town_id == town1.town_id))}
     expected = sum(1 for r in db.session.scalars(sa.select(AuditLog)) if r.object_id in in_town)
     assert count == expected == 30

@@ -1,5 +1,4 @@
 """Dashboard pages: every figure links to a list with that many records, downloads, the monthly report, scoping."""
-
 from __future__ import annotations
 
 import html
@@ -43,9 +42,7 @@ def test_every_figure_links_to_a_list_of_exactly_that_many_records(demo, client,
 
 def test_lists_are_paginated_and_mask_names(demo, client):
     login(client, "city")
-    page = client.get(f"/staff/dashboard/list/households?{YEAR}&group=material_service").get_data(
-        as_text=True
-    )
+    page = client.get(f"/staff/dashboard/list/households?{YEAR}&group=material_service").get_data(as_text=True)
     total = int(COUNT.search(page).group(1))
     assert total > 25
     assert page.count("<tr>") == 26  # header + one page of 25
@@ -68,10 +65,7 @@ def test_the_town_filter_narrows_the_city_dashboard(demo, client):
     login(client, "city")
     whole = client.get(f"/staff/dashboard?{YEAR}").get_data(as_text=True)
     town = client.get(f"/staff/dashboard?{YEAR}&town={_town_id('longquan')}").get_data(as_text=True)
-    assert (
-        "荆河街道" in whole
-        and "荆河街道" not in town.split('id="table-items_by_town"')[1].split("</table>")[0]
-    )
+    assert "荆河街道" in whole and "荆河街道" not in town.split('id="table-items_by_town"')[1].split("</table>")[0]
 
 
 def test_bad_filters_get_a_message_and_status_400(demo, client):
@@ -94,18 +88,8 @@ def test_the_page_has_charts_but_no_inline_script_and_a_nav_entry(demo, client):
 
 def test_every_table_downloads_as_xlsx_and_csv(demo, client):
     login(client, "city")
-    for key in (
-        "households",
-        "items_by_category",
-        "items_by_town",
-        "times",
-        "providers",
-        "satisfaction",
-        "overdue",
-        "volunteer_hours",
-        "quota",
-        "contracts",
-    ):
+    for key in ("households", "items_by_category", "items_by_town", "times", "providers", "satisfaction",
+                "overdue", "volunteer_hours", "quota", "contracts"):
         xlsx = client.get(f"/staff/dashboard/export/{key}.xlsx?{YEAR}")
         assert xlsx.status_code == 200 and xlsx.mimetype.endswith("spreadsheetml.sheet")
         sheet = openpyxl.load_workbook(io.BytesIO(xlsx.data)).active
@@ -118,17 +102,8 @@ def test_every_table_downloads_as_xlsx_and_csv(demo, client):
 
 def test_the_monthly_report_opens_with_the_expected_sheets(demo, client, app):
     with app.test_request_context():
-        expected = [
-            _(name)
-            for name in (
-                "Summary",
-                "Items by category",
-                "Orders by provider",
-                "Visits",
-                "Satisfaction",
-                "Material assistance",
-            )
-        ]
+        expected = [_(name) for name in ("Summary", "Items by category", "Orders by provider", "Visits",
+                                         "Satisfaction", "Material assistance")]
     login(client, "city")
     assert client.get("/staff/reports/monthly").status_code == 200  # the form
     response = client.get(f"/staff/reports/monthly?town={_town_id('longquan')}&month=2026-10")

@@ -1,5 +1,4 @@
 """Role guards: each demo role reaches its own portal and gets 403 on the others; bad requests fail cleanly."""
-
 import pytest
 
 from socialforce.platform.seed import DEMO_LOGINS
@@ -7,13 +6,8 @@ from tests.conftest import csrf_token, login
 
 PORTALS = {"staff": "/staff/", "agency": "/agency/", "unit": "/unit/", "volunteer": "/volunteer/"}
 PORTAL_OF_ROLE = {
-    "city_staff": "staff",
-    "town_staff": "staff",
-    "agency_admin": "agency",
-    "social_worker": "agency",
-    "unit_admin": "unit",
-    "cadre": "unit",
-    "volunteer": "volunteer",
+    "city_staff": "staff", "town_staff": "staff", "agency_admin": "agency", "social_worker": "agency",
+    "unit_admin": "unit", "cadre": "unit", "volunteer": "volunteer",
 }
 CASES = [(username, role, portal) for username, role, _ in DEMO_LOGINS for portal in PORTALS]
 

@@ -1,5 +1,4 @@
 """Every string marked for translation has a Chinese translation in the compiled catalog."""
-
 import subprocess
 import sys
 from pathlib import Path
@@ -12,24 +11,9 @@ CATALOG = ROOT / "socialforce/translations/zh/LC_MESSAGES/messages.po"
 
 def test_zh_cn_catalog_covers_every_message(tmp_path):
     pot = tmp_path / "messages.pot"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "babel.messages.frontend",
-            "extract",
-            "-F",
-            str(ROOT / "babel.cfg"),
-            "-k",
-            "_l",
-            "-o",
-            str(pot),
-            ".",
-        ],
-        check=True,
-        cwd=ROOT,
-        capture_output=True,
-    )
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", str(ROOT / "babel.cfg"),
+                    "-k", "_l", "-o", str(pot), "."],
+                   check=True, cwd=ROOT, capture_output=True)
     with pot.open("rb") as f:
         wanted = {m.id for m in read_po(f) if m.id}
     with CATALOG.open("rb") as f:

@@ -1,5 +1,4 @@
 """The inbox pages and the unread badge in every portal's navbar."""
-
 from __future__ import annotations
 
 import re
@@ -68,25 +67,17 @@ def _portal_user(role: Role) -> User:
     if role in (Role.city_staff, Role.town_staff):
         town_id = factories.town("longquan").id if role == Role.town_staff else None
         return make_user(f"u-{role.value}", role, town_id=town_id)
-    kind = {
-        Role.agency_admin: ProviderKind.agency,
-        Role.unit_admin: ProviderKind.unit,
-        Role.volunteer: ProviderKind.volunteer,
-    }[role]
-    provider_id = factories.volunteer().provider_id if role == Role.volunteer else factories.provider(kind).id
+    kind = {Role.agency_admin: ProviderKind.agency, Role.unit_admin: ProviderKind.unit,
+            Role.volunteer: ProviderKind.volunteer}[role]
+    provider_id = (factories.volunteer().provider_id if role == Role.volunteer
+                   else factories.provider(kind).id)
     return make_user(f"u-{role.value}", role, provider_id=provider_id)
 
 
-@pytest.mark.parametrize(
-    ("role", "portal"),
-    [
-        (Role.city_staff, "/staff/"),
-        (Role.town_staff, "/staff/"),
-        (Role.agency_admin, "/agency/"),
-        (Role.unit_admin, "/unit/"),
-        (Role.volunteer, "/volunteer/"),
-    ],
-)
+@pytest.mark.parametrize(("role", "portal"), [
+    (Role.city_staff, "/staff/"), (Role.town_staff, "/staff/"), (Role.agency_admin, "/agency/"),
+    (Role.unit_admin, "/unit/"), (Role.volunteer, "/volunteer/"),
+])
 def test_the_unread_badge_shows_in_the_portal_and_goes_after_reading(client, role, portal):
     u = _portal_user(role)
     english(client)

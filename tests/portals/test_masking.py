@@ -1,5 +1,4 @@
 """Resident IDs are masked in every page; only the audited staff reveal shows one in full."""
-
 import re
 
 import sqlalchemy as sa
@@ -32,18 +31,8 @@ def crawl(client, start: str, limit: int = 40) -> dict[str, str]:
 def test_no_full_id_in_any_page_a_non_staff_role_can_open(demo, client):
     for username in NON_STAFF:
         login(client, username)
-        pages = crawl(
-            client,
-            "/"
-            + {
-                "agency1": "agency",
-                "worker1": "agency",
-                "unit1": "unit",
-                "cadre1": "unit",
-                "volunteer1": "volunteer",
-            }[username]
-            + "/",
-        )
+        pages = crawl(client, "/" + {"agency1": "agency", "worker1": "agency", "unit1": "unit",
+                                     "cadre1": "unit", "volunteer1": "volunteer"}[username] + "/")
         assert pages
         for path, html in pages.items():
             assert not FULL_ID.search(html), f"{username} sees a full ID on {path}"
@@ -63,27 +52,17 @@ def test_staff_household_page_shows_masked_ids_only(demo, client):
 def test_reveal_shows_the_id_once_and_writes_one_audit_record(demo, client):
     login(client, "town1")
     user = db.session.scalar(sa.select(User).where(User.username == "town1"))
-    member = db.session.scalar(
-        sa.select(Member).join(Household).where(Household.town_id == user.town_id).limit(1)
-    )
+    member = db.session.scalar(sa.select(Member).join(Household).where(Household.town_id == user.town_id).limit(1))
     token = csrf_token(client, f"/staff/households/{member.household_id}")
-    before = db.session.scalar(
-        sa.select(sa.func.count(AuditLog.id)).where(AuditLog.action == "reveal_id_number")
-    )
-    response = client.post(
-        f"/staff/members/{member.id}/reveal", data={"purpose": "核对低保材料", "csrf_token": token}
-    )
+    before = db.session.scalar(sa.select(sa.func.count(AuditLog.id)).where(AuditLog.action == "reveal_id_number"))
+    response = client.post(f"/staff/members/{member.id}/reveal", data={"purpose": "核对低保材料", "csrf_token": token})
     assert response.status_code == 200
     assert crypto.decrypt(member.id_number_enc) in response.get_data(as_text=True)
     assert response.headers["Cache-Control"] == "no-store"
     entries = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "reveal_id_number")).all()
     assert len(entries) == before + 1
     entry = entries[-1]
-    assert (entry.user_id, entry.object_id, entry.detail["household_id"]) == (
-        user.id,
-        member.id,
-        member.household_id,
-    )
+    assert (entry.user_id, entry.object_id, entry.detail["household_id"]) == (user.id, member.id, member.household_id)
     assert entry.detail["purpose"] == "核对低保材料"
 
 
@@ -94,10 +73,7 @@ def test_reveal_without_a_purpose_is_refused_and_not_audited(demo, client):
     response = client.post(f"/staff/members/{member.id}/reveal", data={"purpose": "", "csrf_token": token})
     assert response.status_code == 400
     assert not FULL_ID.search(response.get_data(as_text=True))
-    assert (
-        db.session.scalar(sa.select(sa.func.count(AuditLog.id)).where(AuditLog.action == "reveal_id_number"))
-        == 0
-    )
+    assert db.session.scalar(sa.select(sa.func.count(AuditLog.id)).where(AuditLog.action == "reveal_id_number")) == 0
 
 
 def test_town_staff_cannot_open_another_towns_household(demo, client):
@@ -107,9 +83,5 @@ def test_town_staff_cannot_open_another_towns_household(demo, client):
     assert client.get(f"/staff/households/{other.id}").status_code == 404
     member = other.members[0]
     token = csrf_token(client, "/staff/households")
-    assert (
-        client.post(
-            f"/staff/members/{member.id}/reveal", data={"purpose": "越权", "csrf_token": token}
-        ).status_code
-        == 404
-    )
+    assert client.post(f"/staff/members/{member.id}/reveal",
+                       data={"purpose": "越权", "csrf_token": token}).status_code == 404

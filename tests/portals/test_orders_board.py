@@ -1,5 +1,4 @@
 """The staff orders board: scoped to the user's towns, counts per state, state filter and pagination."""
-
 from __future__ import annotations
 
 import re

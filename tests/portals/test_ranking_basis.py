@@ -1,5 +1,4 @@
 """Staff see what ranks the candidates: the cold-start scorer's weights, or the learned model and its figures."""
-
 from datetime import datetime
 
 from socialforce.matching.index import MatchIndex
@@ -35,16 +34,9 @@ def test_an_active_learned_model_ranks_and_shows_its_version_and_held_out_figure
     log = make_history(problem, MatchIndex.build(problem.offers, problem.context), n_queries=300, seed=2)
     path = tmp_path / "hgb-test.pkl"
     LearnedRanker.fit(log, version="hgb-test").save(path)
-    db.session.add(
-        RankerModel(
-            version="hgb-test",
-            trained_at=datetime(2026, 11, 22, 3),
-            n_outcomes=len(log),
-            path=str(path),
-            metrics={"ndcg10_learned": 0.6658, "ndcg10_cold_start": 0.5877},
-            active=True,
-        )
-    )
+    db.session.add(RankerModel(version="hgb-test", trained_at=datetime(2026, 11, 22, 3), n_outcomes=len(log),
+                               path=str(path), metrics={"ndcg10_learned": 0.6658, "ndcg10_cold_start": 0.5877},
+                               active=True))
     db.session.commit()
     login(client, "city-staff")
     html = client.get(f"/staff/items/{item.id}").get_data(as_text=True)

@@ -1,6 +1,5 @@
 """Staff providers registry: list filters and pagination, detail pages with masked data, approve / suspend /
 reinstate (audited, flashed, refused cleanly when not possible), town scoping, and concurrent approvals."""
-
 from __future__ import annotations
 
 import re
@@ -48,17 +47,9 @@ def staff(username: str = "city", town_code: str | None = None) -> User:
 
 def signed_up_volunteer(town_code: str = "longquan") -> tuple[Provider, User]:
     """A volunteer registered through the real sign-up service: pending, with a login."""
-    user = volunteers.register(
-        volunteers.Registration(
-            username="wangxm",
-            password="secret-pass-1",
-            real_name="王小明",
-            id_number=VALID_ID,
-            phone=PHONE,
-            town_id=factories.town(town_code).id,
-            skills=("tutoring", "daily_care"),
-        )
-    )
+    user = volunteers.register(volunteers.Registration(
+        username="wangxm", password="secret-pass-1", real_name="王小明", id_number=VALID_ID, phone=PHONE,
+        town_id=factories.town(town_code).id, skills=("tutoring", "daily_care")))
     return db.session.get(Provider, user.provider_id), user
 
 
@@ -71,16 +62,13 @@ def audit_rows(action: str | None = None) -> list[AuditLog]:
 
 def post_action(client, provider_id: int, action: str, **data):
     token = csrf_token(client, f"/staff/providers/{provider_id}")
-    return client.post(
-        f"/staff/providers/{provider_id}/{action}", data={"csrf_token": token, **data}, follow_redirects=True
-    )
+    return client.post(f"/staff/providers/{provider_id}/{action}", data={"csrf_token": token, **data},
+                       follow_redirects=True)
 
 
 def flashes(response, category: str) -> str:
     """The text of the page's flashed messages of one category."""
-    return " ".join(
-        re.findall(rf'class="alert alert-{category}"[^>]*>([^<]*)<', response.get_data(as_text=True))
-    )
+    return " ".join(re.findall(rf'class="alert alert-{category}"[^>]*>([^<]*)<', response.get_data(as_text=True)))
 
 
 def status_of(provider_id: int) -> ProviderStatus:
@@ -92,12 +80,8 @@ def status_of(provider_id: int) -> ProviderStatus:
 def test_list_filters_by_kind_status_town_and_name_and_paginates(client):
     staff()
     for n in range(27):
-        factories.provider(
-            ProviderKind.volunteer,
-            f"志愿者甲{n:02d}",
-            "longquan",
-            ProviderStatus.pending if n % 3 == 0 else ProviderStatus.approved,
-        )
+        factories.provider(ProviderKind.volunteer, f"志愿者甲{n:02d}", "longquan",
+                           ProviderStatus.pending if n % 3 == 0 else ProviderStatus.approved)
     factories.agency("荆河社工中心", "jinghe")
     factories.provider(ProviderKind.unit, "滕州市民政局", "jinghe", ProviderStatus.suspended)
     db.session.commit()
@@ -105,9 +89,7 @@ def test_list_filters_by_kind_status_town_and_name_and_paginates(client):
 
     first = client.get("/staff/providers").get_data(as_text=True)
     assert "第 1 / 2 页" in first or "Page 1 of 2" in first
-    assert first.index("志愿者甲24") < first.index(
-        "志愿者甲26"
-    )  # pending ones first (24 is pending, 26 is not)
+    assert first.index("志愿者甲24") < first.index("志愿者甲26")  # pending ones first (24 is pending, 26 is not)
     second = client.get("/staff/providers?page=2").get_data(as_text=True)
     names = set(re.findall(r"志愿者甲\d\d|荆河社工中心|滕州市民政局", first + second))
     assert len(names) == 29
@@ -132,9 +114,7 @@ def test_town_staff_list_only_their_town(client):
     db.session.commit()
     login(client, "town2")
     page = client.get(f"/staff/providers?town={factories.town('longquan').id}").get_data(as_text=True)
-    assert (
-        "荆河志愿者" in page and "龙泉志愿者" not in page
-    )  # the town filter cannot widen a town user's scope
+    assert "荆河志愿者" in page and "龙泉志愿者" not in page  # the town filter cannot widen a town user's scope
 
 
 # ------------------------------------------------------------------ detail pages
@@ -152,9 +132,7 @@ def test_volunteer_page_shows_masked_id_phone_skills_certificates_and_hours(clie
     assert "学业辅导" in page and "生活照料" in page  # skills
     assert "无犯罪记录证明" in page  # the background check certificate
     assert "2.5" in page and "龙泉" in page  # hours and home town
-    assert (
-        f'action="/staff/providers/{provider.id}/approve"' in page
-    )  # a pending registration offers approval
+    assert f'action="/staff/providers/{provider.id}/approve"' in page  # a pending registration offers approval
 
 
 def test_agency_and_unit_pages_show_contracts_workers_cadres_and_pairings(client):
@@ -162,20 +140,12 @@ def test_agency_and_unit_pages_show_contracts_workers_cadres_and_pairings(client
     agency, worker = factories.agency("龙泉社工中心", hours=120.0)
     unit = factories.provider(ProviderKind.unit, "滕州市财政局")
     db.session.add(PairingUnit(provider_id=unit.id, unit_type="department", monthly_visit_quota=2))
-    cadre = ProviderMember(
-        provider_id=unit.id, role=MemberRole.cadre, name="李干部", phone_masked="139****1111"
-    )
+    cadre = ProviderMember(provider_id=unit.id, role=MemberRole.cadre, name="李干部", phone_masked="139****1111")
     db.session.add(cadre)
     db.session.flush()
     household = factories.household()
-    db.session.add(
-        Pairing(
-            provider_id=unit.id,
-            household_id=household.id,
-            cadre_id=cadre.id,
-            since=date.today() - timedelta(days=30),
-        )
-    )
+    db.session.add(Pairing(provider_id=unit.id, household_id=household.id, cadre_id=cadre.id,
+                           since=date.today() - timedelta(days=30)))
     contract = agency.agency.contracts[0]
     contract.used_hours = 30.0
     db.session.commit()
@@ -205,10 +175,8 @@ def test_approving_a_signed_up_volunteer_activates_notifies_audits_and_flashes(c
     assert (row.user_id, row.object_id) == (city.id, provider.id)
     assert row.detail["from_status"] == "pending" and row.detail["to_status"] == "approved"
     assert row.detail["accounts_activated"] == 1
-    assert (
-        db.session.scalar(sa.select(Notification.kind).where(Notification.user_id == user.id))
-        == "volunteer_approved"
-    )
+    assert db.session.scalar(sa.select(Notification.kind).where(Notification.user_id == user.id)) == \
+        "volunteer_approved"
     # the approved volunteer can log in
     client.post("/logout", data={"csrf_token": csrf_token(client, "/staff/")})
     assert "/volunteer/" in login(client, "wangxm", "secret-pass-1").request.path
@@ -253,22 +221,17 @@ def test_suspending_a_pending_volunteer_turns_the_registration_down(client):
     login(client, "city")
     post_action(client, provider.id, "suspend", reason="身份信息不符")
     assert status_of(provider.id) == ProviderStatus.suspended
-    assert (
-        db.session.scalar(sa.select(Notification.kind).where(Notification.user_id == user.id))
-        == "volunteer_rejected"
-    )
+    assert db.session.scalar(sa.select(Notification.kind).where(Notification.user_id == user.id)) == \
+        "volunteer_rejected"
 
 
-@pytest.mark.parametrize(
-    "status, action, words",
-    [
-        (ProviderStatus.approved, "approve", ("已批准", "already approved")),
-        (ProviderStatus.suspended, "approve", ("恢复", "reinstate it instead")),
-        (ProviderStatus.suspended, "suspend", ("已暂停", "already suspended")),
-        (ProviderStatus.approved, "reinstate", ("未被暂停", "not suspended")),
-        (ProviderStatus.pending, "reinstate", ("待审核", "still pending")),
-    ],
-)
+@pytest.mark.parametrize("status, action, words", [
+    (ProviderStatus.approved, "approve", ("已批准", "already approved")),
+    (ProviderStatus.suspended, "approve", ("恢复", "reinstate it instead")),
+    (ProviderStatus.suspended, "suspend", ("已暂停", "already suspended")),
+    (ProviderStatus.approved, "reinstate", ("未被暂停", "not suspended")),
+    (ProviderStatus.pending, "reinstate", ("待审核", "still pending")),
+])
 def test_an_illegal_action_is_refused_with_a_message_and_changes_nothing(client, status, action, words):
     staff()
     provider = factories.provider(ProviderKind.volunteer, "某志愿者", status=status)
@@ -300,15 +263,13 @@ def test_town_staff_of_another_town_get_404_and_change_nothing(client):
     assert client.get(f"/staff/providers/{provider.id}").status_code == 404
     token = csrf_token(client, "/staff/providers")
     for action in ("approve", "suspend", "reinstate"):
-        response = client.post(
-            f"/staff/providers/{provider.id}/{action}", data={"csrf_token": token, "reason": "越权尝试"}
-        )
+        response = client.post(f"/staff/providers/{provider.id}/{action}", data={"csrf_token": token,
+                                                                                 "reason": "越权尝试"})
         assert response.status_code == 404
     assert status_of(provider.id) == ProviderStatus.pending and audit_rows() == []
     with pytest.raises(ServiceError) as refused:  # the service refuses on its own too
-        providers.change_status(
-            provider.id, "approve", db.session.scalar(sa.select(User).where(User.username == "town2"))
-        )
+        providers.change_status(provider.id, "approve", db.session.scalar(
+            sa.select(User).where(User.username == "town2")))
     assert refused.value.status == 404
 
     client.post("/logout", data={"csrf_token": token})
@@ -360,10 +321,8 @@ def race(app, provider_id: int, attempts: list[tuple[int, str]]) -> tuple[list[s
             finally:
                 db.session.remove()
 
-    threads = [
-        threading.Thread(target=attempt, args=(i, actor_id, action))
-        for i, (actor_id, action) in enumerate(attempts)
-    ]
+    threads = [threading.Thread(target=attempt, args=(i, actor_id, action))
+               for i, (actor_id, action) in enumerate(attempts)]
     for t in threads:
         t.start()
     for t in threads:
@@ -372,51 +331,34 @@ def race(app, provider_id: int, attempts: list[tuple[int, str]]) -> tuple[list[s
 
 
 def test_of_concurrent_approvals_exactly_one_wins(app):
-    actors = [
-        *(staff(f"city{n}").id for n in range(THREADS // 2)),
-        *(staff(f"town{n}", "longquan").id for n in range(THREADS // 2)),
-    ]
+    actors = [*(staff(f"city{n}").id for n in range(THREADS // 2)),
+              *(staff(f"town{n}", "longquan").id for n in range(THREADS // 2))]
     for run in range(RUNS):
-        provider_id = factories.provider(
-            ProviderKind.volunteer, f"并发{run}", status=ProviderStatus.pending
-        ).id
+        provider_id = factories.provider(ProviderKind.volunteer, f"并发{run}", status=ProviderStatus.pending).id
         db.session.commit()
         outcomes, errors = race(app, provider_id, [(a, "approve") for a in actors])
         assert errors == [], f"run {run}: {errors[:3]}"
         assert sorted(outcomes) == ["refused"] * (THREADS - 1) + ["won"], f"run {run}"
         assert status_of(provider_id) == ProviderStatus.approved
-        assert (
-            db.session.scalar(
-                sa.select(sa.func.count(AuditLog.id)).where(
-                    AuditLog.action == "provider_approved", AuditLog.object_id == provider_id
-                )
-            )
-            == 1
-        )
+        assert db.session.scalar(sa.select(sa.func.count(AuditLog.id)).where(
+            AuditLog.action == "provider_approved", AuditLog.object_id == provider_id)) == 1
 
 
 def test_a_suspension_racing_an_approval_leaves_one_consistent_outcome(app):
     city, town = staff("city").id, staff("town1", "longquan").id
     for run in range(RUNS):
-        provider_id = factories.provider(
-            ProviderKind.volunteer, f"竞争{run}", status=ProviderStatus.pending
-        ).id
+        provider_id = factories.provider(ProviderKind.volunteer, f"竞争{run}", status=ProviderStatus.pending).id
         db.session.commit()
         outcomes, errors = race(app, provider_id, [(city, "approve"), (town, "suspend")])
         assert errors == [], f"run {run}: {errors[:3]}"
-        rows = db.session.scalars(
-            sa.select(AuditLog)
-            .where(AuditLog.object_id == provider_id, AuditLog.object_type == "provider")
-            .order_by(AuditLog.id)
-        ).all()
+        rows = db.session.scalars(sa.select(AuditLog).where(AuditLog.object_id == provider_id,
+                                                            AuditLog.object_type == "provider")
+                                  .order_by(AuditLog.id)).all()
         final = status_of(provider_id)
         # either order is legal (a suspension may follow the approval), but the trail always explains the status
         assert len(rows) == outcomes.count("won") >= 1, f"run {run}"
         assert rows[-1].detail["to_status"] == final.value
-        assert [r.detail["from_status"] for r in rows] == [
-            "pending",
-            *[r.detail["to_status"] for r in rows[:-1]],
-        ]
+        assert [r.detail["from_status"] for r in rows] == ["pending", *[r.detail["to_status"] for r in rows[:-1]]]
 
 
 def test_status_counts_follow_the_scope(app):
@@ -435,39 +377,22 @@ def test_staff_record_a_background_check_and_bad_dates_change_nothing(client):
     db.session.commit()
     login(client, "town-lq")
     today = date.today()
-    bad = post_action(
-        client,
-        provider.id,
-        "background-check",
-        issued_on=today.isoformat(),
-        expires_on=(today - timedelta(days=1)).isoformat(),
-    )
+    bad = post_action(client, provider.id, "background-check", issued_on=today.isoformat(),
+                      expires_on=(today - timedelta(days=1)).isoformat())
     assert bad.status_code == 400 and "invalid-feedback" in bad.get_data(as_text=True)
     assert volunteers.background_check(provider.volunteer, today).status == "missing"
-    done = post_action(
-        client,
-        provider.id,
-        "background-check",
-        issued_on=(today - timedelta(days=3)).isoformat(),
-        expires_on=(today + timedelta(days=365)).isoformat(),
-        document_no="WF-2026-001",
-    )
+    done = post_action(client, provider.id, "background-check", issued_on=(today - timedelta(days=3)).isoformat(),
+                       expires_on=(today + timedelta(days=365)).isoformat(), document_no="WF-2026-001")
     assert done.status_code == 200 and "alert-success" in done.get_data(as_text=True)
     db.session.expire_all()
     assert volunteers.background_check(provider.volunteer, today).status == "valid"
     assert [r.detail["expires_on"] for r in audit_rows("background_check_recorded")] == [
-        (today + timedelta(days=365)).isoformat()
-    ]
+        (today + timedelta(days=365)).isoformat()]
     client.post("/logout", data={"csrf_token": csrf_token(client, "/staff/")})
     login(client, "town-jh")
-    other = client.post(
-        f"/staff/providers/{provider.id}/background-check",
-        data={
-            "csrf_token": csrf_token(client, "/staff/providers"),
-            "issued_on": today.isoformat(),
-            "expires_on": (today + timedelta(days=9)).isoformat(),
-        },
-    )
+    other = client.post(f"/staff/providers/{provider.id}/background-check",
+                        data={"csrf_token": csrf_token(client, "/staff/providers"),
+                              "issued_on": today.isoformat(), "expires_on": (today + timedelta(days=9)).isoformat()})
     assert other.status_code == 404
     assert len(audit_rows("background_check_recorded")) == 1
 
@@ -477,9 +402,7 @@ def declared(code: str = "certified_counsellor", expires_on: date | None = None)
     """A volunteer in 龙泉街道 with a certificate they declared themselves (not verified)."""
     volunteer = factories.volunteer("longquan")
     factories.offer(volunteer.provider, ("daily_care",))
-    row = Qualification(
-        provider_id=volunteer.provider_id, code=code, document_no="XL-2026-01", expires_on=expires_on
-    )
+    row = Qualification(provider_id=volunteer.provider_id, code=code, document_no="XL-2026-01", expires_on=expires_on)
     db.session.add(row)
     db.session.flush()
     return volunteer.provider, row
@@ -506,15 +429,13 @@ def test_a_declared_certificate_counts_only_after_staff_verify_it(client):
     login(client, "town-lq")
     page = client.get(f"/staff/providers/{provider.id}").get_data(as_text=True)
     assert "待核验" in page and url in page
-    done = client.post(
-        url, data={"csrf_token": csrf_token(client, f"/staff/providers/{provider.id}")}, follow_redirects=True
-    )
+    done = client.post(url, data={"csrf_token": csrf_token(client, f"/staff/providers/{provider.id}")},
+                       follow_redirects=True)
     assert "证书已核验" in flashes(done, "success") and "已核验" in done.get_data(as_text=True)
     assert "certified_counsellor" in counted(provider)
     assert [r.detail["code"] for r in audit_rows("qualification_verified")] == ["certified_counsellor"]
-    again = client.post(
-        url, data={"csrf_token": csrf_token(client, f"/staff/providers/{provider.id}")}, follow_redirects=True
-    )
+    again = client.post(url, data={"csrf_token": csrf_token(client, f"/staff/providers/{provider.id}")},
+                        follow_redirects=True)
     assert "已核验过" in flashes(again, "danger") and len(audit_rows("qualification_verified")) == 1
 
 
@@ -523,17 +444,12 @@ def test_an_expired_certificate_is_not_verified(client):
     staff()
     db.session.commit()
     login(client, "city")
-    answer = client.post(
-        f"/staff/providers/{provider.id}/certificates/{cert.id}/verify",
-        data={"csrf_token": csrf_token(client, f"/staff/providers/{provider.id}")},
-        follow_redirects=True,
-    )
+    answer = client.post(f"/staff/providers/{provider.id}/certificates/{cert.id}/verify",
+                         data={"csrf_token": csrf_token(client, f"/staff/providers/{provider.id}")},
+                         follow_redirects=True)
     assert "已过期" in flashes(answer, "danger")
     db.session.expire_all()
-    assert (
-        db.session.get(Qualification, cert.id).verified_at is None
-        and audit_rows("qualification_verified") == []
-    )
+    assert db.session.get(Qualification, cert.id).verified_at is None and audit_rows("qualification_verified") == []
 
 
 def test_of_staff_verifying_one_certificate_at_once_exactly_one_does(app):
@@ -549,9 +465,7 @@ def test_of_staff_verifying_one_certificate_at_once_exactly_one_does(app):
             db.session.commit()
             barrier.wait()
             try:
-                run_in_transaction(
-                    lambda: providers.verify_qualification(provider_id, cert_id, actor, date.today())
-                )
+                run_in_transaction(lambda: providers.verify_qualification(provider_id, cert_id, actor, date.today()))
                 outcomes.append("won")
             except ServiceError as e:
                 outcomes.append(e.status)
@@ -574,24 +488,14 @@ def test_staff_find_the_providers_whose_certificates_await_verification_in_their
     staff("town-lq", "longquan")
     staff("town-jh", "jinghe")
     db.session.commit()
-    assert (
-        providers.awaiting_verification_count(
-            db.session.scalar(sa.select(User).where(User.username == "town-jh"))
-        )
-        == 0
-    )
+    assert providers.awaiting_verification_count(db.session.scalar(
+        sa.select(User).where(User.username == "town-jh"))) == 0
     login(client, "town-lq")
     listed = client.get("/staff/providers?certificates=awaiting").get_data(as_text=True)
     assert provider.name in listed and checked.provider.name not in listed
     assert re.search(r"证书待核验</span> 1<", listed)
-    run_in_transaction(
-        lambda: providers.verify_qualification(
-            provider.id,
-            cert.id,
-            db.session.scalar(sa.select(User).where(User.username == "town-lq")),
-            date.today(),
-        )
-    )
+    run_in_transaction(lambda: providers.verify_qualification(
+        provider.id, cert.id, db.session.scalar(sa.select(User).where(User.username == "town-lq")), date.today()))
     listed = client.get("/staff/providers?certificates=awaiting").get_data(as_text=True)
     assert provider.name not in listed and re.search(r"证书待核验</span> 0<", listed)
 
@@ -599,13 +503,9 @@ def test_staff_find_the_providers_whose_certificates_await_verification_in_their
 def test_suspending_an_organisation_cancels_its_orders_not_yet_started_and_keeps_those_in_service(app):
     city = staff()
     agency, worker = factories.agency("龙泉社工中心")
-    items = [
-        factories.item(factories.household(), "counselling", description="需要心理疏导") for _ in range(3)
-    ]
+    items = [factories.item(factories.household(), "counselling", description="需要心理疏导") for _ in range(3)]
     db.session.commit()
-    waiting, accepted, serving = (
-        dispatch.dispatch(it, dispatch.Choice(provider_id=agency.id), city) for it in items
-    )
+    waiting, accepted, serving = (dispatch.dispatch(it, dispatch.Choice(provider_id=agency.id), city) for it in items)
     for order in (accepted, serving):
         dispatch.accept(order, city, worker.id)
     orders.transition(serving, OrderState.scheduled, city)
@@ -613,9 +513,7 @@ def test_suspending_an_organisation_cancels_its_orders_not_yet_started_and_keeps
     db.session.commit()
     contract = db.session.get(Contract, accepted.contract_id)
     charged = contract.used_hours
-    run_in_transaction(
-        lambda: providers.change_status(agency.id, "suspend", db.session.merge(city), "服务投诉核查中")
-    )
+    run_in_transaction(lambda: providers.change_status(agency.id, "suspend", db.session.merge(city), "服务投诉核查中"))
     db.session.expire_all()
     states = {o.item_id: (o.state, o.item.status) for o in db.session.scalars(sa.select(Order))}
     assert states[items[0].id] == states[items[1].id] == (OrderState.cancelled, "open")

@@ -1,6 +1,5 @@
 """Pairing-unit portal: profile, cadres, offers and paired households; recording a monthly visit through the
 standing order's visit flow changes this month's quota compliance (the same figure the staff quota page shows)."""
-
 from __future__ import annotations
 
 import re
@@ -49,12 +48,8 @@ def unit_with_admin(quota: int = 1, town: str = "longquan") -> tuple:
 
 
 def pair(provider, cadre, town: str = "longquan") -> Pairing:
-    pairing = Pairing(
-        provider_id=provider.id,
-        household_id=factories.household(town, members=2).id,
-        cadre_id=cadre.id if cadre else None,
-        since=date(2024, 1, 1),
-    )
+    pairing = Pairing(provider_id=provider.id, household_id=factories.household(town, members=2).id,
+                      cadre_id=cadre.id if cadre else None, since=date(2024, 1, 1))
     db.session.add(pairing)
     db.session.flush()
     return pairing
@@ -62,9 +57,7 @@ def pair(provider, cadre, town: str = "longquan") -> Pairing:
 
 def completed_visits(pairing: Pairing) -> int:
     db.session.expire_all()
-    return visits.visits_this_month(
-        pairing.provider_id, pairing.household_id, utcnow(), (VisitStatus.completed,)
-    )
+    return visits.visits_this_month(pairing.provider_id, pairing.household_id, utcnow(), (VisitStatus.completed,))
 
 
 def test_every_unit_page_renders_for_the_administrator(client):
@@ -127,23 +120,13 @@ def test_another_units_households_cadres_and_offers_are_404(client):
     db.session.commit()
     login(client, admin.username, PASSWORD)
     token = csrf_token(client, "/unit/households")
-    for path in (
-        f"/unit/households/{their_pairing.id}",
-        f"/unit/cadres/{their_cadre.id}/edit",
-        f"/unit/offers/{their_offer.id}/edit",
-    ):
+    for path in (f"/unit/households/{their_pairing.id}", f"/unit/cadres/{their_cadre.id}/edit",
+                 f"/unit/offers/{their_offer.id}/edit"):
         assert client.get(path).status_code == 404, path
-    for path in (
-        f"/unit/households/{their_pairing.id}/visit",
-        f"/unit/cadres/{their_cadre.id}/status",
-        f"/unit/offers/{their_offer.id}/pause",
-    ):
-        assert (
-            client.post(
-                path, data={"csrf_token": token, "active": "0", "cadre_id": str(their_cadre.id)}
-            ).status_code
-            == 404
-        ), path
+    for path in (f"/unit/households/{their_pairing.id}/visit", f"/unit/cadres/{their_cadre.id}/status",
+                 f"/unit/offers/{their_offer.id}/pause"):
+        assert client.post(path, data={"csrf_token": token, "active": "0",
+                                       "cadre_id": str(their_cadre.id)}).status_code == 404, path
     db.session.expire_all()
     assert their_cadre.active and completed_visits(their_pairing) == 0
     assert db.session.get(ServiceOffer, their_offer.id).status == "active"
@@ -162,9 +145,8 @@ def test_unit_records_a_monthly_visit_and_quota_compliance_changes(client):
     assert "0%" in before and before.count("0 / 1") == 2
 
     token = csrf_token(client, "/unit/households")
-    response = client.post(
-        f"/unit/households/{visited.id}/visit", data={"csrf_token": token, "next": "list", "page": "1"}
-    )
+    response = client.post(f"/unit/households/{visited.id}/visit", data={
+        "csrf_token": token, "next": "list", "page": "1"})
     assert response.status_code == 303 and "/unit/households" in response.headers["Location"]
 
     # the visit went through the standing pairing order: planned, checked in and out by the pairing's cadre
@@ -176,8 +158,7 @@ def test_unit_records_a_monthly_visit_and_quota_compliance_changes(client):
     assert (visit.assignee_id, visit.status) == (cadre.id, VisitStatus.completed)
     assert visit.checkin_at is not None and visit.checkout_at is not None
     assert {"visit_planned", "visit_checked_in", "visit_checked_out", "pairing_visit_recorded"} <= set(
-        db.session.scalars(sa.select(AuditLog.action))
-    )
+        db.session.scalars(sa.select(AuditLog.action)))
 
     after = client.get("/unit/households").get_data(as_text=True)
     assert "50%" in after and "1 / 1" in after and "0 / 1" in after
@@ -185,9 +166,8 @@ def test_unit_records_a_monthly_visit_and_quota_compliance_changes(client):
     assert (staff_row.households_met, staff_row.visits_done, staff_row.percent) == (1, 1, 50)
 
     # an immediate second click is a double submit: refused, nothing added
-    again = client.post(
-        f"/unit/households/{visited.id}/visit", data={"csrf_token": token}, follow_redirects=True
-    ).get_data(as_text=True)
+    again = client.post(f"/unit/households/{visited.id}/visit", data={"csrf_token": token},
+                        follow_redirects=True).get_data(as_text=True)
     assert "记录过一次走访" in again or "was recorded at" in again
     assert db.session.scalar(sa.select(sa.func.count(Visit.id))) == 1
 
@@ -209,8 +189,7 @@ def test_recording_completes_the_months_planned_quota_visit_instead_of_adding_on
     else:
         assert now < visit.starts_at <= now + timedelta(hours=1)
         assert "monthly visit recorded" == db.session.scalar(
-            sa.select(AuditLog.detail["reason"].as_string()).where(AuditLog.action == "visit_rescheduled")
-        )
+            sa.select(AuditLog.detail["reason"].as_string()).where(AuditLog.action == "visit_rescheduled"))
     assert visits.visits_this_month(provider.id, pairing.household_id, now, (VisitStatus.completed,)) == 1
 
 
@@ -224,10 +203,8 @@ def test_a_cadre_records_their_own_visit_with_notes_through_the_page(client):
     page = client.get(f"/unit/households/{pairing.id}").get_data(as_text=True)
     assert 'name="cadre_id"' not in page  # a cadre records their own visits only
     token = csrf_token(client, f"/unit/households/{pairing.id}")
-    client.post(
-        f"/unit/households/{pairing.id}/visit",
-        data={"csrf_token": token, "notes": "送去米面油", "cadre_id": str(other.id)},
-    )
+    client.post(f"/unit/households/{pairing.id}/visit", data={"csrf_token": token, "notes": "送去米面油",
+                                                               "cadre_id": str(other.id)})
     visit = db.session.scalar(sa.select(Visit))
     assert (visit.assignee_id, visit.notes, visit.status) == (cadre.id, "送去米面油", VisitStatus.completed)
     page = client.get(f"/unit/households/{pairing.id}").get_data(as_text=True)
@@ -242,27 +219,18 @@ def test_recording_needs_an_active_cadre_of_the_unit(client):
     login(client, admin.username, PASSWORD)
     token = csrf_token(client, "/unit/households")
     listing = client.get("/unit/households").get_data(as_text=True)
-    assert (
-        f'href="/unit/households/{no_cadre.id}"' in listing
-    )  # no cadre: the button opens the household page
+    assert f'href="/unit/households/{no_cadre.id}"' in listing  # no cadre: the button opens the household page
     for chosen in ("", str(stranger.id)):
-        page = client.post(
-            f"/unit/households/{no_cadre.id}/visit",
-            data={"csrf_token": token, "cadre_id": chosen},
-            follow_redirects=True,
-        ).get_data(as_text=True)
+        page = client.post(f"/unit/households/{no_cadre.id}/visit", data={"csrf_token": token, "cadre_id": chosen},
+                           follow_redirects=True).get_data(as_text=True)
         assert "作为走访人" in page or "active cadres as the visitor" in page
     cadre.active = False
     db.session.commit()
-    client.post(
-        f"/unit/households/{no_cadre.id}/visit", data={"csrf_token": token, "cadre_id": str(cadre.id)}
-    )
+    client.post(f"/unit/households/{no_cadre.id}/visit", data={"csrf_token": token, "cadre_id": str(cadre.id)})
     assert completed_visits(no_cadre) == 0 and db.session.scalar(sa.select(sa.func.count(Order.id))) == 0
     cadre.active = True
     db.session.commit()
-    client.post(
-        f"/unit/households/{no_cadre.id}/visit", data={"csrf_token": token, "cadre_id": str(cadre.id)}
-    )
+    client.post(f"/unit/households/{no_cadre.id}/visit", data={"csrf_token": token, "cadre_id": str(cadre.id)})
     assert completed_visits(no_cadre) == 1
 
 
@@ -271,23 +239,13 @@ def test_admin_adds_and_deactivates_a_cadre(client):
     db.session.commit()
     login(client, admin.username, PASSWORD)
     token = csrf_token(client, "/unit/cadres/new")
-    bad = client.post(
-        "/unit/cadres/new", data={"csrf_token": token, "name": "", "username": "x", "password": "pw-12345678"}
-    )
+    bad = client.post("/unit/cadres/new", data={"csrf_token": token, "name": "", "username": "x",
+                                                 "password": "pw-12345678"})
     assert bad.status_code == 400 and 'id="name-error"' in bad.get_data(as_text=True)
-    assert (
-        client.post(
-            "/unit/cadres/new",
-            data={"csrf_token": token, "name": "孙干部", "username": "sun.cadre", "password": "pw-12345678"},
-        ).status_code
-        == 303
-    )
+    assert client.post("/unit/cadres/new", data={"csrf_token": token, "name": "孙干部", "username": "sun.cadre",
+                                                  "password": "pw-12345678"}).status_code == 303
     member = db.session.scalar(sa.select(ProviderMember).where(ProviderMember.name == "孙干部"))
-    assert (member.role, member.provider_id, member.certificate_level) == (
-        MemberRole.cadre,
-        provider.id,
-        None,
-    )
+    assert (member.role, member.provider_id, member.certificate_level) == (MemberRole.cadre, provider.id, None)
     client.post(f"/unit/cadres/{member.id}/status", data={"csrf_token": token, "active": "0"})
     db.session.expire_all()
     assert not member.active
@@ -302,50 +260,21 @@ def test_the_unit_page_counts_agree_with_the_staff_quota_computation():
     start, _end = visits.local_month_bounds(NOW)
     for k, pairing in enumerate(pairings):  # 0, 1, 2, 3 completed visits; one planned and one cancelled each
         order = visits.standing_order(pairing, NOW)
-        for n, status in enumerate(
-            [VisitStatus.completed] * k + [VisitStatus.planned, VisitStatus.cancelled]
-        ):
+        for n, status in enumerate([VisitStatus.completed] * k + [VisitStatus.planned, VisitStatus.cancelled]):
             at = start + timedelta(days=k, hours=n)
-            db.session.add(
-                Visit(
-                    order_id=order.id,
-                    assignee_id=cadre.id,
-                    starts_at=at,
-                    ends_at=at + timedelta(minutes=30),
-                    status=status,
-                )
-            )
+            db.session.add(Visit(order_id=order.id, assignee_id=cadre.id, starts_at=at,
+                                 ends_at=at + timedelta(minutes=30), status=status))
     last_month = start - timedelta(days=3)
-    db.session.add(
-        Visit(
-            order_id=order.id,
-            assignee_id=cadre.id,
-            starts_at=last_month,
-            ends_at=last_month + timedelta(minutes=30),
-            status=VisitStatus.completed,
-        )
-    )
+    db.session.add(Visit(order_id=order.id, assignee_id=cadre.id, starts_at=last_month,
+                         ends_at=last_month + timedelta(minutes=30), status=VisitStatus.completed))
     db.session.flush()
     rows = profiles.paired_households(pairings, 2, NOW)
     for row, pairing in zip(rows, pairings, strict=True):
-        assert row.done == visits.visits_this_month(
-            provider.id, pairing.household_id, NOW, (VisitStatus.completed,)
-        )
+        assert row.done == visits.visits_this_month(provider.id, pairing.household_id, NOW, (VisitStatus.completed,))
         assert row.done + row.planned == visits.visits_this_month(provider.id, pairing.household_id, NOW)
-    assert [(r.done, r.planned, r.met) for r in rows] == [
-        (0, 1, False),
-        (1, 1, False),
-        (2, 1, True),
-        (3, 1, True),
-    ]
+    assert [(r.done, r.planned, r.met) for r in rows] == [(0, 1, False), (1, 1, False), (2, 1, True), (3, 1, True)]
     summary = profiles.quota_summary(admin, NOW)
-    staff = next(
-        r
-        for r in visits.quota_compliance(factories.user("c", Role.city_staff), NOW)
-        if r.provider.id == provider.id
-    )
-    assert (
-        (summary.households, summary.met, summary.percent)
-        == (staff.households, staff.households_met, staff.percent)
-        == (4, 2, 50)
-    )
+    staff = next(r for r in visits.quota_compliance(factories.user("c", Role.city_staff), NOW)
+                 if r.provider.id == provider.id)
+    assert (summary.households, summary.met, summary.percent) == (staff.households, staff.households_met,
+                                                                   staff.percent) == (4, 2, 50)

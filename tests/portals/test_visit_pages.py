@@ -1,6 +1,5 @@
 """Visit pages: plan from a proposal, check in/out from the phone page, calendars, scoping, confirming hours,
 the printable certificate, quota compliance, the household timeline and the staff evaluation."""
-
 from __future__ import annotations
 
 import re
@@ -30,9 +29,8 @@ PASSWORD = "pw-12345678"
 
 def cadre_login(order) -> str:
     username = f"cadre{order.assignee_id}"
-    accounts.create_user(
-        username, PASSWORD, Role.cadre, "王干部", provider_id=order.provider_id, member_id=order.assignee_id
-    )
+    accounts.create_user(username, PASSWORD, Role.cadre, "王干部", provider_id=order.provider_id,
+                         member_id=order.assignee_id)
     return username
 
 
@@ -45,46 +43,29 @@ def test_cadre_plans_from_a_proposal_then_checks_in_and_out(client):
     assert page.status_code == 200
     first_slot = re.search(r'name="slot" id="slot1" value="([^"]+)"', page.get_data(as_text=True)).group(1)
     token = csrf_token(client, f"/unit/orders/{order.id}/visits")
-    planned = client.post(
-        f"/unit/orders/{order.id}/visits",
-        data={"csrf_token": token, "action": "plan", "slot": first_slot, "duration": "60", "repeat": ""},
-        follow_redirects=True,
-    )
+    planned = client.post(f"/unit/orders/{order.id}/visits", data={
+        "csrf_token": token, "action": "plan", "slot": first_slot, "duration": "60", "repeat": ""},
+        follow_redirects=True)
     assert planned.status_code == 200
     db.session.expire_all()
     visit = db.session.scalar(sa.select(Visit).where(Visit.order_id == order.id))
     assert visit.starts_at.isoformat() == first_slot and order.state == OrderState.scheduled
     # the same time again is refused with a message, nothing added
-    again = client.post(
-        f"/unit/orders/{order.id}/visits",
-        data={"csrf_token": token, "action": "plan", "slot": first_slot, "duration": "60"},
-        follow_redirects=True,
-    )
+    again = client.post(f"/unit/orders/{order.id}/visits", data={
+        "csrf_token": token, "action": "plan", "slot": first_slot, "duration": "60"}, follow_redirects=True)
     assert "已有" in again.get_data(as_text=True) or "already has a visit" in again.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count(Visit.id))) == 1
     # the phone page: the check-in form carries hidden coordinates filled by checkin.js
     visit.starts_at, visit.ends_at = utcnow() + timedelta(minutes=10), utcnow() + timedelta(minutes=70)
     db.session.commit()
     phone = client.get(f"/unit/visits/{visit.id}").get_data(as_text=True)
-    assert (
-        "data-geolocate" in phone
-        and 'name="lat"' in phone
-        and "checkin.js" in phone
-        and "<script>" not in phone
-    )
-    client.post(
-        f"/unit/visits/{visit.id}/checkin", data={"csrf_token": token, "lat": "35.08", "lon": "117.16"}
-    )
+    assert "data-geolocate" in phone and 'name="lat"' in phone and "checkin.js" in phone and "<script>" not in phone
+    client.post(f"/unit/visits/{visit.id}/checkin", data={"csrf_token": token, "lat": "35.08", "lon": "117.16"})
     db.session.expire_all()
-    assert (visit.status, visit.checkin_lat, visit.order.state) == (
-        VisitStatus.checked_in,
-        35.08,
-        OrderState.in_service,
-    )
-    client.post(
-        f"/unit/visits/{visit.id}/checkout",
-        data={"csrf_token": token, "lat": "", "lon": "", "notes": "情况稳定"},
-    )
+    assert (visit.status, visit.checkin_lat, visit.order.state) == (VisitStatus.checked_in, 35.08,
+                                                                    OrderState.in_service)
+    client.post(f"/unit/visits/{visit.id}/checkout", data={"csrf_token": token, "lat": "", "lon": "",
+                                                           "notes": "情况稳定"})
     db.session.expire_all()
     assert (visit.status, visit.checkout_lat, visit.notes) == (VisitStatus.completed, None, "情况稳定")
     week = client.get("/unit/calendar").get_data(as_text=True)
@@ -94,24 +75,19 @@ def test_cadre_plans_from_a_proposal_then_checks_in_and_out(client):
 def test_reschedule_needs_a_reason_and_cancel_records_it(client):
     order = accepted_order()
     username = cadre_login(order)
-    visit = visits.plan_visit(
-        order, Assignee(member_id=order.assignee_id), utcnow() + timedelta(days=2), 60, None, utcnow()
-    )
+    visit = visits.plan_visit(order, Assignee(member_id=order.assignee_id), utcnow() + timedelta(days=2), 60, None,
+                              utcnow())
     db.session.commit()
     login(client, username, PASSWORD)
     token = csrf_token(client, f"/unit/visits/{visit.id}")
     new_local = visits.to_local(utcnow() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
-    client.post(
-        f"/unit/visits/{visit.id}/reschedule",
-        data={"csrf_token": token, "starts_at": new_local, "reason": ""},
-    )
+    client.post(f"/unit/visits/{visit.id}/reschedule", data={"csrf_token": token, "starts_at": new_local,
+                                                             "reason": ""})
     db.session.expire_all()
     old_start = visit.starts_at
     assert visits.to_local(old_start).strftime("%Y-%m-%dT%H:%M") != new_local
-    client.post(
-        f"/unit/visits/{visit.id}/reschedule",
-        data={"csrf_token": token, "starts_at": new_local, "reason": "户主外出"},
-    )
+    client.post(f"/unit/visits/{visit.id}/reschedule", data={"csrf_token": token, "starts_at": new_local,
+                                                             "reason": "户主外出"})
     db.session.expire_all()
     assert visits.to_local(visit.starts_at).strftime("%Y-%m-%dT%H:%M") == new_local
     client.post(f"/unit/visits/{visit.id}/cancel", data={"csrf_token": token, "reason": "户主住院"})
@@ -121,9 +97,8 @@ def test_reschedule_needs_a_reason_and_cancel_records_it(client):
 
 def test_another_units_cadre_cannot_open_the_visit(client):
     order = accepted_order()
-    visit = visits.plan_visit(
-        order, Assignee(member_id=order.assignee_id), utcnow() + timedelta(days=1), 60, None, utcnow()
-    )
+    visit = visits.plan_visit(order, Assignee(member_id=order.assignee_id), utcnow() + timedelta(days=1), 60, None,
+                              utcnow())
     stranger = accepted_order()
     username = cadre_login(stranger)
     db.session.commit()
@@ -185,9 +160,7 @@ def test_volunteer_pages_never_show_the_exact_address(client):
     assert f"/volunteer/tasks/{order.id}/plan" in client.get("/volunteer/calendar").get_data(as_text=True)
     token = csrf_token(client, f"/volunteer/tasks/{order.id}/plan")
     when = visits.to_local(utcnow() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
-    client.post(
-        f"/volunteer/tasks/{order.id}/plan", data={"csrf_token": token, "custom": when, "duration": "60"}
-    )
+    client.post(f"/volunteer/tasks/{order.id}/plan", data={"csrf_token": token, "custom": when, "duration": "60"})
     visit = db.session.scalar(sa.select(Visit).where(Visit.volunteer_id == vol.id))
     html = client.get(f"/volunteer/visits/{visit.id}").get_data(as_text=True)
     assert it.household.village.name in html and it.household.address not in html
@@ -197,19 +170,12 @@ def test_staff_quota_timeline_and_evaluation(client):
     p = pairing(quota=1)
     accounts.create_user("city1", PASSWORD, Role.city_staff, "市")
     now = utcnow()
-    order = visits.standing_order(
-        p, now
-    )  # a direct plan: generated slots may not exist late on a month's last day
-    visit = visits.plan_visit(
-        order, Assignee(member_id=p.cadre_id), now + timedelta(seconds=1), 60, None, now
-    )
+    order = visits.standing_order(p, now)  # a direct plan: generated slots may not exist late on a month's last day
+    visit = visits.plan_visit(order, Assignee(member_id=p.cadre_id), now + timedelta(seconds=1), 60, None, now)
     visits.check_in(visit, None, now)
     visits.check_out(visit, None, now + timedelta(minutes=1))
-    db.session.add(
-        MaterialAssistance(
-            household_id=p.household_id, category_id=1, month=date(2024, 3, 1), amount_cents=68000
-        )
-    )
+    db.session.add(MaterialAssistance(household_id=p.household_id, category_id=1, month=date(2024, 3, 1),
+                                      amount_cents=68000))
     db.session.commit()
     login(client, "city1", PASSWORD)
     quota = client.get("/staff/quota").get_data(as_text=True)
@@ -220,17 +186,9 @@ def test_staff_quota_timeline_and_evaluation(client):
     assert "王干部" in client.get("/staff/calendar?q=王").get_data(as_text=True)
     # evaluation is refused until the provider completed the order (the standing order is still in service)
     token = csrf_token(client, f"/staff/orders/{visit.order_id}/evaluate")
-    refused = client.post(
-        f"/staff/orders/{visit.order_id}/evaluate",
-        data={
-            "csrf_token": token,
-            "source": "assistant",
-            "resolved": "yes",
-            "goal_attainment": "1",
-            "satisfaction": "4",
-            "follow_up_category_id": "0",
-        },
-    )
+    refused = client.post(f"/staff/orders/{visit.order_id}/evaluate", data={
+        "csrf_token": token, "source": "assistant", "resolved": "yes", "goal_attainment": "1", "satisfaction": "4",
+        "follow_up_category_id": "0"})
     assert refused.status_code == 400
     assert db.session.scalar(sa.select(sa.func.count(Outcome.id))) == 0
 
@@ -249,9 +207,8 @@ def test_unit_admin_sees_member_calendars_and_records_the_outcome(client):
     order = accepted_order()
     accounts.create_user("unitadmin", PASSWORD, Role.unit_admin, "单位", provider_id=order.provider_id)
     now = utcnow()
-    visit = visits.plan_visit(
-        order, Assignee(member_id=order.assignee_id), now + timedelta(minutes=5), 60, None, now
-    )
+    visit = visits.plan_visit(order, Assignee(member_id=order.assignee_id), now + timedelta(minutes=5), 60, None,
+                              now)
     visits.check_in(visit, None, now)
     visits.check_out(visit, None, now + timedelta(minutes=1))
     db.session.commit()
@@ -259,19 +216,9 @@ def test_unit_admin_sees_member_calendars_and_records_the_outcome(client):
     week = client.get(f"/unit/calendar?member={order.assignee_id}").get_data(as_text=True)
     assert f"/unit/visits/{visit.id}" in week
     page = f"/unit/orders/{order.id}/visits"
-    client.post(
-        page,
-        data={
-            "csrf_token": csrf_token(client, page),
-            "action": "outcome",
-            "resolved": "partly",
-            "goal_attainment": "1",
-            "satisfaction": "4",
-            "follow_up_category_id": "0",
-            "comment": "",
-            "follow_up": "",
-        },
-    )
+    client.post(page, data={"csrf_token": csrf_token(client, page), "action": "outcome", "resolved": "partly",
+                            "goal_attainment": "1", "satisfaction": "4", "follow_up_category_id": "0",
+                            "comment": "", "follow_up": ""})
     db.session.expire_all()
     outcome = db.session.scalar(sa.select(Outcome))
     assert (outcome.satisfaction, outcome.source, order.state) == (4, "provider", OrderState.completed)

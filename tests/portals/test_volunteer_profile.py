@@ -1,6 +1,5 @@
 """The volunteer's profile page: skills, home town, masked phone, certifications (the background check is shown,
 not edited) and the weekly free-time grid; saving audits, flashes and keeps the volunteer's offer in step."""
-
 from __future__ import annotations
 
 import re
@@ -30,9 +29,7 @@ PHONE = "13912345678"
 @pytest.fixture
 def vol(client):
     """A logged-in volunteer in 龙泉街道 (daily care, weekday mornings) with one offer."""
-    v = factories.volunteer(
-        "longquan", skills="daily_care", availability=weekmask.from_cells([(0, 0), (1, 0)])
-    )
+    v = factories.volunteer("longquan", skills="daily_care", availability=weekmask.from_cells([(0, 0), (1, 0)]))
     v.phone_enc, v.phone_masked = crypto.encrypt(PHONE), crypto.mask_phone(PHONE)
     factories.offer(v.provider, ("daily_care",), ("longquan", "jinghe"), windows=v.availability)
     accounts.create_user("vol-profile", PASSWORD, Role.volunteer, v.real_name, provider_id=v.provider_id)
@@ -55,12 +52,8 @@ def audit_actions() -> list[str]:
 
 
 def details(client, **changes) -> dict:
-    data = {
-        "csrf_token": csrf_token(client, "/volunteer/profile"),
-        "skills": ["daily_care"],
-        "town_id": str(factories.town("longquan").id),
-        "phone": "",
-    }
+    data = {"csrf_token": csrf_token(client, "/volunteer/profile"), "skills": ["daily_care"],
+            "town_id": str(factories.town("longquan").id), "phone": ""}
     data.update(changes)
     return data
 
@@ -80,10 +73,8 @@ def test_the_profile_shows_the_masked_phone_only_and_the_grid_of_my_free_time(cl
 
 def test_saving_skills_town_and_phone_updates_the_offer_audits_and_flashes(client, vol):
     jinghe, shannan = factories.town("jinghe"), factories.town("shannan")
-    response = client.post(
-        "/volunteer/profile",
-        data=details(client, skills=["daily_care", "tutoring"], town_id=str(shannan.id), phone="13700001111"),
-    )
+    response = client.post("/volunteer/profile", data=details(
+        client, skills=["daily_care", "tutoring"], town_id=str(shannan.id), phone="13700001111"))
     assert response.status_code == 303
     v = fresh(vol.id)
     assert v.skills == "daily_care tutoring"
@@ -107,17 +98,14 @@ def test_an_empty_phone_keeps_the_number_and_an_unchanged_form_writes_nothing(cl
     assert audit_actions() == before
 
 
-@pytest.mark.parametrize(
-    "changes, field",
-    [
-        ({"skills": []}, "skills"),
-        ({"skills": ["daily_care", "no_such_skill"]}, "skills"),
-        ({"skills": ["counselling"]}, "skills"),  # not a volunteer-task category the volunteer listed
-        ({"town_id": "9999"}, "town_id"),
-        ({"phone": "12345"}, "phone"),
-        ({"phone": "23800001111"}, "phone"),
-    ],
-)
+@pytest.mark.parametrize("changes, field", [
+    ({"skills": []}, "skills"),
+    ({"skills": ["daily_care", "no_such_skill"]}, "skills"),
+    ({"skills": ["counselling"]}, "skills"),  # not a volunteer-task category the volunteer listed
+    ({"town_id": "9999"}, "town_id"),
+    ({"phone": "12345"}, "phone"),
+    ({"phone": "23800001111"}, "phone"),
+])
 def test_bad_details_are_shown_beside_the_field_and_change_nothing(client, vol, changes, field):
     before = (vol.skills, vol.provider.town_id, vol.phone_enc, audit_actions())
     response = client.post("/volunteer/profile", data=details(client, **changes))
@@ -134,9 +122,7 @@ def test_the_free_time_grid_saves_the_checked_cells_into_the_mask_and_the_offer(
     cells = [(2, 0), (5, 1), (6, 2)]
     bits = [str(d * 3 + p) for d, p in cells]
     token = csrf_token(client, "/volunteer/profile")
-    response = client.post(
-        "/volunteer/profile/availability", data={"csrf_token": token, "availability": bits}
-    )
+    response = client.post("/volunteer/profile/availability", data={"csrf_token": token, "availability": bits})
     assert response.status_code == 303
     v = fresh(vol.id)
     assert v.availability == weekmask.from_cells(cells) == offer_of(v).windows
@@ -148,14 +134,10 @@ def test_the_free_time_grid_saves_the_checked_cells_into_the_mask_and_the_offer(
 
 def test_clearing_every_cell_is_allowed_with_a_warning_and_a_bad_cell_changes_nothing(client, vol):
     token = csrf_token(client, "/volunteer/profile")
-    bad = client.post(
-        "/volunteer/profile/availability", data={"csrf_token": token, "availability": ["3", "99"]}
-    )
+    bad = client.post("/volunteer/profile/availability", data={"csrf_token": token, "availability": ["3", "99"]})
     assert bad.status_code == 400 and "text-danger" in bad.get_data(as_text=True)
     assert fresh(vol.id).availability == weekmask.from_cells([(0, 0), (1, 0)])
-    cleared = client.post(
-        "/volunteer/profile/availability", data={"csrf_token": token}, follow_redirects=True
-    )
+    cleared = client.post("/volunteer/profile/availability", data={"csrf_token": token}, follow_redirects=True)
     assert "alert-warning" in cleared.get_data(as_text=True)
     assert fresh(vol.id).availability == 0 == offer_of(fresh(vol.id)).windows
 
@@ -171,69 +153,49 @@ def test_certifications_are_added_and_removed_but_never_the_background_check(cli
     db.session.commit()
     token = csrf_token(client, "/volunteer/profile")
     expires = (utcnow().date() + timedelta(days=400)).isoformat()
-    added = client.post(
-        "/volunteer/profile/certifications",
-        data={"csrf_token": token, "code": "teacher", "document_no": "T2020-0001", "expires_on": expires},
-    )
+    added = client.post("/volunteer/profile/certifications", data={
+        "csrf_token": token, "code": "teacher", "document_no": "T2020-0001", "expires_on": expires})
     assert added.status_code == 303
     row = db.session.scalar(sa.select(Qualification).where(Qualification.code == "teacher"))
-    assert (row.provider_id, row.document_no, row.expires_on.isoformat()) == (
-        vol.provider_id,
-        "T2020-0001",
-        expires,
-    )
+    assert (row.provider_id, row.document_no, row.expires_on.isoformat()) == (vol.provider_id, "T2020-0001", expires)
     assert row.verified_at is None  # declared: it counts once staff have seen the document
     section = client.get("/volunteer/profile").get_data(as_text=True).split('id="certifications"')[1]
     assert "教师资格" in section and "待核验" in section and "已核验" not in section
     row_id = row.id
     # the background check cannot be added or removed by the volunteer
-    refused = client.post(
-        "/volunteer/profile/certifications",
-        data={"csrf_token": token, "code": "background_check", "document_no": "BC-0001"},
-    )
+    refused = client.post("/volunteer/profile/certifications", data={
+        "csrf_token": token, "code": "background_check", "document_no": "BC-0001"})
     assert refused.status_code == 400
     check = db.session.scalar(sa.select(Qualification).where(Qualification.code == "background_check"))
-    client.post(
-        "/volunteer/profile/certifications/remove", data={"csrf_token": token, "qualification_id": check.id}
-    )
+    client.post("/volunteer/profile/certifications/remove", data={"csrf_token": token, "qualification_id": check.id})
     assert db.session.get(Qualification, check.id) is not None
     # nor anybody else's certification
     other = factories.volunteer("jinghe")
     factories.qualify(other.provider, "medical")
     db.session.commit()
     theirs = db.session.scalar(sa.select(Qualification.id).where(Qualification.code == "medical"))
-    client.post(
-        "/volunteer/profile/certifications/remove", data={"csrf_token": token, "qualification_id": theirs}
-    )
+    client.post("/volunteer/profile/certifications/remove", data={"csrf_token": token, "qualification_id": theirs})
     db.session.expire_all()
     assert db.session.get(Qualification, theirs) is not None
-    removed = client.post(
-        "/volunteer/profile/certifications/remove", data={"csrf_token": token, "qualification_id": row_id}
-    )
+    removed = client.post("/volunteer/profile/certifications/remove",
+                          data={"csrf_token": token, "qualification_id": row_id})
     assert removed.status_code == 303
     db.session.expire_all()
     assert db.session.get(Qualification, row_id) is None
     assert [a for a in audit_actions() if a.startswith("volunteer_certification")] == [
-        "volunteer_certification_added",
-        "volunteer_certification_removed",
-    ]
+        "volunteer_certification_added", "volunteer_certification_removed"]
 
 
-@pytest.mark.parametrize(
-    "changes, field",
-    [
-        ({"code": "teacher", "document_no": ""}, "document_no"),
-        ({"code": "teacher", "document_no": "T1"}, "document_no"),
-        ({"code": "nonsense", "document_no": "T2020-0001"}, "code"),
-        ({"code": "teacher", "document_no": "T2020-0001", "expires_on": "2001-01-01"}, "expires_on"),
-        ({"code": "teacher", "document_no": "T2020-0001", "expires_on": "not-a-date"}, "expires_on"),
-    ],
-)
+@pytest.mark.parametrize("changes, field", [
+    ({"code": "teacher", "document_no": ""}, "document_no"),
+    ({"code": "teacher", "document_no": "T1"}, "document_no"),
+    ({"code": "nonsense", "document_no": "T2020-0001"}, "code"),
+    ({"code": "teacher", "document_no": "T2020-0001", "expires_on": "2001-01-01"}, "expires_on"),
+    ({"code": "teacher", "document_no": "T2020-0001", "expires_on": "not-a-date"}, "expires_on"),
+])
 def test_bad_certifications_are_refused_beside_the_field(client, vol, changes, field):
-    response = client.post(
-        "/volunteer/profile/certifications",
-        data={"csrf_token": csrf_token(client, "/volunteer/profile"), **changes},
-    )
+    response = client.post("/volunteer/profile/certifications",
+                           data={"csrf_token": csrf_token(client, "/volunteer/profile"), **changes})
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert re.search(rf'name="{field}"[^>]*is-invalid|is-invalid[^>]*name="{field}"', html)
@@ -243,52 +205,37 @@ def test_bad_certifications_are_refused_beside_the_field(client, vol, changes, f
 def test_a_duplicate_certification_is_refused(client, vol):
     factories.qualify(vol.provider, "teacher")
     db.session.commit()
-    response = client.post(
-        "/volunteer/profile/certifications",
-        data={
-            "csrf_token": csrf_token(client, "/volunteer/profile"),
-            "code": "teacher",
-            "document_no": "T2020-0002",
-        },
-    )
+    response = client.post("/volunteer/profile/certifications", data={
+        "csrf_token": csrf_token(client, "/volunteer/profile"), "code": "teacher", "document_no": "T2020-0002"})
     assert response.status_code == 409
     assert db.session.scalar(sa.select(sa.func.count(Qualification.id))) == 1
 
 
-@pytest.mark.parametrize(
-    "expires_in, badge", [(None, "text-bg-secondary"), (30, "text-bg-success"), (-1, "text-bg-warning")]
-)
+@pytest.mark.parametrize("expires_in, badge", [(None, "text-bg-secondary"), (30, "text-bg-success"),
+                                               (-1, "text-bg-warning")])
 def test_the_background_check_status_is_shown(client, vol, expires_in, badge):
     if expires_in is not None:
-        db.session.add(
-            Qualification(
-                provider_id=vol.provider_id,
-                code="background_check",
-                document_no="BC1",
-                expires_on=utcnow().date() + timedelta(days=expires_in),
-            )
-        )
+        db.session.add(Qualification(provider_id=vol.provider_id, code="background_check", document_no="BC1",
+                                     expires_on=utcnow().date() + timedelta(days=expires_in)))
         db.session.commit()
     html = client.get("/volunteer/profile").get_data(as_text=True)
-    section = html[html.index('id="background-check"') : html.index('id="certifications"')]
+    section = html[html.index('id="background-check"'):html.index('id="certifications"')]
     assert badge in section and "<form" not in section
 
 
 def test_a_new_volunteer_gets_an_offer_from_the_profile_and_then_sees_matching_tasks(client):
     registered = factories.volunteer("longquan", skills="", availability=0)
-    accounts.create_user(
-        "vol-new", PASSWORD, Role.volunteer, registered.real_name, provider_id=registered.provider_id
-    )
-    tutoring = factories.item(factories.household("longquan"), "tutoring", description="孩子需要学业辅导")
+    accounts.create_user("vol-new", PASSWORD, Role.volunteer, registered.real_name,
+                         provider_id=registered.provider_id)
+    tutoring = factories.item(factories.household("longquan"), "tutoring",
+                              description="孩子需要学业辅导")
     dispatch.dispatch(tutoring, dispatch.Choice(provider_id=None), None)
     db.session.commit()
     login(client, "vol-new", PASSWORD)
     assert "学业辅导" not in client.get("/volunteer/tasks").get_data(as_text=True)
     client.post("/volunteer/profile", data=details(client, skills=["tutoring"]))
     token = csrf_token(client, "/volunteer/profile")
-    client.post(
-        "/volunteer/profile/availability", data={"csrf_token": token, "availability": ["0", "1", "2"]}
-    )
+    client.post("/volunteer/profile/availability", data={"csrf_token": token, "availability": ["0", "1", "2"]})
     v = fresh(registered.id)
     offer = offer_of(v)
     assert offer is not None and [c.code for c in offer.categories] == ["tutoring"]

@@ -4,7 +4,6 @@ POLICY maps each blueprint (or a single endpoint, which wins) to the roles that 
 (OWNED) say which rows of a kind a user may reach. Every route of `app.url_map` must be covered: a new blueprint
 or an unfillable URL parameter makes the tests fail, naming the route.
 """
-
 from __future__ import annotations
 
 import io
@@ -44,14 +43,8 @@ VOLUNTEER = frozenset({Role.volunteer})
 
 # Blueprint -> who may use it.
 POLICY: dict[str, object] = {
-    "public": ANYONE,
-    "static": ANYONE,
-    "hsds": ANYONE,
-    "staff": STAFF,
-    "agency": AGENCY,
-    "unit": UNIT,
-    "volunteer": VOLUNTEER,
-    "inbox": LOGGED_IN,
+    "public": ANYONE, "static": ANYONE, "hsds": ANYONE,
+    "staff": STAFF, "agency": AGENCY, "unit": UNIT, "volunteer": VOLUNTEER, "inbox": LOGGED_IN,
 }
 # Endpoint -> who may use it (overrides the blueprint's entry).
 ENDPOINT_POLICY: dict[str, object] = {
@@ -71,9 +64,7 @@ def allowed_roles(endpoint: str):
         return ENDPOINT_POLICY[endpoint]
     blueprint = endpoint.split(".", 1)[0] if "." in endpoint else endpoint
     if blueprint not in POLICY:
-        raise KeyError(
-            f"{endpoint}: no access policy for blueprint {blueprint!r}; add it to tests/security/support.py"
-        )
+        raise KeyError(f"{endpoint}: no access policy for blueprint {blueprint!r}; add it to tests/security/support.py")
     return POLICY[blueprint]
 
 
@@ -134,16 +125,13 @@ def owned_ids(kind: str, u: User, portal: str) -> list[int]:
     elif kind == "order_id" and portal == "staff":
         query = sa.select(Order.id).join(ServiceItem).join(Household).where(_household_scope(u))
     elif kind == "order_id" and portal == "volunteer":  # tasks the volunteer signed up for
-        query = (
-            sa.select(Order.id)
-            .join(VolunteerTask, VolunteerTask.order_id == Order.id)
-            .join(TaskSignup, TaskSignup.task_id == VolunteerTask.id)
-            .where(TaskSignup.volunteer_id == _volunteer_id(u))
-        )
+        query = (sa.select(Order.id).join(VolunteerTask, VolunteerTask.order_id == Order.id)
+                 .join(TaskSignup, TaskSignup.task_id == VolunteerTask.id)
+                 .where(TaskSignup.volunteer_id == _volunteer_id(u)))
     elif kind == "order_id":
         query = _provider_orders(u)
     elif kind == "visit_id" and portal == "staff":
-        query = sa.select(Visit.id).join(Order).join(ServiceItem).join(Household).where(_household_scope(u))
+        query = (sa.select(Visit.id).join(Order).join(ServiceItem).join(Household).where(_household_scope(u)))
     elif kind == "visit_id" and portal == "volunteer":
         query = sa.select(Visit.id).where(Visit.volunteer_id == _volunteer_id(u))
     elif kind == "visit_id":
@@ -157,27 +145,16 @@ def owned_ids(kind: str, u: User, portal: str) -> list[int]:
     elif kind == "message_id":
         query = sa.select(OutboxMessage.id)
     elif kind == "record_id":
-        query = (
-            sa.select(ServiceRecord.id)
-            .join(Visit)
-            .join(Order)
-            .join(ServiceItem)
-            .join(Household)
-            .where(_household_scope(u))
-        )
+        query = (sa.select(ServiceRecord.id).join(Visit).join(Order).join(ServiceItem).join(Household)
+                 .where(_household_scope(u)))
     else:
         raise KeyError(kind)
     return list(db.session.scalars(query.order_by(sa.text("1"))))
 
 
 ALL_IDS = {
-    "household_id": Household.id,
-    "member_id": Member.id,
-    "item_id": ServiceItem.id,
-    "order_id": Order.id,
-    "visit_id": Visit.id,
-    "notification_id": Notification.id,
-    "record_id": ServiceRecord.id,
+    "household_id": Household.id, "member_id": Member.id, "item_id": ServiceItem.id, "order_id": Order.id,
+    "visit_id": Visit.id, "notification_id": Notification.id, "record_id": ServiceRecord.id,
 }
 
 
@@ -186,9 +163,7 @@ def foreign_ids(kind: str, u: User, portal: str, limit: int = 3) -> list[int]:
     if kind not in ALL_IDS:
         return []
     mine = set(owned_ids(kind, u, portal))
-    others = [
-        i for i in db.session.scalars(sa.select(ALL_IDS[kind]).order_by(ALL_IDS[kind])) if i not in mine
-    ]
+    others = [i for i in db.session.scalars(sa.select(ALL_IDS[kind]).order_by(ALL_IDS[kind])) if i not in mine]
     if len(others) <= limit:
         return others
     step = len(others) // limit
@@ -198,13 +173,8 @@ def foreign_ids(kind: str, u: User, portal: str, limit: int = 3) -> list[int]:
 def personal_secrets() -> set[str]:
     """Every plaintext resident ID and phone number in the database (decrypted here, for scanning)."""
     values: set[str] = set()
-    for column in (
-        Member.id_number_enc,
-        Volunteer.id_number_enc,
-        Volunteer.phone_enc,
-        Household.phone_enc,
-        ProviderMember.phone_enc,
-    ):
+    for column in (Member.id_number_enc, Volunteer.id_number_enc, Volunteer.phone_enc, Household.phone_enc,
+                   ProviderMember.phone_enc):
         for token in db.session.scalars(sa.select(column).where(column.is_not(None))):
             values.add(crypto.decrypt(token))
     return values
@@ -235,13 +205,8 @@ def owned_ids(kind: str, u: User, portal: str) -> list[int]:  # noqa: F811 - ext
     if kind == "provider_id" and portal == "staff":
         from socialforce.platform.models import Provider
 
-        scope = (
-            sa.true()
-            if u.role == Role.city_staff
-            else Provider.town_id == u.town_id
-            if u.role == Role.town_staff
-            else sa.false()
-        )
+        scope = (sa.true() if u.role == Role.city_staff else Provider.town_id == u.town_id
+                 if u.role == Role.town_staff else sa.false())
         return list(db.session.scalars(sa.select(Provider.id).where(scope).order_by(Provider.id)))
     return _owned_ids_before_providers(kind, u, portal)
 
@@ -267,13 +232,11 @@ def owned_ids(kind: str, u: User, portal: str) -> list[int]:  # noqa: F811 - ext
     if portal in ("agency", "unit") and kind == "offer_id":
         query = sa.select(ServiceOffer.id).where(ServiceOffer.provider_id == u.provider_id)
     elif portal == "agency" and kind == "worker_id":
-        query = sa.select(ProviderMember.id).where(
-            ProviderMember.provider_id == u.provider_id, ProviderMember.role == MemberRole.social_worker
-        )
+        query = sa.select(ProviderMember.id).where(ProviderMember.provider_id == u.provider_id,
+                                                   ProviderMember.role == MemberRole.social_worker)
     elif portal == "unit" and kind == "cadre_id":
-        query = sa.select(ProviderMember.id).where(
-            ProviderMember.provider_id == u.provider_id, ProviderMember.role == MemberRole.cadre
-        )
+        query = sa.select(ProviderMember.id).where(ProviderMember.provider_id == u.provider_id,
+                                                   ProviderMember.role == MemberRole.cadre)
     elif portal == "unit" and kind == "pairing_id":
         query = sa.select(Pairing.id).where(Pairing.provider_id == u.provider_id, Pairing.ended_on.is_(None))
         if u.role == Role.cadre:
@@ -291,14 +254,8 @@ def owned_ids(kind: str, u: User, portal: str) -> list[int]:  # noqa: F811 - ext
 def _register_provider_portal_ids() -> None:
     from socialforce.platform.models import Pairing, ServiceOffer
 
-    ALL_IDS.update(
-        {
-            "offer_id": ServiceOffer.id,
-            "worker_id": ProviderMember.id,
-            "cadre_id": ProviderMember.id,
-            "pairing_id": Pairing.id,
-        }
-    )
+    ALL_IDS.update({"offer_id": ServiceOffer.id, "worker_id": ProviderMember.id, "cadre_id": ProviderMember.id,
+                    "pairing_id": Pairing.id})
     agency_admin, unit_admin = frozenset({Role.agency_admin}), frozenset({Role.unit_admin})
     for endpoint in ("profile_edit", "offer_new", "offer_edit", "offer_pause", "offer_resume"):
         ENDPOINT_POLICY[f"agency.{endpoint}"] = agency_admin
@@ -321,18 +278,10 @@ def owned_ids(kind: str, u: User, portal: str) -> list[int]:  # noqa: F811 - ext
     if kind == "qualification_id" and portal == "staff":
         from socialforce.platform.models import Provider, Qualification
 
-        scope = (
-            sa.true()
-            if u.role == Role.city_staff
-            else Provider.town_id == u.town_id
-            if u.role == Role.town_staff
-            else sa.false()
-        )
-        return list(
-            db.session.scalars(
-                sa.select(Qualification.id).join(Provider).where(scope).order_by(Qualification.id)
-            )
-        )
+        scope = (sa.true() if u.role == Role.city_staff else Provider.town_id == u.town_id
+                 if u.role == Role.town_staff else sa.false())
+        return list(db.session.scalars(sa.select(Qualification.id).join(Provider).where(scope)
+                                       .order_by(Qualification.id)))
     return _owned_ids_before_certificates(kind, u, portal)
 
 

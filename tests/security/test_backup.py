@@ -1,6 +1,5 @@
 """Backup and restore: `flask backup` takes an online snapshot of the SQLite database, `flask restore` brings it
 back; PostgreSQL is refused with the pg_dump advice."""
-
 from __future__ import annotations
 
 import sqlite3

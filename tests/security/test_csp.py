@@ -1,5 +1,4 @@
 """Inline scripts run under the Content-Security-Policy: each one carries this response's nonce."""
-
 from __future__ import annotations
 
 import re

@@ -1,6 +1,5 @@
 """CSRF: every state-changing route of app.url_map refuses a request without a token (400), even from a role that
 may use it, and nothing changes."""
-
 from __future__ import annotations
 
 import re
@@ -53,9 +52,7 @@ def test_every_state_changing_route_needs_a_csrf_token(demo, app):
         checked += 1
         if response.status_code != 400:
             failures.append(f"{username or 'anonymous'} {route.method} {url}: {response.status_code}")
-    assert not failures, "state-changing routes accepted a request without a CSRF token:\n" + "\n".join(
-        failures
-    )
+    assert not failures, "state-changing routes accepted a request without a CSRF token:\n" + "\n".join(failures)
     assert checked >= 20
     logins = db.session.scalar(sa.select(sa.func.count(AuditLog.id)).where(AuditLog.action == "login"))
     assert db.session.scalar(sa.select(sa.func.count(AuditLog.id))) - audit_before == logins  # nothing else

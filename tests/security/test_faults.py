@@ -1,7 +1,6 @@
 """Faults: a real child process running an import, a dispatch batch or a scheduler job is killed with SIGKILL at a
 random (seeded) moment; the database holds all of the operation or none of it, passes its integrity check, and a
 rerun completes without duplicates. Runs on the test database (SQLite file, or PostgreSQL with DATABASE_URL)."""
-
 from __future__ import annotations
 
 import os
@@ -47,14 +46,8 @@ def _child(op: str, arg: str, tmp_path: Path, kill_after: float | None) -> bool:
     db.session.close()
     env = {**os.environ, "SOCIALFORCE_INSTANCE": str(tmp_path), "PYTHONWARNINGS": "ignore"}
     url = db.engine.url.render_as_string(hide_password=False)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.security.fault_child", op, url, arg],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = subprocess.Popen([sys.executable, "-m", "tests.security.fault_child", op, url, arg], cwd=BASE_DIR,
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout.readline().strip() == "ready", process.stderr.read()
         if kill_after is None:
@@ -94,22 +87,9 @@ def test_killed_import_writes_all_or_nothing(app, tmp_path):
     setup_world()
     db.session.commit()
     start = 1000
-    rows_h = [
-        (f"K{n:05d}", "龙泉街道", "杏坛社区", f"户主{n}", f"杏坛社区{n}号", "") for n in range(BATCH * 3)
-    ]
-    rows_m = [
-        (
-            f"K{n:05d}",
-            f"户主{n}",
-            idnumber.make("370481", date(1960, 1, 1 + n % 28), start + n),
-            "户主",
-            0,
-            "低保",
-            "2020-01-01",
-            "",
-        )
-        for n in range(BATCH * 3)
-    ]
+    rows_h = [(f"K{n:05d}", "龙泉街道", "杏坛社区", f"户主{n}", f"杏坛社区{n}号", "") for n in range(BATCH * 3)]
+    rows_m = [(f"K{n:05d}", f"户主{n}", idnumber.make("370481", date(1960, 1, 1 + n % 28), start + n), "户主", 0,
+               "低保", "2020-01-01", "") for n in range(BATCH * 3)]
     path = tmp_path / "households.xlsx"
     path.write_bytes(workbook(households=rows_h, members=rows_m))
     before = (_count(Household), _count(Member))
@@ -117,9 +97,8 @@ def test_killed_import_writes_all_or_nothing(app, tmp_path):
     def measure():
         return _count(Household), _count(Member)
 
-    _kill_and_rerun(
-        "import", str(path), tmp_path, measure, before, (before[0] + BATCH * 3, before[1] + BATCH * 3), 2.0
-    )
+    _kill_and_rerun("import", str(path), tmp_path, measure, before,
+                    (before[0] + BATCH * 3, before[1] + BATCH * 3), 2.0)
 
 
 def test_killed_dispatch_batch_writes_all_or_nothing(app, tmp_path):
@@ -144,11 +123,8 @@ def test_killed_scheduler_job_writes_all_or_nothing(app, tmp_path):
     _child("dispatch", str(agency.id), tmp_path, None)
 
     def measure():
-        return (
-            _count(Order, Order.state == OrderState.expired),
-            _count(AuditLog, AuditLog.action == "item_escalated"),
-            _count(JobRun, JobRun.finished_at.is_not(None)),
-        )
+        return (_count(Order, Order.state == OrderState.expired), _count(AuditLog, AuditLog.action == "item_escalated"),
+                _count(JobRun, JobRun.finished_at.is_not(None)))
 
     _kill_and_rerun("job", "-", tmp_path, measure, (0, 0, 0), (BATCH // 2, BATCH // 2, 1), 1.0)
     assert _count(JobRun) == 1

@@ -1,6 +1,5 @@
 """A small run of the load script (5 users, 5 s) against gunicorn on the tiny demo database: every request of the
 four portals' mix answers 200."""
-
 from __future__ import annotations
 
 import json

@@ -1,6 +1,5 @@
 """Personal data: resident IDs and phones encrypted at rest (raw rows), masked on pages, one audit record per reveal,
 and a dump of the whole database holds no plaintext ID or phone."""
-
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -11,11 +10,8 @@ from socialforce.platform.models import AuditLog, Household, Member
 from tests.conftest import IsolatedClient, csrf_token, login
 from tests.security.support import leaks, personal_secrets
 
-ENCRYPTED = {
-    "members": ("id_number_enc", "id_masked"),
-    "volunteers": ("id_number_enc", "id_masked"),
-    "households": ("phone_enc", "phone_masked"),
-}
+ENCRYPTED = {"members": ("id_number_enc", "id_masked"), "volunteers": ("id_number_enc", "id_masked"),
+             "households": ("phone_enc", "phone_masked")}
 
 
 def database_dump() -> str:
@@ -35,9 +31,7 @@ def database_dump() -> str:
 
 def test_raw_rows_hold_ciphertext_and_masks_only(demo):
     for table, (cipher, mask) in ENCRYPTED.items():
-        rows = db.session.execute(
-            sa.text(f"SELECT {cipher}, {mask} FROM {table} WHERE {cipher} IS NOT NULL")
-        ).all()  # noqa: S608
+        rows = db.session.execute(sa.text(f"SELECT {cipher}, {mask} FROM {table} WHERE {cipher} IS NOT NULL")).all()  # noqa: S608
         assert rows, table
         for stored, masked in rows:
             plain = crypto.decrypt(stored)
@@ -55,15 +49,12 @@ def test_a_reveal_writes_exactly_one_audit_record_and_is_not_cached(demo, app):
     app.test_client_class = IsolatedClient
     client = app.test_client()
     login(client, "town1")
-    member = db.session.scalar(
-        sa.select(Member).join(Household).where(Household.town_id == _town_of("town1")).order_by(Member.id)
-    )
+    member = db.session.scalar(sa.select(Member).join(Household).where(Household.town_id == _town_of("town1"))
+                               .order_by(Member.id))
     page = f"/staff/households/{member.household_id}"
     assert crypto.decrypt(member.id_number_enc) not in client.get(page).get_data(as_text=True)
-    response = client.post(
-        f"/staff/members/{member.id}/reveal",
-        data={"csrf_token": csrf_token(client, page), "purpose": "核对低保申请"},
-    )
+    response = client.post(f"/staff/members/{member.id}/reveal",
+                           data={"csrf_token": csrf_token(client, page), "purpose": "核对低保申请"})
     assert response.status_code == 200
     assert crypto.decrypt(member.id_number_enc) in response.get_data(as_text=True)
     assert response.headers["Cache-Control"] == "no-store"
@@ -82,14 +73,10 @@ def test_a_reveal_without_purpose_reveals_nothing_and_is_not_audited(demo, app):
     login(client, "city")
     member = db.session.scalar(sa.select(Member).order_by(Member.id))
     page = f"/staff/households/{member.household_id}"
-    response = client.post(
-        f"/staff/members/{member.id}/reveal", data={"csrf_token": csrf_token(client, page)}
-    )
+    response = client.post(f"/staff/members/{member.id}/reveal", data={"csrf_token": csrf_token(client, page)})
     assert response.status_code == 400
     assert crypto.decrypt(member.id_number_enc) not in response.get_data(as_text=True)
-    assert not db.session.scalar(
-        sa.select(sa.func.count(AuditLog.id)).where(AuditLog.action == "reveal_id_number")
-    )
+    assert not db.session.scalar(sa.select(sa.func.count(AuditLog.id)).where(AuditLog.action == "reveal_id_number"))
 
 
 def _town_of(username: str) -> int:

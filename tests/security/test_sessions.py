@@ -1,7 +1,6 @@
 """Login and sessions: lockout per account and per address (shared through the database), the same answer for
 unknown users, session renewal, logout and password change ending sessions, idle/absolute timeouts, cookie
 flags and security headers."""
-
 from __future__ import annotations
 
 import statistics
@@ -40,16 +39,11 @@ def _client(app):
 
 def _attempt(client, username, password, environ=None):
     token = csrf_token(client)
-    return client.post(
-        "/login",
-        data={"username": username, "password": password, "csrf_token": token},
-        environ_base=environ or {},
-    )
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token},
+                       environ_base=environ or {})
 
 
-def test_account_locks_after_the_configured_failures_and_unknown_users_look_the_same(
-    people, app, monkeypatch
-):
+def test_account_locks_after_the_configured_failures_and_unknown_users_look_the_same(people, app, monkeypatch):
     monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES", 3)
     client = _client(app)
     answers = {}
@@ -59,13 +53,8 @@ def test_account_locks_after_the_configured_failures_and_unknown_users_look_the_
         for _ in range(2):
             _attempt(client, username, WRONG)
         locked = _attempt(client, username, WRONG)
-        answers[username].append(
-            (
-                locked.status_code,
-                "登录失败次数过多" in locked.get_data(as_text=True)
-                or "Too many failed logins" in locked.get_data(as_text=True),
-            )
-        )
+        answers[username].append((locked.status_code, "登录失败次数过多" in locked.get_data(as_text=True)
+                                  or "Too many failed logins" in locked.get_data(as_text=True)))
     assert answers["city"] == answers["no-such-user"] == [(200, True), (429, True)]
     # the right password is refused too while locked; another account is not affected
     assert _attempt(client, "city", "demo1234").status_code == 429
@@ -155,40 +144,29 @@ def test_password_change_ends_every_session(people, app):
     login(first, "town1")
     login(second, "town1")
     token = csrf_token(first, "/account/password")
-    bad = first.post(
-        "/account/password",
-        data={"csrf_token": token, "current": WRONG, "new": "new-pass-123", "confirm": "new-pass-123"},
-    )
+    bad = first.post("/account/password", data={"csrf_token": token, "current": WRONG, "new": "new-pass-123",
+                                                 "confirm": "new-pass-123"})
     assert bad.status_code == 400 and first.get("/staff/").status_code == 200
-    done = first.post(
-        "/account/password",
-        data={"csrf_token": token, "current": "demo1234", "new": "new-pass-123", "confirm": "new-pass-123"},
-    )
+    done = first.post("/account/password", data={"csrf_token": token, "current": "demo1234",
+                                                  "new": "new-pass-123", "confirm": "new-pass-123"})
     assert done.status_code == 302 and done.headers["Location"].startswith("/login")
     assert first.get("/staff/").status_code == 302
     assert second.get("/staff/").status_code == 302  # the other device is logged out too
     assert login(_client(app), "town1", "new-pass-123").request.path == "/staff/"
-    assert (
-        db.session.scalar(sa.select(sa.func.count(AuditLog.id)).where(AuditLog.action == "password_changed"))
-        == 1
-    )
+    assert db.session.scalar(sa.select(sa.func.count(AuditLog.id)).where(AuditLog.action == "password_changed")) == 1
 
 
 def test_password_change_refuses_a_short_password(people, app):
     client = _client(app)
     login(client, "city")
     token = csrf_token(client, "/account/password")
-    response = client.post(
-        "/account/password",
-        data={"csrf_token": token, "current": "demo1234", "new": "short", "confirm": "short"},
-    )
+    response = client.post("/account/password", data={"csrf_token": token, "current": "demo1234", "new": "short",
+                                                      "confirm": "short"})
     assert response.status_code == 400
     assert login(_client(app), "city").request.path == "/staff/"
 
 
-@pytest.mark.parametrize(
-    "key, age_seconds", [(security.SEEN_AT, 31 * 60), (security.LOGIN_AT, 8 * 3600 + 60)]
-)
+@pytest.mark.parametrize("key, age_seconds", [(security.SEEN_AT, 31 * 60), (security.LOGIN_AT, 8 * 3600 + 60)])
 def test_idle_and_absolute_timeouts_end_the_session(people, app, key, age_seconds):
     client = _client(app)
     login(client, "city")

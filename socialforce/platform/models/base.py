@@ -1,5 +1,4 @@
 """Shared column helpers: UTC timestamps and string-backed enums with CHECK constraints."""
-
 from __future__ import annotations
 
 import enum

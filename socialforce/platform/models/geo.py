@@ -1,5 +1,4 @@
 """Towns (镇街) and villages/communities (村居) with approximate centroids."""
-
 from __future__ import annotations
 
 import sqlalchemy as sa

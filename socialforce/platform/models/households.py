@@ -1,5 +1,4 @@
 """Needy households (困难家庭), their members, assistance categories and monthly material assistance."""
-
 from __future__ import annotations
 
 import enum

@@ -1,5 +1,4 @@
 """Service offers: the capacity a provider publishes (categories, towns, weekly slots, time windows)."""
-
 from __future__ import annotations
 
 import enum

@@ -1,5 +1,4 @@
 """Orders (服务工单), their events, volunteer tasks and sign-ups, visits, service records and outcomes."""
-
 from __future__ import annotations
 
 import enum
@@ -138,13 +137,13 @@ class Visit(db.Model):
     __tablename__ = "visits"
     __table_args__ = (
         sa.CheckConstraint("ends_at > starts_at", name="period"),
-        sa.CheckConstraint("(assignee_id IS NULL) <> (volunteer_id IS NULL)", name="one_assignee"),
+        sa.CheckConstraint(
+            "(assignee_id IS NULL) <> (volunteer_id IS NULL)", name="one_assignee"
+        ),
         sa.Index("ix_visits_assignee_start", "assignee_id", "starts_at"),
         sa.Index("ix_visits_volunteer_start", "volunteer_id", "starts_at"),
         sa.Index("ix_visits_status_start", "status", "starts_at"),
-        sa.Index(
-            "ix_visits_order_status", "order_id", "status", "checkin_at", "starts_at"
-        ),  # dashboard: first visit
+        sa.Index("ix_visits_order_status", "order_id", "status", "checkin_at", "starts_at"),  # dashboard: first visit
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)

@@ -3,7 +3,6 @@
 Every provider has one row in `providers` (kind, name, status, place); kind-specific details live in
 `agencies`, `pairing_units` and `volunteers`, so offers and orders refer to any provider the same way.
 """
-
 from __future__ import annotations
 
 import enum
@@ -58,9 +57,7 @@ class Qualification(db.Model):
     document_no: Mapped[str | None] = mapped_column(sa.String(60))
     issued_on: Mapped[date | None]
     expires_on: Mapped[date | None]
-    verified_at: Mapped[
-        datetime | None
-    ]  # staff saw the document; NULL: declared by a volunteer, not yet checked
+    verified_at: Mapped[datetime | None]  # staff saw the document; NULL: declared by a volunteer, not yet checked
     verified_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     provider: Mapped[Provider] = relationship(back_populates="qualifications")
 

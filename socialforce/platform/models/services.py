@@ -1,5 +1,4 @@
 """The service-category taxonomy (服务类别) and households' service lists (服务清单事项)."""
-
 from __future__ import annotations
 
 import enum
@@ -57,22 +56,10 @@ class ServiceItem(db.Model):
         sa.CheckConstraint("slots_needed BETWEEN 1 AND 50", name="slots_needed"),
         sa.Index("ix_service_items_status_category", "status", "category_id"),
         # dashboard: covering indexes for the per-household probes and the per-category counts
-        sa.Index(
-            "ix_service_items_household_status",
-            "household_id",
-            "status",
-            "created_at",
-            "closed_at",
-            "category_id",
-        ),
-        sa.Index(
-            "ix_service_items_category_status",
-            "category_id",
-            "status",
-            "created_at",
-            "closed_at",
-            "household_id",
-        ),
+        sa.Index("ix_service_items_household_status", "household_id", "status", "created_at", "closed_at",
+                 "category_id"),
+        sa.Index("ix_service_items_category_status", "category_id", "status", "created_at", "closed_at",
+                 "household_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id"), index=True)

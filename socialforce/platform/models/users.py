@@ -1,5 +1,4 @@
 """Users with roles, the append-only audit log, notifications and scheduler bookkeeping."""
-
 from __future__ import annotations
 
 import enum

@@ -1,5 +1,4 @@
 """CLI: `flask scheduler` (the scheduler process) and `flask run-job JOB_ID [--now ISO]` (one job, once)."""
-
 from __future__ import annotations
 
 import json
@@ -39,30 +38,22 @@ def scheduler_command() -> None:
 
 @click.command("run-job")
 @click.argument("job_id")
-@click.option(
-    "--now", "now_text", help="The job's clock, ISO 8601 (UTC unless an offset is given). Default: now."
-)
+@click.option("--now", "now_text", help="The job's clock, ISO 8601 (UTC unless an offset is given). Default: now.")
 def run_job_command(job_id: str, now_text: str | None) -> None:
     """Run one scheduler job once for the period containing --now (skipped if that period already ran)."""
     _configure_logging()
     specs = {spec.id: spec for spec in load_jobs(current_app.config["SCHEDULER_JOBS"])}
     if job_id not in specs:
-        raise click.BadParameter(
-            f"unknown job {job_id!r}; choose one of {', '.join(sorted(specs))}", param_hint="JOB_ID"
-        )
+        raise click.BadParameter(f"unknown job {job_id!r}; choose one of {', '.join(sorted(specs))}",
+                                 param_hint="JOB_ID")
     try:
         now = parse_now(now_text)
     except ValueError:
         raise click.BadParameter(f"not an ISO 8601 time: {now_text!r}", param_hint="--now") from None
     outcome = run_job(specs[job_id], now)
-    click.echo(
-        f"{outcome.job_id} {outcome.period}: {outcome.status}"
-        + (
-            f" in {outcome.seconds:.2f} s {json.dumps(outcome.result, sort_keys=True)}"
-            if outcome.status == "done"
-            else ""
-        )
-    )
+    click.echo(f"{outcome.job_id} {outcome.period}: {outcome.status}"
+               + (f" in {outcome.seconds:.2f} s {json.dumps(outcome.result, sort_keys=True)}"
+                  if outcome.status == "done" else ""))
     if outcome.status in ("failed", "missing"):
         raise click.ClickException(f"job {job_id} {outcome.status}; see the log")
 

@@ -6,7 +6,6 @@ result), resolved only when it runs. Its cadence names the period one run covers
 Cron fields are read in Asia/Shanghai. `misfire_grace_time` is how late (seconds) a run may still start; later
 than that it is skipped and the next period covers the work (APScheduler's default of 1 s would skip silently).
 """
-
 from __future__ import annotations
 
 import importlib
@@ -100,47 +99,17 @@ MINUTE, HOUR, DAY = 60, 3600, 86400
 
 JOBS: list[JobSpec] = [
     JobSpec("sweep_overdue", f"{_SERVICES}.dispatch:sweep_overdue", {"minute": "*"}, "minute", 50),
-    JobSpec(
-        "deliver_notifications",
-        f"{_SERVICES}.notifications:deliver_pending",
-        {"minute": "*", "second": 30},
-        "minute",
-        50,
-    ),
-    JobSpec(
-        "mark_missed_visits",
-        f"{_SERVICES}.visits:mark_missed",
-        {"minute": "*/10", "second": 15},
-        "10min",
-        5 * MINUTE,
-    ),
+    JobSpec("deliver_notifications", f"{_SERVICES}.notifications:deliver_pending",
+            {"minute": "*", "second": 30}, "minute", 50),
+    JobSpec("mark_missed_visits", f"{_SERVICES}.visits:mark_missed", {"minute": "*/10", "second": 15}, "10min",
+            5 * MINUTE),
     JobSpec("send_visit_reminders", f"{_SERVICES}.visits:send_reminders", {"minute": 5}, "hour", 30 * MINUTE),
-    JobSpec(
-        "generate_recurring_visits",
-        f"{_SERVICES}.visits:generate_recurring_visits",
-        {"hour": 1, "minute": 0},
-        "day",
-        6 * HOUR,
-    ),
-    JobSpec(
-        "rematch_open_items",
-        f"{_SERVICES}.dispatch:rematch_open_items",
-        {"hour": 2, "minute": 0},
-        "day",
-        6 * HOUR,
-    ),
-    JobSpec(
-        "generate_quota_visits",
-        f"{_SERVICES}.visits:generate_quota_visits",
-        {"day": 1, "hour": 1, "minute": 30},
-        "month",
-        3 * DAY,
-    ),
-    JobSpec(
-        "retrain_ranker",
-        f"{_SERVICES}.matching:retrain",
-        {"day_of_week": "sun", "hour": 3, "minute": 0},
-        "week",
-        DAY,
-    ),
+    JobSpec("generate_recurring_visits", f"{_SERVICES}.visits:generate_recurring_visits",
+            {"hour": 1, "minute": 0}, "day", 6 * HOUR),
+    JobSpec("rematch_open_items", f"{_SERVICES}.dispatch:rematch_open_items", {"hour": 2, "minute": 0}, "day",
+            6 * HOUR),
+    JobSpec("generate_quota_visits", f"{_SERVICES}.visits:generate_quota_visits",
+            {"day": 1, "hour": 1, "minute": 30}, "month", 3 * DAY),
+    JobSpec("retrain_ranker", f"{_SERVICES}.matching:retrain", {"day_of_week": "sun", "hour": 3, "minute": 0},
+            "week", DAY),
 ]

@@ -4,7 +4,6 @@
 primary-key clash means someone else won; both are atomic on SQLite and PostgreSQL. Times come from each process's
 clock (naive UTC), so scheduler hosts need synchronised clocks (NTP); skew eats into the lease margin.
 """
-
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -23,10 +22,8 @@ def acquire(name: str, holder: str, now: datetime, seconds: float) -> bool:
     def work() -> bool:
         updated = db.session.execute(
             sa.update(SchedulerLease)
-            .where(
-                SchedulerLease.name == name,
-                sa.or_(SchedulerLease.holder == holder, SchedulerLease.expires_at <= now),
-            )
+            .where(SchedulerLease.name == name,
+                   sa.or_(SchedulerLease.holder == holder, SchedulerLease.expires_at <= now))
             .values(holder=holder, expires_at=expires)
             .execution_options(synchronize_session=False)
         ).rowcount
@@ -46,13 +43,10 @@ def acquire(name: str, holder: str, now: datetime, seconds: float) -> bool:
 
 def holds(name: str, holder: str, now: datetime) -> bool:
     """Whether `holder` holds an unexpired lease at `now`."""
-    return bool(
-        db.session.scalar(
-            sa.select(sa.func.count()).where(
-                SchedulerLease.name == name, SchedulerLease.holder == holder, SchedulerLease.expires_at > now
-            )
-        )
-    )
+    return bool(db.session.scalar(
+        sa.select(sa.func.count()).where(SchedulerLease.name == name, SchedulerLease.holder == holder,
+                                         SchedulerLease.expires_at > now)
+    ))
 
 
 def current_holder(name: str, now: datetime) -> str | None:
@@ -64,11 +58,7 @@ def current_holder(name: str, now: datetime) -> str | None:
 
 def release(name: str, holder: str, now: datetime) -> None:
     """Let the lease expire at once (a clean shutdown hands over without waiting)."""
-    run_in_transaction(
-        lambda: db.session.execute(
-            sa.update(SchedulerLease)
-            .where(SchedulerLease.name == name, SchedulerLease.holder == holder)
-            .values(expires_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    )
+    run_in_transaction(lambda: db.session.execute(
+        sa.update(SchedulerLease).where(SchedulerLease.name == name, SchedulerLease.holder == holder)
+        .values(expires_at=now).execution_options(synchronize_session=False)
+    ))

@@ -7,7 +7,6 @@ that takes over when the holder's lease expires (the holder died) or is released
 firing in the current period is already past (catch-up after a restart or a takeover; a period that already ran is
 skipped by its JobRun row). The job store is in memory: APScheduler 3 cannot share a job store between processes.
 """
-
 from __future__ import annotations
 
 import logging
@@ -34,25 +33,13 @@ LEASE_NAME = "scheduler"
 LEASE_JOB_ID = "_lease"
 
 
-def register_jobs(
-    scheduler: BaseScheduler,
-    specs: list[JobSpec],
-    run: Callable[[JobSpec], None],
-    keep: frozenset[str] = frozenset(),
-) -> None:
+def register_jobs(scheduler: BaseScheduler, specs: list[JobSpec], run: Callable[[JobSpec], None],
+                  keep: frozenset[str] = frozenset()) -> None:
     """Add or replace every job of the list under its stable id and remove any other job (except `keep`)."""
     for spec in specs:
-        scheduler.add_job(
-            run,
-            CronTrigger(timezone=LOCAL_TZ, **spec.cron),
-            args=[spec],
-            id=spec.id,
-            name=spec.id,
-            replace_existing=True,
-            misfire_grace_time=spec.misfire_grace_time,
-            coalesce=True,
-            max_instances=1,
-        )
+        scheduler.add_job(run, CronTrigger(timezone=LOCAL_TZ, **spec.cron), args=[spec], id=spec.id,
+                          name=spec.id, replace_existing=True, misfire_grace_time=spec.misfire_grace_time,
+                          coalesce=True, max_instances=1)
     wanted = {spec.id for spec in specs} | keep
     for job in scheduler.get_jobs():
         if job.id not in wanted:
@@ -80,17 +67,9 @@ class SchedulerProcess:
             job_defaults={"coalesce": True, "max_instances": 1},
         )
         register_jobs(self.scheduler, self.specs, self.run, keep=frozenset({LEASE_JOB_ID}))
-        self.scheduler.add_job(
-            self.renew_lease,
-            "interval",
-            seconds=self.renew_seconds,
-            id=LEASE_JOB_ID,
-            name=LEASE_JOB_ID,
-            replace_existing=True,
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=max(1, int(self.renew_seconds)),
-        )
+        self.scheduler.add_job(self.renew_lease, "interval", seconds=self.renew_seconds, id=LEASE_JOB_ID,
+                               name=LEASE_JOB_ID, replace_existing=True, coalesce=True, max_instances=1,
+                               misfire_grace_time=max(1, int(self.renew_seconds)))
 
     def run(self, spec: JobSpec) -> None:
         """Run a due job if this process holds the lease (APScheduler calls this in a worker thread)."""
@@ -138,3 +117,4 @@ class SchedulerProcess:
                 with self.app.app_context():
                     lease.release(LEASE_NAME, self.holder, utcnow())
             log.info("scheduler %s stopped", self.holder)
+

@@ -12,7 +12,6 @@ operator's `flask run-job`. A younger one is treated as still running. A job tha
 its claim deleted, so the period can be retried. Jobs that talk to the outside world (deliver_pending) commit per
 message and are idempotent on their own, so a retried period repeats nothing already done.
 """
-
 from __future__ import annotations
 
 import json
@@ -49,9 +48,7 @@ def run_job(spec: JobSpec, now: datetime) -> RunOutcome:
     try:
         function = resolve(spec.func)
     except (ImportError, AttributeError) as error:
-        log.error(
-            "job %s period %s skipped: cannot load %s (%s)", spec.id, period, spec.func, type(error).__name__
-        )
+        log.error("job %s period %s skipped: cannot load %s (%s)", spec.id, period, spec.func, type(error).__name__)
         return RunOutcome(spec.id, period, "missing")
     run_id = _claim(spec.id, period)
     if run_id is None:
@@ -76,9 +73,7 @@ def run_job(spec: JobSpec, now: datetime) -> RunOutcome:
         log.debug("job %s period %s traceback", spec.id, period, exc_info=True)
         return RunOutcome(spec.id, period, "failed", seconds=seconds)
     seconds = time.perf_counter() - started
-    log.info(
-        "job %s period %s done in %.2f s: %s", spec.id, period, seconds, json.dumps(result, sort_keys=True)
-    )
+    log.info("job %s period %s done in %.2f s: %s", spec.id, period, seconds, json.dumps(result, sort_keys=True))
     return RunOutcome(spec.id, period, "done", result, seconds)
 
 
@@ -102,30 +97,21 @@ def _take_over_stale(job_id: str, period: str) -> int | None:
     cutoff = utcnow() - timedelta(seconds=current_app.config["SCHEDULER_STALE_RUN_SECONDS"])
     taken = db.session.execute(
         sa.update(JobRun)
-        .where(
-            JobRun.job_id == job_id,
-            JobRun.period == period,
-            JobRun.finished_at.is_(None),
-            JobRun.started_at < cutoff,
-        )
+        .where(JobRun.job_id == job_id, JobRun.period == period, JobRun.finished_at.is_(None),
+               JobRun.started_at < cutoff)
         .values(started_at=utcnow())
         .execution_options(synchronize_session=False)
     ).rowcount
     if taken != 1:
         return None
-    log.warning(
-        "job %s period %s: taking over a run that started before %s and never finished",
-        job_id,
-        period,
-        cutoff.isoformat(timespec="seconds"),
-    )
+    log.warning("job %s period %s: taking over a run that started before %s and never finished",
+                job_id, period, cutoff.isoformat(timespec="seconds"))
     return db.session.scalar(sa.select(JobRun.id).where(JobRun.job_id == job_id, JobRun.period == period))
 
 
 def _release(run_id: int) -> None:
     """Delete an unfinished claim so its period can be run again."""
     db.session.execute(
-        sa.delete(JobRun)
-        .where(JobRun.id == run_id, JobRun.finished_at.is_(None))
+        sa.delete(JobRun).where(JobRun.id == run_id, JobRun.finished_at.is_(None))
         .execution_options(synchronize_session=False)
     )

@@ -3,7 +3,6 @@
 Figures at scale 1.0 are the bureau's 2020 ones (about 40,000 households, 13 agencies, 60 pairing units,
 259,600 volunteers). Rows are written with bulk Core inserts and ids assigned here; the caller commits.
 """
-
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -41,13 +40,8 @@ DEMO_TODAY = date(2026, 11, 1)
 __all__ = ["DEMO_LOGINS", "DEMO_PASSWORD", "DEMO_TODAY", "FIGURES", "scaled", "seed_demo"]
 
 
-def seed_demo(
-    scale: float,
-    *,
-    seed: int = 2020,
-    progress: Callable[[str, int, int], None] | None = None,
-    today: date = DEMO_TODAY,
-) -> dict[str, int]:
+def seed_demo(scale: float, *, seed: int = 2020, progress: Callable[[str, int, int], None] | None = None,
+              today: date = DEMO_TODAY) -> dict[str, int]:
     """Build a synthetic Tengzhou at `scale` into an empty database; flushes, never commits.
 
     Same seed, scale and `today`: the same rows (apart from the random nonces inside encrypted values and

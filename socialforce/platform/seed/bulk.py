@@ -1,5 +1,4 @@
 """Bulk inserts with ids assigned in Python, chunked, with progress and a per-table row count."""
-
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -40,7 +39,7 @@ class BulkWriter:
         stage = stage or table.name
         db.session.flush()
         for start in range(0, len(rows), CHUNK_ROWS):
-            chunk = rows[start : start + CHUNK_ROWS]
+            chunk = rows[start:start + CHUNK_ROWS]
             db.session.execute(sa.insert(table), chunk)
             self.progress(stage, start + len(chunk), len(rows))
         if not rows:
@@ -52,8 +51,6 @@ class BulkWriter:
         if db.session.get_bind().dialect.name != "postgresql":
             return
         for name in sorted(self._next_id):
-            db.session.execute(
-                sa.text(
-                    f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT max(id) FROM {name}))"
-                )
-            )
+            db.session.execute(sa.text(
+                f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT max(id) FROM {name}))"
+            ))

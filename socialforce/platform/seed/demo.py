@@ -1,5 +1,4 @@
 """The demo logins and the scenarios that give every portal something to show."""
-
 from __future__ import annotations
 
 from datetime import timedelta
@@ -40,19 +39,12 @@ def _member_for(household: HouseholdRef, category: str) -> MemberRef | None:
     return None
 
 
-def _reserve(
-    world: World, households: list[HouseholdRef], categories: tuple[str, ...], count: int, tag: str
-) -> list[ItemRef]:
+def _reserve(world: World, households: list[HouseholdRef], categories: tuple[str, ...], count: int,
+             tag: str) -> list[ItemRef]:
     """`count` open items of these households and categories kept out of the history (made if missing)."""
     ids = {h.id for h in households}
-    found = [
-        i
-        for i in world.items
-        if not i.reserved
-        and i.household.id in ids
-        and i.category in categories
-        and not (i.category == "tutoring" and i.member_id is None)
-    ][:count]
+    found = [i for i in world.items if not i.reserved and i.household.id in ids and i.category in categories
+             and not (i.category == "tutoring" and i.member_id is None)][:count]
     for item in found:
         item.reserved = tag
     for k in range(count - len(found)):
@@ -67,10 +59,8 @@ def _reserve(
 
 def reserve_demo_items(world: World) -> dict[str, list[ItemRef]]:
     """Items in the demo users' towns set aside for the scenarios staged after the history."""
-    town = {
-        code: [h for h in world.households if h.town_id == world.town_by_code[code].id]
-        for code in ("longquan", "jinghe")
-    }
+    town = {code: [h for h in world.households if h.town_id == world.town_by_code[code].id]
+            for code in ("longquan", "jinghe")}
     unit1 = world.units[0]
     unit1_households = [h for h in world.households if world.pairings.get(h.id, (None,))[0] is unit1]
     unit1_households.sort(key=lambda h: (h.town_id != world.town_by_code["longquan"].id, h.id))
@@ -112,9 +102,7 @@ def stage_demo_orders(world: World, history: History, reserved: dict[str, list[I
     volunteer1 = world.volunteers[0]
     for agency, key in ((agency1, "agency1_dispatched"), (agency2, "agency2_dispatched")):
         for rank, item in enumerate(reserved[key], start=1):
-            history.order(
-                item, _candidate(history, item, agency), 1, rank, now - timedelta(hours=3 + 5 * rank)
-            )
+            history.order(item, _candidate(history, item, agency), 1, rank, now - timedelta(hours=3 + 5 * rank))
             item.status = "dispatched"
     for item in reserved["agency1_in_service"]:
         _ongoing(history, item, agency1, agency1.staff[0])
@@ -122,25 +110,16 @@ def stage_demo_orders(world: World, history: History, reserved: dict[str, list[I
         _ongoing(history, item, unit1, unit1.staff[0])
     for item in reserved["volunteer1_open"] + reserved["volunteer2_open"]:
         item.slots = max(item.slots, 2)
-        history.task_history(
-            item, now - timedelta(days=1), signed=[], begin=history.visit_time(item, now + timedelta(days=1))
-        )
+        history.task_history(item, now - timedelta(days=1), signed=[],
+                             begin=history.visit_time(item, now + timedelta(days=1)))
     for item in reserved["volunteer1_signed"]:
         item.slots = 1
-        history.task_history(
-            item,
-            now - timedelta(days=2),
-            signed=[volunteer1],
-            begin=history.visit_time(item, now + timedelta(days=1)),
-        )
+        history.task_history(item, now - timedelta(days=2), signed=[volunteer1],
+                             begin=history.visit_time(item, now + timedelta(days=1)))
     for item in reserved["volunteer1_done"]:
         item.slots = 1
-        history.task_history(
-            item,
-            now - timedelta(days=40),
-            signed=[volunteer1],
-            begin=history.visit_time(item, now - timedelta(days=35)),
-        )
+        history.task_history(item, now - timedelta(days=40), signed=[volunteer1],
+                             begin=history.visit_time(item, now - timedelta(days=35)))
 
 
 def create_demo_users(world: World) -> int:
@@ -157,10 +136,7 @@ def create_demo_users(world: World) -> int:
         "town2": (f"{jinghe.name_zh}民政办", {"town_id": jinghe.id}),
         "agency1": (agency1.name, {"provider_id": agency1.id}),
         "agency2": (agency2.name, {"provider_id": agency2.id}),
-        "worker1": (
-            "社工（" + agency1.name + "）",
-            {"provider_id": agency1.id, "member_id": agency1.staff[0]},
-        ),
+        "worker1": ("社工（" + agency1.name + "）", {"provider_id": agency1.id, "member_id": agency1.staff[0]}),
         "unit1": (unit1.name, {"provider_id": unit1.id}),
         "unit2": (unit2.name, {"provider_id": unit2.id}),
         "cadre1": ("帮扶干部（" + unit1.name + "）", {"provider_id": unit1.id, "member_id": unit1.staff[0]}),

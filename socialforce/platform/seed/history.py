@@ -5,7 +5,6 @@ cold-start scores see only in part, so a learned ranker has signal to find. The 
 list with the position bias the ranker corrects for (P(position p) proportional to 1 / (1 + p)), and every list
 is kept as impressions, as the platform keeps it.
 """
-
 from __future__ import annotations
 
 import math
@@ -60,13 +59,9 @@ class Candidate:
 
     def logged_reasons(self) -> dict:
         """The ranking as the platform logs it with an order (see services.matching.to_choice)."""
-        return {
-            "offer_id": None,
-            "reasons": [
-                {"feature": f, "contribution": round(c, 4), "value": round(v, 4)}
-                for f, c, v in zip(FEATURES, self.contributions, self.values, strict=True)
-            ],
-        }
+        return {"offer_id": None, "reasons": [
+            {"feature": f, "contribution": round(c, 4), "value": round(v, 4)}
+            for f, c, v in zip(FEATURES, self.contributions, self.values, strict=True)]}
 
 
 class History:
@@ -75,10 +70,8 @@ class History:
     def __init__(self, world: World):
         self.world = world
         self.rng = world.rng
-        self.rows: dict[type, list[dict]] = {
-            m: []
-            for m in (Order, Impression, OrderEvent, VolunteerTask, TaskSignup, Visit, ServiceRecord, Outcome)
-        }
+        self.rows: dict[type, list[dict]] = {m: [] for m in (Order, Impression, OrderEvent, VolunteerTask, TaskSignup,
+                                                              Visit, ServiceRecord, Outcome)}
         self.org_pool: dict[tuple[int, str], list[ProviderRef]] = {}
         self.volunteer_pool: dict[tuple[int, str], list[ProviderRef]] = {}
         for provider in world.agencies + world.units:
@@ -113,12 +106,8 @@ class History:
 
     def candidate(self, item: ItemRef, provider: ProviderRef, paired: bool) -> Candidate:
         """A provider as the platform would have ranked it for the item, with the logged feature values."""
-        c = Candidate(
-            provider,
-            distance_km(item.household.lat, item.household.lon, provider.lat, provider.lon),
-            item.category in provider.strengths,
-            paired,
-        )
+        c = Candidate(provider, distance_km(item.household.lat, item.household.lon, provider.lat, provider.lon),
+                      item.category in provider.strengths, paired)
         c.values = self.logged_values(item, c)
         c.contributions = tuple(float(x) for x in contributions(np.array([c.values]))[0])
         c.score = round(sum(c.contributions), 4)
@@ -130,29 +119,16 @@ class History:
         rng = self.rng
         text = rng.uniform(0.35, 0.85) if c.fit else rng.uniform(0.05, 0.45)
         track = min(1.0, max(0.0, 0.55 + 0.12 * c.provider.quality + rng.gauss(0.0, 0.08)))
-        return (
-            text,
-            c.distance,
-            float(c.paired),
-            0.0,
-            track,
-            HOUSEHOLD_PRIORITY.get(item.household.kind, 0.4),
-            rng.uniform(0.2, 1.0),
-        )
+        return (text, c.distance, float(c.paired), 0.0, track, HOUSEHOLD_PRIORITY.get(item.household.kind, 0.4),
+                rng.uniform(0.2, 1.0))
 
     def acceptance(self, c: Candidate) -> float:
         """The hidden probability that a provider accepts: a busy one (little free capacity) often declines, and
         distance deters volunteers and units, who travel on their own, far more than agencies with a car."""
         free = c.values[FEATURES.index("load")]
         per_km = 0.02 if c.provider.kind == "agency" else 0.12
-        return sigmoid(
-            1.0
-            + 3.0 * c.provider.quality
-            + 0.3 * c.fit
-            + 0.6 * c.paired
-            - per_km * c.distance
-            + 2.5 * (free - 0.6)
-        )
+        return sigmoid(1.0 + 3.0 * c.provider.quality + 0.3 * c.fit + 0.6 * c.paired - per_km * c.distance
+                       + 2.5 * (free - 0.6))
 
     def satisfaction(self, quality: float, fit: bool, paired: bool, distance: float) -> float:
         """The hidden satisfaction level (about 1-5) a household would report."""
@@ -160,70 +136,33 @@ class History:
 
     # ------------------------------------------------------------ rows
 
-    def order(
-        self,
-        item: ItemRef,
-        c: Candidate | None,
-        attempt: int,
-        rank: int | None,
-        at: datetime,
-        due: datetime | None = None,
-        shown: list[Candidate] | None = None,
-    ) -> dict:
+    def order(self, item: ItemRef, c: Candidate | None, attempt: int, rank: int | None, at: datetime,
+              due: datetime | None = None, shown: list[Candidate] | None = None) -> dict:
         """A dispatched order (to a provider, or as a volunteer task when `c` is None) with the list it came from:
         `shown` (ranked, `c` at `rank`), or `c` alone."""
         provider = c.provider if c else None
-        row = {
-            "id": self.world.writer.next_id(Order),
-            "item_id": item.id,
-            "provider_id": provider.id if provider else None,
-            "assignee_id": None,
-            "contract_id": provider.contract_id if provider else None,
-            "state": "dispatched",
-            "score": c.score if c else None,
-            "rank": rank,
-            "model_version": MODEL_VERSION if c else None,
-            "reasons": c.logged_reasons() if c else None,
-            "attempt": attempt,
-            "expected_hours": self.rng.choice((1.5, 2.0, 2.0, 3.0)),
-            "created_at": at,
-            "dispatched_at": at,
-            "response_due_at": due or at + timedelta(hours=RESPONSE_HOURS),
-            "responded_at": None,
-            "completed_at": None,
-            "decline_reason": None,
-        }
+        row = {"id": self.world.writer.next_id(Order), "item_id": item.id,
+               "provider_id": provider.id if provider else None, "assignee_id": None,
+               "contract_id": provider.contract_id if provider else None, "state": "dispatched",
+               "score": c.score if c else None, "rank": rank, "model_version": MODEL_VERSION if c else None,
+               "reasons": c.logged_reasons() if c else None,
+               "attempt": attempt, "expected_hours": self.rng.choice((1.5, 2.0, 2.0, 3.0)), "created_at": at,
+               "dispatched_at": at, "response_due_at": due or at + timedelta(hours=RESPONSE_HOURS),
+               "responded_at": None, "completed_at": None, "decline_reason": None}
         self.rows[Order].append(row)
         if c:
             listed = enumerate(shown, start=1) if shown else [(rank, c)]
             self.rows[Impression].extend(
-                {
-                    "id": self.world.writer.next_id(Impression),
-                    "order_id": row["id"],
-                    "provider_id": s.provider.id,
-                    "position": position,
-                    "score": s.score,
-                    "features": [round(v, 4) for v in s.values],
-                }
-                for position, s in listed
-            )
+                {"id": self.world.writer.next_id(Impression), "order_id": row["id"], "provider_id": s.provider.id,
+                 "position": position, "score": s.score, "features": [round(v, 4) for v in s.values]}
+                for position, s in listed)
         self.event(row, None, "dispatched", at)
         return row
 
-    def event(
-        self, order: dict, from_state: str | None, to_state: str, at: datetime, reason: str | None = None
-    ):
-        self.rows[OrderEvent].append(
-            {
-                "id": self.world.writer.next_id(OrderEvent),
-                "order_id": order["id"],
-                "from_state": from_state,
-                "to_state": to_state,
-                "actor_id": None,
-                "reason": reason,
-                "at": at,
-            }
-        )
+    def event(self, order: dict, from_state: str | None, to_state: str, at: datetime, reason: str | None = None):
+        self.rows[OrderEvent].append({"id": self.world.writer.next_id(OrderEvent), "order_id": order["id"],
+                                      "from_state": from_state, "to_state": to_state, "actor_id": None,
+                                      "reason": reason, "at": at})
 
     def move(self, order: dict, to_state: str, at: datetime, reason: str | None = None) -> None:
         """Record a state transition."""
@@ -236,54 +175,24 @@ class History:
         local = after + LOCAL + timedelta(days=1)
         local += timedelta(days=(day - local.weekday()) % 7)
         start_hour = weekmask.PERIOD_HOURS[weekmask.PERIODS[period]][0]
-        return (
-            local.replace(hour=start_hour, minute=self.rng.choice((0, 30)), second=0, microsecond=0) - LOCAL
-        )
+        return local.replace(hour=start_hour, minute=self.rng.choice((0, 30)), second=0, microsecond=0) - LOCAL
 
-    def visit(
-        self,
-        order: dict,
-        item: ItemRef,
-        start: datetime,
-        done: bool,
-        assignee: int | None = None,
-        volunteer: ProviderRef | None = None,
-    ) -> None:
+    def visit(self, order: dict, item: ItemRef, start: datetime, done: bool, assignee: int | None = None,
+              volunteer: ProviderRef | None = None) -> None:
         """A visit by a provider member or a volunteer; done visits have check-in/out and volunteers a record."""
         rng, h = self.rng, item.household
-        row = {
-            "id": self.world.writer.next_id(Visit),
-            "order_id": order["id"],
-            "series_id": None,
-            "assignee_id": assignee,
-            "volunteer_id": volunteer.volunteer_id if volunteer else None,
-            "starts_at": start,
-            "ends_at": start + timedelta(hours=2),
-            "status": "planned",
-            "checkin_at": None,
-            "checkout_at": None,
-            "checkin_lat": None,
-            "checkin_lon": None,
-            "checkout_lat": None,
-            "checkout_lon": None,
-            "notes": None,
-            "cancel_reason": None,
-            "reminded_at": None,
-        }
+        row = {"id": self.world.writer.next_id(Visit), "order_id": order["id"], "series_id": None,
+               "assignee_id": assignee, "volunteer_id": volunteer.volunteer_id if volunteer else None,
+               "starts_at": start, "ends_at": start + timedelta(hours=2), "status": "planned",
+               "checkin_at": None, "checkout_at": None, "checkin_lat": None, "checkin_lon": None,
+               "checkout_lat": None, "checkout_lon": None, "notes": None, "cancel_reason": None, "reminded_at": None}
         if done:
             checkin = start + timedelta(minutes=rng.randint(-10, 20))
             checkout = checkin + timedelta(minutes=rng.randint(45, 120))
             lat, lon = h.lat + rng.gauss(0, 0.0003), h.lon + rng.gauss(0, 0.0003)
-            row.update(
-                status="completed",
-                checkin_at=checkin,
-                checkout_at=checkout,
-                checkin_lat=round(lat, 6),
-                checkin_lon=round(lon, 6),
-                checkout_lat=round(lat, 6),
-                checkout_lon=round(lon, 6),
-                notes=rng.choice((None, None, "服务对象状态良好", "已完成约定服务内容")),
-            )
+            row.update(status="completed", checkin_at=checkin, checkout_at=checkout, checkin_lat=round(lat, 6),
+                       checkin_lon=round(lon, 6), checkout_lat=round(lat, 6), checkout_lon=round(lon, 6),
+                       notes=rng.choice((None, None, "服务对象状态良好", "已完成约定服务内容")))
             if volunteer:
                 self.record(row, item, volunteer, int((checkout - checkin).total_seconds() // 60))
         self.rows[Visit].append(row)
@@ -294,39 +203,22 @@ class History:
         if confirmed > self.world.now or self.rng.random() < 0.12:
             confirmed = None
         town = self.world.town_by_id[item.household.town_id]
-        self.rows[ServiceRecord].append(
-            {
-                "id": self.world.writer.next_id(ServiceRecord),
-                "visit_id": visit["id"],
-                "volunteer_id": volunteer.volunteer_id,
-                "served_on": (visit["checkin_at"] + LOCAL).date(),
-                "place": town.name_zh,
-                "content": texts.RECORD_CONTENT.get(item.category, CATEGORY_ZH[item.category]),
-                "minutes": minutes,
-                "confirmed_by_id": None,
-                "confirmed_at": confirmed,
-            }
-        )
+        self.rows[ServiceRecord].append({
+            "id": self.world.writer.next_id(ServiceRecord), "visit_id": visit["id"],
+            "volunteer_id": volunteer.volunteer_id, "served_on": (visit["checkin_at"] + LOCAL).date(),
+            "place": town.name_zh, "content": texts.RECORD_CONTENT.get(item.category, CATEGORY_ZH[item.category]),
+            "minutes": minutes, "confirmed_by_id": None, "confirmed_at": confirmed})
 
     def outcome(self, order: dict, source: str, level: float, at: datetime) -> int:
         """An outcome whose satisfaction, resolution and goal attainment follow the hidden level."""
         rng = self.rng
         satisfaction = min(5, max(1, round(level)))
         resolved = "yes" if level >= 3.8 else "partly" if level >= 2.6 else "no"
-        self.rows[Outcome].append(
-            {
-                "id": self.world.writer.next_id(Outcome),
-                "order_id": order["id"],
-                "source": source,
-                "resolved": resolved,
-                "goal_attainment": min(2, max(-2, round(level - 3.3 + rng.gauss(0, 0.5)))),
-                "satisfaction": satisfaction,
-                "follow_up_item_id": None,
-                "comment": texts.comment(rng, satisfaction),
-                "recorded_by_id": None,
-                "recorded_at": at,
-            }
-        )
+        self.rows[Outcome].append({
+            "id": self.world.writer.next_id(Outcome), "order_id": order["id"], "source": source,
+            "resolved": resolved, "goal_attainment": min(2, max(-2, round(level - 3.3 + rng.gauss(0, 0.5)))),
+            "satisfaction": satisfaction, "follow_up_item_id": None, "comment": texts.comment(rng, satisfaction),
+            "recorded_by_id": None, "recorded_at": at})
         return satisfaction
 
     # ------------------------------------------------------------ life cycles
@@ -373,9 +265,8 @@ class History:
                 return cadre
         return self.rng.choice(provider.staff) if provider.staff else None
 
-    def serve(
-        self, item: ItemRef, order: dict, c: Candidate, accepted_at: datetime, assignee: int | None = None
-    ) -> None:
+    def serve(self, item: ItemRef, order: dict, c: Candidate, accepted_at: datetime,
+              assignee: int | None = None) -> None:
         """Acceptance, service with visits, completion and outcomes, as far as the clock has come."""
         rng, now = self.rng, self.world.now
         provider = c.provider
@@ -399,32 +290,15 @@ class History:
         end = begin + timedelta(days=days, hours=2)
         self.visit(order, item, begin, done=True, assignee=member, volunteer=volunteer)
         if end > now:
-            self.visit(
-                order, item, self.visit_time(item, now), done=False, assignee=member, volunteer=volunteer
-            )
+            self.visit(order, item, self.visit_time(item, now), done=False, assignee=member, volunteer=volunteer)
             return
         if days > 7:
-            self.visit(
-                order,
-                item,
-                self.visit_time(item, begin + timedelta(days=days // 2)),
-                done=True,
-                assignee=member,
-                volunteer=volunteer,
-            )
+            self.visit(order, item, self.visit_time(item, begin + timedelta(days=days // 2)), done=True,
+                       assignee=member, volunteer=volunteer)
         self.complete(item, order, end, c.provider.quality, c.fit, c.paired, c.distance, provider.id)
 
-    def complete(
-        self,
-        item: ItemRef,
-        order: dict,
-        end: datetime,
-        quality: float,
-        fit: bool,
-        paired: bool,
-        distance: float,
-        provider_id: int | None,
-    ) -> None:
+    def complete(self, item: ItemRef, order: dict, end: datetime, quality: float, fit: bool, paired: bool,
+                 distance: float, provider_id: int | None) -> None:
         """Completion, the provider's outcome and (often) the village assistant's evaluation."""
         rng, now = self.rng, self.world.now
         order["completed_at"] = end
@@ -439,13 +313,8 @@ class History:
         if provider_id:
             self.rated.append((score, item.household.id, provider_id, min(now, end + timedelta(days=5))))
 
-    def task_history(
-        self,
-        item: ItemRef,
-        start: datetime,
-        signed: list[ProviderRef] | None = None,
-        begin: datetime | None = None,
-    ) -> dict | None:
+    def task_history(self, item: ItemRef, start: datetime, signed: list[ProviderRef] | None = None,
+                     begin: datetime | None = None) -> dict | None:
         """A volunteer task: sign-ups until it starts, then visits, records and outcomes."""
         rng, now = self.rng, self.world.now
         pool = self.volunteer_pool.get((item.household.town_id, item.category), [])
@@ -453,34 +322,21 @@ class History:
             return None
         begin = begin or self.visit_time(item, start + timedelta(days=rng.randint(1, 6)))
         order = self.order(item, None, 1, None, start, due=begin)
-        task = {
-            "id": self.world.writer.next_id(VolunteerTask),
-            "order_id": order["id"],
-            "slots": item.slots,
-            "taken": 0,
-            "starts_at": begin,
-        }
+        task = {"id": self.world.writer.next_id(VolunteerTask), "order_id": order["id"], "slots": item.slots,
+                "taken": 0, "starts_at": begin}
         self.rows[VolunteerTask].append(task)
         item.status = "dispatched"
         if signed is None:
             wanted = rng.choices((item.slots, rng.randint(1, item.slots), 0), (75, 17, 8))[0]
-            near = sorted(
-                rng.sample(pool, min(len(pool), 3 * wanted)),
-                key=lambda v: (distance_km(item.household.lat, item.household.lon, v.lat, v.lon), v.id),
-            )
+            near = sorted(rng.sample(pool, min(len(pool), 3 * wanted)),
+                          key=lambda v: (distance_km(item.household.lat, item.household.lon, v.lat, v.lon), v.id))
             signed = near[:wanted]
         filled_at = start
         for volunteer in signed:
             at = start + (min(begin, now) - start) * rng.uniform(0.05, 0.95)
             filled_at = max(filled_at, at)
-            self.rows[TaskSignup].append(
-                {
-                    "id": self.world.writer.next_id(TaskSignup),
-                    "task_id": task["id"],
-                    "volunteer_id": volunteer.volunteer_id,
-                    "created_at": at,
-                }
-            )
+            self.rows[TaskSignup].append({"id": self.world.writer.next_id(TaskSignup), "task_id": task["id"],
+                                          "volunteer_id": volunteer.volunteer_id, "created_at": at})
         task["taken"] = len(signed)
         if begin > now - SERVICE_MARGIN:  # still taking sign-ups unless full
             if len(signed) == item.slots:
@@ -514,9 +370,7 @@ class History:
                 continue
             start = earliest + (now - earliest) * rng.random() ** 1.3
             is_task = item.category in self.world.task_categories
-            if is_task and (
-                rng.random() < 0.65 or not self.org_pool.get((item.household.town_id, item.category))
-            ):
+            if is_task and (rng.random() < 0.65 or not self.org_pool.get((item.household.town_id, item.category))):
                 if self.task_history(item, start) is not None:
                     continue
             self.provider_history(item, start)
@@ -524,16 +378,7 @@ class History:
     def write(self) -> None:
         """Insert everything in foreign-key order, household blocks last."""
         w = self.world.writer
-        for model in (
-            Order,
-            Impression,
-            OrderEvent,
-            VolunteerTask,
-            TaskSignup,
-            Visit,
-            ServiceRecord,
-            Outcome,
-        ):
+        for model in (Order, Impression, OrderEvent, VolunteerTask, TaskSignup, Visit, ServiceRecord, Outcome):
             w.insert(model, self.rows[model])
         self.write_blocks()
 
@@ -547,15 +392,7 @@ class History:
             if len(rows) >= wanted or (household_id, provider_id) in seen:
                 continue
             seen.add((household_id, provider_id))
-            rows.append(
-                {
-                    "id": w.next_id(HouseholdBlock),
-                    "household_id": household_id,
-                    "provider_id": provider_id,
-                    "reason": rng.choice(
-                        ("对服务不满意，要求更换服务方", "多次未按约定上门", "服务对象要求不再由该方服务")
-                    ),
-                    "created_at": at,
-                }
-            )
+            rows.append({"id": w.next_id(HouseholdBlock), "household_id": household_id, "provider_id": provider_id,
+                         "reason": rng.choice(("对服务不满意，要求更换服务方", "多次未按约定上门", "服务对象要求不再由该方服务")),
+                         "created_at": at})
         w.insert(HouseholdBlock, rows)

@@ -1,5 +1,4 @@
 """Households' service lists: items per category, for whom, how urgent, how often and when."""
-
 from __future__ import annotations
 
 from datetime import timedelta
@@ -13,16 +12,9 @@ SERVICE_SHARE = 0.75  # households with at least one service item; the rest get 
 EXTRA_ITEMS_MEAN = 2.4  # Poisson mean of items beyond the first, for households with services
 VULNERABLE = {"tekun", "orphan", "child_difficulty", "child_unsupported", "disability_care"}
 FREQUENCIES = {
-    "counselling": (10, 50, 40),
-    "emotional_comfort": (5, 40, 55),
-    "resource_linking": (80, 0, 20),
-    "capability_building": (40, 30, 30),
-    "social_integration": (40, 0, 60),
-    "rehabilitation": (0, 80, 20),
-    "tutoring": (10, 90, 0),
-    "daily_care": (0, 80, 20),
-    "employment": (70, 0, 30),
-    "legal_aid": (100, 0, 0),
+    "counselling": (10, 50, 40), "emotional_comfort": (5, 40, 55), "resource_linking": (80, 0, 20),
+    "capability_building": (40, 30, 30), "social_integration": (40, 0, 60), "rehabilitation": (0, 80, 20),
+    "tutoring": (10, 90, 0), "daily_care": (0, 80, 20), "employment": (70, 0, 30), "legal_aid": (100, 0, 0),
     "medical_escort": (40, 10, 50),
 }  # once, weekly, monthly
 DAYTIME = [weekmask.bit(d, p) for d in range(5) for p in (0, 1)]
@@ -47,11 +39,8 @@ def needs(world: World, household: HouseholdRef) -> list[tuple[str, MemberRef | 
             elif 18 <= m.age <= 55:
                 result.append(("employment", m, 0.3))
         if m.age >= 70:
-            result += [
-                ("daily_care", m, 0.6 if alone else 0.3),
-                ("medical_escort", m, 0.3),
-                ("emotional_comfort", m, 0.7 if alone else 0.3),
-            ]
+            result += [("daily_care", m, 0.6 if alone else 0.3), ("medical_escort", m, 0.3),
+                       ("emotional_comfort", m, 0.7 if alone else 0.3)]
         if 18 <= m.age <= 55 and not m.disability_grade:
             result += [("employment", m, 0.3), ("capability_building", m, 0.2)]
         if m.age >= 18 and m.relation in ("户主", "配偶"):
@@ -63,9 +52,7 @@ def needs(world: World, household: HouseholdRef) -> list[tuple[str, MemberRef | 
 def _windows(world: World, category: str) -> int:
     """Preferred weekly windows: mostly weekday daytime; tutoring after school and at weekends."""
     rng = world.rng
-    pool = (
-        EVENINGS + WEEKEND if category == "tutoring" else DAYTIME + (WEEKEND if rng.random() < 0.15 else [])
-    )
+    pool = EVENINGS + WEEKEND if category == "tutoring" else DAYTIME + (WEEKEND if rng.random() < 0.15 else [])
     mask = 0
     for cell in rng.sample(pool, rng.randint(2, 6)):
         mask |= cell
@@ -80,28 +67,18 @@ def _priority(world: World, household: HouseholdRef, member: MemberRef | None) -
     return world.rng.choices(("normal", "high", "urgent"), weights)[0]
 
 
-def make_item(
-    world: World,
-    household: HouseholdRef,
-    category: str,
-    member: MemberRef | None,
-    reserved: str | None = None,
-) -> ItemRef:
+def make_item(world: World, household: HouseholdRef, category: str, member: MemberRef | None,
+              reserved: str | None = None) -> ItemRef:
     """One service item (id assigned, not yet written)."""
     rng = world.rng
     slots = rng.randint(2, 3) if category in world.task_categories and rng.random() < 0.15 else 1
     item = ItemRef(
-        id=world.writer.next_id(ServiceItem),
-        household=household,
-        member_id=member.id if member else None,
-        category=category,
-        priority=_priority(world, household, member),
+        id=world.writer.next_id(ServiceItem), household=household, member_id=member.id if member else None,
+        category=category, priority=_priority(world, household, member),
         frequency=rng.choices(("once", "weekly", "monthly"), FREQUENCIES[category])[0],
-        windows=_windows(world, category),
-        slots=slots,
+        windows=_windows(world, category), slots=slots,
         created_at=world.now - timedelta(days=rng.randint(5, 420), minutes=rng.randint(0, 600)),
-        description=texts.description(rng, category),
-        reserved=reserved,
+        description=texts.description(rng, category), reserved=reserved,
     )
     world.items.append(item)
     return item
@@ -129,22 +106,10 @@ def plan_items(world: World) -> None:
 
 def write_items(world: World) -> None:
     """Insert every planned item with its final status."""
-    rows = [
-        {
-            "id": i.id,
-            "household_id": i.household.id,
-            "member_id": i.member_id,
-            "category_id": world.service_id[i.category],
-            "description": i.description,
-            "priority": i.priority,
-            "frequency": i.frequency,
-            "windows": i.windows,
-            "slots_needed": i.slots,
-            "status": i.status,
-            "created_at": i.created_at,
-            "created_by_id": None,
-            "closed_at": i.closed_at,
-        }
-        for i in world.items
-    ]
+    rows = [{
+        "id": i.id, "household_id": i.household.id, "member_id": i.member_id,
+        "category_id": world.service_id[i.category], "description": i.description, "priority": i.priority,
+        "frequency": i.frequency, "windows": i.windows, "slots_needed": i.slots, "status": i.status,
+        "created_at": i.created_at, "created_by_id": None, "closed_at": i.closed_at,
+    } for i in world.items]
     world.writer.insert(ServiceItem, rows)

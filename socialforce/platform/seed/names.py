@@ -1,5 +1,4 @@
 """Deterministic Chinese names, resident ID numbers and phone numbers, and their protected forms."""
-
 from __future__ import annotations
 
 import hashlib
@@ -16,36 +15,9 @@ MALE_GIVEN = "伟强磊军勇杰涛明刚平辉鹏华飞鑫波斌宇浩凯健俊
 FEMALE_GIVEN = "芳娜敏静丽艳娟霞秀玲桂英华红梅兰燕萍雪琳洁婷晶颖慧倩玉凤珍云莲荣爱翠"
 TENGZHOU = "370481"
 OTHER_ZAOZHUANG = ("370402", "370403", "370404", "370405", "370406")
-MOBILE_PREFIXES = (
-    "130",
-    "131",
-    "132",
-    "133",
-    "135",
-    "136",
-    "137",
-    "138",
-    "139",
-    "150",
-    "151",
-    "152",
-    "155",
-    "157",
-    "158",
-    "159",
-    "176",
-    "177",
-    "178",
-    "180",
-    "181",
-    "182",
-    "186",
-    "187",
-    "188",
-    "189",
-    "198",
-    "199",
-)
+MOBILE_PREFIXES = ("130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152",
+                   "155", "157", "158", "159", "176", "177", "178", "180", "181", "182", "186", "187",
+                   "188", "189", "198", "199")
 
 
 def surname(rng: random.Random) -> str:
@@ -85,11 +57,8 @@ class IdFactory:
 
     def make(self, born: date, sex: str) -> str:
         """A fresh ID for a person born on `born` with sex 'M' or 'F' (odd 17th digit is male)."""
-        regions = [
-            TENGZHOU if self.rng.random() < 0.9 else self.rng.choice(OTHER_ZAOZHUANG),
-            TENGZHOU,
-            *OTHER_ZAOZHUANG,
-        ]
+        regions = [TENGZHOU if self.rng.random() < 0.9 else self.rng.choice(OTHER_ZAOZHUANG), TENGZHOU,
+                   *OTHER_ZAOZHUANG]
         sequence = self.rng.randrange(500) * 2 + (1 if sex == "M" else 0)
         for region in regions:  # 500 numbers per region, birth date and sex
             for step in range(500):
@@ -113,11 +82,8 @@ class Protector:
     def id_columns(self, number: str, prefix: str = "id_number") -> dict[str, str]:
         """Encrypted value, lookup hash and masked form of a resident ID."""
         digest = hmac.new(self._mac_key, number.encode(), hashlib.sha256).hexdigest()  # = crypto.lookup_hash
-        return {
-            f"{prefix}_enc": self.encrypt(number),
-            f"{prefix}_hash": digest,
-            "id_masked": idnumber.mask(number),
-        }
+        return {f"{prefix}_enc": self.encrypt(number), f"{prefix}_hash": digest,
+                "id_masked": idnumber.mask(number)}
 
     def phone_columns(self, phone: str | None) -> dict[str, str | None]:
         """Encrypted and masked phone (both None without a phone)."""

@@ -1,5 +1,4 @@
 """Villages, households, members, enrollments and three months of material assistance."""
-
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -24,102 +23,24 @@ FIGURES = {
     "child_difficulty": 167,
     "child_unsupported": 252,
 }
-MINIMUMS = {
-    "dibao_households": 3,
-    "dibao_persons": 5,
-    "tekun": 3,
-    "disability_living": 2,
-    "disability_care": 2,
-    "orphan": 1,
-    "child_difficulty": 1,
-    "child_unsupported": 1,
-}
+MINIMUMS = {"dibao_households": 3, "dibao_persons": 5, "tekun": 3, "disability_living": 2, "disability_care": 2,
+            "orphan": 1, "child_difficulty": 1, "child_unsupported": 1}
 HOUSEHOLDS_PER_TOWN_MIN = 2
 TEKUN_ALONE_SHARE = 0.92  # the rest live inside other households
 LIVING_IN_ASSISTED_SHARE = 0.7  # living-subsidy holders inside dibao/tekun households
 CARE_IN_ASSISTED_SHARE = 0.3
 
-COMMUNITY_NAMES = (
-    "龙泉",
-    "杏坛",
-    "文化",
-    "府前",
-    "学院",
-    "善国",
-    "荆河",
-    "平安",
-    "幸福",
-    "和谐",
-    "民主",
-    "新兴",
-    "书院",
-    "塔寺",
-    "红荷",
-    "振兴",
-    "大同",
-    "北关",
-    "南关",
-    "西关",
-    "东关",
-    "明珠",
-    "龙庭",
-    "玉龙",
-    "阳光",
-    "金河",
-    "墨子",
-    "鲁班",
-    "奚仲",
-    "滨河",
-    "嘉禾",
-    "星光",
-)
-VILLAGE_SUFFIXES = (
-    "庄",
-    "楼",
-    "屯",
-    "营",
-    "集",
-    "洼",
-    "寨",
-    "店",
-    "桥",
-    "岭",
-    "官庄",
-    "家村",
-    "河",
-    "湖",
-    "埠",
-    "沟",
-)
+COMMUNITY_NAMES = ("龙泉", "杏坛", "文化", "府前", "学院", "善国", "荆河", "平安", "幸福", "和谐", "民主", "新兴",
+                   "书院", "塔寺", "红荷", "振兴", "大同", "北关", "南关", "西关", "东关", "明珠", "龙庭", "玉龙",
+                   "阳光", "金河", "墨子", "鲁班", "奚仲", "滨河", "嘉禾", "星光")
+VILLAGE_SUFFIXES = ("庄", "楼", "屯", "营", "集", "洼", "寨", "店", "桥", "岭", "官庄", "家村", "河", "湖", "埠", "沟")
 VILLAGE_PREFIXES = names.SURNAMES + "前后东西南北大小新老上下"
-HEALTH_ELDERLY = (
-    "高血压",
-    "糖尿病",
-    "脑梗后遗症，行动不便",
-    "慢性支气管炎",
-    "腰椎间盘突出",
-    "阿尔茨海默病早期",
-    "白内障",
-)
-HEALTH_DISABLED = (
-    "肢体残疾",
-    "视力残疾",
-    "听力残疾",
-    "言语残疾",
-    "智力残疾",
-    "精神残疾，需长期服药",
-    "多重残疾",
-)
+HEALTH_ELDERLY = ("高血压", "糖尿病", "脑梗后遗症，行动不便", "慢性支气管炎", "腰椎间盘突出", "阿尔茨海默病早期", "白内障")
+HEALTH_DISABLED = ("肢体残疾", "视力残疾", "听力残疾", "言语残疾", "智力残疾", "精神残疾，需长期服药", "多重残疾")
 MONTHLY_YUAN = {  # (low, high) per enrolled person and month
-    "dibao": (600, 900),
-    "tekun": (1100, 1300),
-    "disability_living": (100, 100),
-    "disability_care": (100, 100),
-    "orphan": (1500, 1600),
-    "child_unsupported": (1500, 1600),
-    "child_difficulty": (500, 800),
-    "elderly_poor": (100, 200),
-    "dibao_edge": (150, 150),
+    "dibao": (600, 900), "tekun": (1100, 1300), "disability_living": (100, 100), "disability_care": (100, 100),
+    "orphan": (1500, 1600), "child_unsupported": (1500, 1600), "child_difficulty": (500, 800),
+    "elderly_poor": (100, 200), "dibao_edge": (150, 150),
 }
 
 
@@ -132,9 +53,7 @@ def build_villages(world: World) -> None:
     """10-30 villages or communities per town, centroids jittered around the town's (existing ones kept)."""
     existing: dict[int, list[VillageRef]] = {}
     for row in db.session.scalars(sa.select(Village).order_by(Village.id)):
-        existing.setdefault(row.town_id, []).append(
-            VillageRef(row.id, row.town_id, row.name, row.lat, row.lon)
-        )
+        existing.setdefault(row.town_id, []).append(VillageRef(row.id, row.town_id, row.name, row.lat, row.lon))
     rows = []
     rng = world.rng
     for town in world.towns:
@@ -160,7 +79,6 @@ def build_villages(world: World) -> None:
 
 # ---------------------------------------------------------------- household composition
 
-
 def _dibao_sizes(world: World, households: int, persons: int) -> list[int]:
     """Household sizes 1-6 summing exactly to `persons`."""
     rng = world.rng
@@ -180,11 +98,8 @@ def _family(world: World, size: int, head_age: int | None = None) -> list[Member
     rng = world.rng
     relations = ["户主"]
     while len(relations) < size:
-        options = [
-            r
-            for r, cap in (("配偶", 1), ("子女", 4), ("父母", 2), ("孙子女", 3), ("其他", 1))
-            if relations.count(r) < cap
-        ]
+        options = [r for r, cap in (("配偶", 1), ("子女", 4), ("父母", 2), ("孙子女", 3), ("其他", 1))
+                   if relations.count(r) < cap]
         weights = [{"配偶": 40, "子女": 45, "父母": 8, "孙子女": 10, "其他": 2}[r] for r in options]
         relations.append(rng.choices(options, weights)[0])
     if head_age is None:
@@ -222,13 +137,10 @@ def compose_households(world: World) -> None:
     disability = _disability_households(world, target)
     for _ in range(target["tekun"] - len(tekun)):  # extreme-poverty elders living with relatives
         host = world.rng.choice(disability)
-        host.members.append(
-            MemberRef(0, "父母", world.rng.randint(70, 95), world.rng.choice("MF"), 0, ["tekun"])
-        )
+        host.members.append(MemberRef(0, "父母", world.rng.randint(70, 95), world.rng.choice("MF"), 0, ["tekun"]))
     children = _child_households(world, dibao, target)
-    elderly = _elderly_households(
-        world, max(3, target["households"] - len(dibao) - len(tekun) - len(disability) - len(children))
-    )
+    elderly = _elderly_households(world, max(3, target["households"] - len(dibao) - len(tekun)
+                                             - len(disability) - len(children)))
     households = dibao + tekun + disability + children + elderly
     for household in world.rng.sample(households, max(1, len(households) // 50)):
         household.members[0].categories.append("temporary")
@@ -237,10 +149,8 @@ def compose_households(world: World) -> None:
 
 def _dibao_households(world: World, target: dict[str, int]) -> list[HouseholdRef]:
     """Dibao households with exactly the target number of persons, every member enrolled."""
-    households = [
-        HouseholdRef(0, "dibao", members=_family(world, size))
-        for size in _dibao_sizes(world, target["dibao_households"], target["dibao_persons"])
-    ]
+    households = [HouseholdRef(0, "dibao", members=_family(world, size))
+                  for size in _dibao_sizes(world, target["dibao_households"], target["dibao_persons"])]
     for household in households:
         for member in household.members:
             member.categories.append("dibao")
@@ -253,9 +163,8 @@ def _tekun_households(world: World, target: dict[str, int]) -> list[HouseholdRef
     households = []
     for i in range(max(1, round(target["tekun"] * TEKUN_ALONE_SHARE))):
         age = rng.randint(25, 59) if i % 4 == 0 else rng.randint(60, 95)
-        households.append(
-            HouseholdRef(0, "tekun", members=[MemberRef(0, "户主", age, rng.choice("MMF"), 0, ["tekun"])])
-        )
+        households.append(HouseholdRef(0, "tekun", members=[MemberRef(0, "户主", age, rng.choice("MMF"), 0,
+                                                                       ["tekun"])]))
     return households
 
 
@@ -285,13 +194,8 @@ def _disability_households(world: World, target: dict[str, int]) -> list[Househo
     both_out = min(round(living_out * 0.5), care_out)
     households = []
     for i in range(living_out + care_out - both_out):
-        cats = (
-            ["disability_living", "disability_care"]
-            if i < both_out
-            else ["disability_care"]
-            if i < care_out
-            else ["disability_living"]
-        )
+        cats = (["disability_living", "disability_care"] if i < both_out
+                else ["disability_care"] if i < care_out else ["disability_living"])
         members = _family(world, rng.choices((1, 2, 3, 4), (25, 35, 25, 15))[0])
         disabled = members[0] if rng.random() < 0.55 or len(members) == 1 else members[-1]
         disabled.age = max(disabled.age, 3)
@@ -334,14 +238,8 @@ def _child_households(world: World, dibao: list[HouseholdRef], target: dict[str,
             grandparent = rng.randint(58, 80)
             members = _family(world, 1, head_age=grandparent)
             if rng.random() < 0.5:
-                members.append(
-                    MemberRef(
-                        0,
-                        "配偶",
-                        max(55, grandparent + rng.randint(-4, 4)),
-                        "F" if members[0].sex == "M" else "M",
-                    )
-                )
+                members.append(MemberRef(0, "配偶", max(55, grandparent + rng.randint(-4, 4)),
+                                         "F" if members[0].sex == "M" else "M"))
             child = MemberRef(0, "孙子女", rng.randint(1, 17), rng.choice("MF"), 0, [category])
             members.append(child)
             if rng.random() < 0.25:
@@ -351,7 +249,6 @@ def _child_households(world: World, dibao: list[HouseholdRef], target: dict[str,
 
 
 # ---------------------------------------------------------------- rows
-
 
 def place_households(world: World) -> None:
     """Spread households over the towns (sub-districts get a smaller share) and their villages."""
@@ -383,41 +280,25 @@ def write_households(world: World) -> None:
         head_name = ""
         for member in household.members:
             member.id = w.next_id(Member)
-            inherits = member.relation in ("户主", "子女", "孙子女") or (
-                member.relation == "父母" and member.sex == "M"
-            )
+            inherits = member.relation in ("户主", "子女", "孙子女") or (member.relation == "父母" and member.sex == "M")
             name = names.full_name(rng, member.sex, family_name if inherits else None)
             head_name = head_name or name
             born = names.birth_date_for_age(rng, world.today, member.age)
             number = world.ids.make(born, member.sex)
-            member_rows.append(
-                {
-                    "id": member.id,
-                    "household_id": household.id,
-                    "name": name,
-                    **world.protect.id_columns(number),
-                    "id_suffix": number[-4:],
-                    "relation": member.relation,
-                    "birth_date": idnumber.birth_date_of(number),
-                    "sex": idnumber.sex_of(number),
-                    "disability_grade": member.disability_grade,
-                    "health_notes": _health_note(world, member),
-                }
-            )
+            member_rows.append({
+                "id": member.id, "household_id": household.id, "name": name,
+                **world.protect.id_columns(number), "id_suffix": number[-4:], "relation": member.relation,
+                "birth_date": idnumber.birth_date_of(number), "sex": idnumber.sex_of(number),
+                "disability_grade": member.disability_grade, "health_notes": _health_note(world, member),
+            })
         phone = names.mobile_number(rng) if rng.random() < 0.9 else None
-        household_rows.append(
-            {
-                "id": household.id,
-                "code": f"TZ-{town.code}-{per_town[town.id]:05d}",
-                "town_id": town.id,
-                "village_id": household.village_id,
-                "head_name": head_name,
-                "address": _address(world, town.kind, village_name[household.village_id]),
-                **world.protect.phone_columns(phone),
-                "lives_alone_elderly": household.lives_alone_elderly,
-                "created_at": world.now - timedelta(days=rng.randint(400, 2500)),
-            }
-        )
+        household_rows.append({
+            "id": household.id, "code": f"TZ-{town.code}-{per_town[town.id]:05d}", "town_id": town.id,
+            "village_id": household.village_id, "head_name": head_name,
+            "address": _address(world, town.kind, village_name[household.village_id]),
+            **world.protect.phone_columns(phone), "lives_alone_elderly": household.lives_alone_elderly,
+            "created_at": world.now - timedelta(days=rng.randint(400, 2500)),
+        })
     w.insert(Household, household_rows)
     w.insert(Member, member_rows)
 
@@ -446,19 +327,10 @@ def write_enrollments(world: World) -> None:
         shared_since = world.today - timedelta(days=rng.randint(90, 3000))
         for member in household.members:
             for category in member.categories:
-                since = (
-                    shared_since
-                    if category in ("dibao", "dibao_edge")
-                    else world.today - timedelta(days=rng.randint(60, min(3000, 60 + member.age * 365)))
-                )
-                rows.append(
-                    {
-                        "id": w.next_id(Enrollment),
-                        "member_id": member.id,
-                        "category_id": world.assistance_id[category],
-                        "since": since,
-                    }
-                )
+                since = shared_since if category in ("dibao", "dibao_edge") else \
+                    world.today - timedelta(days=rng.randint(60, min(3000, 60 + member.age * 365)))
+                rows.append({"id": w.next_id(Enrollment), "member_id": member.id,
+                             "category_id": world.assistance_id[category], "since": since})
     w.insert(Enrollment, rows)
 
 
@@ -483,11 +355,8 @@ def write_material_assistance(world: World) -> None:
                 persons[category] = persons.get(category, 0) + 1
         for category in sorted(persons):
             if category == "temporary":
-                rows.append(
-                    _payment(
-                        world, household.id, category, rng.choice(months), rng.randint(10, 30) * 10_000, None
-                    )
-                )
+                rows.append(_payment(world, household.id, category, rng.choice(months),
+                                     rng.randint(10, 30) * 10_000, None))
                 continue
             low, high = MONTHLY_YUAN[category]
             amount = persons[category] * rng.randint(low // 10, high // 10) * 1000
@@ -497,14 +366,9 @@ def write_material_assistance(world: World) -> None:
     w.insert(MaterialAssistance, rows)
 
 
-def _payment(
-    world: World, household_id: int, category: str, month: date, cents: int, in_kind: str | None
-) -> dict:
-    return {
-        "id": world.writer.next_id(MaterialAssistance),
-        "household_id": household_id,
-        "category_id": world.assistance_id[category],
-        "month": month,
-        "amount_cents": cents,
-        "in_kind": in_kind,
-    }
+def _payment(world: World, household_id: int, category: str, month: date, cents: int,
+             in_kind: str | None) -> dict:
+    return {"id": world.writer.next_id(MaterialAssistance), "household_id": household_id,
+            "category_id": world.assistance_id[category], "month": month, "amount_cents": cents,
+            "in_kind": in_kind}
+

@@ -1,5 +1,4 @@
 """The in-memory state shared by the seeding stages: random sources, ids and light row references."""
-
 from __future__ import annotations
 
 import math
@@ -131,23 +130,16 @@ class World:
         self.writer = writer
         self.protect = Protector()
         self.ids = IdFactory(random.Random(seed + 1))
-        self.towns = [
-            TownRef(t.id, t.code, t.name_zh, t.kind, t.lat, t.lon)
-            for t in db.session.scalars(sa.select(Town).order_by(Town.id))
-        ]
+        self.towns = [TownRef(t.id, t.code, t.name_zh, t.kind, t.lat, t.lon)
+                      for t in db.session.scalars(sa.select(Town).order_by(Town.id))]
         self.town_by_code = {t.code: t for t in self.towns}
         self.town_by_id = {t.id: t for t in self.towns}
-        self.assistance_id = dict(
-            db.session.execute(sa.select(AssistanceCategory.code, AssistanceCategory.id)).tuples().all()
-        )
-        self.service_id = dict(
-            db.session.execute(sa.select(ServiceCategory.code, ServiceCategory.id)).tuples().all()
-        )
-        self.task_categories = set(
-            db.session.scalars(
-                sa.select(ServiceCategory.code).where(ServiceCategory.volunteer_task.is_(True))
-            )
-        )
+        self.assistance_id = dict(db.session.execute(
+            sa.select(AssistanceCategory.code, AssistanceCategory.id)).tuples().all())
+        self.service_id = dict(db.session.execute(
+            sa.select(ServiceCategory.code, ServiceCategory.id)).tuples().all())
+        self.task_categories = set(db.session.scalars(
+            sa.select(ServiceCategory.code).where(ServiceCategory.volunteer_task.is_(True))))
         self.villages: dict[int, list[VillageRef]] = {}
         self.households: list[HouseholdRef] = []
         self.agencies: list[ProviderRef] = []

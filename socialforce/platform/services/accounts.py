@@ -1,5 +1,4 @@
 """Accounts: creating users, checking passwords, login throttling, changing passwords."""
-
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -79,25 +78,16 @@ def login_lock(username: str, ip: str | None, now: datetime) -> Lock | None:
     config = current_app.config
     minutes = int(config["LOGIN_LOCK_MINUTES"])
     since = now - timedelta(minutes=minutes)
-    failures = sa.select(sa.func.count(AuditLog.id)).where(
-        AuditLog.action == "login_failed", AuditLog.at >= since
-    )
+    failures = sa.select(sa.func.count(AuditLog.id)).where(AuditLog.action == "login_failed", AuditLog.at >= since)
     last_login = db.session.scalar(
-        sa.select(sa.func.max(AuditLog.at))
-        .join(User, User.id == AuditLog.user_id)
-        .where(AuditLog.action == "login", User.username == username.strip(), AuditLog.at >= since)
-    )
+        sa.select(sa.func.max(AuditLog.at)).join(User, User.id == AuditLog.user_id)
+        .where(AuditLog.action == "login", User.username == username.strip(), AuditLog.at >= since))
     account_since = max(since, last_login) if last_login else since
-    by_account = db.session.scalar(
-        failures.where(
-            AuditLog.at >= account_since, AuditLog.detail["account"].as_string() == account_key(username)
-        )
-    )
+    by_account = db.session.scalar(failures.where(AuditLog.at >= account_since,
+                                                  AuditLog.detail["account"].as_string() == account_key(username)))
     if by_account >= int(config["LOGIN_MAX_FAILURES"]):
         return Lock("account", minutes)
-    if ip and db.session.scalar(failures.where(AuditLog.ip == ip)) >= int(
-        config["LOGIN_MAX_FAILURES_PER_IP"]
-    ):
+    if ip and db.session.scalar(failures.where(AuditLog.ip == ip)) >= int(config["LOGIN_MAX_FAILURES_PER_IP"]):
         return Lock("ip", minutes)
     return None
 
@@ -113,9 +103,7 @@ def change_password(user: User, current: str, new: str, ip: str | None = None) -
     if not check_password_hash(user.password_hash, current or ""):
         raise ServiceError(_("The current password is wrong."), status=400, field="current")
     if len(new or "") < MIN_PASSWORD_LENGTH:
-        raise ServiceError(
-            _("Use at least %(n)s characters.", n=MIN_PASSWORD_LENGTH), status=400, field="new"
-        )
+        raise ServiceError(_("Use at least %(n)s characters.", n=MIN_PASSWORD_LENGTH), status=400, field="new")
     if new == current:
         raise ServiceError(_("Choose a password different from the current one."), status=400, field="new")
     user.password_hash = generate_password_hash(new)
@@ -125,10 +113,7 @@ def change_password(user: User, current: str, new: str, ip: str | None = None) -
 
 def end_sessions(user: User) -> None:
     """Invalidate every session of the user (their cookies name the old session_version); flushes."""
-    db.session.execute(
-        sa.update(User)
-        .where(User.id == user.id)
-        .values(session_version=User.session_version + 1)
-        .execution_options(synchronize_session=False)
-    )
+    db.session.execute(sa.update(User).where(User.id == user.id)
+                       .values(session_version=User.session_version + 1)
+                       .execution_options(synchronize_session=False))
     db.session.refresh(user, ["session_version"])

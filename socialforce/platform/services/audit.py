@@ -1,5 +1,4 @@
 """The audit trail: one append-only row per audited action (no personal data in `detail`)."""
-
 from __future__ import annotations
 
 from datetime import datetime
@@ -65,8 +64,7 @@ def _town_objects(town_id: int) -> dict[str, sa.Select]:
         "visit": visits,
         "visit_series": sa.select(VisitSeries.id).where(VisitSeries.order_id.in_(orders)),
         "service_record": sa.select(ServiceRecord.id).where(ServiceRecord.visit_id.in_(visits)),
-        "pairing": sa.select(Pairing.id)
-        .join(Household, Household.id == Pairing.household_id)
+        "pairing": sa.select(Pairing.id).join(Household, Household.id == Pairing.household_id)
         .where(Household.town_id == town_id),
         "provider": providers,
         "provider_member": sa.select(ProviderMember.id).where(ProviderMember.provider_id.in_(providers)),
@@ -83,37 +81,22 @@ def scope_filter(user: User) -> sa.ColumnElement[bool]:
         return sa.true()
     if user.role != Role.town_staff or user.town_id is None:
         return sa.false()
-    about_town = [
-        sa.and_(AuditLog.object_type == kind, AuditLog.object_id.in_(ids))
-        for kind, ids in _town_objects(user.town_id).items()
-    ]
+    about_town = [sa.and_(AuditLog.object_type == kind, AuditLog.object_id.in_(ids))
+                  for kind, ids in _town_objects(user.town_id).items()]
     by_town = AuditLog.user_id.in_(sa.select(User.id).where(User.town_id == user.town_id))
     return sa.or_(by_town, *about_town)
 
 
-def log_query(
-    user: User,
-    action: str | None = None,
-    actor: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> sa.Select:
+def log_query(user: User, action: str | None = None, actor: str | None = None, since: datetime | None = None,
+              until: datetime | None = None) -> sa.Select:
     """Audit rows in the user's scope, newest first; `actor` matches a username or part of a display name."""
     query = sa.select(AuditLog).where(scope_filter(user))
     if action:
         query = query.where(AuditLog.action == action)
     actor = (actor or "").strip()[:60]
     if actor:
-        query = query.where(
-            AuditLog.user_id.in_(
-                sa.select(User.id).where(
-                    sa.or_(
-                        sa.func.lower(User.username) == actor.lower(),
-                        User.display_name.icontains(actor, autoescape=True),
-                    )
-                )
-            )
-        )
+        query = query.where(AuditLog.user_id.in_(sa.select(User.id).where(sa.or_(
+            sa.func.lower(User.username) == actor.lower(), User.display_name.icontains(actor, autoescape=True)))))
     if since is not None:
         query = query.where(AuditLog.at >= since)
     if until is not None:

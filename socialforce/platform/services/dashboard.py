@@ -31,7 +31,6 @@ service category. Definitions (timestamps are naive UTC; the period is converted
 - Contract hours: Contract.used_hours vs purchased_hours per agency, for contracts overlapping the period;
   with a town, the agencies with a service offer covering the town. The category filter does not apply.
 """
-
 from __future__ import annotations
 
 import calendar
@@ -191,20 +190,14 @@ def median(values: sa.Subquery) -> tuple[float | None, int]:
     """
     if _dialect() == "postgresql":
         value, count = db.session.execute(
-            sa.select(sa.func.percentile_cont(0.5).within_group(values.c.x), sa.func.count()).select_from(
-                values
-            )
+            sa.select(sa.func.percentile_cont(0.5).within_group(values.c.x), sa.func.count()).select_from(values)
         ).one()
         return (float(value) if value is not None else None), count
-    ranked = sa.select(
-        values.c.x,
-        sa.func.row_number().over(order_by=values.c.x).label("rn"),
-        sa.func.count().over().label("n"),
-    ).subquery()
+    ranked = sa.select(values.c.x, sa.func.row_number().over(order_by=values.c.x).label("rn"),
+                       sa.func.count().over().label("n")).subquery()
     value, count = db.session.execute(
-        sa.select(sa.func.avg(ranked.c.x), sa.func.max(ranked.c.n)).where(
-            ranked.c.rn.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2])
-        )
+        sa.select(sa.func.avg(ranked.c.x), sa.func.max(ranked.c.n))
+        .where(ranked.c.rn.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2]))
     ).one()
     return (float(value) if value is not None else None), count or 0
 
@@ -245,15 +238,9 @@ def _in_period(column, f: Filters) -> sa.ColumnElement[bool]:
 
 def has_material(f: Filters) -> sa.ColumnElement[bool]:
     """Correlated EXISTS on Household: material assistance in the period."""
-    return (
-        sa.exists()
-        .where(
-            MaterialAssistance.household_id == Household.id,
-            MaterialAssistance.month >= f.start.replace(day=1),
-            MaterialAssistance.month <= f.end,
-        )
-        .correlate(Household)
-    )
+    return (sa.exists().where(MaterialAssistance.household_id == Household.id,
+                              MaterialAssistance.month >= f.start.replace(day=1), MaterialAssistance.month <= f.end)
+            .correlate(Household))
 
 
 def has_service(f: Filters) -> sa.ColumnElement[bool]:
@@ -263,17 +250,11 @@ def has_service(f: Filters) -> sa.ColumnElement[bool]:
     are probed (index orders(item_id, dispatched_at)) only for items that are not open.
     """
     category = [ServiceItem.category_id == f.category_id] if f.category_id else []
-    dispatched = (
-        sa.exists()
-        .where(Order.item_id == ServiceItem.id, _in_period(Order.dispatched_at, f))
-        .correlate(ServiceItem)
-    )
+    dispatched = (sa.exists().where(Order.item_id == ServiceItem.id, _in_period(Order.dispatched_at, f))
+                  .correlate(ServiceItem))
     open_item = (ServiceItem.status != ItemStatus.closed) & (ServiceItem.created_at < f.end_utc)
-    return (
-        sa.exists()
-        .where(ServiceItem.household_id == Household.id, *category, open_item | dispatched)
-        .correlate(Household)
-    )
+    return (sa.exists().where(ServiceItem.household_id == Household.id, *category, open_item | dispatched)
+            .correlate(Household))
 
 
 HOUSEHOLD_GROUPS = ("material_only", "material_service", "service_only")
@@ -292,10 +273,8 @@ def household_group_filter(group: str, f: Filters) -> sa.ColumnElement[bool]:
 
 def items_in_period(f: Filters) -> sa.ColumnElement[bool]:
     """Items registered before the period ends and not closed before it starts."""
-    return sa.and_(
-        ServiceItem.created_at < f.end_utc,
-        ServiceItem.closed_at.is_(None) | (ServiceItem.closed_at >= f.start_utc),
-    )
+    return sa.and_(ServiceItem.created_at < f.end_utc,
+                   ServiceItem.closed_at.is_(None) | (ServiceItem.closed_at >= f.start_utc))
 
 
 def _scoped_items(user: User, f: Filters) -> list[sa.ColumnElement[bool]]:
@@ -311,13 +290,9 @@ def first_dispatch(user: User, f: Filters) -> sa.Subquery:
     period (HAVING).
     """
     first = sa.func.min(Order.dispatched_at)
-    return (
-        sa.select(Order.item_id, first.label("first"))
-        .where(Order.dispatched_at.is_not(None), *_scoped_items(user, f))
-        .group_by(Order.item_id)
-        .having(_in_period(first, f))
-        .subquery("first_dispatch")
-    )
+    return (sa.select(Order.item_id, first.label("first"))
+            .where(Order.dispatched_at.is_not(None), *_scoped_items(user, f))
+            .group_by(Order.item_id).having(_in_period(first, f)).subquery("first_dispatch"))
 
 
 def first_visit(user: User, f: Filters) -> sa.Subquery:
@@ -326,14 +301,9 @@ def first_visit(user: User, f: Filters) -> sa.Subquery:
     at = sa.func.coalesce(Visit.checkin_at, Visit.starts_at)
     done = Visit.checkin_at.is_not(None) | (Visit.status == VisitStatus.completed)
     first = sa.func.min(at)
-    return (
-        sa.select(Order.item_id, first.label("first"))
-        .join(Visit, Visit.order_id == Order.id)
-        .where(done, *_scoped_items(user, f))
-        .group_by(Order.item_id)
-        .having(_in_period(first, f))
-        .subquery("first_visit")
-    )
+    return (sa.select(Order.item_id, first.label("first"))
+            .join(Visit, Visit.order_id == Order.id).where(done, *_scoped_items(user, f))
+            .group_by(Order.item_id).having(_in_period(first, f)).subquery("first_visit"))
 
 
 def accepted_clause() -> sa.ColumnElement[bool]:
@@ -346,20 +316,14 @@ ORDER_MEASURES = ("dispatched", "responded", "accepted", "expired", "completed")
 
 def order_measure_clause(measure: str) -> sa.ColumnElement[bool]:
     """WHERE clause on Order for one of ORDER_MEASURES (all orders are dispatched ones)."""
-    return {
-        "dispatched": sa.true(),
-        "responded": accepted_clause() | (Order.state == S.declined),
-        "accepted": accepted_clause(),
-        "expired": Order.state == S.expired,
-        "completed": Order.state.in_(COMPLETED_STATES),
-    }[measure]
+    return {"dispatched": sa.true(), "responded": accepted_clause() | (Order.state == S.declined),
+            "accepted": accepted_clause(), "expired": Order.state == S.expired,
+            "completed": Order.state.in_(COMPLETED_STATES)}[measure]
 
 
 def provider_key():
     """Group key for the provider table: the provider id, or 0 for volunteers and volunteer tasks."""
-    return sa.case(
-        (Provider.kind.is_(None) | (Provider.kind == ProviderKind.volunteer), 0), else_=Provider.id
-    )
+    return sa.case((Provider.kind.is_(None) | (Provider.kind == ProviderKind.volunteer), 0), else_=Provider.id)
 
 
 def provider_clause(provider: str) -> sa.ColumnElement[bool]:
@@ -371,11 +335,7 @@ def provider_clause(provider: str) -> sa.ColumnElement[bool]:
 
 def overdue_clause(f: Filters, now: datetime) -> sa.ColumnElement[bool]:
     """Visits starting in the period that are overdue (planned, not checked in 2 h after start) or missed."""
-    late = (
-        (Visit.status == VisitStatus.planned)
-        & Visit.checkin_at.is_(None)
-        & (Visit.starts_at < now - OVERDUE_AFTER)
-    )
+    late = (Visit.status == VisitStatus.planned) & Visit.checkin_at.is_(None) & (Visit.starts_at < now - OVERDUE_AFTER)
     return _in_period(Visit.starts_at, f) & (late | (Visit.status == VisitStatus.missed))
 
 
@@ -390,21 +350,11 @@ def month_visits(f: Filters, households: list[sa.ColumnElement[bool]]) -> sa.Sub
     scoped = [ServiceItem.household_id.in_(sa.select(Household.id).where(*households))] if households else []
     start = datetime.combine(first, time()) - LOCAL_OFFSET
     end = datetime.combine(last + timedelta(days=1), time()) - LOCAL_OFFSET
-    return (
-        sa.select(Order.provider_id, ServiceItem.household_id, sa.func.count(Visit.id).label("n"))
-        .select_from(Visit)
-        .join(Order, Visit.order_id == Order.id)
-        .join(ServiceItem, Order.item_id == ServiceItem.id)
-        .where(
-            Visit.status == VisitStatus.completed,
-            Visit.starts_at >= start,
-            Visit.starts_at < end,
-            Order.provider_id.is_not(None),
-            *scoped,
-        )
-        .group_by(Order.provider_id, ServiceItem.household_id)
-        .subquery("month_visits")
-    )
+    return (sa.select(Order.provider_id, ServiceItem.household_id, sa.func.count(Visit.id).label("n"))
+            .select_from(Visit).join(Order, Visit.order_id == Order.id).join(ServiceItem, Order.item_id == ServiceItem.id)
+            .where(Visit.status == VisitStatus.completed, Visit.starts_at >= start, Visit.starts_at < end,
+                   Order.provider_id.is_not(None), *scoped)
+            .group_by(Order.provider_id, ServiceItem.household_id).subquery("month_visits"))
 
 
 def pairing_query(user: User, f: Filters) -> tuple[sa.Select, sa.ColumnElement[bool], sa.ColumnElement[int]]:
@@ -414,34 +364,23 @@ def pairing_query(user: User, f: Filters) -> tuple[sa.Select, sa.ColumnElement[b
     """
     counted = month_visits(f, scope(user, f))
     visits = sa.func.coalesce(counted.c.n, 0)
-    query = (
-        sa.select(Pairing)
-        .join(Household, Pairing.household_id == Household.id)
-        .join(PairingUnit, PairingUnit.provider_id == Pairing.provider_id)
-        .join(Provider, Provider.id == Pairing.provider_id)
-        .outerjoin(
-            counted,
-            (counted.c.provider_id == Pairing.provider_id) & (counted.c.household_id == Pairing.household_id),
-        )
-        .where(Pairing.ended_on.is_(None), Pairing.since <= f.month_end, *scope(user, f))
-    )
+    query = (sa.select(Pairing).join(Household, Pairing.household_id == Household.id)
+             .join(PairingUnit, PairingUnit.provider_id == Pairing.provider_id)
+             .join(Provider, Provider.id == Pairing.provider_id)
+             .outerjoin(counted, (counted.c.provider_id == Pairing.provider_id)
+                        & (counted.c.household_id == Pairing.household_id))
+             .where(Pairing.ended_on.is_(None), Pairing.since <= f.month_end, *scope(user, f)))
     return query, visits >= PairingUnit.monthly_visit_quota, visits
 
 
 def contract_query(f: Filters) -> sa.Select:
     """Contracts overlapping the period; with a town, those of agencies with an offer covering it."""
-    query = (
-        sa.select(Contract)
-        .join(Agency, Contract.agency_id == Agency.id)
-        .join(Provider, Provider.id == Agency.provider_id)
-        .where(Contract.starts_on <= f.end, Contract.ends_on >= f.start)
-    )
+    query = (sa.select(Contract).join(Agency, Contract.agency_id == Agency.id)
+             .join(Provider, Provider.id == Agency.provider_id)
+             .where(Contract.starts_on <= f.end, Contract.ends_on >= f.start))
     if f.town_id:  # probed per agency: the agency's few offers, then (offer, town)
-        serving = sa.exists().where(
-            ServiceOffer.provider_id == Agency.provider_id,
-            offer_towns.c.offer_id == ServiceOffer.id,
-            offer_towns.c.town_id == f.town_id,
-        )
+        serving = sa.exists().where(ServiceOffer.provider_id == Agency.provider_id,
+                                    offer_towns.c.offer_id == ServiceOffer.id, offer_towns.c.town_id == f.town_id)
         query = query.where(serving)
     return query
 
@@ -481,54 +420,36 @@ def rate(part: int, whole: int) -> float | None:
 
 def households_table(user: User, f: Filters) -> Table:
     """Households with material assistance only, material + service, service only."""
-    codes = (
-        sa.select(household_code(f).label("code")).select_from(Household).where(*scope(user, f)).subquery()
-    )
-    counts = dict(
-        db.session.execute(sa.select(codes.c.code, sa.func.count()).group_by(codes.c.code)).tuples().all()
-    )
+    codes = sa.select(household_code(f).label("code")).select_from(Household).where(*scope(user, f)).subquery()
+    counts = dict(db.session.execute(
+        sa.select(codes.c.code, sa.func.count()).group_by(codes.c.code)).tuples().all())
     table = Table("households", _("Households by kind of assistance"), [_("Kind"), _("Households")])
-    labels = {
-        "material_only": _("Material assistance only"),
-        "material_service": _("Material + service"),
-        "service_only": _("Service only"),
-    }
+    labels = {"material_only": _("Material assistance only"), "material_service": _("Material + service"),
+              "service_only": _("Service only")}
     for group in HOUSEHOLD_GROUPS:
-        table.add(
-            [labels[group], counts.get(_GROUP_CODES[group], 0)], [None, ("households", {"group": group})]
-        )
+        table.add([labels[group], counts.get(_GROUP_CODES[group], 0)], [None, ("households", {"group": group})])
     return table
 
 
 def category_names() -> dict[int, str]:
     """Service category names in the current language, by id."""
     zh = select_locale() == "zh_CN"
-    return {
-        c.id: (c.name_zh if zh else c.name_en)
-        for c in db.session.scalars(sa.select(ServiceCategory).order_by(ServiceCategory.id))
-    }
+    return {c.id: (c.name_zh if zh else c.name_en)
+            for c in db.session.scalars(sa.select(ServiceCategory).order_by(ServiceCategory.id))}
 
 
 def town_names() -> dict[int, str]:
     """Town names in the current language, by id."""
     zh = select_locale() == "zh_CN"
-    return {
-        t.id: (t.name_zh if zh else t.name_en) for t in db.session.scalars(sa.select(Town).order_by(Town.id))
-    }
+    return {t.id: (t.name_zh if zh else t.name_en) for t in db.session.scalars(sa.select(Town).order_by(Town.id))}
 
 
 STATUSES = tuple(ItemStatus)
 
 
-def _items_by(
-    user: User, f: Filters, column, names: dict[int, str], key: str, title: str, param: str
-) -> Table:
-    query = (
-        sa.select(column, ServiceItem.status, sa.func.count())
-        .select_from(ServiceItem)
-        .where(items_in_period(f), *item_scope(user, f))
-        .group_by(column, ServiceItem.status)
-    )
+def _items_by(user: User, f: Filters, column, names: dict[int, str], key: str, title: str, param: str) -> Table:
+    query = (sa.select(column, ServiceItem.status, sa.func.count()).select_from(ServiceItem)
+             .where(items_in_period(f), *item_scope(user, f)).group_by(column, ServiceItem.status))
     if param == "town":
         query = query.join(Household, Household.id == ServiceItem.household_id)
     counts = db.session.execute(query).all()
@@ -543,54 +464,35 @@ def _items_by(
             continue
         ident = {"category": codes[group_id]} if param == "category" else {"item_town": group_id}
         values = [grid[group_id].get(s.value, 0) for s in STATUSES]
-        table.add(
-            [name, *values, sum(values)],
-            [None, *[("items", {**ident, "status": s.value}) for s in STATUSES], ("items", ident)],
-        )
+        table.add([name, *values, sum(values)],
+                  [None, *[("items", {**ident, "status": s.value}) for s in STATUSES], ("items", ident)])
     return table
 
 
 def dispatch_times(user: User, f: Filters) -> sa.Subquery:
     """Hours from registration to first dispatch, per item first dispatched in the period."""
     first = first_dispatch(user, f)
-    return (
-        sa.select(hours_between(first.c.first, ServiceItem.created_at).label("x"))
-        .select_from(first)
-        .join(ServiceItem, ServiceItem.id == first.c.item_id)
-        .subquery()
-    )
+    return (sa.select(hours_between(first.c.first, ServiceItem.created_at).label("x"))
+            .select_from(first).join(ServiceItem, ServiceItem.id == first.c.item_id).subquery())
 
 
 def visit_times(user: User, f: Filters) -> sa.Subquery:
     """Hours from registration to first visit, per item first visited in the period."""
     first = first_visit(user, f)
-    return (
-        sa.select(hours_between(first.c.first, ServiceItem.created_at).label("x"))
-        .select_from(first)
-        .join(ServiceItem, ServiceItem.id == first.c.item_id)
-        .subquery()
-    )
+    return (sa.select(hours_between(first.c.first, ServiceItem.created_at).label("x"))
+            .select_from(first).join(ServiceItem, ServiceItem.id == first.c.item_id).subquery())
 
 
 def times_table(user: User, f: Filters) -> Table:
     """Median hours from registration to dispatch and to first visit."""
-    table = Table(
-        "times", _("Speed of service"), [_("Measure"), _("Median (hours)"), _("Median (days)"), _("Items")]
-    )
-    for measure, label, values in (
-        ("dispatch", _("Registration to dispatch"), dispatch_times(user, f)),
-        ("visit", _("Registration to first visit"), visit_times(user, f)),
-    ):
+    table = Table("times", _("Speed of service"), [_("Measure"), _("Median (hours)"), _("Median (days)"),
+                                                    _("Items")])
+    for measure, label, values in (("dispatch", _("Registration to dispatch"), dispatch_times(user, f)),
+                                   ("visit", _("Registration to first visit"), visit_times(user, f))):
         value, count = median(values)
-        table.add(
-            [
-                label,
-                round(value, 1) if value is not None else None,
-                round(value / 24, 1) if value is not None else None,
-                count,
-            ],
-            [None, None, None, ("times", {"measure": measure})],
-        )
+        table.add([label, round(value, 1) if value is not None else None,
+                   round(value / 24, 1) if value is not None else None, count],
+                  [None, None, None, ("times", {"measure": measure})])
     return table
 
 
@@ -598,64 +500,27 @@ def providers_table(user: User, f: Filters) -> Table:
     """Acceptance, expiry and completion rates per agency and pairing unit (volunteers as one row)."""
     key = provider_key().label("key")
     counts = [sa.func.count().filter(order_measure_clause(m)) for m in ORDER_MEASURES]
-    query = (
-        sa.select(key, sa.func.min(Provider.name), sa.func.min(Provider.kind), *counts)
-        .select_from(Order)
-        .outerjoin(Provider, Provider.id == Order.provider_id)
-        .where(_in_period(Order.dispatched_at, f))
-        .group_by(key)
-        .order_by(key)
-    )
+    query = (sa.select(key, sa.func.min(Provider.name), sa.func.min(Provider.kind), *counts).select_from(Order)
+             .outerjoin(Provider, Provider.id == Order.provider_id).where(_in_period(Order.dispatched_at, f))
+             .group_by(key).order_by(key))
     rows = db.session.execute(_items_scoped(query, Order.item_id, user, f)).all()
-    table = Table(
-        "providers",
-        _("Orders per provider"),
-        [
-            _("Provider"),
-            _("Dispatched"),
-            _("Responded"),
-            _("Accepted"),
-            _("Expired"),
-            _("Completed"),
-            _("Acceptance rate (%)"),
-            _("Expiry rate (%)"),
-            _("Completion rate (%)"),
-        ],
-    )
+    table = Table("providers", _("Orders per provider"), [
+        _("Provider"), _("Dispatched"), _("Responded"), _("Accepted"), _("Expired"), _("Completed"),
+        _("Acceptance rate (%)"), _("Expiry rate (%)"), _("Completion rate (%)")])
     for ident, name, _kind, dispatched, responded, accepted, expired, completed in rows:
         provider = VOLUNTEERS_KEY if ident == 0 else str(ident)
         label = _("Volunteers (individuals and tasks)") if ident == 0 else name
-        table.add(
-            [
-                label,
-                dispatched,
-                responded,
-                accepted,
-                expired,
-                completed,
-                rate(accepted, responded),
-                rate(expired, dispatched),
-                rate(completed, accepted),
-            ],
-            [
-                None,
-                *[("orders", {"provider": provider, "measure": m}) for m in ORDER_MEASURES],
-                None,
-                None,
-                None,
-            ],
-        )
+        table.add([label, dispatched, responded, accepted, expired, completed, rate(accepted, responded),
+                   rate(expired, dispatched), rate(completed, accepted)],
+                  [None, *[("orders", {"provider": provider, "measure": m}) for m in ORDER_MEASURES],
+                   None, None, None])
     return table
 
 
 def satisfaction_table(user: User, f: Filters) -> Table:
     """Outcomes recorded in the period by satisfaction score (1-5)."""
-    query = (
-        sa.select(Outcome.satisfaction, sa.func.count())
-        .select_from(Outcome)
-        .where(_in_period(Outcome.recorded_at, f))
-        .group_by(Outcome.satisfaction)
-    )
+    query = (sa.select(Outcome.satisfaction, sa.func.count()).select_from(Outcome)
+             .where(_in_period(Outcome.recorded_at, f)).group_by(Outcome.satisfaction))
     if item_scope(user, f):
         query = query.join(Order, Outcome.order_id == Order.id)
     counts = dict(db.session.execute(_items_scoped(query, Order.item_id, user, f)).tuples().all())
@@ -667,19 +532,11 @@ def satisfaction_table(user: User, f: Filters) -> Table:
 
 def overdue_table(user: User, f: Filters, now: datetime, towns: dict[int, str]) -> Table:
     """Overdue or missed visits per town."""
-    counts = dict(
-        db.session.execute(
-            sa.select(Household.town_id, sa.func.count())
-            .select_from(Visit)
-            .join(Order, Visit.order_id == Order.id)
-            .join(ServiceItem, Order.item_id == ServiceItem.id)
-            .join(Household)
-            .where(overdue_clause(f, now), *item_scope(user, f))
-            .group_by(Household.town_id)
-        )
-        .tuples()
-        .all()
-    )
+    counts = dict(db.session.execute(
+        sa.select(Household.town_id, sa.func.count()).select_from(Visit).join(Order, Visit.order_id == Order.id)
+        .join(ServiceItem, Order.item_id == ServiceItem.id).join(Household)
+        .where(overdue_clause(f, now), *item_scope(user, f)).group_by(Household.town_id)
+    ).tuples().all())
     table = Table("overdue", _("Overdue visits"), [_("Town"), _("Overdue visits")])
     for town_id, name in towns.items():
         if town_id in counts:
@@ -690,33 +547,20 @@ def overdue_table(user: User, f: Filters, now: datetime, towns: dict[int, str]) 
 def volunteer_hours_table(user: User, f: Filters, towns: dict[int, str]) -> Table:
     """Confirmed volunteer hours served in the period per town (of the household served)."""
     rows = db.session.execute(
-        sa.select(
-            Household.town_id,
-            sa.func.count(),
-            sa.func.sum(ServiceRecord.minutes),
-            sa.func.count(sa.distinct(ServiceRecord.volunteer_id)),
-        )
-        .select_from(ServiceRecord)
-        .join(Visit, ServiceRecord.visit_id == Visit.id)
-        .join(Order, Visit.order_id == Order.id)
-        .join(ServiceItem, Order.item_id == ServiceItem.id)
-        .join(Household)
-        .where(volunteer_record_clause(f), *item_scope(user, f))
-        .group_by(Household.town_id)
+        sa.select(Household.town_id, sa.func.count(), sa.func.sum(ServiceRecord.minutes),
+                  sa.func.count(sa.distinct(ServiceRecord.volunteer_id)))
+        .select_from(ServiceRecord).join(Visit, ServiceRecord.visit_id == Visit.id)
+        .join(Order, Visit.order_id == Order.id).join(ServiceItem, Order.item_id == ServiceItem.id)
+        .join(Household).where(volunteer_record_clause(f), *item_scope(user, f)).group_by(Household.town_id)
     ).all()
     by_town = {town_id: (count, minutes, volunteers) for town_id, count, minutes, volunteers in rows}
-    table = Table(
-        "volunteer_hours",
-        _("Volunteer hours"),
-        [_("Town"), _("Service records"), _("Hours"), _("Volunteers")],
-    )
+    table = Table("volunteer_hours", _("Volunteer hours"), [_("Town"), _("Service records"), _("Hours"),
+                                                             _("Volunteers")])
     for town_id, name in towns.items():
         if town_id in by_town:
             count, minutes, volunteers = by_town[town_id]
-            table.add(
-                [name, count, round((minutes or 0) / 60, 1), volunteers],
-                [None, ("records", {"item_town": town_id}), ("records", {"item_town": town_id}), None],
-            )
+            table.add([name, count, round((minutes or 0) / 60, 1), volunteers],
+                      [None, ("records", {"item_town": town_id}), ("records", {"item_town": town_id}), None])
     return table
 
 
@@ -724,65 +568,32 @@ def quota_table(user: User, f: Filters) -> Table:
     """Per pairing unit: active pairings and those meeting the monthly visit quota."""
     query, compliant, _visits = pairing_query(user, f)
     rows = db.session.execute(
-        query.with_only_columns(
-            Pairing.provider_id,
-            sa.func.min(Provider.name),
-            sa.func.min(PairingUnit.monthly_visit_quota),
-            sa.func.count(),
-            sa.func.count().filter(compliant),
-        )
-        .group_by(Pairing.provider_id)
-        .order_by(Pairing.provider_id)
+        query.with_only_columns(Pairing.provider_id, sa.func.min(Provider.name), sa.func.min(PairingUnit.monthly_visit_quota),
+                                sa.func.count(), sa.func.count().filter(compliant))
+        .group_by(Pairing.provider_id).order_by(Pairing.provider_id)
     ).all()
-    table = Table(
-        "quota",
-        _("Pairing visit quota (%(month)s)", month=f.month_start.strftime("%Y-%m")),
-        [
-            _("Pairing unit"),
-            _("Monthly quota"),
-            _("Active pairings"),
-            _("Meeting the quota"),
-            _("Compliance (%)"),
-        ],
-    )
+    table = Table("quota", _("Pairing visit quota (%(month)s)", month=f.month_start.strftime("%Y-%m")),
+                  [_("Pairing unit"), _("Monthly quota"), _("Active pairings"), _("Meeting the quota"),
+                   _("Compliance (%)")])
     for provider_id, name, quota, active, met in rows:
-        table.add(
-            [name, quota, active, met, rate(met, active)],
-            [
-                None,
-                None,
-                ("pairings", {"unit": provider_id}),
-                ("pairings", {"unit": provider_id, "compliant": 1}),
-                None,
-            ],
-        )
+        table.add([name, quota, active, met, rate(met, active)],
+                  [None, None, ("pairings", {"unit": provider_id}),
+                   ("pairings", {"unit": provider_id, "compliant": 1}), None])
     return table
 
 
 def contracts_table(f: Filters) -> Table:
     """Government-purchase contract hours used vs purchased, per agency."""
     rows = db.session.execute(
-        contract_query(f)
-        .with_only_columns(
-            Agency.id,
-            sa.func.min(Provider.name),
-            sa.func.count(Contract.id),
-            sa.func.sum(Contract.purchased_hours),
-            sa.func.sum(Contract.used_hours),
-        )
-        .group_by(Agency.id)
-        .order_by(Agency.id)
+        contract_query(f).with_only_columns(Agency.id, sa.func.min(Provider.name), sa.func.count(Contract.id),
+                                            sa.func.sum(Contract.purchased_hours), sa.func.sum(Contract.used_hours))
+        .group_by(Agency.id).order_by(Agency.id)
     ).all()
-    table = Table(
-        "contracts",
-        _("Government-purchase contract hours"),
-        [_("Agency"), _("Contracts"), _("Purchased hours"), _("Used hours"), _("Used (%)")],
-    )
+    table = Table("contracts", _("Government-purchase contract hours"),
+                  [_("Agency"), _("Contracts"), _("Purchased hours"), _("Used hours"), _("Used (%)")])
     for agency_id, name, count, purchased, used in rows:
-        table.add(
-            [name, count, round(purchased or 0, 1), round(used or 0, 1), rate(used or 0, purchased or 0)],
-            [None, ("contracts", {"agency": agency_id}), None, None, None],
-        )
+        table.add([name, count, round(purchased or 0, 1), round(used or 0, 1), rate(used or 0, purchased or 0)],
+                  [None, ("contracts", {"agency": agency_id}), None, None, None])
     return table
 
 
@@ -795,18 +606,10 @@ def _builders(user: User, f: Filters, now: datetime) -> dict[str, Callable[[], T
         categories = {f.category_id: categories[f.category_id]}
     return {
         "households": lambda: households_table(user, f),
-        "items_by_category": lambda: _items_by(
-            user,
-            f,
-            ServiceItem.category_id,
-            categories,
-            "items_by_category",
-            _("Service items by category"),
-            "category",
-        ),
-        "items_by_town": lambda: _items_by(
-            user, f, Household.town_id, towns, "items_by_town", _("Service items by town"), "town"
-        ),
+        "items_by_category": lambda: _items_by(user, f, ServiceItem.category_id, categories, "items_by_category",
+                                               _("Service items by category"), "category"),
+        "items_by_town": lambda: _items_by(user, f, Household.town_id, towns, "items_by_town",
+                                           _("Service items by town"), "town"),
         "times": lambda: times_table(user, f),
         "providers": lambda: providers_table(user, f),
         "satisfaction": lambda: satisfaction_table(user, f),
@@ -817,18 +620,8 @@ def _builders(user: User, f: Filters, now: datetime) -> dict[str, Callable[[], T
     }
 
 
-TABLE_KEYS = (
-    "households",
-    "items_by_category",
-    "items_by_town",
-    "times",
-    "providers",
-    "satisfaction",
-    "overdue",
-    "volunteer_hours",
-    "quota",
-    "contracts",
-)
+TABLE_KEYS = ("households", "items_by_category", "items_by_town", "times", "providers", "satisfaction",
+              "overdue", "volunteer_hours", "quota", "contracts")
 
 
 def build(user: User, f: Filters, now: datetime) -> Dashboard:
@@ -953,19 +746,10 @@ def _choice_param(params: Mapping[str, str], name: str, choices) -> str:
 
 
 def _household_columns() -> tuple[list, list[Column]]:
-    return (
-        [
-            Household.id.label("household_id"),
-            Household.code.label("code"),
-            Household.head_name.label("head"),
-            Household.town_id.label("town"),
-        ],
-        [
-            Column("code", _("Household number"), "household"),
-            Column("head", _("Head of household"), "name"),
-            Column("town", _("Town"), "town"),
-        ],
-    )
+    return ([Household.id.label("household_id"), Household.code.label("code"),
+             Household.head_name.label("head"), Household.town_id.label("town")],
+            [Column("code", _("Household number"), "household"), Column("head", _("Head of household"), "name"),
+             Column("town", _("Town"), "town")])
 
 
 def _item_town(params: Mapping[str, str]) -> list[sa.ColumnElement[bool]]:
@@ -975,17 +759,9 @@ def _item_town(params: Mapping[str, str]) -> list[sa.ColumnElement[bool]]:
 
 def records(figure: str, user: User, f: Filters, params: Mapping[str, str], now: datetime) -> Records:
     """The records counted by one figure (see the module docstring); ServiceError 404/400 on bad input."""
-    makers = {
-        "households": _household_records,
-        "items": _item_records,
-        "times": _time_records,
-        "orders": _order_records,
-        "outcomes": _outcome_records,
-        "overdue": _overdue_records,
-        "records": _service_records,
-        "pairings": _pairing_records,
-        "contracts": _contract_records,
-    }
+    makers = {"households": _household_records, "items": _item_records, "times": _time_records,
+              "orders": _order_records, "outcomes": _outcome_records, "overdue": _overdue_records,
+              "records": _service_records, "pairings": _pairing_records, "contracts": _contract_records}
     if figure not in makers:
         raise ServiceError(_("Unknown list."), status=404)
     return makers[figure](user, f, params, now)
@@ -994,32 +770,19 @@ def records(figure: str, user: User, f: Filters, params: Mapping[str, str], now:
 def _household_records(user, f, params, now) -> Records:
     group = _choice_param(params, "group", HOUSEHOLD_GROUPS)
     cols, columns = _household_columns()
-    query = sa.select(*cols).where(household_group_filter(group, f), *scope(user, f)).order_by(Household.id)
-    titles = {
-        "material_only": _("Households with material assistance only"),
-        "material_service": _("Households with material assistance and service"),
-        "service_only": _("Households with service only"),
-    }
+    query = (sa.select(*cols).where(household_group_filter(group, f), *scope(user, f)).order_by(Household.id))
+    titles = {"material_only": _("Households with material assistance only"),
+              "material_service": _("Households with material assistance and service"),
+              "service_only": _("Households with service only")}
     return Records(titles[group], query, columns)
 
 
 def _item_columns() -> tuple[list, list[Column]]:
     cols, columns = _household_columns()
-    return (
-        [
-            *cols,
-            ServiceItem.id.label("item"),
-            ServiceItem.category_id.label("category"),
-            ServiceItem.status.label("status"),
-            ServiceItem.created_at.label("created"),
-        ],
-        [
-            *columns,
-            Column("category", _("Service category"), "category"),
-            Column("status", _("Status"), "item_status"),
-            Column("created", _("Registered"), "datetime"),
-        ],
-    )
+    return ([*cols, ServiceItem.id.label("item"), ServiceItem.category_id.label("category"),
+             ServiceItem.status.label("status"), ServiceItem.created_at.label("created")],
+            [*columns, Column("category", _("Service category"), "category"),
+             Column("status", _("Status"), "item_status"), Column("created", _("Registered"), "datetime")])
 
 
 def _item_records(user, f, params, now) -> Records:
@@ -1027,11 +790,8 @@ def _item_records(user, f, params, now) -> Records:
     if params.get("status"):
         clauses.append(ServiceItem.status == _choice_param(params, "status", [s.value for s in ItemStatus]))
     if params.get("category"):
-        clauses.append(
-            ServiceItem.category_id.in_(
-                sa.select(ServiceCategory.id).where(ServiceCategory.code == params["category"])
-            )
-        )
+        clauses.append(ServiceItem.category_id.in_(
+            sa.select(ServiceCategory.id).where(ServiceCategory.code == params["category"])))
     cols, columns = _item_columns()
     query = sa.select(*cols).select_from(ServiceItem).join(Household).where(*clauses).order_by(ServiceItem.id)
     return Records(_("Service items"), query, columns)
@@ -1041,26 +801,14 @@ def _time_records(user, f, params, now) -> Records:
     measure = _choice_param(params, "measure", ("dispatch", "visit"))
     first = first_dispatch(user, f) if measure == "dispatch" else first_visit(user, f)
     cols, columns = _item_columns()
-    query = (
-        sa.select(
-            *cols,
-            first.c.first.label("first"),
-            hours_between(first.c.first, ServiceItem.created_at).label("hours"),
-        )
-        .select_from(first)
-        .join(ServiceItem, ServiceItem.id == first.c.item_id)
-        .join(Household)
-        .order_by(ServiceItem.id)
-    )
+    query = (sa.select(*cols, first.c.first.label("first"),
+                       hours_between(first.c.first, ServiceItem.created_at).label("hours"))
+             .select_from(first).join(ServiceItem, ServiceItem.id == first.c.item_id).join(Household)
+             .order_by(ServiceItem.id))
     label = _("First dispatch") if measure == "dispatch" else _("First visit")
-    title = (
-        _("Items first dispatched in the period")
-        if measure == "dispatch"
-        else _("Items first visited in the period")
-    )
-    return Records(
-        title, query, [*columns, Column("first", label, "datetime"), Column("hours", _("Hours"), "hours")]
-    )
+    title = _("Items first dispatched in the period") if measure == "dispatch" else \
+        _("Items first visited in the period")
+    return Records(title, query, [*columns, Column("first", label, "datetime"), Column("hours", _("Hours"), "hours")])
 
 
 def _order_records(user, f, params, now) -> Records:
@@ -1069,195 +817,87 @@ def _order_records(user, f, params, now) -> Records:
         raise ServiceError(_("A list parameter is not valid."), status=400)
     measure = _choice_param(params, "measure", ORDER_MEASURES)
     cols, columns = _household_columns()
-    query = (
-        sa.select(
-            *cols,
-            Order.id.label("order"),
-            ServiceItem.category_id.label("category"),
-            Order.state.label("state"),
-            Order.dispatched_at.label("dispatched"),
-        )
-        .select_from(Order)
-        .join(ServiceItem, Order.item_id == ServiceItem.id)
-        .join(Household)
-        .outerjoin(Provider, Provider.id == Order.provider_id)
-        .where(
-            _in_period(Order.dispatched_at, f),
-            *item_scope(user, f),
-            provider_clause(provider),
-            order_measure_clause(measure),
-        )
-        .order_by(Order.id)
-    )
-    return Records(
-        _("Orders"),
-        query,
-        [
-            Column("order", _("Order"), "number"),
-            *columns,
-            Column("category", _("Service category"), "category"),
-            Column("state", _("State"), "order_state"),
-            Column("dispatched", _("Dispatched at"), "datetime"),
-        ],
-    )
+    query = (sa.select(*cols, Order.id.label("order"), ServiceItem.category_id.label("category"),
+                       Order.state.label("state"), Order.dispatched_at.label("dispatched"))
+             .select_from(Order).join(ServiceItem, Order.item_id == ServiceItem.id).join(Household)
+             .outerjoin(Provider, Provider.id == Order.provider_id)
+             .where(_in_period(Order.dispatched_at, f), *item_scope(user, f), provider_clause(provider),
+                    order_measure_clause(measure))
+             .order_by(Order.id))
+    return Records(_("Orders"), query, [
+        Column("order", _("Order"), "number"), *columns, Column("category", _("Service category"), "category"),
+        Column("state", _("State"), "order_state"), Column("dispatched", _("Dispatched at"), "datetime")])
 
 
 def _outcome_records(user, f, params, now) -> Records:
     score = _int_param(params, "score")
     cols, columns = _household_columns()
-    query = (
-        sa.select(
-            *cols,
-            Outcome.order_id.label("order"),
-            ServiceItem.category_id.label("category"),
-            Outcome.source.label("source"),
-            Outcome.satisfaction.label("score"),
-            Outcome.recorded_at.label("recorded"),
-        )
-        .select_from(Outcome)
-        .join(Order, Outcome.order_id == Order.id)
-        .join(ServiceItem, Order.item_id == ServiceItem.id)
-        .join(Household)
-        .where(_in_period(Outcome.recorded_at, f), *item_scope(user, f), Outcome.satisfaction == score)
-        .order_by(Outcome.id)
-    )
-    return Records(
-        _("Evaluations"),
-        query,
-        [
-            Column("order", _("Order"), "number"),
-            *columns,
-            Column("category", _("Service category"), "category"),
-            Column("source", _("Evaluated by"), "evaluation_source"),
-            Column("score", _("Satisfaction"), "number"),
-            Column("recorded", _("Recorded at"), "datetime"),
-        ],
-    )
+    query = (sa.select(*cols, Outcome.order_id.label("order"), ServiceItem.category_id.label("category"),
+                       Outcome.source.label("source"), Outcome.satisfaction.label("score"),
+                       Outcome.recorded_at.label("recorded"))
+             .select_from(Outcome).join(Order, Outcome.order_id == Order.id)
+             .join(ServiceItem, Order.item_id == ServiceItem.id).join(Household)
+             .where(_in_period(Outcome.recorded_at, f), *item_scope(user, f), Outcome.satisfaction == score)
+             .order_by(Outcome.id))
+    return Records(_("Evaluations"), query, [
+        Column("order", _("Order"), "number"), *columns, Column("category", _("Service category"), "category"),
+        Column("source", _("Evaluated by"), "evaluation_source"), Column("score", _("Satisfaction"), "number"),
+        Column("recorded", _("Recorded at"), "datetime")])
 
 
 def _overdue_records(user, f, params, now) -> Records:
     cols, columns = _household_columns()
-    query = (
-        sa.select(
-            *cols,
-            Visit.id.label("visit"),
-            ServiceItem.category_id.label("category"),
-            Visit.starts_at.label("starts"),
-            Visit.status.label("status"),
-        )
-        .select_from(Visit)
-        .join(Order, Visit.order_id == Order.id)
-        .join(ServiceItem, Order.item_id == ServiceItem.id)
-        .join(Household)
-        .where(overdue_clause(f, now), *item_scope(user, f), *_item_town(params))
-        .order_by(Visit.id)
-    )
-    return Records(
-        _("Overdue visits"),
-        query,
-        [
-            Column("visit", _("Visit"), "number"),
-            *columns,
-            Column("category", _("Service category"), "category"),
-            Column("starts", _("Starts at"), "datetime"),
-            Column("status", _("Status"), "visit_status"),
-        ],
-    )
+    query = (sa.select(*cols, Visit.id.label("visit"), ServiceItem.category_id.label("category"),
+                       Visit.starts_at.label("starts"), Visit.status.label("status"))
+             .select_from(Visit).join(Order, Visit.order_id == Order.id)
+             .join(ServiceItem, Order.item_id == ServiceItem.id).join(Household)
+             .where(overdue_clause(f, now), *item_scope(user, f), *_item_town(params)).order_by(Visit.id))
+    return Records(_("Overdue visits"), query, [
+        Column("visit", _("Visit"), "number"), *columns, Column("category", _("Service category"), "category"),
+        Column("starts", _("Starts at"), "datetime"), Column("status", _("Status"), "visit_status")])
 
 
 def _service_records(user, f, params, now) -> Records:
     from socialforce.platform.models import Volunteer
 
     cols, columns = _household_columns()
-    query = (
-        sa.select(
-            *cols,
-            ServiceRecord.id.label("record"),
-            Volunteer.real_name.label("volunteer"),
-            ServiceRecord.served_on.label("served"),
-            ServiceRecord.minutes.label("minutes"),
-        )
-        .select_from(ServiceRecord)
-        .join(Volunteer, Volunteer.id == ServiceRecord.volunteer_id)
-        .join(Visit, ServiceRecord.visit_id == Visit.id)
-        .join(Order, Visit.order_id == Order.id)
-        .join(ServiceItem, Order.item_id == ServiceItem.id)
-        .join(Household)
-        .where(volunteer_record_clause(f), *item_scope(user, f), *_item_town(params))
-        .order_by(ServiceRecord.id)
-    )
-    return Records(
-        _("Confirmed volunteer service records"),
-        query,
-        [
-            Column("record", _("Record"), "number"),
-            *columns,
-            Column("volunteer", _("Volunteer"), "name"),
-            Column("served", _("Served on"), "date"),
-            Column("minutes", _("Minutes"), "number"),
-        ],
-    )
+    query = (sa.select(*cols, ServiceRecord.id.label("record"), Volunteer.real_name.label("volunteer"),
+                       ServiceRecord.served_on.label("served"), ServiceRecord.minutes.label("minutes"))
+             .select_from(ServiceRecord).join(Volunteer, Volunteer.id == ServiceRecord.volunteer_id)
+             .join(Visit, ServiceRecord.visit_id == Visit.id).join(Order, Visit.order_id == Order.id)
+             .join(ServiceItem, Order.item_id == ServiceItem.id).join(Household)
+             .where(volunteer_record_clause(f), *item_scope(user, f), *_item_town(params))
+             .order_by(ServiceRecord.id))
+    return Records(_("Confirmed volunteer service records"), query, [
+        Column("record", _("Record"), "number"), *columns, Column("volunteer", _("Volunteer"), "name"),
+        Column("served", _("Served on"), "date"), Column("minutes", _("Minutes"), "number")])
 
 
 def _pairing_records(user, f, params, now) -> Records:
     unit = _int_param(params, "unit")
     query, compliant, visits = pairing_query(user, f)
     cols, columns = _household_columns()
-    query = (
-        query.with_only_columns(
-            *cols,
-            Provider.name.label("unit"),
-            Pairing.since.label("since"),
-            PairingUnit.monthly_visit_quota.label("quota"),
-            visits.label("visits"),
-        )
-        .where(Pairing.provider_id == unit)
-        .order_by(Pairing.id)
-    )
+    query = (query.with_only_columns(*cols, Provider.name.label("unit"), Pairing.since.label("since"),
+                                     PairingUnit.monthly_visit_quota.label("quota"), visits.label("visits"))
+             .where(Pairing.provider_id == unit).order_by(Pairing.id))
     if params.get("compliant") == "1":
         query = query.where(compliant)
-    return Records(
-        _("Active pairings"),
-        query,
-        [
-            *columns,
-            Column("unit", _("Pairing unit")),
-            Column("since", _("Paired since"), "date"),
-            Column("quota", _("Monthly quota"), "number"),
-            Column("visits", _("Completed visits this month"), "number"),
-        ],
-    )
+    return Records(_("Active pairings"), query, [
+        *columns, Column("unit", _("Pairing unit")), Column("since", _("Paired since"), "date"),
+        Column("quota", _("Monthly quota"), "number"), Column("visits", _("Completed visits this month"), "number")])
 
 
 def _contract_records(user, f, params, now) -> Records:
     agency = _int_param(params, "agency")
-    query = (
-        contract_query(f)
-        .with_only_columns(
-            Contract.code.label("code"),
-            Contract.title.label("title"),
-            Provider.name.label("agency"),
-            Contract.purchased_hours.label("purchased"),
-            Contract.used_hours.label("used"),
-            Contract.starts_on.label("starts"),
-            Contract.ends_on.label("ends"),
-        )
-        .where(Agency.id == agency)
-        .order_by(Contract.id)
-    )
-    return Records(
-        _("Government-purchase contracts"),
-        query,
-        [
-            Column("code", _("Contract")),
-            Column("title", _("Title")),
-            Column("agency", _("Agency")),
-            Column("purchased", _("Purchased hours"), "number"),
-            Column("used", _("Used hours"), "number"),
-            Column("starts", _("Starts on"), "date"),
-            Column("ends", _("Ends on"), "date"),
-        ],
-    )
+    query = (contract_query(f).with_only_columns(
+        Contract.code.label("code"), Contract.title.label("title"), Provider.name.label("agency"),
+        Contract.purchased_hours.label("purchased"), Contract.used_hours.label("used"),
+        Contract.starts_on.label("starts"), Contract.ends_on.label("ends"))
+        .where(Agency.id == agency).order_by(Contract.id))
+    return Records(_("Government-purchase contracts"), query, [
+        Column("code", _("Contract")), Column("title", _("Title")), Column("agency", _("Agency")),
+        Column("purchased", _("Purchased hours"), "number"), Column("used", _("Used hours"), "number"),
+        Column("starts", _("Starts on"), "date"), Column("ends", _("Ends on"), "date")])
 
 
 @dataclass

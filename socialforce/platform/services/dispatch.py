@@ -6,7 +6,6 @@ answered in time expires; declined and expired orders go to the next-ranked cand
 declined or let the item expire; after MAX_DISPATCH_FAILURES failures the item escalates to the town's staff.
 Items in a volunteer category become tasks with k slots that volunteers sign up for.
 """
-
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -72,34 +71,22 @@ def contract_hours_left(agency_provider_id: int, on: datetime) -> float:
     """Purchased minus used hours over the agency's contracts in force on a date."""
     left = db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(Contract.purchased_hours - Contract.used_hours), 0.0))
-        .join(Agency)
-        .where(
-            Agency.provider_id == agency_provider_id,
-            Contract.starts_on <= on.date(),
-            Contract.ends_on >= on.date(),
-        )
+        .join(Agency).where(Agency.provider_id == agency_provider_id, Contract.starts_on <= on.date(),
+                            Contract.ends_on >= on.date())
     )
     return float(left or 0.0)
 
 
 def excluded_providers(item_id: int) -> set[int]:
     """Providers that declined or let this item expire before (never dispatched to again)."""
-    return set(
-        db.session.scalars(
-            sa.select(Order.provider_id).where(
-                Order.item_id == item_id, Order.state.in_(FAILED_STATES), Order.provider_id.is_not(None)
-            )
-        )
-    )
+    return set(db.session.scalars(
+        sa.select(Order.provider_id).where(Order.item_id == item_id, Order.state.in_(FAILED_STATES),
+                                           Order.provider_id.is_not(None))
+    ))
 
 
-def dispatch(
-    item: ServiceItem,
-    choice: Choice,
-    actor: User | None,
-    now: datetime | None = None,
-    shown: Sequence[Choice] = (),
-) -> Order:
+def dispatch(item: ServiceItem, choice: Choice, actor: User | None, now: datetime | None = None,
+             shown: Sequence[Choice] = ()) -> Order:
     """Create an order for `item` and dispatch it to the chosen provider (or publish it as a volunteer task).
 
     `shown` is the ranked list the choice was made from; it is kept (with the choice) for the learned ranker.
@@ -107,28 +94,17 @@ def dispatch(
     now = now or utcnow()
     if item.status not in (ItemStatus.open,):
         raise ServiceError(_("This service item is not open for dispatch."))
-    if db.session.scalar(
-        sa.select(Order.id).where(Order.item_id == item.id, Order.state.in_(orders.OPEN_STATES))
-    ):
+    if db.session.scalar(sa.select(Order.id).where(Order.item_id == item.id, Order.state.in_(orders.OPEN_STATES))):
         raise ServiceError(_("This service item already has an open order."))
     attempt = 1 + db.session.scalar(
-        sa.select(sa.func.count(Order.id)).where(Order.item_id == item.id, Order.state.in_(FAILED_STATES))
-    )
+        sa.select(sa.func.count(Order.id)).where(Order.item_id == item.id, Order.state.in_(FAILED_STATES)))
     is_task = item.category.volunteer_task and choice.provider_id is None
     if not is_task:
         _check_provider(item, choice.provider_id, now)
     due = now + timedelta(hours=current_app.config["RESPONSE_DEADLINE_HOURS"])
-    order = Order(
-        item_id=item.id,
-        provider_id=choice.provider_id,
-        state=OrderState.proposed,
-        score=choice.score,
-        rank=choice.rank,
-        reasons=choice.reasons,
-        model_version=choice.model_version,
-        attempt=attempt,
-        created_at=now,
-    )
+    order = Order(item_id=item.id, provider_id=choice.provider_id, state=OrderState.proposed, score=choice.score,
+                  rank=choice.rank, reasons=choice.reasons, model_version=choice.model_version, attempt=attempt,
+                  created_at=now)
     db.session.add(order)
     db.session.flush()
     if not is_task:
@@ -163,37 +139,25 @@ def accept(order: Order, actor: User, assignee_id: int, now: datetime | None = N
     now = now or utcnow()
     member = db.session.get(ProviderMember, assignee_id)
     if member is None or member.provider_id != order.provider_id or not member.active:
-        raise ServiceError(
-            _("Choose one of your own social workers or cadres."), status=400, field="assignee_id"
-        )
+        raise ServiceError(_("Choose one of your own social workers or cadres."), status=400, field="assignee_id")
     if order.provider.kind == ProviderKind.agency and member.role != MemberRole.social_worker:
         raise ServiceError(_("Choose a social worker."), status=400, field="assignee_id")
     contract_id = _charge_contract(order, now) if order.provider.kind == ProviderKind.agency else None
-    orders.transition(
-        order, OrderState.accepted, actor, now=now, assignee_id=member.id, contract_id=contract_id
-    )
+    orders.transition(order, OrderState.accepted, actor, now=now, assignee_id=member.id, contract_id=contract_id)
     return order
 
 
 def _charge_contract(order: Order, now: datetime) -> int:
     """Atomically charge the order's expected hours to a contract in force with enough hours left."""
     contract_ids = db.session.scalars(
-        sa.select(Contract.id)
-        .join(Agency)
-        .where(
-            Agency.provider_id == order.provider_id,
-            Contract.starts_on <= now.date(),
-            Contract.ends_on >= now.date(),
-        )
+        sa.select(Contract.id).join(Agency).where(
+            Agency.provider_id == order.provider_id, Contract.starts_on <= now.date(), Contract.ends_on >= now.date())
         .order_by(Contract.ends_on, Contract.id)
     ).all()
     for contract_id in contract_ids:
         charged = db.session.execute(
             sa.update(Contract)
-            .where(
-                Contract.id == contract_id,
-                Contract.used_hours + order.expected_hours <= Contract.purchased_hours,
-            )
+            .where(Contract.id == contract_id, Contract.used_hours + order.expected_hours <= Contract.purchased_hours)
             .values(used_hours=Contract.used_hours + order.expected_hours)
             .execution_options(synchronize_session=False)
         )
@@ -221,32 +185,20 @@ def cancel(order: Order, actor: User, reason: str, now: datetime | None = None) 
         raise ServiceError(_("Give a reason of 2 to 200 characters."), status=400, field="reason")
     started = order.state == OrderState.in_service
     orders.transition(order, OrderState.cancelled, actor, reason=reason, now=now)
-    db.session.execute(
-        sa.update(Visit)
-        .where(Visit.order_id == order.id, Visit.status == VisitStatus.planned)
-        .values(status=VisitStatus.cancelled, cancel_reason=reason[:200])
-        .execution_options(synchronize_session=False)
-    )
+    db.session.execute(sa.update(Visit).where(Visit.order_id == order.id, Visit.status == VisitStatus.planned)
+                       .values(status=VisitStatus.cancelled, cancel_reason=reason[:200])
+                       .execution_options(synchronize_session=False))
     if order.contract_id is not None and not started:
-        db.session.execute(
-            sa.update(Contract)
-            .where(Contract.id == order.contract_id)
-            .values(used_hours=Contract.used_hours - order.expected_hours)
-            .execution_options(synchronize_session=False)
-        )
+        db.session.execute(sa.update(Contract).where(Contract.id == order.contract_id)
+                           .values(used_hours=Contract.used_hours - order.expected_hours)
+                           .execution_options(synchronize_session=False))
     order.item.status = ItemStatus.open
     db.session.flush()
     if order.provider_id is not None:
         portal = "agency" if order.provider.kind == ProviderKind.agency else "unit"
-        _notify_provider(
-            order.provider_id, "order_cancelled", {"order_id": order.id}, f"/{portal}/orders/{order.id}"
-        )
-    for provider_id in db.session.scalars(
-        sa.select(Volunteer.provider_id)
-        .join(TaskSignup)
-        .join(VolunteerTask)
-        .where(VolunteerTask.order_id == order.id)
-    ):
+        _notify_provider(order.provider_id, "order_cancelled", {"order_id": order.id}, f"/{portal}/orders/{order.id}")
+    for provider_id in db.session.scalars(sa.select(Volunteer.provider_id).join(TaskSignup)
+                                          .join(VolunteerTask).where(VolunteerTask.order_id == order.id)):
         _notify_provider(provider_id, "order_cancelled", {"order_id": order.id}, "/volunteer/")
     return order
 
@@ -254,8 +206,7 @@ def cancel(order: Order, actor: User, reason: str, now: datetime | None = None) 
 def sweep_overdue(now: datetime) -> dict:
     """Expire every order not answered by its deadline and re-dispatch its item (the per-minute job)."""
     overdue = db.session.scalars(
-        sa.select(Order)
-        .where(Order.state == OrderState.dispatched, Order.response_due_at < now)
+        sa.select(Order).where(Order.state == OrderState.dispatched, Order.response_due_at < now)
         .order_by(Order.id)
     ).all()
     expired = redispatched = escalated = 0
@@ -276,8 +227,7 @@ def redispatch(item: ServiceItem, now: datetime) -> Order | None:
     item.status = ItemStatus.open
     db.session.flush()
     failures = db.session.scalar(
-        sa.select(sa.func.count(Order.id)).where(Order.item_id == item.id, Order.state.in_(FAILED_STATES))
-    )
+        sa.select(sa.func.count(Order.id)).where(Order.item_id == item.id, Order.state.in_(FAILED_STATES)))
     if failures < current_app.config["MAX_DISPATCH_FAILURES"]:
         from socialforce.platform.services import matching
 
@@ -288,12 +238,9 @@ def redispatch(item: ServiceItem, now: datetime) -> Order | None:
             except ServiceError:
                 continue
     audit.record("item_escalated", None, "service_item", item.id, failures=failures)
-    _notify_town(
-        item.household.town_id,
-        "order_escalated",
-        {"item_id": item.id, "failures": failures, "category": item.category.code},
-        f"/staff/items/{item.id}",
-    )
+    _notify_town(item.household.town_id, "order_escalated",
+                 {"item_id": item.id, "failures": failures, "category": item.category.code},
+                 f"/staff/items/{item.id}")
     return None
 
 
@@ -302,10 +249,8 @@ def auto_dispatch_town(town: Town, now: datetime) -> int:
     from socialforce.platform.services import matching
 
     items = db.session.scalars(
-        sa.select(ServiceItem)
-        .join(Household)
-        .where(Household.town_id == town.id, ServiceItem.status == ItemStatus.open)
-        .order_by(ServiceItem.id)
+        sa.select(ServiceItem).join(Household)
+        .where(Household.town_id == town.id, ServiceItem.status == ItemStatus.open).order_by(ServiceItem.id)
     ).all()
     dispatched = 0
     for item in items:
@@ -329,10 +274,8 @@ def sign_up(task_id: int, volunteer: Volunteer, now: datetime | None = None) -> 
     """Take one slot of a task: an atomic conditional UPDATE plus a UNIQUE (task, volunteer) row."""
     now = now or utcnow()
     taken = db.session.execute(
-        sa.update(VolunteerTask)
-        .where(VolunteerTask.id == task_id, VolunteerTask.taken < VolunteerTask.slots)
-        .values(taken=VolunteerTask.taken + 1)
-        .execution_options(synchronize_session=False)
+        sa.update(VolunteerTask).where(VolunteerTask.id == task_id, VolunteerTask.taken < VolunteerTask.slots)
+        .values(taken=VolunteerTask.taken + 1).execution_options(synchronize_session=False)
     )
     if taken.rowcount != 1:
         raise ServiceError(_("All places of this task are taken."))
@@ -346,9 +289,7 @@ def sign_up(task_id: int, volunteer: Volunteer, now: datetime | None = None) -> 
     db.session.refresh(task)
     if task.order.state == OrderState.dispatched:
         try:
-            orders.transition(
-                task.order, OrderState.accepted, None, reason="first volunteer signed up", now=now
-            )
+            orders.transition(task.order, OrderState.accepted, None, reason="first volunteer signed up", now=now)
         except orders.IllegalTransition:
             pass  # another volunteer's sign-up accepted it at the same moment
     return signup
@@ -362,8 +303,6 @@ def withdraw(task_id: int, volunteer: Volunteer) -> None:
     if deleted.rowcount != 1:
         raise ServiceError(_("You are not signed up for this task."), status=404)
     db.session.execute(
-        sa.update(VolunteerTask)
-        .where(VolunteerTask.id == task_id, VolunteerTask.taken > 0)
-        .values(taken=VolunteerTask.taken - 1)
-        .execution_options(synchronize_session=False)
+        sa.update(VolunteerTask).where(VolunteerTask.id == task_id, VolunteerTask.taken > 0)
+        .values(taken=VolunteerTask.taken - 1).execution_options(synchronize_session=False)
     )

@@ -14,7 +14,6 @@ In the spirit of the Ministry of Civil Affairs' 《志愿服务记录与证明�
 volunteer's hours only once staff confirm it. Confirmed minutes are always summed from the records (one source of
 truth, no stored total that could drift).
 """
-
 from __future__ import annotations
 
 import hashlib
@@ -66,10 +65,8 @@ def create_record(visit: Visit) -> ServiceRecord:
 def confirm_record(record: ServiceRecord, actor: User, now: datetime) -> ServiceRecord:
     """Confirm a record so it counts (staff or the order's provider); a second confirmation is refused."""
     done = db.session.execute(
-        sa.update(ServiceRecord)
-        .where(ServiceRecord.id == record.id, ServiceRecord.confirmed_at.is_(None))
-        .values(confirmed_by_id=actor.id, confirmed_at=now)
-        .execution_options(synchronize_session=False)
+        sa.update(ServiceRecord).where(ServiceRecord.id == record.id, ServiceRecord.confirmed_at.is_(None))
+        .values(confirmed_by_id=actor.id, confirmed_at=now).execution_options(synchronize_session=False)
     )
     if done.rowcount != 1:
         raise ServiceError(_("This service record is already confirmed."))
@@ -80,22 +77,16 @@ def confirm_record(record: ServiceRecord, actor: User, now: datetime) -> Service
 
 def confirmed_minutes(volunteer_id: int) -> int:
     """The sum of a volunteer's confirmed service minutes (unconfirmed records do not count)."""
-    return int(
-        db.session.scalar(
-            sa.select(sa.func.coalesce(sa.func.sum(ServiceRecord.minutes), 0)).where(
-                ServiceRecord.volunteer_id == volunteer_id, ServiceRecord.confirmed_at.is_not(None)
-            )
-        )
-    )
+    return int(db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(ServiceRecord.minutes), 0))
+        .where(ServiceRecord.volunteer_id == volunteer_id, ServiceRecord.confirmed_at.is_not(None))
+    ))
 
 
 def records_of(volunteer_id: int) -> sa.Select:
     """A volunteer's service records, newest first (for a paginated list)."""
-    return (
-        sa.select(ServiceRecord)
-        .where(ServiceRecord.volunteer_id == volunteer_id)
-        .order_by(ServiceRecord.served_on.desc(), ServiceRecord.id.desc())
-    )
+    return sa.select(ServiceRecord).where(ServiceRecord.volunteer_id == volunteer_id).order_by(
+        ServiceRecord.served_on.desc(), ServiceRecord.id.desc())
 
 
 @dataclass(frozen=True)
@@ -120,39 +111,28 @@ def certificate_code(volunteer_id: int, total_minutes: int, record_count: int, i
     """A verification code over the certificate's content, keyed by the app's secret (recomputable to verify)."""
     message = f"{volunteer_id}:{total_minutes}:{record_count}:{issued_on.isoformat()}".encode()
     digest = hmac.new(current_app.config["SECRET_KEY"].encode(), message, hashlib.sha256).hexdigest().upper()
-    return "-".join(digest[i : i + 4] for i in range(0, 16, 4))
+    return "-".join(digest[i:i + 4] for i in range(0, 16, 4))
 
 
 def certificate(volunteer: Volunteer, now: datetime) -> Certificate:
     """A volunteer's hours certificate: masked ID, confirmed records and total, issuer, date and code."""
-    records = list(
-        db.session.scalars(
-            sa.select(ServiceRecord)
-            .where(ServiceRecord.volunteer_id == volunteer.id, ServiceRecord.confirmed_at.is_not(None))
-            .order_by(ServiceRecord.served_on, ServiceRecord.id)
-        )
-    )
+    records = list(db.session.scalars(
+        sa.select(ServiceRecord).where(ServiceRecord.volunteer_id == volunteer.id,
+                                       ServiceRecord.confirmed_at.is_not(None))
+        .order_by(ServiceRecord.served_on, ServiceRecord.id)
+    ))
     total = sum(r.minutes for r in records)
     issued_on = date.fromisoformat(local_time(now, "%Y-%m-%d"))
     return Certificate(
-        name=volunteer.real_name,
-        id_masked=volunteer.id_masked,
-        total_minutes=total,
-        records=records,
-        issuer=_("Tengzhou Civil Affairs Bureau, Social Assistance Service Centre"),
-        issued_on=issued_on,
+        name=volunteer.real_name, id_masked=volunteer.id_masked, total_minutes=total, records=records,
+        issuer=_("Tengzhou Civil Affairs Bureau, Social Assistance Service Centre"), issued_on=issued_on,
         code=certificate_code(volunteer.id, total, len(records), issued_on),
     )
 
 
 def pending_records(user: User) -> sa.Select:
     """Unconfirmed records of visits to households in a staff user's scope, oldest first."""
-    return (
-        sa.select(ServiceRecord)
-        .join(Visit, Visit.id == ServiceRecord.visit_id)
-        .join(Order, Order.id == Visit.order_id)
-        .join(ServiceItem)
-        .join(Household)
-        .where(ServiceRecord.confirmed_at.is_(None), household_filter(user))
-        .order_by(ServiceRecord.served_on, ServiceRecord.id)
-    )
+    return (sa.select(ServiceRecord).join(Visit, Visit.id == ServiceRecord.visit_id)
+            .join(Order, Order.id == Visit.order_id).join(ServiceItem).join(Household)
+            .where(ServiceRecord.confirmed_at.is_(None), household_filter(user))
+            .order_by(ServiceRecord.served_on, ServiceRecord.id))

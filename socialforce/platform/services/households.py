@@ -1,5 +1,4 @@
 """Household queries for staff, and the one audited way to reveal a resident ID number."""
-
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -32,13 +31,10 @@ def search(
     if id_suffix:
         member_match.append(Member.id_suffix == id_suffix.strip().upper())
     if category_code:
-        member_match.append(
-            Member.id.in_(
-                sa.select(Enrollment.member_id)
-                .join(AssistanceCategory)
-                .where(AssistanceCategory.code == category_code)
-            )
-        )
+        member_match.append(Member.id.in_(
+            sa.select(Enrollment.member_id).join(AssistanceCategory)
+            .where(AssistanceCategory.code == category_code)
+        ))
     if member_match:
         query = query.where(Household.id.in_(sa.select(Member.household_id).where(*member_match)))
     return query.order_by(Household.id)
@@ -49,13 +45,6 @@ def reveal_id_number(member: Member, user: User, purpose: str, ip: str | None) -
     purpose = (purpose or "").strip()
     if len(purpose) < 2:
         raise ServiceError(_("State the purpose of viewing the full ID number."), status=400, field="purpose")
-    audit.record(
-        "reveal_id_number",
-        user,
-        "member",
-        member.id,
-        ip=ip,
-        household_id=member.household_id,
-        purpose=purpose[:200],
-    )
+    audit.record("reveal_id_number", user, "member", member.id, ip=ip,
+                 household_id=member.household_id, purpose=purpose[:200])
     return crypto.decrypt(member.id_number_enc)

@@ -1,5 +1,4 @@
 """Households' service lists: register, edit and close service items."""
-
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,11 +38,8 @@ def _validate(household: Household, data: ItemInput) -> ServiceCategory:
     category = db.session.get(ServiceCategory, data.category_id)
     if category is None:
         raise ServiceError(_("Unknown service category."), status=400, field="category_id")
-    if (
-        data.member_id is not None
-        and db.session.scalar(sa.select(Member.household_id).where(Member.id == data.member_id))
-        != household.id
-    ):
+    if data.member_id is not None and db.session.scalar(
+            sa.select(Member.household_id).where(Member.id == data.member_id)) != household.id:
         raise ServiceError(_("Choose a member of this household."), status=400, field="member_id")
     if not data.windows:
         raise ServiceError(_("Choose at least one preferred time window."), status=400, field="windows")
@@ -53,17 +49,9 @@ def _validate(household: Household, data: ItemInput) -> ServiceCategory:
 def register(household: Household, data: ItemInput, actor: User) -> ServiceItem:
     """Add an item to the household's service list (status open); flushes and audits."""
     _validate(household, data)
-    item = ServiceItem(
-        household_id=household.id,
-        member_id=data.member_id,
-        category_id=data.category_id,
-        description=data.description.strip(),
-        priority=data.priority,
-        frequency=data.frequency,
-        windows=data.windows,
-        slots_needed=data.slots_needed,
-        created_by_id=actor.id,
-    )
+    item = ServiceItem(household_id=household.id, member_id=data.member_id, category_id=data.category_id,
+                       description=data.description.strip(), priority=data.priority, frequency=data.frequency,
+                       windows=data.windows, slots_needed=data.slots_needed, created_by_id=actor.id)
     db.session.add(item)
     db.session.flush()
     audit.record("item_registered", actor, "service_item", item.id, household_id=household.id)

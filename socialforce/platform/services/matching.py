@@ -3,7 +3,6 @@
 It maps ORM rows to the engine's frozen dataclasses (items, offers, context), keeps a warm index per process
 (rebuilt when offers change or after INDEX_TTL), and maps ranked candidates back to dispatch choices.
 """
-
 from __future__ import annotations
 
 import time
@@ -70,20 +69,13 @@ def rules() -> Rules:
 # ------------------------------------------------------------------ offers and capacity
 def provider_load(provider_ids: list[int] | None = None) -> dict[int, int]:
     """Live orders held by each agency/unit plus live task sign-ups held by each volunteer."""
-    orders_q = (
-        sa.select(Order.provider_id, sa.func.count())
-        .where(Order.state.in_(LOAD_STATES), Order.provider_id.is_not(None))
-        .group_by(Order.provider_id)
-    )
-    signups_q = (
-        sa.select(Volunteer.provider_id, sa.func.count())
-        .select_from(TaskSignup)
-        .join(Volunteer, Volunteer.id == TaskSignup.volunteer_id)
-        .join(VolunteerTask, VolunteerTask.id == TaskSignup.task_id)
-        .join(Order, Order.id == VolunteerTask.order_id)
-        .where(Order.state.in_(LOAD_STATES))
-        .group_by(Volunteer.provider_id)
-    )
+    orders_q = sa.select(Order.provider_id, sa.func.count()).where(
+        Order.state.in_(LOAD_STATES), Order.provider_id.is_not(None)).group_by(Order.provider_id)
+    signups_q = (sa.select(Volunteer.provider_id, sa.func.count()).select_from(TaskSignup)
+                 .join(Volunteer, Volunteer.id == TaskSignup.volunteer_id)
+                 .join(VolunteerTask, VolunteerTask.id == TaskSignup.task_id)
+                 .join(Order, Order.id == VolunteerTask.order_id)
+                 .where(Order.state.in_(LOAD_STATES)).group_by(Volunteer.provider_id))
     if provider_ids is not None:
         orders_q = orders_q.where(Order.provider_id.in_(provider_ids))
         signups_q = signups_q.where(Volunteer.provider_id.in_(provider_ids))
@@ -95,18 +87,12 @@ def provider_load(provider_ids: list[int] | None = None) -> dict[int, int]:
 
 def capacity_left(provider_ids: list[int], on: date) -> dict[int, int]:
     """Weekly slots of each provider's active offers minus the work it holds now."""
-    slots = dict(
-        db.session.execute(
-            sa.select(ServiceOffer.provider_id, sa.func.sum(ServiceOffer.slots_per_week))
-            .where(
-                ServiceOffer.provider_id.in_(provider_ids),
-                ServiceOffer.status == OfferStatus.active,
-                ServiceOffer.valid_from <= on,
-                ServiceOffer.valid_to >= on,
-            )
-            .group_by(ServiceOffer.provider_id)
-        ).all()
-    )
+    slots = dict(db.session.execute(
+        sa.select(ServiceOffer.provider_id, sa.func.sum(ServiceOffer.slots_per_week))
+        .where(ServiceOffer.provider_id.in_(provider_ids), ServiceOffer.status == OfferStatus.active,
+               ServiceOffer.valid_from <= on, ServiceOffer.valid_to >= on)
+        .group_by(ServiceOffer.provider_id)
+    ).all())
     load = provider_load(provider_ids)
     return {p: int(slots.get(p, 0) or 0) - load.get(p, 0) for p in provider_ids}
 
@@ -114,80 +100,40 @@ def capacity_left(provider_ids: list[int], on: date) -> dict[int, int]:
 ORGANISATIONS = (ProviderKind.agency, ProviderKind.unit)
 
 
-def load_offers(
-    on: date, provider_ids: list[int] | None = None, kinds: tuple[ProviderKind, ...] | None = None
-) -> list[mt.Offer]:
+def load_offers(on: date, provider_ids: list[int] | None = None,
+                kinds: tuple[ProviderKind, ...] | None = None) -> list[mt.Offer]:
     """Active, valid offers of approved providers (of `kinds`, default all) as engine offers, with slots left."""
-    query = (
-        sa.select(
-            ServiceOffer.id,
-            ServiceOffer.provider_id,
-            Provider.kind,
-            Provider.lat,
-            Provider.lon,
-            Provider.radius_km,
-            ServiceOffer.windows,
-            ServiceOffer.slots_per_week,
-            ServiceOffer.valid_from,
-            ServiceOffer.valid_to,
-            ServiceOffer.title,
-            ServiceOffer.description,
-        )
-        .join(Provider, Provider.id == ServiceOffer.provider_id)
-        .where(
-            Provider.status == ProviderStatus.approved,
-            ServiceOffer.status == OfferStatus.active,
-            ServiceOffer.valid_from <= on,
-            ServiceOffer.valid_to >= on,
-        )
-    )
+    query = (sa.select(ServiceOffer.id, ServiceOffer.provider_id, Provider.kind, Provider.lat, Provider.lon,
+                       Provider.radius_km, ServiceOffer.windows, ServiceOffer.slots_per_week,
+                       ServiceOffer.valid_from, ServiceOffer.valid_to, ServiceOffer.title, ServiceOffer.description)
+             .join(Provider, Provider.id == ServiceOffer.provider_id)
+             .where(Provider.status == ProviderStatus.approved, ServiceOffer.status == OfferStatus.active,
+                    ServiceOffer.valid_from <= on, ServiceOffer.valid_to >= on))
     if provider_ids is not None:
         query = query.where(ServiceOffer.provider_id.in_(provider_ids))
     if kinds is not None:
         query = query.where(Provider.kind.in_(kinds))
     rows = db.session.execute(query.order_by(ServiceOffer.id)).all()
     offer_ids = [r.id for r in rows]
-    categories = _grouped(
-        sa.select(offer_categories.c.offer_id, ServiceCategory.code).join(
-            ServiceCategory, ServiceCategory.id == offer_categories.c.category_id
-        ),
-        offer_ids,
-        offer_categories.c.offer_id,
-    )
-    towns = _grouped(
-        sa.select(offer_towns.c.offer_id, offer_towns.c.town_id), offer_ids, offer_towns.c.offer_id
-    )
+    categories = _grouped(sa.select(offer_categories.c.offer_id, ServiceCategory.code)
+                          .join(ServiceCategory, ServiceCategory.id == offer_categories.c.category_id), offer_ids,
+                          offer_categories.c.offer_id)
+    towns = _grouped(sa.select(offer_towns.c.offer_id, offer_towns.c.town_id), offer_ids, offer_towns.c.offer_id)
     provider_set = sorted({r.provider_id for r in rows})
-    quals = _grouped(
-        sa.select(Qualification.provider_id, Qualification.code).where(Qualification.in_force(on)),
-        provider_set,
-        Qualification.provider_id,
-    )
+    quals = _grouped(sa.select(Qualification.provider_id, Qualification.code).where(Qualification.in_force(on)),
+                     provider_set, Qualification.provider_id)
     unplaced_load = provider_load(provider_set if provider_ids is not None else None)
     offers = []
     for r in rows:  # a provider's current load fills its offers in id order
         held = min(r.slots_per_week, unplaced_load.get(r.provider_id, 0))
         unplaced_load[r.provider_id] = unplaced_load.get(r.provider_id, 0) - held
         provider_quals = quals.get(r.provider_id, frozenset())
-        offers.append(
-            mt.Offer(
-                id=r.id,
-                provider_id=r.provider_id,
-                provider_kind=r.kind.value,
-                categories=categories.get(r.id, frozenset()),
-                towns=towns.get(r.id, frozenset()),
-                lat=r.lat,
-                lon=r.lon,
-                radius_km=r.radius_km,
-                qualifications=provider_quals,
-                background_checked=BACKGROUND_CHECK in provider_quals,
-                windows=r.windows,
-                slots_left=r.slots_per_week - held,
-                valid_from=r.valid_from,
-                valid_to=r.valid_to,
-                description=f"{r.title} {r.description}",
-            )
-        )
+        offers.append(mt.Offer(
+            id=r.id, provider_id=r.provider_id, provider_kind=r.kind.value, categories=categories.get(r.id, frozenset()),
+            towns=towns.get(r.id, frozenset()), lat=r.lat, lon=r.lon, radius_km=r.radius_km,
+            qualifications=provider_quals, background_checked=BACKGROUND_CHECK in provider_quals,
+            windows=r.windows, slots_left=r.slots_per_week - held, valid_from=r.valid_from, valid_to=r.valid_to,
+            description=f"{r.title} {r.description}"))
     return offers
 
 
@@ -195,7 +141,7 @@ def _grouped(query: sa.Select, keys: list[int], key_column) -> dict[int, frozens
     """Run a two-column query for `keys` (in chunks) and group the second column by the first."""
     out: dict[int, set] = {}
     for start in range(0, len(keys), 20_000):
-        chunk = keys[start : start + 20_000]
+        chunk = keys[start:start + 20_000]
         for key, value in db.session.execute(query.where(key_column.in_(chunk))):
             out.setdefault(key, set()).add(value)
     return {k: frozenset(v) for k, v in out.items()}
@@ -206,27 +152,14 @@ def vulnerable_households(household_ids: list[int]) -> set[int]:
     """Households with extreme poverty, an orphan or unsupported child, severe disability or an elderly person alone."""
     out: set[int] = set()
     for start in range(0, len(household_ids), 20_000):
-        chunk = household_ids[start : start + 20_000]
-        out |= set(
-            db.session.scalars(
-                sa.select(Member.household_id)
-                .join(Enrollment)
-                .join(AssistanceCategory)
-                .where(Member.household_id.in_(chunk), AssistanceCategory.vulnerable)
-            )
-        )
-        out |= set(
-            db.session.scalars(
-                sa.select(Member.household_id).where(
-                    Member.household_id.in_(chunk), Member.disability_grade.in_(SEVERE_DISABILITY_GRADES)
-                )
-            )
-        )
-        out |= set(
-            db.session.scalars(
-                sa.select(Household.id).where(Household.id.in_(chunk), Household.lives_alone_elderly)
-            )
-        )
+        chunk = household_ids[start:start + 20_000]
+        out |= set(db.session.scalars(
+            sa.select(Member.household_id).join(Enrollment).join(AssistanceCategory)
+            .where(Member.household_id.in_(chunk), AssistanceCategory.vulnerable)))
+        out |= set(db.session.scalars(sa.select(Member.household_id).where(
+            Member.household_id.in_(chunk), Member.disability_grade.in_(SEVERE_DISABILITY_GRADES))))
+        out |= set(db.session.scalars(sa.select(Household.id).where(
+            Household.id.in_(chunk), Household.lives_alone_elderly)))
     return out
 
 
@@ -239,21 +172,11 @@ def load_items(item_ids: list[int], on: date) -> list[mt.Item]:
     """Service items as engine items (place from the village, priority, minor flag)."""
     rows = []
     for start in range(0, len(item_ids), 20_000):
-        chunk = item_ids[start : start + 20_000]
+        chunk = item_ids[start:start + 20_000]
         rows += db.session.execute(
-            sa.select(
-                ServiceItem.id,
-                ServiceItem.household_id,
-                Household.town_id,
-                Village.lat,
-                Village.lon,
-                ServiceCategory.code,
-                ServiceItem.description,
-                ServiceItem.priority,
-                Member.birth_date,
-                ServiceItem.windows,
-                ServiceItem.slots_needed,
-            )
+            sa.select(ServiceItem.id, ServiceItem.household_id, Household.town_id, Village.lat, Village.lon,
+                      ServiceCategory.code, ServiceItem.description, ServiceItem.priority, Member.birth_date,
+                      ServiceItem.windows, ServiceItem.slots_needed)
             .join(Household, Household.id == ServiceItem.household_id)
             .join(Village, Village.id == Household.village_id)
             .join(ServiceCategory, ServiceCategory.id == ServiceItem.category_id)
@@ -262,76 +185,33 @@ def load_items(item_ids: list[int], on: date) -> list[mt.Item]:
         ).all()
     vulnerable = vulnerable_households(sorted({r.household_id for r in rows}))
     adult_born_before = date(on.year - 18, on.month, min(on.day, 28))
-    return sorted(
-        (
-            mt.Item(
-                id=r.id,
-                household_id=r.household_id,
-                town_id=r.town_id,
-                lat=r.lat,
-                lon=r.lon,
-                category=r.code,
-                description=r.description,
-                priority=priority_of(r.priority.value, r.household_id in vulnerable),
-                minor=r.birth_date is not None and r.birth_date > adult_born_before,
-                windows=r.windows,
-                slots_needed=r.slots_needed,
-            )
-            for r in rows
-        ),
-        key=lambda it: it.id,
-    )
+    return sorted((mt.Item(
+        id=r.id, household_id=r.household_id, town_id=r.town_id, lat=r.lat, lon=r.lon, category=r.code,
+        description=r.description, priority=priority_of(r.priority.value, r.household_id in vulnerable),
+        minor=r.birth_date is not None and r.birth_date > adult_born_before, windows=r.windows,
+        slots_needed=r.slots_needed) for r in rows), key=lambda it: it.id)
 
 
 def load_context(on: date) -> mt.Context:
     """Pairings, continuity, exclusions, household blocks, load and track records as of `on`."""
     from socialforce.platform.services.track_record import provider_stats
 
-    pairings = frozenset(
-        db.session.execute(
-            sa.select(Pairing.provider_id, Pairing.household_id).where(Pairing.ended_on.is_(None))
-        ).tuples()
-    )
-    served = frozenset(
-        db.session.execute(
-            sa.select(Order.provider_id, ServiceItem.household_id)
-            .join(ServiceItem)
-            .where(
-                Order.state.in_((OrderState.completed, OrderState.evaluated)), Order.provider_id.is_not(None)
-            )
-            .distinct()
-        ).tuples()
-    )
-    exclusions = frozenset(
-        db.session.execute(
-            sa.select(Order.item_id, Order.provider_id).where(
-                Order.state.in_(FAILED_STATES), Order.provider_id.is_not(None)
-            )
-        ).tuples()
-    )
-    blocks = frozenset(
-        db.session.execute(sa.select(HouseholdBlock.household_id, HouseholdBlock.provider_id)).tuples()
-    )
-    records = {
-        pid: mt.TrackRecord(
-            provider_id=pid,
-            accepted=s.accepted,
-            declined=s.declined + s.expired,
-            completed=s.completed,
-            satisfaction_sum=float(s.satisfaction_sum),
-            satisfaction_count=s.satisfaction_count,
-        )
-        for pid, s in provider_stats().items()
-    }
-    return mt.Context(
-        on_date=on,
-        pairings=pairings,
-        served_before=served,
-        exclusions=exclusions,
-        household_blocks=blocks,
-        load=provider_load(),
-        track_records=records,
-    )
+    pairings = frozenset(db.session.execute(
+        sa.select(Pairing.provider_id, Pairing.household_id).where(Pairing.ended_on.is_(None))).tuples())
+    served = frozenset(db.session.execute(
+        sa.select(Order.provider_id, ServiceItem.household_id).join(ServiceItem)
+        .where(Order.state.in_((OrderState.completed, OrderState.evaluated)), Order.provider_id.is_not(None))
+        .distinct()).tuples())
+    exclusions = frozenset(db.session.execute(
+        sa.select(Order.item_id, Order.provider_id)
+        .where(Order.state.in_(FAILED_STATES), Order.provider_id.is_not(None))).tuples())
+    blocks = frozenset(db.session.execute(sa.select(HouseholdBlock.household_id, HouseholdBlock.provider_id)).tuples())
+    records = {pid: mt.TrackRecord(provider_id=pid, accepted=s.accepted, declined=s.declined + s.expired,
+                                   completed=s.completed, satisfaction_sum=float(s.satisfaction_sum),
+                                   satisfaction_count=s.satisfaction_count)
+               for pid, s in provider_stats().items()}
+    return mt.Context(on_date=on, pairings=pairings, served_before=served, exclusions=exclusions,
+                      household_blocks=blocks, load=provider_load(), track_records=records)
 
 
 # ------------------------------------------------------------------ the warm index
@@ -347,19 +227,11 @@ _warm: dict[str, _Warm] = {}
 
 def _offers_version() -> tuple:
     """Changes when offers are added or paused or providers approved or suspended (load is checked fresh)."""
-    return tuple(
-        db.session.execute(
-            sa.select(
-                sa.select(sa.func.max(ServiceOffer.id)).scalar_subquery(),
-                sa.select(sa.func.count(ServiceOffer.id))
-                .where(ServiceOffer.status == OfferStatus.active)
-                .scalar_subquery(),
-                sa.select(sa.func.count(Provider.id))
-                .where(Provider.status == ProviderStatus.approved)
-                .scalar_subquery(),
-            )
-        ).one()
-    )
+    return tuple(db.session.execute(sa.select(
+        sa.select(sa.func.max(ServiceOffer.id)).scalar_subquery(),
+        sa.select(sa.func.count(ServiceOffer.id)).where(ServiceOffer.status == OfferStatus.active).scalar_subquery(),
+        sa.select(sa.func.count(Provider.id)).where(Provider.status == ProviderStatus.approved).scalar_subquery(),
+    )).one())
 
 
 def warm_index(on: date) -> MatchIndex:
@@ -394,33 +266,18 @@ def offers_changed(provider: Provider) -> None:
 # ------------------------------------------------------------------ ranking for the platform
 def to_choice(candidate: mt.Candidate, rank: int, model_version: str = "cold-start") -> Choice:
     """A dispatch choice carrying the candidate's score, position and reasons."""
-    reasons = [
-        {"feature": r.feature, "contribution": round(r.contribution, 4), "value": round(r.value, 4)}
-        for r in candidate.reasons
-    ]
-    return Choice(
-        provider_id=candidate.provider_id,
-        score=round(candidate.score, 4),
-        rank=rank,
-        reasons={"offer_id": candidate.offer_id, "reasons": reasons},
-        model_version=model_version,
-    )
+    reasons = [{"feature": r.feature, "contribution": round(r.contribution, 4), "value": round(r.value, 4)}
+               for r in candidate.reasons]
+    return Choice(provider_id=candidate.provider_id, score=round(candidate.score, 4), rank=rank,
+                  reasons={"offer_id": candidate.offer_id, "reasons": reasons}, model_version=model_version)
 
 
 def dispatchable(provider_ids: set[int], now: datetime) -> set[int]:
     """Those of the providers that may take an order now: approved agencies with contract hours left and approved
     pairing units (re-checked here: another process may have suspended one since the index was built)."""
-    return {
-        pid
-        for pid, kind in db.session.execute(
-            sa.select(Provider.id, Provider.kind).where(
-                Provider.id.in_(provider_ids),
-                Provider.kind.in_(ORGANISATIONS),
-                Provider.status == ProviderStatus.approved,
-            )
-        )
-        if kind != ProviderKind.agency or contract_hours_left(pid, now) > 0
-    }
+    return {pid for pid, kind in db.session.execute(sa.select(Provider.id, Provider.kind).where(
+        Provider.id.in_(provider_ids), Provider.kind.in_(ORGANISATIONS), Provider.status == ProviderStatus.approved))
+        if kind != ProviderKind.agency or contract_hours_left(pid, now) > 0}
 
 
 def rank_item(item: ServiceItem, now: datetime | None = None, k: int = 10) -> list[Choice]:
@@ -441,11 +298,8 @@ def rank_item(item: ServiceItem, now: datetime | None = None, k: int = 10) -> li
     organisations = dispatchable({c.provider_id for c in candidates}, now or utcnow())
     left = capacity_left(sorted(organisations), on)
     excluded = excluded_providers(item.id)
-    fresh = [
-        c
-        for c in candidates
-        if c.provider_id in organisations and left[c.provider_id] > 0 and c.provider_id not in excluded
-    ][:k]
+    fresh = [c for c in candidates
+             if c.provider_id in organisations and left[c.provider_id] > 0 and c.provider_id not in excluded][:k]
     return [to_choice(c, rank, version) for rank, c in enumerate(fresh, start=1)]
 
 
@@ -471,9 +325,7 @@ def assign_items(items: list[ServiceItem], now: datetime | None = None) -> dict[
         if engine_item.id not in chosen:
             continue
         ranked = index.rank(engine_item, k=len(offers))
-        rank, candidate = next(
-            (r, c) for r, c in enumerate(ranked, start=1) if c.offer_id == chosen[engine_item.id]
-        )
+        rank, candidate = next((r, c) for r, c in enumerate(ranked, start=1) if c.offer_id == chosen[engine_item.id])
         choices[engine_item.id] = to_choice(candidate, rank)
     return choices
 
@@ -522,35 +374,22 @@ _warm_text: dict[str, _WarmText] = {}
 
 def _offer_doc_counts(on: date) -> dict[str, int]:
     """How many matchable offers (as `MatchIndex` counts them: valid, active, approved, slots left) share each text."""
-    valid = (
-        Provider.status == ProviderStatus.approved,
-        ServiceOffer.status == OfferStatus.active,
-        ServiceOffer.valid_from <= on,
-        ServiceOffer.valid_to >= on,
-        ServiceOffer.slots_per_week > 0,
-    )
+    valid = (Provider.status == ProviderStatus.approved, ServiceOffer.status == OfferStatus.active,
+             ServiceOffer.valid_from <= on, ServiceOffer.valid_to >= on, ServiceOffer.slots_per_week > 0)
     counts: dict[str, int] = {}
     for title, description, n in db.session.execute(
-        sa.select(ServiceOffer.title, ServiceOffer.description, sa.func.count())
-        .join(Provider, Provider.id == ServiceOffer.provider_id)
-        .where(*valid)
-        .group_by(ServiceOffer.title, ServiceOffer.description)
-    ):
+            sa.select(ServiceOffer.title, ServiceOffer.description, sa.func.count())
+            .join(Provider, Provider.id == ServiceOffer.provider_id).where(*valid)
+            .group_by(ServiceOffer.title, ServiceOffer.description)):
         counts[f"{title} {description}"] = counts.get(f"{title} {description}", 0) + n
     load = provider_load()
     loaded = sorted(load)
     for start in range(0, len(loaded), 20_000):  # offers whose slots current work fills (as in load_offers)
         rows = db.session.execute(
-            sa.select(
-                ServiceOffer.provider_id,
-                ServiceOffer.slots_per_week,
-                ServiceOffer.title,
-                ServiceOffer.description,
-            )
+            sa.select(ServiceOffer.provider_id, ServiceOffer.slots_per_week, ServiceOffer.title,
+                      ServiceOffer.description)
             .join(Provider, Provider.id == ServiceOffer.provider_id)
-            .where(*valid, ServiceOffer.provider_id.in_(loaded[start : start + 20_000]))
-            .order_by(ServiceOffer.id)
-        )
+            .where(*valid, ServiceOffer.provider_id.in_(loaded[start:start + 20_000])).order_by(ServiceOffer.id))
         for provider_id, slots, title, description in rows:
             held = min(slots, load[provider_id])
             load[provider_id] -= held
@@ -578,23 +417,14 @@ def _offer_place_filter(offer: mt.Offer):
     """SQL: the household's town is one of the offer's towns, or its village lies within the travel radius."""
     place = Household.town_id.in_(sorted(offer.towns))
     if offer.radius_km > 0:
-        dlat, dlon = (
-            offer.radius_km / KM_PER_DEG_LAT + _DEG_MARGIN,
-            offer.radius_km / KM_PER_DEG_LON + _DEG_MARGIN,
-        )
-        place = sa.or_(
-            place,
-            sa.and_(
-                Village.lat.between(offer.lat - dlat, offer.lat + dlat),
-                Village.lon.between(offer.lon - dlon, offer.lon + dlon),
-            ),
-        )
+        dlat, dlon = offer.radius_km / KM_PER_DEG_LAT + _DEG_MARGIN, offer.radius_km / KM_PER_DEG_LON + _DEG_MARGIN
+        place = sa.or_(place, sa.and_(Village.lat.between(offer.lat - dlat, offer.lat + dlat),
+                                      Village.lon.between(offer.lon - dlon, offer.lon + dlon)))
     return place
 
 
-def candidate_task_items(
-    volunteer: Volunteer, offer: mt.Offer, on: date, rule_set: Rules, limit: int = CANDIDATE_LIMIT
-) -> list[int]:
+def candidate_task_items(volunteer: Volunteer, offer: mt.Offer, on: date, rule_set: Rules,
+                         limit: int = CANDIDATE_LIMIT) -> list[int]:
     """Ids of items with a live task that has a free place and that the offer may take, nearest first (SQL, LIMIT).
 
     The filters only drop pairs the engine would refuse (category and its qualification, towns or radius, time
@@ -603,35 +433,26 @@ def candidate_task_items(
     """
     if not (offer.valid_from <= on <= offer.valid_to and offer.slots_left > 0) or not offer.windows:
         return []
-    codes = sorted(
-        c for c in offer.categories if not rule_set.required(c) or rule_set.required(c) & offer.qualifications
-    )
+    codes = sorted(c for c in offer.categories
+                   if not rule_set.required(c) or rule_set.required(c) & offer.qualifications)
     if not codes:
         return []
     dy = (Village.lat - offer.lat) * KM_PER_DEG_LAT
     dx = (Village.lon - offer.lon) * KM_PER_DEG_LON
-    query = (
-        sa.select(ServiceItem.id, (dx * dx + dy * dy).label("d2"))
-        .join(Order, Order.item_id == ServiceItem.id)
-        .join(VolunteerTask, VolunteerTask.order_id == Order.id)
-        .join(Household, Household.id == ServiceItem.household_id)
-        .join(Village, Village.id == Household.village_id)
-        .where(
-            Order.state.in_(LIVE_TASK_STATES),
-            VolunteerTask.taken < VolunteerTask.slots,
-            ServiceItem.category_id.in_(sa.select(ServiceCategory.id).where(ServiceCategory.code.in_(codes))),
-            ServiceItem.windows.op("&")(offer.windows) != 0,
-            _offer_place_filter(offer),
-            ~sa.exists().where(
-                TaskSignup.task_id == VolunteerTask.id, TaskSignup.volunteer_id == volunteer.id
-            ),
-        )
-    )
+    query = (sa.select(ServiceItem.id, (dx * dx + dy * dy).label("d2"))
+             .join(Order, Order.item_id == ServiceItem.id)
+             .join(VolunteerTask, VolunteerTask.order_id == Order.id)
+             .join(Household, Household.id == ServiceItem.household_id)
+             .join(Village, Village.id == Household.village_id)
+             .where(Order.state.in_(LIVE_TASK_STATES), VolunteerTask.taken < VolunteerTask.slots,
+                    ServiceItem.category_id.in_(sa.select(ServiceCategory.id).where(ServiceCategory.code.in_(codes))),
+                    ServiceItem.windows.op("&")(offer.windows) != 0, _offer_place_filter(offer),
+                    ~sa.exists().where(TaskSignup.task_id == VolunteerTask.id,
+                                       TaskSignup.volunteer_id == volunteer.id)))
     if offer.provider_kind in rule_set.minor_check_kinds and not offer.background_checked:
         adult_born_before = date(on.year - 18, on.month, min(on.day, 28))
         query = query.outerjoin(Member, Member.id == ServiceItem.member_id).where(
-            sa.or_(Member.birth_date.is_(None), Member.birth_date <= adult_born_before)
-        )
+            sa.or_(Member.birth_date.is_(None), Member.birth_date <= adult_born_before))
     ids = db.session.scalars(query.order_by(sa.literal_column("d2"), ServiceItem.id).limit(limit)).all()
     return list(dict.fromkeys(ids))
 
@@ -643,66 +464,29 @@ def provider_context(provider_id: int, items: list[mt.Item], on: date) -> mt.Con
 
     households = sorted({it.household_id for it in items})
     item_ids = [it.id for it in items]
-    pairings = frozenset(
-        db.session.execute(
-            sa.select(Pairing.provider_id, Pairing.household_id).where(
-                Pairing.ended_on.is_(None),
-                Pairing.provider_id == provider_id,
-                Pairing.household_id.in_(households),
-            )
-        ).tuples()
-    )
-    served = frozenset(
-        db.session.execute(
-            sa.select(Order.provider_id, ServiceItem.household_id)
-            .join(ServiceItem)
-            .where(
-                Order.state.in_((OrderState.completed, OrderState.evaluated)),
-                Order.provider_id == provider_id,
-                ServiceItem.household_id.in_(households),
-            )
-            .distinct()
-        ).tuples()
-    )
-    exclusions = frozenset(
-        db.session.execute(
-            sa.select(Order.item_id, Order.provider_id).where(
-                Order.state.in_(FAILED_STATES), Order.provider_id == provider_id, Order.item_id.in_(item_ids)
-            )
-        ).tuples()
-    )
-    blocks = frozenset(
-        db.session.execute(
-            sa.select(HouseholdBlock.household_id, HouseholdBlock.provider_id).where(
-                HouseholdBlock.provider_id == provider_id, HouseholdBlock.household_id.in_(households)
-            )
-        ).tuples()
-    )
-    records = {
-        pid: mt.TrackRecord(
-            provider_id=pid,
-            accepted=s.accepted,
-            declined=s.declined + s.expired,
-            completed=s.completed,
-            satisfaction_sum=float(s.satisfaction_sum),
-            satisfaction_count=s.satisfaction_count,
-        )
-        for pid, s in provider_stats([provider_id]).items()
-    }
-    return mt.Context(
-        on_date=on,
-        pairings=pairings,
-        served_before=served,
-        exclusions=exclusions,
-        household_blocks=blocks,
-        load=provider_load([provider_id]),
-        track_records=records,
-    )
+    pairings = frozenset(db.session.execute(
+        sa.select(Pairing.provider_id, Pairing.household_id).where(
+            Pairing.ended_on.is_(None), Pairing.provider_id == provider_id,
+            Pairing.household_id.in_(households))).tuples())
+    served = frozenset(db.session.execute(
+        sa.select(Order.provider_id, ServiceItem.household_id).join(ServiceItem)
+        .where(Order.state.in_((OrderState.completed, OrderState.evaluated)), Order.provider_id == provider_id,
+               ServiceItem.household_id.in_(households)).distinct()).tuples())
+    exclusions = frozenset(db.session.execute(
+        sa.select(Order.item_id, Order.provider_id).where(
+            Order.state.in_(FAILED_STATES), Order.provider_id == provider_id, Order.item_id.in_(item_ids))).tuples())
+    blocks = frozenset(db.session.execute(
+        sa.select(HouseholdBlock.household_id, HouseholdBlock.provider_id).where(
+            HouseholdBlock.provider_id == provider_id, HouseholdBlock.household_id.in_(households))).tuples())
+    records = {pid: mt.TrackRecord(provider_id=pid, accepted=s.accepted, declined=s.declined + s.expired,
+                                   completed=s.completed, satisfaction_sum=float(s.satisfaction_sum),
+                                   satisfaction_count=s.satisfaction_count)
+               for pid, s in provider_stats([provider_id]).items()}
+    return mt.Context(on_date=on, pairings=pairings, served_before=served, exclusions=exclusions,
+                      household_blocks=blocks, load=provider_load([provider_id]), track_records=records)
 
 
-def volunteer_view(
-    offers: list[mt.Offer], context: mt.Context, rule_set: Rules, text_model: TextModel
-) -> MatchIndex:
+def volunteer_view(offers: list[mt.Offer], context: mt.Context, rule_set: Rules, text_model: TextModel) -> MatchIndex:
     """An engine index over one provider's offers that scores text with the model of all matchable offers.
 
     `MatchIndex.tasks_for_volunteer` reads only the context, the rules, the weights and the text model, so
@@ -713,9 +497,8 @@ def volunteer_view(
     return view
 
 
-def tasks_for_volunteer(
-    volunteer: Volunteer, now: datetime | None = None, k: int = 20, limit: int = CANDIDATE_LIMIT
-) -> list[mt.Candidate]:
+def tasks_for_volunteer(volunteer: Volunteer, now: datetime | None = None, k: int = 20,
+                        limit: int = CANDIDATE_LIMIT) -> list[mt.Candidate]:
     """Open volunteer tasks ranked for this volunteer (reciprocal fit), only those it may take.
 
     Candidates come from SQL restricted by the volunteer's offers (towns or radius, categories, windows, free
@@ -732,9 +515,7 @@ def tasks_for_volunteer(
         return []
     items = load_items(all_ids, on)
     by_id = {it.id: it for it in items}
-    view = volunteer_view(
-        offers, provider_context(volunteer.provider_id, items, on), rule_set, offer_text_model(on)
-    )
+    view = volunteer_view(offers, provider_context(volunteer.provider_id, items, on), rule_set, offer_text_model(on))
     ranked: dict[int, mt.Candidate] = {}
     for offer in offers:
         for c in view.tasks_for_volunteer(offer, [by_id[i] for i in wanted[offer.id]], k=k):
@@ -748,3 +529,4 @@ def retrain(now: datetime) -> dict:
     from socialforce.platform.services import ranker
 
     return ranker.retrain(now)
+

@@ -9,7 +9,6 @@ after NOTIFY_MAX_ATTEMPTS the message is marked failed and stays in the table, l
 it. Kinds are stable codes whose texts live in MESSAGES (one mapping used by the inbox page and every sender).
 Params hold ids and category/town codes only: never names, phones, ID numbers or addresses.
 """
-
 from __future__ import annotations
 
 import json
@@ -56,9 +55,8 @@ MESSAGES = {
     "order_expired": _l("Order #%(order_id)s expired without an answer"),
     "order_cancelled": _l("Order #%(order_id)s was cancelled"),
     "order_completed": _l("Order #%(order_id)s was completed"),
-    "order_escalated": _l(
-        "Service item #%(item_id)s (%(category)s) needs staff attention after %(failures)s failed dispatches"
-    ),
+    "order_escalated": _l("Service item #%(item_id)s (%(category)s) needs staff attention after "
+                          "%(failures)s failed dispatches"),
     "task_published": _l("New volunteer task #%(task_id)s: %(category)s in %(town)s"),
     "visit_scheduled": _l("Visit #%(visit_id)s is scheduled for %(when)s"),
     "visit_reminder": _l("Reminder: visit #%(visit_id)s is due at %(when)s"),
@@ -106,38 +104,28 @@ def notify(user_ids: Iterable[int], kind: str, params: dict, link: str | None = 
     if link is not None and not link.startswith("/"):
         raise ValueError("notification links are site-relative paths")
     now = utcnow()
-    notes = [
-        Notification(user_id=user_id, kind=kind, params=dict(params), link=link, created_at=now)
-        for user_id in sorted(set(user_ids))
-    ]
+    notes = [Notification(user_id=user_id, kind=kind, params=dict(params), link=link, created_at=now)
+             for user_id in sorted(set(user_ids))]
     db.session.add_all(notes)
     db.session.flush()
-    db.session.add_all(
-        OutboxMessage(notification_id=note.id, channel=channel, next_attempt_at=now)
-        for note in notes
-        for channel in current_app.config["NOTIFY_CHANNELS"]
-    )
+    db.session.add_all(OutboxMessage(notification_id=note.id, channel=channel, next_attempt_at=now)
+                       for note in notes for channel in current_app.config["NOTIFY_CHANNELS"])
     db.session.flush()
     return notes
 
 
 def notify_town_staff(town_id: int, kind: str, params: dict, link: str | None = None) -> list[Notification]:
     """Notify the active town staff of a town; if it has none, the active city staff."""
-    user_ids = db.session.scalars(
-        sa.select(User.id).where(User.role == Role.town_staff, User.town_id == town_id, User.active)
-    ).all()
+    user_ids = db.session.scalars(sa.select(User.id).where(
+        User.role == Role.town_staff, User.town_id == town_id, User.active)).all()
     if not user_ids:
-        user_ids = db.session.scalars(
-            sa.select(User.id).where(User.role == Role.city_staff, User.active)
-        ).all()
+        user_ids = db.session.scalars(sa.select(User.id).where(User.role == Role.city_staff, User.active)).all()
     return notify(user_ids, kind, params, link)
 
 
 def notify_provider(provider_id: int, kind: str, params: dict, link: str | None = None) -> list[Notification]:
     """Notify every active user of a provider (agency, pairing unit or volunteer)."""
-    user_ids = db.session.scalars(
-        sa.select(User.id).where(User.provider_id == provider_id, User.active)
-    ).all()
+    user_ids = db.session.scalars(sa.select(User.id).where(User.provider_id == provider_id, User.active)).all()
     return notify(user_ids, kind, params, link)
 
 
@@ -149,9 +137,7 @@ def _reference_names(model, code: str) -> tuple[str, str] | None:
     cache = g.setdefault("notification_names", {})
     key = (model.__tablename__, code)
     if key not in cache:
-        cache[key] = db.session.execute(
-            sa.select(model.name_zh, model.name_en).where(model.code == code)
-        ).first()
+        cache[key] = db.session.execute(sa.select(model.name_zh, model.name_en).where(model.code == code)).first()
     return tuple(cache[key]) if cache[key] is not None else None
 
 
@@ -216,30 +202,18 @@ def phone_of(user: User) -> str | None:
     """The user's mobile number: the worker's member record, or the volunteer's registration."""
     token = None
     if user.member_id is not None:
-        token = db.session.scalar(
-            sa.select(ProviderMember.phone_enc).where(ProviderMember.id == user.member_id)
-        )
+        token = db.session.scalar(sa.select(ProviderMember.phone_enc).where(ProviderMember.id == user.member_id))
     elif user.role == Role.volunteer:
-        token = db.session.scalar(
-            sa.select(Volunteer.phone_enc).where(Volunteer.provider_id == user.provider_id)
-        )
+        token = db.session.scalar(sa.select(Volunteer.phone_enc).where(Volunteer.provider_id == user.provider_id))
     return crypto.decrypt(token) if token else None
 
 
 class EmailSender:
     """Sends e-mail through an SMTP server (SMTP_HOST/PORT; optional STARTTLS and login)."""
 
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        from_address: str,
-        user: str | None = None,
-        password: str | None = None,
-        starttls: bool = False,
-        timeout: float = 10.0,
-        address_of: Callable[[User], str | None] = email_of,
-    ):
+    def __init__(self, host: str, port: int, from_address: str, user: str | None = None,
+                 password: str | None = None, starttls: bool = False, timeout: float = 10.0,
+                 address_of: Callable[[User], str | None] = email_of):
         self.host, self.port, self.from_address = host, port, from_address
         self.user, self.password, self.starttls, self.timeout = user, password, starttls, timeout
         self.address_of = address_of
@@ -263,13 +237,8 @@ class EmailSender:
 class SmsSender:
     """POSTs {"to": phone, "text": ...} as JSON to an SMS gateway (SMS_GATEWAY_URL, optional bearer token)."""
 
-    def __init__(
-        self,
-        url: str,
-        token: str | None = None,
-        timeout: float = 10.0,
-        phone_of: Callable[[User], str | None] = phone_of,
-    ):
+    def __init__(self, url: str, token: str | None = None, timeout: float = 10.0,
+                 phone_of: Callable[[User], str | None] = phone_of):
         if urlsplit(url).scheme not in ("http", "https"):
             raise ValueError("SMS_GATEWAY_URL must be an http(s) URL")
         self.url, self.token, self.timeout, self.phone_of = url, token, timeout, phone_of
@@ -294,14 +263,9 @@ def configured_senders() -> dict[str, Sender]:
     config = current_app.config
     senders: dict[str, Sender] = {"log": LogSender()}
     if config.get("SMTP_HOST"):
-        senders["email"] = EmailSender(
-            config["SMTP_HOST"],
-            config["SMTP_PORT"],
-            config["SMTP_FROM"],
-            config.get("SMTP_USER"),
-            config.get("SMTP_PASSWORD"),
-            config.get("SMTP_STARTTLS", False),
-        )
+        senders["email"] = EmailSender(config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_FROM"],
+                                       config.get("SMTP_USER"), config.get("SMTP_PASSWORD"),
+                                       config.get("SMTP_STARTTLS", False))
     if config.get("SMS_GATEWAY_URL"):
         senders["sms"] = SmsSender(config["SMS_GATEWAY_URL"], config.get("SMS_GATEWAY_TOKEN"))
     return senders
@@ -342,11 +306,8 @@ def _deliver_one(message_id: int, now: datetime, senders: dict[str, Sender]) -> 
     attempts = message.attempts + 1
     claimed = db.session.execute(
         sa.update(OutboxMessage)
-        .where(
-            OutboxMessage.id == message_id,
-            OutboxMessage.status == OutboxStatus.pending,
-            OutboxMessage.attempts == message.attempts,
-        )
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.pending,
+               OutboxMessage.attempts == message.attempts)
         .values(attempts=attempts, next_attempt_at=now + backoff(attempts))
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -370,15 +331,8 @@ def _deliver_one(message_id: int, now: datetime, senders: dict[str, Sender]) -> 
         if failed:
             message.status = OutboxStatus.failed
         db.session.commit()
-        log.warning(
-            "outbox %s (%s, %s) attempt %s failed: %s%s",
-            message_id,
-            notification.kind,
-            message.channel,
-            attempts,
-            type(error).__name__,
-            "; giving up" if failed else "",
-        )
+        log.warning("outbox %s (%s, %s) attempt %s failed: %s%s", message_id, notification.kind, message.channel,
+                    attempts, type(error).__name__, "; giving up" if failed else "")
         return "failed" if failed else "retry"
     message.status = OutboxStatus.sent
     db.session.commit()
@@ -390,30 +344,20 @@ def _deliver_one(message_id: int, now: datetime, senders: dict[str, Sender]) -> 
 
 def inbox_query(user: User) -> sa.Select:
     """The user's notifications, newest first."""
-    return (
-        sa.select(Notification)
-        .where(Notification.user_id == user.id)
-        .order_by(Notification.created_at.desc(), Notification.id.desc())
-    )
+    return (sa.select(Notification).where(Notification.user_id == user.id)
+            .order_by(Notification.created_at.desc(), Notification.id.desc()))
 
 
 def unread_count(user_id: int) -> int:
     """How many of the user's notifications are unread."""
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count(Notification.id)).where(
-                Notification.user_id == user_id, Notification.read_at.is_(None)
-            )
-        )
-        or 0
-    )
+    return db.session.scalar(sa.select(sa.func.count(Notification.id)).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
 
 
 def mark_read(user: User, notification_id: int, now: datetime | None = None) -> Notification | None:
     """Mark one of the user's own notifications read; None if it is not theirs (or does not exist)."""
-    note = db.session.scalar(
-        sa.select(Notification).where(Notification.id == notification_id, Notification.user_id == user.id)
-    )
+    note = db.session.scalar(sa.select(Notification).where(
+        Notification.id == notification_id, Notification.user_id == user.id))
     if note is not None and note.read_at is None:
         note.read_at = now or utcnow()
         db.session.flush()
@@ -423,22 +367,16 @@ def mark_read(user: User, notification_id: int, now: datetime | None = None) -> 
 def mark_all_read(user: User, now: datetime | None = None) -> int:
     """Mark all the user's unread notifications read; returns how many."""
     result = db.session.execute(
-        sa.update(Notification)
-        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
-        .values(read_at=now or utcnow())
-        .execution_options(synchronize_session=False)
-    )
+        sa.update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=now or utcnow()).execution_options(synchronize_session=False))
     db.session.flush()
     return result.rowcount
 
 
 def failed_messages() -> sa.Select:
     """Outbox messages that gave up, newest first (for city staff)."""
-    return (
-        sa.select(OutboxMessage)
-        .where(OutboxMessage.status == OutboxStatus.failed)
-        .order_by(OutboxMessage.next_attempt_at.desc(), OutboxMessage.id.desc())
-    )
+    return (sa.select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.failed)
+            .order_by(OutboxMessage.next_attempt_at.desc(), OutboxMessage.id.desc()))
 
 
 def retry_failed(message_id: int, actor: User, now: datetime | None = None) -> OutboxMessage:

@@ -10,7 +10,6 @@ refused change writes nothing. Pause and resume are compare-and-set UPDATEs on t
 concurrent clicks change the offer once. After every change the process's warm matching index is dropped, now
 and again when the transaction commits (a rebuild between the flush and the commit would see the old rows).
 """
-
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -61,13 +60,8 @@ class OfferInput:
 
 def qualified_categories(provider: Provider, on: date) -> list[ServiceCategory]:
     """The categories the provider may offer: those needing no qualification or one in force (verified, not expired)."""
-    held = set(
-        db.session.scalars(
-            sa.select(Qualification.code).where(
-                Qualification.provider_id == provider.id, Qualification.in_force(on)
-            )
-        )
-    )
+    held = set(db.session.scalars(sa.select(Qualification.code).where(
+        Qualification.provider_id == provider.id, Qualification.in_force(on))))
     categories = db.session.scalars(sa.select(ServiceCategory).order_by(ServiceCategory.id))
     return [c for c in categories if not c.qualification_codes or c.qualification_codes & held]
 
@@ -77,9 +71,8 @@ def validate(provider: Provider, data: OfferInput, today: date) -> tuple[list[Se
     errors: dict[str, str] = {}
     title = (data.title or "").strip()
     if not TITLE_MIN <= len(title) <= TITLE_MAX:
-        errors["title"] = _(
-            "Give the offer a title of %(low)s to %(high)s characters.", low=TITLE_MIN, high=TITLE_MAX
-        )
+        errors["title"] = _("Give the offer a title of %(low)s to %(high)s characters.", low=TITLE_MIN,
+                            high=TITLE_MAX)
     if len((data.description or "").strip()) > DESCRIPTION_MAX:
         errors["description"] = _("The description is limited to %(n)s characters.", n=DESCRIPTION_MAX)
     allowed = {c.id: c for c in qualified_categories(provider, today)}
@@ -87,22 +80,16 @@ def validate(provider: Provider, data: OfferInput, today: date) -> tuple[list[Se
     if not data.category_ids:
         errors["category_ids"] = _("Choose at least one service category.")
     elif len(categories) != len(set(data.category_ids)):
-        errors["category_ids"] = _(
-            "You can only offer service categories your organisation is qualified for."
-        )
-    towns = (
-        list(db.session.scalars(sa.select(Town).where(Town.id.in_(set(data.town_ids))).order_by(Town.id)))
-        if data.town_ids
-        else []
-    )
+        errors["category_ids"] = _("You can only offer service categories your organisation is qualified for.")
+    towns = list(db.session.scalars(sa.select(Town).where(Town.id.in_(set(data.town_ids))).order_by(Town.id))) \
+        if data.town_ids else []
     if not data.town_ids:
         errors["town_ids"] = _("Choose at least one town you serve.")
     elif len(towns) != len(set(data.town_ids)):
         errors["town_ids"] = _("Choose towns from the list.")
     if data.slots_per_week is None or not SLOTS_MIN <= data.slots_per_week <= SLOTS_MAX:
-        errors["slots_per_week"] = _(
-            "Capacity is a whole number from %(low)s to %(high)s.", low=SLOTS_MIN, high=SLOTS_MAX
-        )
+        errors["slots_per_week"] = _("Capacity is a whole number from %(low)s to %(high)s.", low=SLOTS_MIN,
+                                     high=SLOTS_MAX)
     if not 0 < data.windows <= WINDOWS_ALL:
         errors["windows"] = _("Choose at least one time window.")
     if data.valid_from is None:
@@ -130,22 +117,14 @@ def get_offer(offer_id: int, user: User) -> ServiceOffer | None:
     """One of the user's own provider's offers, or None (another provider's offer is indistinguishable)."""
     if user.provider_id is None:
         return None
-    return db.session.scalar(
-        sa.select(ServiceOffer).where(
-            ServiceOffer.id == offer_id, ServiceOffer.provider_id == user.provider_id
-        )
-    )
+    return db.session.scalar(sa.select(ServiceOffer).where(ServiceOffer.id == offer_id,
+                                                           ServiceOffer.provider_id == user.provider_id))
 
 
 def _detail(offer: ServiceOffer) -> dict:
-    return {
-        "categories": [c.code for c in offer.categories],
-        "towns": [t.id for t in offer.towns],
-        "slots": offer.slots_per_week,
-        "windows": offer.windows,
-        "valid_from": offer.valid_from.isoformat(),
-        "valid_to": offer.valid_to.isoformat(),
-    }
+    return {"categories": [c.code for c in offer.categories], "towns": [t.id for t in offer.towns],
+            "slots": offer.slots_per_week, "windows": offer.windows, "valid_from": offer.valid_from.isoformat(),
+            "valid_to": offer.valid_to.isoformat()}
 
 
 def _offers_changed() -> None:
@@ -157,16 +136,9 @@ def _offers_changed() -> None:
 def publish(provider: Provider, data: OfferInput, actor: User, today: date) -> ServiceOffer:
     """Publish a new active offer; audited."""
     categories, towns = validate(provider, data, today)
-    offer = ServiceOffer(
-        provider_id=provider.id,
-        title=data.title.strip(),
-        description=(data.description or "").strip(),
-        slots_per_week=data.slots_per_week,
-        windows=data.windows,
-        valid_from=data.valid_from,
-        valid_to=data.valid_to,
-        status=OfferStatus.active,
-    )
+    offer = ServiceOffer(provider_id=provider.id, title=data.title.strip(), description=(data.description or "").strip(),
+                         slots_per_week=data.slots_per_week, windows=data.windows, valid_from=data.valid_from,
+                         valid_to=data.valid_to, status=OfferStatus.active)
     offer.categories = categories
     offer.towns = towns
     db.session.add(offer)
@@ -187,25 +159,16 @@ def update(offer: ServiceOffer, data: OfferInput, actor: User, today: date) -> S
     offer.towns = towns
     db.session.flush()
     after = _detail(offer)
-    audit.record(
-        "offer_updated",
-        actor,
-        "service_offer",
-        offer.id,
-        changed=sorted(k for k in after if after[k] != before[k]),
-        **after,
-    )
+    audit.record("offer_updated", actor, "service_offer", offer.id,
+                 changed=sorted(k for k in after if after[k] != before[k]), **after)
     _offers_changed()
     return offer
 
 
 def _set_status(offer: ServiceOffer, old: OfferStatus, new: OfferStatus) -> bool:
     done = db.session.execute(
-        sa.update(ServiceOffer)
-        .where(ServiceOffer.id == offer.id, ServiceOffer.status == old)
-        .values(status=new)
-        .execution_options(synchronize_session=False)
-    )
+        sa.update(ServiceOffer).where(ServiceOffer.id == offer.id, ServiceOffer.status == old)
+        .values(status=new).execution_options(synchronize_session=False))
     db.session.refresh(offer)
     return done.rowcount == 1
 
@@ -224,22 +187,12 @@ def resume(offer: ServiceOffer, actor: User, today: date) -> ServiceOffer:
     if offer.status != OfferStatus.paused:
         raise ServiceError(_("This offer is already active."))
     if offer.valid_to < today:
-        raise ServiceError(
-            _(
-                "This offer ended on %(day)s. Edit its dates before resuming it.",
-                day=offer.valid_to.isoformat(),
-            ),
-            status=400,
-        )
+        raise ServiceError(_("This offer ended on %(day)s. Edit its dates before resuming it.",
+                             day=offer.valid_to.isoformat()), status=400)
     allowed = {c.id for c in qualified_categories(offer.provider, today)}
     if any(c.id not in allowed for c in offer.categories):
-        raise ServiceError(
-            _(
-                "Your organisation is no longer qualified for every category of this offer. "
-                "Edit its categories before resuming it."
-            ),
-            status=400,
-        )
+        raise ServiceError(_("Your organisation is no longer qualified for every category of this offer. "
+                             "Edit its categories before resuming it."), status=400)
     if not _set_status(offer, OfferStatus.paused, OfferStatus.active):
         raise ServiceError(_("This offer is already active."))
     audit.record("offer_resumed", actor, "service_offer", offer.id)

@@ -4,7 +4,6 @@ proposed -> dispatched -> accepted | declined | expired; accepted -> scheduled -
 evaluated; cancelled from any open state. A transition is an atomic conditional UPDATE (the row changes only if it is
 still in the state we read), so two concurrent transitions of one order cannot both win.
 """
-
 from __future__ import annotations
 
 from datetime import datetime
@@ -32,12 +31,8 @@ TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
 }
 OPEN_STATES = frozenset({S.proposed, S.dispatched, S.accepted, S.scheduled, S.in_service})
 # The timestamp column each state fills when entered.
-STAMPS = {
-    S.dispatched: "dispatched_at",
-    S.accepted: "responded_at",
-    S.declined: "responded_at",
-    S.completed: "completed_at",
-}
+STAMPS = {S.dispatched: "dispatched_at", S.accepted: "responded_at", S.declined: "responded_at",
+          S.completed: "completed_at"}
 
 
 class IllegalTransition(ServiceError):
@@ -62,35 +57,21 @@ def transition(
     current = OrderState(order.state)
     if to not in TRANSITIONS[current]:
         raise IllegalTransition(
-            _(
-                "This order is %(state)s and cannot be moved to %(to)s.",
-                state=state_label(current),
-                to=state_label(to),
-            )
+            _("This order is %(state)s and cannot be moved to %(to)s.", state=state_label(current), to=state_label(to))
         )
     values = {"state": to, **changes}
     if to in STAMPS:
         values.setdefault(STAMPS[to], now)
     result = db.session.execute(
-        sa.update(Order)
-        .where(Order.id == order.id, Order.state == current)
-        .values(**values)
+        sa.update(Order).where(Order.id == order.id, Order.state == current).values(**values)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         db.session.refresh(order)
-        raise IllegalTransition(
-            _("This order was changed by someone else just now. Please reload and try again.")
-        )
+        raise IllegalTransition(_("This order was changed by someone else just now. Please reload and try again."))
     db.session.refresh(order)
-    event = OrderEvent(
-        order_id=order.id,
-        from_state=current.value,
-        to_state=to.value,
-        actor_id=actor.id if actor is not None else None,
-        reason=reason,
-        at=now,
-    )
+    event = OrderEvent(order_id=order.id, from_state=current.value, to_state=to.value,
+                       actor_id=actor.id if actor is not None else None, reason=reason, at=now)
     db.session.add(event)
     audit.record("order_" + to.value, actor, "order", order.id, from_state=current.value, reason=reason)
     return event

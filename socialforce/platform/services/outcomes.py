@@ -6,7 +6,6 @@ assistant (协理员, entered by staff) or staff record an independent evaluatio
 one moves the order completed -> evaluated. A needed follow-up opens a new item on the household's service list.
 Track records and the ranker's training data read these rows directly (services/track_record.py).
 """
-
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -56,9 +55,8 @@ def _validate(data: OutcomeInput) -> Resolution:
     if data.comment and len(data.comment) > 500:
         raise ServiceError(_("The comment is limited to 500 characters."), status=400, field="comment")
     if data.follow_up and len(data.follow_up.strip()) > 500:
-        raise ServiceError(
-            _("The follow-up description is limited to 500 characters."), status=400, field="follow_up"
-        )
+        raise ServiceError(_("The follow-up description is limited to 500 characters."), status=400,
+                           field="follow_up")
     return Resolution(data.resolved)
 
 
@@ -70,17 +68,9 @@ def _follow_up_item(order: Order, data: OutcomeInput, actor: User, now: datetime
     if db.session.get(ServiceCategory, category_id) is None:
         raise ServiceError(_("Unknown service category."), status=400, field="follow_up_category_id")
     source = order.item
-    item = ServiceItem(
-        household_id=source.household_id,
-        member_id=source.member_id,
-        category_id=category_id,
-        description=text,
-        priority=source.priority,
-        frequency=source.frequency,
-        windows=source.windows,
-        created_at=now,
-        created_by_id=actor.id,
-    )
+    item = ServiceItem(household_id=source.household_id, member_id=source.member_id, category_id=category_id,
+                       description=text, priority=source.priority, frequency=source.frequency,
+                       windows=source.windows, created_at=now, created_by_id=actor.id)
     db.session.add(item)
     db.session.flush()
     audit.record("follow_up_item", actor, "service_item", item.id, order_id=order.id)
@@ -89,26 +79,20 @@ def _follow_up_item(order: Order, data: OutcomeInput, actor: User, now: datetime
 
 def _finish_visits(order: Order) -> None:
     """Refuse while a visit is checked in or none is completed; cancel the visits still planned."""
-    counts = dict(
-        db.session.execute(
-            sa.select(Visit.status, sa.func.count()).where(Visit.order_id == order.id).group_by(Visit.status)
-        ).all()
-    )
+    counts = dict(db.session.execute(
+        sa.select(Visit.status, sa.func.count()).where(Visit.order_id == order.id).group_by(Visit.status)).all())
     if counts.get(VisitStatus.checked_in):
         raise ServiceError(_("A visit of this order is still checked in; check out first."))
     if not counts.get(VisitStatus.completed):
         raise ServiceError(_("No visit of this order has been completed yet."))
     db.session.execute(
-        sa.update(Visit)
-        .where(Visit.order_id == order.id, Visit.status == VisitStatus.planned)
+        sa.update(Visit).where(Visit.order_id == order.id, Visit.status == VisitStatus.planned)
         .values(status=VisitStatus.cancelled, cancel_reason="order completed")
-        .execution_options(synchronize_session=False)
-    )
+        .execution_options(synchronize_session=False))
 
 
-def record_outcome(
-    order: Order, source: EvaluationSource, data: OutcomeInput, actor: User, now: datetime
-) -> Outcome:
+def record_outcome(order: Order, source: EvaluationSource, data: OutcomeInput, actor: User,
+                   now: datetime) -> Outcome:
     """Record an order's outcome from one source, moving the order to completed (provider) or evaluated."""
     resolved = _validate(data)
     db.session.refresh(order)
@@ -122,17 +106,9 @@ def record_outcome(
     if db.session.scalar(sa.select(Outcome.id).where(Outcome.order_id == order.id, Outcome.source == source)):
         raise ServiceError(_("This outcome has already been recorded."))
     follow_up = _follow_up_item(order, data, actor, now)
-    outcome = Outcome(
-        order_id=order.id,
-        source=source,
-        resolved=resolved,
-        goal_attainment=data.goal_attainment,
-        satisfaction=data.satisfaction,
-        comment=(data.comment or "").strip() or None,
-        follow_up_item_id=follow_up.id if follow_up else None,
-        recorded_by_id=actor.id,
-        recorded_at=now,
-    )
+    outcome = Outcome(order_id=order.id, source=source, resolved=resolved, goal_attainment=data.goal_attainment,
+                      satisfaction=data.satisfaction, comment=(data.comment or "").strip() or None,
+                      follow_up_item_id=follow_up.id if follow_up else None, recorded_by_id=actor.id, recorded_at=now)
     db.session.add(outcome)
     try:
         db.session.flush()
@@ -143,20 +119,11 @@ def record_outcome(
         order.item.status, order.item.closed_at = ItemStatus.closed, now
     elif state == OrderState.completed:
         orders.transition(order, OrderState.evaluated, actor, reason=f"{source.value} evaluation", now=now)
-    audit.record(
-        "outcome_recorded",
-        actor,
-        "order",
-        order.id,
-        source=source.value,
-        satisfaction=data.satisfaction,
-        resolved=resolved.value,
-    )
+    audit.record("outcome_recorded", actor, "order", order.id, source=source.value, satisfaction=data.satisfaction,
+                 resolved=resolved.value)
     return outcome
 
 
 def outcomes_of(order: Order) -> list[Outcome]:
     """An order's outcomes, provider first."""
-    return list(
-        db.session.scalars(sa.select(Outcome).where(Outcome.order_id == order.id).order_by(Outcome.id))
-    )
+    return list(db.session.scalars(sa.select(Outcome).where(Outcome.order_id == order.id).order_by(Outcome.id)))

@@ -1,5 +1,4 @@
 """Read models for each portal's landing page: counts and latest records in the user's scope."""
-
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,25 +41,20 @@ def staff_overview(user: User) -> StaffOverview:
     in_scope = household_filter(user)
     households = db.session.scalar(sa.select(sa.func.count(Household.id)).where(in_scope))
     open_items = db.session.scalar(
-        sa.select(sa.func.count(ServiceItem.id))
-        .join(Household)
+        sa.select(sa.func.count(ServiceItem.id)).join(Household)
         .where(in_scope, ServiceItem.status == ItemStatus.open)
     )
     awaiting = db.session.scalar(
-        sa.select(sa.func.count(Order.id))
-        .join(ServiceItem)
-        .join(Household)
+        sa.select(sa.func.count(Order.id)).join(ServiceItem).join(Household)
         .where(in_scope, Order.state == OrderState.dispatched)
     )
     pending_filter = Provider.status == ProviderStatus.pending
     if user.town_id is not None:
         pending_filter &= Provider.town_id == user.town_id
     pending = db.session.scalar(sa.select(sa.func.count(Provider.id)).where(pending_filter))
-    latest = list(
-        db.session.scalars(
-            sa.select(ServiceItem).join(Household).where(in_scope).order_by(ServiceItem.id.desc()).limit(10)
-        )
-    )
+    latest = list(db.session.scalars(
+        sa.select(ServiceItem).join(Household).where(in_scope).order_by(ServiceItem.id.desc()).limit(10)
+    ))
     return StaffOverview(households, open_items, awaiting, pending, latest)
 
 
@@ -77,21 +71,16 @@ def provider_overview(user: User) -> ProviderOverview:
     """An agency's or pairing unit's orders by state, latest orders, contracts and pairings."""
     provider = db.session.get(Provider, user.provider_id)
     orders = provider_orders(user).subquery()
-    by_state = dict(
-        db.session.execute(sa.select(orders.c.state, sa.func.count()).group_by(orders.c.state)).all()
-    )
+    by_state = dict(db.session.execute(
+        sa.select(orders.c.state, sa.func.count()).group_by(orders.c.state)
+    ).all())
     latest = list(db.session.scalars(provider_orders(user).order_by(Order.id.desc()).limit(10)))
-    contracts = list(
-        db.session.scalars(
-            sa.select(Contract)
-            .where(Contract.agency_id == (provider.agency.id if provider.agency else -1))
-            .order_by(Contract.starts_on.desc())
-        )
-    )
+    contracts = list(db.session.scalars(
+        sa.select(Contract).where(Contract.agency_id == (provider.agency.id if provider.agency else -1))
+        .order_by(Contract.starts_on.desc())
+    ))
     paired = db.session.scalar(
-        sa.select(sa.func.count(Pairing.id)).where(
-            Pairing.provider_id == provider.id, Pairing.ended_on.is_(None)
-        )
+        sa.select(sa.func.count(Pairing.id)).where(Pairing.provider_id == provider.id, Pairing.ended_on.is_(None))
     )
     return ProviderOverview(provider, {str(k): v for k, v in by_state.items()}, latest, contracts, paired)
 
@@ -110,22 +99,14 @@ def volunteer_overview(user: User) -> VolunteerOverview:
     volunteer = db.session.scalar(sa.select(Volunteer).where(Volunteer.provider_id == user.provider_id))
     confirmed, pending = db.session.execute(
         sa.select(
-            sa.func.coalesce(
-                sa.func.sum(ServiceRecord.minutes).filter(ServiceRecord.confirmed_at.is_not(None)), 0
-            ),
+            sa.func.coalesce(sa.func.sum(ServiceRecord.minutes).filter(ServiceRecord.confirmed_at.is_not(None)), 0),
             sa.func.count(ServiceRecord.id).filter(ServiceRecord.confirmed_at.is_(None)),
         ).where(ServiceRecord.volunteer_id == volunteer.id)
     ).one()
     open_tasks = db.session.scalar(
-        sa.select(sa.func.count(VolunteerTask.id))
-        .join(Order)
-        .join(ServiceItem)
-        .join(Household)
-        .where(
-            Household.town_id == volunteer.provider.town_id,
-            VolunteerTask.taken < VolunteerTask.slots,
-            Order.state == OrderState.dispatched,
-        )
+        sa.select(sa.func.count(VolunteerTask.id)).join(Order).join(ServiceItem).join(Household)
+        .where(Household.town_id == volunteer.provider.town_id, VolunteerTask.taken < VolunteerTask.slots,
+               Order.state == OrderState.dispatched)
     )
     signups = db.session.scalar(
         sa.select(sa.func.count(TaskSignup.id)).where(TaskSignup.volunteer_id == volunteer.id)

@@ -11,7 +11,6 @@ Recording a monthly visit goes through the visit flow of services/visits.py: the
 refuses past times and check-in opens an hour ahead, so the visit is placed at the first free QUOTA_RECORD_MINUTES
 slot of the visiting cadre within that hour.
 """
-
 from __future__ import annotations
 
 import re
@@ -66,7 +65,6 @@ RECORD_AGAIN_AFTER = timedelta(minutes=30)  # a second record for the same house
 
 # ---- profile ------------------------------------------------------------------------------------------------
 
-
 @dataclass(frozen=True)
 class ProfileInput:
     """What the profile form submits (contact_name: agencies only; no place: the home town's centre)."""
@@ -87,11 +85,8 @@ def update_profile(provider: Provider, data: ProfileInput, actor: User) -> Provi
         errors["name"] = _("Enter a name of %(low)s to %(high)s characters.", low=NAME_MIN, high=NAME_MAX)
     contact = (data.contact_name or "").strip()
     if provider.kind == ProviderKind.agency and not CONTACT_MIN <= len(contact) <= CONTACT_MAX:
-        errors["contact_name"] = _(
-            "Enter the contact person's name (%(low)s to %(high)s characters).",
-            low=CONTACT_MIN,
-            high=CONTACT_MAX,
-        )
+        errors["contact_name"] = _("Enter the contact person's name (%(low)s to %(high)s characters).",
+                                   low=CONTACT_MIN, high=CONTACT_MAX)
     town = db.session.get(Town, data.town_id) if data.town_id else None
     if town is None:
         errors["town_id"] = _("Choose a town from the list.")
@@ -102,24 +97,15 @@ def update_profile(provider: Provider, data: ProfileInput, actor: User) -> Provi
         errors["lat"] = _("Enter both latitude and longitude, or neither.")
     elif lat is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180):  # NaN fails too
         errors["lat"] = _("Enter latitude and longitude in decimal degrees, e.g. 35.08 and 117.15.")
-    elif (
-        town is not None and lat is not None and distance_km(lat, lon, town.lat, town.lon) > MAX_FROM_TOWN_KM
-    ):
-        errors["lat"] = _(
-            "This place is more than %(n)s km from the town's centre; check the coordinates.",
-            n=int(MAX_FROM_TOWN_KM),
-        )
+    elif town is not None and lat is not None and distance_km(lat, lon, town.lat, town.lon) > MAX_FROM_TOWN_KM:
+        errors["lat"] = _("This place is more than %(n)s km from the town's centre; check the coordinates.",
+                          n=int(MAX_FROM_TOWN_KM))
     if errors:
         raise ProfileInvalid(errors)
     if lat is None:
-        lat, lon = (provider.lat, provider.lon) if town.id == provider.town_id else (town.lat, town.lon)
-    before = {
-        "name": provider.name,
-        "town_id": provider.town_id,
-        "radius_km": provider.radius_km,
-        "lat": provider.lat,
-        "lon": provider.lon,
-    }
+        lat, lon = ((provider.lat, provider.lon) if town.id == provider.town_id else (town.lat, town.lon))
+    before = {"name": provider.name, "town_id": provider.town_id, "radius_km": provider.radius_km,
+              "lat": provider.lat, "lon": provider.lon}
     provider.name, provider.town_id, provider.radius_km = name, town.id, round(data.radius_km, 1)
     provider.lat, provider.lon = round(lat, 6), round(lon, 6)
     if provider.agency is not None:
@@ -127,16 +113,10 @@ def update_profile(provider: Provider, data: ProfileInput, actor: User) -> Provi
             before["contact_name"] = provider.agency.contact_name
         provider.agency.contact_name = contact
     db.session.flush()
-    after = {
-        "name": provider.name,
-        "town_id": provider.town_id,
-        "radius_km": provider.radius_km,
-        "lat": provider.lat,
-        "lon": provider.lon,
-    }
-    changed = sorted(
-        [k for k in after if after[k] != before[k]] + (["contact_name"] if "contact_name" in before else [])
-    )
+    after = {"name": provider.name, "town_id": provider.town_id, "radius_km": provider.radius_km,
+             "lat": provider.lat, "lon": provider.lon}
+    changed = sorted([k for k in after if after[k] != before[k]] + (["contact_name"] if "contact_name" in before
+                                                                     else []))
     audit.record("provider_profile_updated", actor, "provider", provider.id, changed=changed)
     matching.invalidate()  # place and radius are part of every offer the engine sees
     return provider
@@ -152,7 +132,6 @@ class ProfileInvalid(ServiceError):
 
 # ---- social workers and cadres --------------------------------------------------------------------------------
 
-
 @dataclass(frozen=True)
 class MemberInput:
     """What the member form submits; username and password only when adding; phone None keeps the stored one."""
@@ -166,22 +145,15 @@ class MemberInput:
 
 def members_query(provider: Provider, role: MemberRole) -> sa.Select:
     """The provider's social workers or cadres: active first, then by name."""
-    return (
-        sa.select(ProviderMember)
-        .where(ProviderMember.provider_id == provider.id, ProviderMember.role == role)
-        .order_by(ProviderMember.active.desc(), ProviderMember.name, ProviderMember.id)
-    )
+    return (sa.select(ProviderMember).where(ProviderMember.provider_id == provider.id, ProviderMember.role == role)
+            .order_by(ProviderMember.active.desc(), ProviderMember.name, ProviderMember.id))
 
 
 def get_member(member_id: int, provider_id: int | None, role: MemberRole) -> ProviderMember | None:
     """One of the provider's own members of a role, or None."""
-    return db.session.scalar(
-        sa.select(ProviderMember).where(
-            ProviderMember.id == member_id,
-            ProviderMember.provider_id == (provider_id or -1),
-            ProviderMember.role == role,
-        )
-    )
+    return db.session.scalar(sa.select(ProviderMember).where(
+        ProviderMember.id == member_id, ProviderMember.provider_id == (provider_id or -1),
+        ProviderMember.role == role))
 
 
 def member_logins(member: ProviderMember) -> list[User]:
@@ -192,9 +164,8 @@ def member_logins(member: ProviderMember) -> list[User]:
 def _member_errors(role: MemberRole, data: MemberInput, adding: bool) -> dict[str, str]:
     errors: dict[str, str] = {}
     if not MEMBER_NAME_MIN <= len((data.name or "").strip()) <= MEMBER_NAME_MAX:
-        errors["name"] = _(
-            "Enter a name of %(low)s to %(high)s characters.", low=MEMBER_NAME_MIN, high=MEMBER_NAME_MAX
-        )
+        errors["name"] = _("Enter a name of %(low)s to %(high)s characters.", low=MEMBER_NAME_MIN,
+                           high=MEMBER_NAME_MAX)
     if data.phone and not PHONE_RE.match(data.phone.strip()):
         errors["phone"] = _("Enter an 11-digit mobile number, or leave it empty.")
     if role == MemberRole.social_worker and data.certificate_level not in CERTIFICATE_LEVELS:
@@ -221,24 +192,14 @@ def add_member(provider: Provider, role: MemberRole, data: MemberInput, actor: U
     errors = _member_errors(role, data, adding=True)
     if errors:
         raise ProfileInvalid(errors)
-    member = ProviderMember(
-        provider_id=provider.id,
-        role=role,
-        name=data.name.strip(),
-        certificate_level=data.certificate_level if role == MemberRole.social_worker else None,
-    )
+    member = ProviderMember(provider_id=provider.id, role=role, name=data.name.strip(),
+                            certificate_level=data.certificate_level if role == MemberRole.social_worker else None)
     _set_phone(member, data.phone)
     db.session.add(member)
     db.session.flush()
     # a concurrent sign-up of the same username fails on the UNIQUE constraint: the view reports it
-    user = accounts.create_user(
-        data.username.strip(),
-        data.password,
-        MEMBER_ROLES[role],
-        member.name,
-        provider_id=provider.id,
-        member_id=member.id,
-    )
+    user = accounts.create_user(data.username.strip(), data.password, MEMBER_ROLES[role], member.name,
+                                provider_id=provider.id, member_id=member.id)
     audit.record("member_added", actor, "provider_member", member.id, role=role.value, user_id=user.id)
     return member
 
@@ -257,24 +218,11 @@ def update_member(member: ProviderMember, data: MemberInput, actor: User) -> Pro
     for user in member_logins(member):
         user.display_name = member.name
     db.session.flush()
-    changed = [
-        k
-        for k, old, new in zip(
-            ("name", "phone", "certificate_level"),
-            before,
-            (member.name, member.phone_masked, member.certificate_level),
-            strict=True,
-        )
-        if old != new
-    ]
-    audit.record(
-        "member_updated",
-        actor,
-        "provider_member",
-        member.id,
-        changed=changed,
-        certificate_level=member.certificate_level,
-    )
+    changed = [k for k, old, new in zip(("name", "phone", "certificate_level"), before,
+                                        (member.name, member.phone_masked, member.certificate_level), strict=True)
+               if old != new]
+    audit.record("member_updated", actor, "provider_member", member.id, changed=changed,
+                 certificate_level=member.certificate_level)
     return member
 
 
@@ -288,64 +236,43 @@ class OpenWork:
 
 def open_work(member: ProviderMember, now: datetime) -> OpenWork:
     """The member's live orders and future planned visits."""
-    orders = db.session.scalar(
-        sa.select(sa.func.count(Order.id)).where(
-            Order.assignee_id == member.id, Order.state.in_(LIVE_ORDER_STATES)
-        )
-    )
-    planned = db.session.scalar(
-        sa.select(sa.func.count(Visit.id)).where(
-            Visit.assignee_id == member.id, Visit.status == VisitStatus.planned, Visit.starts_at >= now
-        )
-    )
+    orders = db.session.scalar(sa.select(sa.func.count(Order.id)).where(
+        Order.assignee_id == member.id, Order.state.in_(LIVE_ORDER_STATES)))
+    planned = db.session.scalar(sa.select(sa.func.count(Visit.id)).where(
+        Visit.assignee_id == member.id, Visit.status == VisitStatus.planned, Visit.starts_at >= now))
     return OpenWork(orders, planned)
 
 
 def set_member_active(member: ProviderMember, active: bool, actor: User, now: datetime) -> OpenWork:
     """Deactivate (their logins stop working at once) or reactivate a member; returns the work they still hold."""
     done = db.session.execute(
-        sa.update(ProviderMember)
-        .where(ProviderMember.id == member.id, ProviderMember.active.is_(not active))
-        .values(active=active)
-        .execution_options(synchronize_session=False)
-    )
+        sa.update(ProviderMember).where(ProviderMember.id == member.id, ProviderMember.active.is_(not active))
+        .values(active=active).execution_options(synchronize_session=False))
     db.session.refresh(member)
     if done.rowcount != 1:
-        raise ServiceError(
-            _("This person is already active.") if active else _("This person is already deactivated.")
-        )
+        raise ServiceError(_("This person is already active.") if active else
+                           _("This person is already deactivated."))
     for user in member_logins(member):
         user.active = active
         if not active:
             accounts.end_sessions(user)
     db.session.flush()
     work = open_work(member, now)
-    audit.record(
-        "member_reactivated" if active else "member_deactivated",
-        actor,
-        "provider_member",
-        member.id,
-        open_orders=work.orders,
-        planned_visits=work.visits,
-    )
+    audit.record("member_reactivated" if active else "member_deactivated", actor, "provider_member", member.id,
+                 open_orders=work.orders, planned_visits=work.visits)
     return work
 
 
 # ---- contracts ----------------------------------------------------------------------------------------------
 
-
 def contracts_query(provider: Provider) -> sa.Select:
     """An agency's government-purchase contracts, latest period first (nothing for other providers)."""
     agency_id = provider.agency.id if provider.agency is not None else -1
-    return (
-        sa.select(Contract)
-        .where(Contract.agency_id == agency_id)
-        .order_by(Contract.starts_on.desc(), Contract.id.desc())
-    )
+    return sa.select(Contract).where(Contract.agency_id == agency_id).order_by(Contract.starts_on.desc(),
+                                                                                Contract.id.desc())
 
 
 # ---- paired households ------------------------------------------------------------------------------------------
-
 
 def mask_name(name: str | None) -> str:
     """A person's name with all but the first character hidden, e.g. 张**."""
@@ -355,9 +282,7 @@ def mask_name(name: str | None) -> str:
 
 def pairings_query(user: User) -> sa.Select:
     """The unit's active pairings (a cadre: those they visit), oldest pairing first."""
-    query = sa.select(Pairing).where(
-        Pairing.provider_id == (user.provider_id or -1), Pairing.ended_on.is_(None)
-    )
+    query = sa.select(Pairing).where(Pairing.provider_id == (user.provider_id or -1), Pairing.ended_on.is_(None))
     if user.role == Role.cadre:
         query = query.where(Pairing.cadre_id == (user.member_id or -1))
     return query.order_by(Pairing.id)
@@ -365,9 +290,8 @@ def pairings_query(user: User) -> sa.Select:
 
 def pairings_page_query(user: User) -> sa.Select:
     """`pairings_query` loading each household, its village and the cadre with the page (no query per row)."""
-    return pairings_query(user).options(
-        selectinload(Pairing.household).joinedload(Household.village), selectinload(Pairing.cadre)
-    )
+    return pairings_query(user).options(selectinload(Pairing.household).joinedload(Household.village),
+                                        selectinload(Pairing.cadre))
 
 
 def get_pairing(pairing_id: int, user: User) -> Pairing | None:
@@ -398,9 +322,8 @@ class PairedHousehold:
         return self.done >= self.quota
 
 
-def visits_by_household(
-    provider_id: int, household_ids: list[int], now: datetime, statuses=(VisitStatus.completed,)
-) -> dict[int, int]:
+def visits_by_household(provider_id: int, household_ids: list[int], now: datetime,
+                        statuses=(VisitStatus.completed,)) -> dict[int, int]:
     """`visits.visits_this_month` for many households of one provider in one grouped query (same month, statuses).
 
     The quota definition stays the one of services/visits.py (`visits_this_month`, `quota_compliance`: completed
@@ -409,25 +332,13 @@ def visits_by_household(
     start, end = visits.local_month_bounds(now)
     counts: dict[int, int] = {}
     for chunk_start in range(0, len(household_ids), 1000):
-        chunk = household_ids[chunk_start : chunk_start + 1000]
-        counts.update(
-            db.session.execute(
-                sa.select(ServiceItem.household_id, sa.func.count(Visit.id))
-                .select_from(Visit)
-                .join(Order, Order.id == Visit.order_id)
-                .join(ServiceItem, ServiceItem.id == Order.item_id)
-                .where(
-                    Order.provider_id == provider_id,
-                    ServiceItem.household_id.in_(chunk),
-                    Visit.status.in_(statuses),
-                    Visit.starts_at >= start,
-                    Visit.starts_at < end,
-                )
-                .group_by(ServiceItem.household_id)
-            )
-            .tuples()
-            .all()
-        )
+        chunk = household_ids[chunk_start:chunk_start + 1000]
+        counts.update(db.session.execute(
+            sa.select(ServiceItem.household_id, sa.func.count(Visit.id)).select_from(Visit)
+            .join(Order, Order.id == Visit.order_id).join(ServiceItem, ServiceItem.id == Order.item_id)
+            .where(Order.provider_id == provider_id, ServiceItem.household_id.in_(chunk),
+                   Visit.status.in_(statuses), Visit.starts_at >= start, Visit.starts_at < end)
+            .group_by(ServiceItem.household_id)).tuples().all())
     return counts
 
 
@@ -439,21 +350,11 @@ def paired_households(pairings: list[Pairing], quota: int, now: datetime) -> lis
     done, planned = {}, {}
     for provider_id, household_ids in by_provider.items():
         done[provider_id] = visits_by_household(provider_id, household_ids, now)
-        planned[provider_id] = visits_by_household(
-            provider_id, household_ids, now, (VisitStatus.planned, VisitStatus.checked_in)
-        )
-    return [
-        PairedHousehold(
-            p,
-            mask_name(p.household.head_name),
-            p.household.village.name,
-            p.cadre,
-            done[p.provider_id].get(p.household_id, 0),
-            planned[p.provider_id].get(p.household_id, 0),
-            quota,
-        )
-        for p in pairings
-    ]
+        planned[provider_id] = visits_by_household(provider_id, household_ids, now,
+                                                   (VisitStatus.planned, VisitStatus.checked_in))
+    return [PairedHousehold(p, mask_name(p.household.head_name), p.household.village.name, p.cadre,
+                            done[p.provider_id].get(p.household_id, 0),
+                            planned[p.provider_id].get(p.household_id, 0), quota) for p in pairings]
 
 
 @dataclass(frozen=True)
@@ -485,11 +386,8 @@ def cadres_for(pairing: Pairing, user: User) -> list[ProviderMember]:
     if user.role == Role.cadre:
         member = db.session.get(ProviderMember, user.member_id) if user.member_id else None
         return [member] if member is not None and member.active else []
-    return list(
-        db.session.scalars(
-            members_query(pairing_provider(pairing), MemberRole.cadre).where(ProviderMember.active)
-        )
-    )
+    return list(db.session.scalars(members_query(pairing_provider(pairing), MemberRole.cadre)
+                                   .where(ProviderMember.active)))
 
 
 def pairing_provider(pairing: Pairing) -> Provider:
@@ -506,14 +404,12 @@ def _free_start(assignee: visits.Assignee, now: datetime, exclude_id: int | None
         if not clash:
             return start
         start = max(v.ends_at for v in clash)
-    raise ServiceError(
-        _("%(name)s has visits filling the next hour. Record this visit after them.", name=assignee.name())
-    )
+    raise ServiceError(_("%(name)s has visits filling the next hour. Record this visit after them.",
+                         name=assignee.name()))
 
 
-def record_monthly_visit(
-    pairing: Pairing, visitor_id: int | None, actor: User, now: datetime, notes: str | None = None
-) -> Visit:
+def record_monthly_visit(pairing: Pairing, visitor_id: int | None, actor: User, now: datetime,
+                         notes: str | None = None) -> Visit:
     """Record a visit made to a paired household today, through the standing order's visit flow.
 
     The month's planned visit of the same cadre (from the quota job) is moved to now and completed; otherwise a
@@ -525,63 +421,35 @@ def record_monthly_visit(
         visitor_id = actor.member_id
     visitor_id = visitor_id or pairing.cadre_id
     visitor = db.session.get(ProviderMember, visitor_id) if visitor_id else None
-    if (
-        visitor is None
-        or visitor.provider_id != pairing.provider_id
-        or visitor.role != MemberRole.cadre
-        or not visitor.active
-        or (user_is_cadre and pairing.cadre_id != visitor.id)
-    ):
-        raise ServiceError(
-            _("Choose one of your active cadres as the visitor."), status=400, field="cadre_id"
-        )
+    if (visitor is None or visitor.provider_id != pairing.provider_id or visitor.role != MemberRole.cadre
+            or not visitor.active or (user_is_cadre and pairing.cadre_id != visitor.id)):
+        raise ServiceError(_("Choose one of your active cadres as the visitor."), status=400, field="cadre_id")
     if notes is not None and len(notes.strip()) > 2000:
         raise ServiceError(_("Notes are limited to 2,000 characters."), status=400, field="notes")
     recent = db.session.scalar(
-        sa.select(Visit.checkout_at)
-        .join(Order, Order.id == Visit.order_id)
-        .join(ServiceItem)
-        .where(
-            Order.provider_id == pairing.provider_id,
-            ServiceItem.household_id == pairing.household_id,
-            Visit.status == VisitStatus.completed,
-            Visit.checkout_at > now - RECORD_AGAIN_AFTER,
-        )
-        .order_by(Visit.checkout_at.desc())
-        .limit(1)
-    )
+        sa.select(Visit.checkout_at).join(Order, Order.id == Visit.order_id).join(ServiceItem)
+        .where(Order.provider_id == pairing.provider_id, ServiceItem.household_id == pairing.household_id,
+               Visit.status == VisitStatus.completed, Visit.checkout_at > now - RECORD_AGAIN_AFTER)
+        .order_by(Visit.checkout_at.desc()).limit(1))
     if recent is not None:
-        raise ServiceError(
-            _(
-                "A visit to this household was recorded at %(when)s already.",
-                when=visits.to_local(recent).strftime("%H:%M"),
-            )
-        )
+        raise ServiceError(_("A visit to this household was recorded at %(when)s already.",
+                             when=visits.to_local(recent).strftime("%H:%M")))
     order = visits.standing_order(pairing, now)
     assignee = visits.Assignee(member_id=visitor.id)
     month_start, month_end = visits.local_month_bounds(now)
     planned = db.session.scalar(
-        sa.select(Visit)
-        .where(
-            Visit.order_id == order.id,
-            Visit.assignee_id == visitor.id,
-            Visit.status == VisitStatus.planned,
-            Visit.starts_at >= month_start,
-            Visit.starts_at < month_end,
-        )
-        .order_by(Visit.starts_at)
-        .limit(1)
-    )
+        sa.select(Visit).where(Visit.order_id == order.id, Visit.assignee_id == visitor.id,
+                               Visit.status == VisitStatus.planned, Visit.starts_at >= month_start,
+                               Visit.starts_at < month_end)
+        .order_by(Visit.starts_at).limit(1))
     if planned is not None and planned.starts_at - visits.CHECKIN_EARLY <= now:
         visit = planned  # its check-in is open already
     elif planned is not None:
-        visit = visits.reschedule(
-            planned, _free_start(assignee, now, planned.id), QUOTA_RECORD_MINUTES, RECORD_REASON, actor, now
-        )
+        visit = visits.reschedule(planned, _free_start(assignee, now, planned.id), QUOTA_RECORD_MINUTES,
+                                  RECORD_REASON, actor, now)
     else:
-        visit = visits.plan_visit(
-            order, assignee, _free_start(assignee, now, None), QUOTA_RECORD_MINUTES, actor, now
-        )
+        visit = visits.plan_visit(order, assignee, _free_start(assignee, now, None), QUOTA_RECORD_MINUTES, actor,
+                                  now)
     visits.check_in(visit, actor, now)
     visits.check_out(visit, actor, now, notes=notes)
     audit.record("pairing_visit_recorded", actor, "pairing", pairing.id, visit_id=visit.id, order_id=order.id)

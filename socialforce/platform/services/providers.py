@@ -7,7 +7,6 @@ with `rowcount == 1`, so of two concurrent approvals exactly one wins and the ot
 Only approved providers are ranked and dispatched to (services/matching.py `load_offers`, services/dispatch.py
 `_check_provider`); the warm matching index of this process is dropped after every change.
 """
-
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -53,19 +52,13 @@ class Transition:
 
 
 TRANSITIONS: dict[str, Transition] = {
-    "approve": Transition(
-        "approve", frozenset({ProviderStatus.pending}), ProviderStatus.approved, "provider_approved"
-    ),
+    "approve": Transition("approve", frozenset({ProviderStatus.pending}), ProviderStatus.approved,
+                          "provider_approved"),
     # Suspending a pending registration is how staff turn it down; reinstating needs a suspended provider.
-    "suspend": Transition(
-        "suspend",
-        frozenset({ProviderStatus.pending, ProviderStatus.approved}),
-        ProviderStatus.suspended,
-        "provider_suspended",
-    ),
-    "reinstate": Transition(
-        "reinstate", frozenset({ProviderStatus.suspended}), ProviderStatus.approved, "provider_reinstated"
-    ),
+    "suspend": Transition("suspend", frozenset({ProviderStatus.pending, ProviderStatus.approved}),
+                          ProviderStatus.suspended, "provider_suspended"),
+    "reinstate": Transition("reinstate", frozenset({ProviderStatus.suspended}), ProviderStatus.approved,
+                            "provider_reinstated"),
 }
 
 
@@ -83,14 +76,8 @@ def get_in_scope(provider_id: int, user: User) -> Provider | None:
     return db.session.scalar(sa.select(Provider).where(Provider.id == provider_id, scope_filter(user)))
 
 
-def search(
-    user: User,
-    kind: str | None = None,
-    status: str | None = None,
-    town_id: int | None = None,
-    q: str | None = None,
-    awaiting_verification: bool = False,
-) -> sa.Select:
+def search(user: User, kind: str | None = None, status: str | None = None, town_id: int | None = None,
+           q: str | None = None, awaiting_verification: bool = False) -> sa.Select:
     """Providers in scope matching the filters (unknown values are ignored): pending first, then newest."""
     query = sa.select(Provider).where(scope_filter(user))
     if awaiting_verification:
@@ -110,9 +97,8 @@ def search(
 
 def status_counts(user: User) -> dict[str, int]:
     """How many providers in scope are pending, approved and suspended."""
-    rows = db.session.execute(
-        sa.select(Provider.status, sa.func.count()).where(scope_filter(user)).group_by(Provider.status)
-    ).all()
+    rows = db.session.execute(sa.select(Provider.status, sa.func.count()).where(scope_filter(user))
+                              .group_by(Provider.status)).all()
     counts = {s.value: 0 for s in ProviderStatus}
     counts.update({str(status): n for status, n in rows})
     return counts
@@ -124,11 +110,8 @@ def _awaiting_verification() -> sa.Select:
 
 def awaiting_verification_count(user: User) -> int:
     """How many providers in scope have a declared certificate staff have not verified yet."""
-    return db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Provider)
-        .where(scope_filter(user), Provider.id.in_(_awaiting_verification()))
-    )
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Provider).where(
+        scope_filter(user), Provider.id.in_(_awaiting_verification())))
 
 
 # ------------------------------------------------------------------ details
@@ -146,20 +129,10 @@ class Certificate:
 
 def certificates(provider: Provider, today: date) -> list[Certificate]:
     """The provider's qualifications with their validity on `today` (document numbers are not shown)."""
-    rows = db.session.scalars(
-        sa.select(Qualification).where(Qualification.provider_id == provider.id).order_by(Qualification.code)
-    ).all()
-    return [
-        Certificate(
-            q.id,
-            q.code,
-            q.issued_on,
-            q.expires_on,
-            q.expires_on is None or q.expires_on >= today,
-            q.verified_at is not None,
-        )
-        for q in rows
-    ]
+    rows = db.session.scalars(sa.select(Qualification).where(Qualification.provider_id == provider.id)
+                              .order_by(Qualification.code)).all()
+    return [Certificate(q.id, q.code, q.issued_on, q.expires_on, q.expires_on is None or q.expires_on >= today,
+                        q.verified_at is not None) for q in rows]
 
 
 def background_check(certs: list[Certificate]) -> Certificate | None:
@@ -172,78 +145,54 @@ def skill_categories(skills: str) -> list[ServiceCategory]:
     codes = skills.split()
     if not codes:
         return []
-    return list(
-        db.session.scalars(
-            sa.select(ServiceCategory).where(ServiceCategory.code.in_(codes)).order_by(ServiceCategory.id)
-        )
-    )
+    return list(db.session.scalars(sa.select(ServiceCategory).where(ServiceCategory.code.in_(codes))
+                                   .order_by(ServiceCategory.id)))
 
 
 def members(provider: Provider, role: MemberRole) -> sa.Select:
     """The provider's social workers or cadres, active first, by name (phones only masked)."""
-    return (
-        sa.select(ProviderMember)
-        .where(ProviderMember.provider_id == provider.id, ProviderMember.role == role)
-        .order_by(ProviderMember.active.desc(), ProviderMember.name, ProviderMember.id)
-    )
+    return (sa.select(ProviderMember).where(ProviderMember.provider_id == provider.id, ProviderMember.role == role)
+            .order_by(ProviderMember.active.desc(), ProviderMember.name, ProviderMember.id))
 
 
 def contracts(provider: Provider) -> sa.Select:
     """The agency's government-purchase contracts, newest period first."""
-    return (
-        sa.select(Contract)
-        .join(Agency)
-        .where(Agency.provider_id == provider.id)
-        .order_by(Contract.ends_on.desc(), Contract.id.desc())
-    )
+    return (sa.select(Contract).join(Agency).where(Agency.provider_id == provider.id)
+            .order_by(Contract.ends_on.desc(), Contract.id.desc()))
 
 
 def contract_totals(provider: Provider, on: date) -> tuple[float, float]:
     """Hours used and purchased over the agency's contracts in force on a date."""
     used, purchased = db.session.execute(
-        sa.select(
-            sa.func.coalesce(sa.func.sum(Contract.used_hours), 0.0),
-            sa.func.coalesce(sa.func.sum(Contract.purchased_hours), 0.0),
-        )
-        .join(Agency)
-        .where(Agency.provider_id == provider.id, Contract.starts_on <= on, Contract.ends_on >= on)
+        sa.select(sa.func.coalesce(sa.func.sum(Contract.used_hours), 0.0),
+                  sa.func.coalesce(sa.func.sum(Contract.purchased_hours), 0.0))
+        .join(Agency).where(Agency.provider_id == provider.id, Contract.starts_on <= on, Contract.ends_on >= on)
     ).one()
     return float(used or 0.0), float(purchased or 0.0)
 
 
 def pairings(provider: Provider) -> sa.Select:
     """The pairing unit's pairings (current first) with their households and cadres."""
-    return (
-        sa.select(Pairing)
-        .join(Household, Household.id == Pairing.household_id)
-        .where(Pairing.provider_id == provider.id)
-        .order_by(Pairing.ended_on.is_not(None), Pairing.since.desc(), Pairing.id.desc())
-    )
+    return (sa.select(Pairing).join(Household, Household.id == Pairing.household_id)
+            .where(Pairing.provider_id == provider.id)
+            .order_by(Pairing.ended_on.is_not(None), Pairing.since.desc(), Pairing.id.desc()))
 
 
 def pairing_counts(provider: Provider) -> tuple[int, int]:
     """Current and ended pairings of a pairing unit."""
     current, ended = db.session.execute(
-        sa.select(
-            sa.func.count().filter(Pairing.ended_on.is_(None)),
-            sa.func.count().filter(Pairing.ended_on.is_not(None)),
-        ).where(Pairing.provider_id == provider.id)
-    ).one()
+        sa.select(sa.func.count().filter(Pairing.ended_on.is_(None)),
+                  sa.func.count().filter(Pairing.ended_on.is_not(None)))
+        .where(Pairing.provider_id == provider.id)).one()
     return int(current or 0), int(ended or 0)
 
 
 def last_status_change(provider: Provider) -> AuditLog | None:
     """The latest audited approval, suspension or reinstatement of the provider (with its reason), if any."""
     return db.session.scalar(
-        sa.select(AuditLog)
-        .where(
-            AuditLog.object_type == "provider",
-            AuditLog.object_id == provider.id,
-            AuditLog.action.in_([t.audit_action for t in TRANSITIONS.values()]),
-        )
-        .order_by(AuditLog.id.desc())
-        .limit(1)
-    )
+        sa.select(AuditLog).where(AuditLog.object_type == "provider", AuditLog.object_id == provider.id,
+                                  AuditLog.action.in_([t.audit_action for t in TRANSITIONS.values()]))
+        .order_by(AuditLog.id.desc()).limit(1))
 
 
 # ------------------------------------------------------------------ status changes
@@ -251,21 +200,18 @@ def refusal(action: str, status: ProviderStatus) -> str:
     """Why an action cannot be taken on a provider in this status (nothing was changed)."""
     messages = {
         ("approve", ProviderStatus.approved): _("This provider is already approved; nothing was changed."),
-        ("approve", ProviderStatus.suspended): _(
-            "This provider is suspended; reinstate it instead. Nothing was changed."
-        ),
+        ("approve", ProviderStatus.suspended): _("This provider is suspended; reinstate it instead. Nothing was "
+                                                 "changed."),
         ("suspend", ProviderStatus.suspended): _("This provider is already suspended; nothing was changed."),
         ("reinstate", ProviderStatus.approved): _("This provider is not suspended; nothing was changed."),
-        ("reinstate", ProviderStatus.pending): _(
-            "This registration is still pending; approve it instead. Nothing was changed."
-        ),
+        ("reinstate", ProviderStatus.pending): _("This registration is still pending; approve it instead. Nothing "
+                                                 "was changed."),
     }
     return messages.get((action, status), _("This action is not possible now; nothing was changed."))
 
 
-def change_status(
-    provider_id: int, action: str, actor: User, reason: str | None = None, ip: str | None = None
-) -> Provider:
+def change_status(provider_id: int, action: str, actor: User, reason: str | None = None,
+                  ip: str | None = None) -> Provider:
     """Approve, suspend (with a reason) or reinstate a provider in the actor's scope; audited, flushes.
 
     The UPDATE is conditioned on the status just read, so a concurrent change makes this one refuse cleanly.
@@ -276,11 +222,8 @@ def change_status(
         raise ServiceError(_("Unknown action."), status=404)
     reason = (reason or "").strip()
     if action == "suspend" and not REASON_MIN <= len(reason) <= REASON_MAX:
-        raise ServiceError(
-            _("Give a reason of %(min)s to %(max)s characters.", min=REASON_MIN, max=REASON_MAX),
-            status=400,
-            field="reason",
-        )
+        raise ServiceError(_("Give a reason of %(min)s to %(max)s characters.", min=REASON_MIN, max=REASON_MAX),
+                           status=400, field="reason")
     provider = get_in_scope(provider_id, actor)
     if provider is None:
         raise ServiceError(_("No such provider in your area."), status=404)
@@ -296,17 +239,10 @@ def change_status(
     )
     if changed.rowcount != 1:
         db.session.refresh(provider, ["status"])
-        raise ServiceError(
-            refusal(action, provider.status)
-            if provider.status != before
-            else _("This provider was changed by someone else a moment ago; nothing was changed.")
-        )
+        raise ServiceError(refusal(action, provider.status) if provider.status != before else
+                           _("This provider was changed by someone else a moment ago; nothing was changed."))
     db.session.refresh(provider, ["status"])
-    detail: dict = {
-        "kind": provider.kind.value,
-        "from_status": before.value,
-        "to_status": transition.target.value,
-    }
+    detail: dict = {"kind": provider.kind.value, "from_status": before.value, "to_status": transition.target.value}
     if reason:
         detail["reason"] = reason[:REASON_MAX]
     if provider.kind == ProviderKind.volunteer:
@@ -318,15 +254,8 @@ def change_status(
     return provider
 
 
-def record_background_check(
-    provider_id: int,
-    issued_on: date,
-    expires_on: date,
-    document_no: str | None,
-    actor: User,
-    today: date,
-    ip: str | None = None,
-) -> Qualification:
+def record_background_check(provider_id: int, issued_on: date, expires_on: date, document_no: str | None,
+                            actor: User, today: date, ip: str | None = None) -> Qualification:
     """Record (or renew) a volunteer's background check for work with minors, seen by staff; audited, flushes."""
     provider = get_in_scope(provider_id, actor)
     if provider is None or provider.kind != ProviderKind.volunteer:
@@ -334,16 +263,10 @@ def record_background_check(
     if issued_on > today:
         raise ServiceError(_("The issue date cannot be in the future."), status=400, field="issued_on")
     if expires_on <= max(issued_on, today):
-        raise ServiceError(
-            _("The check must still be valid: its end date must be after today and the issue date."),
-            status=400,
-            field="expires_on",
-        )
-    check = db.session.scalar(
-        sa.select(Qualification).where(
-            Qualification.provider_id == provider.id, Qualification.code == BACKGROUND_CHECK
-        )
-    )
+        raise ServiceError(_("The check must still be valid: its end date must be after today and the issue date."),
+                           status=400, field="expires_on")
+    check = db.session.scalar(sa.select(Qualification).where(
+        Qualification.provider_id == provider.id, Qualification.code == BACKGROUND_CHECK))
     if check is None:
         check = Qualification(provider_id=provider.id, code=BACKGROUND_CHECK)
         db.session.add(check)
@@ -351,21 +274,13 @@ def record_background_check(
     check.document_no = (document_no or "").strip()[:60] or None
     check.verified_at, check.verified_by_id = utcnow(), actor.id  # staff saw the document
     db.session.flush()
-    audit.record(
-        "background_check_recorded",
-        actor,
-        "provider",
-        provider.id,
-        ip=ip,
-        issued_on=issued_on.isoformat(),
-        expires_on=expires_on.isoformat(),
-    )
+    audit.record("background_check_recorded", actor, "provider", provider.id, ip=ip,
+                 issued_on=issued_on.isoformat(), expires_on=expires_on.isoformat())
     return check
 
 
-def verify_qualification(
-    provider_id: int, qualification_id: int, actor: User, today: date, ip: str | None = None
-) -> None:
+def verify_qualification(provider_id: int, qualification_id: int, actor: User, today: date,
+                         ip: str | None = None) -> None:
     """Mark a provider's declared certificate as checked against the document, so it counts for matching; audited.
 
     A conditional update: of two staff verifying at once exactly one succeeds, the other is told it is done.
@@ -377,11 +292,8 @@ def verify_qualification(
     if row.expires_on is not None and row.expires_on < today:
         raise ServiceError(_("This certificate has expired; ask for a current one."), status=400)
     done = db.session.execute(
-        sa.update(Qualification)
-        .where(Qualification.id == row.id, Qualification.verified_at.is_(None))
-        .values(verified_at=utcnow(), verified_by_id=actor.id)
-        .execution_options(synchronize_session=False)
-    )
+        sa.update(Qualification).where(Qualification.id == row.id, Qualification.verified_at.is_(None))
+        .values(verified_at=utcnow(), verified_by_id=actor.id).execution_options(synchronize_session=False))
     if done.rowcount != 1:
         raise ServiceError(_("This certificate was already verified."), status=409)
     audit.record("qualification_verified", actor, "provider", provider.id, ip=ip, code=row.code)
@@ -393,21 +305,13 @@ def _release_open_orders(provider: Provider, actor: User, reason: str) -> dict:
     orders already in service stay for staff to decide."""
     from socialforce.platform.services import dispatch
 
-    waiting = db.session.scalars(
-        sa.select(Order)
-        .where(
-            Order.provider_id == provider.id,
-            Order.state.in_((OrderState.dispatched, OrderState.accepted, OrderState.scheduled)),
-        )
-        .order_by(Order.id)
-    ).all()
+    waiting = db.session.scalars(sa.select(Order).where(
+        Order.provider_id == provider.id,
+        Order.state.in_((OrderState.dispatched, OrderState.accepted, OrderState.scheduled))).order_by(Order.id)).all()
     for order in waiting:
         dispatch.cancel(order, actor, _("Provider suspended: %(reason)s", reason=reason)[:200])
-    in_service = db.session.scalar(
-        sa.select(sa.func.count(Order.id)).where(
-            Order.provider_id == provider.id, Order.state == OrderState.in_service
-        )
-    )
+    in_service = db.session.scalar(sa.select(sa.func.count(Order.id)).where(
+        Order.provider_id == provider.id, Order.state == OrderState.in_service))
     return {"orders_cancelled": len(waiting), "orders_in_service": in_service}
 
 
@@ -418,11 +322,9 @@ def _after_volunteer_change(provider: Provider, action: str, before: ProviderSta
     detail = {}
     if action == "approve":
         activated = db.session.execute(
-            sa.update(User)
-            .where(User.provider_id == provider.id, User.role == Role.volunteer, User.active.is_(False))
-            .values(active=True)
-            .execution_options(synchronize_session=False)
-        )
+            sa.update(User).where(User.provider_id == provider.id, User.role == Role.volunteer,
+                                  User.active.is_(False))
+            .values(active=True).execution_options(synchronize_session=False))
         detail["accounts_activated"] = activated.rowcount
         notifications.notify_provider(provider.id, "volunteer_approved", {}, "/volunteer/")
     elif action == "suspend" and before == ProviderStatus.pending:

@@ -5,7 +5,6 @@ features). Training rows are those impressions whose order reached a final state
 row's label is: this candidate was the one dispatched, and the order was completed and rated >= 4 on average.
 The candidates passed over are the negatives that the chosen one alone cannot teach.
 """
-
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -38,13 +37,8 @@ from socialforce.platform.services import audit
 if TYPE_CHECKING:
     from socialforce.platform.services.dispatch import Choice
 
-FINAL_STATES = (
-    OrderState.declined,
-    OrderState.expired,
-    OrderState.completed,
-    OrderState.evaluated,
-    OrderState.cancelled,
-)
+FINAL_STATES = (OrderState.declined, OrderState.expired, OrderState.completed, OrderState.evaluated,
+                OrderState.cancelled)
 MIN_TRAINING_ROWS = 200
 _loaded: dict[str, LearnedRanker] = {}
 
@@ -61,48 +55,26 @@ def logged_values(reasons: dict | None) -> tuple[float, ...] | None:
 
 def record_shown(order: Order, shown: Sequence[Choice]) -> None:
     """Keep every ranked candidate of the list the order was dispatched from (those with logged features)."""
-    db.session.add_all(
-        Impression(
-            order_id=order.id,
-            provider_id=c.provider_id,
-            position=c.rank,
-            score=c.score or 0.0,
-            features=list(values),
-        )
-        for c in shown
-        if c.rank is not None and (values := logged_values(c.reasons)) is not None
-    )
+    db.session.add_all(Impression(order_id=order.id, provider_id=c.provider_id, position=c.rank, score=c.score or 0.0,
+                                  features=list(values))
+                       for c in shown if c.rank is not None and (values := logged_values(c.reasons)) is not None)
 
 
 def training_log(until: datetime | None = None) -> LoggedOutcomes:
     """Shown candidates with their outcomes, from lists whose order reached a final state (dispatched before
     `until`); a row is positive when it was the candidate dispatched and the order ended well."""
-    satisfaction = (
-        sa.select(Outcome.order_id, sa.func.avg(Outcome.satisfaction).label("sat"))
-        .group_by(Outcome.order_id)
-        .subquery()
-    )
-    query = (
-        sa.select(
-            Impression.order_id,
-            Impression.provider_id,
-            Impression.position,
-            Impression.features,
-            Order.provider_id.label("chosen"),
-            Order.dispatched_at,
-            Order.state,
-            ServiceCategory.code,
-            Provider.kind,
-            satisfaction.c.sat,
-        )
-        .join(Order, Order.id == Impression.order_id)
-        .join(ServiceItem, ServiceItem.id == Order.item_id)
-        .join(ServiceCategory, ServiceCategory.id == ServiceItem.category_id)
-        .join(Provider, Provider.id == Impression.provider_id)
-        .outerjoin(satisfaction, satisfaction.c.order_id == Order.id)
-        .where(Order.state.in_(FINAL_STATES), Order.dispatched_at.is_not(None))
-        .order_by(Order.dispatched_at, Impression.order_id, Impression.position)
-    )
+    satisfaction = (sa.select(Outcome.order_id, sa.func.avg(Outcome.satisfaction).label("sat"))
+                    .group_by(Outcome.order_id).subquery())
+    query = (sa.select(Impression.order_id, Impression.provider_id, Impression.position, Impression.features,
+                       Order.provider_id.label("chosen"), Order.dispatched_at, Order.state, ServiceCategory.code,
+                       Provider.kind, satisfaction.c.sat)
+             .join(Order, Order.id == Impression.order_id)
+             .join(ServiceItem, ServiceItem.id == Order.item_id)
+             .join(ServiceCategory, ServiceCategory.id == ServiceItem.category_id)
+             .join(Provider, Provider.id == Impression.provider_id)
+             .outerjoin(satisfaction, satisfaction.c.order_id == Order.id)
+             .where(Order.state.in_(FINAL_STATES), Order.dispatched_at.is_not(None))
+             .order_by(Order.dispatched_at, Impression.order_id, Impression.position))
     if until is not None:
         query = query.where(Order.dispatched_at < until)
     rows = []
@@ -110,17 +82,9 @@ def training_log(until: datetime | None = None) -> LoggedOutcomes:
         if len(r.features) != len(FEATURES):
             continue
         good = r.state in (OrderState.completed, OrderState.evaluated) and (r.sat or 0) >= 4
-        rows.append(
-            LoggedRow(
-                query_id=r.order_id,
-                day=r.dispatched_at.date(),
-                position=r.position - 1,
-                values=tuple(float(v) for v in r.features),
-                category=r.code,
-                provider_kind=r.kind.value,
-                label=good and r.provider_id == r.chosen,
-            )
-        )
+        rows.append(LoggedRow(query_id=r.order_id, day=r.dispatched_at.date(), position=r.position - 1,
+                              values=tuple(float(v) for v in r.features), category=r.code,
+                              provider_kind=r.kind.value, label=good and r.provider_id == r.chosen))
     return LoggedOutcomes.from_rows(rows)
 
 
@@ -143,12 +107,9 @@ def retrain(now: datetime) -> dict:
     if train.any() and test.any():
         learned, naive = (LearnedRanker.fit(log.subset(train), ipw=ipw) for ipw in (True, False))
         rng = np.random.default_rng(0)
-        for name, scores in (
-            ("learned", learned.score(held_out.values, held_out.category, held_out.kind)),
-            ("learned_no_ipw", naive.score(held_out.values, held_out.category, held_out.kind)),
-            ("cold_start", cold_start_scores(held_out.values)),
-            ("random", rng.random(len(held_out))),
-        ):
+        for name, scores in (("learned", learned.score(held_out.values, held_out.category, held_out.kind)),
+                             ("learned_no_ipw", naive.score(held_out.values, held_out.category, held_out.kind)),
+                             ("cold_start", cold_start_scores(held_out.values)), ("random", rng.random(len(held_out)))):
             ndcg, recall = evaluate(held_out, scores)
             metrics[f"ndcg10_{name}"], metrics[f"recall10_{name}"] = round(ndcg, 4), round(recall, 4)
             metrics[f"recall3_{name}"] = round(evaluate(held_out, scores, 3)[1], 4)  # lists hold <= 10
@@ -158,17 +119,8 @@ def retrain(now: datetime) -> dict:
     active = len(log) >= MIN_OUTCOMES
     if active:
         db.session.execute(sa.update(RankerModel).values(active=False))
-    db.session.add(
-        RankerModel(
-            version=ranker.version,
-            trained_at=now,
-            trained_until=now.date(),
-            n_outcomes=len(log),
-            path=str(path),
-            metrics=metrics,
-            active=active,
-        )
-    )
+    db.session.add(RankerModel(version=ranker.version, trained_at=now, trained_until=now.date(),
+                               n_outcomes=len(log), path=str(path), metrics=metrics, active=active))
     audit.record("ranker_trained", None, "ranker_model", None, version=ranker.version, **metrics)
     return {"trained": True, "version": ranker.version, "active": active, **metrics}
 

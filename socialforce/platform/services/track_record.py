@@ -6,7 +6,6 @@ work chain writes, so they cannot drift. Agencies and pairing units are counted 
 task sign-ups, and its completed orders are those where it completed a visit. A rating counts the household's
 independent evaluations (village assistant, staff) when there are any, else the provider's own record.
 """
-
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -68,14 +67,11 @@ def _restrict(column, provider_ids: list[int] | None):
 def _links(provider_ids: list[int] | None) -> sa.Subquery:
     """(provider_id, order_id): orders dispatched to agencies/units, and orders where a volunteer completed a visit."""
     direct = sa.select(Order.provider_id.label("provider_id"), Order.id.label("order_id")).where(
-        Order.provider_id.is_not(None), _restrict(Order.provider_id, provider_ids)
-    )
-    volunteer = (
-        sa.select(Volunteer.provider_id.label("provider_id"), Visit.order_id.label("order_id"))
-        .join(Volunteer, Volunteer.id == Visit.volunteer_id)
-        .where(Visit.status == VisitStatus.completed, _restrict(Volunteer.provider_id, provider_ids))
-        .distinct()
-    )
+        Order.provider_id.is_not(None), _restrict(Order.provider_id, provider_ids))
+    volunteer = (sa.select(Volunteer.provider_id.label("provider_id"), Visit.order_id.label("order_id"))
+                 .join(Volunteer, Volunteer.id == Visit.volunteer_id)
+                 .where(Visit.status == VisitStatus.completed, _restrict(Volunteer.provider_id, provider_ids))
+                 .distinct())
     return sa.union(direct, volunteer).subquery()
 
 
@@ -89,69 +85,37 @@ def provider_stats(provider_ids: Iterable[int] | None = None) -> dict[int, Track
             counts.setdefault(pid, {})[key] = int(value or 0)
 
     links = _links(ids)
-    put(
-        db.session.execute(
-            sa.select(Order.provider_id, sa.func.count(sa.distinct(Order.id)))
-            .join(OrderEvent)
-            .where(
-                Order.provider_id.is_not(None),
-                _restrict(Order.provider_id, ids),
-                OrderEvent.to_state == OrderState.accepted.value,
-                sa.func.coalesce(OrderEvent.reason, "") != STANDING_REASON,
-            )
-            .group_by(Order.provider_id)
-        ),
-        "accepted",
-    )
-    put(
-        db.session.execute(
-            sa.select(Volunteer.provider_id, sa.func.count(TaskSignup.id))
-            .join(Volunteer)
-            .where(_restrict(Volunteer.provider_id, ids))
-            .group_by(Volunteer.provider_id)
-        ),
-        "accepted_tasks",
-    )
+    put(db.session.execute(
+        sa.select(Order.provider_id, sa.func.count(sa.distinct(Order.id))).join(OrderEvent)
+        .where(Order.provider_id.is_not(None), _restrict(Order.provider_id, ids),
+               OrderEvent.to_state == OrderState.accepted.value,
+               sa.func.coalesce(OrderEvent.reason, "") != STANDING_REASON)
+        .group_by(Order.provider_id)), "accepted")
+    put(db.session.execute(
+        sa.select(Volunteer.provider_id, sa.func.count(TaskSignup.id)).join(Volunteer)
+        .where(_restrict(Volunteer.provider_id, ids)).group_by(Volunteer.provider_id)), "accepted_tasks")
     for state in (OrderState.declined, OrderState.expired):
-        put(
-            db.session.execute(
-                sa.select(Order.provider_id, sa.func.count(Order.id))
-                .where(
-                    Order.state == state, Order.provider_id.is_not(None), _restrict(Order.provider_id, ids)
-                )
-                .group_by(Order.provider_id)
-            ),
-            state.value,
-        )
-    put(
-        db.session.execute(
-            sa.select(links.c.provider_id, sa.func.count(sa.distinct(links.c.order_id)))
-            .join(Order, Order.id == links.c.order_id)
-            .where(Order.state.in_(DONE_STATES))
-            .group_by(links.c.provider_id)
-        ),
-        "completed",
-    )
+        put(db.session.execute(
+            sa.select(Order.provider_id, sa.func.count(Order.id))
+            .where(Order.state == state, Order.provider_id.is_not(None), _restrict(Order.provider_id, ids))
+            .group_by(Order.provider_id)), state.value)
+    put(db.session.execute(
+        sa.select(links.c.provider_id, sa.func.count(sa.distinct(links.c.order_id)))
+        .join(Order, Order.id == links.c.order_id).where(Order.state.in_(DONE_STATES))
+        .group_by(links.c.provider_id)), "completed")
     other = aliased(Outcome)
     independent = sa.exists().where(other.order_id == Outcome.order_id, other.source.in_(INDEPENDENT))
-    counted = sa.or_(
-        Outcome.source.in_(INDEPENDENT), sa.and_(Outcome.source == EvaluationSource.provider, ~independent)
-    )
+    counted = sa.or_(Outcome.source.in_(INDEPENDENT), sa.and_(Outcome.source == EvaluationSource.provider,
+                                                              ~independent))
     for pid, total, n in db.session.execute(
         sa.select(links.c.provider_id, sa.func.sum(Outcome.satisfaction), sa.func.count(Outcome.id))
-        .join(Outcome, Outcome.order_id == links.c.order_id)
-        .where(counted)
-        .group_by(links.c.provider_id)
+        .join(Outcome, Outcome.order_id == links.c.order_id).where(counted).group_by(links.c.provider_id)
     ):
         counts.setdefault(pid, {}).update(satisfaction_sum=int(total or 0), satisfaction_count=int(n))
     return {
-        pid: TrackRecord(
-            accepted=c.get("accepted", 0) + c.get("accepted_tasks", 0),
-            declined=c.get("declined", 0),
-            expired=c.get("expired", 0),
-            completed=c.get("completed", 0),
-            satisfaction_sum=c.get("satisfaction_sum", 0),
-            satisfaction_count=c.get("satisfaction_count", 0),
-        )
+        pid: TrackRecord(accepted=c.get("accepted", 0) + c.get("accepted_tasks", 0), declined=c.get("declined", 0),
+                         expired=c.get("expired", 0), completed=c.get("completed", 0),
+                         satisfaction_sum=c.get("satisfaction_sum", 0),
+                         satisfaction_count=c.get("satisfaction_count", 0))
         for pid, c in sorted(counts.items())
     }

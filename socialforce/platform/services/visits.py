@@ -21,7 +21,6 @@ when SQLite reports "database is locked".
 Jobs (scheduler, each `fn(now) -> dict`, idempotent): generate_recurring_visits, generate_quota_visits,
 send_reminders (24 h ahead, once per visit via `reminded_at`), mark_missed (not checked in 2 h after the start).
 """
-
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -86,7 +85,6 @@ QUOTA_VISIT_MINUTES = 60
 
 # ---- time helpers -------------------------------------------------------------------------------------------
 
-
 def to_local(value: datetime) -> datetime:
     """Naive UTC -> naive Asia/Shanghai."""
     return value.replace(tzinfo=UTC).astimezone(SHANGHAI).replace(tzinfo=None)
@@ -111,7 +109,6 @@ def week_start(day: date) -> date:
 
 
 # ---- assignees ----------------------------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class Assignee:
@@ -144,10 +141,8 @@ class Assignee:
         if self.member_id is not None:
             where = User.member_id == self.member_id
         else:
-            where = (
-                User.provider_id
-                == sa.select(Volunteer.provider_id).where(Volunteer.id == self.volunteer_id).scalar_subquery()
-            )
+            where = User.provider_id == sa.select(Volunteer.provider_id).where(
+                Volunteer.id == self.volunteer_id).scalar_subquery()
         return list(db.session.scalars(sa.select(User.id).where(where, User.active).order_by(User.id)))
 
     def name(self) -> str:
@@ -164,8 +159,7 @@ def order_assignee(order: Order, volunteer: Volunteer | None = None) -> Assignee
             raise ServiceError(_("This order has no social worker or cadre assigned yet."))
         return Assignee(member_id=order.assignee_id)
     if volunteer is None or not db.session.scalar(
-        sa.select(TaskSignup.id)
-        .join(VolunteerTask, VolunteerTask.id == TaskSignup.task_id)
+        sa.select(TaskSignup.id).join(VolunteerTask, VolunteerTask.id == TaskSignup.task_id)
         .where(VolunteerTask.order_id == order.id, TaskSignup.volunteer_id == volunteer.id)
     ):
         raise ServiceError(_("Only a volunteer signed up for this task can be scheduled for it."), status=400)
@@ -177,11 +171,8 @@ def assignee_windows(assignee: Assignee) -> int:
     if assignee.volunteer_id is not None:
         return db.session.get(Volunteer, assignee.volunteer_id).availability
     member = db.session.get(ProviderMember, assignee.member_id)
-    masks = db.session.scalars(
-        sa.select(ServiceOffer.windows).where(
-            ServiceOffer.provider_id == member.provider_id, ServiceOffer.status == OfferStatus.active
-        )
-    )
+    masks = db.session.scalars(sa.select(ServiceOffer.windows).where(
+        ServiceOffer.provider_id == member.provider_id, ServiceOffer.status == OfferStatus.active))
     union = 0
     for mask in masks:
         union |= mask
@@ -190,31 +181,22 @@ def assignee_windows(assignee: Assignee) -> int:
 
 def _lock(assignee: Assignee) -> None:
     """Serialise bookings of one assignee until the transaction ends (see the module docstring)."""
-    model, key = (
-        (ProviderMember, assignee.member_id)
-        if assignee.member_id is not None
-        else (Volunteer, assignee.volunteer_id)
-    )
+    model, key = ((ProviderMember, assignee.member_id) if assignee.member_id is not None
+                  else (Volunteer, assignee.volunteer_id))
     if db.session.get_bind().dialect.name == "postgresql":
         found = db.session.execute(sa.select(model.id).where(model.id == key).with_for_update()).first()
     else:
         found = db.session.execute(
-            sa.update(model)
-            .where(model.id == key)
-            .values(id=model.id)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+            sa.update(model).where(model.id == key).values(id=model.id)
+            .execution_options(synchronize_session=False)).rowcount
     if not found:
         raise ServiceError(_("This person no longer exists."), status=404)
 
 
-def conflicts(
-    assignee: Assignee, starts_at: datetime, ends_at: datetime, exclude_id: int | None = None
-) -> list[Visit]:
+def conflicts(assignee: Assignee, starts_at: datetime, ends_at: datetime, exclude_id: int | None = None) -> list[Visit]:
     """The assignee's busy visits intersecting [starts_at, ends_at)."""
-    query = sa.select(Visit).where(
-        assignee.visit_filter(), Visit.status.in_(BUSY), Visit.starts_at < ends_at, Visit.ends_at > starts_at
-    )
+    query = sa.select(Visit).where(assignee.visit_filter(), Visit.status.in_(BUSY),
+                                   Visit.starts_at < ends_at, Visit.ends_at > starts_at)
     if exclude_id is not None:
         query = query.where(Visit.id != exclude_id)
     return list(db.session.scalars(query.order_by(Visit.starts_at)))
@@ -226,20 +208,14 @@ def _busy(assignee: Assignee, start: datetime, end: datetime) -> list[tuple[date
 
 # ---- proposals ----------------------------------------------------------------------------------------------
 
-
 def _check_duration(duration_minutes: int) -> timedelta:
     if not MIN_DURATION <= duration_minutes <= MAX_DURATION:
-        raise ServiceError(
-            _("A visit lasts between %(low)s and %(high)s minutes.", low=MIN_DURATION, high=MAX_DURATION),
-            status=400,
-            field="duration",
-        )
+        raise ServiceError(_("A visit lasts between %(low)s and %(high)s minutes.", low=MIN_DURATION,
+                             high=MAX_DURATION), status=400, field="duration")
     return timedelta(minutes=duration_minutes)
 
 
-def window_starts(
-    mask: int, start: datetime, days: int, duration: timedelta
-) -> Iterator[tuple[datetime, int]]:
+def window_starts(mask: int, start: datetime, days: int, duration: timedelta) -> Iterator[tuple[datetime, int]]:
     """(UTC start, window number) of every SLOT_STEP start inside the mask's local windows, from `start` on."""
     first_day = to_local(start).date()
     for offset in range(days):
@@ -255,14 +231,8 @@ def window_starts(
                 slot += SLOT_STEP
 
 
-def propose_slots(
-    order: Order,
-    assignee: Assignee,
-    now: datetime,
-    duration_minutes: int = 60,
-    count: int = 5,
-    days: int = 28,
-) -> list[datetime]:
+def propose_slots(order: Order, assignee: Assignee, now: datetime, duration_minutes: int = 60, count: int = 5,
+                  days: int = 28) -> list[datetime]:
     """The earliest free starts (UTC), one per window, inside the household's and the assignee's windows."""
     duration = _check_duration(duration_minutes)
     mask = order.item.windows & assignee_windows(assignee)
@@ -283,7 +253,6 @@ def propose_slots(
 
 # ---- recurrence ---------------------------------------------------------------------------------------------
 
-
 def build_rrule(repeat: str, first_local: datetime, count: int | None = None) -> str:
     """An RRULE for weekly, fortnightly or monthly repetition from a local start (monthly keeps month ends)."""
     if repeat == "weekly":
@@ -292,18 +261,14 @@ def build_rrule(repeat: str, first_local: datetime, count: int | None = None) ->
         rule = "FREQ=WEEKLY;INTERVAL=2"
     elif repeat == "monthly":
         day = first_local.day
-        rule = (
-            "FREQ=MONTHLY;BYMONTHDAY=" + ",".join(str(d) for d in range(28, day + 1)) + ";BYSETPOS=-1"
-            if day > 28
-            else f"FREQ=MONTHLY;BYMONTHDAY={day}"
-        )
+        rule = ("FREQ=MONTHLY;BYMONTHDAY=" + ",".join(str(d) for d in range(28, day + 1)) + ";BYSETPOS=-1"
+                if day > 28 else f"FREQ=MONTHLY;BYMONTHDAY={day}")
     else:
         raise ServiceError(_("Choose weekly, fortnightly or monthly."), status=400, field="repeat")
     if count is not None:
         if not 2 <= count <= MAX_SERIES_COUNT:
-            raise ServiceError(
-                _("A series has between 2 and %(n)s visits.", n=MAX_SERIES_COUNT), status=400, field="count"
-            )
+            raise ServiceError(_("A series has between 2 and %(n)s visits.", n=MAX_SERIES_COUNT), status=400,
+                               field="count")
         rule += f";COUNT={count}"
     return rule
 
@@ -317,9 +282,8 @@ def occurrences(rule: str, first_utc: datetime, after: datetime | None, until: d
 
 
 def _series_assignee(series: VisitSeries) -> Assignee | None:
-    latest = db.session.scalar(
-        sa.select(Visit).where(Visit.series_id == series.id).order_by(Visit.starts_at.desc()).limit(1)
-    )
+    latest = db.session.scalar(sa.select(Visit).where(Visit.series_id == series.id).order_by(Visit.starts_at.desc())
+                               .limit(1))
     return Assignee.of(latest) if latest is not None else None
 
 
@@ -330,48 +294,26 @@ def _expand(series: VisitSeries, assignee: Assignee, until: datetime, strict: bo
     for start in occurrences(series.rrule, series.starts_at, series.expanded_until, until):
         if conflicts(assignee, start, start + duration):
             if strict:
-                raise ServiceError(
-                    _(
-                        "%(name)s already has a visit at %(when)s.",
-                        name=assignee.name(),
-                        when=to_local(start).strftime("%Y-%m-%d %H:%M"),
-                    ),
-                    field="starts_at",
-                )
+                raise ServiceError(_("%(name)s already has a visit at %(when)s.", name=assignee.name(),
+                                     when=to_local(start).strftime("%Y-%m-%d %H:%M")), field="starts_at")
             skipped += 1
             continue
-        db.session.add(
-            Visit(
-                order_id=series.order_id,
-                series_id=series.id,
-                starts_at=start,
-                ends_at=start + duration,
-                **assignee.columns(),
-            )
-        )
+        db.session.add(Visit(order_id=series.order_id, series_id=series.id, starts_at=start,
+                             ends_at=start + duration, **assignee.columns()))
         db.session.flush()
         created += 1
     moved = db.session.execute(
-        sa.update(VisitSeries)
-        .where(
-            VisitSeries.id == series.id,
-            VisitSeries.expanded_until.is_(None)
-            if series.expanded_until is None
-            else VisitSeries.expanded_until == series.expanded_until,
-        )
-        .values(expanded_until=until)
-        .execution_options(synchronize_session=False)
-    )
+        sa.update(VisitSeries).where(VisitSeries.id == series.id,
+                                     VisitSeries.expanded_until.is_(None) if series.expanded_until is None
+                                     else VisitSeries.expanded_until == series.expanded_until)
+        .values(expanded_until=until).execution_options(synchronize_session=False))
     if moved.rowcount != 1:
-        raise ServiceError(
-            _("This series was changed by someone else just now. Please reload and try again.")
-        )
+        raise ServiceError(_("This series was changed by someone else just now. Please reload and try again."))
     db.session.refresh(series)
     return created, skipped
 
 
 # ---- planning -----------------------------------------------------------------------------------------------
-
 
 def _check_plannable(order: Order) -> None:
     if OrderState(order.state) not in PLANNABLE_ORDER_STATES:
@@ -384,16 +326,8 @@ def _mark_scheduled(order: Order, actor: User | None, now: datetime) -> None:
         orders.transition(order, OrderState.scheduled, actor, reason="first visit planned", now=now)
 
 
-def plan_visit(
-    order: Order,
-    assignee: Assignee,
-    starts_at: datetime,
-    duration_minutes: int,
-    actor: User | None,
-    now: datetime,
-    repeat: str | None = None,
-    count: int | None = None,
-) -> Visit:
+def plan_visit(order: Order, assignee: Assignee, starts_at: datetime, duration_minutes: int, actor: User | None,
+               now: datetime, repeat: str | None = None, count: int | None = None) -> Visit:
     """Plan a visit (or a repeating series) for the assignee; refuses past times and double-booking."""
     _check_plannable(order)
     duration = _check_duration(duration_minutes)
@@ -404,30 +338,19 @@ def plan_visit(
     _check_plannable(order)
     if repeat:
         rule = build_rrule(repeat, to_local(starts_at), count)
-        series = VisitSeries(
-            order_id=order.id, rrule=rule, starts_at=starts_at, duration_minutes=duration_minutes
-        )
+        series = VisitSeries(order_id=order.id, rrule=rule, starts_at=starts_at, duration_minutes=duration_minutes)
         db.session.add(series)
         db.session.flush()
         _expand(series, assignee, max(starts_at, now + timedelta(weeks=EXPAND_WEEKS)), strict=True)
-        visit = db.session.scalar(
-            sa.select(Visit).where(Visit.series_id == series.id).order_by(Visit.starts_at).limit(1)
-        )
+        visit = db.session.scalar(sa.select(Visit).where(Visit.series_id == series.id).order_by(Visit.starts_at)
+                                  .limit(1))
         audit.record("visit_series_planned", actor, "visit_series", series.id, order_id=order.id, rrule=rule)
     else:
         clash = conflicts(assignee, starts_at, starts_at + duration)
         if clash:
-            raise ServiceError(
-                _(
-                    "%(name)s already has a visit at %(when)s.",
-                    name=assignee.name(),
-                    when=to_local(clash[0].starts_at).strftime("%Y-%m-%d %H:%M"),
-                ),
-                field="starts_at",
-            )
-        visit = Visit(
-            order_id=order.id, starts_at=starts_at, ends_at=starts_at + duration, **assignee.columns()
-        )
+            raise ServiceError(_("%(name)s already has a visit at %(when)s.", name=assignee.name(),
+                                 when=to_local(clash[0].starts_at).strftime("%Y-%m-%d %H:%M")), field="starts_at")
+        visit = Visit(order_id=order.id, starts_at=starts_at, ends_at=starts_at + duration, **assignee.columns())
         db.session.add(visit)
         db.session.flush()
     audit.record("visit_planned", actor, "visit", visit.id, order_id=order.id)
@@ -448,9 +371,8 @@ def _check_status(visit: Visit, *allowed: VisitStatus) -> None:
         raise ServiceError(_("This visit can no longer be changed."))
 
 
-def reschedule(
-    visit: Visit, starts_at: datetime, duration_minutes: int | None, reason: str, actor: User, now: datetime
-) -> Visit:
+def reschedule(visit: Visit, starts_at: datetime, duration_minutes: int | None, reason: str, actor: User,
+               now: datetime) -> Visit:
     """Move a planned visit to another time, with a reason; refuses past times and double-booking."""
     reason = _check_reason(reason)
     duration = _check_duration(duration_minutes) if duration_minutes else visit.ends_at - visit.starts_at
@@ -461,26 +383,13 @@ def reschedule(
     _check_status(visit, VisitStatus.planned)
     clash = conflicts(assignee, starts_at, starts_at + duration, exclude_id=visit.id)
     if clash:
-        raise ServiceError(
-            _(
-                "%(name)s already has a visit at %(when)s.",
-                name=assignee.name(),
-                when=to_local(clash[0].starts_at).strftime("%Y-%m-%d %H:%M"),
-            ),
-            field="starts_at",
-        )
+        raise ServiceError(_("%(name)s already has a visit at %(when)s.", name=assignee.name(),
+                             when=to_local(clash[0].starts_at).strftime("%Y-%m-%d %H:%M")), field="starts_at")
     old = visit.starts_at
     visit.starts_at, visit.ends_at, visit.reminded_at = starts_at, starts_at + duration, None
     db.session.flush()
-    audit.record(
-        "visit_rescheduled",
-        actor,
-        "visit",
-        visit.id,
-        reason=reason,
-        old=old.isoformat(),
-        new=starts_at.isoformat(),
-    )
+    audit.record("visit_rescheduled", actor, "visit", visit.id, reason=reason, old=old.isoformat(),
+                 new=starts_at.isoformat())
     return visit
 
 
@@ -492,33 +401,19 @@ def cancel(visit: Visit, reason: str, actor: User, now: datetime, following: boo
     if following and visit.series_id is not None:
         series = db.session.get(VisitSeries, visit.series_id)
         end_rule = ";".join(p for p in series.rrule.split(";") if not p.startswith(("COUNT=", "UNTIL=")))
-        series.rrule = (
-            end_rule
-            + ";UNTIL="
-            + (to_local(visit.starts_at) - timedelta(seconds=1)).strftime("%Y%m%dT%H%M%S")
-        )
-        targets = list(
-            db.session.scalars(
-                sa.select(Visit.id).where(
-                    Visit.series_id == series.id,
-                    Visit.status == VisitStatus.planned,
-                    Visit.starts_at >= visit.starts_at,
-                )
-            )
-        )
+        series.rrule = end_rule + ";UNTIL=" + (to_local(visit.starts_at) - timedelta(seconds=1)).strftime(
+            "%Y%m%dT%H%M%S")
+        targets = list(db.session.scalars(sa.select(Visit.id).where(
+            Visit.series_id == series.id, Visit.status == VisitStatus.planned, Visit.starts_at >= visit.starts_at)))
     done = db.session.execute(
-        sa.update(Visit)
-        .where(Visit.id.in_(targets), Visit.status == VisitStatus.planned)
-        .values(status=VisitStatus.cancelled, cancel_reason=reason)
-        .execution_options(synchronize_session=False)
-    )
+        sa.update(Visit).where(Visit.id.in_(targets), Visit.status == VisitStatus.planned)
+        .values(status=VisitStatus.cancelled, cancel_reason=reason).execution_options(synchronize_session=False))
     db.session.refresh(visit)
     audit.record("visit_cancelled", actor, "visit", visit.id, reason=reason, count=done.rowcount)
     return done.rowcount
 
 
 # ---- check-in / check-out -----------------------------------------------------------------------------------
-
 
 def _check_coordinates(lat: float | None, lon: float | None) -> tuple[float | None, float | None]:
     if lat is None or lon is None:
@@ -528,9 +423,7 @@ def _check_coordinates(lat: float | None, lon: float | None) -> tuple[float | No
     return round(lat, 6), round(lon, 6)
 
 
-def check_in(
-    visit: Visit, actor: User, now: datetime, lat: float | None = None, lon: float | None = None
-) -> Visit:
+def check_in(visit: Visit, actor: User, now: datetime, lat: float | None = None, lon: float | None = None) -> Visit:
     """Check in (from an hour before the start); the order's first check-in moves it scheduled -> in_service."""
     if now < visit.starts_at - CHECKIN_EARLY:
         raise ServiceError(_("Check-in opens one hour before the visit starts."))
@@ -539,11 +432,9 @@ def check_in(
     if OrderState(visit.order.state) not in PLANNABLE_ORDER_STATES:
         raise ServiceError(_("This order is finished or cancelled; its visits cannot be checked in."))
     done = db.session.execute(
-        sa.update(Visit)
-        .where(Visit.id == visit.id, Visit.status == VisitStatus.planned)
+        sa.update(Visit).where(Visit.id == visit.id, Visit.status == VisitStatus.planned)
         .values(status=VisitStatus.checked_in, checkin_at=now, checkin_lat=lat, checkin_lon=lon)
-        .execution_options(synchronize_session=False)
-    )
+        .execution_options(synchronize_session=False))
     if done.rowcount != 1:
         raise ServiceError(_("This visit can no longer be checked in."))
     db.session.refresh(visit)
@@ -557,14 +448,8 @@ def check_in(
     return visit
 
 
-def check_out(
-    visit: Visit,
-    actor: User,
-    now: datetime,
-    lat: float | None = None,
-    lon: float | None = None,
-    notes: str | None = None,
-) -> Visit:
+def check_out(visit: Visit, actor: User, now: datetime, lat: float | None = None, lon: float | None = None,
+              notes: str | None = None) -> Visit:
     """Check out: completes the visit; a volunteer's visit gets an (unconfirmed) service record."""
     from socialforce.platform.services import hours
 
@@ -573,11 +458,8 @@ def check_out(
     if notes and notes.strip():
         values["notes"] = notes.strip()[:2000]
     done = db.session.execute(
-        sa.update(Visit)
-        .where(Visit.id == visit.id, Visit.status == VisitStatus.checked_in, Visit.checkin_at <= now)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
+        sa.update(Visit).where(Visit.id == visit.id, Visit.status == VisitStatus.checked_in, Visit.checkin_at <= now)
+        .values(**values).execution_options(synchronize_session=False))
     if done.rowcount != 1:
         raise ServiceError(_("Check in before checking out."))
     db.session.refresh(visit)
@@ -600,19 +482,14 @@ def save_notes(visit: Visit, notes: str, actor: User) -> Visit:
 
 # ---- jobs ---------------------------------------------------------------------------------------------------
 
-
 def generate_recurring_visits(now: datetime) -> dict:
     """Expand every live series EXPAND_WEEKS ahead (idempotent: the `expanded_until` watermark)."""
     until = now + timedelta(weeks=EXPAND_WEEKS)
     series_list = db.session.scalars(
-        sa.select(VisitSeries)
-        .join(Order, Order.id == VisitSeries.order_id)
-        .where(
-            Order.state.in_(PLANNABLE_ORDER_STATES),
-            sa.or_(VisitSeries.expanded_until.is_(None), VisitSeries.expanded_until < until),
-        )
-        .order_by(VisitSeries.id)
-    ).all()
+        sa.select(VisitSeries).join(Order, Order.id == VisitSeries.order_id)
+        .where(Order.state.in_(PLANNABLE_ORDER_STATES),
+               sa.or_(VisitSeries.expanded_until.is_(None), VisitSeries.expanded_until < until))
+        .order_by(VisitSeries.id)).all()
     created = skipped = 0
     for series in series_list:
         assignee = _series_assignee(series)
@@ -628,45 +505,26 @@ def generate_recurring_visits(now: datetime) -> dict:
 def standing_order(pairing: Pairing, now: datetime) -> Order:
     """The pairing's standing monthly-visit order (emotional comfort), created (accepted) if missing."""
     candidates = db.session.scalars(
-        sa.select(Order)
-        .join(ServiceItem)
-        .join(ServiceCategory)
-        .where(
-            Order.provider_id == pairing.provider_id,
-            ServiceItem.household_id == pairing.household_id,
-            ServiceCategory.code == QUOTA_CATEGORY,
-            Order.state.in_(PLANNABLE_ORDER_STATES),
-        )
-        .order_by(Order.id)
-    ).all()
+        sa.select(Order).join(ServiceItem).join(ServiceCategory)
+        .where(Order.provider_id == pairing.provider_id, ServiceItem.household_id == pairing.household_id,
+               ServiceCategory.code == QUOTA_CATEGORY, Order.state.in_(PLANNABLE_ORDER_STATES))
+        .order_by(Order.id)).all()
     for order in candidates:
         if (order.reasons or {}).get("standing_pairing") == pairing.id:
             return order
     category = db.session.scalar(sa.select(ServiceCategory).where(ServiceCategory.code == QUOTA_CATEGORY))
-    item = ServiceItem(
-        household_id=pairing.household_id,
-        category_id=category.id,
-        description=QUOTA_ITEM_TEXT,
-        frequency=Frequency.monthly,
-        windows=weekmask.ALL,
-        status=ItemStatus.dispatched,
-        created_at=now,
-    )
+    item = ServiceItem(household_id=pairing.household_id, category_id=category.id, description=QUOTA_ITEM_TEXT,
+                       frequency=Frequency.monthly, windows=weekmask.ALL, status=ItemStatus.dispatched,
+                       created_at=now)
     db.session.add(item)
     db.session.flush()
-    order = Order(
-        item_id=item.id,
-        provider_id=pairing.provider_id,
-        state=OrderState.proposed,
-        created_at=now,
-        reasons={"standing_pairing": pairing.id},
-    )
+    order = Order(item_id=item.id, provider_id=pairing.provider_id, state=OrderState.proposed, created_at=now,
+                  reasons={"standing_pairing": pairing.id})
     db.session.add(order)
     db.session.flush()
     orders.transition(order, OrderState.dispatched, None, reason=STANDING_REASON, now=now)
-    orders.transition(
-        order, OrderState.accepted, None, reason=STANDING_REASON, now=now, assignee_id=pairing.cadre_id
-    )
+    orders.transition(order, OrderState.accepted, None, reason=STANDING_REASON, now=now,
+                      assignee_id=pairing.cadre_id)
     return order
 
 
@@ -674,17 +532,9 @@ def visits_this_month(provider_id: int, household_id: int, now: datetime, status
     """A provider's visits to a household in the current local month with one of `statuses`."""
     start, end = local_month_bounds(now)
     return db.session.scalar(
-        sa.select(sa.func.count(Visit.id))
-        .join(Order, Order.id == Visit.order_id)
-        .join(ServiceItem)
-        .where(
-            Order.provider_id == provider_id,
-            ServiceItem.household_id == household_id,
-            Visit.status.in_(statuses),
-            Visit.starts_at >= start,
-            Visit.starts_at < end,
-        )
-    )
+        sa.select(sa.func.count(Visit.id)).join(Order, Order.id == Visit.order_id).join(ServiceItem)
+        .where(Order.provider_id == provider_id, ServiceItem.household_id == household_id,
+               Visit.status.in_(statuses), Visit.starts_at >= start, Visit.starts_at < end))
 
 
 def generate_quota_visits(now: datetime) -> dict:
@@ -693,9 +543,7 @@ def generate_quota_visits(now: datetime) -> dict:
         sa.select(Pairing, PairingUnit.monthly_visit_quota)
         .join(PairingUnit, PairingUnit.provider_id == Pairing.provider_id)
         .join(Provider, Provider.id == Pairing.provider_id)
-        .where(Pairing.ended_on.is_(None), Provider.status == ProviderStatus.approved)
-        .order_by(Pairing.id)
-    ).all()
+        .where(Pairing.ended_on.is_(None), Provider.status == ProviderStatus.approved).order_by(Pairing.id)).all()
     _, month_end = local_month_bounds(now)
     created = no_cadre = no_slot = 0
     for pairing, quota in rows:
@@ -712,12 +560,8 @@ def generate_quota_visits(now: datetime) -> dict:
         for start in propose_slots(order, assignee, now, QUOTA_VISIT_MINUTES, count=missing, days=days):
             if start + timedelta(minutes=QUOTA_VISIT_MINUTES) > month_end:
                 break
-            visit = Visit(
-                order_id=order.id,
-                starts_at=start,
-                ends_at=start + timedelta(minutes=QUOTA_VISIT_MINUTES),
-                **assignee.columns(),
-            )
+            visit = Visit(order_id=order.id, starts_at=start, ends_at=start + timedelta(minutes=QUOTA_VISIT_MINUTES),
+                          **assignee.columns())
             db.session.add(visit)
             db.session.flush()
             missing -= 1
@@ -734,12 +578,8 @@ def _notifications():
 
 
 def _visit_params(visit: Visit) -> dict:
-    return {
-        "visit_id": visit.id,
-        "order_id": visit.order_id,
-        "category": visit.order.item.category.code,
-        "when": visit.starts_at.isoformat(timespec="minutes"),
-    }
+    return {"visit_id": visit.id, "order_id": visit.order_id, "category": visit.order.item.category.code,
+            "when": visit.starts_at.isoformat(timespec="minutes")}
 
 
 def visit_path(visit: Visit) -> str:
@@ -753,29 +593,19 @@ def visit_path(visit: Visit) -> str:
 def send_reminders(now: datetime) -> dict:
     """Remind assignees of visits starting within 24 hours, once per visit (`reminded_at`)."""
     due = db.session.scalars(
-        sa.select(Visit)
-        .where(
-            Visit.status == VisitStatus.planned,
-            Visit.reminded_at.is_(None),
-            Visit.starts_at >= now,
-            Visit.starts_at < now + REMIND_AHEAD,
-        )
-        .order_by(Visit.starts_at, Visit.id)
-    ).all()
+        sa.select(Visit).where(Visit.status == VisitStatus.planned, Visit.reminded_at.is_(None),
+                               Visit.starts_at >= now, Visit.starts_at < now + REMIND_AHEAD)
+        .order_by(Visit.starts_at, Visit.id)).all()
     sent = 0
     for visit in due:
         claimed = db.session.execute(
-            sa.update(Visit)
-            .where(Visit.id == visit.id, Visit.reminded_at.is_(None))
-            .values(reminded_at=now)
-            .execution_options(synchronize_session=False)
-        )
+            sa.update(Visit).where(Visit.id == visit.id, Visit.reminded_at.is_(None))
+            .values(reminded_at=now).execution_options(synchronize_session=False))
         if claimed.rowcount != 1:
             continue
         db.session.refresh(visit)
-        _notifications().notify(
-            Assignee.of(visit).user_ids(), "visit_reminder", _visit_params(visit), visit_path(visit)
-        )
+        _notifications().notify(Assignee.of(visit).user_ids(), "visit_reminder", _visit_params(visit),
+                                visit_path(visit))
         sent += 1
     return {"reminded": sent}
 
@@ -783,34 +613,24 @@ def send_reminders(now: datetime) -> dict:
 def mark_missed(now: datetime) -> dict:
     """Mark planned visits not checked in 2 hours after their start as missed and tell the town's staff."""
     late = db.session.scalars(
-        sa.select(Visit)
-        .where(Visit.status == VisitStatus.planned, Visit.starts_at <= now - MISSED_AFTER)
-        .order_by(Visit.starts_at, Visit.id)
-    ).all()
+        sa.select(Visit).where(Visit.status == VisitStatus.planned, Visit.starts_at <= now - MISSED_AFTER)
+        .order_by(Visit.starts_at, Visit.id)).all()
     missed = 0
     for visit in late:
         done = db.session.execute(
-            sa.update(Visit)
-            .where(Visit.id == visit.id, Visit.status == VisitStatus.planned)
-            .values(status=VisitStatus.missed)
-            .execution_options(synchronize_session=False)
-        )
+            sa.update(Visit).where(Visit.id == visit.id, Visit.status == VisitStatus.planned)
+            .values(status=VisitStatus.missed).execution_options(synchronize_session=False))
         if done.rowcount != 1:
             continue
         db.session.refresh(visit)
         audit.record("visit_missed", None, "visit", visit.id, order_id=visit.order_id)
-        _notifications().notify_town_staff(
-            visit.order.item.household.town_id,
-            "visit_missed",
-            _visit_params(visit),
-            f"/staff/visits/{visit.id}",
-        )
+        _notifications().notify_town_staff(visit.order.item.household.town_id, "visit_missed",
+                                           _visit_params(visit), f"/staff/visits/{visit.id}")
         missed += 1
     return {"missed": missed}
 
 
 # ---- read models --------------------------------------------------------------------------------------------
-
 
 def visit_filter(user: User) -> sa.ColumnElement[bool]:
     """The WHERE clause (over Visit joined to Order, ServiceItem, Household) limiting visits to the user's scope."""
@@ -819,22 +639,15 @@ def visit_filter(user: User) -> sa.ColumnElement[bool]:
     if user.role in (Role.social_worker, Role.cadre):
         return Visit.assignee_id == (user.member_id or -1)
     if user.role == Role.volunteer:
-        return (
-            Visit.volunteer_id
-            == sa.select(Volunteer.id).where(Volunteer.provider_id == user.provider_id).scalar_subquery()
-        )
+        return Visit.volunteer_id == sa.select(Volunteer.id).where(
+            Volunteer.provider_id == user.provider_id).scalar_subquery()
     return Order.provider_id == user.provider_id
 
 
 def scoped_visits(user: User) -> sa.Select:
     """Visits in the user's scope (joined to their order, item and household)."""
-    return (
-        sa.select(Visit)
-        .join(Order, Order.id == Visit.order_id)
-        .join(ServiceItem)
-        .join(Household, Household.id == ServiceItem.household_id)
-        .where(visit_filter(user))
-    )
+    return (sa.select(Visit).join(Order, Order.id == Visit.order_id).join(ServiceItem)
+            .join(Household, Household.id == ServiceItem.household_id).where(visit_filter(user)))
 
 
 def get_visit(visit_id: int, user: User) -> Visit | None:
@@ -845,25 +658,15 @@ def get_visit(visit_id: int, user: User) -> Visit | None:
 def week(assignee: Assignee, monday: date) -> list[Visit]:
     """The assignee's visits (not cancelled) in the local week starting `monday`."""
     start = to_utc(datetime.combine(monday, time()))
-    return list(
-        db.session.scalars(
-            sa.select(Visit)
-            .where(
-                assignee.visit_filter(),
-                Visit.status != VisitStatus.cancelled,
-                Visit.starts_at >= start,
-                Visit.starts_at < start + timedelta(days=7),
-            )
-            .order_by(Visit.starts_at)
-        )
-    )
+    return list(db.session.scalars(
+        sa.select(Visit).where(assignee.visit_filter(), Visit.status != VisitStatus.cancelled,
+                               Visit.starts_at >= start, Visit.starts_at < start + timedelta(days=7))
+        .order_by(Visit.starts_at)))
 
 
 def order_visits(order: Order) -> list[Visit]:
     """An order's visits in time order."""
-    return list(
-        db.session.scalars(sa.select(Visit).where(Visit.order_id == order.id).order_by(Visit.starts_at))
-    )
+    return list(db.session.scalars(sa.select(Visit).where(Visit.order_id == order.id).order_by(Visit.starts_at)))
 
 
 @dataclass(frozen=True)
@@ -885,48 +688,24 @@ class UnitCompliance:
 def quota_compliance(user: User, now: datetime) -> list[UnitCompliance]:
     """Per pairing unit with paired households in the user's scope: completed visits this month and compliance."""
     start, end = local_month_bounds(now)
-    done = (
-        sa.select(sa.func.count(Visit.id))
-        .join(Order, Order.id == Visit.order_id)
-        .join(ServiceItem)
-        .where(
-            Order.provider_id == Pairing.provider_id,
-            ServiceItem.household_id == Pairing.household_id,
-            Visit.status == VisitStatus.completed,
-            Visit.starts_at >= start,
-            Visit.starts_at < end,
-        )
-        .scalar_subquery()
-    )
-    per_pairing = (
-        sa.select(
-            Pairing.provider_id.label("provider_id"),
-            PairingUnit.monthly_visit_quota.label("quota"),
-            done.label("done"),
-        )
-        .join(PairingUnit, PairingUnit.provider_id == Pairing.provider_id)
-        .join(Household, Household.id == Pairing.household_id)
-        .where(Pairing.ended_on.is_(None), household_filter(user))
-        .subquery()
-    )
+    done = (sa.select(sa.func.count(Visit.id)).join(Order, Order.id == Visit.order_id).join(ServiceItem)
+            .where(Order.provider_id == Pairing.provider_id, ServiceItem.household_id == Pairing.household_id,
+                   Visit.status == VisitStatus.completed, Visit.starts_at >= start, Visit.starts_at < end)
+            .scalar_subquery())
+    per_pairing = (sa.select(Pairing.provider_id.label("provider_id"), PairingUnit.monthly_visit_quota.label("quota"),
+                             done.label("done"))
+                   .join(PairingUnit, PairingUnit.provider_id == Pairing.provider_id)
+                   .join(Household, Household.id == Pairing.household_id)
+                   .where(Pairing.ended_on.is_(None), household_filter(user)).subquery())
     rows = db.session.execute(
-        sa.select(
-            per_pairing.c.provider_id,
-            sa.func.max(per_pairing.c.quota),
-            sa.func.count(),
-            sa.func.sum(per_pairing.c.done),
-            sa.func.sum(sa.case((per_pairing.c.done >= per_pairing.c.quota, 1), else_=0)),
-        )
-        .group_by(per_pairing.c.provider_id)
-        .order_by(per_pairing.c.provider_id)
-    ).all()
-    providers = {
-        p.id: p for p in db.session.scalars(sa.select(Provider).where(Provider.id.in_([r[0] for r in rows])))
-    }
-    return [
-        UnitCompliance(providers[pid], count, quota, int(visits or 0), int(met or 0))
-        for pid, quota, count, visits, met in rows
-    ]
+        sa.select(per_pairing.c.provider_id, sa.func.max(per_pairing.c.quota), sa.func.count(),
+                  sa.func.sum(per_pairing.c.done),
+                  sa.func.sum(sa.case((per_pairing.c.done >= per_pairing.c.quota, 1), else_=0)))
+        .group_by(per_pairing.c.provider_id).order_by(per_pairing.c.provider_id)).all()
+    providers = {p.id: p for p in db.session.scalars(
+        sa.select(Provider).where(Provider.id.in_([r[0] for r in rows])))}
+    return [UnitCompliance(providers[pid], count, quota, int(visits or 0), int(met or 0))
+            for pid, quota, count, visits, met in rows]
 
 
 def _assignee_town_filter(user: User) -> sa.ColumnElement[bool]:
@@ -937,37 +716,25 @@ def find_assignees(user: User, query: str, limit: int = 20) -> tuple[list[Provid
     """Social workers, cadres and volunteers of providers in a staff user's scope whose name contains `query`."""
     pattern = f"%{query.strip()}%"
     members = db.session.scalars(
-        sa.select(ProviderMember)
-        .join(Provider, Provider.id == ProviderMember.provider_id)
-        .where(_assignee_town_filter(user), ProviderMember.name.like(pattern))
-        .order_by(ProviderMember.name)
-        .limit(limit)
-    ).all()
+        sa.select(ProviderMember).join(Provider, Provider.id == ProviderMember.provider_id)
+        .where(_assignee_town_filter(user), ProviderMember.name.like(pattern)).order_by(ProviderMember.name)
+        .limit(limit)).all()
     volunteers = db.session.scalars(
-        sa.select(Volunteer)
-        .join(Provider, Provider.id == Volunteer.provider_id)
-        .where(_assignee_town_filter(user), Volunteer.real_name.like(pattern))
-        .order_by(Volunteer.real_name)
-        .limit(limit)
-    ).all()
+        sa.select(Volunteer).join(Provider, Provider.id == Volunteer.provider_id)
+        .where(_assignee_town_filter(user), Volunteer.real_name.like(pattern)).order_by(Volunteer.real_name)
+        .limit(limit)).all()
     return list(members), list(volunteers)
 
 
 def assignee_in_scope(user: User, member_id: int | None, volunteer_id: int | None) -> Assignee | None:
     """The named member or volunteer if their provider is in a staff user's scope, else None."""
     if member_id:
-        found = db.session.scalar(
-            sa.select(ProviderMember.id)
-            .join(Provider, Provider.id == ProviderMember.provider_id)
-            .where(ProviderMember.id == member_id, _assignee_town_filter(user))
-        )
+        found = db.session.scalar(sa.select(ProviderMember.id).join(Provider, Provider.id == ProviderMember.provider_id)
+                                  .where(ProviderMember.id == member_id, _assignee_town_filter(user)))
         return Assignee(member_id=found) if found else None
     if volunteer_id:
-        found = db.session.scalar(
-            sa.select(Volunteer.id)
-            .join(Provider, Provider.id == Volunteer.provider_id)
-            .where(Volunteer.id == volunteer_id, _assignee_town_filter(user))
-        )
+        found = db.session.scalar(sa.select(Volunteer.id).join(Provider, Provider.id == Volunteer.provider_id)
+                                  .where(Volunteer.id == volunteer_id, _assignee_town_filter(user)))
         return Assignee(volunteer_id=found) if found else None
     return None
 
@@ -986,43 +753,23 @@ class Timeline:
 def household_timeline(household: Household) -> Timeline:
     """Everything the household received, material and services, for the staff timeline page."""
     material: dict[date, tuple[int, list[str]]] = {}
-    for row in db.session.scalars(
-        sa.select(MaterialAssistance)
-        .where(MaterialAssistance.household_id == household.id)
-        .order_by(MaterialAssistance.month.desc())
-    ):
+    for row in db.session.scalars(sa.select(MaterialAssistance).where(MaterialAssistance.household_id == household.id)
+                                  .order_by(MaterialAssistance.month.desc())):
         cents, kinds = material.get(row.month, (0, []))
         material[row.month] = (cents + row.amount_cents, kinds + ([row.in_kind] if row.in_kind else []))
-    items = list(
-        db.session.scalars(
-            sa.select(ServiceItem)
-            .where(ServiceItem.household_id == household.id)
-            .order_by(ServiceItem.created_at.desc(), ServiceItem.id.desc())
-        )
-    )
-    order_list = list(
-        db.session.scalars(
-            sa.select(Order).where(Order.item_id.in_([i.id for i in items])).order_by(Order.id)
-        )
-    )
+    items = list(db.session.scalars(sa.select(ServiceItem).where(ServiceItem.household_id == household.id)
+                                    .order_by(ServiceItem.created_at.desc(), ServiceItem.id.desc())))
+    order_list = list(db.session.scalars(sa.select(Order).where(Order.item_id.in_([i.id for i in items]))
+                                         .order_by(Order.id)))
     order_ids = [o.id for o in order_list]
     visits_by_order: dict[int, list[Visit]] = {}
-    for visit in db.session.scalars(
-        sa.select(Visit).where(Visit.order_id.in_(order_ids)).order_by(Visit.starts_at)
-    ):
+    for visit in db.session.scalars(sa.select(Visit).where(Visit.order_id.in_(order_ids)).order_by(Visit.starts_at)):
         visits_by_order.setdefault(visit.order_id, []).append(visit)
     outcomes_by_order: dict[int, list[Outcome]] = {}
-    for outcome in db.session.scalars(
-        sa.select(Outcome).where(Outcome.order_id.in_(order_ids)).order_by(Outcome.id)
-    ):
+    for outcome in db.session.scalars(sa.select(Outcome).where(Outcome.order_id.in_(order_ids)).order_by(Outcome.id)):
         outcomes_by_order.setdefault(outcome.order_id, []).append(outcome)
     orders_by_item: dict[int, list[Order]] = {}
     for order in order_list:
         orders_by_item.setdefault(order.item_id, []).append(order)
-    return Timeline(
-        [(m, c, k) for m, (c, k) in material.items()],
-        items,
-        orders_by_item,
-        visits_by_order,
-        outcomes_by_order,
-    )
+    return Timeline([(m, c, k) for m, (c, k) in material.items()], items, orders_by_item, visits_by_order,
+                    outcomes_by_order)

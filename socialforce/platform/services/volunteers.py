@@ -1,5 +1,4 @@
 """Volunteer registration (real-name, awaiting staff approval)."""
-
 from __future__ import annotations
 
 import re
@@ -62,31 +61,18 @@ def register(reg: Registration) -> User:
         raise ServiceError(_("A volunteer with this ID number is already registered."), field="id_number")
     if db.session.scalar(sa.select(User.id).where(User.username == reg.username)):
         raise ServiceError(_("This username is taken; please choose another."), field="username")
-    provider = Provider(
-        kind=ProviderKind.volunteer,
-        name=reg.real_name,
-        status=ProviderStatus.pending,
-        town_id=town.id,
-        lat=town.lat,
-        lon=town.lon,
-        radius_km=5.0,
-    )
+    provider = Provider(kind=ProviderKind.volunteer, name=reg.real_name, status=ProviderStatus.pending,
+                        town_id=town.id, lat=town.lat, lon=town.lon, radius_km=5.0)
     db.session.add(provider)
     db.session.flush()
     volunteer = Volunteer(
-        provider_id=provider.id,
-        real_name=reg.real_name,
-        id_number_enc=crypto.encrypt(number),
-        id_number_hash=id_hash,
-        id_masked=idnumber.mask(number),
-        phone_enc=crypto.encrypt(reg.phone),
-        phone_masked=crypto.mask_phone(reg.phone),
-        skills=" ".join(sorted(reg.skills)),
+        provider_id=provider.id, real_name=reg.real_name, id_number_enc=crypto.encrypt(number),
+        id_number_hash=id_hash, id_masked=idnumber.mask(number), phone_enc=crypto.encrypt(reg.phone),
+        phone_masked=crypto.mask_phone(reg.phone), skills=" ".join(sorted(reg.skills)),
     )
     db.session.add(volunteer)
-    user = accounts.create_user(
-        reg.username, reg.password, Role.volunteer, reg.real_name, provider_id=provider.id
-    )
+    user = accounts.create_user(reg.username, reg.password, Role.volunteer, reg.real_name,
+                                provider_id=provider.id)
     audit.record("volunteer_registered", user, "provider", provider.id)
     return user
 
@@ -131,13 +117,8 @@ def volunteer_of(user: User) -> Volunteer | None:
 def skill_choices(volunteer: Volunteer | None = None) -> list[ServiceCategory]:
     """Categories a volunteer may list as skills: those served as volunteer tasks, plus any already listed."""
     have = set(volunteer.skills.split()) if volunteer is not None else set()
-    return list(
-        db.session.scalars(
-            sa.select(ServiceCategory)
-            .where(sa.or_(ServiceCategory.volunteer_task, ServiceCategory.code.in_(sorted(have))))
-            .order_by(ServiceCategory.id)
-        )
-    )
+    return list(db.session.scalars(sa.select(ServiceCategory).where(
+        sa.or_(ServiceCategory.volunteer_task, ServiceCategory.code.in_(sorted(have)))).order_by(ServiceCategory.id)))
 
 
 def certification_codes() -> list[str]:
@@ -147,22 +128,15 @@ def certification_codes() -> list[str]:
 
 def certifications(volunteer: Volunteer) -> list[Qualification]:
     """The volunteer's certifications other than the background check, by code."""
-    return list(
-        db.session.scalars(
-            sa.select(Qualification)
-            .where(Qualification.provider_id == volunteer.provider_id, Qualification.code != BACKGROUND_CHECK)
-            .order_by(Qualification.code)
-        )
-    )
+    return list(db.session.scalars(sa.select(Qualification).where(
+        Qualification.provider_id == volunteer.provider_id, Qualification.code != BACKGROUND_CHECK)
+        .order_by(Qualification.code)))
 
 
 def background_check(volunteer: Volunteer, on: date) -> BackgroundCheck:
     """Whether staff have recorded a background check, and whether it is still valid on `on`."""
-    row = db.session.scalar(
-        sa.select(Qualification).where(
-            Qualification.provider_id == volunteer.provider_id, Qualification.code == BACKGROUND_CHECK
-        )
-    )
+    row = db.session.scalar(sa.select(Qualification).where(
+        Qualification.provider_id == volunteer.provider_id, Qualification.code == BACKGROUND_CHECK))
     if row is None:
         return BackgroundCheck("missing")
     status = "expired" if row.expires_on is not None and row.expires_on < on else "valid"
@@ -212,14 +186,8 @@ def update_availability(volunteer: Volunteer, mask: int, actor: User) -> bool:
     before = len(weekmask.cells(volunteer.availability))
     volunteer.availability = mask
     _sync_offers(volunteer, volunteer.provider.town_id)
-    audit.record(
-        "volunteer_availability_updated",
-        actor,
-        "volunteer",
-        volunteer.id,
-        windows_before=before,
-        windows_after=len(weekmask.cells(mask)),
-    )
+    audit.record("volunteer_availability_updated", actor, "volunteer", volunteer.id,
+                 windows_before=before, windows_after=len(weekmask.cells(mask)))
     return True
 
 
@@ -229,33 +197,18 @@ def add_certification(volunteer: Volunteer, cert: CertificationInput, actor: Use
         raise ServiceError(_("Choose a certification from the list."), status=400, field="code")
     document_no = cert.document_no.strip()
     if not 4 <= len(document_no) <= 60:
-        raise ServiceError(
-            _("Enter the certificate number (4 to 60 characters)."), status=400, field="document_no"
-        )
+        raise ServiceError(_("Enter the certificate number (4 to 60 characters)."), status=400, field="document_no")
     if cert.expires_on is not None and cert.expires_on < on:
         raise ServiceError(_("This certificate has expired."), status=400, field="expires_on")
-    if cert.issued_on is not None and (
-        cert.issued_on > on or (cert.expires_on and cert.issued_on > cert.expires_on)
-    ):
-        raise ServiceError(
-            _("The issue date cannot be in the future or after the expiry date."),
-            status=400,
-            field="issued_on",
-        )
-    exists = db.session.scalar(
-        sa.select(Qualification.id).where(
-            Qualification.provider_id == volunteer.provider_id, Qualification.code == cert.code
-        )
-    )
+    if cert.issued_on is not None and (cert.issued_on > on or (cert.expires_on and cert.issued_on > cert.expires_on)):
+        raise ServiceError(_("The issue date cannot be in the future or after the expiry date."), status=400,
+                           field="issued_on")
+    exists = db.session.scalar(sa.select(Qualification.id).where(
+        Qualification.provider_id == volunteer.provider_id, Qualification.code == cert.code))
     if exists:
         raise ServiceError(_("This certification is already on your profile."), status=409, field="code")
-    row = Qualification(
-        provider_id=volunteer.provider_id,
-        code=cert.code,
-        document_no=document_no,
-        issued_on=cert.issued_on,
-        expires_on=cert.expires_on,
-    )
+    row = Qualification(provider_id=volunteer.provider_id, code=cert.code, document_no=document_no,
+                        issued_on=cert.issued_on, expires_on=cert.expires_on)
     db.session.add(row)
     db.session.flush()
     audit.record("volunteer_certification_added", actor, "qualification", row.id, code=cert.code)
@@ -283,30 +236,17 @@ def _sync_offers(volunteer: Volunteer, old_town_id: int) -> None:
     town in place of the old one; creates an offer when there is none. Flushes."""
     provider = volunteer.provider
     codes = volunteer.skills.split()
-    skills = list(
-        db.session.scalars(
-            sa.select(ServiceCategory).where(ServiceCategory.code.in_(codes)).order_by(ServiceCategory.id)
-        )
-    )
+    skills = list(db.session.scalars(sa.select(ServiceCategory).where(ServiceCategory.code.in_(codes))
+                                     .order_by(ServiceCategory.id)))
     home = db.session.get(Town, provider.town_id)
-    offers = list(
-        db.session.scalars(
-            sa.select(ServiceOffer).where(ServiceOffer.provider_id == provider.id).order_by(ServiceOffer.id)
-        )
-    )
+    offers = list(db.session.scalars(sa.select(ServiceOffer).where(ServiceOffer.provider_id == provider.id)
+                                     .order_by(ServiceOffer.id)))
     if not offers:
         if not skills:
             return
         today = utcnow().date()
-        offers = [
-            ServiceOffer(
-                provider_id=provider.id,
-                slots_per_week=OFFER_SLOTS,
-                valid_from=today,
-                valid_to=today + timedelta(days=OFFER_DAYS),
-                towns=[home],
-            )
-        ]
+        offers = [ServiceOffer(provider_id=provider.id, slots_per_week=OFFER_SLOTS, valid_from=today,
+                               valid_to=today + timedelta(days=OFFER_DAYS), towns=[home])]
         db.session.add(offers[0])
     title, description = _offer_texts(volunteer, skills)
     for offer in offers:
