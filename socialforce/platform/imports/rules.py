@@ -140,11 +140,6 @@ def canonical_header(cell) -> str:
     return HEADER_SYNONYMS.get(text, text)
 
 
-def detect_kind(header: list[str]) -> Kind | None:
-    """The kind of sheet whose identifying header appears in `header` (canonical headers)."""
-    return next((kind for kind in KINDS.values() if kind.signature in header), None)
-
-
 def kind_label(key: str) -> str:
     """The user-facing name of a kind."""
     return {"households": _("Households"), "members": _("Members"), "items": _("Service items")}[key]

@@ -90,10 +90,10 @@ def locate(sheet: RawSheet, chosen: Kind | None = None) -> tuple[SheetReport, Ta
         return SheetReport(sheet.name, "ignored", "not_a_worksheet", {}), None
     if not any(_filled(values) for _n, values in head):
         return SheetReport(sheet.name, "ignored", "empty", {}), None
+    candidates = (chosen,) if chosen else tuple(KINDS.values())
     for at, (_number, values) in enumerate(head):
         names = {canonical_header(v) for v in values}
-        kind = chosen if chosen and chosen.signature in names else None
-        kind = kind or (None if chosen else next((k for k in KINDS.values() if k.signature in names), None))
+        kind = next((k for k in candidates if k.signature in names), None)
         if kind is not None:
             header, last = _header(head, at)
             rows = chain((row for row in head if row[0] > last), sheet.rest)
