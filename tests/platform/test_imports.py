@@ -688,3 +688,23 @@ def test_randomly_damaged_workbooks_are_refused_or_reported_never_a_crash(world)
     assert counts() == before
     kept = list(service.Upload.new().data_path.parent.glob("*.upload"))
     assert len(kept) == outcomes.count("valid")  # only a preview that can be confirmed keeps its file
+
+
+def test_an_import_that_cannot_get_the_write_lock_says_so_and_writes_nothing(world):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL waits for the advisory lock; only SQLite's write lock can time out")
+    upload, _status = check(workbook(**valid_rows()), world["city"])
+    before = counts()
+    other = db.engine.raw_connection()
+    other.cursor().execute("BEGIN IMMEDIATE")  # another writer holds the database
+    try:
+        db.session.execute(sa.text("PRAGMA busy_timeout=50"))
+        with pytest.raises(ServiceError, match="数据库正忙") as refused:
+            service.run_import(upload, world["city"], NOW)
+        assert refused.value.status == 409
+    finally:
+        other.rollback()
+        other.close()
+        db.session.execute(sa.text("PRAGMA busy_timeout=10000"))
+        db.session.rollback()
+    assert counts() == before

@@ -234,7 +234,8 @@ def _lock_imports() -> None:
             raise
         raise ServiceError(
             _(
-                "Another import is being written right now; nothing was imported. Confirm again when it is done."
+                "The database is busy with another import or change; nothing was imported. Confirm again in "
+                "a moment."
             ),
             status=409,
         ) from None
