@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import re
+import stat
+import threading
+import tracemalloc
 import zipfile
 from datetime import date, datetime
 
@@ -13,17 +17,25 @@ import sqlalchemy as sa
 
 from socialforce.platform import idnumber
 from socialforce.platform.extensions import db
-from socialforce.platform.models import AuditLog, Enrollment, Household, Member, ServiceItem, utcnow
+from socialforce.platform.imports import validation, xlsx
+from socialforce.platform.models import AuditLog, Enrollment, Household, Member, ServiceItem, User, utcnow
 from socialforce.platform.services import ServiceError
 from socialforce.platform.services import imports as service
 from tests.fixtures.import_files import (
     HOUSEHOLD_HEADER,
+    MAIN_NS,
     MEMBER_HEADER,
     csv_bytes,
+    government_workbook,
+    office_encrypted,
     person,
+    raw_xlsx,
     setup_world,
+    sheet_xml,
+    styles_xml,
     valid_rows,
     workbook,
+    zip_encrypted,
 )
 
 NOW = datetime(2024, 6, 1, 8, 0)
@@ -298,3 +310,401 @@ def test_a_run_that_was_interrupted_is_reported(world, monkeypatch):
     upload.save(state="running")
     monkeypatch.setattr("socialforce.platform.imports.uploads.utcnow", lambda: utcnow().replace(year=2100))
     assert upload.status()["state"] == "interrupted"
+
+
+# --- Awkward workbooks: every sheet understood, or the file refused ---
+
+
+def sheet_outcomes(status: dict) -> dict[str, tuple]:
+    return {s["name"]: (s["outcome"], s["reason"], s["params"].get("kind")) for s in status["sheets"]}
+
+
+def test_a_government_layout_imports_every_member(world):
+    """Title rows, a two-row header with merged cells and header synonyms: nothing vanishes."""
+    before = counts()
+    status = run(government_workbook(), world["city"])
+    assert status["state"] == "done", status.get("errors")
+    assert status["written"] == {"households": 2, "members": 3, "enrollments": 4, "items": 3}
+    assert counts() == (before[0] + 2, before[1] + 3, before[2] + 4, before[3] + 3)
+    assert sheet_outcomes(status) == {
+        "困难家庭": ("imported", "imported", "households"),
+        "家庭成员": ("imported", "imported", "members"),
+        "服务需求": ("imported", "imported", "items"),
+        "填表说明": ("ignored", "no_table", None),
+    }
+    assert [s["params"].get("row") for s in status["sheets"]] == [2, 3, 1, None]
+    head = db.session.scalar(sa.select(Member).where(Member.name == "张三"))
+    assert head.relation == "户主" and len(head.enrollments) == 2
+
+
+@pytest.mark.parametrize(
+    ("variant", "header"),
+    [
+        ("与户主的关系", "与户主关系"),
+        ("身份证号码", "身份证号"),
+        ("户号", "户编号"),
+        ("与户主关系 *", "与户主关系"),
+    ],
+)
+def test_known_header_variants_are_understood(world, variant, header):
+    rows = [("HDB1", "李小", person(20, date(2010, 1, 2)), "子女", 0, "困境儿童", "", "")]
+    members = [variant if h == header else h for h in MEMBER_HEADER]
+    status = run(raw_xlsx({"成员": sheet_xml([members, *rows])}), world["city"])
+    assert status["state"] == "done", status.get("errors") or status.get("message")
+    assert status["written"]["members"] == 1
+
+
+def test_a_table_that_is_not_recognised_is_an_error_not_a_skip(world):
+    before = counts()
+    rows = valid_rows()
+    unknown = [["名字", "证件", "关系"], ["张小", person(3, date(2012, 9, 1)), "子女"]]
+    data = raw_xlsx(
+        {
+            "家庭": sheet_xml([HOUSEHOLD_HEADER, *rows["households"]]),
+            "其他成员": sheet_xml([["补充名单"], [], *unknown]),
+            "备注": sheet_xml([["以上信息经村居核实。"], [], ["2024年5月"]]),
+            "空表": sheet_xml([]),
+            "图表": None,
+        }
+    )
+    upload, status = check(data, world["city"])
+    assert status["state"] == "invalid"
+    assert error_set(status) == {("其他成员", 1, "", "sheet_not_recognised")}
+    assert sheet_outcomes(status) == {
+        "家庭": ("imported", "imported", "households"),
+        "其他成员": ("error", "not_recognised", None),
+        "备注": ("ignored", "no_table", None),
+        "空表": ("ignored", "empty", None),
+        "图表": ("ignored", "not_a_worksheet", None),
+    }
+    assert "户主姓名" in service.error_message(status["errors"][0])
+    assert not upload.data_path.exists() and counts() == before
+
+
+def test_a_sheet_whose_key_column_is_missing_reports_the_missing_columns_on_its_header_row(world):
+    data = raw_xlsx(
+        {"成员": sheet_xml([["成员名单"], ["户编号", "姓名", "与户主关系"], ["HDB1", "李小", "子女"]])}
+    )
+    _upload, status = check(data, world["city"])
+    assert error_set(status) == {("成员", 2, "身份证号", "missing_column")}
+
+
+def test_an_empty_template_says_there_are_no_rows(world):
+    with pytest.raises(ServiceError, match="没有数据行"):
+        check(service.template_xlsx(world["city"]), world["city"])
+    assert list(service.Upload.new().data_path.parent.glob("*.upload")) == []
+
+
+def test_a_file_of_notes_only_names_its_sheets(world):
+    data = raw_xlsx({"说明": sheet_xml([["请按模板填写。"]]), "空白": sheet_xml([])})
+    with pytest.raises(ServiceError, match="说明、空白"):
+        check(data, world["city"])
+
+
+def test_a_csv_with_a_title_row_finds_its_header(world):
+    rows = [("HDB1", "李小", person(20, date(2010, 1, 2)), "子女", 0, "困境儿童", "", "")]
+    data = "成员名单（2024年）\r\n".encode() + csv_bytes(MEMBER_HEADER, rows, "utf-8")
+    status = run(data, world["city"], "成员.csv")
+    assert status["state"] == "done" and status["written"]["members"] == 1
+    assert status["sheets"][0]["params"] == {"kind": "members", "row": 2}
+
+
+# --- Broken, encrypted and malformed files: a reason, never a 500, nothing kept ---
+
+
+def member_sheet(*cells) -> str:
+    """A members sheet with one data row whose cells are given (defaults fill the rest)."""
+    row = ["HDB1", "李小", person(20, date(2010, 1, 2)), "子女", 0, "困境儿童", "2021-03-04", ""]
+    for position, value in cells:
+        row[position] = value
+    return sheet_xml([MEMBER_HEADER, row])
+
+
+def random_text(length: int, seed: int = 1) -> str:
+    """Chinese text that does not compress much (so it is not taken for a zip bomb)."""
+    rng = random.Random(seed)
+    return "".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(length))
+
+
+def shared_strings(*texts: str) -> str:
+    items = "".join(f"<si><t>{t}</t></si>" for t in texts)
+    return f'<sst xmlns="{MAIN_NS}" count="{len(texts)}" uniqueCount="{len(texts)}">{items}</sst>'
+
+
+REFUSED = {
+    "truncated": (lambda: workbook(**valid_rows())[:3000], "损坏或不完整"),
+    "zip encrypted": (lambda: zip_encrypted(workbook(**valid_rows())), "密码"),
+    "office encrypted": (office_encrypted, "密码"),
+    "not xml": (lambda: raw_xlsx({"成员": "<worksheet><sheetData><row>"}), "损坏或不完整"),
+    "entities": (
+        lambda: raw_xlsx({"成员": '<!DOCTYPE x [<!ENTITY a "b">]><worksheet/>'}),
+        "实体",
+    ),
+    "bad cell reference": (
+        lambda: raw_xlsx({"成员": member_sheet((1, ("raw", '<c r="1B"><v>1</v></c>')))}),
+        "1B",
+    ),
+    "column ZZZZZ": (
+        lambda: raw_xlsx({"成员": member_sheet((1, ("raw", '<c r="ZZZZZ2"><v>1</v></c>')))}),
+        "ZZZZZ2",
+    ),
+    "beyond column IV": (
+        lambda: raw_xlsx({"成员": member_sheet((1, ("raw", '<c r="XFD2"><v>1</v></c>')))}),
+        "XFD2",
+    ),
+    "bad row number": (
+        lambda: raw_xlsx(
+            {"成员": f'<worksheet xmlns="{MAIN_NS}"><sheetData><row r="x1"/></sheetData></worksheet>'}
+        ),
+        "行号",
+    ),
+    "bad shared-string index": (
+        lambda: raw_xlsx(
+            {"成员": member_sheet((3, ("raw", '<c r="REF" t="s"><v>7</v></c>')))},
+            shared=shared_strings("子女"),
+        ),
+        "D2",
+    ),
+    "text in a number cell": (
+        lambda: raw_xlsx({"成员": member_sheet((4, ("raw", '<c r="REF"><v>abc</v></c>')))}),
+        "E2",
+    ),
+    "bad inline date": (
+        lambda: raw_xlsx({"成员": member_sheet((6, ("raw", '<c r="REF" t="d"><v>2021-13-45</v></c>')))}),
+        "G2",
+    ),
+    "cell over Excel's limit": (lambda: raw_xlsx({"成员": member_sheet((7, random_text(40_000)))}), "32767"),
+    "utf-16 csv": (lambda: "户编号,姓名\r\n".encode("utf-16"), "UTF-16"),
+    "semicolon csv": (lambda: ";".join(MEMBER_HEADER).encode("utf-8"), "分号"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_a_broken_file_is_refused_with_what_is_wrong_and_nothing_is_kept(world, case):
+    build, reason = REFUSED[case]
+    before = counts()
+    filename = "data.csv" if "csv" in case else "data.xlsx"
+    with pytest.raises(ServiceError) as refused:
+        check(build(), world["city"], filename)
+    assert reason in refused.value.message and refused.value.status == 400
+    assert list(service.Upload.new().data_path.parent.glob("*.upload")) == []
+    assert counts() == before
+
+
+def test_a_password_protected_workbook_is_not_called_an_old_xls(world):
+    with pytest.raises(ServiceError) as refused:
+        check(office_encrypted(), world["city"])
+    assert "旧版" not in refused.value.message and "密码" in refused.value.message
+
+
+def test_empty_values_inline_dates_and_shared_strings_are_read(world):
+    sheet = member_sheet(
+        (1, ("raw", '<c r="REF" t="s"><v>0</v></c>')),
+        (4, ("raw", '<c r="REF"><v></v></c>')),
+        (6, ("raw", '<c r="REF" t="d"><v>2021-03-04T00:00:00</v></c>')),
+        (7, ("raw", '<c r="REF" t="inlineStr"/>')),
+    )
+    status = run(raw_xlsx({"成员": sheet}, shared=shared_strings("李小")), world["city"])
+    assert status["state"] == "done", status.get("errors") or status.get("message")
+    member = db.session.scalar(sa.select(Member).where(Member.name == "李小"))
+    assert member.disability_grade == 0 and member.enrollments[0].since == date(2021, 3, 4)
+
+
+@pytest.mark.parametrize("number_format", [14, 27, 31, 36, 50, 57, 58])
+def test_chinese_excel_built_in_date_formats_are_dates(world, number_format):
+    """yyyy年m月d日 and the like are stored as a serial number with a built-in format and no format code."""
+    sheet = member_sheet((6, ("raw", '<c r="REF" s="1"><v>44259</v></c>')))
+    status = run(raw_xlsx({"成员": sheet}, styles=styles_xml(0, number_format)), world["city"])
+    assert status["state"] == "done", status.get("errors")
+    assert db.session.scalar(sa.select(Enrollment)).since == date(2021, 3, 4)
+
+
+def test_uploads_are_readable_by_the_server_user_only(world):
+    upload = service.store_upload(io.BytesIO(workbook(**valid_rows())), "data.xlsx", None, world["city"], NOW)
+    assert stat.S_IMODE(upload.data_path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(upload.status_path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(upload.data_path.parent.stat().st_mode) == 0o700
+
+
+# --- Bounded cost: whatever a file holds, one upload grows the server by at most 100 MB ---
+
+MEMORY_BOUND = 100 * 1024 * 1024
+
+
+def peak_memory(work) -> tuple[object, int]:
+    """What `work()` returns or raises, and the peak of Python memory allocated while it ran."""
+    tracemalloc.start()
+    try:
+        try:
+            result = work()
+        except ServiceError as e:
+            result = e
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_an_empty_cell_in_the_last_column_of_every_row_costs_nothing(world):
+    """30,000 rows, each with a cell at XFD (column 16,384), and each with an error: memory and report bounded."""
+    rows = "".join(
+        f'<row r="{n}"><c r="A{n}" t="inlineStr"><is><t>H{n}</t></is></c>'
+        f'<c r="B{n}" t="inlineStr"><is><t>无此镇</t></is></c><c r="XFD{n}" s="0"/></row>'
+        for n in range(2, 30_002)
+    )
+    header = sheet_xml([HOUSEHOLD_HEADER]).split("<sheetData>")[1].split("</sheetData>")[0]
+    data = raw_xlsx(
+        {"家庭": f'<worksheet xmlns="{MAIN_NS}"><sheetData>{header}{rows}</sheetData></worksheet>'}
+    )
+    (_upload, status), peak = peak_memory(lambda: check(data, world["city"]))
+    assert status["state"] == "invalid" and status["read"]["households"] == 30_000
+    assert status["error_total"] == 30_000 * 4  # town, village, head name and address on every row
+    assert len(status["errors"]) == validation.MAX_ERRORS  # the stored and shown report is capped
+    assert peak < MEMORY_BOUND, peak
+
+
+def test_a_hundred_megabytes_of_shared_strings_in_a_small_file_are_refused_within_the_bound(world):
+    filler = "滕州市龙泉街道杏坛社区" * 9
+    strings = "".join(f"<si><t>{n:08x}{filler}</t></si>" for n in range(400_000))
+    shared = f'<sst xmlns="{MAIN_NS}">{strings}</sst>'
+    data = raw_xlsx({"成员": member_sheet()}, shared=shared)
+    assert len(shared.encode()) > 100 * 1024 * 1024 > 20 * len(data)
+    refused, peak = peak_memory(lambda: check(data, world["city"]))
+    assert isinstance(refused, ServiceError) and "共享文本表超过 48 MB" in refused.message
+    assert peak < MEMORY_BOUND, peak
+
+
+def test_the_text_read_from_one_upload_is_capped(world, monkeypatch):
+    monkeypatch.setattr(xlsx, "MAX_TEXT_CHARS", 1_000_000)
+    rows = [(f"H{n}", "龙泉街道", "杏坛社区", "张三", random_text(120, n), "") for n in range(10_000)]
+    with pytest.raises(ServiceError, match="文字超过 1 百万字"):
+        check(raw_xlsx({"家庭": sheet_xml([HOUSEHOLD_HEADER, *rows])}), world["city"])
+    assert list(service.Upload.new().data_path.parent.glob("*.upload")) == []
+
+
+# --- Two previews of one file confirmed at once: exactly one import ---
+
+RACES = 20
+
+
+def confirm_at_once(app, tokens: list[str], user_id: int) -> tuple[list[str], list[BaseException]]:
+    """Confirm several uploads at the same moment, each in its own thread and session; their final states."""
+    barrier = threading.Barrier(len(tokens))
+    states, errors = [], []
+
+    def confirm(token: str) -> None:
+        with app.app_context():
+            user = db.session.get(User, user_id)
+            upload = service.Upload.find(token)
+            db.session.commit()  # end the read transaction before racing
+            assert upload.claim()
+            barrier.wait()
+            try:
+                written = service.run_import(upload, user, NOW)
+                db.session.commit()
+                states.append(service.finish(upload, written)["state"])
+            except ServiceError as e:
+                db.session.rollback()
+                service.abandon(upload, e.message)
+                states.append("refused")
+            except BaseException as e:  # noqa: BLE001 - collected and asserted below
+                db.session.rollback()
+                errors.append(e)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=confirm, args=(token,)) for token in tokens]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return states, errors
+
+
+def renumbered(rows: dict, race: int) -> dict:
+    """The same rows with household numbers and ID numbers of their own for this race."""
+    ids = {
+        m[2]: person(100 + race * 3 + n, idnumber.birth_date_of(m[2])) for n, m in enumerate(rows["members"])
+    }
+    return {
+        "households": [(f"R{race}{h[0]}", *h[1:]) for h in rows["households"]],
+        "members": [(f"R{race}{m[0]}", m[1], ids[m[2]], *m[3:]) for m in rows["members"]],
+        "items": [(f"R{race}{i[0]}", ids.get(i[1], ""), *i[2:]) for i in rows["items"]],
+    }
+
+
+def test_two_previews_of_one_file_confirmed_at_once_import_once(app, world):
+    user_id = world["city"].id
+    for race in range(RACES):
+        data = workbook(**renumbered(valid_rows(), race))
+        tokens = [check(data, world["city"])[0].token for _ in range(2)]
+        before = counts()
+        states, errors = confirm_at_once(app, tokens, user_id)
+        assert errors == [], f"race {race}: {errors}"
+        assert sorted(states) == ["done", "nothing_new"], f"race {race}: {states}"
+        db.session.expire_all()
+        assert counts() == (before[0] + 2, before[1] + 3, before[2] + 4, before[3] + 3), f"race {race}"
+
+
+def mutated_workbooks(count: int, seed: int = 5):
+    """Valid workbooks with random damage in one XML part (bytes changed, cut or inserted), some truncated."""
+    base = workbook(**valid_rows())
+    with zipfile.ZipFile(io.BytesIO(base)) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    rng = random.Random(seed)
+    for _ in range(count):
+        damaged = dict(parts)
+        name = rng.choice(sorted(n for n in parts if n.endswith((".xml", ".rels"))))
+        data = bytearray(damaged[name])
+        for _edit in range(rng.randint(1, 5)):
+            at = rng.randrange(len(data))
+            choice = rng.random()
+            if choice < 0.4:
+                data[at] = rng.randrange(256)
+            elif choice < 0.7:
+                del data[at : at + rng.randint(1, 20)]
+            else:
+                data[at:at] = rng.choice(
+                    [b"<", b'"', b'r="', b"ZZZZZ9", b't="s"', b't="d"', b"<v>", b"99999999"]
+                )
+        damaged[name] = bytes(data)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for part, content in damaged.items():
+                archive.writestr(part, content)
+        blob = buffer.getvalue()
+        yield blob[: rng.randrange(len(blob))] if rng.random() < 0.2 else blob
+
+
+def test_randomly_damaged_workbooks_are_refused_or_reported_never_a_crash(world):
+    before = counts()
+    outcomes = []
+    for data in mutated_workbooks(150):
+        try:
+            outcomes.append(check(data, world["city"])[1]["state"])
+        except ServiceError as e:
+            assert e.status in (400, 413) and e.message
+            outcomes.append("refused")
+    assert {"refused", "valid"} <= set(outcomes)
+    assert counts() == before
+    kept = list(service.Upload.new().data_path.parent.glob("*.upload"))
+    assert len(kept) == outcomes.count("valid")  # only a preview that can be confirmed keeps its file
+
+
+def test_an_import_that_cannot_get_the_write_lock_says_so_and_writes_nothing(world):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL waits for the advisory lock; only SQLite's write lock can time out")
+    upload, _status = check(workbook(**valid_rows()), world["city"])
+    before = counts()
+    other = db.engine.raw_connection()
+    other.cursor().execute("BEGIN IMMEDIATE")  # another writer holds the database
+    try:
+        db.session.execute(sa.text("PRAGMA busy_timeout=50"))
+        with pytest.raises(ServiceError, match="数据库正忙") as refused:
+            service.run_import(upload, world["city"], NOW)
+        assert refused.value.status == 409
+    finally:
+        other.rollback()
+        other.close()
+        db.session.execute(sa.text("PRAGMA busy_timeout=10000"))
+        db.session.rollback()
+    assert counts() == before

@@ -12,7 +12,15 @@ from openpyxl import load_workbook
 from socialforce.platform.extensions import db
 from socialforce.platform.models import Household
 from tests.conftest import csrf_token, login
-from tests.fixtures.import_files import setup_world, valid_rows, workbook
+from tests.fixtures.import_files import (
+    HOUSEHOLD_HEADER,
+    government_workbook,
+    raw_xlsx,
+    setup_world,
+    sheet_xml,
+    valid_rows,
+    workbook,
+)
 
 
 @pytest.fixture
@@ -103,3 +111,38 @@ def test_town_staff_see_other_town_rows_refused(client, world):
     households = [("H100", "荆河街道", "平安社区", "外镇", "平安社区2号", "")]
     page = client.get(upload(client, workbook(households)).headers["Location"]).get_data(as_text=True)
     assert 'id="import-errors"' in page and 'id="confirm-form"' not in page
+
+
+def test_the_preview_lists_every_sheet_and_what_happens_to_it(client, world):
+    login(client, "imp_city")
+    page = client.get(upload(client, government_workbook()).headers["Location"]).get_data(as_text=True)
+    sheets = re.findall(
+        r'<tr class="[^"]*" data-outcome="(\w+)"><td class="text-nowrap">([^<]+)</td><td>([^<]+)</td>', page
+    )
+    assert [(outcome, name) for outcome, name, _reason in sheets] == [
+        ("imported", "困难家庭"),
+        ("imported", "家庭成员"),
+        ("imported", "服务需求"),
+        ("ignored", "填表说明"),
+    ]
+    assert "作为“家庭成员”导入（表头在第 3 行）" in sheets[1][2] and "没有数据表格" in sheets[3][2]
+    assert 'id="confirm-form"' in page
+
+
+def test_an_unrecognised_sheet_blocks_the_import_and_is_shown(client, world):
+    login(client, "imp_city")
+    data = raw_xlsx(
+        {
+            "家庭": sheet_xml([HOUSEHOLD_HEADER, *valid_rows()["households"]]),
+            "补充<名单>": sheet_xml([["名字", "证件", "关系"], ["张小", "370481", "子女"]]),
+        }
+    )
+    page = client.get(upload(client, data).headers["Location"]).get_data(as_text=True)
+    assert 'data-outcome="error"><td class="text-nowrap">补充&lt;名单&gt;</td>' in page
+    assert 'id="import-errors"' in page and 'id="confirm-form"' not in page
+
+
+def test_a_broken_workbook_gets_its_reason_on_the_upload_page(client, world):
+    login(client, "imp_city")
+    response = upload(client, workbook(**valid_rows())[:2000])
+    assert response.status_code == 400 and "损坏或不完整" in response.get_data(as_text=True)

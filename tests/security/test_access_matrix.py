@@ -62,8 +62,9 @@ def _hsds_ids(client) -> dict[str, str]:
 
 def _import_token(u) -> str:
     header = ",".join(c.header for c in HOUSEHOLDS.columns) + "\n"
-    upload = imports.store_upload(io.BytesIO(header.encode("utf-8-sig")), "households.csv", "households", u,
-                                  utcnow())
+    row = "X1,无此镇,无此村,某,某地,\n"  # one row (a file of headers only is refused), with errors
+    upload = imports.store_upload(io.BytesIO((header + row).encode("utf-8-sig")), "households.csv", "households",
+                                  u, utcnow())
     imports.preview(upload, u, utcnow())
     return upload.token
 

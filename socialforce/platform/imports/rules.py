@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -79,9 +81,63 @@ ITEMS = Kind(
 KINDS: dict[str, Kind] = {k.key: k for k in (HOUSEHOLDS, MEMBERS, ITEMS)}
 
 
-def detect_kind(header: list[str]) -> Kind | None:
-    """The kind of sheet whose identifying header appears in `header`."""
-    return next((kind for kind in KINDS.values() if kind.signature in header), None)
+REFERENCE_SHEET, HELP_SHEET = "可选值", "填写说明"  # the template's own sheets, never imported
+
+# Header variants found in the bureau's and towns' own workbooks -> the template's header (after NFKC and with
+# every space removed). The one place that says which other spellings of a column are understood.
+HEADER_SYNONYMS = {
+    "户号": "户编号",
+    "家庭编号": "户编号",
+    "家庭户号": "户编号",
+    "户编码": "户编号",
+    "乡镇": "镇街",
+    "镇(街道)": "镇街",
+    "镇(街)": "镇街",
+    "乡镇(街道)": "镇街",
+    "镇街道": "镇街",
+    "所属镇街": "镇街",
+    "村(居)": "村居",
+    "村(社区)": "村居",
+    "村(居)委会": "村居",
+    "村社区": "村居",
+    "所属村居": "村居",
+    "户主名称": "户主姓名",
+    "住址": "家庭住址",
+    "家庭地址": "家庭住址",
+    "现住址": "家庭住址",
+    "联系方式": "联系电话",
+    "手机号": "联系电话",
+    "手机号码": "联系电话",
+    "电话": "联系电话",
+    "成员姓名": "姓名",
+    "身份证号码": "身份证号",
+    "公民身份号码": "身份证号",
+    "证件号码": "身份证号",
+    "与户主的关系": "与户主关系",
+    "与户主关系(称谓)": "与户主关系",
+    "家庭关系": "与户主关系",
+    "残疾级别": "残疾等级",
+    "救助类型": "救助类别",
+    "保障类别": "救助类别",
+    "纳入日期": "纳入救助日期",
+    "纳入保障日期": "纳入救助日期",
+    "健康情况": "健康状况",
+    "服务对象身份证号": "成员身份证号",
+    "服务类型": "服务类别",
+    "需求内容": "需求描述",
+    "服务需求": "需求描述",
+    "优先等级": "优先级",
+    "服务频次": "频次",
+    "服务时段": "期望时段",
+}
+KNOWN_HEADERS = frozenset(c.header for kind in KINDS.values() for c in kind.columns)
+_NOT_HEADER_TEXT = re.compile(r"[\s\u200b-\u200d\ufeff*]|\(必填\)")
+
+
+def canonical_header(cell) -> str:
+    """A header cell as the template's header: NFKC, spaces and required marks removed, synonyms mapped."""
+    text = _NOT_HEADER_TEXT.sub("", unicodedata.normalize("NFKC", "" if cell is None else str(cell)[:100]))
+    return HEADER_SYNONYMS.get(text, text)
 
 
 def kind_label(key: str) -> str:
@@ -126,6 +182,27 @@ def reason_message(code: str, params: dict) -> str:
         "other_town": lambda: _(
             "This household belongs to another town; you may only import your own town's rows."
         ),
+        "sheet_not_recognised": lambda: sheet_reason("not_recognised", params),
     }
     message = messages.get(code)
     return message() if message else code
+
+
+def sheet_reason(code: str, params: dict) -> str:
+    """What happens to one sheet of the file, and why, in the user's language."""
+    reasons = {
+        "imported": lambda: _(
+            "Imported as %(kind)s (header row %(row)s).", kind=kind_label(params["kind"]), row=params["row"]
+        ),
+        "template_sheet": lambda: _("Ignored: the template's own list of values or instructions."),
+        "empty": lambda: _("Ignored: the sheet is empty."),
+        "not_a_worksheet": lambda: _("Ignored: a chart or dialog sheet, not a table."),
+        "no_table": lambda: _("Ignored: it holds no table (notes or a title only)."),
+        "not_recognised": lambda: _(
+            "Not recognised: the sheet holds a table, but none of its first %(rows)s rows is a header row "
+            "with 户主姓名, 与户主关系 or 服务类别. Use the template's headers, or delete the sheet from the "
+            "file.",
+            rows=params.get("rows", 10),
+        ),
+    }
+    return reasons[code]()

@@ -1,4 +1,8 @@
-"""Uploaded import files in the instance folder under random names, with a JSON status file per upload."""
+"""Uploaded import files in the instance folder under random names, with a JSON status file per upload.
+
+The folder is readable by the server's user only (0700) and so is every file in it (0600): an upload holds
+full resident ID numbers.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import secrets
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import IO
 
 from flask import current_app
 
@@ -18,13 +23,21 @@ TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
 STALE_AFTER = timedelta(hours=24)
 RUNNING_TIMEOUT = timedelta(minutes=10)
 PROGRESS_INTERVAL_S = 0.5
+PRIVATE_FILE, PRIVATE_DIR = 0o600, 0o700
 
 
 def upload_dir() -> Path:
-    """The folder holding uploads (created on first use)."""
+    """The folder holding uploads (created on first use, private to the server's user)."""
     folder = Path(current_app.instance_path) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    folder.chmod(PRIVATE_DIR)
     return folder
+
+
+def _private(path: Path) -> IO[bytes]:
+    """A new file (replacing any old one) opened for writing, readable by the server's user only."""
+    path.unlink(missing_ok=True)
+    return os.fdopen(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE), "wb")
 
 
 class Upload:
@@ -50,6 +63,10 @@ class Upload:
         upload = cls(token, Path(current_app.instance_path) / "imports")
         return upload if upload.status_path.exists() else None
 
+    def open_data(self) -> IO[bytes]:
+        """The uploaded file, opened for writing (mode 0600)."""
+        return _private(self.data_path)
+
     def status(self) -> dict:
         """The current status; a run that stopped updating long ago is reported as interrupted."""
         status = json.loads(self.status_path.read_text(encoding="utf-8"))
@@ -63,8 +80,9 @@ class Upload:
         """Merge `changes` into the status and write it atomically."""
         status = self.status() if self.status_path.exists() else {}
         status.update(changes, updated_at=utcnow().isoformat())
-        temporary = self.status_path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(status, ensure_ascii=False), encoding="utf-8")
+        temporary = self.status_path.parent / f"{self.token}-{secrets.token_hex(4)}.tmp"
+        with _private(temporary) as out:
+            out.write(json.dumps(status, ensure_ascii=False).encode("utf-8"))
         os.replace(temporary, self.status_path)
         return status
 
@@ -79,7 +97,7 @@ class Upload:
     def claim(self) -> bool:
         """Take the upload for one import run (False if another run holds or held it)."""
         try:
-            descriptor = os.open(self.lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            descriptor = os.open(self.lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE)
         except FileExistsError:
             return False
         os.close(descriptor)

@@ -12,8 +12,8 @@ from socialforce.platform import crypto, idnumber
 from socialforce.platform.extensions import db
 from socialforce.platform.imports import cells
 from socialforce.platform.imports.cells import CellError
-from socialforce.platform.imports.reading import RawSheet
 from socialforce.platform.imports.rules import HOUSEHOLDS, ITEMS, MEMBERS, Kind
+from socialforce.platform.imports.sheets import Table
 from socialforce.platform.models import (
     AssistanceCategory,
     Household,
@@ -27,6 +27,7 @@ from socialforce.platform.models import (
 )
 
 LOOKUP_CHUNK = 900
+MAX_ERRORS = 5000  # errors kept and shown; every error is counted
 Progress = Callable[[str, int, int], None]
 
 
@@ -61,6 +62,14 @@ class Plan:
     read: dict[str, int] = field(default_factory=lambda: {"households": 0, "members": 0, "items": 0})
     existing: dict[str, int] = field(default_factory=lambda: {"households": 0, "members": 0, "items": 0})
     errors: list[RowError] = field(default_factory=list)
+    error_total: int = 0
+    sheets: list[dict] = field(default_factory=list)  # what happens to each sheet of the file
+
+    def add_error(self, error: RowError) -> None:
+        """Count an error; only the first MAX_ERRORS are kept (the report is capped, memory too)."""
+        self.error_total += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(error)
 
     @property
     def new(self) -> dict[str, int]:
@@ -72,7 +81,7 @@ class _Row:
     """One data row being checked: reads its cells by column key and collects its errors."""
 
     def __init__(
-        self, check: Validator, sheet: RawSheet, kind: Kind, number: int, values: tuple, index: dict[str, int]
+        self, check: Validator, sheet: Table, kind: Kind, number: int, values: tuple, index: dict[str, int]
     ):
         self.check, self.sheet, self.kind, self.number = check, sheet, kind, number
         self.values, self.index = values, index
@@ -89,9 +98,7 @@ class _Row:
         self.failed.add(key)
         column = self.kind.column(key)
         shown = cells.mask_value(cells.text(self.raw(key)), column.mask or "")
-        self.check.plan.errors.append(
-            RowError(self.sheet.name, self.number, column.header, shown, code, params)
-        )
+        self.check.plan.add_error(RowError(self.sheet.name, self.number, column.header, shown, code, params))
 
     def text(self, key: str) -> str:
         """A cell's text after the formula, required and length rules ('' when it failed)."""
@@ -182,13 +189,15 @@ class Validator:
             )
             self.db_members.update(dict(db.session.execute(query).all()))
 
-    def _rows(self, sheet: RawSheet, kind: Kind) -> Iterable[_Row]:
+    def _rows(self, sheet: Table, kind: Kind) -> Iterable[_Row]:
         index = {c.key: sheet.header.index(c.header) for c in kind.columns if c.header in sheet.header}
         missing = [c for c in kind.columns if c.required and c.key not in index]
         for column in missing:
-            self.plan.errors.append(RowError(sheet.name, 1, column.header, "", "missing_column"))
+            self.plan.add_error(RowError(sheet.name, sheet.header_row, column.header, "", "missing_column"))
         if missing:
             return
+        positions = list(index.values())  # a row keeps only its kind's columns, however wide the sheet
+        compact = {key: i for i, key in enumerate(index)}
         for number, values in sheet.rows:
             if not values or (
                 values[0] in (None, "") and all(v is None or str(v).strip() == "" for v in values)
@@ -197,7 +206,8 @@ class Validator:
             self.plan.read[kind.key] += 1
             if self.plan.read[kind.key] % 5000 == 0:
                 self.progress("validate_" + kind.key, self.plan.read[kind.key], 0)
-            yield _Row(self, sheet, kind, number, values, index)
+            kept = tuple(values[p] if p < len(values) else None for p in positions)
+            yield _Row(self, sheet, kind, number, kept, compact)
 
     def _household_of(self, row: _Row) -> tuple[str, int | None]:
         """The row's household code and, when it is already in the database, its id (errors recorded)."""
@@ -218,7 +228,7 @@ class Validator:
             row.fail("household", "other_town")
         return code, existing[0]
 
-    def households(self, sheets: list[RawSheet]) -> None:
+    def households(self, sheets: list[Table]) -> None:
         """Check household rows; existing household numbers (same town and village) are skipped."""
         pending: list[tuple[_Row, dict]] = []
         for sheet in sheets:
@@ -259,7 +269,7 @@ class Validator:
             else:
                 self.plan.existing["households"] += 1
 
-    def members(self, sheets: list[RawSheet]) -> None:
+    def members(self, sheets: list[Table]) -> None:
         """Check member rows; a member whose ID is already in the same household is skipped."""
         rows: list[tuple[_Row, dict]] = []
         seen: set[str] = set()
@@ -315,7 +325,7 @@ class Validator:
                 found.append(category_id)
         return found
 
-    def items(self, sheets: list[RawSheet]) -> None:
+    def items(self, sheets: list[Table]) -> None:
         """Check service-item rows; an item identical to one the household already has is skipped."""
         rows: list[tuple[_Row, dict]] = []
         for sheet in sheets:

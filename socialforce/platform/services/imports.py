@@ -3,7 +3,9 @@
 Rules (see socialforce/platform/imports/): every row is validated before anything is written; the write is one
 transaction; household numbers and member IDs already in the database are skipped (an item identical to one
 the household already has is skipped too), so re-importing a file adds nothing. Cells starting with = + - @
-are refused, never stored.
+are refused, never stored. Every sheet of a workbook is either imported as a kind or ignored for a stated reason
+(imports/sheets.py), and a file the reader cannot understand is refused with what is wrong; either way the
+preview's upload is deleted when it fails.
 """
 
 from __future__ import annotations
@@ -23,16 +25,35 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from socialforce.platform.extensions import db
 from socialforce.platform.imports import cells, reading
 from socialforce.platform.imports.reading import RawSheet, UnreadableFile
-from socialforce.platform.imports.rules import HOUSEHOLDS, ITEMS, KINDS, MEMBERS, detect_kind, reason_message
+from socialforce.platform.imports.rules import (
+    HELP_SHEET,
+    HOUSEHOLDS,
+    ITEMS,
+    KINDS,
+    MEMBERS,
+    REFERENCE_SHEET,
+    Kind,
+    reason_message,
+    sheet_reason,
+)
+from socialforce.platform.imports.sheets import Table, locate
 from socialforce.platform.imports.uploads import Upload, sweep
-from socialforce.platform.imports.validation import Plan, Validator
+from socialforce.platform.imports.validation import Plan, RowError, Validator
 from socialforce.platform.imports.writing import write_plan
-from socialforce.platform.models import AssistanceCategory, Role, ServiceCategory, Town, User, Village
+from socialforce.platform.models import (
+    AssistanceCategory,
+    Household,
+    Role,
+    ServiceCategory,
+    Town,
+    User,
+    Village,
+)
 from socialforce.platform.services import ServiceError, audit
+from socialforce.platform.transactions import is_transient
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
-STORED_ERRORS = 5000
-REFERENCE_SHEET, HELP_SHEET = "可选值", "填写说明"  # the template's own sheets, never imported
+IMPORT_LOCK_KEY = 0x50F7_1A7  # PostgreSQL advisory lock taken by every import run
 Progress = Callable[[str, int, int], None]
 
 
@@ -48,7 +69,7 @@ def store_upload(stream: IO[bytes], filename: str, kind: str | None, user: User,
     sweep(now)
     upload = Upload.new()
     limit = max_bytes()
-    with upload.data_path.open("wb") as out:
+    with upload.open_data() as out:
         copied = _copy_limited(stream, out, limit)
     if copied > limit:
         upload.discard_data()
@@ -98,34 +119,44 @@ def get_upload(token: str, user: User) -> Upload | None:
 def validate(
     upload: Upload, user: User, now: datetime, progress: Progress | None = None
 ) -> tuple[Validator, Plan]:
-    """Read and check every row of the upload (nothing is written)."""
+    """Read and check every row of the upload (nothing is written); every sheet gets a report in the plan."""
     status = upload.status()
     check = Validator(user, now.date(), status["format"] == "csv", progress)
+    chosen = KINDS.get(status["kind"]) if status["format"] == "csv" and status["kind"] else None
     try:
         with reading.open_sheets(upload.data_path, status["format"], status["filename"]) as found:
-            grouped = _sheets_from(found, status)
+            grouped = _tables(found, chosen, check.plan)
             check.households(grouped["households"])
             check.members(grouped["members"])
             check.items(grouped["items"])
     except UnreadableFile as e:
         raise ServiceError(str(e), status=400) from None
+    if not check.plan.errors and not any(check.plan.read.values()):
+        raise ServiceError(
+            _("The file has header rows but no data rows (an empty template?); there is nothing to import."),
+            status=400,
+        )
     return check, check.plan
 
 
-def _sheets_from(found: list[RawSheet], status: dict) -> dict[str, list[RawSheet]]:
-    grouped: dict[str, list[RawSheet]] = {key: [] for key in KINDS}
-    chosen = KINDS.get(status["kind"]) if status["format"] == "csv" and status["kind"] else None
+def _tables(found: list[RawSheet], chosen: Kind | None, plan: Plan) -> dict[str, list[Table]]:
+    """The sheets to import by kind; every sheet's report goes to the plan, an unrecognised one as an error."""
+    grouped: dict[str, list[Table]] = {key: [] for key in KINDS}
     for sheet in found:
-        if sheet.name in (REFERENCE_SHEET, HELP_SHEET):
-            continue
-        kind = chosen or detect_kind(sheet.header)
-        if kind is not None:
-            grouped[kind.key].append(sheet)
-    if not any(grouped.values()):
+        report, table = locate(sheet, chosen)
+        plan.sheets.append(report.as_dict())
+        if table is not None:
+            grouped[table.kind.key].append(table)
+        elif report.outcome == "error":
+            plan.add_error(
+                RowError(sheet.name, sheet.head[0][0], "", "", "sheet_not_recognised", report.params)
+            )
+    if not plan.errors and not any(grouped.values()):
         raise ServiceError(
             _(
-                "No sheet with the template's headers was found. Download the template and "
-                "copy your data into it."
+                "No sheet with the template's headers was found (sheets: %(names)s). Download the template "
+                "and copy your data into it.",
+                names="、".join(sheet.name for sheet in found)[:200],
             ),
             status=400,
         )
@@ -137,8 +168,9 @@ def _summary(plan: Plan) -> dict:
         "read": plan.read,
         "new": plan.new,
         "existing": plan.existing,
-        "error_total": len(plan.errors),
-        "errors": [e.as_dict() for e in plan.errors[:STORED_ERRORS]],
+        "error_total": plan.error_total,
+        "errors": [e.as_dict() for e in plan.errors],
+        "sheets": plan.sheets,
     }
 
 
@@ -150,6 +182,9 @@ def preview(upload: Upload, user: User, now: datetime) -> dict:
         upload.discard_data()
         upload.save(state="unreadable", message=e.message)
         raise
+    except Exception:
+        upload.discard_data()
+        raise
     state = "invalid" if plan.errors else ("nothing_new" if not any(plan.new.values()) else "valid")
     if state != "valid":
         upload.discard_data()  # it holds full ID numbers and can never be imported as it is
@@ -157,8 +192,14 @@ def preview(upload: Upload, user: User, now: datetime) -> dict:
 
 
 def run_import(upload: Upload, user: User, now: datetime, ip: str | None = None) -> dict[str, int]:
-    """Re-validate and, only if every row is valid, write all new rows (caller commits once); audited."""
+    """Re-validate and, only if every row is valid, write all new rows (caller commits once); audited.
+
+    Imports run one at a time: a run first takes the import lock (held until its transaction ends), so a
+    second run of the same rows, started at the same moment, validates only after the first committed and
+    finds them already there.
+    """
     upload.save(state="running", progress={"stage": "validate", "done": 0, "total": 0})
+    _lock_imports()
     check, plan = validate(upload, user, now, upload.progress)
     if plan.errors:
         upload.discard_data()
@@ -181,6 +222,25 @@ def run_import(upload: Upload, user: User, now: datetime, ip: str | None = None)
     return written
 
 
+def _lock_imports() -> None:
+    """Wait for any other import to end (PostgreSQL advisory lock; on SQLite the database's write lock)."""
+    try:
+        if db.session.get_bind().dialect.name == "postgresql":
+            db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(IMPORT_LOCK_KEY)))
+        else:
+            db.session.execute(sa.update(Household).where(Household.id < 0).values(code=Household.code))
+    except sa.exc.OperationalError as e:
+        if not is_transient(e):
+            raise
+        raise ServiceError(
+            _(
+                "The database is busy with another import or change; nothing was imported. Confirm again in "
+                "a moment."
+            ),
+            status=409,
+        ) from None
+
+
 def finish(upload: Upload, written: dict[str, int]) -> dict:
     """Mark a committed import done and delete the uploaded file."""
     upload.discard_data()
@@ -198,6 +258,11 @@ def abandon(upload: Upload, message: str) -> None:
 def error_message(error: dict) -> str:
     """One stored error's explanation in the user's language."""
     return reason_message(error["code"], error.get("params") or {})
+
+
+def sheet_message(sheet: dict) -> str:
+    """What happens to one sheet of the file, and why, in the user's language."""
+    return sheet_reason(sheet["reason"], sheet.get("params") or {})
 
 
 def error_report(status: dict) -> tuple[list[str], list[list]]:

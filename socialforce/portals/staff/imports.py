@@ -129,6 +129,7 @@ def import_preview(token: str):
         form=ConfirmForm(),
         kind_label=kind_label,
         error_message=service.error_message,
+        sheet_message=service.sheet_message,
     )
 
 
