@@ -10,6 +10,7 @@ import pytest
 from openpyxl import load_workbook
 
 from socialforce.platform.services import exports
+from socialforce.portals import downloads
 from tests.conftest import login
 from tests.fixtures.import_files import person, setup_world, workbook
 from tests.platform.test_imports import run
@@ -61,7 +62,7 @@ def test_csv_has_a_bom_crlf_and_neutralised_cells():
 
 def test_download_response_has_a_safe_chinese_filename(app):
     with app.test_request_context():
-        response = exports.download_response(b"x", '困难家庭/../"列表".xlsx')
+        response = downloads.download_response(b"x", '困难家庭/../"列表".xlsx')
     disposition = response.headers["Content-Disposition"]
     assert disposition.startswith('attachment; filename="')
     encoded = disposition.split("filename*=UTF-8''")[1]
