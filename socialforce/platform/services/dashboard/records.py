@@ -192,29 +192,30 @@ def _feedback_records(user, f, params, now) -> Records:
         Column("recorded", _("Recorded at"), "datetime")])
 
 
-def _overdue_records(user, f, params, now) -> Records:
+def _visit_records(title: str, where: sa.ColumnElement[bool], extra: list, shown: list[Column], user: User,
+                   f: Filters, params: Mapping[str, str]) -> Records:
+    """Visits matching `where` in scope (and the item_town parameter): visit, household, category, start, `extra`."""
     cols, columns = _household_columns()
     query = (sa.select(*cols, Visit.id.label("visit"), ServiceItem.category_id.label("category"),
-                       Visit.starts_at.label("starts"), Visit.status.label("status"))
+                       Visit.starts_at.label("starts"), *extra)
              .select_from(Visit).join(Order, Visit.order_id == Order.id)
              .join(ServiceItem, Order.item_id == ServiceItem.id).join(Household)
-             .where(overdue_clause(f, now), *item_scope(user, f), *_item_town(params)).order_by(Visit.id))
-    return Records(_("Overdue visits"), query, [
+             .where(where, *item_scope(user, f), *_item_town(params)).order_by(Visit.id))
+    return Records(title, query, [
         Column("visit", _("Visit"), "number"), *columns, Column("category", _("Service category"), "category"),
-        Column("starts", _("Starts at"), "datetime"), Column("status", _("Status"), "visit_status")])
+        Column("starts", _("Starts at"), "datetime"), *shown])
+
+
+def _overdue_records(user, f, params, now) -> Records:
+    return _visit_records(_("Overdue visits"), overdue_clause(f, now), [Visit.status.label("status")],
+                          [Column("status", _("Status"), "visit_status")], user, f, params)
 
 
 def _flagged_records(user, f, params, now) -> Records:
-    cols, columns = _household_columns()
-    query = (sa.select(*cols, Visit.id.label("visit"), ServiceItem.category_id.label("category"),
-                       Visit.starts_at.label("starts"), Visit.checkin_at.label("checkin"), Visit.flags.label("flags"))
-             .select_from(Visit).join(Order, Visit.order_id == Order.id)
-             .join(ServiceItem, Order.item_id == ServiceItem.id).join(Household)
-             .where(flagged_clause(f), *item_scope(user, f), *_item_town(params)).order_by(Visit.id))
-    return Records(_("Flagged visits"), query, [
-        Column("visit", _("Visit"), "number"), *columns, Column("category", _("Service category"), "category"),
-        Column("starts", _("Starts at"), "datetime"), Column("checkin", _("Checked in at"), "datetime"),
-        Column("flags", _("Why flagged"), "visit_flags")])
+    return _visit_records(_("Flagged visits"), flagged_clause(f),
+                          [Visit.checkin_at.label("checkin"), Visit.flags.label("flags")],
+                          [Column("checkin", _("Checked in at"), "datetime"),
+                           Column("flags", _("Why flagged"), "visit_flags")], user, f, params)
 
 
 def _service_records(user, f, params, now) -> Records:
