@@ -3,6 +3,7 @@ from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.pagination import SelectPagination
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -22,12 +23,26 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+class RowsPagination(SelectPagination):
+    """A page of a select of several labelled columns: its items are whole rows, as mappings by label."""
+
+    def _query_items(self) -> list:
+        select = self._query_args["select"].limit(self.per_page).offset(self._query_offset)
+        return list(self._query_args["session"].execute(select).mappings())
+
+
 class BoundedSQLAlchemy(SQLAlchemy):
     """Flask-SQLAlchemy whose `paginate` reads ?page= with the bounded parser (its own accepts 20-digit pages)."""
 
-    def paginate(self, select, *, page: int | None = None, **kwargs):
-        """One page of `select`; `page` defaults to the request's bounded ?page=."""
-        return super().paginate(select, page=page_number() if page is None else page, **kwargs)
+    def paginate(self, select, *, page: int | None = None, rows: bool = False, **kwargs):
+        """One page of `select`; `page` defaults to the request's bounded ?page=; `rows` pages whole rows.
+
+        Without `rows` the items are the first column's values (Flask-SQLAlchemy's own), with it the rows as mappings.
+        """
+        page = page_number() if page is None else page
+        if rows:
+            return RowsPagination(select=select, session=self.session(), page=page, **kwargs)
+        return super().paginate(select, page=page, **kwargs)
 
 
 db = BoundedSQLAlchemy(model_class=Base)

@@ -412,7 +412,7 @@ def test_the_cache_reuses_a_dashboard_until_an_audited_change_or_its_time_limit(
     f = dashboard.Filters(date(2026, 10, 1), date(2026, 10, 31))
     monkeypatch.setitem(app.config, "DASHBOARD_CACHE_SECONDS", 60)
     now = [1000.0]
-    monkeypatch.setattr(dashboard, "clock", lambda: now[0])
+    monkeypatch.setattr(dashboard.cache, "clock", lambda: now[0])
     dashboard.clear_cache()
     try:
         with app.test_request_context():

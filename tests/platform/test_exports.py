@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import ast
 import io
 from datetime import date
+from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
 from openpyxl import load_workbook
 
 from socialforce.platform.services import exports
+from socialforce.platform.services.exports import writers
+from socialforce.portals import downloads
 from tests.conftest import login
 from tests.fixtures.import_files import person, setup_world, workbook
 from tests.platform.test_imports import run
@@ -59,9 +63,16 @@ def test_csv_has_a_bom_crlf_and_neutralised_cells():
     assert data.decode("utf-8-sig") == "姓名,备注\r\n张三,'-1+1\r\n李四,\r\n"
 
 
+def test_the_writers_import_neither_flask_nor_the_database():
+    tree = ast.parse(Path(writers.__file__).read_text(encoding="utf-8"))
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert imported and not {m for m in imported if m.split(".")[0] in ("flask", "flask_babel", "sqlalchemy", "socialforce")}
+
+
 def test_download_response_has_a_safe_chinese_filename(app):
     with app.test_request_context():
-        response = exports.download_response(b"x", '困难家庭/../"列表".xlsx')
+        response = downloads.download_response(b"x", '困难家庭/../"列表".xlsx')
     disposition = response.headers["Content-Disposition"]
     assert disposition.startswith('attachment; filename="')
     encoded = disposition.split("filename*=UTF-8''")[1]

@@ -51,6 +51,15 @@ def test_lists_are_paginated_and_mask_names(demo, client):
     assert second.status_code == 200
 
 
+def test_list_page_numbers_out_of_range_are_the_first_page(demo, client):
+    login(client, "city")
+    first = client.get(f"/staff/dashboard/list/households?{YEAR}&group=material_service").get_data(as_text=True)
+    for value in ("99999999999999999999", "-5", "x"):
+        response = client.get(f"/staff/dashboard/list/households?{YEAR}&group=material_service&page={value}")
+        assert response.status_code == 200
+        assert response.get_data(as_text=True).count("<tr>") == first.count("<tr>") == 26
+
+
 def test_town_staff_see_only_their_town(demo, client):
     login(client, "town1")
     other = _town_id("jinghe")
@@ -134,7 +143,7 @@ def test_the_dashboard_page_reuses_a_built_dashboard_while_fresh(demo, app, clie
 
     builds = []
     real_build = dashboard.build
-    monkeypatch.setattr(dashboard, "build", lambda *args: builds.append(args[1]) or real_build(*args))
+    monkeypatch.setattr(dashboard.cache, "build", lambda *args: builds.append(args[1]) or real_build(*args))
     monkeypatch.setitem(app.config, "DASHBOARD_CACHE_SECONDS", 60)
     dashboard.clear_cache()
     try:

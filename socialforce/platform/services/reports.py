@@ -1,7 +1,8 @@
 """The monthly town report for the bureau: one .xlsx workbook with the dashboard's figures for one month.
 
 Sheets: summary figures, service items by category, orders by provider, visits, household satisfaction and material
-assistance totals. Figures follow the definitions in services/dashboard.py with the period = the month.
+assistance totals. Figures follow the definitions in services/dashboard/ (its package docstring) with the period =
+the month.
 """
 from __future__ import annotations
 

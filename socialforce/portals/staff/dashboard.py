@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from socialforce.platform.extensions import db
 from socialforce.platform.i18n import SHANGHAI
+from socialforce.platform.inputs import page_number
 from socialforce.platform.models import ServiceCategory, Town, utcnow
 from socialforce.platform.services import ServiceError, dashboard, reports
 from socialforce.platform.services.exports import write_xlsx
@@ -97,7 +98,7 @@ def dashboard_list(figure: str):
         found = dashboard.records(figure, current_user, filters, request.args, utcnow())
     except ServiceError as e:
         return render_template("error.html", code=e.status, message=e.message), e.status
-    page = dashboard.paginate(found.query, request.args.get("page", 1, type=int), current_app.config["PAGE_SIZE"])
+    page = dashboard.paginate(found.query, page_number(), current_app.config["PAGE_SIZE"])
     return render_template("staff/dashboard/list.html", records=found, page=page, figure=figure,
                            filters=filters, towns=dashboard.town_names(), categories=dashboard.category_names())
 

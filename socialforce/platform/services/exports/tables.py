@@ -1,21 +1,12 @@
-"""Spreadsheet exports: .xlsx and .csv writers that neutralise formula injection, and a download response."""
+"""Staff lists as export tables: households, service items and orders in the user's scope (IDs masked)."""
 
 from __future__ import annotations
 
-import csv
-import io
-import re
-import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, date, datetime
-from enum import Enum
-from urllib.parse import quote
+from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from flask import Response
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from socialforce.platform.extensions import db
 from socialforce.platform.i18n import SHANGHAI
@@ -36,121 +27,6 @@ from socialforce.platform.models import (
     Village,
 )
 from socialforce.platform.scoping import household_filter
-
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV_MIMETYPE = "text/csv; charset=utf-8"
-_SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
-_FILENAME_FORBIDDEN = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|;]+')
-
-Sheet = tuple[str, Sequence[str], Iterable[Sequence]]
-
-
-def neutralise(value):
-    """The value made safe for a spreadsheet: text that would run as a formula gets a leading apostrophe.
-
-    Enum members become their value; other non-string values (numbers, dates, None) are returned unchanged.
-    """
-    if isinstance(value, Enum):
-        value = value.value
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
-
-
-def _xlsx_cell(value):
-    value = neutralise(value)
-    if isinstance(value, str):
-        return ILLEGAL_CHARACTERS_RE.sub("", value)
-    if isinstance(value, bool | int | float | date | datetime) or value is None:
-        return value
-    return str(value)
-
-
-def _sheet_title(name: str, used: set[str]) -> str:
-    title = _SHEET_NAME_FORBIDDEN.sub("_", name).strip("'")[:31] or "Sheet"
-    base, n = title, 2
-    while title.lower() in used:
-        suffix = f" ({n})"
-        title, n = base[: 31 - len(suffix)] + suffix, n + 1
-    used.add(title.lower())
-    return title
-
-
-def write_xlsx(sheets: Sequence[Sheet]) -> bytes:
-    """An .xlsx workbook (write-only, streams large data) with one sheet per (name, header, rows)."""
-    workbook = Workbook(write_only=True)
-    used: set[str] = set()
-    for name, header, rows in sheets:
-        sheet = workbook.create_sheet(_sheet_title(name, used))
-        sheet.append([_xlsx_cell(h) for h in header])
-        for row in rows:
-            sheet.append([_xlsx_cell(v) for v in row])
-    if not sheets:
-        workbook.create_sheet("Sheet")
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def _csv_cell(value):
-    value = neutralise(value)
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, bool):
-        return int(value)
-    return value
-
-
-def write_csv(header: Sequence[str], rows: Iterable[Sequence]) -> bytes:
-    """A CSV file in UTF-8 with a byte-order mark (so Excel shows Chinese correctly), CRLF line ends."""
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\r\n")
-    writer.writerow([_csv_cell(h) for h in header])
-    for row in rows:
-        writer.writerow([_csv_cell(v) for v in row])
-    return b"\xef\xbb\xbf" + text.getvalue().encode("utf-8")
-
-
-def safe_filename(name: str) -> str:
-    """A file name without path separators, quotes or control characters (Chinese kept)."""
-    cleaned = _FILENAME_FORBIDDEN.sub("_", unicodedata.normalize("NFC", name)).strip(" ._")
-    return cleaned[:120] or "export"
-
-
-def download_response(data: bytes, filename: str) -> Response:
-    """A download response for xlsx/csv bytes; the extension of `filename` picks the content type.
-
-    Content-Disposition carries an ASCII fallback and the full name as filename*=UTF-8''...
-    """
-    filename = safe_filename(filename)
-    mimetype = XLSX_MIMETYPE if filename.lower().endswith(".xlsx") else CSV_MIMETYPE
-    ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode().strip(" ._")
-    if "." not in ascii_name:
-        ascii_name = "export" + ("." + filename.rsplit(".", 1)[-1] if "." in filename else "")
-    response = Response(data, mimetype=mimetype)
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
-    )
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
-def table_file(
-    fmt: str, basename: str, header: Sequence[str], rows: Iterable[Sequence], sheet_name: str | None = None
-) -> tuple[bytes, str]:
-    """One table as the bytes and name of `basename`.xlsx or `basename`.csv (fmt is 'xlsx' or 'csv')."""
-    if fmt == "xlsx":
-        return write_xlsx([(sheet_name or basename, header, rows)]), basename + ".xlsx"
-    if fmt == "csv":
-        return write_csv(header, rows), basename + ".csv"
-    raise ValueError(f"unknown export format {fmt!r}")
-
-
-# ---------------------------------------------------------------- staff lists as tables (scoped, masked only)
 
 
 def _local(moment: datetime | None) -> str:
