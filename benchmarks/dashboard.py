@@ -1,6 +1,6 @@
 """Benchmark the staff dashboard: log in as city and town staff through the Flask test client and time the page.
 
-    python -m socialforce.platform.bench_dashboard --database-url sqlite:////tmp/oversight1/socialforce.db \
+    python -m benchmarks.dashboard --database-url sqlite:////tmp/oversight1/socialforce.db \
         --requests 50
 
 Prints JSON with p50/p95/max (milliseconds) per user and period: the default period (this month), the month and

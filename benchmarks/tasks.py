@@ -1,6 +1,6 @@
 """Benchmark the volunteer's ranked task list (/volunteer/tasks) over many volunteers.
 
-    python -m socialforce.platform.bench_tasks --database-url sqlite:////tmp/s1/socialforce.db --volunteers 200
+    python -m benchmarks.tasks --database-url sqlite:////tmp/s1/socialforce.db --volunteers 200
 
 Picks approved volunteers with an active offer at random (fixed seed) and, in one fresh process, times:
 `text_model_build_ms`, fitting the offer text model (paid once per process and hour); `first_ms`, the very first

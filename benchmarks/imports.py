@@ -1,4 +1,4 @@
-"""Import benchmark: `python -m socialforce.platform.bench_import --households 40000`.
+"""Import benchmark: `python -m benchmarks.imports --households 40000`.
 
 Generates a realistic workbook (households, members, service items), imports it into a fresh SQLite database
 (or the empty PostgreSQL database in DATABASE_URL) through the same service code as the web pages, and prints
