@@ -39,7 +39,7 @@ test: install translations lint
 
 lint: install
 	$(BIN)/ruff check socialforce tests benchmarks config.py
-	$(BIN)/bandit -q -r socialforce -lll
+	$(BIN)/bandit -q -r socialforce benchmarks -lll
 
 extract-messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o socialforce/translations/messages.pot .
