@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 DEMO_SCALE ?= 0.01
 
-.PHONY: install run serve test lint translations extract-messages bench clean
+.PHONY: install run test lint translations extract-messages clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -38,8 +38,8 @@ test: install translations lint
 	$(BIN)/pytest
 
 lint: install
-	$(BIN)/ruff check socialforce tests config.py
-	$(BIN)/bandit -q -r socialforce -lll
+	$(BIN)/ruff check socialforce tests benchmarks config.py
+	$(BIN)/bandit -q -r socialforce benchmarks -lll
 
 extract-messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o socialforce/translations/messages.pot .

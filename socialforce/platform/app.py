@@ -68,7 +68,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount the public pages and the four role portals."""
-    from socialforce.portals import agency, hsds, inbox, labels, public, staff, unit, volunteer
+    from socialforce.portals import agency, hsds, inbox, page_helpers, public, staff, unit, volunteer
 
     app.register_blueprint(public.bp)
     app.register_blueprint(staff.bp, url_prefix="/staff")
@@ -77,7 +77,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(volunteer.bp, url_prefix="/volunteer")
     app.register_blueprint(inbox.bp, url_prefix="/inbox")
     app.register_blueprint(hsds.bp, url_prefix="/hsds")
-    labels.init_app(app)
+    page_helpers.init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

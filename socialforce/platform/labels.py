@@ -1,4 +1,5 @@
-"""Translated labels for enum values, shared by services (messages) and templates."""
+"""The words for stored codes (enum values, ranking features): one translated label each, for services
+(messages, exports) and, through `portals/page_helpers.py`, templates."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l

@@ -24,8 +24,3 @@ def from_cells(cells: list[tuple[int, int]]) -> int:
 def cells(mask: int) -> list[tuple[int, int]]:
     """The (day, period) pairs set in a mask."""
     return [(d, p) for d in range(DAYS) for p in range(len(PERIODS)) if mask & bit(d, p)]
-
-
-def overlaps(a: int, b: int) -> bool:
-    """Whether two masks share at least one window."""
-    return bool(a & b)

@@ -18,7 +18,7 @@ from socialforce.platform.models import OfferStatus, Provider, ServiceOffer, Tow
 from socialforce.platform.services import ServiceError, offers, visits
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.platform.weekmask import WEEKDAYS
-from socialforce.portals.labels import mask_from_form
+from socialforce.portals.page_helpers import mask_from_form
 from socialforce.portals.provider_orders import ADMIN_ROLES
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -19,12 +20,17 @@ from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     Household,
     Member,
+    MemberRole,
     Notification,
     Order,
     OutboxMessage,
+    Pairing,
+    Provider,
     ProviderMember,
+    Qualification,
     Role,
     ServiceItem,
+    ServiceOffer,
     ServiceRecord,
     TaskSignup,
     User,
@@ -52,6 +58,13 @@ ENDPOINT_POLICY: dict[str, object] = {
     "public.change_password": LOGGED_IN,
     "inbox.failed": frozenset({Role.city_staff}),
     "inbox.retry": frozenset({Role.city_staff}),
+    **{f"{portal}.{endpoint}": frozenset({admin}) for portal, admin in (("agency", Role.agency_admin),
+                                                                        ("unit", Role.unit_admin))
+       for endpoint in ("profile_edit", "offer_new", "offer_edit", "offer_pause", "offer_resume")},
+    **{f"agency.{endpoint}": frozenset({Role.agency_admin})
+       for endpoint in ("workers", "worker_new", "worker_edit", "worker_status")},
+    **{f"unit.{endpoint}": frozenset({Role.unit_admin})
+       for endpoint in ("cadres", "cadre_new", "cadre_edit", "cadre_status")},
 }
 
 USERS = [username for username, _role, _note in DEMO_LOGINS]
@@ -95,12 +108,17 @@ def user(username: str) -> User:
     return db.session.scalar(sa.select(User).where(User.username == username))
 
 
-def _household_scope(u: User):
+def _town_scope(u: User, town_id):
+    """Staff see rows of their town (city staff: all); nobody else sees any."""
     if u.role == Role.city_staff:
         return sa.true()
     if u.role == Role.town_staff:
-        return Household.town_id == u.town_id
+        return town_id == u.town_id
     return sa.false()
+
+
+def _household_scope(u: User):
+    return _town_scope(u, Household.town_id)
 
 
 def _provider_orders(u: User):
@@ -110,51 +128,93 @@ def _provider_orders(u: User):
     return query
 
 
+def _provider_visits(u: User):
+    query = sa.select(Visit.id).where(Visit.order_id.in_(_provider_orders(u)))
+    if u.role in (Role.social_worker, Role.cadre):
+        query = query.where(Visit.assignee_id == u.member_id)
+    return query
+
+
 def _volunteer_id(u: User) -> int | None:
     return db.session.scalar(sa.select(Volunteer.id).where(Volunteer.provider_id == u.provider_id))
 
 
+def _volunteer_orders(u: User):
+    """Orders of the tasks the volunteer signed up for."""
+    return (sa.select(Order.id).join(VolunteerTask, VolunteerTask.order_id == Order.id)
+            .join(TaskSignup, TaskSignup.task_id == VolunteerTask.id)
+            .where(TaskSignup.volunteer_id == _volunteer_id(u)))
+
+
+def _own_members(role: MemberRole):
+    return lambda u: sa.select(ProviderMember.id).where(ProviderMember.provider_id == u.provider_id,
+                                                        ProviderMember.role == role)
+
+
+def _unit_pairings(u: User):
+    """The unit's current pairings (a cadre: the ones they visit)."""
+    query = sa.select(Pairing.id).where(Pairing.provider_id == u.provider_id, Pairing.ended_on.is_(None))
+    if u.role == Role.cadre:
+        query = query.where(Pairing.cadre_id == u.member_id)
+    return query
+
+
+def _any_row(column):
+    """Another portal's cells (the matrix fills denied cells as city staff): any row will do."""
+    return lambda _u: sa.select(column)
+
+
+def _own_offers(u: User):
+    return sa.select(ServiceOffer.id).where(ServiceOffer.provider_id == u.provider_id)
+
+
+# The object-level policy: (URL parameter, portal) -> the query of ids the user may reach there. The portal None
+# is the rule for every portal without its own entry; a parameter with no rule for the portal raises KeyError.
+OWNED: dict[tuple[str, str | None], Callable[[User], sa.Select]] = {
+    ("household_id", None): lambda u: sa.select(Household.id).where(_household_scope(u)),
+    ("member_id", None): lambda u: sa.select(Member.id).join(Household).where(_household_scope(u)),
+    ("item_id", None): lambda u: sa.select(ServiceItem.id).join(Household).where(_household_scope(u)),
+    ("order_id", "staff"): lambda u: (sa.select(Order.id).join(ServiceItem).join(Household)
+                                      .where(_household_scope(u))),
+    ("order_id", "volunteer"): _volunteer_orders,
+    ("order_id", None): _provider_orders,
+    ("visit_id", "staff"): lambda u: (sa.select(Visit.id).join(Order).join(ServiceItem).join(Household)
+                                      .where(_household_scope(u))),
+    ("visit_id", "volunteer"): lambda u: sa.select(Visit.id).where(Visit.volunteer_id == _volunteer_id(u)),
+    ("visit_id", None): _provider_visits,
+    ("notification_id", None): lambda u: sa.select(Notification.id).where(Notification.user_id == u.id),
+    ("task_id", None): lambda _u: sa.select(VolunteerTask.id),
+    ("message_id", None): lambda _u: sa.select(OutboxMessage.id),
+    ("record_id", None): lambda u: (sa.select(ServiceRecord.id).join(Visit).join(Order).join(ServiceItem)
+                                    .join(Household).where(_household_scope(u))),
+    ("provider_id", "staff"): lambda u: sa.select(Provider.id).where(_town_scope(u, Provider.town_id)),
+    ("qualification_id", "staff"): lambda u: (sa.select(Qualification.id).join(Provider)
+                                              .where(_town_scope(u, Provider.town_id))),
+    ("offer_id", "agency"): _own_offers,
+    ("offer_id", "unit"): _own_offers,
+    ("offer_id", None): _any_row(ServiceOffer.id),
+    ("worker_id", "agency"): _own_members(MemberRole.social_worker),
+    ("worker_id", None): _any_row(ProviderMember.id),
+    ("cadre_id", "unit"): _own_members(MemberRole.cadre),
+    ("cadre_id", None): _any_row(ProviderMember.id),
+    ("pairing_id", "unit"): _unit_pairings,
+    ("pairing_id", None): _any_row(Pairing.id),
+}
+
+
 def owned_ids(kind: str, u: User, portal: str) -> list[int]:
-    """The ids of a kind the user may reach through a portal (the object-level policy), ascending."""
-    if kind == "household_id":
-        query = sa.select(Household.id).where(_household_scope(u))
-    elif kind == "member_id":
-        query = sa.select(Member.id).join(Household).where(_household_scope(u))
-    elif kind == "item_id":
-        query = sa.select(ServiceItem.id).join(Household).where(_household_scope(u))
-    elif kind == "order_id" and portal == "staff":
-        query = sa.select(Order.id).join(ServiceItem).join(Household).where(_household_scope(u))
-    elif kind == "order_id" and portal == "volunteer":  # tasks the volunteer signed up for
-        query = (sa.select(Order.id).join(VolunteerTask, VolunteerTask.order_id == Order.id)
-                 .join(TaskSignup, TaskSignup.task_id == VolunteerTask.id)
-                 .where(TaskSignup.volunteer_id == _volunteer_id(u)))
-    elif kind == "order_id":
-        query = _provider_orders(u)
-    elif kind == "visit_id" and portal == "staff":
-        query = (sa.select(Visit.id).join(Order).join(ServiceItem).join(Household).where(_household_scope(u)))
-    elif kind == "visit_id" and portal == "volunteer":
-        query = sa.select(Visit.id).where(Visit.volunteer_id == _volunteer_id(u))
-    elif kind == "visit_id":
-        query = sa.select(Visit.id).where(Visit.order_id.in_(_provider_orders(u)))
-        if u.role in (Role.social_worker, Role.cadre):
-            query = query.where(Visit.assignee_id == u.member_id)
-    elif kind == "notification_id":
-        query = sa.select(Notification.id).where(Notification.user_id == u.id)
-    elif kind == "task_id":
-        query = sa.select(VolunteerTask.id)
-    elif kind == "message_id":
-        query = sa.select(OutboxMessage.id)
-    elif kind == "record_id":
-        query = (sa.select(ServiceRecord.id).join(Visit).join(Order).join(ServiceItem).join(Household)
-                 .where(_household_scope(u)))
-    else:
+    """The ids of a kind the user may reach through a portal (the object-level policy, OWNED), ascending."""
+    rule = OWNED.get((kind, portal)) or OWNED.get((kind, None))
+    if rule is None:
         raise KeyError(kind)
-    return list(db.session.scalars(query.order_by(sa.text("1"))))
+    return list(db.session.scalars(rule(u).order_by(sa.text("1"))))
 
 
 ALL_IDS = {
     "household_id": Household.id, "member_id": Member.id, "item_id": ServiceItem.id, "order_id": Order.id,
     "visit_id": Visit.id, "notification_id": Notification.id, "record_id": ServiceRecord.id,
+    "provider_id": Provider.id, "qualification_id": Qualification.id, "offer_id": ServiceOffer.id,
+    "worker_id": ProviderMember.id, "cadre_id": ProviderMember.id, "pairing_id": Pairing.id,
 }
 
 
@@ -194,101 +254,3 @@ def answer_text(response) -> str:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             return "\n".join(archive.read(name).decode("utf-8", "replace") for name in archive.namelist())
     return data.decode("utf-8", "replace")
-
-
-# --- staff providers registry (staff-registry): <provider_id> on /staff/providers/... -----------------------------
-_owned_ids_before_providers = owned_ids
-
-
-def owned_ids(kind: str, u: User, portal: str) -> list[int]:  # noqa: F811 - extends the function above
-    """Adds `provider_id` (staff: providers of the user's town, all for city staff) to the object-level policy."""
-    if kind == "provider_id" and portal == "staff":
-        from socialforce.platform.models import Provider
-
-        scope = (sa.true() if u.role == Role.city_staff else Provider.town_id == u.town_id
-                 if u.role == Role.town_staff else sa.false())
-        return list(db.session.scalars(sa.select(Provider.id).where(scope).order_by(Provider.id)))
-    return _owned_ids_before_providers(kind, u, portal)
-
-
-def _register_provider_ids() -> None:
-    from socialforce.platform.models import Provider
-
-    ALL_IDS["provider_id"] = Provider.id
-
-
-_register_provider_ids()
-
-
-# --- provider portals (provider-portals): offers, social workers, cadres, paired households ------------------------
-_owned_ids_before_provider_portals = owned_ids
-
-
-def owned_ids(kind: str, u: User, portal: str) -> list[int]:  # noqa: F811 - extends the function above
-    """Adds the agency/unit portals' `offer_id`, `worker_id`, `cadre_id` and `pairing_id` (own organisation only;
-    a cadre: the pairings they visit)."""
-    from socialforce.platform.models import MemberRole, Pairing, ServiceOffer
-
-    if portal in ("agency", "unit") and kind == "offer_id":
-        query = sa.select(ServiceOffer.id).where(ServiceOffer.provider_id == u.provider_id)
-    elif portal == "agency" and kind == "worker_id":
-        query = sa.select(ProviderMember.id).where(ProviderMember.provider_id == u.provider_id,
-                                                   ProviderMember.role == MemberRole.social_worker)
-    elif portal == "unit" and kind == "cadre_id":
-        query = sa.select(ProviderMember.id).where(ProviderMember.provider_id == u.provider_id,
-                                                   ProviderMember.role == MemberRole.cadre)
-    elif portal == "unit" and kind == "pairing_id":
-        query = sa.select(Pairing.id).where(Pairing.provider_id == u.provider_id, Pairing.ended_on.is_(None))
-        if u.role == Role.cadre:
-            query = query.where(Pairing.cadre_id == u.member_id)
-    elif kind in ("offer_id", "worker_id", "cadre_id", "pairing_id"):
-        try:
-            return _owned_ids_before_provider_portals(kind, u, portal)
-        except KeyError:  # another portal (the matrix fills denied cells as city staff): any row will do
-            query = sa.select(ALL_IDS[kind])
-    else:
-        return _owned_ids_before_provider_portals(kind, u, portal)
-    return list(db.session.scalars(query.order_by(sa.text("1"))))
-
-
-def _register_provider_portal_ids() -> None:
-    from socialforce.platform.models import Pairing, ServiceOffer
-
-    ALL_IDS.update({"offer_id": ServiceOffer.id, "worker_id": ProviderMember.id, "cadre_id": ProviderMember.id,
-                    "pairing_id": Pairing.id})
-    agency_admin, unit_admin = frozenset({Role.agency_admin}), frozenset({Role.unit_admin})
-    for endpoint in ("profile_edit", "offer_new", "offer_edit", "offer_pause", "offer_resume"):
-        ENDPOINT_POLICY[f"agency.{endpoint}"] = agency_admin
-        ENDPOINT_POLICY[f"unit.{endpoint}"] = unit_admin
-    for endpoint in ("workers", "worker_new", "worker_edit", "worker_status"):
-        ENDPOINT_POLICY[f"agency.{endpoint}"] = agency_admin
-    for endpoint in ("cadres", "cadre_new", "cadre_edit", "cadre_status"):
-        ENDPOINT_POLICY[f"unit.{endpoint}"] = unit_admin
-
-
-_register_provider_portal_ids()
-
-
-# --- certificate verification: <qualification_id> on /staff/providers/<provider_id>/certificates/... ---------------
-_owned_ids_before_certificates = owned_ids
-
-
-def owned_ids(kind: str, u: User, portal: str) -> list[int]:  # noqa: F811 - extends the function above
-    """Adds `qualification_id` (staff: certificates of providers in their scope, as for `provider_id`)."""
-    if kind == "qualification_id" and portal == "staff":
-        from socialforce.platform.models import Provider, Qualification
-
-        scope = (sa.true() if u.role == Role.city_staff else Provider.town_id == u.town_id
-                 if u.role == Role.town_staff else sa.false())
-        return list(db.session.scalars(sa.select(Qualification.id).join(Provider).where(scope)
-                                       .order_by(Qualification.id)))
-    return _owned_ids_before_certificates(kind, u, portal)
-
-
-def _register_qualification_ids() -> None:
-    from socialforce.platform.models import Qualification
-
-    ALL_IDS["qualification_id"] = Qualification.id
-
-
-_register_qualification_ids()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from socialforce.platform import bench_load
+from benchmarks import load as bench_load
 from socialforce.platform.extensions import db
 
 

@@ -8,7 +8,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from socialforce.platform import crypto, idnumber
+from socialforce.platform import crypto
 from socialforce.platform.extensions import db
 from socialforce.platform.imports import cells
 from socialforce.platform.imports.cells import CellError
@@ -393,8 +393,3 @@ class Validator:
             )
             found.update(tuple(r) for r in db.session.execute(query))
         return found
-
-
-def birth_and_sex(number: str) -> tuple[date, str]:
-    """The birth date and sex encoded in a valid ID."""
-    return idnumber.birth_date_of(number), idnumber.sex_of(number)

@@ -1,4 +1,5 @@
 """All models, importable from one place."""
+from socialforce.platform.models.audit import AuditLog
 from socialforce.platform.models.base import utcnow
 from socialforce.platform.models.geo import Town, Village
 from socialforce.platform.models.households import (
@@ -9,6 +10,9 @@ from socialforce.platform.models.households import (
     Member,
     Sex,
 )
+from socialforce.platform.models.items import Frequency, ItemStatus, Priority, ServiceCategory, ServiceItem
+from socialforce.platform.models.jobs import JobRun, SchedulerLease
+from socialforce.platform.models.notifications import Notification, OutboxMessage, OutboxStatus
 from socialforce.platform.models.offers import OfferStatus, ServiceOffer, offer_categories, offer_towns
 from socialforce.platform.models.orders import (
     EvaluationSource,
@@ -41,19 +45,8 @@ from socialforce.platform.models.providers import (
     Qualification,
     Volunteer,
 )
-from socialforce.platform.models.services import Frequency, ItemStatus, Priority, ServiceCategory, ServiceItem
-from socialforce.platform.models.users import (
-    AuditLog,
-    JobRun,
-    LoginThrottle,
-    Notification,
-    OutboxMessage,
-    OutboxStatus,
-    RankerModel,
-    Role,
-    SchedulerLease,
-    User,
-)
+from socialforce.platform.models.ranker import RankerModel
+from socialforce.platform.models.users import LoginThrottle, Role, User
 
 __all__ = [
     "Agency", "AssistanceCategory", "AuditLog", "Contract", "Enrollment", "EvaluationSource",

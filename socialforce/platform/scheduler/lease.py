@@ -49,13 +49,6 @@ def holds(name: str, holder: str, now: datetime) -> bool:
     ))
 
 
-def current_holder(name: str, now: datetime) -> str | None:
-    """The holder of an unexpired lease, or None."""
-    return db.session.scalar(
-        sa.select(SchedulerLease.holder).where(SchedulerLease.name == name, SchedulerLease.expires_at > now)
-    )
-
-
 def release(name: str, holder: str, now: datetime) -> None:
     """Let the lease expire at once (a clean shutdown hands over without waiting)."""
     run_in_transaction(lambda: db.session.execute(

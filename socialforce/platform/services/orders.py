@@ -40,11 +40,6 @@ class IllegalTransition(ServiceError):
     """Refused: the order is not in a state from which the requested transition is allowed (HTTP 409)."""
 
 
-def can_transition(order: Order, to: OrderState) -> bool:
-    """Whether the state machine allows moving this order to `to`."""
-    return to in TRANSITIONS[OrderState(order.state)]
-
-
 def transition(
     order: Order,
     to: OrderState,

@@ -31,8 +31,6 @@ from socialforce.platform.models import (
 )
 from socialforce.platform.services import ServiceError, audit, orders
 
-INDEPENDENT = (EvaluationSource.assistant, EvaluationSource.staff)
-
 
 @dataclass(frozen=True)
 class OutcomeInput:

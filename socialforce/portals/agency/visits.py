@@ -38,7 +38,7 @@ from socialforce.platform.scoping import get_provider_order_or_404
 from socialforce.platform.services import ServiceError, outcomes, visits
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.agency.views import bp
-from socialforce.portals.labels import bilingual, choices
+from socialforce.portals.page_helpers import bilingual, choices
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 

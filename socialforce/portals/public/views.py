@@ -13,7 +13,7 @@ from socialforce.platform.extensions import db
 from socialforce.platform.models import ServiceCategory, Town, utcnow
 from socialforce.platform.services import ServiceError, accounts, audit, volunteers
 from socialforce.platform.transactions import run_in_transaction
-from socialforce.portals.labels import bilingual
+from socialforce.portals.page_helpers import bilingual
 from socialforce.portals.public.forms import LoginForm, VolunteerSignupForm
 
 bp = Blueprint("public", __name__, template_folder="templates")

@@ -16,7 +16,7 @@ from socialforce.platform.models import utcnow
 from socialforce.platform.scoping import get_order_or_404
 from socialforce.platform.services import feedback
 from socialforce.portals.agency.visits import RATING_CHOICES, do, form_errors
-from socialforce.portals.labels import choices
+from socialforce.portals.page_helpers import choices
 from socialforce.portals.staff.views import bp
 
 SATISFACTION_MISSING = _l("Choose the household's satisfaction, from 1 to 5.")

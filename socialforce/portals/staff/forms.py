@@ -6,7 +6,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from socialforce.platform.inputs import DateField
 from socialforce.platform.labels import FREQUENCY, PRIORITY
-from socialforce.portals.labels import choices
+from socialforce.portals.page_helpers import choices
 
 
 class RevealForm(FlaskForm):

@@ -25,7 +25,7 @@ from socialforce.platform.models import (
 from socialforce.platform.scoping import get_household_or_404, get_item_or_404, order_scope
 from socialforce.platform.services import ServiceError, dispatch, items, matching, ranker
 from socialforce.platform.services.orders import OPEN_STATES
-from socialforce.portals.labels import bilingual, mask_from_form
+from socialforce.portals.page_helpers import bilingual, mask_from_form
 from socialforce.portals.staff.forms import ItemForm, ReasonForm
 from socialforce.portals.staff.views import bp
 

@@ -12,7 +12,7 @@ from socialforce.platform.i18n import select_locale
 from socialforce.platform.models import Town, Volunteer, utcnow
 from socialforce.platform.reference import QUALIFICATIONS
 from socialforce.platform.services import ServiceError, volunteers
-from socialforce.portals.labels import bilingual, mask_from_form
+from socialforce.portals.page_helpers import bilingual, mask_from_form
 from socialforce.portals.volunteer.forms import CertificationForm, ProfileForm
 from socialforce.portals.volunteer.views import bp
 

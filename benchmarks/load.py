@@ -1,6 +1,6 @@
 """Load test: N simulated users of the four portals against gunicorn on loopback; prints ONE JSON line.
 
-    SOCIALFORCE_INSTANCE=/tmp/demo python -m socialforce.platform.bench_load --users 50 --duration 120
+    SOCIALFORCE_INSTANCE=/tmp/demo python -m benchmarks.load --users 50 --duration 120
 
 Starts gunicorn (--workers, on 127.0.0.1 and a free port) on the configured database unless --url names a
 running server (loopback only: the script refuses any other host). Each user logs in as one of the demo roles and

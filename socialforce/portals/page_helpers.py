@@ -1,4 +1,8 @@
-"""Translated labels for enum values and bilingual reference rows, available in every template."""
+"""The helpers pages use to show and read values: enum labels, bilingual names, ranking reasons in words, the
+week grid, form choices and pagination links, registered as template globals by `init_app`.
+
+The words themselves (one label per stored code) are in `platform/labels.py`, which services use too; this module
+only presents them, so it stays in the portals."""
 from __future__ import annotations
 
 from flask import Flask

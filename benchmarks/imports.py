@@ -1,4 +1,4 @@
-"""Import benchmark: `python -m socialforce.platform.bench_import --households 40000`.
+"""Import benchmark: `python -m benchmarks.imports --households 40000`.
 
 Generates a realistic workbook (households, members, service items), imports it into a fresh SQLite database
 (or the empty PostgreSQL database in DATABASE_URL) through the same service code as the web pages, and prints
@@ -17,12 +17,24 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+import flask_migrate
+import sqlalchemy as sa
 from openpyxl import Workbook
 
+from socialforce import create_app
 from socialforce.platform import idnumber
+from socialforce.platform.extensions import db
 from socialforce.platform.imports.cells import RELATIONS
 from socialforce.platform.imports.rules import HOUSEHOLDS, ITEMS, MEMBERS
-from socialforce.platform.reference import ASSISTANCE_CATEGORIES, SERVICE_CATEGORIES, TOWNS
+from socialforce.platform.models import Household, Role, Town, User, Village, utcnow
+from socialforce.platform.reference import (
+    ASSISTANCE_CATEGORIES,
+    SERVICE_CATEGORIES,
+    TOWNS,
+    ensure_reference_data,
+)
+from socialforce.platform.services import imports
+from socialforce.platform.services.accounts import create_user
 
 SURNAMES = (
     "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎"
@@ -129,15 +141,6 @@ def generate(path: Path, households: int, seed: int = 7) -> dict[str, int]:
 
 def _prepare_database(url: str | None, workdir: Path):
     """An app on a migrated database with the reference data, benchmark villages and one city-staff user."""
-    import flask_migrate
-    import sqlalchemy as sa
-
-    from socialforce import create_app
-    from socialforce.platform.extensions import db
-    from socialforce.platform.models import Household, Role, Town, Village
-    from socialforce.platform.reference import ensure_reference_data
-    from socialforce.platform.services.accounts import create_user
-
     if url and url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=url or f"sqlite:///{workdir / 'bench.db'}")
@@ -167,12 +170,6 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--households", type=int, default=40_000)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
-    import sqlalchemy as sa
-
-    from socialforce.platform.extensions import db
-    from socialforce.platform.models import User, utcnow
-    from socialforce.platform.services import imports
-
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         path = workdir / "bench.xlsx"

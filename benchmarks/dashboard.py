@@ -1,6 +1,6 @@
 """Benchmark the staff dashboard: log in as city and town staff through the Flask test client and time the page.
 
-    python -m socialforce.platform.bench_dashboard --database-url sqlite:////tmp/oversight1/socialforce.db \
+    python -m benchmarks.dashboard --database-url sqlite:////tmp/oversight1/socialforce.db \
         --requests 50
 
 Prints JSON with p50/p95/max (milliseconds) per user and period: the default period (this month), the month and
@@ -17,6 +17,12 @@ import re
 import statistics
 import time
 from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from socialforce import create_app
+from socialforce.platform.extensions import db
+from socialforce.platform.seed import DEMO_PASSWORD, DEMO_TODAY
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
@@ -52,10 +58,6 @@ def time_page(client, path: str, requests: int) -> dict:
 
 def _sqlite_cache(app, megabytes: int) -> None:
     """Give every SQLite connection a larger page cache (to measure the effect of that setting)."""
-    import sqlalchemy as sa
-
-    from socialforce.platform.extensions import db
-
     with app.app_context():
         @sa.event.listens_for(db.engine, "connect")
         def _cache(connection, _record):
@@ -68,9 +70,6 @@ def _sqlite_cache(app, megabytes: int) -> None:
 
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark and print its JSON report."""
-    from socialforce import create_app
-    from socialforce.platform.seed import DEMO_PASSWORD, DEMO_TODAY
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--requests", type=int, default=50)

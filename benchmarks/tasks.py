@@ -1,6 +1,6 @@
 """Benchmark the volunteer's ranked task list (/volunteer/tasks) over many volunteers.
 
-    python -m socialforce.platform.bench_tasks --database-url sqlite:////tmp/s1/socialforce.db --volunteers 200
+    python -m benchmarks.tasks --database-url sqlite:////tmp/s1/socialforce.db --volunteers 200
 
 Picks approved volunteers with an active offer at random (fixed seed) and, in one fresh process, times:
 `text_model_build_ms`, fitting the offer text model (paid once per process and hour); `first_ms`, the very first
@@ -19,6 +19,28 @@ import random
 import statistics
 import time
 
+import sqlalchemy as sa
+from flask_login import login_user
+
+from socialforce import create_app
+from socialforce.platform.extensions import db
+from socialforce.platform.models import (
+    OfferStatus,
+    Order,
+    OrderState,
+    Provider,
+    ProviderStatus,
+    Role,
+    ServiceItem,
+    ServiceOffer,
+    TaskSignup,
+    User,
+    Volunteer,
+    VolunteerTask,
+    utcnow,
+)
+from socialforce.platform.services import matching
+
 
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
@@ -32,11 +54,6 @@ def _summary(values: list[float]) -> dict:
 
 def _sample(count: int, seed: int) -> list[int]:
     """Ids of `count` approved volunteers with an active offer, drawn at random."""
-    import sqlalchemy as sa
-
-    from socialforce.platform.extensions import db
-    from socialforce.platform.models import OfferStatus, Provider, ProviderStatus, ServiceOffer, Volunteer
-
     ids = db.session.scalars(
         sa.select(Volunteer.id).join(Provider, Provider.id == Volunteer.provider_id)
         .where(Provider.status == ProviderStatus.approved,
@@ -47,11 +64,6 @@ def _sample(count: int, seed: int) -> list[int]:
 
 def _page_caller(app):
     """A function that renders /volunteer/tasks for one volunteer (logged in for that request only)."""
-    from flask_login import login_user
-
-    from socialforce.platform.extensions import db
-    from socialforce.platform.models import Role, User, Volunteer
-
     def call(volunteer_id: int) -> int:
         volunteer = db.session.get(Volunteer, volunteer_id)
         user = User(id=0, username="bench", display_name=volunteer.real_name, role=Role.volunteer,
@@ -67,10 +79,6 @@ def _page_caller(app):
 
 
 def _service_caller():
-    from socialforce.platform.extensions import db
-    from socialforce.platform.models import Volunteer
-    from socialforce.platform.services import matching
-
     def call(volunteer_id: int) -> int:
         matching.tasks_for_volunteer(db.session.get(Volunteer, volunteer_id), k=20)
         db.session.rollback()
@@ -81,20 +89,6 @@ def _service_caller():
 
 def _verify(volunteer_ids: list[int]) -> dict:
     """Compare the fast list with the full-index reference for each volunteer."""
-    import sqlalchemy as sa
-
-    from socialforce.platform.extensions import db
-    from socialforce.platform.models import (
-        Order,
-        OrderState,
-        ServiceItem,
-        TaskSignup,
-        Volunteer,
-        VolunteerTask,
-        utcnow,
-    )
-    from socialforce.platform.services import matching
-
     on = utcnow().date()
     started = time.perf_counter()
     index = matching.warm_index(on)
@@ -133,8 +127,6 @@ def _verify(volunteer_ids: list[int]) -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark and print its JSON report."""
-    from socialforce import create_app
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--volunteers", type=int, default=200)
@@ -147,10 +139,6 @@ def main(argv: list[str] | None = None) -> dict:
     report: dict = {"database": url.split(":", 1)[0], "what": "page" if args.page else "service",
                     "load_average": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count()}
     with app.app_context():
-        from socialforce.platform.extensions import db
-        from socialforce.platform.models import Volunteer, utcnow
-        from socialforce.platform.services import matching
-
         started = time.perf_counter()
         matching.offer_text_model(utcnow().date())  # what the process's first ranked list pays once (then cached)
         report["text_model_build_ms"] = round((time.perf_counter() - started) * 1000, 1)
