@@ -1,18 +1,20 @@
 """The batch assignment as a transportation LP: exact flow on candidate arcs, priced against ALL pairs.
 
-Primal (over every eligible item-offer pair, i.e. every pair passing the hard constraints):
-    max sum w_ij x_ij  s.t.  sum_j x_ij <= k_i,  sum_i x_ij <= c_j,  0 <= x_ij <= 1.
+Primal (over every eligible item-offer pair, i.e. every pair passing the hard constraints; p(j) is offer
+j's provider, and a provider may publish several offers):
+    max sum w_ij x_ij  s.t.  sum_j x_ij <= k_i,  sum_i x_ij <= c_j,  sum_{j: p(j)=p} x_ij <= 1,  x >= 0.
 Dual:
-    min sum_i k_i u_i + sum_j c_j v_j + sum_ij z_ij  s.t.  u_i + v_j + z_ij >= w_ij,  u, v, z >= 0.
+    min sum_i k_i u_i + sum_j c_j v_j + sum_ip y_ip  s.t.  u_i + v_j + y_i,p(j) >= w_ij,  u, v, y >= 0.
 
-Upper bound (weak duality). Fix any offer prices v >= 0. For item i the cheapest feasible (u_i, z_i.)
-costs   min_{u >= 0} [ k_i u + sum_j max(0, w_ij - v_j - u) ]   (z_ij = max(0, w_ij - v_j - u) is optimal
-for fixed u). Write g_ij = max(0, w_ij - v_j) sorted descending g_(1) >= g_(2) >= ... The function
-phi(u) = k_i u + sum_j max(0, g_ij - u) is convex, piecewise linear, with slope k_i - #{j: g_ij > u}; the
-slope turns non-negative at u = g_(k_i) (0 if fewer than k_i positive terms), where
-phi = k_i g_(k_i) + sum_{l < k_i} (g_(l) - g_(k_i)) = sum of the k_i largest g_ij.
-So   LP* <= sum_j c_j v_j + sum_i (sum of the k_i largest max(0, w_ij - v_j) over ALL eligible j),
-for every v >= 0; equality holds for optimal v (LP duality).
+Upper bound (weak duality). Fix any offer prices v >= 0 and write g_ip = max(0, max_{j: p(j)=p} w_ij - v_j),
+item i's best gain from provider p. For item i the cheapest feasible (u_i, y_i.) costs
+min_{u >= 0} [ k_i u + sum_p max(0, g_ip - u) ]   (y_ip = max(0, g_ip - u) is optimal for fixed u). Sorted
+descending g_(1) >= g_(2) >= ..., phi(u) = k_i u + sum_p max(0, g_ip - u) is convex, piecewise linear, with
+slope k_i - #{p: g_ip > u}; the slope turns non-negative at u = g_(k_i) (0 if fewer than k_i positive
+terms), where phi = k_i g_(k_i) + sum_{l < k_i} (g_(l) - g_(k_i)) = sum of the k_i largest g_ip.
+So   LP* <= sum_j c_j v_j + sum_i (sum of the k_i largest g_ip over ALL providers with an eligible offer),
+for every v >= 0; equality holds for optimal v (LP duality). The flow models the provider rows with an
+(item, provider) node, so its potentials are optimal duals of the same LP restricted to its arcs.
 
 We take v from the exact min-cost-flow solution on the top-K candidate arcs (residual-graph potentials,
 which are optimal duals of the pruned LP). Items need not all be streamed: if an item's best pruned
@@ -25,8 +27,9 @@ left the bound equals the flow's value: the assignment is optimal over ALL eligi
 Streaming re-scores an item against its blocks; to do that once, not every round, the first stream of
 an item keeps ALL its eligible pairs of positive weight (item, column, weight: a few hundred per item).
 Later rounds read them back: pairs with w - v <= tau_i cannot change item i's top-k_i sum (its arcs
-already hold k_i values >= tau_i), so the exact term is the top-k_i of the pairs above tau_i, topped up
-with tau_i, and those same pairs are the improving columns.
+already hold k_i providers with values >= tau_i, and raising a provider's g_ip to at most tau_i changes no
+top-k_i value), so the exact term is the top-k_i over the providers above tau_i, topped up with tau_i, and
+those same pairs are the improving columns.
 """
 from __future__ import annotations
 
@@ -36,8 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from socialforce.matching.candidates import CandidateTable
-from socialforce.matching.flow import solve_transportation
-from socialforce.matching.index import MatchIndex, PartScores
+from socialforce.matching.flow import FlowSolution, solve_transportation
+from socialforce.matching.index import MatchIndex, Part, PartScores
 from socialforce.matching.types import Item
 
 Weigh = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -67,9 +70,23 @@ class TransportResult:
     streamed_items: int
 
 
-def _top_sums(item_pos: np.ndarray, g: np.ndarray, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per item: the sum of its demand-many largest g, and the demand-th largest g (0 if absent)."""
+def _per_provider(item_pos: np.ndarray, g: np.ndarray, provider: np.ndarray | None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(item, g) reduced to each (item, provider)'s largest g (provider None: pairs already distinct)."""
+    if provider is None or item_pos.size == 0:
+        return item_pos, g
+    order = np.lexsort((-g, provider, item_pos))
+    ip, pv = item_pos[order], provider[order]
+    first = np.r_[True, (ip[1:] != ip[:-1]) | (pv[1:] != pv[:-1])]
+    return ip[first], g[order][first]
+
+
+def _top_sums(item_pos: np.ndarray, g: np.ndarray, demand: np.ndarray, provider: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Per item: the sum of its demand-many largest g_ip over distinct providers, and the demand-th (0 if
+    absent)."""
     n = demand.size
+    item_pos, g = _per_provider(item_pos, g, provider)
     order = np.lexsort((-g, item_pos))
     ip, gs = item_pos[order], g[order]
     pos = np.arange(ip.size) - np.searchsorted(ip, ip, side="left")
@@ -89,45 +106,60 @@ def _stream(index: MatchIndex, items: Sequence[Item], positions: np.ndarray, wei
     If `keep` is a list, every eligible pair of positive weight is appended to it as (item, col, w).
     """
     kmax = max(1, int(demand[positions].max()))
-    best = np.zeros((positions.size, kmax))
-    columns = []
+    columns, tops = [], []
     sub = [items[p] for p in positions]
 
     def one(ps: PartScores):
         gpos = positions[ps.rows]
         w = np.where(ps.ok, weigh(np.where(ps.ok, ps.scores, 0.0), gpos[:, None]), 0.0)
         raw = np.where(ps.ok, w - v[ps.part.cols][None, :], -np.inf)
-        g = np.maximum(raw, 0.0)
-        n = g.shape[1]
-        top = -np.sort(-g, axis=1)[:, :kmax] if n <= kmax else -np.sort(-np.partition(g, n - kmax, axis=1)[:, n - kmax:], axis=1)
-        if top.shape[1] < kmax:
-            top = np.pad(top, ((0, 0), (0, kmax - top.shape[1])))
         r, c = np.nonzero(raw > tau[gpos][:, None] + EPS)
         pairs = None
         if keep is not None:
             kr, kc = np.nonzero(ps.ok & (w > 0))
             pairs = (gpos[kr].astype(np.int32), ps.part.cols[kc].astype(np.int32), w[kr, kc])
-        return ps.rows, top, (gpos[r], ps.part.cols[c], w[r, c], raw[r, c] - tau[gpos[r]]), pairs
+        top = _row_top(np.maximum(raw, 0.0), ps.part, kmax)
+        return (ps.rows[top[0]], top[1], top[2]), (gpos[r], ps.part.cols[c], w[r, c], raw[r, c] - tau[gpos[r]]), pairs
 
-    for rows, top, cols, pairs in index.iter_scored(sub, one):
-        best[rows] = -np.sort(-np.concatenate([best[rows], top], axis=1), axis=1)[:, :kmax]
+    for top, cols, pairs in index.iter_scored(sub, one):
+        tops.append(top)
         if cols[0].size:
             columns.append(cols)
         if pairs is not None and pairs[0].size:
             keep.append(pairs)
-    take = np.arange(kmax)[None, :] < demand[positions][:, None]
-    return (best * take).sum(axis=1), columns
+    if not tops:
+        return np.zeros(positions.size), columns
+    rows, provider, g = (np.concatenate(x) for x in zip(*tops, strict=True))
+    sums, _ = _top_sums(rows, g, demand[positions], provider)  # a provider may reach an item from two blocks
+    return sums, columns
 
 
-def _from_cache(cache: tuple[np.ndarray, ...], v: np.ndarray, demand: np.ndarray, tau: np.ndarray
-                ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+def _row_top(g: np.ndarray, part: Part, kmax: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, provider, g) of each row's kmax largest positive g over distinct providers of the part."""
+    providers = part.providers
+    if part.duplicate_providers:
+        ordered = providers[part.provider_order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        g = np.maximum.reduceat(g[:, part.provider_order], starts, axis=1)
+        providers = ordered[starts]
+    n = g.shape[1]
+    c = np.argpartition(-g, kmax - 1, axis=1)[:, :kmax] if n > kmax else np.broadcast_to(np.arange(n), g.shape)
+    r = np.broadcast_to(np.arange(g.shape[0])[:, None], c.shape)
+    top = g[r, c]
+    positive = top > 0
+    return r[positive], providers[c[positive]], top[positive]
+
+
+def _from_cache(cache: tuple[np.ndarray, ...], v: np.ndarray, demand: np.ndarray, tau: np.ndarray,
+                provider_ids: np.ndarray | None) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
     """`_stream`'s sums (for every cached item; other entries 0) and columns, from the kept pairs."""
     item, col, w = cache
     raw = w - v[col]
     above = raw > tau[item]
     it, c, wa, ra = item[above].astype(np.int64), col[above].astype(np.int64), w[above], raw[above]
-    top, _ = _top_sums(it, ra, demand)
-    count = np.bincount(it, minlength=demand.size)
+    distinct, g = _per_provider(it, ra, None if provider_ids is None else provider_ids[c])
+    top, _ = _top_sums(distinct, g, demand)
+    count = np.bincount(distinct, minlength=demand.size)
     sums = top + np.maximum(0, demand - count) * tau
     strict = ra > tau[it] + EPS
     return sums, (it[strict], c[strict], wa[strict], ra[strict] - tau[it[strict]])
@@ -143,6 +175,7 @@ def solve_exact(index: MatchIndex, items: Sequence[Item], table: CandidateTable,
     or read back from the kept pairs).
     """
     offer_ids = index.offer_ids
+    providers = index.provider_ids if index.multi_offer_providers else None
     arc_item = np.searchsorted(table.all_item_ids, table.item_ids)
     arc_col = np.searchsorted(offer_ids, table.offer_ids)
     weight = weigh(table.scores, arc_item)
@@ -159,17 +192,17 @@ def solve_exact(index: MatchIndex, items: Sequence[Item], table: CandidateTable,
     for rounds in range(1, max_rounds + 1):
         order = np.lexsort((arc_col, arc_item))
         arc_item, arc_col, weight = arc_item[order], arc_col[order], weight[order]
-        cols, local = _unique_inverse(arc_col)
-        sol = solve_transportation(arc_item, local, weight, demand, index.slots[cols])
+        cols, sol = _flow(index, arc_item, arc_col, weight, demand)
         v = np.zeros(offer_ids.size)
         v[cols] = sol.offer_price
         value = float(weight @ sol.flow)
-        sums, tau = _top_sums(arc_item, np.maximum(0.0, weight - v[arc_col]), demand)
+        arc_provider = None if providers is None else providers[arc_col]
+        sums, tau = _top_sums(arc_item, np.maximum(0.0, weight - v[arc_col]), demand, arc_provider)
         need = np.flatnonzero((pruned > tau + EPS) | cached)
         streamed = max(streamed, need.size)
         columns = []
         if cache is not None:  # every cached item is in `need`: its exact term comes from its kept pairs
-            exact, more = _from_cache(cache, v, demand, tau)
+            exact, more = _from_cache(cache, v, demand, tau, providers)
             sums[cached] = exact[cached]
             columns.append(more)
         fresh = need[~cached[need]]
@@ -181,7 +214,7 @@ def solve_exact(index: MatchIndex, items: Sequence[Item], table: CandidateTable,
             cache = tuple(np.concatenate(x) for x in zip(*kept, strict=True)) if kept else None
             kept = [cache] if cache is not None else []
         bound = float(index.slots[cols] @ sol.offer_price + sums.sum())
-        new = _new_columns(columns, arc_item, arc_col, index.provider_ids)
+        new = _new_columns(columns, arc_item, arc_col, offer_ids.size)
         if bound - value <= max(gap * bound, EPS) or new is None or rounds == max_rounds:
             return TransportResult(arc_item, arc_col, weight, sol.flow, v, value, bound, rounds, streamed)
         if cache is not None:  # a cached item's arcs far below its price come back as columns if needed
@@ -194,6 +227,50 @@ def solve_exact(index: MatchIndex, items: Sequence[Item], table: CandidateTable,
     raise AssertionError("unreachable")
 
 
+def _flow(index: MatchIndex, arc_item: np.ndarray, arc_col: np.ndarray, weight: np.ndarray, demand: np.ndarray
+          ) -> tuple[np.ndarray, FlowSolution]:
+    """The exact flow on the given arcs: the offer columns used and the solution (one slot per provider)."""
+    cols, local = _unique_inverse(arc_col)
+    arc_provider = index.provider_ids[arc_col] if index.multi_offer_providers else None
+    return cols, solve_transportation(arc_item, local, weight, demand, index.slots[cols], arc_provider)
+
+
+def whole_teams(index: MatchIndex, res: TransportResult, demand: np.ndarray, whole: np.ndarray
+                ) -> tuple[np.ndarray, int]:
+    """Repair step of the partial policy: a flow on `res`'s arcs with no `whole` item served short.
+
+    Two candidates, the better one wins: drop every team served short, or first let them take as many
+    providers as the arcs allow (their arcs get a bonus of TEAM_BONUS) and drop those still short; each
+    re-solves on the same arcs until no team is short. Dropping keeps every other pair feasible, so the
+    value lost is at most the weight of the pairs of the teams dropped. Returns (flow, teams dropped).
+    """
+    drop = _settle(index, res, demand, whole, bonus=False)
+    complete = _settle(index, res, demand, whole, bonus=True)
+    return max(drop, complete, key=lambda fd: (float(res.weight @ fd[0]), -fd[1]))
+
+
+TEAM_BONUS = 100.0
+"""Added to the arc weights of a team served short in the "complete" candidate: above any score x weight."""
+
+
+def _settle(index: MatchIndex, res: TransportResult, demand: np.ndarray, whole: np.ndarray, bonus: bool
+            ) -> tuple[np.ndarray, int]:
+    """Re-solve on `res`'s arcs, dropping teams served short (after boosting them once if `bonus`)."""
+    flow, demand, weight, dropped, boosted = res.flow, demand.copy(), res.weight, 0, not bonus
+    while True:
+        served = np.bincount(res.arc_item, weights=flow, minlength=demand.size)
+        short = whole & (served > 0) & (served < demand)
+        if not short.any():
+            return flow, dropped
+        if boosted:
+            demand[short] = 0
+            dropped += int(short.sum())
+        else:
+            weight = weight + np.where(short[res.arc_item], TEAM_BONUS, 0.0)
+            boosted = True
+        flow = _flow(index, res.arc_item, res.arc_col, weight, demand)[1].flow
+
+
 def _unique_inverse(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted unique values of `a` and each element's index among them (sort-based, fast for int64)."""
     order = np.argsort(a, kind="stable")
@@ -204,24 +281,19 @@ def _unique_inverse(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _new_columns(columns: list[tuple[np.ndarray, ...]], arc_item: np.ndarray, arc_col: np.ndarray,
-                 provider_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Columns with positive reduced cost, at most NEW_COLUMNS_PER_ITEM per item and one per provider."""
+                 n_cols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Columns with positive reduced cost not yet among the arcs, at most NEW_COLUMNS_PER_ITEM per item."""
     if not columns:
         return None
     it, col, w, gain = (np.concatenate(x) for x in zip(*columns, strict=True))
     if it.size == 0:
         return None
-    span = np.int64(provider_ids.max() + 1)
-    have = np.sort(arc_item * span + provider_ids[arc_col])
-    keys = it * span + provider_ids[col]
+    span = np.int64(n_cols)
+    have = np.sort(arc_item * span + arc_col)
+    keys = it * span + col
     fresh = have[np.minimum(np.searchsorted(have, keys), have.size - 1)] != keys if have.size else \
         np.ones(keys.size, dtype=bool)
     it, col, w, gain = it[fresh], col[fresh], w[fresh], gain[fresh]
-    order = np.lexsort((col, -gain, provider_ids[col], it))
-    it, col, w, gain = it[order], col[order], w[order], gain[order]
-    first = np.ones(it.size, dtype=bool)
-    first[1:] = (it[1:] != it[:-1]) | (provider_ids[col[1:]] != provider_ids[col[:-1]])
-    it, col, w, gain = it[first], col[first], w[first], gain[first]
     order = np.lexsort((col, -gain, it))
     it, col, w = it[order], col[order], w[order]
     pos = np.arange(it.size) - np.searchsorted(it, it, side="left")
