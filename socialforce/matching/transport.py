@@ -239,36 +239,58 @@ def whole_teams(index: MatchIndex, res: TransportResult, demand: np.ndarray, who
                 ) -> tuple[np.ndarray, int]:
     """Repair step of the partial policy: a flow on `res`'s arcs with no `whole` item served short.
 
-    Two candidates, the better one wins: drop every team served short, or first let them take as many
-    providers as the arcs allow (their arcs get a bonus of TEAM_BONUS) and drop those still short; each
-    re-solves on the same arcs until no team is short. Dropping keeps every other pair feasible, so the
-    value lost is at most the weight of the pairs of the teams dropped. Returns (flow, teams dropped).
+    1. Teams served short take free slots of providers they lack (a flow on those arcs serving as many as
+    it can, TEAM_BONUS per slot). 2. Teams still short are dropped and the flow re-solved once on all
+    arcs without them, the teams served whole kept whole (TEAM_BONUS on their arcs). 3. A team that
+    re-solve leaves short is dropped too, and freed slots go to items that may take any number (a flow on
+    free slots, never to a whole team). Returns (flow, teams dropped).
     """
-    drop = _settle(index, res, demand, whole, bonus=False)
-    complete = _settle(index, res, demand, whole, bonus=True)
-    return max(drop, complete, key=lambda fd: (float(res.weight @ fd[0]), -fd[1]))
+    flow = res.flow.copy()
+    short = _short(res, flow, demand, whole)
+    if not short.any():
+        return flow, 0
+    flow += _fill(index, res, flow, demand, short, TEAM_BONUS)
+    short = _short(res, flow, demand, whole)
+    demand = np.where(short, 0, demand)
+    served = np.bincount(res.arc_item, weights=flow, minlength=demand.size)
+    kept = whole & (served > 0) & ~short
+    _, sol = _flow(index, res.arc_item, res.arc_col, res.weight + np.where(kept[res.arc_item], TEAM_BONUS, 0.0),
+                   demand)
+    flow = sol.flow.copy()
+    late = _short(res, flow, demand, whole)
+    flow[late[res.arc_item]] = 0
+    flow += _fill(index, res, flow, demand, ~whole, 0.0)
+    return flow, int(short.sum() + late.sum())
 
 
 TEAM_BONUS = 100.0
-"""Added to the arc weights of a team served short in the "complete" candidate: above any score x weight."""
+"""Added per slot when completing short teams (above any weight): the flow completes as many as it can."""
 
 
-def _settle(index: MatchIndex, res: TransportResult, demand: np.ndarray, whole: np.ndarray, bonus: bool
-            ) -> tuple[np.ndarray, int]:
-    """Re-solve on `res`'s arcs, dropping teams served short (after boosting them once if `bonus`)."""
-    flow, demand, weight, dropped, boosted = res.flow, demand.copy(), res.weight, 0, not bonus
-    while True:
-        served = np.bincount(res.arc_item, weights=flow, minlength=demand.size)
-        short = whole & (served > 0) & (served < demand)
-        if not short.any():
-            return flow, dropped
-        if boosted:
-            demand[short] = 0
-            dropped += int(short.sum())
-        else:
-            weight = weight + np.where(short[res.arc_item], TEAM_BONUS, 0.0)
-            boosted = True
-        flow = _flow(index, res.arc_item, res.arc_col, weight, demand)[1].flow
+def _short(res: TransportResult, flow: np.ndarray, demand: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """Whole teams served by some but fewer providers than they need."""
+    served = np.bincount(res.arc_item, weights=flow, minlength=demand.size)
+    return whole & (served > 0) & (served < demand)
+
+
+def _fill(index: MatchIndex, res: TransportResult, flow: np.ndarray, demand: np.ndarray, allowed: np.ndarray,
+          bonus: float) -> np.ndarray:
+    """Extra flow of the allowed items over `res`'s unused arcs, into free slots of providers they lack."""
+    used = flow > 0
+    served = np.bincount(res.arc_item[used], minlength=demand.size)
+    free = index.slots - np.bincount(res.arc_col[used], minlength=index.slots.size)
+    span = np.int64(index.provider_ids.max() + 1)
+    keys = res.arc_item * span + index.provider_ids[res.arc_col]
+    cand = ~used & allowed[res.arc_item] & (served < demand)[res.arc_item] & (free[res.arc_col] > 0) \
+        & ~np.isin(keys, keys[used])
+    extra = np.zeros(flow.size, dtype=flow.dtype)
+    sub = np.flatnonzero(cand)
+    if sub.size:
+        cols, local = _unique_inverse(res.arc_col[sub])
+        extra[sub] = solve_transportation(res.arc_item[sub], local, res.weight[sub] + bonus,
+                                          np.where(allowed, demand - served, 0), free[cols],
+                                          index.provider_ids[res.arc_col[sub]]).flow
+    return extra
 
 
 def _unique_inverse(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
