@@ -25,8 +25,9 @@ reduced cost: it is added as a column and the flow re-solved (column generation)
 left the bound equals the flow's value: the assignment is optimal over ALL eligible pairs.
 
 Streaming re-scores an item against its blocks; to do that once, not every round, the first stream of
-an item keeps ALL its eligible pairs of positive weight (item, column, weight: a few hundred per item).
-Later rounds read them back: pairs with w - v <= tau_i cannot change item i's top-k_i sum (its arcs
+an item keeps its KEEP_PER_ITEM best pairs per block (item, column, weight), so memory grows linearly
+with the items priced, and the best weight it left out. Later rounds read them back unless the item's
+threshold tau_i fell below that weight (then it is streamed again): pairs with w - v <= tau_i cannot change item i's top-k_i sum (its arcs
 already hold k_i providers with values >= tau_i, and raising a provider's g_ip to at most tau_i changes no
 top-k_i value), so the exact term is the top-k_i over the providers above tau_i, topped up with tau_i, and
 those same pairs are the improving columns.
@@ -40,7 +41,7 @@ import numpy as np
 
 from socialforce.matching.candidates import CandidateTable
 from socialforce.matching.flow import FlowSolution, solve_transportation
-from socialforce.matching.index import MatchIndex, Part, PartScores
+from socialforce.matching.index import MatchIndex, Part, PartScores, top_k_per_row
 from socialforce.matching.types import Item
 
 Weigh = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -50,6 +51,9 @@ NEW_COLUMNS_PER_ITEM = 25
 DROP_MARGIN = 0.2
 """Between rounds, arcs of cached items with zero flow and reduced cost below -DROP_MARGIN leave the flow
 (smaller re-solves); they stay in the cache, so pricing brings any of them back when it could improve."""
+KEEP_PER_ITEM = 40
+"""Pairs kept per item and block after its first stream (memory linear in items); the best weight left out
+is recorded, and an item whose threshold falls below it is streamed again."""
 EPS = 1e-9
 GAP_TOLERANCE = 1e-4
 """Column generation stops once (bound - value) <= GAP_TOLERANCE x bound: value/LP* >= 0.9999."""
@@ -99,11 +103,12 @@ def _top_sums(item_pos: np.ndarray, g: np.ndarray, demand: np.ndarray, provider:
 
 
 def _stream(index: MatchIndex, items: Sequence[Item], positions: np.ndarray, weigh: Weigh, v: np.ndarray,
-            demand: np.ndarray, tau: np.ndarray, keep: list | None = None
+            demand: np.ndarray, tau: np.ndarray, keep: list | None = None, kept_rest: np.ndarray | None = None
             ) -> tuple[np.ndarray, list[tuple[np.ndarray, ...]]]:
     """Exact top-k sums over ALL eligible pairs of the given items, and the pairs with w - v > tau.
 
-    If `keep` is a list, every eligible pair of positive weight is appended to it as (item, col, w).
+    If `keep` is a list, each item's KEEP_PER_ITEM best eligible pairs of positive weight per block are
+    appended to it as (item, col, w), and `kept_rest[item]` is raised to the best weight left out.
     """
     kmax = max(1, int(demand[positions].max()))
     columns, tops = [], []
@@ -116,8 +121,9 @@ def _stream(index: MatchIndex, items: Sequence[Item], positions: np.ndarray, wei
         r, c = np.nonzero(raw > tau[gpos][:, None] + EPS)
         pairs = None
         if keep is not None:
-            kr, kc = np.nonzero(ps.ok & (w > 0))
-            pairs = (gpos[kr].astype(np.int32), ps.part.cols[kc].astype(np.int32), w[kr, kc])
+            good = ps.ok & (w > 0)
+            kr, kc, rest = top_k_per_row(np.where(good, w, -np.inf), good, KEEP_PER_ITEM)
+            pairs = (gpos[kr].astype(np.int32), ps.part.cols[kc].astype(np.int32), w[kr, kc], gpos, rest)
         top = _row_top(np.maximum(raw, 0.0), ps.part, kmax)
         return (ps.rows[top[0]], top[1], top[2]), (gpos[r], ps.part.cols[c], w[r, c], raw[r, c] - tau[gpos[r]]), pairs
 
@@ -125,8 +131,9 @@ def _stream(index: MatchIndex, items: Sequence[Item], positions: np.ndarray, wei
         tops.append(top)
         if cols[0].size:
             columns.append(cols)
-        if pairs is not None and pairs[0].size:
-            keep.append(pairs)
+        if pairs is not None:
+            keep.append(pairs[:3])
+            np.maximum.at(kept_rest, pairs[3], pairs[4])
     if not tops:
         return np.zeros(positions.size), columns
     rows, provider, g = (np.concatenate(x) for x in zip(*tops, strict=True))
@@ -187,6 +194,7 @@ def solve_exact(index: MatchIndex, items: Sequence[Item], table: CandidateTable,
     pruned = np.where(np.isfinite(table.pruned_max) & (demand > 0), pruned, -np.inf)
     streamed = 0
     kept: list[tuple[np.ndarray, ...]] = []
+    kept_rest = np.full(demand.size, -np.inf)
     cached = np.zeros(demand.size, dtype=bool)
     cache: tuple[np.ndarray, ...] | None = None
     for rounds in range(1, max_rounds + 1):
@@ -199,6 +207,10 @@ def solve_exact(index: MatchIndex, items: Sequence[Item], table: CandidateTable,
         arc_provider = None if providers is None else providers[arc_col]
         sums, tau = _top_sums(arc_item, np.maximum(0.0, weight - v[arc_col]), demand, arc_provider)
         need = np.flatnonzero((pruned > tau + EPS) | cached)
+        stale = cached & (kept_rest > tau)  # a pair beyond the kept ones could count: score it again
+        if stale.any():
+            cache = tuple(x[~stale[cache[0]]] for x in cache)
+            kept, cached, kept_rest[stale] = [cache], cached & ~stale, -np.inf
         streamed = max(streamed, need.size)
         columns = []
         if cache is not None:  # every cached item is in `need`: its exact term comes from its kept pairs
@@ -207,7 +219,7 @@ def solve_exact(index: MatchIndex, items: Sequence[Item], table: CandidateTable,
             columns.append(more)
         fresh = need[~cached[need]]
         if fresh.size:
-            exact, streamed_columns = _stream(index, items, fresh, weigh, v, demand, tau, kept)
+            exact, streamed_columns = _stream(index, items, fresh, weigh, v, demand, tau, kept, kept_rest)
             sums[fresh] = exact
             columns.extend(streamed_columns)
             cached[fresh] = True
