@@ -24,6 +24,7 @@ from socialforce.matching.transport import (
     Weigh,
     full_bound,
     solve_exact,
+    team_terms,
     whole_teams,
 )
 from socialforce.matching.types import Assignment, Item
@@ -44,6 +45,7 @@ class BatchResult:
     rounds: int
     streamed_items: int
     table: CandidateTable
+    pro_rata_bound: float
     partially_served_items: int
     hopeless_teams: int
     dropped_short_teams: int
@@ -80,23 +82,27 @@ def _pairs(items: Sequence[Item], index: MatchIndex, arc_item: np.ndarray, arc_c
 
 def solve_batch(items: Sequence[Item], index: MatchIndex, k: int = TOP_K,
                 table: CandidateTable | None = None, gap: float = GAP_TOLERANCE) -> BatchResult:
-    """The assignment over ALL eligible pairs under the partial policy, and the pro-rata LP's bound.
+    """The assignment over ALL eligible pairs under the partial policy, with its certificate.
 
-    The flow is certified within `gap` of the pro-rata LP optimum (0: exact); the repair for whole teams
-    then loses `repair_loss` at most, and `lp_bound` stays an upper bound of every feasible assignment.
+    The flow is certified within `gap` of the pro-rata LP optimum (`pro_rata_bound`; 0: exact); the repair
+    for whole teams then loses `repair_loss`. `lp_bound` is the same dual bound with each whole team's term
+    all-or-nothing (`transport.team_terms`): an upper bound of every assignment the policy allows.
     """
     items, table = _prepare(items, index, k, table)
     demand = team_demand(items, table)
     res = solve_exact(index, items, table, objective_weigh(items), demand, gap=gap)
     whole = np.array([it.needs_whole_team for it in items], dtype=bool)
     flow, dropped = whole_teams(index, res, demand, whole)
+    teams = np.flatnonzero(whole & (demand > 0))
+    pro_rata, all_or_nothing = team_terms(index, items, teams, objective_weigh(items), demand, res.offer_price)
     used = flow > 0
     assignment = Assignment(pairs=_pairs(items, index, res.arc_item[used], res.arc_col[used]),
                             utility=float(res.weight @ flow), method="flow")
     served = np.bincount(res.arc_item[used], minlength=len(items))
     prices = MappingProxyType({index.offers[c].id: float(res.offer_price[c])
                                for c in np.flatnonzero(res.offer_price > 0)})
-    return BatchResult(assignment, res.bound, prices, res.rounds, res.streamed_items, table,
+    return BatchResult(assignment, res.bound - float((pro_rata - all_or_nothing).sum()), prices, res.rounds,
+                       res.streamed_items, table, pro_rata_bound=res.bound,
                        partially_served_items=int(((served > 0) & (served < demand)).sum()),
                        hopeless_teams=int((whole & (demand == 0)).sum()),
                        dropped_short_teams=dropped, repair_loss=res.value - assignment.utility)
@@ -152,13 +158,14 @@ def lp_bound(items: Sequence[Item], index: MatchIndex, offer_prices: dict[int, f
     """Upper bound on the LP optimum over ALL eligible pairs for given offer prices (weak duality).
 
     Streams every eligible pair of every item (teams that cannot be whole left out, as in `solve_batch`):
-    sum_j c_j v_j + sum_i (top-k_i of max(0, w_ij - v_j));
+    sum_j c_j v_j + sum_i (top-k_i of max(0, w_ij - v_j)), a whole team's term all-or-nothing;
     see `transport` for the proof. With the prices of `solve_batch` it equals its `lp_bound`.
     """
     items = sorted(items, key=lambda it: it.id)
     v = np.array([offer_prices.get(o.id, 0.0) for o in index.offers])
     demand = team_demand(items, index.candidate_table(items, max((it.slots_needed for it in items), default=1)))
-    return full_bound(index, items, objective_weigh(items), demand, v)
+    whole = np.array([it.needs_whole_team for it in items], dtype=bool)
+    return full_bound(index, items, objective_weigh(items), demand, v, whole)
 
 
 def high_priority_ids(items: Sequence[Item], quantile: float = HIGH_PRIORITY_QUANTILE) -> frozenset[int]:

@@ -83,7 +83,8 @@ def run(scale: float, seed: int, k: int, queries: int, cache_dir: Path) -> dict:
     gap = batch.lp_bound - flow.utility
     out.update(utility=flow.utility, lp_bound=batch.lp_bound, utility_ratio=flow.utility / batch.lp_bound,
                optimality_gap=gap, optimality_gap_rel=gap / batch.lp_bound,
-               flow_gap_rel=(gap - batch.repair_loss) / batch.lp_bound, tolerance=GAP_TOLERANCE,
+               pro_rata_bound=batch.pro_rata_bound, tolerance=GAP_TOLERANCE,
+               flow_gap_rel=1 - (flow.utility + batch.repair_loss) / batch.pro_rata_bound,
                repair_loss=batch.repair_loss, team_items=sum(it.slots_needed > 1 for it in items),
                partially_served_items=batch.partially_served_items, dropped_short_teams=batch.dropped_short_teams,
                hopeless_teams=batch.hopeless_teams, cg_rounds=batch.rounds, streamed_items=batch.streamed_items,

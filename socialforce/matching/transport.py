@@ -103,10 +103,12 @@ def _top_sums(item_pos: np.ndarray, g: np.ndarray, demand: np.ndarray, provider:
 
 
 def _stream(index: MatchIndex, items: Sequence[Item], positions: np.ndarray, weigh: Weigh, v: np.ndarray,
-            demand: np.ndarray, tau: np.ndarray, keep: list | None = None, kept_rest: np.ndarray | None = None
-            ) -> tuple[np.ndarray, list[tuple[np.ndarray, ...]]]:
+            demand: np.ndarray, tau: np.ndarray, keep: list | None = None, kept_rest: np.ndarray | None = None,
+            teams: bool = False) -> tuple[np.ndarray, list[tuple[np.ndarray, ...]]]:
     """Exact top-k sums over ALL eligible pairs of the given items, and the pairs with w - v > tau.
 
+    The sums are of max(0, w - v) per provider; with `teams`, all-or-nothing terms instead: max(0, the sum of
+    the k largest w - v, negative ones included), 0 for an item with fewer than k eligible providers.
     If `keep` is a list, each item's KEEP_PER_ITEM best eligible pairs of positive weight per block are
     appended to it as (item, col, w), and `kept_rest[item]` is raised to the best weight left out.
     """
@@ -124,7 +126,7 @@ def _stream(index: MatchIndex, items: Sequence[Item], positions: np.ndarray, wei
             good = ps.ok & (w > 0)
             kr, kc, rest = top_k_per_row(np.where(good, w, -np.inf), good, KEEP_PER_ITEM)
             pairs = (gpos[kr].astype(np.int32), ps.part.cols[kc].astype(np.int32), w[kr, kc], gpos, rest)
-        top = _row_top(np.maximum(raw, 0.0), ps.part, kmax)
+        top = _row_top(raw if teams else np.maximum(raw, 0.0), ps.part, kmax, positive_only=not teams)
         return (ps.rows[top[0]], top[1], top[2]), (gpos[r], ps.part.cols[c], w[r, c], raw[r, c] - tau[gpos[r]]), pairs
 
     for top, cols, pairs in index.iter_scored(sub, one):
@@ -138,11 +140,16 @@ def _stream(index: MatchIndex, items: Sequence[Item], positions: np.ndarray, wei
         return np.zeros(positions.size), columns
     rows, provider, g = (np.concatenate(x) for x in zip(*tops, strict=True))
     sums, _ = _top_sums(rows, g, demand[positions], provider)  # a provider may reach an item from two blocks
+    if teams:
+        distinct, _ = _per_provider(rows, g, provider)
+        whole = np.bincount(distinct, minlength=positions.size) >= demand[positions]
+        sums = np.where(whole, np.maximum(sums, 0.0), 0.0)
     return sums, columns
 
 
-def _row_top(g: np.ndarray, part: Part, kmax: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(row, provider, g) of each row's kmax largest positive g over distinct providers of the part."""
+def _row_top(g: np.ndarray, part: Part, kmax: int, positive_only: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, provider, g) of each row's kmax largest g over distinct providers of the part (only g > 0, or
+    every finite g)."""
     providers = part.providers
     if part.duplicate_providers:
         ordered = providers[part.provider_order]
@@ -153,7 +160,7 @@ def _row_top(g: np.ndarray, part: Part, kmax: int) -> tuple[np.ndarray, np.ndarr
     c = np.argpartition(-g, kmax - 1, axis=1)[:, :kmax] if n > kmax else np.broadcast_to(np.arange(n), g.shape)
     r = np.broadcast_to(np.arange(g.shape[0])[:, None], c.shape)
     top = g[r, c]
-    positive = top > 0
+    positive = (top > 0) if positive_only else np.isfinite(top)
     return r[positive], providers[c[positive]], top[positive]
 
 
@@ -335,11 +342,28 @@ def _new_columns(columns: list[tuple[np.ndarray, ...]], arc_item: np.ndarray, ar
     return (it[keep], col[keep], w[keep]) if keep.any() else None
 
 
+def team_terms(index: MatchIndex, items: Sequence[Item], positions: np.ndarray, weigh: Weigh, demand: np.ndarray,
+               offer_price: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The bound's terms of the given items over ALL their pairs: pro rata, and all-or-nothing.
+
+    All-or-nothing is the Lagrangian bound of the policy (offer capacities priced by v): an item served
+    whole gains the sum of its k best w - v over distinct providers, or nothing. It never exceeds the
+    pro-rata term, so replacing a whole team's term keeps a bound, tighter, on every assignment the
+    policy allows.
+    """
+    if positions.size == 0:
+        return np.zeros(0), np.zeros(0)
+    never = np.full(demand.size, np.inf)
+    return (_stream(index, items, positions, weigh, offer_price, demand, never)[0],
+            _stream(index, items, positions, weigh, offer_price, demand, never, teams=True)[0])
+
+
 def full_bound(index: MatchIndex, items: Sequence[Item], weigh: Weigh, demand: np.ndarray,
-               offer_price: np.ndarray) -> float:
-    """The dual bound for given offer prices, streaming EVERY eligible pair of every item (no shortcut)."""
+               offer_price: np.ndarray, whole: np.ndarray) -> float:
+    """The dual bound for given offer prices, streaming EVERY eligible pair of every item (no shortcut);
+    `whole` items (teams served all-or-nothing) count with their all-or-nothing term."""
     positions = np.flatnonzero(demand > 0)
     if positions.size == 0:
         return float(index.slots @ offer_price)
-    sums, _ = _stream(index, items, positions, weigh, offer_price, demand, np.full(demand.size, np.inf))
-    return float(index.slots @ offer_price + sums.sum())
+    sums, aon = team_terms(index, items, positions, weigh, demand, offer_price)
+    return float(index.slots @ offer_price + np.where(whole[positions], aon, sums).sum())

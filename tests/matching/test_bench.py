@@ -20,6 +20,7 @@ def test_bench_prints_one_json_line_with_consistent_figures(tmp_path):
     assert figures["utility"] <= figures["lp_bound"] + 1e-6
     assert abs(figures["optimality_gap"] - (figures["lp_bound"] - figures["utility"])) < 1e-5
     assert figures["flow_gap_rel"] <= figures["tolerance"]  # the flow is certified; the repair's loss is stated
+    assert figures["lp_bound"] <= figures["pro_rata_bound"] + 1e-6
     assert 0 < figures["multi_offer_providers"] < figures["providers"] < figures["offers"]
     assert 0 <= figures["partially_served_items"] <= figures["team_items"]
     assert max(figures["greedy_utility"], figures["greedy_priority_utility"], figures["greedy_pairs_utility"]) \

@@ -165,4 +165,6 @@ def test_repair_drops_a_team_left_short_by_capacity_within_its_stated_loss():
     assert batch.assignment.pairs == ((2, 10),)
     assert batch.dropped_short_teams == 1 and batch.hopeless_teams == 0
     assert batch.repair_loss == pytest.approx(pro.assignment.utility - batch.assignment.utility)
-    assert batch.lp_bound == pytest.approx(pro.lp_bound)
+    assert batch.pro_rata_bound == pytest.approx(pro.lp_bound)
+    # the all-or-nothing bound counts the team's two gains together, or nothing: never above pro rata
+    assert batch.assignment.utility <= batch.lp_bound <= batch.pro_rata_bound

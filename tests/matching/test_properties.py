@@ -191,6 +191,7 @@ def test_column_generation_with_cached_pairs_certifies_the_full_optimum():
     full = lp_bound(problem.items, index, batch.offer_prices)  # streams every eligible pair, no cache
     assert abs(full - batch.lp_bound) < 1e-6
     flow_value = batch.assignment.utility + batch.repair_loss  # before whole teams were enforced
-    assert flow_value >= batch.lp_bound * (1 - 1e-6)  # integer costs: rounding only
+    assert flow_value >= batch.pro_rata_bound * (1 - 1e-6)  # integer costs: rounding only
+    assert batch.assignment.utility <= batch.lp_bound + 1e-6 <= batch.pro_rata_bound + 2e-6
     greedy = assign_greedy(problem.items, index, k=3)
     assert greedy.utility <= batch.assignment.utility + 1e-9
