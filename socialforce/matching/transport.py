@@ -105,7 +105,8 @@ def _top_sums(item_pos: np.ndarray, g: np.ndarray, demand: np.ndarray, provider:
 def _stream(index: MatchIndex, items: Sequence[Item], positions: np.ndarray, weigh: Weigh, v: np.ndarray,
             demand: np.ndarray, tau: np.ndarray, keep: list | None = None, kept_rest: np.ndarray | None = None,
             teams: bool = False) -> tuple[np.ndarray, list[tuple[np.ndarray, ...]]]:
-    """Exact top-k sums over ALL eligible pairs of the given items, and the pairs with w - v > tau.
+    """Exact top-k sums over ALL eligible pairs of the given items, and their best pairs with w - v > tau
+    (NEW_COLUMNS_PER_ITEM per block, as (item, col, w, w - v - tau)).
 
     The sums are of max(0, w - v) per provider; with `teams`, all-or-nothing terms instead: max(0, the sum of
     the k largest w - v, negative ones included), 0 for an item with fewer than k eligible providers.
@@ -120,14 +121,15 @@ def _stream(index: MatchIndex, items: Sequence[Item], positions: np.ndarray, wei
         gpos = positions[ps.rows]
         w = np.where(ps.ok, weigh(np.where(ps.ok, ps.scores, 0.0), gpos[:, None]), 0.0)
         raw = np.where(ps.ok, w - v[ps.part.cols][None, :], -np.inf)
-        r, c = np.nonzero(raw > tau[gpos][:, None] + EPS)
+        gain = np.where(raw > tau[gpos][:, None] + EPS, raw - tau[gpos][:, None], -np.inf)
+        r, c, _ = top_k_per_row(gain, np.isfinite(gain), NEW_COLUMNS_PER_ITEM)  # all `_new_columns` can take
         pairs = None
         if keep is not None:
             good = ps.ok & (w > 0)
             kr, kc, rest = top_k_per_row(np.where(good, w, -np.inf), good, KEEP_PER_ITEM)
             pairs = (gpos[kr].astype(np.int32), ps.part.cols[kc].astype(np.int32), w[kr, kc], gpos, rest)
         top = _row_top(raw if teams else np.maximum(raw, 0.0), ps.part, kmax, positive_only=not teams)
-        return (ps.rows[top[0]], top[1], top[2]), (gpos[r], ps.part.cols[c], w[r, c], raw[r, c] - tau[gpos[r]]), pairs
+        return (ps.rows[top[0]], top[1], top[2]), (gpos[r], ps.part.cols[c], w[r, c], gain[r, c]), pairs
 
     for top, cols, pairs in index.iter_scored(sub, one):
         tops.append(top)
