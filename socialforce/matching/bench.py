@@ -22,6 +22,7 @@ import platform
 import resource
 import tempfile
 import time
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -39,8 +40,9 @@ from socialforce.matching.assign import (
 from socialforce.matching.evaluate import evaluate_over_seeds
 from socialforce.matching.index import MatchIndex
 from socialforce.matching.synthetic import Problem, make_history, make_problem
+from socialforce.matching.transport import GAP_TOLERANCE
 
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 LEARN_QUERIES = 2_000
 """Logged lists per seed of the learning evaluation (5 seeds, about 40k shown candidates each): enough to separate
 the rankers, small enough that the evaluation adds about a minute of CPU to the bench."""
@@ -61,8 +63,10 @@ def run(scale: float, seed: int, k: int, queries: int, cache_dir: Path, seeds: i
     """Run the whole benchmark and return its figures."""
     problem, cached = load_problem(scale, seed, cache_dir)
     items, offers, context = problem.items, problem.offers, problem.context
-    out: dict = {"scale": scale, "items": len(items), "providers": len({o.provider_id for o in offers}),
-                 "offers": len(offers), "top_k": k, "problem_cached": cached}
+    per_provider = Counter(o.provider_id for o in offers)
+    out: dict = {"scale": scale, "items": len(items), "providers": len(per_provider), "offers": len(offers),
+                 "multi_offer_providers": sum(n > 1 for n in per_provider.values()), "top_k": k,
+                 "problem_cached": cached}
     start, start_cpu = time.perf_counter(), time.process_time()
 
     t = time.perf_counter()
@@ -79,8 +83,15 @@ def run(scale: float, seed: int, k: int, queries: int, cache_dir: Path, seeds: i
     out["assign_s"] = time.perf_counter() - t
     out["total_s"], out["total_cpu_s"] = time.perf_counter() - start, time.process_time() - start_cpu
     flow = batch.assignment
+    gap = batch.lp_bound - flow.utility
     out.update(utility=flow.utility, lp_bound=batch.lp_bound, utility_ratio=flow.utility / batch.lp_bound,
-               cg_rounds=batch.rounds, streamed_items=batch.streamed_items, assigned_pairs=len(flow.pairs))
+               optimality_gap=gap, optimality_gap_rel=gap / batch.lp_bound,
+               pro_rata_bound=batch.pro_rata_bound, tolerance=GAP_TOLERANCE,
+               flow_gap_rel=1 - (flow.utility + batch.repair_loss) / batch.pro_rata_bound,
+               repair_loss=batch.repair_loss, team_items=sum(it.slots_needed > 1 for it in items),
+               partially_served_items=batch.partially_served_items, dropped_short_teams=batch.dropped_short_teams,
+               hopeless_teams=batch.hopeless_teams, cg_rounds=batch.rounds, streamed_items=batch.streamed_items,
+               assigned_pairs=len(flow.pairs))
 
     t = time.perf_counter()
     greedy = assign_greedy(items, index, k, table)
@@ -122,7 +133,12 @@ def run(scale: float, seed: int, k: int, queries: int, cache_dir: Path, seeds: i
     out["bench_s"], out["bench_cpu_s"] = time.perf_counter() - start, time.process_time() - start_cpu
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out.update(cpu_count=os.cpu_count(), load_avg_1m=os.getloadavg()[0], python=platform.python_version())
-    return {key: (round(v, 6) if isinstance(v, float) else v) for key, v in out.items()}
+    return {key: (_figure(v) if isinstance(v, float) else v) for key, v in out.items()}
+
+
+def _figure(v: float) -> float:
+    """6 decimals, or 3 significant digits for smaller figures (relative gaps)."""
+    return round(v, 6) if abs(v) >= 1e-3 or v == 0 else float(f"{v:.3g}")
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ class CandidateTable:
 
     `all_item_ids` are the (sorted) ids of every item asked for, `pruned_max` (aligned with them) the best
     cold-start score among each item's eligible offers NOT in the table (-inf: the table has them all).
+    `top_k` is the most rows kept per item; `per_provider`: only each provider's best offer was kept.
     """
 
     item_ids: np.ndarray
@@ -27,6 +28,8 @@ class CandidateTable:
     positions: np.ndarray
     all_item_ids: np.ndarray
     pruned_max: np.ndarray
+    top_k: int = 0
+    per_provider: bool = True
 
     @classmethod
     def empty(cls, item_ids: np.ndarray) -> CandidateTable:
@@ -34,6 +37,12 @@ class CandidateTable:
         z = np.zeros(0, dtype=np.int64)
         return cls(z, z, z, np.zeros(0), np.zeros((0, len(FEATURES))), z, item_ids,
                    np.full(item_ids.size, -np.inf))
+
+    def provider_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per item (all_item_ids order): rows in the table, and whether they hold every eligible provider
+        (nothing pruned, or a per-provider table not filled up to top_k: only other offers were pruned)."""
+        count = np.bincount(np.searchsorted(self.all_item_ids, self.item_ids), minlength=self.all_item_ids.size)
+        return count, ~np.isfinite(self.pruned_max) | (self.per_provider & (count < self.top_k))
 
     def __len__(self) -> int:
         return int(self.item_ids.size)

@@ -51,7 +51,8 @@ def pair_problems(item: Item, offer: Offer, context: Context, rules: Rules = DEF
 
 def violation_list(items: Sequence[Item], offers: Sequence[Offer], context: Context, assignment: Assignment,
                    rules: Rules = DEFAULT_RULES) -> list[Violation]:
-    """Every violation in the assignment: per pair, per item demand, per offer capacity, duplicates."""
+    """Every violation in the assignment: per pair, per item demand (too many providers, or a team served
+    short without `partial_ok`), per offer capacity, a provider twice for one item."""
     item_by_id = {it.id: it for it in items}
     offer_by_id = {o.id: o for o in offers}
     out: list[Violation] = []
@@ -71,6 +72,8 @@ def violation_list(items: Sequence[Item], offers: Sequence[Offer], context: Cont
         per_offer[offer_id] += 1
     out.extend(Violation("item_demand", i, 0) for i, n in sorted(per_item.items())
                if n > item_by_id[i].slots_needed)
+    out.extend(Violation("short_team", i, 0) for i, n in sorted(per_item.items())
+               if n < item_by_id[i].slots_needed and item_by_id[i].needs_whole_team)
     out.extend(Violation("offer_capacity", 0, o) for o, n in sorted(per_offer.items())
                if n > offer_by_id[o].slots_left)
     return out

@@ -2,6 +2,8 @@
 
 Network: source -> item i (capacity k_i), item -> offer (capacity 1, cost -round(w_ij x COST_SCALE)),
 offer j -> sink (capacity c_j), and a source -> sink bypass (cost 0) so items may stay unassigned.
+When an item has arcs to several offers of one provider, those arcs leave a node (item, provider) fed by
+one arc of capacity 1 from the item: an item takes at most one slot of each provider, whichever offer.
 """
 from __future__ import annotations
 
@@ -23,29 +25,53 @@ class FlowSolution:
     offer_price: np.ndarray
 
 
+def _provider_nodes(arc_item: np.ndarray, arc_provider: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per arc, the index of its (item, provider) node (-1: the provider has no other arc for the item),
+    and per node its item."""
+    if arc_item.size == 0:
+        return np.full(0, -1, np.int64), np.zeros(0, np.int64)
+    key = arc_item.astype(np.int64) * np.int64(arc_provider.max() + 1) + arc_provider
+    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    shared = counts >= 2
+    node = np.where(shared, np.cumsum(shared) - 1, -1)[inverse]
+    node_item = np.zeros(int(shared.sum()), np.int64)
+    node_item[node[node >= 0]] = arc_item[node >= 0]
+    return node, node_item
+
+
 def solve_transportation(arc_item: np.ndarray, arc_offer: np.ndarray, weight: np.ndarray,
-                         demand: np.ndarray, capacity: np.ndarray) -> FlowSolution:
-    """Maximise sum(weight x flow) with item demands and offer capacities; arcs must be in a fixed order."""
+                         demand: np.ndarray, capacity: np.ndarray, arc_provider: np.ndarray | None = None
+                         ) -> FlowSolution:
+    """Maximise sum(weight x flow) with item demands and offer capacities, at most one offer of each
+    provider per item (`arc_provider`; None: every arc is its own provider); arcs in a fixed order."""
     n_items, n_offers = demand.size, capacity.size
     source, sink = 0, n_items + n_offers + 1
     cost = -np.rint(weight * COST_SCALE).astype(np.int64)
-    tails = np.concatenate([arc_item + 1, np.zeros(n_items, np.int64), n_items + 1 + np.arange(n_offers),
-                            [source]]).astype(np.int32)
+    if arc_provider is None:
+        node, node_item = np.full(arc_item.size, -1, np.int64), np.zeros(0, np.int64)
+    else:
+        node, node_item = _provider_nodes(arc_item, arc_provider)
+    groups = sink + 1 + np.arange(node_item.size)
+    arc_tail = np.where(node >= 0, sink + 1 + node, arc_item + 1)
+    tails = np.concatenate([arc_tail, np.zeros(n_items, np.int64), n_items + 1 + np.arange(n_offers),
+                            [source], node_item + 1]).astype(np.int32)
     heads = np.concatenate([n_items + 1 + arc_offer, 1 + np.arange(n_items), np.full(n_offers, sink),
-                            [sink]]).astype(np.int32)
+                            [sink], groups]).astype(np.int32)
     total = int(demand.sum())
-    caps = np.concatenate([np.ones(arc_item.size, np.int64), demand, capacity, [total]]).astype(np.int64)
-    costs = np.concatenate([cost, np.zeros(n_items + n_offers + 1, np.int64)])
+    caps = np.concatenate([np.ones(arc_item.size, np.int64), demand, capacity, [total],
+                           np.ones(node_item.size, np.int64)]).astype(np.int64)
+    costs = np.concatenate([cost, np.zeros(n_items + n_offers + 1 + node_item.size, np.int64)])
     solver = min_cost_flow.SimpleMinCostFlow()
     arcs = solver.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
-    supplies = np.zeros(sink + 1, np.int64)
+    n_nodes = sink + 1 + node_item.size
+    supplies = np.zeros(n_nodes, np.int64)
     supplies[source], supplies[sink] = total, -total
-    solver.set_nodes_supplies(np.arange(sink + 1, dtype=np.int32), supplies)
+    solver.set_nodes_supplies(np.arange(n_nodes, dtype=np.int32), supplies)
     status = solver.solve()
     if status != solver.OPTIMAL:
         raise RuntimeError(f"min-cost flow failed with status {status}")
     flows = np.asarray(solver.flows(arcs), dtype=np.int64)
-    potential = _potentials(tails.astype(np.int64), heads.astype(np.int64), caps, costs, flows, sink + 1)
+    potential = _potentials(tails.astype(np.int64), heads.astype(np.int64), caps, costs, flows, n_nodes)
     item_price = np.maximum(0, potential[1:n_items + 1] - potential[source]) / COST_SCALE
     offer_price = np.maximum(0, potential[sink] - potential[n_items + 1:sink]) / COST_SCALE
     return FlowSolution(flow=flows[:arc_item.size], item_price=item_price, offer_price=offer_price)

@@ -239,8 +239,6 @@ class MatchIndex:
         w = self._w
         scores = (w[F_TEXT] * text + w[F_DIST] * proximity(km) + w[F_PAIR] * pairing + w[F_CONT] * continuity
                   + part.static[None, :] + (w[F_PRIO] * batch.prio[start:end])[:, None])
-        if part.duplicate_providers:
-            ok = self._best_offer_per_provider(part, ok, scores)
         return PartScores(rows=rows, part=part, ok=ok, text=text, km=km, pairing=pairing,
                           continuity=continuity, scores=np.where(ok, scores, -np.inf))
 
@@ -312,8 +310,8 @@ class MatchIndex:
         return self._run(self.prepare(items), fn)
 
     # ----------------------------------------------------------------- ranking
-    def candidate_table(self, items: Sequence[Item], k: int) -> CandidateTable:
-        """The top-k eligible offers (one per provider) of every item, as columnar arrays.
+    def candidate_table(self, items: Sequence[Item], k: int, per_provider: bool = True) -> CandidateTable:
+        """The top-k eligible offers of every item (per_provider: only each provider's best), as columns.
 
         `pruned_max` records, per item, the best score among its eligible offers left out of the table.
         """
@@ -321,22 +319,29 @@ class MatchIndex:
         pruned = np.full(len(items), -np.inf)
 
         def piece(ps: PartScores) -> tuple[np.ndarray, ...]:
-            r, c, rest = top_k_per_row(ps.scores, ps.ok, k)
-            return (ps.rows[r], ps.part.cols[c], ps.scores[r, c], ps.text[r, c], ps.km[r, c],
+            ok, scores, dropped = ps.ok, ps.scores, None
+            if per_provider and ps.part.duplicate_providers:  # a provider's other offers count as pruned
+                ok = self._best_offer_per_provider(ps.part, ps.ok, ps.scores)
+                scores, dropped = np.where(ok, ps.scores, -np.inf), np.where(ok, -np.inf, ps.scores).max(axis=1)
+            r, c, rest = top_k_per_row(scores, ok, k)
+            if dropped is not None:
+                rest = np.maximum(rest, dropped)
+            return (ps.rows[r], ps.part.cols[c], scores[r, c], ps.text[r, c], ps.km[r, c],
                     ps.pairing[r, c], ps.continuity[r, c], ps.rows, rest)
 
         pieces = self._run(self.prepare(items), piece)
         for p in pieces:
             np.maximum.at(pruned, p[7], p[8])
-        return self._table(items, [p[:7] for p in pieces], k, pruned)
+        return self._table(items, [p[:7] for p in pieces], k, pruned, per_provider)
 
-    def _table(self, items: Sequence[Item], pieces: list, k: int, pruned: np.ndarray) -> CandidateTable:
+    def _table(self, items: Sequence[Item], pieces: list, k: int, pruned: np.ndarray, per_provider: bool
+               ) -> CandidateTable:
         item_ids = np.array([it.id for it in items], dtype=np.int64)
         if not pieces:
             return CandidateTable.empty(item_ids)
         rows, cols, scores, text, km, pairing, continuity = (np.concatenate(p) for p in zip(*pieces, strict=True))
         sel = np.lexsort((cols, -scores, rows))
-        if self.multi_offer_providers:  # keep each provider's best offer per item
+        if per_provider and self.multi_offer_providers:  # keep each provider's best offer per item
             providers = self.provider_ids[cols[sel]]
             first_seen = np.unique(rows[sel] * np.int64(self.provider_ids.max() + 1) + providers,
                                    return_index=True)[1]
@@ -352,7 +357,7 @@ class MatchIndex:
                                   self.track[c], prio[r], self.load[c]])
         return CandidateTable(item_ids=item_ids[r], offer_ids=self.offer_ids[c], provider_ids=self.provider_ids[c],
                               scores=scores[sel], values=values, positions=position.astype(np.int64),
-                              all_item_ids=item_ids, pruned_max=pruned)
+                              all_item_ids=item_ids, pruned_max=pruned, top_k=k, per_provider=per_provider)
 
     def rank(self, item: Item, k: int = 10) -> list[Candidate]:
         """The item's top-k candidates with reasons (incremental: scores only this item's blocks)."""

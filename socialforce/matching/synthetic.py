@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -53,6 +53,11 @@ AGENCY_CATEGORIES = ("emotional_comfort", "resource_linking", "capability_buildi
                      "rehabilitation")
 UNIT_CATEGORIES = ("emotional_comfort", "resource_linking", "employment", "daily_care", "social_integration",
                    "capability_building")
+SECOND_OFFER_SHARE = {"agency": .5, "unit": .4, "volunteer": .25}
+"""Share of providers (volunteers: of those with a free slot) publishing a second, overlapping offer: a
+weekend one, one for another category, or one in a neighbouring town (drawn from a separate stream)."""
+PARTIAL_OK_CATEGORIES = ("emotional_comfort",)
+"""Teams staff allow to be served by fewer people than asked (visits in company); others are all-or-nothing."""
 VOLUNTEER_CATEGORY_SHARE = {"emotional_comfort": .5, "daily_care": .4, "tutoring": .3, "medical_escort": .25,
                             "social_integration": .15, "employment": .1}
 
@@ -144,7 +149,7 @@ def make_problem(scale: float = 1.0, seed: int = 0) -> Problem:
         items.append(Item(id=100_000_000 + i, household_id=h + 1, town_id=int(town_ids[hh_town[h]]), lat=lat,
                           lon=lon, category=cat, description=_text(pr, [cat], ITEM_GENERIC, 2),
                           priority=round(float(priority[h]), 4), minor=minor, windows=int(item_w[i]),
-                          slots_needed=k))
+                          slots_needed=k, partial_ok=k > 1 and cat in PARTIAL_OK_CATEGORIES))
 
     offers: list[Offer] = []
     kinds: dict[int, str] = {}
@@ -236,10 +241,41 @@ def make_problem(scale: float = 1.0, seed: int = 0) -> Problem:
                             valid_to=start + timedelta(days=365), description=_text(pr, mine, OFFER_GENERIC, 1)))
         kinds[pid] = "volunteer"
 
+    offers.extend(_second_offers(offers, seed, villages, nearest_towns))
     quality = {pid: float(q) for pid, q in zip(kinds, rng.beta(8, 2, size=len(kinds)), strict=True)}
     noise = {pid: float(z) for pid, z in zip(kinds, rng.normal(0, .3, size=len(kinds)), strict=True)}
     return Problem(items=tuple(items), offers=tuple(offers), context=_context(rng, pr, items, offers, kinds, quality),
                    quality=quality, provider_noise=noise)
+
+
+def _second_offers(offers: list[Offer], seed: int, villages: list[list[tuple[float, float]]],
+                   nearest_towns) -> list[Offer]:
+    """Second offers of a SECOND_OFFER_SHARE of the providers: weekend, another category or a nearby town."""
+    rng = np.random.default_rng(seed + 1_000_003)
+    pr = random.Random(seed + 1_000_003)
+    town_ids = [t[0] for t in TOWNS]
+    pools = {"agency": AGENCY_CATEGORIES, "unit": UNIT_CATEGORIES, "volunteer": tuple(VOLUNTEER_CATEGORY_SHARE)}
+    out = []
+    for o in offers:
+        if o.slots_left == 0 or pr.random() >= SECOND_OFFER_SHARE[o.provider_kind]:
+            continue
+        kind = pr.choice(("weekend", "category", "town"))
+        cats, towns, (lat, lon) = o.categories, o.towns, (o.lat, o.lon)
+        windows = o.windows
+        if kind == "weekend":
+            windows = int(_windows(rng, 1, _cell_weights(.01, .01, 3.0), 2, 4)[0])
+        elif kind == "category":
+            others = [c for c in pools[o.provider_kind] if c not in o.categories]
+            cats = frozenset([pr.choice(others)]) if others else cats
+        else:
+            home = town_ids.index(min(o.towns)) if o.towns else 0
+            near = [t for t in nearest_towns(home, len(o.towns) + 3) if t not in o.towns] or [town_ids[home]]
+            town = pr.choice(sorted(near))
+            towns, (lat, lon) = frozenset([town]), pr.choice(villages[town_ids.index(town)])
+        out.append(replace(o, id=1_000_000 + len(out), categories=cats, towns=towns, lat=lat, lon=lon,
+                           windows=windows, slots_left=max(1, round(o.slots_left * pr.uniform(.3, .8))),
+                           description=_text(pr, sorted(cats), OFFER_GENERIC, 1)))
+    return out
 
 
 def _context(rng: np.random.Generator, pr: random.Random, items: list[Item], offers: list[Offer],

@@ -1,18 +1,20 @@
 """The batch assignment as a transportation LP: exact flow on candidate arcs, priced against ALL pairs.
 
-Primal (over every eligible item-offer pair, i.e. every pair passing the hard constraints):
-    max sum w_ij x_ij  s.t.  sum_j x_ij <= k_i,  sum_i x_ij <= c_j,  0 <= x_ij <= 1.
+Primal (over every eligible item-offer pair, i.e. every pair passing the hard constraints; p(j) is offer
+j's provider, and a provider may publish several offers):
+    max sum w_ij x_ij  s.t.  sum_j x_ij <= k_i,  sum_i x_ij <= c_j,  sum_{j: p(j)=p} x_ij <= 1,  x >= 0.
 Dual:
-    min sum_i k_i u_i + sum_j c_j v_j + sum_ij z_ij  s.t.  u_i + v_j + z_ij >= w_ij,  u, v, z >= 0.
+    min sum_i k_i u_i + sum_j c_j v_j + sum_ip y_ip  s.t.  u_i + v_j + y_i,p(j) >= w_ij,  u, v, y >= 0.
 
-Upper bound (weak duality). Fix any offer prices v >= 0. For item i the cheapest feasible (u_i, z_i.)
-costs   min_{u >= 0} [ k_i u + sum_j max(0, w_ij - v_j - u) ]   (z_ij = max(0, w_ij - v_j - u) is optimal
-for fixed u). Write g_ij = max(0, w_ij - v_j) sorted descending g_(1) >= g_(2) >= ... The function
-phi(u) = k_i u + sum_j max(0, g_ij - u) is convex, piecewise linear, with slope k_i - #{j: g_ij > u}; the
-slope turns non-negative at u = g_(k_i) (0 if fewer than k_i positive terms), where
-phi = k_i g_(k_i) + sum_{l < k_i} (g_(l) - g_(k_i)) = sum of the k_i largest g_ij.
-So   LP* <= sum_j c_j v_j + sum_i (sum of the k_i largest max(0, w_ij - v_j) over ALL eligible j),
-for every v >= 0; equality holds for optimal v (LP duality).
+Upper bound (weak duality). Fix any offer prices v >= 0 and write g_ip = max(0, max_{j: p(j)=p} w_ij - v_j),
+item i's best gain from provider p. For item i the cheapest feasible (u_i, y_i.) costs
+min_{u >= 0} [ k_i u + sum_p max(0, g_ip - u) ]   (y_ip = max(0, g_ip - u) is optimal for fixed u). Sorted
+descending g_(1) >= g_(2) >= ..., phi(u) = k_i u + sum_p max(0, g_ip - u) is convex, piecewise linear, with
+slope k_i - #{p: g_ip > u}; the slope turns non-negative at u = g_(k_i) (0 if fewer than k_i positive
+terms), where phi = k_i g_(k_i) + sum_{l < k_i} (g_(l) - g_(k_i)) = sum of the k_i largest g_ip.
+So   LP* <= sum_j c_j v_j + sum_i (sum of the k_i largest g_ip over ALL providers with an eligible offer),
+for every v >= 0; equality holds for optimal v (LP duality). The flow models the provider rows with an
+(item, provider) node, so its potentials are optimal duals of the same LP restricted to its arcs.
 
 We take v from the exact min-cost-flow solution on the top-K candidate arcs (residual-graph potentials,
 which are optimal duals of the pruned LP). Items need not all be streamed: if an item's best pruned
@@ -23,10 +25,12 @@ reduced cost: it is added as a column and the flow re-solved (column generation)
 left the bound equals the flow's value: the assignment is optimal over ALL eligible pairs.
 
 Streaming re-scores an item against its blocks; to do that once, not every round, the first stream of
-an item keeps ALL its eligible pairs of positive weight (item, column, weight: a few hundred per item).
-Later rounds read them back: pairs with w - v <= tau_i cannot change item i's top-k_i sum (its arcs
-already hold k_i values >= tau_i), so the exact term is the top-k_i of the pairs above tau_i, topped up
-with tau_i, and those same pairs are the improving columns.
+an item keeps its KEEP_PER_ITEM best pairs per block (item, column, weight), so memory grows linearly
+with the items priced, and the best weight it left out. Later rounds read them back unless the item's
+threshold tau_i fell below that weight (then it is streamed again): pairs with w - v <= tau_i cannot change item i's top-k_i sum (its arcs
+already hold k_i providers with values >= tau_i, and raising a provider's g_ip to at most tau_i changes no
+top-k_i value), so the exact term is the top-k_i over the providers above tau_i, topped up with tau_i, and
+those same pairs are the improving columns.
 """
 from __future__ import annotations
 
@@ -36,8 +40,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from socialforce.matching.candidates import CandidateTable
-from socialforce.matching.flow import solve_transportation
-from socialforce.matching.index import MatchIndex, PartScores
+from socialforce.matching.flow import FlowSolution, solve_transportation
+from socialforce.matching.index import MatchIndex, Part, PartScores, top_k_per_row
 from socialforce.matching.types import Item
 
 Weigh = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -47,6 +51,9 @@ NEW_COLUMNS_PER_ITEM = 25
 DROP_MARGIN = 0.2
 """Between rounds, arcs of cached items with zero flow and reduced cost below -DROP_MARGIN leave the flow
 (smaller re-solves); they stay in the cache, so pricing brings any of them back when it could improve."""
+KEEP_PER_ITEM = 40
+"""Pairs kept per item and block after its first stream (memory linear in items); the best weight left out
+is recorded, and an item whose threshold falls below it is streamed again."""
 EPS = 1e-9
 GAP_TOLERANCE = 1e-4
 """Column generation stops once (bound - value) <= GAP_TOLERANCE x bound: value/LP* >= 0.9999."""
@@ -67,9 +74,23 @@ class TransportResult:
     streamed_items: int
 
 
-def _top_sums(item_pos: np.ndarray, g: np.ndarray, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per item: the sum of its demand-many largest g, and the demand-th largest g (0 if absent)."""
+def _per_provider(item_pos: np.ndarray, g: np.ndarray, provider: np.ndarray | None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(item, g) reduced to each (item, provider)'s largest g (provider None: pairs already distinct)."""
+    if provider is None or item_pos.size == 0:
+        return item_pos, g
+    order = np.lexsort((-g, provider, item_pos))
+    ip, pv = item_pos[order], provider[order]
+    first = np.r_[True, (ip[1:] != ip[:-1]) | (pv[1:] != pv[:-1])]
+    return ip[first], g[order][first]
+
+
+def _top_sums(item_pos: np.ndarray, g: np.ndarray, demand: np.ndarray, provider: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Per item: the sum of its demand-many largest g_ip over distinct providers, and the demand-th (0 if
+    absent)."""
     n = demand.size
+    item_pos, g = _per_provider(item_pos, g, provider)
     order = np.lexsort((-g, item_pos))
     ip, gs = item_pos[order], g[order]
     pos = np.arange(ip.size) - np.searchsorted(ip, ip, side="left")
@@ -82,52 +103,79 @@ def _top_sums(item_pos: np.ndarray, g: np.ndarray, demand: np.ndarray) -> tuple[
 
 
 def _stream(index: MatchIndex, items: Sequence[Item], positions: np.ndarray, weigh: Weigh, v: np.ndarray,
-            demand: np.ndarray, tau: np.ndarray, keep: list | None = None
-            ) -> tuple[np.ndarray, list[tuple[np.ndarray, ...]]]:
-    """Exact top-k sums over ALL eligible pairs of the given items, and the pairs with w - v > tau.
+            demand: np.ndarray, tau: np.ndarray, keep: list | None = None, kept_rest: np.ndarray | None = None,
+            teams: bool = False) -> tuple[np.ndarray, list[tuple[np.ndarray, ...]]]:
+    """Exact top-k sums over ALL eligible pairs of the given items, and their best pairs with w - v > tau
+    (NEW_COLUMNS_PER_ITEM per block, as (item, col, w, w - v - tau)).
 
-    If `keep` is a list, every eligible pair of positive weight is appended to it as (item, col, w).
+    The sums are of max(0, w - v) per provider; with `teams`, all-or-nothing terms instead: max(0, the sum of
+    the k largest w - v, negative ones included), 0 for an item with fewer than k eligible providers.
+    If `keep` is a list, each item's KEEP_PER_ITEM best eligible pairs of positive weight per block are
+    appended to it as (item, col, w), and `kept_rest[item]` is raised to the best weight left out.
     """
     kmax = max(1, int(demand[positions].max()))
-    best = np.zeros((positions.size, kmax))
-    columns = []
+    columns, tops = [], []
     sub = [items[p] for p in positions]
 
     def one(ps: PartScores):
         gpos = positions[ps.rows]
         w = np.where(ps.ok, weigh(np.where(ps.ok, ps.scores, 0.0), gpos[:, None]), 0.0)
         raw = np.where(ps.ok, w - v[ps.part.cols][None, :], -np.inf)
-        g = np.maximum(raw, 0.0)
-        n = g.shape[1]
-        top = -np.sort(-g, axis=1)[:, :kmax] if n <= kmax else -np.sort(-np.partition(g, n - kmax, axis=1)[:, n - kmax:], axis=1)
-        if top.shape[1] < kmax:
-            top = np.pad(top, ((0, 0), (0, kmax - top.shape[1])))
-        r, c = np.nonzero(raw > tau[gpos][:, None] + EPS)
+        gain = np.where(raw > tau[gpos][:, None] + EPS, raw - tau[gpos][:, None], -np.inf)
+        r, c, _ = top_k_per_row(gain, np.isfinite(gain), NEW_COLUMNS_PER_ITEM)  # all `_new_columns` can take
         pairs = None
         if keep is not None:
-            kr, kc = np.nonzero(ps.ok & (w > 0))
-            pairs = (gpos[kr].astype(np.int32), ps.part.cols[kc].astype(np.int32), w[kr, kc])
-        return ps.rows, top, (gpos[r], ps.part.cols[c], w[r, c], raw[r, c] - tau[gpos[r]]), pairs
+            good = ps.ok & (w > 0)
+            kr, kc, rest = top_k_per_row(np.where(good, w, -np.inf), good, KEEP_PER_ITEM)
+            pairs = (gpos[kr].astype(np.int32), ps.part.cols[kc].astype(np.int32), w[kr, kc], gpos, rest)
+        top = _row_top(raw if teams else np.maximum(raw, 0.0), ps.part, kmax, positive_only=not teams)
+        return (ps.rows[top[0]], top[1], top[2]), (gpos[r], ps.part.cols[c], w[r, c], gain[r, c]), pairs
 
-    for rows, top, cols, pairs in index.iter_scored(sub, one):
-        best[rows] = -np.sort(-np.concatenate([best[rows], top], axis=1), axis=1)[:, :kmax]
+    for top, cols, pairs in index.iter_scored(sub, one):
+        tops.append(top)
         if cols[0].size:
             columns.append(cols)
-        if pairs is not None and pairs[0].size:
-            keep.append(pairs)
-    take = np.arange(kmax)[None, :] < demand[positions][:, None]
-    return (best * take).sum(axis=1), columns
+        if pairs is not None:
+            keep.append(pairs[:3])
+            np.maximum.at(kept_rest, pairs[3], pairs[4])
+    if not tops:
+        return np.zeros(positions.size), columns
+    rows, provider, g = (np.concatenate(x) for x in zip(*tops, strict=True))
+    sums, _ = _top_sums(rows, g, demand[positions], provider)  # a provider may reach an item from two blocks
+    if teams:
+        distinct, _ = _per_provider(rows, g, provider)
+        whole = np.bincount(distinct, minlength=positions.size) >= demand[positions]
+        sums = np.where(whole, np.maximum(sums, 0.0), 0.0)
+    return sums, columns
 
 
-def _from_cache(cache: tuple[np.ndarray, ...], v: np.ndarray, demand: np.ndarray, tau: np.ndarray
-                ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+def _row_top(g: np.ndarray, part: Part, kmax: int, positive_only: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, provider, g) of each row's kmax largest g over distinct providers of the part (only g > 0, or
+    every finite g)."""
+    providers = part.providers
+    if part.duplicate_providers:
+        ordered = providers[part.provider_order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        g = np.maximum.reduceat(g[:, part.provider_order], starts, axis=1)
+        providers = ordered[starts]
+    n = g.shape[1]
+    c = np.argpartition(-g, kmax - 1, axis=1)[:, :kmax] if n > kmax else np.broadcast_to(np.arange(n), g.shape)
+    r = np.broadcast_to(np.arange(g.shape[0])[:, None], c.shape)
+    top = g[r, c]
+    positive = (top > 0) if positive_only else np.isfinite(top)
+    return r[positive], providers[c[positive]], top[positive]
+
+
+def _from_cache(cache: tuple[np.ndarray, ...], v: np.ndarray, demand: np.ndarray, tau: np.ndarray,
+                provider_ids: np.ndarray | None) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
     """`_stream`'s sums (for every cached item; other entries 0) and columns, from the kept pairs."""
     item, col, w = cache
     raw = w - v[col]
     above = raw > tau[item]
     it, c, wa, ra = item[above].astype(np.int64), col[above].astype(np.int64), w[above], raw[above]
-    top, _ = _top_sums(it, ra, demand)
-    count = np.bincount(it, minlength=demand.size)
+    distinct, g = _per_provider(it, ra, None if provider_ids is None else provider_ids[c])
+    top, _ = _top_sums(distinct, g, demand)
+    count = np.bincount(distinct, minlength=demand.size)
     sums = top + np.maximum(0, demand - count) * tau
     strict = ra > tau[it] + EPS
     return sums, (it[strict], c[strict], wa[strict], ra[strict] - tau[it[strict]])
@@ -143,6 +191,7 @@ def solve_exact(index: MatchIndex, items: Sequence[Item], table: CandidateTable,
     or read back from the kept pairs).
     """
     offer_ids = index.offer_ids
+    providers = index.provider_ids if index.multi_offer_providers else None
     arc_item = np.searchsorted(table.all_item_ids, table.item_ids)
     arc_col = np.searchsorted(offer_ids, table.offer_ids)
     weight = weigh(table.scores, arc_item)
@@ -154,34 +203,39 @@ def solve_exact(index: MatchIndex, items: Sequence[Item], table: CandidateTable,
     pruned = np.where(np.isfinite(table.pruned_max) & (demand > 0), pruned, -np.inf)
     streamed = 0
     kept: list[tuple[np.ndarray, ...]] = []
+    kept_rest = np.full(demand.size, -np.inf)
     cached = np.zeros(demand.size, dtype=bool)
     cache: tuple[np.ndarray, ...] | None = None
     for rounds in range(1, max_rounds + 1):
         order = np.lexsort((arc_col, arc_item))
         arc_item, arc_col, weight = arc_item[order], arc_col[order], weight[order]
-        cols, local = _unique_inverse(arc_col)
-        sol = solve_transportation(arc_item, local, weight, demand, index.slots[cols])
+        cols, sol = _flow(index, arc_item, arc_col, weight, demand)
         v = np.zeros(offer_ids.size)
         v[cols] = sol.offer_price
         value = float(weight @ sol.flow)
-        sums, tau = _top_sums(arc_item, np.maximum(0.0, weight - v[arc_col]), demand)
+        arc_provider = None if providers is None else providers[arc_col]
+        sums, tau = _top_sums(arc_item, np.maximum(0.0, weight - v[arc_col]), demand, arc_provider)
         need = np.flatnonzero((pruned > tau + EPS) | cached)
+        stale = cached & (kept_rest > tau)  # a pair beyond the kept ones could count: score it again
+        if stale.any():
+            cache = tuple(x[~stale[cache[0]]] for x in cache)
+            kept, cached, kept_rest[stale] = [cache], cached & ~stale, -np.inf
         streamed = max(streamed, need.size)
         columns = []
         if cache is not None:  # every cached item is in `need`: its exact term comes from its kept pairs
-            exact, more = _from_cache(cache, v, demand, tau)
+            exact, more = _from_cache(cache, v, demand, tau, providers)
             sums[cached] = exact[cached]
             columns.append(more)
         fresh = need[~cached[need]]
         if fresh.size:
-            exact, streamed_columns = _stream(index, items, fresh, weigh, v, demand, tau, kept)
+            exact, streamed_columns = _stream(index, items, fresh, weigh, v, demand, tau, kept, kept_rest)
             sums[fresh] = exact
             columns.extend(streamed_columns)
             cached[fresh] = True
             cache = tuple(np.concatenate(x) for x in zip(*kept, strict=True)) if kept else None
             kept = [cache] if cache is not None else []
         bound = float(index.slots[cols] @ sol.offer_price + sums.sum())
-        new = _new_columns(columns, arc_item, arc_col, index.provider_ids)
+        new = _new_columns(columns, arc_item, arc_col, offer_ids.size)
         if bound - value <= max(gap * bound, EPS) or new is None or rounds == max_rounds:
             return TransportResult(arc_item, arc_col, weight, sol.flow, v, value, bound, rounds, streamed)
         if cache is not None:  # a cached item's arcs far below its price come back as columns if needed
@@ -194,6 +248,72 @@ def solve_exact(index: MatchIndex, items: Sequence[Item], table: CandidateTable,
     raise AssertionError("unreachable")
 
 
+def _flow(index: MatchIndex, arc_item: np.ndarray, arc_col: np.ndarray, weight: np.ndarray, demand: np.ndarray
+          ) -> tuple[np.ndarray, FlowSolution]:
+    """The exact flow on the given arcs: the offer columns used and the solution (one slot per provider)."""
+    cols, local = _unique_inverse(arc_col)
+    arc_provider = index.provider_ids[arc_col] if index.multi_offer_providers else None
+    return cols, solve_transportation(arc_item, local, weight, demand, index.slots[cols], arc_provider)
+
+
+def whole_teams(index: MatchIndex, res: TransportResult, demand: np.ndarray, whole: np.ndarray
+                ) -> tuple[np.ndarray, int]:
+    """Repair step of the partial policy: a flow on `res`'s arcs with no `whole` item served short.
+
+    1. Teams served short take free slots of providers they lack (a flow on those arcs serving as many as
+    it can, TEAM_BONUS per slot). 2. Teams still short are dropped and the flow re-solved once on all
+    arcs without them, the teams served whole kept whole (TEAM_BONUS on their arcs). 3. A team that
+    re-solve leaves short is dropped too, and freed slots go to items that may take any number (a flow on
+    free slots, never to a whole team). Returns (flow, teams dropped).
+    """
+    flow = res.flow.copy()
+    short = _short(res, flow, demand, whole)
+    if not short.any():
+        return flow, 0
+    flow += _fill(index, res, flow, demand, short, TEAM_BONUS)
+    short = _short(res, flow, demand, whole)
+    demand = np.where(short, 0, demand)
+    served = np.bincount(res.arc_item, weights=flow, minlength=demand.size)
+    kept = whole & (served > 0) & ~short
+    _, sol = _flow(index, res.arc_item, res.arc_col, res.weight + np.where(kept[res.arc_item], TEAM_BONUS, 0.0),
+                   demand)
+    flow = sol.flow.copy()
+    late = _short(res, flow, demand, whole)
+    flow[late[res.arc_item]] = 0
+    flow += _fill(index, res, flow, demand, ~whole, 0.0)
+    return flow, int(short.sum() + late.sum())
+
+
+TEAM_BONUS = 100.0
+"""Added per slot when completing short teams (above any weight): the flow completes as many as it can."""
+
+
+def _short(res: TransportResult, flow: np.ndarray, demand: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """Whole teams served by some but fewer providers than they need."""
+    served = np.bincount(res.arc_item, weights=flow, minlength=demand.size)
+    return whole & (served > 0) & (served < demand)
+
+
+def _fill(index: MatchIndex, res: TransportResult, flow: np.ndarray, demand: np.ndarray, allowed: np.ndarray,
+          bonus: float) -> np.ndarray:
+    """Extra flow of the allowed items over `res`'s unused arcs, into free slots of providers they lack."""
+    used = flow > 0
+    served = np.bincount(res.arc_item[used], minlength=demand.size)
+    free = index.slots - np.bincount(res.arc_col[used], minlength=index.slots.size)
+    span = np.int64(index.provider_ids.max() + 1)
+    keys = res.arc_item * span + index.provider_ids[res.arc_col]
+    cand = ~used & allowed[res.arc_item] & (served < demand)[res.arc_item] & (free[res.arc_col] > 0) \
+        & ~np.isin(keys, keys[used])
+    extra = np.zeros(flow.size, dtype=flow.dtype)
+    sub = np.flatnonzero(cand)
+    if sub.size:
+        cols, local = _unique_inverse(res.arc_col[sub])
+        extra[sub] = solve_transportation(res.arc_item[sub], local, res.weight[sub] + bonus,
+                                          np.where(allowed, demand - served, 0), free[cols],
+                                          index.provider_ids[res.arc_col[sub]]).flow
+    return extra
+
+
 def _unique_inverse(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted unique values of `a` and each element's index among them (sort-based, fast for int64)."""
     order = np.argsort(a, kind="stable")
@@ -204,24 +324,19 @@ def _unique_inverse(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _new_columns(columns: list[tuple[np.ndarray, ...]], arc_item: np.ndarray, arc_col: np.ndarray,
-                 provider_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Columns with positive reduced cost, at most NEW_COLUMNS_PER_ITEM per item and one per provider."""
+                 n_cols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Columns with positive reduced cost not yet among the arcs, at most NEW_COLUMNS_PER_ITEM per item."""
     if not columns:
         return None
     it, col, w, gain = (np.concatenate(x) for x in zip(*columns, strict=True))
     if it.size == 0:
         return None
-    span = np.int64(provider_ids.max() + 1)
-    have = np.sort(arc_item * span + provider_ids[arc_col])
-    keys = it * span + provider_ids[col]
+    span = np.int64(n_cols)
+    have = np.sort(arc_item * span + arc_col)
+    keys = it * span + col
     fresh = have[np.minimum(np.searchsorted(have, keys), have.size - 1)] != keys if have.size else \
         np.ones(keys.size, dtype=bool)
     it, col, w, gain = it[fresh], col[fresh], w[fresh], gain[fresh]
-    order = np.lexsort((col, -gain, provider_ids[col], it))
-    it, col, w, gain = it[order], col[order], w[order], gain[order]
-    first = np.ones(it.size, dtype=bool)
-    first[1:] = (it[1:] != it[:-1]) | (provider_ids[col[1:]] != provider_ids[col[:-1]])
-    it, col, w, gain = it[first], col[first], w[first], gain[first]
     order = np.lexsort((col, -gain, it))
     it, col, w = it[order], col[order], w[order]
     pos = np.arange(it.size) - np.searchsorted(it, it, side="left")
@@ -229,11 +344,28 @@ def _new_columns(columns: list[tuple[np.ndarray, ...]], arc_item: np.ndarray, ar
     return (it[keep], col[keep], w[keep]) if keep.any() else None
 
 
+def team_terms(index: MatchIndex, items: Sequence[Item], positions: np.ndarray, weigh: Weigh, demand: np.ndarray,
+               offer_price: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The bound's terms of the given items over ALL their pairs: pro rata, and all-or-nothing.
+
+    All-or-nothing is the Lagrangian bound of the policy (offer capacities priced by v): an item served
+    whole gains the sum of its k best w - v over distinct providers, or nothing. It never exceeds the
+    pro-rata term, so replacing a whole team's term keeps a bound, tighter, on every assignment the
+    policy allows.
+    """
+    if positions.size == 0:
+        return np.zeros(0), np.zeros(0)
+    never = np.full(demand.size, np.inf)
+    return (_stream(index, items, positions, weigh, offer_price, demand, never)[0],
+            _stream(index, items, positions, weigh, offer_price, demand, never, teams=True)[0])
+
+
 def full_bound(index: MatchIndex, items: Sequence[Item], weigh: Weigh, demand: np.ndarray,
-               offer_price: np.ndarray) -> float:
-    """The dual bound for given offer prices, streaming EVERY eligible pair of every item (no shortcut)."""
+               offer_price: np.ndarray, whole: np.ndarray) -> float:
+    """The dual bound for given offer prices, streaming EVERY eligible pair of every item (no shortcut);
+    `whole` items (teams served all-or-nothing) count with their all-or-nothing term."""
     positions = np.flatnonzero(demand > 0)
     if positions.size == 0:
         return float(index.slots @ offer_price)
-    sums, _ = _stream(index, items, positions, weigh, offer_price, demand, np.full(demand.size, np.inf))
-    return float(index.slots @ offer_price + sums.sum())
+    sums, aon = team_terms(index, items, positions, weigh, demand, offer_price)
+    return float(index.slots @ offer_price + np.where(whole[positions], aon, sums).sum())

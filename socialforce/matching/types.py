@@ -15,6 +15,8 @@ class Item:
 
     `windows` is a 21-bit week mask (bit day*3 + period; periods morning/afternoon/evening), `priority`
     is the household's vulnerability in [0, 1], `slots_needed` is k for a volunteer task needing k people.
+    Partial policy: a task needing a team (k > 1) is served all-or-nothing (k providers or none) unless
+    staff allow fewer (`partial_ok`: then it may be served pro rata, by 1..k providers).
     """
 
     id: int
@@ -28,6 +30,12 @@ class Item:
     minor: bool
     windows: int
     slots_needed: int = 1
+    partial_ok: bool = False
+
+    @property
+    def needs_whole_team(self) -> bool:
+        """True when serving the item by fewer than `slots_needed` providers is not allowed."""
+        return self.slots_needed > 1 and not self.partial_ok
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,12 @@ QUALS = ("licensed_social_worker", "certified_counsellor", "teacher")
 TOWN_LL = {1: (35.08, 117.16), 2: (35.10, 117.22), 3: (35.02, 117.12)}
 
 
-def random_instance(seed: int, n_items: int | None = None, n_offers: int | None = None
+def random_instance(seed: int, n_items: int | None = None, n_offers: int | None = None, providers: int = 0
                     ) -> tuple[list[Item], list[Offer], Context]:
-    """Items, offers and a context with every kind of hard constraint in play."""
+    """Items, offers and a context with every kind of hard constraint in play.
+
+    `providers` > 0 draws each offer's provider among that many, so providers publish several offers.
+    """
     r = random.Random(seed)
     n_items = n_items or r.randint(1, 14)
     n_offers = n_offers or r.randint(1, 9)
@@ -35,7 +38,7 @@ def random_instance(seed: int, n_items: int | None = None, n_offers: int | None 
     for j in range(n_offers):
         town = r.randint(1, 3)
         lat, lon = place(town)
-        pid = 50 + (j if r.random() < .8 else 0)
+        pid = 50 + (r.randrange(providers) if providers else (j if r.random() < .8 else 0))
         start = DAY - timedelta(days=r.choice([10, 10, 10, 400]))
         offers.append(Offer(id=500 + j, provider_id=pid, provider_kind=r.choice(["agency", "unit", "volunteer"]),
                             categories=frozenset(r.sample(CATS, r.randint(1, 3))),
@@ -56,3 +59,8 @@ def random_instance(seed: int, n_items: int | None = None, n_offers: int | None 
         track_records={p: TrackRecord(p, accepted=r.randint(0, 9), declined=r.randint(0, 3), completed=r.randint(0, 5),
                                       satisfaction_sum=4.0 * 3, satisfaction_count=3) for p in pids if r.random() < .7})
     return items, offers, context
+
+
+def pair_scores(table) -> dict[tuple[int, int], float]:
+    """(item id, offer id) -> cold-start score, for every row of a candidate table."""
+    return {(int(i), int(o)): float(sc) for i, o, sc in zip(table.item_ids, table.offer_ids, table.scores, strict=True)}

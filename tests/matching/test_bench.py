@@ -7,8 +7,9 @@ import pytest
 
 REQUIRED = ("items providers candidate_pairs build_s rank_s assign_s total_s peak_rss_mb single_item_p95_ms utility "
             "lp_bound utility_ratio greedy_utility high_priority_coverage max_high_priority_coverage "
-            "greedy_high_priority_coverage constraint_violations ndcg10_learned_mean ndcg10_learned_sd ndcg10_cold_start_mean "
-            "ndcg10_random_mean ipw_gain seeds").split()
+            "greedy_high_priority_coverage constraint_violations ndcg10_learned_mean ndcg10_learned_sd "
+            "ndcg10_cold_start_mean ndcg10_random_mean ipw_gain seeds optimality_gap optimality_gap_rel tolerance "
+            "multi_offer_providers partially_served_items").split()
 
 
 def test_bench_prints_one_json_line_with_consistent_figures(tmp_path):
@@ -20,6 +21,11 @@ def test_bench_prints_one_json_line_with_consistent_figures(tmp_path):
     assert set(REQUIRED) <= set(figures)
     assert figures["constraint_violations"] == figures["greedy_constraint_violations"] == 0
     assert figures["utility"] <= figures["lp_bound"] + 1e-6
+    assert abs(figures["optimality_gap"] - (figures["lp_bound"] - figures["utility"])) < 1e-5
+    assert figures["flow_gap_rel"] <= figures["tolerance"]  # the flow is certified; the repair's loss is stated
+    assert figures["lp_bound"] <= figures["pro_rata_bound"] + 1e-6
+    assert 0 < figures["multi_offer_providers"] < figures["providers"] < figures["offers"]
+    assert 0 <= figures["partially_served_items"] <= figures["team_items"]
     assert max(figures["greedy_utility"], figures["greedy_priority_utility"], figures["greedy_pairs_utility"]) \
         <= figures["utility"] + 1e-6
     assert figures["high_priority_coverage"] <= figures["max_high_priority_coverage"]

@@ -1,4 +1,5 @@
 """Small cases whose right answer is known by hand."""
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -8,15 +9,17 @@ from socialforce.matching import check
 from socialforce.matching.assign import assign, assign_greedy, lp_bound, max_coverage, solve_batch
 from socialforce.matching.flow import solve_transportation
 from socialforce.matching.index import MatchIndex
-from socialforce.matching.types import Context, Item, Offer
+from socialforce.matching.scoring import priority_weight
+from socialforce.matching.types import Assignment, Context, Item, Offer
+from tests.matching.helpers import pair_scores
 
 DAY = date(2024, 6, 3)
 CTX = Context(on_date=DAY)
 
 
-def item(i, priority=0.5, windows=0b1, lon=117.16, slots=1, minor=False, category="daily_care"):
+def item(i, priority=0.5, windows=0b1, lon=117.16, slots=1, minor=False, category="daily_care", partial_ok=False):
     return Item(id=i, household_id=i, town_id=1, lat=35.08, lon=lon, category=category, description="生活照料",
-                priority=priority, minor=minor, windows=windows, slots_needed=slots)
+                priority=priority, minor=minor, windows=windows, slots_needed=slots, partial_ok=partial_ok)
 
 
 def offer(j, windows=0b1, slots=1, lon=117.16, kind="volunteer", quals=frozenset(), checked=True,
@@ -100,7 +103,68 @@ def test_max_coverage_counts_the_servable_high_priority_items():
 def test_checker_reports_capacity_and_duplicates():
     items = [item(1, slots=2), item(2)]
     offers = [offer(10)]
-    from socialforce.matching.types import Assignment
     bad = Assignment(pairs=((1, 10), (1, 10), (2, 10)), utility=0.0)
     rules = {v.rule for v in check.violation_list(items, offers, CTX, bad)}
     assert rules == {"duplicate_provider", "offer_capacity"}
+
+
+def test_a_provider_with_two_offers_serves_two_items():
+    """Issue #13: one provider, two one-slot offers, two items that both prefer the first offer.
+
+    The old engine kept only each provider's best offer per item: it served one item and reported that
+    utility as its LP bound. Both items can be served, one by each offer.
+    """
+    items = [item(1, priority=.9), item(2, priority=.5)]
+    offers = [offer(10), replace(offer(11, lon=117.18), provider_id=10)]
+    index = MatchIndex.build(offers, CTX)
+    batch = solve_batch(items, index, gap=0.0)
+    assert batch.assignment.pairs == ((1, 10), (2, 11))
+    table = index.candidate_table(items, k=5, per_provider=False)
+    weight = pair_scores(table)
+    both = weight[1, 10] * priority_weight(np.array([.9]))[0] + weight[2, 11] * priority_weight(np.array([.5]))[0]
+    assert batch.assignment.utility == pytest.approx(both)
+    assert batch.lp_bound == pytest.approx(both, abs=1e-6)
+    assert check.violations(items, offers, CTX, batch.assignment) == 0
+
+
+def test_one_provider_never_takes_two_slots_of_one_item():
+    items = [item(1, slots=2, partial_ok=True)]
+    offers = [offer(10), replace(offer(11, lon=117.17), provider_id=10), offer(12, lon=117.18)]
+    batch = solve_batch(items, MatchIndex.build(offers, CTX), k=1, gap=0.0)
+    assert batch.assignment.pairs == ((1, 10), (1, 12))
+    twice = Assignment(pairs=((1, 10), (1, 11)), utility=0.0)
+    assert [v.rule for v in check.violation_list(items, offers, CTX, twice)] == ["duplicate_provider"]
+
+
+def test_a_team_short_of_people_is_not_served_unless_staff_allow_it():
+    # a task needs 3 people, only 2 providers can come at all; a single-person item can use one of them
+    offers = [offer(10), offer(11, lon=117.17)]
+    team, single = item(1, slots=3, priority=.9), item(2, priority=.1)
+    index = MatchIndex.build(offers, CTX)
+    batch = solve_batch([team, single], index, gap=0.0)
+    assert batch.assignment.pairs == ((2, 10),)
+    assert batch.hopeless_teams == 1 and batch.partially_served_items == 0
+    assert batch.lp_bound == pytest.approx(batch.assignment.utility)  # the bound knows the team cannot be whole
+    allowed = solve_batch([replace(team, partial_ok=True), single], index, gap=0.0)
+    assert allowed.assignment.pairs == ((1, 10), (1, 11))
+    assert allowed.partially_served_items == 1 and allowed.repair_loss == 0.0
+    short = Assignment(pairs=((1, 10), (1, 11)), utility=0.0)
+    assert [v.rule for v in check.violation_list([team], offers, CTX, short)] == ["short_team"]
+    greedy = assign_greedy([team, single], index)  # the baseline drops the short team, reuses nothing
+    assert greedy.pairs == () and check.violations([team, single], offers, CTX, greedy) == 0
+
+
+def test_repair_drops_a_team_left_short_by_capacity_within_its_stated_loss():
+    # the pro-rata optimum gives the vulnerable single item offer 10 and the team of two only offer 11
+    offers = [offer(10, windows=0b11), offer(11, windows=0b11, lon=117.17)]
+    items = [item(1, slots=2, priority=.05, windows=0b11), item(2, priority=.95, windows=0b01)]
+    index = MatchIndex.build(offers, CTX)
+    pro = solve_batch([replace(items[0], partial_ok=True), items[1]], index, gap=0.0)
+    assert pro.assignment.pairs == ((1, 11), (2, 10))
+    batch = solve_batch(items, index, gap=0.0)
+    assert batch.assignment.pairs == ((2, 10),)
+    assert batch.dropped_short_teams == 1 and batch.hopeless_teams == 0
+    assert batch.repair_loss == pytest.approx(pro.assignment.utility - batch.assignment.utility)
+    assert batch.pro_rata_bound == pytest.approx(pro.lp_bound)
+    # the all-or-nothing bound counts the team's two gains together, or nothing: never above pro rata
+    assert batch.assignment.utility <= batch.lp_bound <= batch.pro_rata_bound
