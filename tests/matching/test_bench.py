@@ -13,7 +13,7 @@ REQUIRED = ("items providers candidate_pairs build_s rank_s assign_s total_s pea
 
 
 def test_bench_prints_one_json_line_with_consistent_figures(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "socialforce.matching.bench", "--scale", "0.003", "--queries", "300",
+    out = subprocess.run([sys.executable, "-m", "benchmarks.matching", "--scale", "0.003", "--queries", "300",
                           "--seeds", "2", "--cache-dir", str(tmp_path)], capture_output=True, text=True, check=True, timeout=300)
     lines = out.stdout.strip().splitlines()
     assert len(lines) == 1

@@ -4,6 +4,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from benchmarks.synthetic import COUNSEL_LIKE, make_history, make_problem
 from socialforce.matching.evaluate import (
     choose_params,
     evaluate,
@@ -24,7 +25,6 @@ from socialforce.matching.learn import (
     Params,
     choose_ranker,
 )
-from socialforce.matching.synthetic import COUNSEL_LIKE, make_history, make_problem
 from socialforce.matching.taxonomy import CATEGORIES, PROVIDER_KINDS
 
 

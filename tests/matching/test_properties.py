@@ -181,7 +181,7 @@ def test_volunteer_view_lists_only_eligible_items(seed):
 
 def test_column_generation_with_cached_pairs_certifies_the_full_optimum():
     """A county-like instance with a tiny K: several rounds, later ones priced from the kept pairs."""
-    from socialforce.matching.synthetic import make_problem
+    from benchmarks.synthetic import make_problem
 
     problem = make_problem(0.01, seed=5)
     index = MatchIndex.build(problem.offers, problem.context)

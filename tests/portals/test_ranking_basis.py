@@ -1,9 +1,9 @@
 """Staff see what ranks the candidates: the cold-start scorer's weights, or the learned model and its figures."""
 from datetime import datetime
 
+from benchmarks.synthetic import make_history, make_problem
 from socialforce.matching.index import MatchIndex
 from socialforce.matching.learn import MIN_OUTCOMES, LearnedRanker
-from socialforce.matching.synthetic import make_history, make_problem
 from socialforce.platform.extensions import db
 from socialforce.platform.models import RankerModel, Role
 from socialforce.platform.services import matching

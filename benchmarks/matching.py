@@ -1,4 +1,4 @@
-"""Benchmark: `python -m socialforce.matching.bench --scale 1.0` prints one JSON line.
+"""Benchmark: `python -m benchmarks.matching --scale 1.0` prints one JSON line.
 
 Builds (or loads from a cache file) a synthetic Tengzhou-scale problem, then runs the county-wide batch (index
 build, ranking, the exact assignment with its LP-bound certificate) and measures it: the greedy baselines
@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.synthetic import Problem, make_history, make_problem
 from socialforce.matching import check
 from socialforce.matching.assign import (
     TOP_K,
@@ -39,7 +40,6 @@ from socialforce.matching.assign import (
 )
 from socialforce.matching.evaluate import evaluate_over_seeds
 from socialforce.matching.index import MatchIndex
-from socialforce.matching.synthetic import Problem, make_history, make_problem
 from socialforce.matching.transport import GAP_TOLERANCE
 
 CACHE_VERSION = 4
