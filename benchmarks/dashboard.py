@@ -6,7 +6,7 @@
 Prints JSON with p50/p95/max (milliseconds) per user and period: the default period (this month), the month and
 the twelve months before --until (default: the demo seed's day), on a database built by `seed-demo`, with the
 load average before and after. The page reuses a built dashboard for DASHBOARD_CACHE_SECONDS (see
-services/dashboard.py); --no-cache measures every request building all figures from the database.
+services/dashboard/cache.py); --no-cache measures every request building all figures from the database.
 """
 from __future__ import annotations
 
