@@ -15,7 +15,7 @@ from socialforce.platform.labels import FEEDBACK_CHANNEL
 from socialforce.platform.models import utcnow
 from socialforce.platform.scoping import get_order_or_404
 from socialforce.platform.services import feedback
-from socialforce.portals.agency.visits import RATING_CHOICES, do, form_errors
+from socialforce.portals.forms import RATING_CHOICES, do, form_errors
 from socialforce.portals.labels import choices
 from socialforce.portals.staff.views import bp
 

@@ -11,19 +11,10 @@ from socialforce.platform.models import EvaluationSource, Order, ServiceRecord, 
 from socialforce.platform.scoping import get_household_or_404, get_order_or_404
 from socialforce.platform.services import feedback, hours, outcomes, visits
 from socialforce.platform.transactions import run_in_transaction
-from socialforce.portals.agency.visits import (
-    EvaluationForm,
-    calendar_context,
-    do,
-    form_errors,
-    outcome_form,
-    outcome_input,
-    parse_week,
-    visit_action,
-    visit_page_context,
-)
+from socialforce.portals.forms import EvaluationForm, do, form_errors, outcome_form, outcome_input
 from socialforce.portals.staff.feedback import FeedbackForm
 from socialforce.portals.staff.views import bp
+from socialforce.portals.visits import calendar_context, parse_week, visit_action, visit_page_context
 
 MAX_ID = 2**31  # ids are 32-bit integers on PostgreSQL
 
@@ -55,7 +46,7 @@ def _visit_or_404(visit_id: int):
 def visit_page(visit_id: int):
     """One visit of a household in scope."""
     visit = _visit_or_404(visit_id)
-    return render_template("agency/visits/visit.html", portal="staff",
+    return render_template("visits/visit.html", portal="staff",
                            back_url=url_for("staff.timeline", household_id=visit.order.item.household_id),
                            **visit_page_context(visit, current_user))
 

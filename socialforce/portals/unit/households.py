@@ -37,7 +37,7 @@ def households():
     page = db.paginate(profiles.pairings_page_query(current_user), per_page=current_app.config["PAGE_SIZE"],
                        error_out=False)
     rows = profiles.paired_households(list(page.items), profiles.monthly_quota(provider), now)
-    return render_template("provider/households.html", portal="unit", page=page, rows=rows,
+    return render_template("unit/households.html", portal="unit", page=page, rows=rows,
                            summary=profiles.quota_summary(current_user, now), month=_month())
 
 
@@ -53,7 +53,7 @@ def household(pairing_id: int):
         .where(Visit.starts_at >= start, Visit.starts_at < end,
                ServiceItem.household_id == pairing.household_id)
         .order_by(Visit.starts_at)).all()
-    return render_template("provider/household.html", portal="unit", row=row, pairing=pairing,
+    return render_template("unit/household.html", portal="unit", row=row, pairing=pairing,
                            household=pairing.household, month_visits=month_visits, month=_month(),
                            cadres=profiles.cadres_for(pairing, current_user),
                            phone=pairing.household.phone_masked)

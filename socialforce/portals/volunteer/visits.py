@@ -10,8 +10,8 @@ from flask_login import current_user
 from socialforce.platform.extensions import db
 from socialforce.platform.models import Order, TaskSignup, Visit, Volunteer, VolunteerTask, utcnow
 from socialforce.platform.services import ServiceError, hours, visits
-from socialforce.portals.agency.visits import (
-    PlanForm,
+from socialforce.portals.forms import PlanForm
+from socialforce.portals.visits import (
     calendar_context,
     parse_week,
     plan_from_form,
@@ -73,7 +73,7 @@ def plan(order_id: int):
 @bp.get("/visits/<int:visit_id>", endpoint="visit")
 def visit_page(visit_id: int):
     """The phone page of one of my visits (no household address or ID)."""
-    return render_template("agency/visits/visit.html", portal="volunteer",
+    return render_template("visits/visit.html", portal="volunteer",
                            **visit_page_context(_my_visit(visit_id), current_user))
 
 
