@@ -6,14 +6,13 @@ from collections.abc import Iterable, Sequence
 from flask import Response, request
 from flask_login import current_user
 
-from socialforce.platform.extensions import db
 from socialforce.platform.services import audit, exports
+from socialforce.platform.transactions import run_in_transaction
 
 
 def send(kind: str, data: bytes, filename: str, **detail) -> Response:
     """Audit the download of `data` (action "export", its kind and details), commit, and send it as `filename`."""
-    audit.record("export", current_user, ip=request.remote_addr, kind=kind, **detail)
-    db.session.commit()
+    run_in_transaction(lambda: audit.record("export", current_user, ip=request.remote_addr, kind=kind, **detail))
     return exports.download_response(data, filename)
 
 

@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 
 from flask import abort, flash
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from socialforce.platform.inputs import parse_date, parse_datetime
 from socialforce.platform.models import OrderState, Role, User, Visit, utcnow
@@ -22,6 +23,14 @@ from socialforce.portals.forms import (
     parse_coordinate,
     parse_local,
 )
+
+
+def visit_or_404(visit_id: int) -> Visit:
+    """One visit in the current user's scope, else 404."""
+    visit = visits.get_visit(visit_id, current_user)
+    if visit is None:
+        abort(404)
+    return visit
 
 
 def parse_week(arg: str | None) -> date:

@@ -9,21 +9,17 @@ from socialforce.platform.extensions import db
 from socialforce.platform.models import Provider
 from socialforce.platform.services import overview
 from socialforce.platform.services import provider_profiles as profiles
-from socialforce.portals import provider
 from socialforce.portals.provider.offers import today
 
 bp = Blueprint("agency", __name__, template_folder="templates")
 guard(bp, PORTAL_ROLES["agency"])
-provider.register(bp)
 
 
-@bp.get("/")
 def home():
     """The agency's orders, contracts and latest orders."""
     return render_template("agency/home.html", data=overview.provider_overview(current_user))
 
 
-@bp.get("/contracts")
 def contracts():
     """The agency's government-purchase contracts: hours used against purchased, budget, period (read-only)."""
     provider = db.session.get(Provider, current_user.provider_id)

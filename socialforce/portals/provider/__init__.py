@@ -13,10 +13,10 @@ from flask import Blueprint
 from socialforce.platform.models import MemberRole
 from socialforce.portals.provider import members, offers, orders, profile, visits
 from socialforce.portals.provider.access import WORKER_ROLES
+from socialforce.portals.routing import FORM, GET, POST, Route, add_routes
 
 templates = Blueprint("provider", __name__, template_folder="templates")
 
-GET, POST, FORM = ["GET"], ["POST"], ["GET", "POST"]
 ROUTES = [  # (rule, endpoint, view, methods)
     ("/orders", "orders", orders.orders, GET),
     ("/orders/<int:order_id>", "order", orders.order, GET),
@@ -36,7 +36,7 @@ ROUTES = [  # (rule, endpoint, view, methods)
 ]
 
 
-def member_routes(role: MemberRole) -> list[tuple]:
+def member_routes(role: MemberRole) -> list[Route]:
     """The social-worker (agency) or cadre (unit) pages: /workers/... or /cadres/..."""
     segment, param, stem = members.MEMBER_PAGES[role]
     return [(f"/{segment}", segment, members.member_list, GET),
@@ -47,5 +47,4 @@ def member_routes(role: MemberRole) -> list[tuple]:
 
 def register(bp: Blueprint) -> None:
     """Add every provider page to the agency or unit blueprint."""
-    for rule, endpoint, view, methods in ROUTES + member_routes(WORKER_ROLES[bp.name]):
-        bp.add_url_rule(rule, endpoint, view, methods=methods)
+    add_routes(bp, ROUTES + member_routes(WORKER_ROLES[bp.name]))

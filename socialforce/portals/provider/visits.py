@@ -3,12 +3,12 @@ page of one visit (check-in/out, notes, reschedule, cancel)."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from socialforce.platform.extensions import db
-from socialforce.platform.models import EvaluationSource, ProviderMember, Role, User, Visit, utcnow
+from socialforce.platform.models import EvaluationSource, ProviderMember, Role, User, utcnow
 from socialforce.platform.scoping import get_provider_order_or_404
 from socialforce.platform.services import ServiceError, outcomes, visits
 from socialforce.portals.forms import PlanForm, do, form_errors, outcome_form, outcome_input
@@ -19,6 +19,7 @@ from socialforce.portals.visits import (
     plan_from_form,
     proposals,
     visit_action,
+    visit_or_404,
     visit_page_context,
 )
 
@@ -28,13 +29,6 @@ def _members(user: User) -> list[ProviderMember]:
         return [db.session.get(ProviderMember, user.member_id)] if user.member_id else []
     return list(db.session.scalars(sa.select(ProviderMember).where(
         ProviderMember.provider_id == user.provider_id, ProviderMember.active).order_by(ProviderMember.name)))
-
-
-def _visit_or_404(visit_id: int) -> Visit:
-    visit = visits.get_visit(visit_id, current_user)
-    if visit is None:
-        abort(404)
-    return visit
 
 
 def calendar():
@@ -77,12 +71,12 @@ def order_visits(order_id: int):
 
 def visit_page(visit_id: int):
     """The phone page of one visit."""
-    visit = _visit_or_404(visit_id)
+    visit = visit_or_404(visit_id)
     return render_template("visits/visit.html", portal=portal(), **visit_page_context(visit, current_user))
 
 
 def visit_post(visit_id: int, action: str):
     """Check in, check out, save notes, reschedule or cancel a visit."""
-    visit = _visit_or_404(visit_id)
+    visit = visit_or_404(visit_id)
     visit_action(visit, action, current_user)
     return redirect(url_for(f"{portal()}.visit", visit_id=visit.id), 303)

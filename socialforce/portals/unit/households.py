@@ -14,7 +14,6 @@ from socialforce.platform.models import Pairing, Provider, ServiceItem, Visit, V
 from socialforce.platform.services import ServiceError, visits
 from socialforce.platform.services import provider_profiles as profiles
 from socialforce.platform.transactions import run_in_transaction
-from socialforce.portals.unit.views import bp
 
 
 def pairing_or_404(pairing_id: int) -> Pairing:
@@ -29,7 +28,6 @@ def _month() -> str:
     return visits.to_local(utcnow()).strftime("%Y-%m")
 
 
-@bp.get("/households")
 def households():
     """The paired households with this month's completed visits against the quota, and a record button each."""
     now = utcnow()
@@ -41,7 +39,6 @@ def households():
                            summary=profiles.quota_summary(current_user, now), month=_month())
 
 
-@bp.get("/households/<int:pairing_id>")
 def household(pairing_id: int):
     """One paired household: this month's visits and the form to record a visit made today."""
     pairing = pairing_or_404(pairing_id)
@@ -59,7 +56,6 @@ def household(pairing_id: int):
                            phone=pairing.household.phone_masked)
 
 
-@bp.post("/households/<int:pairing_id>/visit")
 def record_visit(pairing_id: int):
     """Record a visit made to the household today (standing order: plan, check in, check out)."""
     pairing = pairing_or_404(pairing_id)

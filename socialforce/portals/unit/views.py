@@ -6,14 +6,11 @@ from flask_login import current_user
 
 from socialforce.platform.auth import PORTAL_ROLES, guard
 from socialforce.platform.services import overview
-from socialforce.portals import provider
 
 bp = Blueprint("unit", __name__, template_folder="templates")
 guard(bp, PORTAL_ROLES["unit"])
-provider.register(bp)
 
 
-@bp.get("/")
 def home():
     """The unit's paired households and orders."""
     return render_template("unit/home.html", data=overview.provider_overview(current_user))
