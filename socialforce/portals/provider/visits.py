@@ -11,17 +11,9 @@ from socialforce.platform.extensions import db
 from socialforce.platform.models import EvaluationSource, ProviderMember, Role, User, utcnow
 from socialforce.platform.scoping import get_provider_order_or_404
 from socialforce.platform.services import ServiceError, outcomes, visits
+from socialforce.portals import visits as pages
 from socialforce.portals.forms import PlanForm, do, form_errors, outcome_form, outcome_input
 from socialforce.portals.provider.access import portal
-from socialforce.portals.visits import (
-    calendar_context,
-    parse_week,
-    plan_from_form,
-    proposals,
-    visit_action,
-    visit_or_404,
-    visit_page_context,
-)
 
 
 def _members(user: User) -> list[ProviderMember]:
@@ -36,7 +28,7 @@ def calendar():
     members = _members(current_user)
     chosen = request.args.get("member", type=int)
     member = next((m for m in members if m.id == chosen), members[0] if members else None)
-    context = (calendar_context(visits.Assignee(member_id=member.id), parse_week(request.args.get("week")))
+    context = (pages.calendar_context(visits.Assignee(member_id=member.id), pages.parse_week(request.args.get("week")))
                if member else {})
     return render_template("provider/visits/calendar.html", portal=portal(), members=members, member=member,
                            **context)
@@ -59,24 +51,24 @@ def order_visits(order_id: int):
             except ServiceError as e:
                 flash(e.message, "danger")
             else:
-                plan_from_form(order, assignee, current_user)
+                pages.plan_from_form(order, assignee, current_user)
         return redirect(url_for(f"{portal()}.order_visits", order_id=order.id), 303)
     assignee = visits.order_assignee(order) if order.assignee_id else None
     return render_template(
         "provider/visits/order.html", portal=portal(), order=order, visit_list=visits.order_visits(order),
-        proposals=proposals(order, assignee) if assignee else [], plan_form=PlanForm(),
+        proposals=pages.proposals(order, assignee) if assignee else [], plan_form=PlanForm(),
         outcome_form=outcome_form(), outcome_list=outcomes.outcomes_of(order),
         assignee_name=assignee.name() if assignee else None)
 
 
 def visit_page(visit_id: int):
     """The phone page of one visit."""
-    visit = visit_or_404(visit_id)
-    return render_template("visits/visit.html", portal=portal(), **visit_page_context(visit, current_user))
+    visit = pages.visit_or_404(visit_id)
+    return render_template("visits/visit.html", portal=portal(), **pages.visit_page_context(visit, current_user))
 
 
 def visit_post(visit_id: int, action: str):
     """Check in, check out, save notes, reschedule or cancel a visit."""
-    visit = visit_or_404(visit_id)
-    visit_action(visit, action, current_user)
+    visit = pages.visit_or_404(visit_id)
+    pages.visit_action(visit, action, current_user)
     return redirect(url_for(f"{portal()}.visit", visit_id=visit.id), 303)
