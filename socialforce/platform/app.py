@@ -68,9 +68,20 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount the public pages and the four role portals."""
-    from socialforce.portals import agency, hsds, inbox, page_helpers, public, staff, unit, volunteer
+    from socialforce.portals import (
+        agency,
+        hsds,
+        inbox,
+        page_helpers,
+        provider,
+        public,
+        staff,
+        unit,
+        volunteer,
+    )
 
     app.register_blueprint(public.bp)
+    app.register_blueprint(provider.templates)  # no routes: the templates agency, unit, staff, volunteer share
     app.register_blueprint(staff.bp, url_prefix="/staff")
     app.register_blueprint(agency.bp, url_prefix="/agency")
     app.register_blueprint(unit.bp, url_prefix="/unit")

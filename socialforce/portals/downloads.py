@@ -9,8 +9,8 @@ from urllib.parse import quote
 from flask import Response, request
 from flask_login import current_user
 
-from socialforce.platform.extensions import db
 from socialforce.platform.services import audit, exports
+from socialforce.platform.transactions import run_in_transaction
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIMETYPE = "text/csv; charset=utf-8"
@@ -19,8 +19,7 @@ _FILENAME_FORBIDDEN = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|;]+')
 
 def send(kind: str, data: bytes, filename: str, **detail) -> Response:
     """Audit the download of `data` (action "export", its kind and details), commit, and send it as `filename`."""
-    audit.record("export", current_user, ip=request.remote_addr, kind=kind, **detail)
-    db.session.commit()
+    run_in_transaction(lambda: audit.record("export", current_user, ip=request.remote_addr, kind=kind, **detail))
     return download_response(data, filename)
 
 

@@ -1,4 +1,4 @@
-"""Agency portal views."""
+"""Agency portal views: its home and contracts; the pages it shares with the unit portal come from `provider`."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
@@ -6,30 +6,23 @@ from flask_login import current_user
 
 from socialforce.platform.auth import PORTAL_ROLES, guard
 from socialforce.platform.extensions import db
-from socialforce.platform.models import MemberRole, Provider
+from socialforce.platform.models import Provider
 from socialforce.platform.services import overview
 from socialforce.platform.services import provider_profiles as profiles
-from socialforce.portals import provider_offers, provider_orders
-from socialforce.portals.agency.profile import register_member_routes, register_profile_routes
+from socialforce.portals.provider.offers import today
 
 bp = Blueprint("agency", __name__, template_folder="templates")
 guard(bp, PORTAL_ROLES["agency"])
-provider_orders.register(bp, "agency")
-provider_offers.register(bp, "agency")
-register_profile_routes(bp)
-register_member_routes(bp, MemberRole.social_worker)
 
 
-@bp.get("/")
 def home():
     """The agency's orders, contracts and latest orders."""
     return render_template("agency/home.html", data=overview.provider_overview(current_user))
 
 
-@bp.get("/contracts")
 def contracts():
     """The agency's government-purchase contracts: hours used against purchased, budget, period (read-only)."""
     provider = db.session.get(Provider, current_user.provider_id)
     page = db.paginate(profiles.contracts_query(provider), per_page=current_app.config["PAGE_SIZE"],
                        error_out=False)
-    return render_template("provider/contracts.html", portal="agency", page=page, today=provider_offers.today())
+    return render_template("agency/contracts.html", portal="agency", page=page, today=today())

@@ -40,44 +40,37 @@ def _not_found(_e):
     return jsonify(error=_("The page you asked for does not exist."), status=404), 404
 
 
-@bp.get("/")
 def index():
     """Meta information about this API."""
     return _json(hsds.api_info(url_for("hsds.index", _external=True)))
 
 
-@bp.get("/services")
 def services():
     """Published services, paginated; filter by organization_id or taxonomy_term_id."""
     return _json(hsds.services(_page(), request.args.get("organization_id"), request.args.get("taxonomy_term_id"),
                                  today=_today()))
 
 
-@bp.get("/services/<service_id>")
 def service(service_id: str):
     """One service with all its related data."""
     return _json(hsds.service_by_id(service_id, today=_today()))
 
 
-@bp.get("/organizations")
 def organizations():
     """Published organizations, paginated."""
     return _json(hsds.organizations(_page()))
 
 
-@bp.get("/organizations/<org_id>")
 def organization(org_id: str):
     """One organization with its locations and services."""
     return _json(hsds.organization_by_id(org_id, today=_today()))
 
 
-@bp.get("/taxonomies")
 def taxonomies():
     """The taxonomy of service categories."""
     return _json(hsds.envelope(1, hsds.PageRequest(), [hsds.taxonomy()]))
 
 
-@bp.get("/taxonomies/<taxonomy_id>")
 def taxonomy(taxonomy_id: str):
     """The taxonomy by id."""
     if taxonomy_id != hsds.taxonomy()["id"]:
@@ -85,13 +78,11 @@ def taxonomy(taxonomy_id: str):
     return _json(hsds.taxonomy())
 
 
-@bp.get("/taxonomy_terms")
 def taxonomy_terms():
     """The service categories as taxonomy terms, paginated."""
     return _json(hsds.taxonomy_terms(_page()))
 
 
-@bp.get("/taxonomy_terms/<term_id>")
 def taxonomy_term(term_id: str):
     """One taxonomy term."""
     return _json(hsds.taxonomy_term_by_id(term_id))

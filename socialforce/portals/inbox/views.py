@@ -9,6 +9,7 @@ from flask_login import current_user
 from socialforce.platform.extensions import db
 from socialforce.platform.models import Notification, Role, User
 from socialforce.platform.services import ServiceError, notifications
+from socialforce.platform.transactions import run_in_transaction
 
 bp = Blueprint("inbox", __name__, template_folder="templates")
 
@@ -39,7 +40,6 @@ def _page_number() -> int:
     return request.args.get("page", 1, type=int) or 1
 
 
-@bp.get("/")
 def index():
     """The user's notifications, newest first, unread highlighted."""
     page = db.paginate(notifications.inbox_query(current_user), page=_page_number(),
@@ -54,24 +54,20 @@ def _own_link(note: Notification) -> str | None:
     return link if link.startswith("/") and not link.startswith("//") else None
 
 
-@bp.post("/<int:notification_id>/read")
 def read(notification_id: int):
     """Mark one of the user's notifications read (404 for anyone else's); `open` follows its link."""
-    note = notifications.mark_read(current_user, notification_id)
+    note = run_in_transaction(lambda: notifications.mark_read(current_user, notification_id))
     if note is None:
         abort(404)
-    db.session.commit()
     if request.form.get("open") and _own_link(note):
         return redirect(_own_link(note))
     flash(_("Notification marked as read."), "success")
     return redirect(url_for("inbox.index", page=request.form.get("page", 1, type=int)))
 
 
-@bp.post("/read-all")
 def read_all():
     """Mark every unread notification of the user read."""
-    count = notifications.mark_all_read(current_user)
-    db.session.commit()
+    count = run_in_transaction(lambda: notifications.mark_all_read(current_user))
     if count:
         flash(_("%(count)s notifications marked as read.", count=count), "success")
     else:
@@ -84,7 +80,6 @@ def _require_city_staff() -> None:
         abort(403)
 
 
-@bp.get("/failed")
 def failed():
     """Outbox messages that could not be delivered (city staff)."""
     _require_city_staff()
@@ -97,16 +92,13 @@ def failed():
     return render_template("inbox/failed.html", page=page, notes=notes, users=users, render=notifications.render)
 
 
-@bp.post("/failed/<int:message_id>/retry")
 def retry(message_id: int):
     """Queue a failed outbox message again (city staff)."""
     _require_city_staff()
     try:
-        notifications.retry_failed(message_id, current_user)
+        run_in_transaction(lambda: notifications.retry_failed(message_id, current_user))
     except ServiceError as error:
-        db.session.rollback()
         flash(error.message, "warning")
         return redirect(url_for("inbox.failed"))
-    db.session.commit()
     flash(_("The message will be sent again within a minute."), "success")
     return redirect(url_for("inbox.failed"))

@@ -9,9 +9,8 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from socialforce.platform.extensions import db
 from socialforce.platform.services import ServiceError, accounts
-from socialforce.portals.public.views import bp
+from socialforce.platform.transactions import run_in_transaction
 
 
 class PasswordForm(FlaskForm):
@@ -22,19 +21,17 @@ class PasswordForm(FlaskForm):
         DataRequired(), EqualTo("new", message=_l("The passwords do not match."))])
 
 
-@bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def change_password():
     """Change the password; every session of the user ends, this one included, and they log in again."""
     form = PasswordForm()
     if form.validate_on_submit():
         try:
-            accounts.change_password(current_user, form.current.data, form.new.data, request.remote_addr)
+            run_in_transaction(lambda: accounts.change_password(current_user, form.current.data, form.new.data,
+                                                                request.remote_addr))
         except ServiceError as e:
-            db.session.rollback()
             getattr(form, e.field).errors.append(e.message)
             return render_template("public/password.html", form=form), e.status
-        db.session.commit()
         lang = session.get("lang")
         session.clear()
         if lang:

@@ -1,8 +1,10 @@
 """Forms of the public pages."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, SelectMultipleField, StringField, widgets
+from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
+
+from socialforce.portals.forms import MOBILE_PHONE, checkbox_list
 
 
 class LoginForm(FlaskForm):
@@ -13,11 +15,9 @@ class LoginForm(FlaskForm):
 class VolunteerSignupForm(FlaskForm):
     real_name = StringField(_l("Real name"), validators=[DataRequired(), Length(min=2, max=40)])
     id_number = StringField(_l("Resident ID number"), validators=[DataRequired(), Length(max=60)])
-    phone = StringField(_l("Mobile phone"), validators=[
-        DataRequired(), Regexp(r"^1\d{10}$", message=_l("A mobile number has 11 digits and starts with 1."))])
+    phone = StringField(_l("Mobile phone"), validators=[DataRequired(), MOBILE_PHONE])
     town_id = SelectField(_l("Home town"), coerce=int, validate_choice=False, validators=[DataRequired()])
-    skills = SelectMultipleField(_l("What you can help with"), option_widget=widgets.CheckboxInput(),
-                                 widget=widgets.ListWidget(prefix_label=False))
+    skills = checkbox_list(_l("What you can help with"))
     username = StringField(_l("Username"), validators=[
         DataRequired(), Length(min=3, max=60),
         Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("Use letters, digits, dot, dash or underscore."))])

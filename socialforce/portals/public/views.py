@@ -29,7 +29,6 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
-@bp.get("/")
 def index():
     """Send a logged-in user to their portal, others to the login page."""
     if current_user.is_authenticated:
@@ -37,7 +36,6 @@ def index():
     return redirect(url_for("public.login"))
 
 
-@bp.route("/login", methods=["GET", "POST"])
 def login():
     """Log in; the session is cleared first so no earlier session id survives (session fixation)."""
     form = LoginForm()
@@ -58,26 +56,22 @@ def login():
         if lang:
             session["lang"] = lang
         login_user(user)
-        audit.record("login", user, ip=request.remote_addr)
-        db.session.commit()
+        run_in_transaction(lambda: audit.record("login", user, ip=request.remote_addr))
         flash(_("Welcome, %(name)s.", name=user.display_name), "success")
         return redirect(_safe_next(request.args.get("next")) or url_for(f"{portal_of(user.role)}.home"))
     return render_template("public/login.html", form=form)
 
 
-@bp.post("/logout")
 @login_required
 def logout():
     """Log out and clear the session."""
-    audit.record("logout", current_user, ip=request.remote_addr)
-    db.session.commit()
+    run_in_transaction(lambda: audit.record("logout", current_user, ip=request.remote_addr))
     logout_user()
     session.clear()
     flash(_("You have logged out."), "info")
     return redirect(url_for("public.login"))
 
 
-@bp.post("/lang/<code>")
 def set_language(code: str):
     """Switch the interface language (zh_CN or en)."""
     if code not in current_app.config["LANGUAGES"]:
@@ -86,7 +80,6 @@ def set_language(code: str):
     return redirect(_safe_next(request.form.get("next")) or url_for("public.index"))
 
 
-@bp.route("/volunteer-signup", methods=["GET", "POST"])
 def volunteer_signup():
     """Public real-name volunteer sign-up; the registration waits for staff approval."""
     form = VolunteerSignupForm()

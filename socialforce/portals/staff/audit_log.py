@@ -19,7 +19,6 @@ from socialforce.platform.extensions import db
 from socialforce.platform.i18n import SHANGHAI
 from socialforce.platform.inputs import parse_date
 from socialforce.platform.services import audit
-from socialforce.portals.staff.views import bp
 
 DIGITS_RE = re.compile(r"\d{7,}[Xx]?")
 HIDDEN_DETAIL_KEYS = frozenset({"account"})  # keyed hashes of attempted usernames: meaningless to people
@@ -64,7 +63,6 @@ def _parse_day(name: str, errors: dict[str, str]) -> date | None:
     return day
 
 
-@bp.get("/audit")
 def audit_log():
     """The audit trail in scope, newest first; filters: action, actor, from and to dates (local days)."""
     errors: dict[str, str] = {}

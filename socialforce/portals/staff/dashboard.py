@@ -16,7 +16,6 @@ from socialforce.platform.models import ServiceCategory, Town, utcnow
 from socialforce.platform.services import ServiceError, dashboard, reports
 from socialforce.platform.services.exports import write_xlsx
 from socialforce.portals import downloads
-from socialforce.portals.staff.views import bp
 
 CHARTS = {  # table key -> (chart type, value columns, stacked)
     "households": ("doughnut", "1", False),
@@ -51,7 +50,6 @@ def _choices() -> dict:
     return {"towns": towns, "categories": categories}
 
 
-@bp.get("/dashboard")
 def dashboard_page():
     """Figures per town, provider and category for the user's scope, with charts and downloadable tables."""
     filters, status = _filters()
@@ -71,7 +69,6 @@ def dashboard_page():
                            **_choices()), status
 
 
-@bp.get("/dashboard/export/<key>.<fmt>")
 def dashboard_export(key: str, fmt: str):
     """One dashboard table as .xlsx or .csv."""
     if fmt not in ("xlsx", "csv"):
@@ -88,7 +85,6 @@ def dashboard_export(key: str, fmt: str):
                                 table=key)
 
 
-@bp.get("/dashboard/list/<figure>")
 def dashboard_list(figure: str):
     """The records one dashboard figure counts (personal data masked), paginated."""
     filters, status = _filters()
@@ -103,7 +99,6 @@ def dashboard_list(figure: str):
                            filters=filters, towns=dashboard.town_names(), categories=dashboard.category_names())
 
 
-@bp.get("/reports/monthly")
 def monthly_report():
     """The monthly report of a town (xlsx); without a month, the form to choose one."""
     if not request.args.get("month"):

@@ -18,7 +18,6 @@ from socialforce.platform.models import (
 )
 from socialforce.platform.services import exports, households
 from socialforce.portals import downloads
-from socialforce.portals.staff.views import bp
 
 FORMATS = ("xlsx", "csv")
 
@@ -40,7 +39,6 @@ def _send(fmt: str, name: str, table, kind: str):
     return downloads.send_table(kind, fmt, f"{name}-{stamp}", header, rows, sheet_name=name)
 
 
-@bp.get("/exports", endpoint="exports")
 def export_page():
     """Links to every export, with the same filters as the lists."""
     towns = (
@@ -56,7 +54,6 @@ def export_page():
     )
 
 
-@bp.get("/export/households.<fmt>")
 def export_households(fmt: str):
     """The households search (same filters as the households page) as a spreadsheet."""
     args = request.args
@@ -66,7 +63,6 @@ def export_households(fmt: str):
     return _send(_format(fmt), _("Households"), exports.households_table(query), "households")
 
 
-@bp.get("/export/items.<fmt>")
 def export_items(fmt: str):
     """Service items in scope, optionally by status, town and service category."""
     table = exports.items_table(
@@ -75,7 +71,6 @@ def export_items(fmt: str):
     return _send(_format(fmt), _("Service items"), table, "items")
 
 
-@bp.get("/export/orders.<fmt>")
 def export_orders(fmt: str):
     """Orders in scope, optionally by state and town."""
     table = exports.orders_table(current_user, request.args.get("state"), _town_filter())

@@ -15,9 +15,8 @@ from socialforce.platform.labels import FEEDBACK_CHANNEL
 from socialforce.platform.models import utcnow
 from socialforce.platform.scoping import get_order_or_404
 from socialforce.platform.services import feedback
-from socialforce.portals.agency.visits import RATING_CHOICES, do, form_errors
+from socialforce.portals.forms import RATING_CHOICES, do, form_errors
 from socialforce.portals.page_helpers import choices
-from socialforce.portals.staff.views import bp
 
 SATISFACTION_MISSING = _l("Choose the household's satisfaction, from 1 to 5.")
 CHANNEL_MISSING = _l("Say who contacted the household, and how.")
@@ -33,7 +32,6 @@ class FeedbackForm(FlaskForm):
                             validators=[Optional(), Length(max=feedback.COMMENT_LENGTH)])
 
 
-@bp.get("/follow-ups", endpoint="follow_ups")
 def follow_ups():
     """Completed orders in scope whose household has not been asked about its satisfaction yet."""
     page = db.paginate(feedback.awaiting_feedback(current_user), per_page=current_app.config["PAGE_SIZE"],
@@ -41,7 +39,6 @@ def follow_ups():
     return render_template("staff/visits/follow_ups.html", page=page)
 
 
-@bp.post("/orders/<int:order_id>/follow-up", endpoint="record_follow_up")
 def record_follow_up(order_id: int):
     """Record the household's satisfaction with a completed order (one per order)."""
     order = get_order_or_404(order_id, current_user)

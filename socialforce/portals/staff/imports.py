@@ -17,8 +17,8 @@ from socialforce.platform.imports.rules import kind_label
 from socialforce.platform.models import utcnow
 from socialforce.platform.services import ServiceError
 from socialforce.platform.services import imports as service
+from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals import downloads
-from socialforce.portals.staff.views import bp
 
 ERRORS_PER_PAGE = 100
 
@@ -48,7 +48,6 @@ def _upload_or_404(token: str):
     return upload
 
 
-@bp.get("/imports", endpoint="imports")
 def import_page():
     """The upload form and the template download."""
     return render_template(
@@ -56,13 +55,11 @@ def import_page():
     )
 
 
-@bp.get("/imports/template.xlsx")
 def import_template():
     """The import template with Chinese headers and lists of allowed values."""
     return downloads.send("import_template", service.template_xlsx(current_user), "困难家庭导入模板.xlsx")
 
 
-@bp.post("/imports")
 def import_upload():
     """Save the upload, validate every row and show the preview."""
     form = UploadForm()
@@ -110,7 +107,6 @@ def import_upload():
     return redirect(url_for("staff.import_preview", token=upload.token))
 
 
-@bp.get("/imports/<token>", endpoint="import_preview")
 def import_preview(token: str):
     """Counts, the error report (paged) and the confirm button; the result once imported."""
     upload = _upload_or_404(token)
@@ -133,7 +129,6 @@ def import_preview(token: str):
     )
 
 
-@bp.get("/imports/<token>/status")
 def import_status(token: str):
     """The upload's state and progress as JSON (polled by the preview page during an import)."""
     status = _upload_or_404(token).status()
@@ -144,7 +139,6 @@ def import_status(token: str):
     return response
 
 
-@bp.get("/imports/<token>/errors.<fmt>")
 def import_errors(token: str, fmt: str):
     """The full error report (values masked) as .xlsx or .csv."""
     if fmt not in ("xlsx", "csv"):
@@ -153,7 +147,6 @@ def import_errors(token: str, fmt: str):
     return downloads.send_table("import_errors", fmt, _("Import errors"), header, rows)
 
 
-@bp.post("/imports/<token>/confirm")
 def import_confirm(token: str):
     """Import every new row in one transaction, or nothing."""
     upload = _upload_or_404(token)
@@ -166,15 +159,12 @@ def import_confirm(token: str):
         )
         return redirect(url_for("staff.import_preview", token=token))
     try:
-        written = service.run_import(upload, current_user, utcnow(), request.remote_addr)
-        db.session.commit()
+        written = run_in_transaction(lambda: service.run_import(upload, current_user, utcnow(), request.remote_addr))
     except ServiceError as e:
-        db.session.rollback()
         service.abandon(upload, e.message)
         flash(e.message, "danger")
         return redirect(url_for("staff.import_preview", token=token))
     except Exception:
-        db.session.rollback()
         service.abandon(upload, _("The import failed and nothing was written. Please try again."))
         raise
     service.finish(upload, written)

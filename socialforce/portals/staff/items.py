@@ -25,9 +25,9 @@ from socialforce.platform.models import (
 from socialforce.platform.scoping import get_household_or_404, get_item_or_404, order_scope
 from socialforce.platform.services import ServiceError, dispatch, items, matching, ranker
 from socialforce.platform.services.orders import OPEN_STATES
+from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.page_helpers import bilingual, mask_from_form
 from socialforce.portals.staff.forms import ItemForm, ReasonForm
-from socialforce.portals.staff.views import bp
 
 SHOWN_CANDIDATES = 5
 """Candidates shown on an item's page; the list a dispatch was chosen from is kept for the learned ranker."""
@@ -54,7 +54,6 @@ def _render_item_form(form: ItemForm, household: Household, status: int = 200, w
                            mask=mask_from_form(request.form.getlist("windows"))), status
 
 
-@bp.route("/households/<int:household_id>/items/new", methods=["GET", "POST"])
 def item_new(household_id: int):
     """Register a service item on a household's service list."""
     household = get_household_or_404(household_id, current_user)
@@ -62,19 +61,16 @@ def item_new(household_id: int):
     if not form.validate_on_submit():
         return _render_item_form(form, household, 400 if form.is_submitted() else 200)
     try:
-        item = items.register(household, _item_input(form), current_user)
+        item = run_in_transaction(lambda: items.register(household, _item_input(form), current_user))
     except ServiceError as e:
-        db.session.rollback()
         if e.field == "windows":
             return _render_item_form(form, household, e.status, e.message)
         getattr(form, e.field or "description").errors.append(e.message)
         return _render_item_form(form, household, e.status)
-    db.session.commit()
     flash(_("Service item registered."), "success")
     return redirect(url_for("staff.item", item_id=item.id))
 
 
-@bp.get("/items/<int:item_id>")
 def item(item_id: int):
     """An item with its orders, their events, and its ranked candidates with reasons."""
     it = get_item_or_404(item_id, current_user)
@@ -87,7 +83,6 @@ def item(item_id: int):
                            open_states=OPEN_STATES)
 
 
-@bp.post("/items/<int:item_id>/dispatch")
 def item_dispatch(item_id: int):
     """Dispatch an item to a chosen candidate, or publish it as a volunteer task."""
     it = get_item_or_404(item_id, current_user)
@@ -103,12 +98,10 @@ def item_dispatch(item_id: int):
             return redirect(url_for("staff.item", item_id=it.id))
         shown = ranked[:SHOWN_CANDIDATES]
     try:
-        order = dispatch.dispatch(it, choice, current_user, shown=shown)
+        order = run_in_transaction(lambda: dispatch.dispatch(it, choice, current_user, shown=shown))
     except ServiceError as e:
-        db.session.rollback()
         flash(e.message, "danger")
         return redirect(url_for("staff.item", item_id=it.id))
-    db.session.commit()
     flash(_("Order #%(id)s dispatched.", id=order.id), "success")
     return redirect(url_for("staff.item", item_id=it.id))
 
@@ -121,16 +114,13 @@ def _with_reason(action: Callable[[str], object]) -> bool:
         flash(_("Please give a reason."), "danger")
         return False
     try:
-        action(form.reason.data)
+        run_in_transaction(lambda: action(form.reason.data))
     except ServiceError as e:
-        db.session.rollback()
         flash(e.message, "danger")
         return False
-    db.session.commit()
     return True
 
 
-@bp.post("/orders/<int:order_id>/cancel")
 def order_cancel(order_id: int):
     """Cancel an open order with a reason; the item opens again to dispatch anew or close."""
     order = db.session.get(Order, order_id) or abort(404)
@@ -141,7 +131,6 @@ def order_cancel(order_id: int):
     return redirect(url_for("staff.item", item_id=it.id))
 
 
-@bp.post("/items/<int:item_id>/close")
 def item_close(item_id: int):
     """Close an item with a reason."""
     it = get_item_or_404(item_id, current_user)
@@ -155,7 +144,6 @@ def _scope_towns() -> list[Town]:
     return db.session.scalars(sa.select(Town).order_by(Town.id)).all() if current_user.town_id is None else []
 
 
-@bp.get("/matching")
 def matching_review():
     """Open items in scope with their best candidates and reasons, to review and dispatch."""
     town_id = current_user.town_id or request.args.get("town", type=int)
@@ -171,15 +159,15 @@ def matching_review():
                            towns=_scope_towns(), categories=categories, basis=ranker.ranking_basis())
 
 
-@bp.post("/matching/dispatch-page")
 def matching_dispatch_page():
     """Dispatch the listed items at once by the best capacity-aware assignment (all or nothing); items in a
     volunteer category that no organisation takes become volunteer tasks."""
     item_ids = [i for i in request.form.getlist("item_id", type=int) if i > 0][:50]
     listed = [get_item_or_404(item_id, current_user) for item_id in item_ids]
-    dispatched = 0
-    try:
+
+    def dispatch_all() -> int:
         choices = matching.assign_items(listed)
+        dispatched = 0
         for it in listed:
             if it.id in choices:
                 dispatch.dispatch(it, choices[it.id], current_user)
@@ -187,16 +175,17 @@ def matching_dispatch_page():
             elif it.category.volunteer_task:
                 dispatch.dispatch(it, dispatch.Choice(provider_id=None), current_user)
                 dispatched += 1
+        return dispatched
+
+    try:
+        dispatched = run_in_transaction(dispatch_all)
     except ServiceError as e:
-        db.session.rollback()
         flash(_("Nothing was dispatched: %(reason)s", reason=e.message), "danger")
         return redirect(request.referrer or url_for("staff.matching_review"))
-    db.session.commit()
     flash(_("%(n)s orders dispatched.", n=dispatched), "success")
     return redirect(url_for("staff.matching_review"))
 
 
-@bp.get("/orders")
 def orders_board():
     """Orders in scope by state; orders past their response deadline are highlighted."""
     state = OrderState(request.args["state"]) if request.args.get("state") in OrderState.__members__ else None

@@ -18,7 +18,6 @@ from socialforce.platform.services import ServiceError, hours, providers, visits
 from socialforce.platform.services.dispatch import contract_hours_left
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.staff.forms import BackgroundCheckForm, ReasonForm
-from socialforce.portals.staff.views import bp
 
 KIND_LABELS = {"agency": _l("Social-work agency"), "unit": _l("Pairing unit"), "volunteer": _l("Volunteer")}
 STATUS_LABELS = {"pending": _l("Pending"), "approved": _l("Approved"), "suspended": _l("Suspended")}
@@ -58,7 +57,6 @@ def _paginate(query: sa.Select, arg: str):
                        error_out=False)
 
 
-@bp.get("/providers")
 def providers_list():
     """Agencies, pairing units and volunteers in scope, filtered by kind, status, town, name and certificates
     awaiting verification."""
@@ -106,7 +104,6 @@ def _detail_context(provider) -> dict:
     return context
 
 
-@bp.get("/providers/<int:provider_id>")
 def provider(provider_id: int):
     """One provider's registration, certificates and kind-specific details, with the status actions."""
     provider = _provider_or_404(provider_id)
@@ -114,7 +111,6 @@ def provider(provider_id: int):
                            check_form=BackgroundCheckForm(), **_detail_context(provider), **_labels())
 
 
-@bp.post("/providers/<int:provider_id>/background-check")
 def provider_background_check(provider_id: int):
     """Record or renew a volunteer's background check (needed before serving minors); audited."""
     provider = _provider_or_404(provider_id)
@@ -122,44 +118,38 @@ def provider_background_check(provider_id: int):
     error = None
     if form.validate_on_submit():
         try:
-            providers.record_background_check(provider.id, form.issued_on.data, form.expires_on.data,
-                                              form.document_no.data, current_user, visits.to_local(utcnow()).date(),
-                                              request.remote_addr)
+            run_in_transaction(lambda: providers.record_background_check(
+                provider.id, form.issued_on.data, form.expires_on.data, form.document_no.data, current_user,
+                visits.to_local(utcnow()).date(), request.remote_addr))
         except ServiceError as e:
-            db.session.rollback()
             if e.status == 404:
                 abort(404)
             getattr(form, e.field or "expires_on").errors.append(e.message)
             error = e.status
         else:
-            db.session.commit()
             flash(_("The background check of %(name)s was recorded.", name=provider.name), "success")
             return redirect(url_for("staff.provider", provider_id=provider.id), 303)
     return render_template("staff/providers/detail.html", form=ReasonForm(), action_form=FlaskForm(),
                            check_form=form, **_detail_context(provider), **_labels()), error or 400
 
 
-@bp.post("/providers/<int:provider_id>/certificates/<int:qualification_id>/verify")
 def provider_certificate_verify(provider_id: int, qualification_id: int):
     """Verify a certificate the provider declared, after seeing the document; audited."""
     provider = _provider_or_404(provider_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
     try:
-        providers.verify_qualification(provider.id, qualification_id, current_user, visits.to_local(utcnow()).date(),
-                                       request.remote_addr)
+        run_in_transaction(lambda: providers.verify_qualification(
+            provider.id, qualification_id, current_user, visits.to_local(utcnow()).date(), request.remote_addr))
     except ServiceError as e:
-        db.session.rollback()
         if e.status == 404:
             abort(404)
         flash(e.message, "danger")
     else:
-        db.session.commit()
         flash(_("The certificate was verified; it now counts for matching."), "success")
     return redirect(url_for("staff.provider", provider_id=provider.id), 303)
 
 
-@bp.post("/providers/<int:provider_id>/<action>")
 def provider_action(provider_id: int, action: str):
     """Approve, suspend (a reason is required) or reinstate a provider; audited; refused cleanly if not possible."""
     if action not in providers.TRANSITIONS:

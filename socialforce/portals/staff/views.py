@@ -10,19 +10,18 @@ from socialforce.platform.extensions import db
 from socialforce.platform.models import AssistanceCategory, Member, ServiceItem, Town
 from socialforce.platform.scoping import get_household_or_404
 from socialforce.platform.services import ServiceError, households, overview
+from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.staff.forms import RevealForm
 
 bp = Blueprint("staff", __name__, template_folder="templates")
 guard(bp, PORTAL_ROLES["staff"])
 
 
-@bp.get("/")
 def home():
     """The staff overview for the user's scope."""
     return render_template("staff/home.html", data=overview.staff_overview(current_user))
 
 
-@bp.get("/households", endpoint="households")
 def household_list():
     """Search households by name, ID suffix, town and assistance category."""
     args = request.args
@@ -40,13 +39,11 @@ def _household_page(household, form: RevealForm, status: int = 200, **extra):
     return render_template("staff/household.html", household=household, form=form, items=items, **extra), status
 
 
-@bp.get("/households/<int:household_id>")
 def household(household_id: int):
     """A household's members (IDs masked) and its service list."""
     return _household_page(get_household_or_404(household_id, current_user), RevealForm())
 
 
-@bp.post("/members/<int:member_id>/reveal")
 def reveal(member_id: int):
     """Show one member's full resident ID after stating a purpose; audited, never cached."""
     member = db.get_or_404(Member, member_id)
@@ -55,11 +52,11 @@ def reveal(member_id: int):
     if not form.validate_on_submit():
         return _household_page(household, form, 400, reveal_for=member.id)
     try:
-        number = households.reveal_id_number(member, current_user, form.purpose.data, request.remote_addr)
+        number = run_in_transaction(lambda: households.reveal_id_number(member, current_user, form.purpose.data,
+                                                                        request.remote_addr))
     except ServiceError as e:
         flash(e.message, "danger")
         return _household_page(household, form, e.status)
-    db.session.commit()
     response = make_response(render_template("staff/reveal.html", household=household, member=member,
                                              number=number))
     response.headers["Cache-Control"] = "no-store"

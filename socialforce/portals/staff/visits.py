@@ -11,24 +11,19 @@ from socialforce.platform.models import EvaluationSource, Order, ServiceRecord, 
 from socialforce.platform.scoping import get_household_or_404, get_order_or_404
 from socialforce.platform.services import feedback, hours, outcomes, visits
 from socialforce.platform.transactions import run_in_transaction
-from socialforce.portals.agency.visits import (
-    EvaluationForm,
+from socialforce.portals.forms import EvaluationForm, do, form_errors, outcome_form, outcome_input
+from socialforce.portals.staff.feedback import FeedbackForm
+from socialforce.portals.visits import (
     calendar_context,
-    do,
-    form_errors,
-    outcome_form,
-    outcome_input,
     parse_week,
     visit_action,
+    visit_or_404,
     visit_page_context,
 )
-from socialforce.portals.staff.feedback import FeedbackForm
-from socialforce.portals.staff.views import bp
 
 MAX_ID = 2**31  # ids are 32-bit integers on PostgreSQL
 
 
-@bp.get("/calendar")
 def calendar():
     """Find a social worker, cadre or volunteer in scope and show their week."""
     args = request.args
@@ -44,31 +39,21 @@ def calendar():
                            assignee=assignee, link_args=link_args, **context)
 
 
-def _visit_or_404(visit_id: int):
-    visit = visits.get_visit(visit_id, current_user)
-    if visit is None:
-        abort(404)
-    return visit
-
-
-@bp.get("/visits/<int:visit_id>", endpoint="visit")
 def visit_page(visit_id: int):
     """One visit of a household in scope."""
-    visit = _visit_or_404(visit_id)
-    return render_template("agency/visits/visit.html", portal="staff",
+    visit = visit_or_404(visit_id)
+    return render_template("visits/visit.html", portal="staff",
                            back_url=url_for("staff.timeline", household_id=visit.order.item.household_id),
                            **visit_page_context(visit, current_user))
 
 
-@bp.post("/visits/<int:visit_id>/<action>", endpoint="visit_action")
 def visit_post(visit_id: int, action: str):
     """Save notes, reschedule or cancel a visit (check-in/out is the assignee's)."""
-    visit = _visit_or_404(visit_id)
+    visit = visit_or_404(visit_id)
     visit_action(visit, action, current_user)
     return redirect(url_for("staff.visit", visit_id=visit.id), 303)
 
 
-@bp.get("/hours", endpoint="hours")
 def pending_hours():
     """Volunteers' service records awaiting confirmation in scope."""
     page = db.paginate(hours.pending_records(current_user), per_page=current_app.config["PAGE_SIZE"],
@@ -76,7 +61,6 @@ def pending_hours():
     return render_template("staff/visits/hours.html", page=page)
 
 
-@bp.post("/records/<int:record_id>/confirm")
 def confirm_record(record_id: int):
     """Confirm one service record so it counts towards the volunteer's hours (a flagged visit: once checked)."""
     record = db.session.scalar(hours.pending_records(current_user).where(ServiceRecord.id == record_id))
@@ -87,7 +71,6 @@ def confirm_record(record_id: int):
     return redirect(url_for("staff.hours", page=request.args.get("page", type=int)), 303)
 
 
-@bp.post("/records/confirm")
 def confirm_records():
     """Confirm the ticked records in one go; records of flagged visits are never confirmed in bulk."""
     ids = [i for i in request.form.getlist("record_id", type=int) if 0 < i < MAX_ID][:current_app.config["PAGE_SIZE"]]
@@ -96,14 +79,12 @@ def confirm_records():
     return redirect(url_for("staff.hours", page=request.args.get("page", type=int)), 303)
 
 
-@bp.get("/quota")
 def quota():
     """Pairing units' monthly-visit compliance this month (paired households in scope)."""
     return render_template("staff/visits/quota.html", rows=visits.quota_compliance(current_user, utcnow()),
                            month=visits.to_local(utcnow()).strftime("%Y-%m"))
 
 
-@bp.get("/households/<int:household_id>/timeline")
 def timeline(household_id: int):
     """A household's material assistance by month beside its service items, orders, visits and outcomes."""
     household = get_household_or_404(household_id, current_user)
@@ -111,7 +92,6 @@ def timeline(household_id: int):
                            timeline=visits.household_timeline(household))
 
 
-@bp.route("/orders/<int:order_id>/evaluate", methods=["GET", "POST"])
 def evaluate(order_id: int):
     """A completed order's page for staff: the household's follow-up (回访) and an independent evaluation (staff,
     or the village assistant's)."""

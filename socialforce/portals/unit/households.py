@@ -14,7 +14,6 @@ from socialforce.platform.models import Pairing, Provider, ServiceItem, Visit, V
 from socialforce.platform.services import ServiceError, visits
 from socialforce.platform.services import provider_profiles as profiles
 from socialforce.platform.transactions import run_in_transaction
-from socialforce.portals.unit.views import bp
 
 
 def pairing_or_404(pairing_id: int) -> Pairing:
@@ -29,7 +28,6 @@ def _month() -> str:
     return visits.to_local(utcnow()).strftime("%Y-%m")
 
 
-@bp.get("/households")
 def households():
     """The paired households with this month's completed visits against the quota, and a record button each."""
     now = utcnow()
@@ -37,11 +35,10 @@ def households():
     page = db.paginate(profiles.pairings_page_query(current_user), per_page=current_app.config["PAGE_SIZE"],
                        error_out=False)
     rows = profiles.paired_households(list(page.items), profiles.monthly_quota(provider), now)
-    return render_template("provider/households.html", portal="unit", page=page, rows=rows,
+    return render_template("unit/households.html", portal="unit", page=page, rows=rows,
                            summary=profiles.quota_summary(current_user, now), month=_month())
 
 
-@bp.get("/households/<int:pairing_id>")
 def household(pairing_id: int):
     """One paired household: this month's visits and the form to record a visit made today."""
     pairing = pairing_or_404(pairing_id)
@@ -53,13 +50,12 @@ def household(pairing_id: int):
         .where(Visit.starts_at >= start, Visit.starts_at < end,
                ServiceItem.household_id == pairing.household_id)
         .order_by(Visit.starts_at)).all()
-    return render_template("provider/household.html", portal="unit", row=row, pairing=pairing,
+    return render_template("unit/household.html", portal="unit", row=row, pairing=pairing,
                            household=pairing.household, month_visits=month_visits, month=_month(),
                            cadres=profiles.cadres_for(pairing, current_user),
                            phone=pairing.household.phone_masked)
 
 
-@bp.post("/households/<int:pairing_id>/visit")
 def record_visit(pairing_id: int):
     """Record a visit made to the household today (standing order: plan, check in, check out)."""
     pairing = pairing_or_404(pairing_id)

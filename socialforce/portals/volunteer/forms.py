@@ -1,18 +1,17 @@
 """Forms of the volunteer's profile and task pages."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField, widgets
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
 from socialforce.platform.inputs import DateField
+from socialforce.portals.forms import MOBILE_PHONE, checkbox_list
 
 
 class ProfileForm(FlaskForm):
-    skills = SelectMultipleField(_l("What you can help with"), option_widget=widgets.CheckboxInput(),
-                                 widget=widgets.ListWidget(prefix_label=False), validate_choice=False)
+    skills = checkbox_list(_l("What you can help with"), validate_choice=False)
     town_id = SelectField(_l("Home town"), coerce=int, validate_choice=False, validators=[DataRequired()])
-    phone = StringField(_l("New mobile phone"), validators=[
-        Optional(), Regexp(r"^1\d{10}$", message=_l("A mobile number has 11 digits and starts with 1."))])
+    phone = StringField(_l("New mobile phone"), validators=[Optional(), MOBILE_PHONE])
 
 
 class CertificationForm(FlaskForm):

@@ -12,9 +12,9 @@ from socialforce.platform.i18n import select_locale
 from socialforce.platform.models import Town, Volunteer, utcnow
 from socialforce.platform.reference import QUALIFICATIONS
 from socialforce.platform.services import ServiceError, volunteers
+from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.page_helpers import bilingual, mask_from_form
 from socialforce.portals.volunteer.forms import CertificationForm, ProfileForm
-from socialforce.portals.volunteer.views import bp
 
 
 def _volunteer() -> Volunteer:
@@ -56,7 +56,6 @@ def _render(volunteer: Volunteer, status: int = 200, profile_form: ProfileForm |
 
 
 def _fail(form, error: ServiceError) -> None:
-    db.session.rollback()
     field = getattr(form, error.field, None) if error.field else None
     if field is not None:
         field.errors = [*field.errors, error.message]
@@ -64,13 +63,11 @@ def _fail(form, error: ServiceError) -> None:
         flash(error.message, "danger")
 
 
-@bp.get("/profile")
 def profile():
     """My profile: skills, certifications, background-check status, home town, phone and free time."""
     return _render(_volunteer())
 
 
-@bp.post("/profile")
 def profile_save():
     """Save skills, home town and (if given) a new phone number."""
     volunteer = _volunteer()
@@ -80,16 +77,14 @@ def profile_save():
     change = volunteers.ProfileChange(skills=tuple(form.skills.data or ()), town_id=form.town_id.data,
                                       phone=form.phone.data or "")
     try:
-        changed = volunteers.update_profile(volunteer, change, current_user)
+        changed = run_in_transaction(lambda: volunteers.update_profile(volunteer, change, current_user))
     except ServiceError as e:
         _fail(form, e)
         return _render(_volunteer(), e.status, profile_form=form)
-    db.session.commit()
     flash(_("Your profile is saved.") if changed else _("Nothing changed."), "success" if changed else "info")
     return redirect(url_for("volunteer.profile"), 303)
 
 
-@bp.post("/profile/availability")
 def availability_save():
     """Save the weekly free-time grid (the checked cells)."""
     volunteer = _volunteer()
@@ -98,11 +93,9 @@ def availability_save():
         return _render(volunteer, 400, grid_errors=(_("Unknown time window."),))
     mask = mask_from_form(values)
     try:
-        changed = volunteers.update_availability(volunteer, mask, current_user)
+        changed = run_in_transaction(lambda: volunteers.update_availability(volunteer, mask, current_user))
     except ServiceError as e:
-        db.session.rollback()
         return _render(_volunteer(), e.status, grid_errors=(e.message,))
-    db.session.commit()
     if not changed:
         flash(_("Nothing changed."), "info")
     elif mask:
@@ -112,7 +105,6 @@ def availability_save():
     return redirect(url_for("volunteer.profile") + "#availability", 303)
 
 
-@bp.post("/profile/certifications")
 def certification_add():
     """Add a certification I hold."""
     volunteer = _volunteer()
@@ -122,26 +114,22 @@ def certification_add():
     cert = volunteers.CertificationInput(code=form.code.data, document_no=form.document_no.data,
                                          issued_on=form.issued_on.data, expires_on=form.expires_on.data)
     try:
-        volunteers.add_certification(volunteer, cert, current_user, utcnow().date())
+        run_in_transaction(lambda: volunteers.add_certification(volunteer, cert, current_user, utcnow().date()))
     except ServiceError as e:
         _fail(form, e)
         return _render(_volunteer(), e.status, cert_form=form)
-    db.session.commit()
     flash(_("The certification is added. It counts once staff of your town have verified the document."), "success")
     return redirect(url_for("volunteer.profile") + "#certifications", 303)
 
 
-@bp.post("/profile/certifications/remove")
 def certification_remove():
     """Remove one of my certifications (not the background check)."""
     volunteer = _volunteer()
     try:
-        volunteers.remove_certification(volunteer, request.form.get("qualification_id", type=int) or 0,
-                                        current_user)
+        qualification_id = request.form.get("qualification_id", type=int) or 0
+        run_in_transaction(lambda: volunteers.remove_certification(volunteer, qualification_id, current_user))
     except ServiceError as e:
-        db.session.rollback()
         flash(e.message, "danger")
         return redirect(url_for("volunteer.profile") + "#certifications", 303)
-    db.session.commit()
     flash(_("The certification is removed."), "info")
     return redirect(url_for("volunteer.profile") + "#certifications", 303)

@@ -20,7 +20,6 @@ from socialforce.platform.models import (
 from socialforce.platform.services import ServiceError, dispatch, matching
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.volunteer.forms import WithdrawForm
-from socialforce.portals.volunteer.views import bp
 
 _ITEM_LOADS = (selectinload(ServiceItem.category),
                selectinload(ServiceItem.household).selectinload(Household.town),
@@ -31,7 +30,6 @@ def _me() -> Volunteer:
     return db.session.scalar(sa.select(Volunteer).where(Volunteer.provider_id == current_user.provider_id))
 
 
-@bp.get("/tasks")
 def tasks():
     """Open tasks ranked for the volunteer (reciprocal fit), with the reasons; my sign-ups, paginated."""
     me = _me()
@@ -51,7 +49,6 @@ def tasks():
     return render_template("volunteer/tasks.html", me=me, ranked=ranked, items=items, task_of=task_of, mine=mine)
 
 
-@bp.post("/tasks/<int:task_id>/signup")
 def task_signup(task_id: int):
     """Sign up for one place of a task I am eligible for."""
     me = _me()
@@ -70,7 +67,6 @@ def task_signup(task_id: int):
     return redirect(url_for("volunteer.tasks"))
 
 
-@bp.route("/tasks/<int:task_id>/withdraw", methods=["GET", "POST"])
 def task_withdraw(task_id: int):
     """Confirm and withdraw from a task (after acceptance with a reason; see dispatch.withdrawal_terms)."""
     me = _me()

@@ -11,7 +11,6 @@ bp = Blueprint("volunteer", __name__, template_folder="templates")
 guard(bp, PORTAL_ROLES["volunteer"])
 
 
-@bp.get("/")
 def home():
     """The volunteer's profile, hours and nearby open tasks."""
     return render_template("volunteer/home.html", data=overview.volunteer_overview(current_user))

@@ -10,16 +10,16 @@ from flask_login import current_user
 from socialforce.platform.extensions import db
 from socialforce.platform.models import Order, TaskSignup, Visit, Volunteer, VolunteerTask, utcnow
 from socialforce.platform.services import ServiceError, hours, visits
-from socialforce.portals.agency.visits import (
-    PlanForm,
+from socialforce.portals.forms import PlanForm
+from socialforce.portals.visits import (
     calendar_context,
     parse_week,
     plan_from_form,
     proposals,
     visit_action,
+    visit_or_404,
     visit_page_context,
 )
-from socialforce.portals.volunteer.views import bp
 
 
 def _volunteer() -> Volunteer:
@@ -29,14 +29,6 @@ def _volunteer() -> Volunteer:
     return volunteer
 
 
-def _my_visit(visit_id: int) -> Visit:
-    visit = visits.get_visit(visit_id, current_user)
-    if visit is None:
-        abort(404)
-    return visit
-
-
-@bp.get("/calendar")
 def calendar():
     """My visits this week and the tasks I signed up for that still need a visit planned."""
     volunteer = _volunteer()
@@ -49,7 +41,6 @@ def calendar():
     return render_template("volunteer/visits/calendar.html", tasks=tasks, **context)
 
 
-@bp.route("/tasks/<int:order_id>/plan", methods=["GET", "POST"])
 def plan(order_id: int):
     """Plan my visit for a task I signed up for: the earliest free times, or another time."""
     volunteer = _volunteer()
@@ -70,22 +61,19 @@ def plan(order_id: int):
                            proposals=proposals(order, assignee))
 
 
-@bp.get("/visits/<int:visit_id>", endpoint="visit")
 def visit_page(visit_id: int):
     """The phone page of one of my visits (no household address or ID)."""
-    return render_template("agency/visits/visit.html", portal="volunteer",
-                           **visit_page_context(_my_visit(visit_id), current_user))
+    return render_template("visits/visit.html", portal="volunteer",
+                           **visit_page_context(visit_or_404(visit_id), current_user))
 
 
-@bp.post("/visits/<int:visit_id>/<action>", endpoint="visit_action")
 def visit_action_post(visit_id: int, action: str):
     """Check in, check out, notes, reschedule or cancel one of my visits."""
-    visit = _my_visit(visit_id)
+    visit = visit_or_404(visit_id)
     visit_action(visit, action, current_user)
     return redirect(url_for("volunteer.visit", visit_id=visit.id), 303)
 
 
-@bp.get("/hours", endpoint="hours")
 def hours_page():
     """My service records (confirmed ones count) and the total of confirmed hours."""
     volunteer = _volunteer()
@@ -94,7 +82,6 @@ def hours_page():
                            confirmed_minutes=hours.confirmed_minutes(volunteer.id))
 
 
-@bp.get("/hours/certificate")
 def certificate():
     """A print-ready certificate of my confirmed service hours."""
     volunteer = _volunteer()
