@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from flask import Flask
 
 from config import BASE_DIR, INSTANCE_DIR, DevelopmentConfig, ProductionConfig, config_for
-from socialforce.platform import inputs, instance_keys
+from socialforce.platform import inputs, instance_keys, localtime
 from socialforce.platform.extensions import babel, csrf, db, login_manager, migrate
+from socialforce.platform.models.orders import ORDER_STATE_GROUPS
 
 
 def create_app(config_name: str | None = None, **overrides) -> Flask:
@@ -60,15 +61,16 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=lambda: "Asia/Shanghai")
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=lambda: localtime.ZONE_NAME)
     auth.init_app(app)
     i18n.init_app(app)
+    app.jinja_env.globals["order_state_groups"] = ORDER_STATE_GROUPS  # e.g. order_state_groups.LIVE
     security.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
     """Mount the public pages and the four role portals."""
-    from socialforce.portals import agency, hsds, inbox, labels, public, staff, unit, volunteer
+    from socialforce.portals import agency, hsds, inbox, labels, links, public, staff, unit, volunteer
 
     app.register_blueprint(public.bp)
     app.register_blueprint(staff.bp, url_prefix="/staff")
@@ -78,6 +80,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(inbox.bp, url_prefix="/inbox")
     app.register_blueprint(hsds.bp, url_prefix="/hsds")
     labels.init_app(app)
+    links.init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

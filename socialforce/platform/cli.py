@@ -9,8 +9,8 @@ import click
 import sqlalchemy as sa
 from flask import Flask
 
+from socialforce.platform import localtime
 from socialforce.platform.extensions import db
-from socialforce.platform.i18n import SHANGHAI
 from socialforce.platform.models import Role, Town
 
 
@@ -47,7 +47,7 @@ def seed_demo_command(scale: float, if_empty: bool, seed: int, today: datetime |
         click.echo(f"  {stage}: {done}/{total}", err=True)
 
     try:
-        day = today.date() if today else datetime.now(SHANGHAI).date()
+        day = today.date() if today else localtime.today()
         counts = seed_demo(scale=scale, seed=seed, progress=progress, today=day)
     except ValueError as e:
         db.session.rollback()

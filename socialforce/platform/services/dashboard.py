@@ -47,6 +47,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
+from socialforce.platform import localtime
 from socialforce.platform.extensions import db
 from socialforce.platform.i18n import select_locale
 from socialforce.platform.inputs import parse_date, parse_int
@@ -77,7 +78,7 @@ from socialforce.platform.models import (
     offer_towns,
 )
 from socialforce.platform.scoping import household_filter
-from socialforce.platform.services import ServiceError
+from socialforce.platform.services import ServiceError, quotas
 
 LOCAL_OFFSET = timedelta(hours=8)  # Asia/Shanghai has no daylight saving time
 OVERDUE_AFTER = timedelta(hours=2)
@@ -356,13 +357,8 @@ def month_visits(f: Filters, households: list[sa.ColumnElement[bool]]) -> sa.Sub
     """Completed visits per (provider, household) in the month of the period's end, for households in scope."""
     first, last = month_bounds(f.end)
     scoped = [ServiceItem.household_id.in_(sa.select(Household.id).where(*households))] if households else []
-    start = datetime.combine(first, time()) - LOCAL_OFFSET
-    end = datetime.combine(last + timedelta(days=1), time()) - LOCAL_OFFSET
-    return (sa.select(Order.provider_id, ServiceItem.household_id, sa.func.count(Visit.id).label("n"))
-            .select_from(Visit).join(Order, Visit.order_id == Order.id).join(ServiceItem, Order.item_id == ServiceItem.id)
-            .where(Visit.status == VisitStatus.completed, Visit.starts_at >= start, Visit.starts_at < end,
-                   Order.provider_id.is_not(None), *scoped)
-            .group_by(Order.provider_id, ServiceItem.household_id).subquery("month_visits"))
+    counted = quotas.visit_counts(localtime.day_start(first), localtime.day_start(last + timedelta(days=1)))
+    return counted.where(*scoped).subquery("month_visits")
 
 
 def pairing_query(user: User, f: Filters) -> tuple[sa.Select, sa.ColumnElement[bool], sa.ColumnElement[int]]:

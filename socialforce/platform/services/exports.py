@@ -7,7 +7,7 @@ import io
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import Enum
 from urllib.parse import quote
 
@@ -18,7 +18,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from socialforce.platform.extensions import db
-from socialforce.platform.i18n import SHANGHAI
+from socialforce.platform.i18n import local_time
 from socialforce.platform.labels import FREQUENCY, ITEM_STATUS, ORDER_STATE, PRIORITY
 from socialforce.platform.models import (
     AssistanceCategory,
@@ -154,9 +154,7 @@ def table_file(
 
 
 def _local(moment: datetime | None) -> str:
-    if moment is None:
-        return ""
-    return moment.replace(tzinfo=UTC).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    return local_time(moment)
 
 
 def households_table(query: sa.Select) -> tuple[list[str], Iterator[list]]:

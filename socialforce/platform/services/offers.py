@@ -18,6 +18,7 @@ from datetime import date
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from socialforce.platform import reference
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     OfferStatus,
@@ -62,7 +63,7 @@ def qualified_categories(provider: Provider, on: date) -> list[ServiceCategory]:
     """The categories the provider may offer: those needing no qualification or one in force (verified, not expired)."""
     held = set(db.session.scalars(sa.select(Qualification.code).where(
         Qualification.provider_id == provider.id, Qualification.in_force(on))))
-    categories = db.session.scalars(sa.select(ServiceCategory).order_by(ServiceCategory.id))
+    categories = reference.categories()
     return [c for c in categories if not c.qualification_codes or c.qualification_codes & held]
 
 

@@ -10,13 +10,15 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from socialforce.platform import reference
 from socialforce.platform.extensions import db
-from socialforce.platform.models import MemberRole, Provider, Qualification, Town, utcnow
+from socialforce.platform.localtime import today
+from socialforce.platform.models import MemberRole, Provider, Qualification, utcnow
 from socialforce.platform.reference import QUALIFICATIONS
 from socialforce.platform.services import ServiceError
 from socialforce.platform.services import provider_profiles as profiles
 from socialforce.platform.transactions import run_in_transaction
-from socialforce.portals.provider_offers import require_admin, today
+from socialforce.portals.provider_offers import require_admin
 from socialforce.portals.provider_orders import ADMIN_ROLES
 
 
@@ -62,7 +64,7 @@ def register_profile_routes(bp: Blueprint) -> None:
         """Edit the organisation's name, contact, home town, place and travel radius."""
         require_admin()
         provider = own_provider()
-        towns = db.session.scalars(sa.select(Town).order_by(Town.id)).all()
+        towns = reference.towns()
         if request.method == "GET":
             return render_template("provider/profile_form.html", portal=portal, provider=provider, towns=towns,
                                    values=profile_values(provider), errors={})

@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from socialforce.platform.auth import PORTAL_ROLES, guard
 from socialforce.platform.extensions import db
+from socialforce.platform.localtime import today
 from socialforce.platform.models import MemberRole, Provider
 from socialforce.platform.services import overview
 from socialforce.platform.services import provider_profiles as profiles
@@ -32,4 +33,4 @@ def contracts():
     provider = db.session.get(Provider, current_user.provider_id)
     page = db.paginate(profiles.contracts_query(provider), per_page=current_app.config["PAGE_SIZE"],
                        error_out=False)
-    return render_template("provider/contracts.html", portal="agency", page=page, today=provider_offers.today())
+    return render_template("provider/contracts.html", portal="agency", page=page, today=today())

@@ -22,18 +22,20 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from socialforce.platform import reference
 from socialforce.platform.extensions import db
 from socialforce.platform.inputs import parse_date, parse_datetime
+from socialforce.platform.localtime import to_local, to_utc, today
 from socialforce.platform.models import (
     EvaluationSource,
     OrderState,
     ProviderMember,
     Role,
-    ServiceCategory,
     User,
     Visit,
     utcnow,
 )
+from socialforce.platform.models.orders import LIVE_STATES
 from socialforce.platform.scoping import get_provider_order_or_404
 from socialforce.platform.services import ServiceError, outcomes, visits
 from socialforce.platform.transactions import run_in_transaction
@@ -106,7 +108,7 @@ class EvaluationForm(OutcomeForm):
 def outcome_form(form_class: type[OutcomeForm] = OutcomeForm) -> OutcomeForm:
     """An outcome (or evaluation) form with the service categories as follow-up choices."""
     form = form_class()
-    categories = db.session.scalars(sa.select(ServiceCategory).order_by(ServiceCategory.id))
+    categories = reference.categories()
     form.follow_up_category_id.choices = [(0, _("Same category"))] + [(c.id, bilingual(c)) for c in categories]
     return form
 
@@ -122,7 +124,7 @@ def outcome_input(form: OutcomeForm) -> outcomes.OutcomeInput:
 def parse_local(text: str | None) -> datetime | None:
     """A datetime-local value (Asia/Shanghai) as naive UTC, or None if it is not one."""
     local = parse_datetime(text, LOCAL_FORMAT)
-    return visits.to_utc(local) if local else None
+    return to_utc(local) if local else None
 
 
 def parse_coordinate(text: str | None) -> float | None:
@@ -142,14 +144,14 @@ def form_errors(form: FlaskForm) -> None:
 
 def parse_week(arg: str | None) -> date:
     """The Monday of the requested week (?week=YYYY-MM-DD), default this local week."""
-    return visits.week_start(parse_date(arg) or visits.to_local(utcnow()).date())
+    return visits.week_start(parse_date(arg) or today())
 
 
 def calendar_context(assignee: visits.Assignee, monday: date) -> dict:
     """Template values for a week calendar: the days and each day's visits."""
     by_day: dict[date, list[Visit]] = {monday + timedelta(days=n): [] for n in range(7)}
     for visit in visits.week(assignee, monday):
-        by_day.setdefault(visits.to_local(visit.starts_at).date(), []).append(visit)
+        by_day.setdefault(to_local(visit.starts_at).date(), []).append(visit)
     return {"days": by_day, "monday": monday, "prev_week": monday - timedelta(days=7),
             "next_week": monday + timedelta(days=7), "assignee_name": assignee.name()}
 
@@ -213,7 +215,7 @@ def visit_page_context(visit: Visit, user: User) -> dict:
             "own": (visit.assignee_id is not None and visit.assignee_id == user.member_id)
             or (visit.volunteer_id is not None and user.role == Role.volunteer),
             "check_form": CheckForm(), "notes_form": NotesForm(obj=visit), "reschedule_form": RescheduleForm(
-                starts_at=visits.to_local(visit.starts_at).strftime(LOCAL_FORMAT)),
+                starts_at=to_local(visit.starts_at).strftime(LOCAL_FORMAT)),
             "cancel_form": CancelForm(), "show_address": user.role != Role.volunteer}
 
 
@@ -236,9 +238,9 @@ def plan_from_form(order, assignee: visits.Assignee, user: User) -> bool:
 
 def proposals(order, assignee: visits.Assignee, duration: int = 60) -> list[tuple[datetime, int]]:
     """The planner's proposed (UTC start, local weekday) pairs, or none when the order cannot be planned."""
-    if OrderState(order.state) not in visits.PLANNABLE_ORDER_STATES:
+    if OrderState(order.state) not in LIVE_STATES:
         return []
-    return [(p, visits.to_local(p).weekday()) for p in visits.propose_slots(order, assignee, utcnow(), duration)]
+    return [(p, to_local(p).weekday()) for p in visits.propose_slots(order, assignee, utcnow(), duration)]
 
 
 # ---- provider portal routes (agency and unit) ----------------------------------------------------------------
