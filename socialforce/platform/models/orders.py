@@ -176,7 +176,7 @@ class Visit(db.Model):
     notes: Mapped[str | None] = mapped_column(sa.Text)
     cancel_reason: Mapped[str | None] = mapped_column(sa.String(200))
     reminded_at: Mapped[datetime | None]
-    # Why the recorded visit looks implausible (space-separated codes, services/visits.plausibility_flags); NULL: fine.
+    # Why the recorded visit looks implausible (space-separated codes, visits/checkin.plausibility_flags); NULL: fine.
     flags: Mapped[str | None] = mapped_column(sa.String(60))
     order: Mapped[Order] = relationship()
 

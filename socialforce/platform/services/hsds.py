@@ -27,7 +27,7 @@ from html.parser import HTMLParser
 
 import sqlalchemy as sa
 
-from socialforce.platform import reference, weekmask
+from socialforce.platform import localtime, reference, weekmask
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     OfferStatus,
@@ -331,7 +331,7 @@ LANGUAGE = {"name": "中文 Chinese", "code": "zh"}
 
 
 def _offer_service(offer: ServiceOffer, towns: dict[int, Town], full: bool, today: date | None = None) -> dict:
-    today = today or date.today()
+    today = today or localtime.today()
     service_id = hsds_id("service", "offer", offer.id)
     provider = offer.provider
     service = _compact({

@@ -3,7 +3,7 @@
 An offer says which service categories a provider serves, in which towns, how many items at once (slots per
 week), inside which weekly time windows, and between which dates. Only active offers valid today are matched
 (services/matching.py `load_offers`), and a member's office hours are the union of the provider's active offers'
-windows (services/visits.py `assignee_windows`).
+windows (services/visits/assignees.py `assignee_windows`).
 
 Validation collects every problem at once (field -> message), so the form can show each beside its field; a
 refused change writes nothing. Pause and resume are compare-and-set UPDATEs on the status that was read, so two

@@ -6,8 +6,8 @@ Scope: every function takes the provider of the logged-in user (never an id from
 or contract of another provider is simply not found. Household data handed to providers is minimal: the village,
 a masked head name and masked phone, never a resident ID.
 
-Recording a monthly visit goes through the visit flow of services/visits.py: the pairing's standing order
-(`standing_order`), a visit planned now (or the month's planned visit moved to now), check-in, check-out. Planning
+Recording a monthly visit goes through the visit flow of services/visits/: the pairing's standing order
+(`quotas.standing_order`), a visit planned now (or the month's planned visit moved to now), check-in, check-out. Planning
 refuses past times and check-in opens an hour ahead, so the visit is placed at the first free QUOTA_RECORD_MINUTES
 slot of the visiting cadre within that hour.
 """
@@ -331,7 +331,7 @@ def paired_households(pairings: list[Pairing], quota: int, now: datetime) -> lis
     for provider_id, household_ids in by_provider.items():
         done[provider_id] = quotas.visits_by_household(provider_id, household_ids, now)
         planned[provider_id] = quotas.visits_by_household(provider_id, household_ids, now,
-                                                   (VisitStatus.planned, VisitStatus.checked_in))
+                                                          (VisitStatus.planned, VisitStatus.checked_in))
     return [PairedHousehold(p, mask_name(p.household.head_name), p.household.village.name, p.cadre,
                             done[p.provider_id].get(p.household_id, 0),
                             planned[p.provider_id].get(p.household_id, 0), quota) for p in pairings]
