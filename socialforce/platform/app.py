@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from flask import Flask
 
 from config import BASE_DIR, INSTANCE_DIR, DevelopmentConfig, ProductionConfig, config_for
-from socialforce.platform import inputs, instance_keys
+from socialforce.platform import inputs, instance_keys, localtime
 from socialforce.platform.extensions import babel, csrf, db, login_manager, migrate
+from socialforce.platform.models.orders import ORDER_STATE_GROUPS
 
 
 def create_app(config_name: str | None = None, **overrides) -> Flask:
@@ -60,9 +61,10 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=lambda: "Asia/Shanghai")
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=lambda: localtime.ZONE_NAME)
     auth.init_app(app)
     i18n.init_app(app)
+    app.jinja_env.globals["order_state_groups"] = ORDER_STATE_GROUPS  # e.g. order_state_groups.LIVE
     security.init_app(app)
 
 
@@ -72,6 +74,7 @@ def register_blueprints(app: Flask) -> None:
         agency,
         hsds,
         inbox,
+        links,
         page_helpers,
         provider,
         public,
@@ -89,6 +92,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(inbox.bp, url_prefix="/inbox")
     app.register_blueprint(hsds.bp, url_prefix="/hsds")
     page_helpers.init_app(app)
+    links.init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

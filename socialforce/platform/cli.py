@@ -9,9 +9,11 @@ import click
 import sqlalchemy as sa
 from flask import Flask
 
+from socialforce.platform import backup, localtime
 from socialforce.platform.extensions import db
-from socialforce.platform.i18n import SHANGHAI
 from socialforce.platform.models import Role, Town
+from socialforce.platform.scheduler import commands as scheduler_commands
+from socialforce.platform.services.accounts import create_user
 
 
 def init_app(app: Flask) -> None:
@@ -19,10 +21,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(demo_logins_command)
-    from socialforce.platform.scheduler import commands as scheduler_commands  # scheduler, run-job
-    scheduler_commands.init_app(app)
-    from socialforce.platform import backup  # backup, restore
-    backup.init_app(app)
+    scheduler_commands.init_app(app)  # scheduler, run-job
+    backup.init_app(app)  # backup, restore
 
 
 @click.command("seed-demo")
@@ -34,7 +34,7 @@ def init_app(app: Flask) -> None:
               help="The demo's 'today' (YYYY-MM-DD); default: today in Tengzhou, so open orders are current.")
 def seed_demo_command(scale: float, if_empty: bool, seed: int, today: datetime | None) -> None:
     """Build a deterministic synthetic Tengzhou at SCALE (bulk inserts, one transaction)."""
-    from socialforce.platform.seed import seed_demo
+    from socialforce.platform.seed import seed_demo  # the seed (NumPy-heavy) loads only for these commands
 
     if os.environ.get("SOCIALFORCE_ENV") == "production":
         raise click.ClickException("seed-demo is refused in production")
@@ -47,7 +47,7 @@ def seed_demo_command(scale: float, if_empty: bool, seed: int, today: datetime |
         click.echo(f"  {stage}: {done}/{total}", err=True)
 
     try:
-        day = today.date() if today else datetime.now(SHANGHAI).date()
+        day = today.date() if today else localtime.today()
         counts = seed_demo(scale=scale, seed=seed, progress=progress, today=day)
     except ValueError as e:
         db.session.rollback()
@@ -86,8 +86,6 @@ def demo_logins_command() -> None:
 def create_user_command(username: str, role: str, display_name: str, town_code: str | None,
                         provider_id: int | None, password: str) -> None:
     """Create a user (for example the first city staff account)."""
-    from socialforce.platform.services.accounts import create_user
-
     town_id = None
     if town_code:
         town_id = db.session.scalar(sa.select(Town.id).where(Town.code == town_code))

@@ -1,12 +1,11 @@
 """Locale selection: the user's choice in the session, else Chinese (zh_CN); times in Asia/Shanghai."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from flask import Flask, current_app, has_request_context, session
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from socialforce.platform.localtime import to_local
 
 
 def select_locale() -> str:
@@ -21,7 +20,7 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """Format a naive-UTC timestamp in Asia/Shanghai."""
     if value is None:
         return ""
-    return value.replace(tzinfo=UTC).astimezone(SHANGHAI).strftime(fmt)
+    return to_local(value).strftime(fmt)
 
 
 def init_app(app: Flask) -> None:

@@ -5,6 +5,8 @@ import re
 import unicodedata
 from datetime import date
 
+from socialforce.platform import localtime
+
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 _SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
@@ -44,7 +46,7 @@ def normalize(raw: str | None, today: date | None = None) -> str:
         born = birth_date_of(number)
     except ValueError:
         raise InvalidIdNumber("birth_date") from None
-    if born.year < 1900 or born > (today or date.today()):
+    if born.year < 1900 or born > (today or localtime.today()):
         raise InvalidIdNumber("birth_date")
     if check_character(number[:17]) != number[17]:
         raise InvalidIdNumber("check_character")

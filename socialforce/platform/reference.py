@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from socialforce.platform.extensions import db
-from socialforce.platform.models import AssistanceCategory, ServiceCategory, Town
+from socialforce.platform.models import AssistanceCategory, ServiceCategory, Town, User
 
 # code, Chinese name, English name, kind, approximate centroid (lat, lon)
 TOWNS: tuple[tuple[str, str, str, str, float, float], ...] = (
@@ -90,3 +90,19 @@ def ensure_reference_data() -> None:
             db.session.add(ServiceCategory(code=code, name_zh=zh, name_en=en, qualifications=quals,
                                            volunteer_task=task))
     db.session.flush()
+
+
+def towns() -> list[Town]:
+    """Every town, in id order (the lists and filters of every portal)."""
+    return list(db.session.scalars(sa.select(Town).order_by(Town.id)))
+
+
+def scope_towns(user: User) -> list[Town]:
+    """The towns a staff user may choose between: all for city-wide users, none for a town's own staff."""
+    return towns() if user.town_id is None else []
+
+
+def categories(volunteer_task: bool = False) -> list[ServiceCategory]:
+    """Every service category in id order (only those served as volunteer tasks when `volunteer_task`)."""
+    query = sa.select(ServiceCategory).order_by(ServiceCategory.id)
+    return list(db.session.scalars(query.where(ServiceCategory.volunteer_task) if volunteer_task else query))

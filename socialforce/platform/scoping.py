@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from flask import abort
 
 from socialforce.platform.extensions import db
-from socialforce.platform.models import Household, Order, Role, ServiceItem, User
+from socialforce.platform.models import Household, Order, Role, ServiceItem, User, Visit, Volunteer
 
 
 def household_filter(user: User) -> sa.ColumnElement[bool]:
@@ -67,3 +67,15 @@ def get_provider_order_or_404(order_id: int, user: User) -> Order:
     if order is None:
         abort(404)
     return order
+
+
+def visit_filter(user: User) -> sa.ColumnElement[bool]:
+    """The WHERE clause (over Visit joined to Order, ServiceItem, Household) limiting visits to the user's scope."""
+    if user.role in (Role.city_staff, Role.town_staff):
+        return household_filter(user)
+    if user.role in (Role.social_worker, Role.cadre):
+        return Visit.assignee_id == (user.member_id or -1)
+    if user.role == Role.volunteer:
+        return Visit.volunteer_id == sa.select(Volunteer.id).where(
+            Volunteer.provider_id == user.provider_id).scalar_subquery()
+    return Order.provider_id == user.provider_id

@@ -17,6 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from socialforce.platform.extensions import db
 from socialforce.platform.models import AuditLog
+from socialforce.platform.services import accounts
 
 LOGIN_AT, SEEN_AT = "_login_at", "_seen_at"  # session keys: epoch seconds of login and of the last request
 SEEN_RESOLUTION = 30  # seconds: last-seen is rewritten at most this often (not a new cookie on every request)
@@ -116,8 +117,6 @@ def _end_sessions_at_logout(_sender, user, **_extra) -> None:
     """Logging out ends every session of the user, so a copied cookie of this session is dead too."""
     if g.get("session_timed_out") or user is None or not getattr(user, "is_authenticated", False):
         return
-    from socialforce.platform.services import accounts
-
     accounts.end_sessions(user)
     db.session.commit()
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-import sqlalchemy as sa
 from flask import flash
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -24,9 +23,9 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 
-from socialforce.platform.extensions import db
+from socialforce.platform import reference
 from socialforce.platform.inputs import parse_datetime
-from socialforce.platform.models import ServiceCategory
+from socialforce.platform.localtime import to_utc
 from socialforce.platform.services import ServiceError, outcomes, visits
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.page_helpers import bilingual, choices
@@ -97,7 +96,7 @@ class EvaluationForm(OutcomeForm):
 def outcome_form(form_class: type[OutcomeForm] = OutcomeForm) -> OutcomeForm:
     """An outcome (or evaluation) form with the service categories as follow-up choices."""
     form = form_class()
-    categories = db.session.scalars(sa.select(ServiceCategory).order_by(ServiceCategory.id))
+    categories = reference.categories()
     form.follow_up_category_id.choices = [(0, _("Same category"))] + [(c.id, bilingual(c)) for c in categories]
     return form
 
@@ -113,7 +112,7 @@ def outcome_input(form: OutcomeForm) -> outcomes.OutcomeInput:
 def parse_local(text: str | None) -> datetime | None:
     """A datetime-local value (Asia/Shanghai) as naive UTC, or None if it is not one."""
     local = parse_datetime(text, LOCAL_FORMAT)
-    return visits.to_utc(local) if local else None
+    return to_utc(local) if local else None
 
 
 def parse_coordinate(text: str | None) -> float | None:

@@ -9,7 +9,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from socialforce.platform.inputs import parse_date, parse_datetime
+from socialforce.platform.localtime import to_local, today
 from socialforce.platform.models import OrderState, Role, User, Visit, utcnow
+from socialforce.platform.models.orders import LIVE_STATES
 from socialforce.platform.services import visits
 from socialforce.portals.forms import (
     LOCAL_FORMAT,
@@ -35,14 +37,14 @@ def visit_or_404(visit_id: int) -> Visit:
 
 def parse_week(arg: str | None) -> date:
     """The Monday of the requested week (?week=YYYY-MM-DD), default this local week."""
-    return visits.week_start(parse_date(arg) or visits.to_local(utcnow()).date())
+    return visits.week_start(parse_date(arg) or today())
 
 
 def calendar_context(assignee: visits.Assignee, monday: date) -> dict:
     """Template values for a week calendar: the days and each day's visits."""
     by_day: dict[date, list[Visit]] = {monday + timedelta(days=n): [] for n in range(7)}
     for visit in visits.week(assignee, monday):
-        by_day.setdefault(visits.to_local(visit.starts_at).date(), []).append(visit)
+        by_day.setdefault(to_local(visit.starts_at).date(), []).append(visit)
     return {"days": by_day, "monday": monday, "prev_week": monday - timedelta(days=7),
             "next_week": monday + timedelta(days=7), "assignee_name": assignee.name()}
 
@@ -94,7 +96,7 @@ def visit_page_context(visit: Visit, user: User) -> dict:
             "own": (visit.assignee_id is not None and visit.assignee_id == user.member_id)
             or (visit.volunteer_id is not None and user.role == Role.volunteer),
             "check_form": CheckForm(), "notes_form": NotesForm(obj=visit), "reschedule_form": RescheduleForm(
-                starts_at=visits.to_local(visit.starts_at).strftime(LOCAL_FORMAT)),
+                starts_at=to_local(visit.starts_at).strftime(LOCAL_FORMAT)),
             "cancel_form": CancelForm(), "show_address": user.role != Role.volunteer}
 
 
@@ -117,6 +119,6 @@ def plan_from_form(order, assignee: visits.Assignee, user: User) -> bool:
 
 def proposals(order, assignee: visits.Assignee, duration: int = 60) -> list[tuple[datetime, int]]:
     """The planner's proposed (UTC start, local weekday) pairs, or none when the order cannot be planned."""
-    if OrderState(order.state) not in visits.PLANNABLE_ORDER_STATES:
+    if OrderState(order.state) not in LIVE_STATES:
         return []
-    return [(p, visits.to_local(p).weekday()) for p in visits.propose_slots(order, assignee, utcnow(), duration)]
+    return [(p, to_local(p).weekday()) for p in visits.propose_slots(order, assignee, utcnow(), duration)]

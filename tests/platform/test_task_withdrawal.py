@@ -23,7 +23,8 @@ from socialforce.platform.models import (
     VolunteerTask,
     utcnow,
 )
-from socialforce.platform.services import ServiceError, accounts, dispatch, matching, orders, visits
+from socialforce.platform.models.orders import LIVE_TASK_STATES
+from socialforce.platform.services import ServiceError, accounts, dispatch, orders, visits
 from tests import factories
 from tests.conftest import csrf_token, login
 
@@ -110,7 +111,7 @@ def test_withdrawing_before_the_visit_cancels_it_and_reopens_the_place_on_a_sche
         db.session.refresh(v)
     assert (planned[0].status, planned[0].cancel_reason) == (VisitStatus.cancelled, REASON)
     assert planned[1].status == VisitStatus.planned  # the sibling's visit stays
-    assert OrderState.scheduled in matching.LIVE_TASK_STATES  # the reopened place is offered again
+    assert OrderState.scheduled in LIVE_TASK_STATES  # the reopened place is offered again
     dispatch.sign_up(t.id, factories.volunteer(), NOW + timedelta(hours=20))
 
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from socialforce.platform import weekmask
 from socialforce.platform.extensions import db
+from socialforce.platform.localtime import to_local, to_utc
 from socialforce.platform.models import (
     MemberRole,
     Notification,
@@ -27,8 +28,8 @@ from socialforce.platform.models import (
     Visit,
     VisitStatus,
 )
-from socialforce.platform.services import ServiceError, accounts, orders, visits
-from socialforce.platform.services.visits import Assignee, to_local, to_utc
+from socialforce.platform.services import ServiceError, accounts, orders, quotas, visits
+from socialforce.platform.services.visits import Assignee
 from socialforce.platform.transactions import run_in_transaction
 from tests import factories
 
@@ -409,8 +410,8 @@ def pairing(quota: int = 1, cadre: bool = True) -> Pairing:
 def test_quota_visits_fill_the_month_once_and_replace_missed_ones():
     p = pairing(quota=2)
     pairing(cadre=False)
-    assert visits.generate_quota_visits(NOW) == {"pairings": 2, "created": 2, "no_cadre": 1, "no_slot": 0}
-    assert visits.generate_quota_visits(NOW) == {"pairings": 2, "created": 0, "no_cadre": 1, "no_slot": 0}
+    assert quotas.generate_quota_visits(NOW) == {"pairings": 2, "created": 2, "no_cadre": 1, "no_slot": 0}
+    assert quotas.generate_quota_visits(NOW) == {"pairings": 2, "created": 0, "no_cadre": 1, "no_slot": 0}
     planned = list(db.session.scalars(sa.select(Visit).order_by(Visit.starts_at)))
     assert {v.order_id for v in planned} == {planned[0].order_id}
     order = db.session.get(Order, planned[0].order_id)
@@ -418,7 +419,7 @@ def test_quota_visits_fill_the_month_once_and_replace_missed_ones():
                                                                           "emotional_comfort")
     assert all(to_local(v.starts_at).month == 3 for v in planned)
     visits.mark_missed(planned[0].starts_at + timedelta(hours=2))
-    assert visits.generate_quota_visits(planned[0].starts_at + timedelta(hours=2))["created"] == 1
+    assert quotas.generate_quota_visits(planned[0].starts_at + timedelta(hours=2))["created"] == 1
     from socialforce.platform.services.track_record import provider_stats
 
     assert provider_stats([p.provider_id])[p.provider_id].accepted == 0  # standing orders are not "accepted"
@@ -428,10 +429,10 @@ def test_quota_compliance_counts_completed_visits_this_month():
     p = pairing(quota=1)
     pairing(quota=1)
     staff = accounts.create_user("city", "pw-12345678", Role.city_staff, "市")
-    visits.generate_quota_visits(NOW)
+    quotas.generate_quota_visits(NOW)
     visit = db.session.scalar(sa.select(Visit).join(Order).where(Order.provider_id == p.provider_id))
     visits.check_in(visit, None, visit.starts_at)
     visits.check_out(visit, None, visit.starts_at + timedelta(minutes=40))
-    rows = {r.provider.id: r for r in visits.quota_compliance(staff, visit.starts_at)}
+    rows = {r.provider.id: r for r in quotas.quota_compliance(staff, visit.starts_at)}
     assert (rows[p.provider_id].visits_done, rows[p.provider_id].percent) == (1, 100)
     assert len(rows) == 2 and sorted(r.percent for r in rows.values()) == [0, 100]

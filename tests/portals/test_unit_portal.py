@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from socialforce.platform import localtime
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     AuditLog,
@@ -25,7 +26,7 @@ from socialforce.platform.models import (
     utcnow,
 )
 from socialforce.platform.services import provider_profiles as profiles
-from socialforce.platform.services import visits
+from socialforce.platform.services import quotas
 from tests import factories
 from tests.conftest import csrf_token, login
 
@@ -57,7 +58,7 @@ def pair(provider, cadre, town: str = "longquan") -> Pairing:
 
 def completed_visits(pairing: Pairing) -> int:
     db.session.expire_all()
-    return visits.visits_this_month(pairing.provider_id, pairing.household_id, utcnow(), (VisitStatus.completed,))
+    return quotas.visits_this_month(pairing.provider_id, pairing.household_id, utcnow(), (VisitStatus.completed,))
 
 
 def test_every_unit_page_renders_for_the_administrator(client):
@@ -138,7 +139,7 @@ def test_unit_records_a_monthly_visit_and_quota_compliance_changes(client):
     waiting = pair(provider, cadre)
     city = factories.user("city-check", Role.city_staff)
     db.session.commit()
-    staff_row = next(r for r in visits.quota_compliance(city, utcnow()) if r.provider.id == provider.id)
+    staff_row = next(r for r in quotas.quota_compliance(city, utcnow()) if r.provider.id == provider.id)
     assert (staff_row.households, staff_row.households_met) == (2, 0)
     login(client, admin.username, PASSWORD)
     before = client.get("/unit/households").get_data(as_text=True)
@@ -162,7 +163,7 @@ def test_unit_records_a_monthly_visit_and_quota_compliance_changes(client):
 
     after = client.get("/unit/households").get_data(as_text=True)
     assert "50%" in after and "1 / 1" in after and "0 / 1" in after
-    staff_row = next(r for r in visits.quota_compliance(city, utcnow()) if r.provider.id == provider.id)
+    staff_row = next(r for r in quotas.quota_compliance(city, utcnow()) if r.provider.id == provider.id)
     assert (staff_row.households_met, staff_row.visits_done, staff_row.percent) == (1, 1, 50)
 
     # an immediate second click is a double submit: refused, nothing added
@@ -176,7 +177,7 @@ def test_unit_records_a_monthly_visit_and_quota_compliance_changes(client):
 def test_recording_completes_the_months_planned_quota_visit_instead_of_adding_one(now):
     provider, cadre, admin = unit_with_admin(quota=1)
     pairing = pair(provider, cadre)
-    assert visits.generate_quota_visits(now)["created"] == 1
+    assert quotas.generate_quota_visits(now)["created"] == 1
     planned = db.session.scalar(sa.select(Visit))
     check_in_open = planned.starts_at - timedelta(hours=1) <= now
     assert check_in_open == (now == NOW)  # 09:00 is open at 08:00; at 06:00 the 08:00 visit is moved to now
@@ -190,7 +191,7 @@ def test_recording_completes_the_months_planned_quota_visit_instead_of_adding_on
         assert now < visit.starts_at <= now + timedelta(hours=1)
         assert "monthly visit recorded" == db.session.scalar(
             sa.select(AuditLog.detail["reason"].as_string()).where(AuditLog.action == "visit_rescheduled"))
-    assert visits.visits_this_month(provider.id, pairing.household_id, now, (VisitStatus.completed,)) == 1
+    assert quotas.visits_this_month(provider.id, pairing.household_id, now, (VisitStatus.completed,)) == 1
 
 
 def test_a_cadre_records_their_own_visit_with_notes_through_the_page(client):
@@ -257,9 +258,9 @@ def test_admin_adds_and_deactivates_a_cadre(client):
 def test_the_unit_page_counts_agree_with_the_staff_quota_computation():
     provider, cadre, admin = unit_with_admin(quota=2)
     pairings = [pair(provider, cadre) for _ in range(4)]
-    start, _end = visits.local_month_bounds(NOW)
+    start, _end = localtime.month_bounds(NOW)
     for k, pairing in enumerate(pairings):  # 0, 1, 2, 3 completed visits; one planned and one cancelled each
-        order = visits.standing_order(pairing, NOW)
+        order = quotas.standing_order(pairing, NOW)
         for n, status in enumerate([VisitStatus.completed] * k + [VisitStatus.planned, VisitStatus.cancelled]):
             at = start + timedelta(days=k, hours=n)
             db.session.add(Visit(order_id=order.id, assignee_id=cadre.id, starts_at=at,
@@ -270,11 +271,11 @@ def test_the_unit_page_counts_agree_with_the_staff_quota_computation():
     db.session.flush()
     rows = profiles.paired_households(pairings, 2, NOW)
     for row, pairing in zip(rows, pairings, strict=True):
-        assert row.done == visits.visits_this_month(provider.id, pairing.household_id, NOW, (VisitStatus.completed,))
-        assert row.done + row.planned == visits.visits_this_month(provider.id, pairing.household_id, NOW)
+        assert row.done == quotas.visits_this_month(provider.id, pairing.household_id, NOW, (VisitStatus.completed,))
+        assert row.done + row.planned == quotas.visits_this_month(provider.id, pairing.household_id, NOW)
     assert [(r.done, r.planned, r.met) for r in rows] == [(0, 1, False), (1, 1, False), (2, 1, True), (3, 1, True)]
     summary = profiles.quota_summary(admin, NOW)
-    staff = next(r for r in visits.quota_compliance(factories.user("c", Role.city_staff), NOW)
+    staff = next(r for r in quotas.quota_compliance(factories.user("c", Role.city_staff), NOW)
                  if r.provider.id == provider.id)
     assert (summary.households, summary.met, summary.percent) == (staff.households, staff.households_met,
                                                                    staff.percent) == (4, 2, 50)

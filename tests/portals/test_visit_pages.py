@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
+from socialforce.platform import localtime
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     MaterialAssistance,
@@ -18,7 +19,7 @@ from socialforce.platform.models import (
     VisitStatus,
     utcnow,
 )
-from socialforce.platform.services import accounts, visits
+from socialforce.platform.services import accounts, quotas, visits
 from socialforce.platform.services.visits import Assignee
 from tests import factories
 from tests.conftest import csrf_token, login
@@ -80,16 +81,16 @@ def test_reschedule_needs_a_reason_and_cancel_records_it(client):
     db.session.commit()
     login(client, username, PASSWORD)
     token = csrf_token(client, f"/unit/visits/{visit.id}")
-    new_local = visits.to_local(utcnow() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
+    new_local = localtime.to_local(utcnow() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
     client.post(f"/unit/visits/{visit.id}/reschedule", data={"csrf_token": token, "starts_at": new_local,
                                                              "reason": ""})
     db.session.expire_all()
     old_start = visit.starts_at
-    assert visits.to_local(old_start).strftime("%Y-%m-%dT%H:%M") != new_local
+    assert localtime.to_local(old_start).strftime("%Y-%m-%dT%H:%M") != new_local
     client.post(f"/unit/visits/{visit.id}/reschedule", data={"csrf_token": token, "starts_at": new_local,
                                                              "reason": "户主外出"})
     db.session.expire_all()
-    assert visits.to_local(visit.starts_at).strftime("%Y-%m-%dT%H:%M") == new_local
+    assert localtime.to_local(visit.starts_at).strftime("%Y-%m-%dT%H:%M") == new_local
     client.post(f"/unit/visits/{visit.id}/cancel", data={"csrf_token": token, "reason": "户主住院"})
     db.session.expire_all()
     assert (visit.status, visit.cancel_reason) == (VisitStatus.cancelled, "户主住院")
@@ -159,7 +160,7 @@ def test_volunteer_pages_never_show_the_exact_address(client):
     login(client, "vol2", PASSWORD)
     assert f"/volunteer/tasks/{order.id}/plan" in client.get("/volunteer/calendar").get_data(as_text=True)
     token = csrf_token(client, f"/volunteer/tasks/{order.id}/plan")
-    when = visits.to_local(utcnow() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    when = localtime.to_local(utcnow() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
     client.post(f"/volunteer/tasks/{order.id}/plan", data={"csrf_token": token, "custom": when, "duration": "60"})
     visit = db.session.scalar(sa.select(Visit).where(Visit.volunteer_id == vol.id))
     html = client.get(f"/volunteer/visits/{visit.id}").get_data(as_text=True)
@@ -170,7 +171,7 @@ def test_staff_quota_timeline_and_evaluation(client):
     p = pairing(quota=1)
     accounts.create_user("city1", PASSWORD, Role.city_staff, "市")
     now = utcnow()
-    order = visits.standing_order(p, now)  # a direct plan: generated slots may not exist late on a month's last day
+    order = quotas.standing_order(p, now)  # a direct plan: generated slots may not exist late on a month's last day
     visit = visits.plan_visit(order, Assignee(member_id=p.cadre_id), now + timedelta(seconds=1), 60, None, now)
     visits.check_in(visit, None, now)
     visits.check_out(visit, None, now + timedelta(minutes=1))

@@ -9,6 +9,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from socialforce.platform.extensions import db
+from socialforce.platform.localtime import to_local
 from socialforce.platform.models import (
     Impression,
     Order,
@@ -21,7 +22,6 @@ from socialforce.platform.models import (
     utcnow,
 )
 from socialforce.platform.services import accounts, dispatch, matching, ranker
-from socialforce.platform.services.visits import to_local
 from tests import factories
 from tests.conftest import csrf_token, login
 

@@ -24,6 +24,20 @@ class OrderState(enum.StrEnum):
     cancelled = "cancelled"
 
 
+# Order-state groups: the one definition (templates see them as `order_state_groups`, platform/app.py).
+_S = OrderState
+OPEN_STATES = (_S.proposed, _S.dispatched, _S.accepted, _S.scheduled, _S.in_service)  # not finished yet
+ACTIVE_STATES = (_S.dispatched, _S.accepted, _S.scheduled, _S.in_service)  # with a provider: counts as load
+LIVE_STATES = (_S.accepted, _S.scheduled, _S.in_service)  # accepted, not finished: visits can be planned
+LIVE_TASK_STATES = (_S.dispatched, _S.accepted, _S.scheduled)  # a volunteer task's places may reopen
+FAILED_STATES = (_S.declined, _S.expired)  # the provider did not take the order
+DONE_STATES = (_S.completed, _S.evaluated)  # the provider has recorded its outcome
+FINAL_STATES = (*FAILED_STATES, *DONE_STATES, _S.cancelled)  # nothing more will happen
+ORDER_STATE_GROUPS = {"OPEN": OPEN_STATES, "ACTIVE": ACTIVE_STATES, "LIVE": LIVE_STATES,
+                      "LIVE_TASK": LIVE_TASK_STATES, "FAILED": FAILED_STATES, "DONE": DONE_STATES,
+                      "FINAL": FINAL_STATES}
+
+
 class Order(db.Model):
     """A service item dispatched to one provider, or (provider_id NULL) a volunteer task with k slots."""
 
@@ -162,7 +176,7 @@ class Visit(db.Model):
     notes: Mapped[str | None] = mapped_column(sa.Text)
     cancel_reason: Mapped[str | None] = mapped_column(sa.String(200))
     reminded_at: Mapped[datetime | None]
-    # Why the recorded visit looks implausible (space-separated codes, services/visits.plausibility_flags); NULL: fine.
+    # Why the recorded visit looks implausible (space-separated codes, visits/checkin.plausibility_flags); NULL: fine.
     flags: Mapped[str | None] = mapped_column(sa.String(60))
     order: Mapped[Order] = relationship()
 

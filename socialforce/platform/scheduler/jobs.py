@@ -11,9 +11,9 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+from socialforce.platform.localtime import LOCAL_TZ
+
 PERIOD_FORMATS = {
     "second": "%Y-%m-%dT%H:%M:%S",
     "minute": "%Y-%m-%dT%H:%M",
@@ -108,7 +108,7 @@ JOBS: list[JobSpec] = [
             {"hour": 1, "minute": 0}, "day", 6 * HOUR),
     JobSpec("rematch_open_items", f"{_SERVICES}.dispatch:rematch_open_items", {"hour": 2, "minute": 0}, "day",
             6 * HOUR),
-    JobSpec("generate_quota_visits", f"{_SERVICES}.visits:generate_quota_visits",
+    JobSpec("generate_quota_visits", f"{_SERVICES}.quotas:generate_quota_visits",
             {"day": 1, "hour": 1, "minute": 30}, "month", 3 * DAY),
     JobSpec("retrain_ranker", f"{_SERVICES}.matching:retrain", {"day_of_week": "sun", "hour": 3, "minute": 0},
             "week", DAY),

@@ -23,9 +23,10 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
+from socialforce.platform.localtime import LOCAL_TZ
 from socialforce.platform.models import utcnow
 from socialforce.platform.scheduler import lease
-from socialforce.platform.scheduler.jobs import LOCAL_TZ, JobSpec, period_start
+from socialforce.platform.scheduler.jobs import JobSpec, period_start
 from socialforce.platform.scheduler.runner import run_job
 
 log = logging.getLogger("socialforce.scheduler")

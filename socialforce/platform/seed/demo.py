@@ -8,6 +8,7 @@ from socialforce.platform.seed.history import Candidate, History
 from socialforce.platform.seed.items import make_item
 from socialforce.platform.seed.providers import AGENCY_CORE
 from socialforce.platform.seed.world import HouseholdRef, ItemRef, MemberRef, ProviderRef, World
+from socialforce.platform.services.accounts import create_user
 
 DEMO_PASSWORD = "demo1234"
 DEMO_LOGINS: list[tuple[str, str, str]] = [
@@ -124,8 +125,6 @@ def stage_demo_orders(world: World, history: History, reserved: dict[str, list[I
 
 def create_demo_users(world: World) -> int:
     """The demo logins (scrypt-hashed through the accounts service); returns how many were made."""
-    from socialforce.platform.services.accounts import create_user
-
     longquan, jinghe = world.town_by_code["longquan"], world.town_by_code["jinghe"]
     agency1, agency2 = world.agencies[0], world.agencies[1]
     unit1, unit2 = world.units[0], world.units[1]

@@ -21,6 +21,7 @@ from socialforce.matching import FEATURES
 from socialforce.matching.learn import propensity
 from socialforce.matching.scoring import contributions
 from socialforce.platform import weekmask
+from socialforce.platform.localtime import to_local, to_utc
 from socialforce.platform.models import (
     HouseholdBlock,
     HouseholdFeedback,
@@ -39,7 +40,6 @@ from socialforce.platform.seed.world import ItemRef, ProviderRef, World, distanc
 
 MODEL_VERSION = "heuristic-v1"
 HISTORY_SHARE = 0.33  # items with at least one past order
-LOCAL = timedelta(hours=8)  # Tengzhou time is UTC+8; timestamps are stored in UTC
 RESPONSE_HOURS = 48
 MAX_ATTEMPTS = 3
 SERVICE_MARGIN = timedelta(hours=3)  # a visit that started less than this ago is not over yet
@@ -186,10 +186,10 @@ class History:
     def visit_time(self, item: ItemRef, after: datetime) -> datetime:
         """The next start (UTC) after `after` inside one of the item's windows (local time)."""
         day, period = self.rng.choice(weekmask.cells(item.windows))
-        local = after + LOCAL + timedelta(days=1)
+        local = to_local(after) + timedelta(days=1)
         local += timedelta(days=(day - local.weekday()) % 7)
         start_hour = weekmask.PERIOD_HOURS[weekmask.PERIODS[period]][0]
-        return local.replace(hour=start_hour, minute=self.rng.choice((0, 30)), second=0, microsecond=0) - LOCAL
+        return to_utc(local.replace(hour=start_hour, minute=self.rng.choice((0, 30)), second=0, microsecond=0))
 
     def visit(self, order: dict, item: ItemRef, start: datetime, done: bool, assignee: int | None = None,
               volunteer: ProviderRef | None = None) -> None:
@@ -219,7 +219,7 @@ class History:
         town = self.world.town_by_id[item.household.town_id]
         self.rows[ServiceRecord].append({
             "id": self.world.writer.next_id(ServiceRecord), "visit_id": visit["id"],
-            "volunteer_id": volunteer.volunteer_id, "served_on": (visit["checkin_at"] + LOCAL).date(),
+            "volunteer_id": volunteer.volunteer_id, "served_on": to_local(visit["checkin_at"]).date(),
             "place": town.name_zh, "content": texts.RECORD_CONTENT.get(item.category, CATEGORY_ZH[item.category]),
             "minutes": minutes, "confirmed_by_id": None, "confirmed_at": confirmed})
 

@@ -9,13 +9,14 @@ Items in a volunteer category become tasks with k slots that volunteers sign up 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
+from socialforce.platform import links
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     Agency,
@@ -40,50 +41,9 @@ from socialforce.platform.models import (
     VolunteerTask,
     utcnow,
 )
-from socialforce.platform.services import ServiceError, audit, orders, ranker, visits
-
-FAILED_STATES = (OrderState.declined, OrderState.expired)
-
-
-@dataclass(frozen=True)
-class Choice:
-    """A provider chosen for an item, with the ranking that chose it (kept on the order for learning)."""
-
-    provider_id: int | None  # None: a volunteer task
-    score: float | None = None
-    rank: int | None = None
-    reasons: dict | None = field(default=None)
-    model_version: str | None = None
-
-
-def _notify_provider(provider_id: int, kind: str, params: dict, link: str | None) -> None:
-    from socialforce.platform.services import notifications
-
-    notifications.notify_provider(provider_id, kind, params, link)
-
-
-def _notify_town(town_id: int, kind: str, params: dict, link: str | None) -> None:
-    from socialforce.platform.services import notifications
-
-    notifications.notify_town_staff(town_id, kind, params, link)
-
-
-def contract_hours_left(agency_provider_id: int, on: datetime) -> float:
-    """Purchased minus used hours over the agency's contracts in force on a date."""
-    left = db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(Contract.purchased_hours - Contract.used_hours), 0.0))
-        .join(Agency).where(Agency.provider_id == agency_provider_id, Contract.starts_on <= on.date(),
-                            Contract.ends_on >= on.date())
-    )
-    return float(left or 0.0)
-
-
-def excluded_providers(item_id: int) -> set[int]:
-    """Providers that declined or let this item expire before (never dispatched to again)."""
-    return set(db.session.scalars(
-        sa.select(Order.provider_id).where(Order.item_id == item_id, Order.state.in_(FAILED_STATES),
-                                           Order.provider_id.is_not(None))
-    ))
+from socialforce.platform.models.orders import FAILED_STATES, OPEN_STATES
+from socialforce.platform.services import ServiceError, audit, matching, notifications, orders, ranker, visits
+from socialforce.platform.services.candidates import Choice, contract_hours_left, excluded_providers
 
 
 def dispatch(item: ServiceItem, choice: Choice, actor: User | None, now: datetime | None = None,
@@ -95,7 +55,7 @@ def dispatch(item: ServiceItem, choice: Choice, actor: User | None, now: datetim
     now = now or utcnow()
     if item.status not in (ItemStatus.open,):
         raise ServiceError(_("This service item is not open for dispatch."))
-    if db.session.scalar(sa.select(Order.id).where(Order.item_id == item.id, Order.state.in_(orders.OPEN_STATES))):
+    if db.session.scalar(sa.select(Order.id).where(Order.item_id == item.id, Order.state.in_(OPEN_STATES))):
         raise ServiceError(_("This service item already has an open order."))
     attempt = 1 + db.session.scalar(
         sa.select(sa.func.count(Order.id)).where(Order.item_id == item.id, Order.state.in_(FAILED_STATES)))
@@ -117,8 +77,7 @@ def dispatch(item: ServiceItem, choice: Choice, actor: User | None, now: datetim
     db.session.flush()
     params = {"order_id": order.id, "category": item.category.code, "town": item.household.town.code}
     if not is_task:
-        portal = "agency" if order.provider.kind == ProviderKind.agency else "unit"
-        _notify_provider(choice.provider_id, "order_dispatched", params, f"/{portal}/orders/{order.id}")
+        notifications.notify_provider(choice.provider_id, "order_dispatched", params, links.to("provider_order", order))
     return order
 
 
@@ -196,11 +155,11 @@ def cancel(order: Order, actor: User, reason: str, now: datetime | None = None) 
     order.item.status = ItemStatus.open
     db.session.flush()
     if order.provider_id is not None:
-        portal = "agency" if order.provider.kind == ProviderKind.agency else "unit"
-        _notify_provider(order.provider_id, "order_cancelled", {"order_id": order.id}, f"/{portal}/orders/{order.id}")
+        notifications.notify_provider(order.provider_id, "order_cancelled", {"order_id": order.id},
+                                      links.to("provider_order", order))
     for provider_id in db.session.scalars(sa.select(Volunteer.provider_id).join(TaskSignup)
                                           .join(VolunteerTask).where(VolunteerTask.order_id == order.id)):
-        _notify_provider(provider_id, "order_cancelled", {"order_id": order.id}, "/volunteer/")
+        notifications.notify_provider(provider_id, "order_cancelled", {"order_id": order.id}, links.to("volunteer_home"))
     return order
 
 
@@ -230,8 +189,6 @@ def redispatch(item: ServiceItem, now: datetime) -> Order | None:
     failures = db.session.scalar(
         sa.select(sa.func.count(Order.id)).where(Order.item_id == item.id, Order.state.in_(FAILED_STATES)))
     if failures < current_app.config["MAX_DISPATCH_FAILURES"]:
-        from socialforce.platform.services import matching
-
         ranked = matching.rank_item(item, now=now, k=10)
         for candidate in ranked:
             try:
@@ -239,16 +196,14 @@ def redispatch(item: ServiceItem, now: datetime) -> Order | None:
             except ServiceError:
                 continue
     audit.record("item_escalated", None, "service_item", item.id, failures=failures)
-    _notify_town(item.household.town_id, "order_escalated",
+    notifications.notify_town_staff(item.household.town_id, "order_escalated",
                  {"item_id": item.id, "failures": failures, "category": item.category.code},
-                 f"/staff/items/{item.id}")
+                 links.to("staff_item", item))
     return None
 
 
 def auto_dispatch_town(town: Town, now: datetime) -> int:
     """Dispatch the town's open items whose best candidate scores above the town's threshold."""
-    from socialforce.platform.services import matching
-
     items = db.session.scalars(
         sa.select(ServiceItem).join(Household)
         .where(Household.town_id == town.id, ServiceItem.status == ItemStatus.open).order_by(ServiceItem.id)
@@ -375,7 +330,7 @@ def withdraw(task_id: int, volunteer: Volunteer, actor: User | None, reason: str
                                   actor_id=actor.id if actor is not None else None,
                                   reason=f"volunteer withdrew: {reason}"[:200], at=now))
         item = order.item
-        _notify_town(item.household.town_id, "task_withdrawn",
+        notifications.notify_town_staff(item.household.town_id, "task_withdrawn",
                      {"task_id": task.id, "order_id": order.id, "category": item.category.code,
-                      "open": task.slots - task.taken, "slots": task.slots}, f"/staff/items/{item.id}")
+                      "open": task.slots - task.taken, "slots": task.slots}, links.to("staff_item", item))
     db.session.flush()

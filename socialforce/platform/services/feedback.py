@@ -17,9 +17,9 @@ from sqlalchemy.orm import selectinload
 
 from socialforce.platform.extensions import db
 from socialforce.platform.models import FeedbackChannel, HouseholdFeedback, Order, ServiceItem, User
+from socialforce.platform.models.orders import DONE_STATES
 from socialforce.platform.scoping import order_scope
 from socialforce.platform.services import ServiceError, audit
-from socialforce.platform.services.orders import DONE_STATES
 
 COMMENT_LENGTH = HouseholdFeedback.__table__.c.comment.type.length
 

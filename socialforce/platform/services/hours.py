@@ -12,7 +12,7 @@ Examples: 1 min -> 15, 22 min 29 s -> 15, 22 min 30 s -> 30, 52 min -> 45, 53 mi
 In the spirit of the Ministry of Civil Affairs' 《志愿服务记录与证明出具办法》, a record holds the date, the place
 (village name only, never an exact address), the content, the duration and the verifier; it counts towards a
 volunteer's hours only once staff confirm it. Confirmed minutes are always summed from the records (one source of
-truth, no stored total that could drift). Records of visits flagged as implausible (services/visits.py) are
+truth, no stored total that could drift). Records of visits flagged as implausible (services/visits/checkin.py) are
 never confirmed in bulk: staff confirm each one on its own, saying they checked the visit.
 """
 from __future__ import annotations

@@ -1,11 +1,27 @@
-"""Household queries for staff, and the one audited way to reveal a resident ID number."""
+"""Household queries for staff, the one audited way to reveal a resident ID number, and the household timeline."""
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from socialforce.platform import crypto, idnumber
-from socialforce.platform.models import AssistanceCategory, Enrollment, Household, Member, User
+from socialforce.platform.extensions import db
+from socialforce.platform.models import (
+    AssistanceCategory,
+    Enrollment,
+    Household,
+    HouseholdFeedback,
+    MaterialAssistance,
+    Member,
+    Order,
+    Outcome,
+    ServiceItem,
+    User,
+    Visit,
+)
 from socialforce.platform.scoping import household_filter
 from socialforce.platform.services import ServiceError, audit
 
@@ -50,3 +66,42 @@ def reveal_id_number(member: Member, user: User, purpose: str, ip: str | None) -
     audit.record("reveal_id_number", user, "member", member.id, ip=ip,
                  household_id=member.household_id, purpose=purpose[:200])
     return crypto.decrypt(member.id_number_enc)
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """A household's material assistance by month beside its service items, orders, visits and outcomes."""
+
+    material: list[tuple[date, int, list[str]]]  # month, total cents, in-kind notes
+    items: list[ServiceItem]
+    orders_by_item: dict[int, list[Order]]
+    visits_by_order: dict[int, list[Visit]]
+    outcomes_by_order: dict[int, list[Outcome]]
+    feedback_by_order: dict[int, HouseholdFeedback]  # the household's own satisfaction (回访)
+
+
+def household_timeline(household: Household) -> Timeline:
+    """Everything the household received, material and services, for the staff timeline page."""
+    material: dict[date, tuple[int, list[str]]] = {}
+    for row in db.session.scalars(sa.select(MaterialAssistance).where(MaterialAssistance.household_id == household.id)
+                                  .order_by(MaterialAssistance.month.desc())):
+        cents, kinds = material.get(row.month, (0, []))
+        material[row.month] = (cents + row.amount_cents, kinds + ([row.in_kind] if row.in_kind else []))
+    items = list(db.session.scalars(sa.select(ServiceItem).where(ServiceItem.household_id == household.id)
+                                    .order_by(ServiceItem.created_at.desc(), ServiceItem.id.desc())))
+    order_list = list(db.session.scalars(sa.select(Order).where(Order.item_id.in_([i.id for i in items]))
+                                         .order_by(Order.id)))
+    order_ids = [o.id for o in order_list]
+    visits_by_order: dict[int, list[Visit]] = {}
+    for visit in db.session.scalars(sa.select(Visit).where(Visit.order_id.in_(order_ids)).order_by(Visit.starts_at)):
+        visits_by_order.setdefault(visit.order_id, []).append(visit)
+    outcomes_by_order: dict[int, list[Outcome]] = {}
+    for outcome in db.session.scalars(sa.select(Outcome).where(Outcome.order_id.in_(order_ids)).order_by(Outcome.id)):
+        outcomes_by_order.setdefault(outcome.order_id, []).append(outcome)
+    feedback_by_order = {f.order_id: f for f in db.session.scalars(
+        sa.select(HouseholdFeedback).where(HouseholdFeedback.order_id.in_(order_ids)))}
+    orders_by_item: dict[int, list[Order]] = {}
+    for order in order_list:
+        orders_by_item.setdefault(order.item_id, []).append(order)
+    return Timeline([(m, c, k) for m, (c, k) in material.items()], items, orders_by_item, visits_by_order,
+                    outcomes_by_order, feedback_by_order)

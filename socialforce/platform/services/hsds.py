@@ -27,7 +27,7 @@ from html.parser import HTMLParser
 
 import sqlalchemy as sa
 
-from socialforce.platform import weekmask
+from socialforce.platform import localtime, reference, weekmask
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     OfferStatus,
@@ -169,7 +169,7 @@ def taxonomy_term(category: ServiceCategory) -> dict:
 
 
 def _categories() -> dict[int, ServiceCategory]:
-    return {c.id: c for c in db.session.scalars(sa.select(ServiceCategory).order_by(ServiceCategory.id))}
+    return {c.id: c for c in reference.categories()}
 
 
 def taxonomy_terms(request: PageRequest) -> dict:
@@ -226,7 +226,7 @@ def _location(provider: Provider, towns: dict[int, Town]) -> dict:
 
 
 def _towns() -> dict[int, Town]:
-    return {t.id: t for t in db.session.scalars(sa.select(Town).order_by(Town.id))}
+    return {t.id: t for t in reference.towns()}
 
 
 def _volunteer_towns(category_id: int | None = None) -> list[int]:
@@ -331,7 +331,7 @@ LANGUAGE = {"name": "中文 Chinese", "code": "zh"}
 
 
 def _offer_service(offer: ServiceOffer, towns: dict[int, Town], full: bool, today: date | None = None) -> dict:
-    today = today or date.today()
+    today = today or localtime.today()
     service_id = hsds_id("service", "offer", offer.id)
     provider = offer.provider
     service = _compact({

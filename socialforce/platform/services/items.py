@@ -19,8 +19,8 @@ from socialforce.platform.models import (
     User,
     utcnow,
 )
+from socialforce.platform.models.orders import OPEN_STATES
 from socialforce.platform.services import ServiceError, audit
-from socialforce.platform.services.orders import OPEN_STATES
 
 
 @dataclass(frozen=True)

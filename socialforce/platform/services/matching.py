@@ -2,6 +2,8 @@
 
 It maps ORM rows to the engine's frozen dataclasses (items, offers, context), keeps a warm index per process
 (rebuilt when offers change or after INDEX_TTL), and maps ranked candidates back to dispatch choices.
+Kept as one module (about 520 lines, in sections): it is the single seam the purity test guards, and its
+sections share the per-process warm state (index, text model) that splitting would spread over several modules.
 """
 from __future__ import annotations
 
@@ -28,7 +30,6 @@ from socialforce.platform.models import (
     Member,
     OfferStatus,
     Order,
-    OrderState,
     Pairing,
     Provider,
     ProviderKind,
@@ -45,16 +46,14 @@ from socialforce.platform.models import (
     offer_towns,
     utcnow,
 )
+from socialforce.platform.models.orders import ACTIVE_STATES, DONE_STATES, FAILED_STATES, LIVE_TASK_STATES
 from socialforce.platform.reference import BACKGROUND_CHECK
-from socialforce.platform.services.dispatch import (
-    FAILED_STATES,
-    Choice,
-    contract_hours_left,
-    excluded_providers,
-)
+from socialforce.platform.services import ranker
+from socialforce.platform.services.candidates import Choice, contract_hours_left, excluded_providers
+from socialforce.platform.services.ranker import active_ranker
+from socialforce.platform.services.track_record import provider_stats
 
 INDEX_TTL_SECONDS = 600
-LOAD_STATES = (OrderState.dispatched, OrderState.accepted, OrderState.scheduled, OrderState.in_service)
 BASE_PRIORITY = {"normal": 0.2, "high": 0.5, "urgent": 0.8}
 VULNERABILITY_BONUS = 0.2
 SEVERE_DISABILITY_GRADES = (1, 2)
@@ -70,12 +69,12 @@ def rules() -> Rules:
 def provider_load(provider_ids: list[int] | None = None) -> dict[int, int]:
     """Live orders held by each agency/unit plus live task sign-ups held by each volunteer."""
     orders_q = sa.select(Order.provider_id, sa.func.count()).where(
-        Order.state.in_(LOAD_STATES), Order.provider_id.is_not(None)).group_by(Order.provider_id)
+        Order.state.in_(ACTIVE_STATES), Order.provider_id.is_not(None)).group_by(Order.provider_id)
     signups_q = (sa.select(Volunteer.provider_id, sa.func.count()).select_from(TaskSignup)
                  .join(Volunteer, Volunteer.id == TaskSignup.volunteer_id)
                  .join(VolunteerTask, VolunteerTask.id == TaskSignup.task_id)
                  .join(Order, Order.id == VolunteerTask.order_id)
-                 .where(Order.state.in_(LOAD_STATES)).group_by(Volunteer.provider_id))
+                 .where(Order.state.in_(ACTIVE_STATES)).group_by(Volunteer.provider_id))
     if provider_ids is not None:
         orders_q = orders_q.where(Order.provider_id.in_(provider_ids))
         signups_q = signups_q.where(Volunteer.provider_id.in_(provider_ids))
@@ -194,13 +193,11 @@ def load_items(item_ids: list[int], on: date) -> list[mt.Item]:
 
 def load_context(on: date) -> mt.Context:
     """Pairings, continuity, exclusions, household blocks, load and track records as of `on`."""
-    from socialforce.platform.services.track_record import provider_stats
-
     pairings = frozenset(db.session.execute(
         sa.select(Pairing.provider_id, Pairing.household_id).where(Pairing.ended_on.is_(None))).tuples())
     served = frozenset(db.session.execute(
         sa.select(Order.provider_id, ServiceItem.household_id).join(ServiceItem)
-        .where(Order.state.in_((OrderState.completed, OrderState.evaluated)), Order.provider_id.is_not(None))
+        .where(Order.state.in_(DONE_STATES), Order.provider_id.is_not(None))
         .distinct()).tuples())
     exclusions = frozenset(db.session.execute(
         sa.select(Order.item_id, Order.provider_id)
@@ -285,8 +282,6 @@ def rank_item(item: ServiceItem, now: datetime | None = None, k: int = 10) -> li
 
     Volunteers are not dispatched to one by one: items in a volunteer category become tasks they sign up for.
     """
-    from socialforce.platform.services.ranker import active_ranker
-
     on = (now or utcnow()).date()
     engine_item = load_items([item.id], on)[0]
     learned = active_ranker()
@@ -357,7 +352,6 @@ CANDIDATE_LIMIT = 500
 """At most this many open tasks per offer, nearest first, are ranked for a volunteer: the ranking is exact when
 fewer tasks pass the hard filters (at scale 1.0 a whole town has well under a hundred), and proximity, the
 largest weight of the reciprocal score, keeps the best ones among the nearest otherwise."""
-LIVE_TASK_STATES = (OrderState.dispatched, OrderState.accepted, OrderState.scheduled)  # places may reopen
 TEXT_MODEL_TTL_SECONDS = 3600
 _DEG_MARGIN = 1e-6
 
@@ -460,8 +454,6 @@ def candidate_task_items(volunteer: Volunteer, offer: mt.Offer, on: date, rule_s
 def provider_context(provider_id: int, items: list[mt.Item], on: date) -> mt.Context:
     """The slice of `load_context` that ranking items for one provider reads: its pairings, services, exclusions,
     household blocks, load and track record."""
-    from socialforce.platform.services.track_record import provider_stats
-
     households = sorted({it.household_id for it in items})
     item_ids = [it.id for it in items]
     pairings = frozenset(db.session.execute(
@@ -470,7 +462,7 @@ def provider_context(provider_id: int, items: list[mt.Item], on: date) -> mt.Con
             Pairing.household_id.in_(households))).tuples())
     served = frozenset(db.session.execute(
         sa.select(Order.provider_id, ServiceItem.household_id).join(ServiceItem)
-        .where(Order.state.in_((OrderState.completed, OrderState.evaluated)), Order.provider_id == provider_id,
+        .where(Order.state.in_(DONE_STATES), Order.provider_id == provider_id,
                ServiceItem.household_id.in_(households)).distinct()).tuples())
     exclusions = frozenset(db.session.execute(
         sa.select(Order.item_id, Order.provider_id).where(
@@ -526,7 +518,5 @@ def tasks_for_volunteer(volunteer: Volunteer, now: datetime | None = None, k: in
 
 def retrain(now: datetime) -> dict:
     """Weekly job: retrain the learned ranker from orders and outcomes (see services.ranker)."""
-    from socialforce.platform.services import ranker
-
     return ranker.retrain(now)
 

@@ -3,7 +3,7 @@
 An offer says which service categories a provider serves, in which towns, how many items at once (slots per
 week), inside which weekly time windows, and between which dates. Only active offers valid today are matched
 (services/matching.py `load_offers`), and a member's office hours are the union of the provider's active offers'
-windows (services/visits.py `assignee_windows`).
+windows (services/visits/assignees.py `assignee_windows`).
 
 Validation collects every problem at once (field -> message), so the form can show each beside its field; a
 refused change writes nothing. Pause and resume are compare-and-set UPDATEs on the status that was read, so two
@@ -18,6 +18,7 @@ from datetime import date
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from socialforce.platform import reference
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     OfferStatus,
@@ -62,7 +63,7 @@ def qualified_categories(provider: Provider, on: date) -> list[ServiceCategory]:
     """The categories the provider may offer: those needing no qualification or one in force (verified, not expired)."""
     held = set(db.session.scalars(sa.select(Qualification.code).where(
         Qualification.provider_id == provider.id, Qualification.in_force(on))))
-    categories = db.session.scalars(sa.select(ServiceCategory).order_by(ServiceCategory.id))
+    categories = reference.categories()
     return [c for c in categories if not c.qualification_codes or c.qualification_codes & held]
 
 

@@ -29,8 +29,6 @@ TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
     S.evaluated: frozenset(),
     S.cancelled: frozenset(),
 }
-OPEN_STATES = frozenset({S.proposed, S.dispatched, S.accepted, S.scheduled, S.in_service})
-DONE_STATES = (S.completed, S.evaluated)  # the provider has recorded its outcome
 # The timestamp column each state fills when entered.
 STAMPS = {S.dispatched: "dispatched_at", S.accepted: "responded_at", S.declined: "responded_at",
           S.completed: "completed_at"}

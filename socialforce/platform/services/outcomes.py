@@ -29,6 +29,7 @@ from socialforce.platform.models import (
     Visit,
     VisitStatus,
 )
+from socialforce.platform.models.orders import DONE_STATES
 from socialforce.platform.services import ServiceError, audit, orders
 
 
@@ -100,7 +101,7 @@ def record_outcome(order: Order, source: EvaluationSource, data: OutcomeInput, a
         if state != OrderState.in_service:
             raise ServiceError(_("The provider records the outcome while the order is in service."))
         _finish_visits(order)
-    elif state not in (OrderState.completed, OrderState.evaluated):
+    elif state not in DONE_STATES:
         raise ServiceError(_("An order is evaluated after the provider has completed it."))
     if db.session.scalar(sa.select(Outcome.id).where(Outcome.order_id == order.id, Outcome.source == source)):
         raise ServiceError(_("This outcome has already been recorded."))

@@ -23,8 +23,7 @@ from socialforce.platform.models import (
     VolunteerTask,
 )
 from socialforce.platform.scoping import household_filter, provider_orders
-
-OPEN_ORDER_STATES = (OrderState.dispatched, OrderState.accepted, OrderState.scheduled, OrderState.in_service)
+from socialforce.platform.services import volunteers
 
 
 @dataclass(frozen=True)
@@ -96,7 +95,7 @@ class VolunteerOverview:
 
 def volunteer_overview(user: User) -> VolunteerOverview:
     """A volunteer's profile, confirmed hours, and the open tasks in their town."""
-    volunteer = db.session.scalar(sa.select(Volunteer).where(Volunteer.provider_id == user.provider_id))
+    volunteer = volunteers.volunteer_of(user)
     confirmed, pending = db.session.execute(
         sa.select(
             sa.func.coalesce(sa.func.sum(ServiceRecord.minutes).filter(ServiceRecord.confirmed_at.is_not(None)), 0),

@@ -6,8 +6,8 @@ Scope: every function takes the provider of the logged-in user (never an id from
 or contract of another provider is simply not found. Household data handed to providers is minimal: the village,
 a masked head name and masked phone, never a resident ID.
 
-Recording a monthly visit goes through the visit flow of services/visits.py: the pairing's standing order
-(`standing_order`), a visit planned now (or the month's planned visit moved to now), check-in, check-out. Planning
+Recording a monthly visit goes through the visit flow of services/visits/: the pairing's standing order
+(`quotas.standing_order`), a visit planned now (or the month's planned visit moved to now), check-in, check-out. Planning
 refuses past times and check-in opens an hour ahead, so the visit is placed at the first free QUOTA_RECORD_MINUTES
 slot of the visiting cadre within that hour.
 """
@@ -25,12 +25,12 @@ from sqlalchemy.orm import selectinload
 from socialforce.matching.geo import distance_km
 from socialforce.platform import crypto
 from socialforce.platform.extensions import db
+from socialforce.platform.localtime import month_bounds, to_local
 from socialforce.platform.models import (
     Contract,
     Household,
     MemberRole,
     Order,
-    OrderState,
     Pairing,
     Provider,
     ProviderKind,
@@ -42,7 +42,8 @@ from socialforce.platform.models import (
     Visit,
     VisitStatus,
 )
-from socialforce.platform.services import ServiceError, accounts, audit, matching, visits
+from socialforce.platform.models.orders import LIVE_STATES
+from socialforce.platform.services import ServiceError, accounts, audit, matching, quotas, visits
 
 NAME_MIN, NAME_MAX = 2, 100
 CONTACT_MIN, CONTACT_MAX = 2, 40
@@ -57,7 +58,6 @@ CERTIFICATE_LEVELS = {
     "senior": _l("Senior social worker"),
 }
 MEMBER_ROLES = {MemberRole.social_worker: Role.social_worker, MemberRole.cadre: Role.cadre}
-LIVE_ORDER_STATES = (OrderState.accepted, OrderState.scheduled, OrderState.in_service)
 QUOTA_RECORD_MINUTES = visits.MIN_DURATION
 RECORD_REASON = "monthly visit recorded"
 RECORD_AGAIN_AFTER = timedelta(minutes=30)  # a second record for the same household sooner is a double submit
@@ -237,7 +237,7 @@ class OpenWork:
 def open_work(member: ProviderMember, now: datetime) -> OpenWork:
     """The member's live orders and future planned visits."""
     orders = db.session.scalar(sa.select(sa.func.count(Order.id)).where(
-        Order.assignee_id == member.id, Order.state.in_(LIVE_ORDER_STATES)))
+        Order.assignee_id == member.id, Order.state.in_(LIVE_STATES)))
     planned = db.session.scalar(sa.select(sa.func.count(Visit.id)).where(
         Visit.assignee_id == member.id, Visit.status == VisitStatus.planned, Visit.starts_at >= now))
     return OpenWork(orders, planned)
@@ -322,26 +322,6 @@ class PairedHousehold:
         return self.done >= self.quota
 
 
-def visits_by_household(provider_id: int, household_ids: list[int], now: datetime,
-                        statuses=(VisitStatus.completed,)) -> dict[int, int]:
-    """`visits.visits_this_month` for many households of one provider in one grouped query (same month, statuses).
-
-    The quota definition stays the one of services/visits.py (`visits_this_month`, `quota_compliance`: completed
-    visits by the unit to the household in the local calendar month); tests check the three agree.
-    """
-    start, end = visits.local_month_bounds(now)
-    counts: dict[int, int] = {}
-    for chunk_start in range(0, len(household_ids), 1000):
-        chunk = household_ids[chunk_start:chunk_start + 1000]
-        counts.update(db.session.execute(
-            sa.select(ServiceItem.household_id, sa.func.count(Visit.id)).select_from(Visit)
-            .join(Order, Order.id == Visit.order_id).join(ServiceItem, ServiceItem.id == Order.item_id)
-            .where(Order.provider_id == provider_id, ServiceItem.household_id.in_(chunk),
-                   Visit.status.in_(statuses), Visit.starts_at >= start, Visit.starts_at < end)
-            .group_by(ServiceItem.household_id)).tuples().all())
-    return counts
-
-
 def paired_households(pairings: list[Pairing], quota: int, now: datetime) -> list[PairedHousehold]:
     """Each pairing's household (masked) with this month's completed and still-planned visits by the unit."""
     by_provider: dict[int, list[int]] = {}
@@ -349,9 +329,9 @@ def paired_households(pairings: list[Pairing], quota: int, now: datetime) -> lis
         by_provider.setdefault(p.provider_id, []).append(p.household_id)
     done, planned = {}, {}
     for provider_id, household_ids in by_provider.items():
-        done[provider_id] = visits_by_household(provider_id, household_ids, now)
-        planned[provider_id] = visits_by_household(provider_id, household_ids, now,
-                                                   (VisitStatus.planned, VisitStatus.checked_in))
+        done[provider_id] = quotas.visits_by_household(provider_id, household_ids, now)
+        planned[provider_id] = quotas.visits_by_household(provider_id, household_ids, now,
+                                                          (VisitStatus.planned, VisitStatus.checked_in))
     return [PairedHousehold(p, mask_name(p.household.head_name), p.household.village.name, p.cadre,
                             done[p.provider_id].get(p.household_id, 0),
                             planned[p.provider_id].get(p.household_id, 0), quota) for p in pairings]
@@ -376,7 +356,7 @@ def quota_summary(user: User, now: datetime) -> QuotaSummary:
     provider = db.session.get(Provider, user.provider_id)
     quota = monthly_quota(provider)
     household_ids = list(db.session.scalars(pairings_query(user).with_only_columns(Pairing.household_id)))
-    done = visits_by_household(provider.id, household_ids, now)
+    done = quotas.visits_by_household(provider.id, household_ids, now)
     met = sum(1 for h in household_ids if done.get(h, 0) >= quota)
     return QuotaSummary(len(household_ids), met, quota)
 
@@ -433,10 +413,10 @@ def record_monthly_visit(pairing: Pairing, visitor_id: int | None, actor: User, 
         .order_by(Visit.checkout_at.desc()).limit(1))
     if recent is not None:
         raise ServiceError(_("A visit to this household was recorded at %(when)s already.",
-                             when=visits.to_local(recent).strftime("%H:%M")))
-    order = visits.standing_order(pairing, now)
+                             when=to_local(recent).strftime("%H:%M")))
+    order = quotas.standing_order(pairing, now)
     assignee = visits.Assignee(member_id=visitor.id)
-    month_start, month_end = visits.local_month_bounds(now)
+    month_start, month_end = month_bounds(now)
     planned = db.session.scalar(
         sa.select(Visit).where(Visit.order_id == order.id, Visit.assignee_id == visitor.id,
                                Visit.status == VisitStatus.planned, Visit.starts_at >= month_start,

@@ -15,6 +15,7 @@ from datetime import date
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from socialforce.platform import links
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     Agency,
@@ -35,8 +36,9 @@ from socialforce.platform.models import (
     User,
     utcnow,
 )
+from socialforce.platform.models.orders import LIVE_TASK_STATES
 from socialforce.platform.reference import BACKGROUND_CHECK
-from socialforce.platform.services import ServiceError, audit, matching
+from socialforce.platform.services import ServiceError, audit, dispatch, matching, notifications
 
 REASON_MIN, REASON_MAX = 2, 200
 
@@ -309,11 +311,9 @@ def verify_qualification(provider_id: int, qualification_id: int, actor: User, t
 def _release_open_orders(provider: Provider, actor: User, reason: str) -> dict:
     """Cancel a suspended organisation's orders not yet started (their items open again for another provider);
     orders already in service stay for staff to decide."""
-    from socialforce.platform.services import dispatch
-
     waiting = db.session.scalars(sa.select(Order).where(
         Order.provider_id == provider.id,
-        Order.state.in_((OrderState.dispatched, OrderState.accepted, OrderState.scheduled))).order_by(Order.id)).all()
+        Order.state.in_(LIVE_TASK_STATES)).order_by(Order.id)).all()
     for order in waiting:
         dispatch.cancel(order, actor, _("Provider suspended: %(reason)s", reason=reason)[:200])
     in_service = db.session.scalar(sa.select(sa.func.count(Order.id)).where(
@@ -323,8 +323,6 @@ def _release_open_orders(provider: Provider, actor: User, reason: str) -> dict:
 
 def _after_volunteer_change(provider: Provider, action: str, before: ProviderStatus) -> dict:
     """Activate an approved volunteer's login and tell them the decision on their registration."""
-    from socialforce.platform.services import notifications
-
     detail = {}
     if action == "approve":
         activated = db.session.execute(
@@ -332,7 +330,7 @@ def _after_volunteer_change(provider: Provider, action: str, before: ProviderSta
                                   User.active.is_(False))
             .values(active=True).execution_options(synchronize_session=False))
         detail["accounts_activated"] = activated.rowcount
-        notifications.notify_provider(provider.id, "volunteer_approved", {}, "/volunteer/")
+        notifications.notify_provider(provider.id, "volunteer_approved", {}, links.to("volunteer_home"))
     elif action == "suspend" and before == ProviderStatus.pending:
-        notifications.notify_provider(provider.id, "volunteer_rejected", {}, "/volunteer/")
+        notifications.notify_provider(provider.id, "volunteer_rejected", {}, links.to("volunteer_home"))
     return detail

@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask import current_app
@@ -27,20 +26,15 @@ from socialforce.platform.models import (
     HouseholdFeedback,
     Impression,
     Order,
-    OrderState,
     Provider,
     RankerModel,
     ServiceCategory,
     ServiceItem,
 )
+from socialforce.platform.models.orders import DONE_STATES, FINAL_STATES
 from socialforce.platform.services import audit
-from socialforce.platform.services.orders import DONE_STATES
+from socialforce.platform.services.candidates import Choice
 
-if TYPE_CHECKING:
-    from socialforce.platform.services.dispatch import Choice
-
-FINAL_STATES = (OrderState.declined, OrderState.expired, OrderState.completed, OrderState.evaluated,
-                OrderState.cancelled)
 MIN_TRAINING_ROWS = 200
 _loaded: dict[str, LearnedRanker] = {}
 

@@ -24,8 +24,8 @@ from socialforce.platform.models import (
     VisitStatus,
     Volunteer,
 )
-from socialforce.platform.services.orders import DONE_STATES
-from socialforce.platform.services.visits import STANDING_REASON
+from socialforce.platform.models.orders import DONE_STATES, FAILED_STATES
+from socialforce.platform.services.quotas import STANDING_REASON
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def provider_stats(provider_ids: Iterable[int] | None = None) -> dict[int, Track
     put(db.session.execute(
         sa.select(Volunteer.provider_id, sa.func.count(TaskSignup.id)).join(Volunteer)
         .where(_restrict(Volunteer.provider_id, ids)).group_by(Volunteer.provider_id)), "accepted_tasks")
-    for state in (OrderState.declined, OrderState.expired):
+    for state in FAILED_STATES:
         put(db.session.execute(
             sa.select(Order.provider_id, sa.func.count(Order.id))
             .where(Order.state == state, Order.provider_id.is_not(None), _restrict(Order.provider_id, ids))

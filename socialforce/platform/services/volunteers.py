@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from socialforce.platform import crypto, idnumber, weekmask
+from socialforce.platform import crypto, idnumber, links, weekmask
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     Provider,
@@ -25,7 +25,7 @@ from socialforce.platform.models import (
     utcnow,
 )
 from socialforce.platform.reference import BACKGROUND_CHECK, QUALIFICATIONS
-from socialforce.platform.services import ServiceError, accounts, audit, matching, notifications
+from socialforce.platform.services import ServiceError, accounts, audit, matching, notifications, providers
 
 USERNAME_MAX = 60
 
@@ -86,7 +86,7 @@ def register(reg: Registration) -> User | None:
     audit.record("volunteer_registered", user, "provider", provider.id, username_taken=username != reg.username)
     if username != reg.username:
         notifications.notify_town_staff(town.id, "volunteer_signup_username_taken", {"provider_id": provider.id},
-                                        f"/staff/providers/{provider.id}")
+                                        links.to("staff_provider", provider.id))
     return user
 
 
@@ -95,7 +95,7 @@ def _refer_id_taken(town: Town, provider_id: int, provider_town_id: int, passwor
     accounts.spend_hashing_time(password)
     audit.record("volunteer_signup_id_taken", None, "provider", provider_id, town_id=town.id)
     notifications.notify_town_staff(provider_town_id, "volunteer_signup_id_taken",
-                                    {"provider_id": provider_id, "town": town.code}, f"/staff/providers/{provider_id}")
+                                    {"provider_id": provider_id, "town": town.code}, links.to("staff_provider", provider_id))
 
 
 def _free_username(wanted: str) -> str:
@@ -264,9 +264,7 @@ def _sync_offers(volunteer: Volunteer, old_town_id: int) -> None:
     """Keep the volunteer's offers in step with the profile: categories = skills, windows = availability, the home
     town in place of the old one; creates an offer when there is none. Flushes."""
     provider = volunteer.provider
-    codes = volunteer.skills.split()
-    skills = list(db.session.scalars(sa.select(ServiceCategory).where(ServiceCategory.code.in_(codes))
-                                     .order_by(ServiceCategory.id)))
+    skills = providers.skill_categories(volunteer.skills)
     home = db.session.get(Town, provider.town_id)
     offers = list(db.session.scalars(sa.select(ServiceOffer).where(ServiceOffer.provider_id == provider.id)
                                      .order_by(ServiceOffer.id)))

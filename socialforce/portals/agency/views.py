@@ -6,10 +6,10 @@ from flask_login import current_user
 
 from socialforce.platform.auth import PORTAL_ROLES, guard
 from socialforce.platform.extensions import db
+from socialforce.platform.localtime import today
 from socialforce.platform.models import Provider
 from socialforce.platform.services import overview
 from socialforce.platform.services import provider_profiles as profiles
-from socialforce.portals.provider.offers import today
 
 bp = Blueprint("agency", __name__, template_folder="templates")
 guard(bp, PORTAL_ROLES["agency"])

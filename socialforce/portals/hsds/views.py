@@ -1,13 +1,11 @@
 """HSDS 3.0 endpoints in the shape of its OpenAPI: services, organizations, taxonomies and taxonomy terms."""
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Blueprint, jsonify, request, url_for
 from flask_babel import gettext as _
 
 from socialforce.platform.extensions import csrf
-from socialforce.platform.i18n import SHANGHAI
+from socialforce.platform.localtime import today
 from socialforce.platform.services import hsds
 
 bp = Blueprint("hsds", __name__)
@@ -16,10 +14,6 @@ csrf.exempt(bp)
 
 def _page() -> hsds.PageRequest:
     return hsds.PageRequest.parse(request.args.get("page"), request.args.get("per_page"))
-
-
-def _today():
-    return datetime.now(SHANGHAI).date()
 
 
 def _json(data):
@@ -48,12 +42,12 @@ def index():
 def services():
     """Published services, paginated; filter by organization_id or taxonomy_term_id."""
     return _json(hsds.services(_page(), request.args.get("organization_id"), request.args.get("taxonomy_term_id"),
-                                 today=_today()))
+                                 today=today()))
 
 
 def service(service_id: str):
     """One service with all its related data."""
-    return _json(hsds.service_by_id(service_id, today=_today()))
+    return _json(hsds.service_by_id(service_id, today=today()))
 
 
 def organizations():
@@ -63,7 +57,7 @@ def organizations():
 
 def organization(org_id: str):
     """One organization with its locations and services."""
-    return _json(hsds.organization_by_id(org_id, today=_today()))
+    return _json(hsds.organization_by_id(org_id, today=today()))
 
 
 def taxonomies():

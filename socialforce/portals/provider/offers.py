@@ -7,24 +7,20 @@ from __future__ import annotations
 
 from datetime import date
 
-import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from socialforce.platform import reference
 from socialforce.platform.extensions import db
 from socialforce.platform.inputs import parse_date, parse_ids, parse_int
-from socialforce.platform.models import OfferStatus, Provider, ServiceOffer, Town, User, utcnow
-from socialforce.platform.services import ServiceError, offers, visits
+from socialforce.platform.localtime import today
+from socialforce.platform.models import OfferStatus, Provider, ServiceOffer, User
+from socialforce.platform.services import ServiceError, offers
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.platform.weekmask import WEEKDAYS
 from socialforce.portals.page_helpers import mask_from_form
 from socialforce.portals.provider.access import is_admin, own_provider, portal, require_admin
-
-
-def today() -> date:
-    """Today's date in Asia/Shanghai."""
-    return visits.to_local(utcnow()).date()
 
 
 def offer_input(form) -> offers.OfferInput:
@@ -67,7 +63,7 @@ def get_offer_or_404(offer_id: int, user: User) -> ServiceOffer:
 
 
 def _render_form(provider: Provider, offer: ServiceOffer | None, values: dict, errors: dict, status: int = 200):
-    towns = db.session.scalars(sa.select(Town).order_by(Town.id)).all()
+    towns = reference.towns()
     return render_template("provider/offer_form.html", portal=portal(), offer=offer, values=values,
                            errors=errors, towns=towns,
                            categories=offers.qualified_categories(provider, today())), status

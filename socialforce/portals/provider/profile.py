@@ -7,14 +7,15 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from socialforce.platform import reference
 from socialforce.platform.extensions import db
-from socialforce.platform.models import Provider, Qualification, Town
+from socialforce.platform.localtime import today
+from socialforce.platform.models import Provider, Qualification
 from socialforce.platform.reference import QUALIFICATIONS
 from socialforce.platform.services import provider_profiles as profiles
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.forms import parse_float
 from socialforce.portals.provider.access import is_admin, own_provider, portal, require_admin
-from socialforce.portals.provider.offers import today
 
 
 def profile_values(provider: Provider) -> dict:
@@ -38,7 +39,7 @@ def profile_edit():
     """Edit the organisation's name, contact, home town, place and travel radius."""
     require_admin()
     provider = own_provider()
-    towns = db.session.scalars(sa.select(Town).order_by(Town.id)).all()
+    towns = reference.towns()
     if request.method == "GET":
         return render_template("provider/profile_form.html", portal=portal(), provider=provider, towns=towns,
                                values=profile_values(provider), errors={})

@@ -8,9 +8,9 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from socialforce.platform import reference
 from socialforce.platform.auth import portal_of
-from socialforce.platform.extensions import db
-from socialforce.platform.models import ServiceCategory, Town, utcnow
+from socialforce.platform.models import utcnow
 from socialforce.platform.services import ServiceError, accounts, audit, volunteers
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.page_helpers import bilingual
@@ -83,9 +83,8 @@ def set_language(code: str):
 def volunteer_signup():
     """Public real-name volunteer sign-up; the registration waits for staff approval."""
     form = VolunteerSignupForm()
-    form.town_id.choices = [(t.id, bilingual(t)) for t in db.session.scalars(sa.select(Town).order_by(Town.id))]
-    form.skills.choices = [(c.code, bilingual(c)) for c in db.session.scalars(
-        sa.select(ServiceCategory).where(ServiceCategory.volunteer_task).order_by(ServiceCategory.id))]
+    form.town_id.choices = [(t.id, bilingual(t)) for t in reference.towns()]
+    form.skills.choices = [(c.code, bilingual(c)) for c in reference.categories(volunteer_task=True)]
     if form.validate_on_submit():
         registration = volunteers.Registration(
             username=form.username.data.strip(), password=form.password.data, real_name=form.real_name.data.strip(),

@@ -9,15 +9,15 @@ data by rule, and any long digit run in it (a phone or ID typed into a reason) i
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from flask import current_app, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from socialforce.platform.extensions import db
-from socialforce.platform.i18n import SHANGHAI
 from socialforce.platform.inputs import parse_date
+from socialforce.platform.localtime import day_start
 from socialforce.platform.services import audit
 
 DIGITS_RE = re.compile(r"\d{7,}[Xx]?")
@@ -50,11 +50,6 @@ def detail_items(detail: dict | None) -> list[tuple[str, str]]:
     return items
 
 
-def local_day_start(day: date) -> datetime:
-    """The naive-UTC instant at which a local (Asia/Shanghai) day starts."""
-    return datetime.combine(day, time.min, SHANGHAI).astimezone(UTC).replace(tzinfo=None)
-
-
 def _parse_day(name: str, errors: dict[str, str]) -> date | None:
     raw = (request.args.get(name) or "").strip()
     day = parse_date(raw)
@@ -72,8 +67,8 @@ def audit_log():
         day_to = None
     action = (request.args.get("action") or "").strip()[:40] or None
     query = audit.log_query(current_user, action, request.args.get("actor"),
-                            local_day_start(day_from) if day_from else None,
-                            local_day_start(day_to + timedelta(days=1)) if day_to else None)
+                            day_start(day_from) if day_from else None,
+                            day_start(day_to + timedelta(days=1)) if day_to else None)
     page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template("staff/audit/list.html", page=page, actions=audit.actions(), errors=errors,
                            detail_items=detail_items, object_links=OBJECT_LINKS,

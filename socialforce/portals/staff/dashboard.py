@@ -1,18 +1,16 @@
 """Staff oversight views: the dashboard, its table downloads, the records behind each figure, the monthly report."""
 from __future__ import annotations
 
-from datetime import datetime
 from urllib.parse import urlencode
 
-import sqlalchemy as sa
 from flask import current_app, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from socialforce.platform.extensions import db
-from socialforce.platform.i18n import SHANGHAI
+from socialforce.platform import reference
 from socialforce.platform.inputs import page_number
-from socialforce.platform.models import ServiceCategory, Town, utcnow
+from socialforce.platform.localtime import today
+from socialforce.platform.models import utcnow
 from socialforce.platform.services import ServiceError, dashboard, reports
 from socialforce.platform.services.exports import write_xlsx
 from socialforce.portals import downloads
@@ -31,22 +29,18 @@ CHARTS = {  # table key -> (chart type, value columns, stacked)
 }
 
 
-def _today():
-    return datetime.now(SHANGHAI).date()
-
-
 def _filters() -> tuple[dashboard.Filters, int]:
     """The filters from the query string; bad input is flashed and the defaults are used (status 400)."""
     try:
-        return dashboard.parse_filters(current_user, request.args, _today()), 200
+        return dashboard.parse_filters(current_user, request.args, today()), 200
     except ServiceError as e:
         flash(e.message, "danger")
-        return dashboard.parse_filters(current_user, {}, _today()), e.status
+        return dashboard.parse_filters(current_user, {}, today()), e.status
 
 
 def _choices() -> dict:
-    towns = db.session.scalars(sa.select(Town).order_by(Town.id)).all() if current_user.town_id is None else []
-    categories = db.session.scalars(sa.select(ServiceCategory).order_by(ServiceCategory.id)).all()
+    towns = reference.scope_towns(current_user)
+    categories = reference.categories()
     return {"towns": towns, "categories": categories}
 
 
@@ -102,13 +96,13 @@ def dashboard_list(figure: str):
 def monthly_report():
     """The monthly report of a town (xlsx); without a month, the form to choose one."""
     if not request.args.get("month"):
-        return render_template("staff/dashboard/report.html", default_month=_today().strftime("%Y-%m"),
+        return render_template("staff/dashboard/report.html", default_month=today().strftime("%Y-%m"),
                                **_choices())
     try:
         report = reports.monthly(current_user, request.args.get("town"), request.args["month"], utcnow())
     except ServiceError as e:
         flash(e.message, "danger")
-        return render_template("staff/dashboard/report.html", default_month=_today().strftime("%Y-%m"),
+        return render_template("staff/dashboard/report.html", default_month=today().strftime("%Y-%m"),
                                **_choices()), e.status
     return downloads.send("monthly_report", write_xlsx(report.sheets), report.filename,
                           month=request.args["month"], town=request.args.get("town"))

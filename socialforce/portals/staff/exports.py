@@ -7,13 +7,12 @@ from flask import abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from socialforce.platform import reference
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     AssistanceCategory,
     ItemStatus,
     OrderState,
-    ServiceCategory,
-    Town,
     utcnow,
 )
 from socialforce.platform.services import exports, households
@@ -42,13 +41,13 @@ def _send(fmt: str, name: str, table, kind: str):
 def export_page():
     """Links to every export, with the same filters as the lists."""
     towns = (
-        db.session.scalars(sa.select(Town).order_by(Town.id)).all() if current_user.town_id is None else []
+        reference.scope_towns(current_user)
     )
     return render_template(
         "staff/exports/index.html",
         towns=towns,
         assistance=db.session.scalars(sa.select(AssistanceCategory).order_by(AssistanceCategory.id)).all(),
-        services=db.session.scalars(sa.select(ServiceCategory).order_by(ServiceCategory.id)).all(),
+        services=reference.categories(),
         item_states=list(ItemStatus),
         order_states=list(OrderState),
     )

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from socialforce.platform import reference
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     Frequency,
@@ -17,14 +18,11 @@ from socialforce.platform.models import (
     OrderState,
     Priority,
     Provider,
-    ServiceCategory,
     ServiceItem,
-    Town,
     utcnow,
 )
 from socialforce.platform.scoping import get_household_or_404, get_item_or_404, order_scope
 from socialforce.platform.services import ServiceError, dispatch, items, matching, ranker
-from socialforce.platform.services.orders import OPEN_STATES
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.page_helpers import bilingual, mask_from_form
 from socialforce.portals.staff.forms import ItemForm, ReasonForm
@@ -35,8 +33,7 @@ SHOWN_CANDIDATES = 5
 
 def _item_form(household: Household, item: ServiceItem | None = None) -> ItemForm:
     form = ItemForm(obj=item)
-    form.category_id.choices = [(c.id, bilingual(c)) for c in db.session.scalars(
-        sa.select(ServiceCategory).order_by(ServiceCategory.id))]
+    form.category_id.choices = [(c.id, bilingual(c)) for c in reference.categories()]
     form.member_id.choices = [("", _("The whole household"))] + [(m.id, m.name) for m in household.members]
     return form
 
@@ -79,8 +76,7 @@ def item(item_id: int):
     providers = {p.id: p for p in db.session.scalars(
         sa.select(Provider).where(Provider.id.in_([c.provider_id for c in candidates])))}
     return render_template("staff/item.html", item=it, orders=orders, candidates=candidates, providers=providers,
-                           close_form=ReasonForm(), basis=ranker.ranking_basis() if candidates else None,
-                           open_states=OPEN_STATES)
+                           close_form=ReasonForm(), basis=ranker.ranking_basis() if candidates else None)
 
 
 def item_dispatch(item_id: int):
@@ -140,10 +136,6 @@ def item_close(item_id: int):
     return redirect(url_for("staff.household", household_id=it.household_id))
 
 
-def _scope_towns() -> list[Town]:
-    return db.session.scalars(sa.select(Town).order_by(Town.id)).all() if current_user.town_id is None else []
-
-
 def matching_review():
     """Open items in scope with their best candidates and reasons, to review and dispatch."""
     town_id = current_user.town_id or request.args.get("town", type=int)
@@ -154,9 +146,8 @@ def matching_review():
     provider_ids = {c.provider_id for cs in ranked.values() for c in cs}
     providers = {p.id: p for p in db.session.scalars(
         sa.select(Provider).where(Provider.id.in_(provider_ids)))}
-    categories = db.session.scalars(sa.select(ServiceCategory).order_by(ServiceCategory.id)).all()
     return render_template("staff/matching.html", page=page, ranked=ranked, providers=providers,
-                           towns=_scope_towns(), categories=categories, basis=ranker.ranking_basis())
+                           towns=reference.scope_towns(current_user), categories=reference.categories(), basis=ranker.ranking_basis())
 
 
 def matching_dispatch_page():

@@ -9,13 +9,15 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from socialforce.platform import reference
 from socialforce.platform.extensions import db
 from socialforce.platform.i18n import select_locale
-from socialforce.platform.models import Household, MemberRole, ProviderKind, ProviderStatus, Town, utcnow
+from socialforce.platform.localtime import today
+from socialforce.platform.models import Household, MemberRole, ProviderKind, ProviderStatus, utcnow
 from socialforce.platform.reference import QUALIFICATIONS
 from socialforce.platform.scoping import household_filter
-from socialforce.platform.services import ServiceError, hours, providers, visits
-from socialforce.platform.services.dispatch import contract_hours_left
+from socialforce.platform.services import ServiceError, hours, providers
+from socialforce.platform.services.candidates import contract_hours_left
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.staff.forms import BackgroundCheckForm, ReasonForm
 
@@ -66,7 +68,7 @@ def providers_list():
                              args.get("town", type=int) if city else None, args.get("q"),
                              awaiting_verification=args.get("certificates") == "awaiting")
     page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
-    towns = db.session.scalars(sa.select(Town).order_by(Town.id)).all() if city else []
+    towns = reference.towns() if city else []
     return render_template("staff/providers/list.html", page=page, towns=towns,
                            counts=providers.status_counts(current_user),
                            awaiting=providers.awaiting_verification_count(current_user), kinds=list(ProviderKind),
@@ -81,8 +83,8 @@ def _provider_or_404(provider_id: int):
 
 
 def _detail_context(provider) -> dict:
-    today = utcnow().date()
-    context: dict = {"provider": provider, "certs": providers.certificates(provider, today),
+    day = utcnow().date()
+    context: dict = {"provider": provider, "certs": providers.certificates(provider, day),
                      "last_change": providers.last_status_change(provider)}
     context["background_check"] = providers.background_check(context["certs"])
     if provider.kind == ProviderKind.volunteer and provider.volunteer is not None:
@@ -92,7 +94,7 @@ def _detail_context(provider) -> dict:
     elif provider.kind == ProviderKind.agency:
         context["workers"] = _paginate(providers.members(provider, MemberRole.social_worker), "page")
         context["contracts"] = _paginate(providers.contracts(provider), "cpage")
-        context["hours_used"], context["hours_purchased"] = providers.contract_totals(provider, today)
+        context["hours_used"], context["hours_purchased"] = providers.contract_totals(provider, day)
         context["hours_left"] = contract_hours_left(provider.id, utcnow())
     elif provider.kind == ProviderKind.unit:
         context["cadres"] = _paginate(providers.members(provider, MemberRole.cadre), "cpage")
@@ -120,7 +122,7 @@ def provider_background_check(provider_id: int):
         try:
             run_in_transaction(lambda: providers.record_background_check(
                 provider.id, form.issued_on.data, form.expires_on.data, form.document_no.data, current_user,
-                visits.to_local(utcnow()).date(), request.remote_addr))
+                today(), request.remote_addr))
         except ServiceError as e:
             if e.status == 404:
                 abort(404)
@@ -140,7 +142,7 @@ def provider_certificate_verify(provider_id: int, qualification_id: int):
         abort(400)
     try:
         run_in_transaction(lambda: providers.verify_qualification(
-            provider.id, qualification_id, current_user, visits.to_local(utcnow()).date(), request.remote_addr))
+            provider.id, qualification_id, current_user, today(), request.remote_addr))
     except ServiceError as e:
         if e.status == 404:
             abort(404)

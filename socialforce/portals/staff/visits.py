@@ -7,9 +7,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from socialforce.platform.extensions import db
+from socialforce.platform.localtime import to_local
 from socialforce.platform.models import EvaluationSource, Order, ServiceRecord, utcnow
 from socialforce.platform.scoping import get_household_or_404, get_order_or_404
-from socialforce.platform.services import feedback, hours, outcomes, visits
+from socialforce.platform.services import feedback, hours, households, outcomes, quotas, visits
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.forms import EvaluationForm, do, form_errors, outcome_form, outcome_input
 from socialforce.portals.staff.feedback import FeedbackForm
@@ -81,15 +82,15 @@ def confirm_records():
 
 def quota():
     """Pairing units' monthly-visit compliance this month (paired households in scope)."""
-    return render_template("staff/visits/quota.html", rows=visits.quota_compliance(current_user, utcnow()),
-                           month=visits.to_local(utcnow()).strftime("%Y-%m"))
+    return render_template("staff/visits/quota.html", rows=quotas.quota_compliance(current_user, utcnow()),
+                           month=to_local(utcnow()).strftime("%Y-%m"))
 
 
 def timeline(household_id: int):
     """A household's material assistance by month beside its service items, orders, visits and outcomes."""
     household = get_household_or_404(household_id, current_user)
     return render_template("staff/visits/timeline.html", household=household,
-                           timeline=visits.household_timeline(household))
+                           timeline=households.household_timeline(household))
 
 
 def evaluate(order_id: int):

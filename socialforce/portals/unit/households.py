@@ -10,8 +10,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from socialforce.platform.extensions import db
+from socialforce.platform.localtime import month_bounds, to_local
 from socialforce.platform.models import Pairing, Provider, ServiceItem, Visit, VisitStatus, utcnow
-from socialforce.platform.services import ServiceError, visits
+from socialforce.platform.services import ServiceError, quotas, visits
 from socialforce.platform.services import provider_profiles as profiles
 from socialforce.platform.transactions import run_in_transaction
 
@@ -25,7 +26,7 @@ def pairing_or_404(pairing_id: int) -> Pairing:
 
 
 def _month() -> str:
-    return visits.to_local(utcnow()).strftime("%Y-%m")
+    return to_local(utcnow()).strftime("%Y-%m")
 
 
 def households():
@@ -43,7 +44,7 @@ def household(pairing_id: int):
     """One paired household: this month's visits and the form to record a visit made today."""
     pairing = pairing_or_404(pairing_id)
     now = utcnow()
-    start, end = visits.local_month_bounds(now)
+    start, end = month_bounds(now)
     row = profiles.paired_households([pairing], profiles.monthly_quota(profiles.pairing_provider(pairing)), now)[0]
     month_visits = db.session.scalars(
         visits.scoped_visits(current_user)
@@ -68,7 +69,7 @@ def record_visit(pairing_id: int):
         return redirect(url_for("unit.household", pairing_id=pairing_id), 303)
     flash(_("The visit to %(head)s's household was recorded (%(done)s this month).",
             head=profiles.mask_name(pairing.household.head_name),
-            done=visits.visits_this_month(pairing.provider_id, pairing.household_id, utcnow(),
+            done=quotas.visits_this_month(pairing.provider_id, pairing.household_id, utcnow(),
                                           (VisitStatus.completed,))), "success")
     target = request.form.get("next")
     if target == "list":

@@ -2,14 +2,13 @@
 phone (masked) and the weekly availability grid."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from socialforce.platform.extensions import db
+from socialforce.platform import reference
 from socialforce.platform.i18n import select_locale
-from socialforce.platform.models import Town, Volunteer, utcnow
+from socialforce.platform.models import Volunteer, utcnow
 from socialforce.platform.reference import QUALIFICATIONS
 from socialforce.platform.services import ServiceError, volunteers
 from socialforce.platform.transactions import run_in_transaction
@@ -33,7 +32,7 @@ def qualification_label(code: str) -> str:
 def _profile_form(volunteer: Volunteer, formdata=None) -> ProfileForm:
     form = ProfileForm(formdata=formdata, skills=volunteer.skills.split(), town_id=volunteer.provider.town_id)
     form.skills.choices = [(c.code, bilingual(c)) for c in volunteers.skill_choices(volunteer)]
-    form.town_id.choices = [(t.id, bilingual(t)) for t in db.session.scalars(sa.select(Town).order_by(Town.id))]
+    form.town_id.choices = [(t.id, bilingual(t)) for t in reference.towns()]
     return form
 
 

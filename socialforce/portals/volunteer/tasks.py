@@ -17,7 +17,8 @@ from socialforce.platform.models import (
     VolunteerTask,
     utcnow,
 )
-from socialforce.platform.services import ServiceError, dispatch, matching
+from socialforce.platform.models.orders import LIVE_TASK_STATES
+from socialforce.platform.services import ServiceError, dispatch, matching, volunteers
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.volunteer.forms import WithdrawForm
 
@@ -27,7 +28,7 @@ _ITEM_LOADS = (selectinload(ServiceItem.category),
 
 
 def _me() -> Volunteer:
-    return db.session.scalar(sa.select(Volunteer).where(Volunteer.provider_id == current_user.provider_id))
+    return volunteers.volunteer_of(current_user)
 
 
 def tasks():
@@ -39,7 +40,7 @@ def tasks():
         sa.select(ServiceItem).where(ServiceItem.id.in_(ids)).options(*_ITEM_LOADS))}
     task_of = dict(db.session.execute(
         sa.select(Order.item_id, VolunteerTask.id).join(VolunteerTask, VolunteerTask.order_id == Order.id)
-        .where(Order.item_id.in_(ids), Order.state.in_(matching.LIVE_TASK_STATES))).all())
+        .where(Order.item_id.in_(ids), Order.state.in_(LIVE_TASK_STATES))).all())
     ranked = [c for c in ranked if c.item_id in items and c.item_id in task_of]
     mine = db.paginate(
         sa.select(VolunteerTask).join(TaskSignup, TaskSignup.task_id == VolunteerTask.id)

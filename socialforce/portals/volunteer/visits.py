@@ -9,7 +9,8 @@ from flask_login import current_user
 
 from socialforce.platform.extensions import db
 from socialforce.platform.models import Order, TaskSignup, Visit, Volunteer, VolunteerTask, utcnow
-from socialforce.platform.services import ServiceError, hours, visits
+from socialforce.platform.models.orders import LIVE_STATES
+from socialforce.platform.services import ServiceError, hours, visits, volunteers
 from socialforce.portals.forms import PlanForm
 from socialforce.portals.visits import (
     calendar_context,
@@ -23,7 +24,7 @@ from socialforce.portals.visits import (
 
 
 def _volunteer() -> Volunteer:
-    volunteer = db.session.scalar(sa.select(Volunteer).where(Volunteer.provider_id == current_user.provider_id))
+    volunteer = volunteers.volunteer_of(current_user)
     if volunteer is None:
         abort(404)
     return volunteer
@@ -35,7 +36,7 @@ def calendar():
     tasks = db.session.scalars(
         sa.select(Order).join(VolunteerTask, VolunteerTask.order_id == Order.id)
         .join(TaskSignup, TaskSignup.task_id == VolunteerTask.id)
-        .where(TaskSignup.volunteer_id == volunteer.id, Order.state.in_(visits.PLANNABLE_ORDER_STATES))
+        .where(TaskSignup.volunteer_id == volunteer.id, Order.state.in_(LIVE_STATES))
         .order_by(Order.id.desc()).limit(50)).all()
     context = calendar_context(visits.Assignee(volunteer_id=volunteer.id), parse_week(request.args.get("week")))
     return render_template("volunteer/visits/calendar.html", tasks=tasks, **context)

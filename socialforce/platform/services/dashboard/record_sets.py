@@ -1,10 +1,11 @@
 """The record sets the figures count and the lists show (the definitions are in the package docstring)."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from socialforce.platform import localtime
 from socialforce.platform.models import (
     Agency,
     Contract,
@@ -25,7 +26,8 @@ from socialforce.platform.models import (
     VisitStatus,
     offer_towns,
 )
-from socialforce.platform.services.dashboard.filters import LOCAL_OFFSET, Filters, month_bounds
+from socialforce.platform.services import quotas
+from socialforce.platform.services.dashboard.filters import Filters, month_bounds
 from socialforce.platform.services.dashboard.sql import in_period, item_scope, scope
 
 OVERDUE_AFTER = timedelta(hours=2)
@@ -152,13 +154,8 @@ def month_visits(f: Filters, households: list[sa.ColumnElement[bool]]) -> sa.Sub
     """Completed visits per (provider, household) in the month of the period's end, for households in scope."""
     first, last = month_bounds(f.end)
     scoped = [ServiceItem.household_id.in_(sa.select(Household.id).where(*households))] if households else []
-    start = datetime.combine(first, time()) - LOCAL_OFFSET
-    end = datetime.combine(last + timedelta(days=1), time()) - LOCAL_OFFSET
-    return (sa.select(Order.provider_id, ServiceItem.household_id, sa.func.count(Visit.id).label("n"))
-            .select_from(Visit).join(Order, Visit.order_id == Order.id).join(ServiceItem, Order.item_id == ServiceItem.id)
-            .where(Visit.status == VisitStatus.completed, Visit.starts_at >= start, Visit.starts_at < end,
-                   Order.provider_id.is_not(None), *scoped)
-            .group_by(Order.provider_id, ServiceItem.household_id).subquery("month_visits"))
+    counted = quotas.visit_counts(localtime.day_start(first), localtime.day_start(last + timedelta(days=1)))
+    return counted.where(*scoped).subquery("month_visits")
 
 
 def pairing_query(user: User, f: Filters) -> tuple[sa.Select, sa.ColumnElement[bool], sa.ColumnElement[int]]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from socialforce.platform.extensions import db
-from socialforce.platform.i18n import SHANGHAI
+from socialforce.platform.i18n import local_time
 from socialforce.platform.labels import FREQUENCY, ITEM_STATUS, ORDER_STATE, PRIORITY
 from socialforce.platform.models import (
     AssistanceCategory,
@@ -30,9 +30,7 @@ from socialforce.platform.scoping import household_filter
 
 
 def _local(moment: datetime | None) -> str:
-    if moment is None:
-        return ""
-    return moment.replace(tzinfo=UTC).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    return local_time(moment)
 
 
 def households_table(query: sa.Select) -> tuple[list[str], Iterator[list]]:
