@@ -4,37 +4,29 @@ tenant's ids give 404; and no page, JSON answer or log line of the whole run hol
 """
 from __future__ import annotations
 
-import io
 import logging
 import re
-import secrets as random_tokens
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from socialforce.platform.extensions import db
-from socialforce.platform.imports.rules import HOUSEHOLDS
 from socialforce.platform.imports.uploads import Upload
-from socialforce.platform.models import Household, Order, Role, utcnow
-from socialforce.platform.services import imports
+from socialforce.platform.models import Household, Order, Role
 from tests.conftest import CSRF_RE, IsolatedClient, login
+from tests.security.filling import Filler, discard_uploads, hsds_ids, import_token
 from tests.security.support import (
     USERS,
     answer_text,
     foreign_ids,
     leaks,
     may_use,
-    owned_ids,
     personal_secrets,
     routes,
     user,
 )
 
-CONSTANT_PARAMS = {"fmt": "csv", "key": "households", "figure": "items", "code": "en", "filename": "app.css",
-                   "action": "notes"}
-HSDS_LISTS = {"service_id": "/hsds/services", "org_id": "/hsds/organizations", "taxonomy_id": "/hsds/taxonomies",
-              "term_id": "/hsds/taxonomy_terms"}
 DENIED = (403, 404)
 
 
@@ -51,56 +43,6 @@ def _csrf(client) -> str:
     return CSRF_RE.search(html).group(1)
 
 
-def _hsds_ids(client) -> dict[str, str]:
-    found = {}
-    for param, path in HSDS_LISTS.items():
-        contents = client.get(path).get_json()["contents"]
-        assert contents, f"{path} is empty: cannot fill <{param}>"
-        found[param] = contents[0]["id"]
-    return found
-
-
-def _import_token(u) -> str:
-    header = ",".join(c.header for c in HOUSEHOLDS.columns) + "\n"
-    row = "X1,无此镇,无此村,某,某地,\n"  # one row (a file of headers only is refused), with errors
-    upload = imports.store_upload(io.BytesIO((header + row).encode("utf-8-sig")), "households.csv", "households",
-                                  u, utcnow())
-    imports.preview(upload, u, utcnow())
-    return upload.token
-
-
-class Filler:
-    """Fills a rule's parameters for one user: their own objects, or another tenant's."""
-
-    def __init__(self, hsds_ids: dict[str, str], tokens: dict[str, str]):
-        self.hsds_ids = hsds_ids
-        self.tokens = tokens
-
-    def own(self, rule: str, params: tuple[str, ...], u, portal: str) -> str | None:
-        """The URL with the user's own objects, or None if some parameter has no value for this user."""
-        url = rule
-        for name in params:
-            value = self.value(name, u, portal)
-            if value is None:
-                return None
-            url = re.sub(r"<(?:[a-z]+:)?" + name + ">", str(value), url)
-        return url
-
-    def value(self, name: str, u, portal: str):
-        if name in CONSTANT_PARAMS:
-            return CONSTANT_PARAMS[name]
-        if name in self.hsds_ids:
-            return self.hsds_ids[name]
-        if name == "token":
-            return self.tokens.get(u.username if u else "", random_tokens.token_hex(16))
-        if name.endswith("_id"):
-            if u is None:
-                return 1
-            ids = owned_ids(name, u, portal)
-            return ids[len(ids) // 2] if ids else None
-        raise KeyError(name)
-
-
 def _no_data(body: str, codes: set[str], found: set[str]) -> list[str]:
     return sorted(c for c in codes if c in body) + leaks(body, found)
 
@@ -112,10 +54,10 @@ def test_every_cell_matches_the_policy(demo, app, caplog):
     caplog.set_level(logging.DEBUG)
     found = personal_secrets()
     codes = set(db.session.scalars(sa.select(Household.code)))
-    tokens = {name: _import_token(user(name)) for name in ("city", "town1", "town2")}
+    tokens = {name: import_token(user(name)) for name in ("city", "town1", "town2")}
     db.session.commit()
     anonymous = _client(app, None)
-    filler = Filler(_hsds_ids(anonymous), tokens)
+    filler = Filler(hsds_ids(anonymous), tokens)
     all_routes = routes(app)
     failures: list[str] = []
     exercised: set[tuple[str, str]] = set()
@@ -172,11 +114,7 @@ def test_every_cell_matches_the_policy(demo, app, caplog):
         logged = leaks(caplog.text, found)
         assert not logged, f"plaintext personal data in the logs: {logged[:3]}"
     finally:
-        for token in tokens.values():
-            upload = Upload.find(token)
-            if upload:
-                upload.discard_data()
-                Path(upload.status_path).unlink(missing_ok=True)
+        discard_uploads(tokens)
 
 
 def _foreign_cells(client, route, u, portal, filler, codes, found) -> list[str]:
@@ -201,7 +139,7 @@ def _foreign_cells(client, route, u, portal, filler, codes, found) -> list[str]:
 
 
 def test_import_uploads_of_another_user_are_404(demo, app):
-    token = _import_token(user("town1"))
+    token = import_token(user("town1"))
     db.session.commit()
     try:
         own, other = _client(app, "town1"), _client(app, "town2")

@@ -8,7 +8,6 @@ The parameters a route reads are found by running it once with a recording param
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -16,10 +15,9 @@ import sqlalchemy as sa
 
 from socialforce.platform import inputs
 from socialforce.platform.extensions import db
-from socialforce.platform.imports.uploads import Upload
 from tests.conftest import CSRF_RE, IsolatedClient, login
+from tests.security.filling import Filler, discard_uploads, hsds_ids, import_token
 from tests.security.support import USERS, allowed_roles, routes, user
-from tests.security.test_access_matrix import Filler, _hsds_ids, _import_token
 
 pytestmark = pytest.mark.slow
 
@@ -144,9 +142,9 @@ def _hostile_paths(rule: str, values: dict[str, str]) -> list[str]:
 
 def test_no_route_answers_a_hostile_value_with_a_5xx_or_a_write(demo, app, monkeypatch):
     app.test_client_class = IsolatedClient
-    tokens = {name: _import_token(user(name)) for name in ("city", "town1", "town2")}
+    tokens = {name: import_token(user(name)) for name in ("city", "town1", "town2")}
     db.session.commit()
-    walker = Walker(app, Filler(_hsds_ids(app.test_client()), tokens))
+    walker = Walker(app, Filler(hsds_ids(app.test_client()), tokens))
     failures: list[str] = []
     walked, sent = 0, 0
     try:
@@ -177,8 +175,4 @@ def test_no_route_answers_a_hostile_value_with_a_5xx_or_a_write(demo, app, monke
         assert not failures, f"{len(failures)} hostile requests failed:\n" + "\n".join(failures[:80])
         assert walked >= 100 and sent > 1000
     finally:
-        for token in tokens.values():
-            upload = Upload.find(token)
-            if upload:
-                upload.discard_data()
-                Path(upload.status_path).unlink(missing_ok=True)
+        discard_uploads(tokens)
