@@ -11,6 +11,7 @@ from socialforce.platform.imports.rules import HOUSEHOLDS
 from socialforce.platform.imports.uploads import Upload
 from socialforce.platform.models import utcnow
 from socialforce.platform.services import imports
+from tests.conftest import IsolatedClient, login
 from tests.security.support import owned_ids
 
 CONSTANT_PARAMS = {"fmt": "csv", "key": "households", "figure": "items", "code": "en", "filename": "app.css",
@@ -77,3 +78,12 @@ def discard_uploads(tokens: dict[str, str]) -> None:
         if upload:
             upload.discard_data()
             Path(upload.status_path).unlink(missing_ok=True)
+
+
+def client_for(app, username: str | None):
+    """A test client, logged in as `username` unless it is None."""
+    app.test_client_class = IsolatedClient
+    client = app.test_client()
+    if username:
+        assert login(client, username).status_code == 200
+    return client

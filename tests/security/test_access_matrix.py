@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from socialforce.platform.extensions import db
 from socialforce.platform.imports.uploads import Upload
 from socialforce.platform.models import Household, Order, Role
-from tests.conftest import CSRF_RE, IsolatedClient, login
-from tests.security.filling import Filler, discard_uploads, hsds_ids, import_token
+from tests.conftest import CSRF_RE
+from tests.security.filling import Filler, client_for, discard_uploads, hsds_ids, import_token
 from tests.security.support import (
     USERS,
     answer_text,
@@ -28,14 +28,6 @@ from tests.security.support import (
 )
 
 DENIED = (403, 404)
-
-
-def _client(app, username: str | None):
-    app.test_client_class = IsolatedClient
-    client = app.test_client()
-    if username:
-        assert login(client, username).status_code == 200
-    return client
 
 
 def _csrf(client) -> str:
@@ -56,7 +48,7 @@ def test_every_cell_matches_the_policy(demo, app, caplog):
     codes = set(db.session.scalars(sa.select(Household.code)))
     tokens = {name: import_token(user(name)) for name in ("city", "town1", "town2")}
     db.session.commit()
-    anonymous = _client(app, None)
+    anonymous = client_for(app, None)
     filler = Filler(hsds_ids(anonymous), tokens)
     all_routes = routes(app)
     failures: list[str] = []
@@ -66,7 +58,7 @@ def test_every_cell_matches_the_policy(demo, app, caplog):
         for username in [None, *USERS]:
             u = user(username) if username else None
             role = u.role if u else None
-            client = _client(app, username)
+            client = client_for(app, username)
             token = _csrf(client)
             for route in all_routes:
                 portal = route.endpoint.split(".")[0]
@@ -142,7 +134,7 @@ def test_import_uploads_of_another_user_are_404(demo, app):
     token = import_token(user("town1"))
     db.session.commit()
     try:
-        own, other = _client(app, "town1"), _client(app, "town2")
+        own, other = client_for(app, "town1"), client_for(app, "town2")
         assert own.get(f"/staff/imports/{token}").status_code == 200
         for path in (f"/staff/imports/{token}", f"/staff/imports/{token}/status",
                      f"/staff/imports/{token}/errors.csv"):
@@ -157,7 +149,7 @@ def test_enumerating_another_agencys_order_ids_reveals_nothing(demo, app):
     agency1 = user("agency1")
     theirs = list(db.session.scalars(sa.select(Order.id).where(Order.provider_id == agency1.provider_id)))
     assert theirs
-    client = _client(app, "agency2")
+    client = client_for(app, "agency2")
     listing = client.get("/agency/orders").get_data(as_text=True)
     for order_id in theirs:
         assert client.get(f"/agency/orders/{order_id}").status_code == 404
@@ -169,7 +161,7 @@ def test_enumerating_another_towns_household_ids_reveals_nothing(demo, app):
     town1 = user("town1")
     theirs = list(db.session.scalars(sa.select(Household.id).where(Household.town_id == town1.town_id)))
     assert theirs
-    client = _client(app, "town2")
+    client = client_for(app, "town2")
     def page(household_id: int) -> tuple[int, str]:
         response = client.get(f"/staff/households/{household_id}")
         return response.status_code, re.sub(r'value="[^"]*"', "", response.get_data(as_text=True))

@@ -2,15 +2,12 @@
 finds every answer that is a file (Content-Disposition: attachment) and checks it wrote exactly one audit row."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import sqlalchemy as sa
 
 from socialforce.platform.extensions import db
-from socialforce.platform.imports.uploads import Upload
 from socialforce.platform.models import AuditLog
+from tests.security.filling import Filler, client_for, discard_uploads, hsds_ids, import_token
 from tests.security.support import may_use, routes, user
-from tests.security.test_access_matrix import Filler, _client, _hsds_ids, _import_token
 
 WALKERS = ("city", "agency1", "worker1", "unit1", "cadre1", "volunteer1")  # one user of every role outside town staff
 QUERIES = {"staff.monthly_report": "?month=2026-11"}  # without a month the route shows its form
@@ -28,15 +25,15 @@ def _export_rows() -> list[AuditLog]:
 
 
 def test_every_download_route_writes_one_audit_row(demo, app):
-    token = _import_token(user("city"))
+    token = import_token(user("city"))
     db.session.commit()
-    filler = Filler(_hsds_ids(_client(app, None)), {"city": token})
+    filler = Filler(hsds_ids(client_for(app, None)), {"city": token})
     downloaded: dict[str, int] = {}
     failures: list[str] = []
     try:
         for username in WALKERS:
             u = user(username)
-            client = _client(app, username)
+            client = client_for(app, username)
             for route in routes(app):
                 if route.method != "GET" or not may_use(u.role, route.endpoint):
                     continue
@@ -62,10 +59,7 @@ def test_every_download_route_writes_one_audit_row(demo, app):
                             u.id, DOWNLOADS.get(route.endpoint), "127.0.0.1"):
                         failures.append(f"{username} {url}: audit row {new[0].user_id} {new[0].detail}")
     finally:
-        upload = Upload.find(token)
-        if upload:
-            upload.discard_data()
-            Path(upload.status_path).unlink(missing_ok=True)
+        discard_uploads({"city": token})
     assert not failures, "\n".join(failures)
     assert set(downloaded) == set(DOWNLOADS), f"download routes found: {sorted(downloaded)}"
     formats = {"staff.monthly_report": 1, "staff.import_template": 1}
