@@ -4,17 +4,17 @@ from __future__ import annotations
 import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from socialforce.platform import localtime
 from socialforce.platform.extensions import db
 from socialforce.platform.inputs import parse_date, parse_int
 from socialforce.platform.models import ServiceCategory, Town, User
 from socialforce.platform.services import ServiceError
 
-LOCAL_OFFSET = timedelta(hours=8)  # Asia/Shanghai has no daylight saving time
 MAX_PERIOD_DAYS = 3 * 366
 
 
@@ -30,12 +30,12 @@ class Filters:
 
     @property
     def start_utc(self) -> datetime:
-        return datetime.combine(self.start, time()) - LOCAL_OFFSET
+        return localtime.day_start(self.start)
 
     @property
     def end_utc(self) -> datetime:
         """The exclusive upper bound: local midnight after the end date, in UTC."""
-        return datetime.combine(self.end + timedelta(days=1), time()) - LOCAL_OFFSET
+        return localtime.day_start(self.end + timedelta(days=1))
 
     @property
     def month_start(self) -> date:

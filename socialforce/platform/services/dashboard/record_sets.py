@@ -26,14 +26,14 @@ from socialforce.platform.models import (
     VisitStatus,
     offer_towns,
 )
+from socialforce.platform.models.orders import DONE_STATES, LIVE_STATES
 from socialforce.platform.services import quotas
 from socialforce.platform.services.dashboard.filters import Filters, month_bounds
 from socialforce.platform.services.dashboard.sql import in_period, item_scope, scope
 
 OVERDUE_AFTER = timedelta(hours=2)
 S = OrderState
-ACCEPTED_STATES = (S.accepted, S.scheduled, S.in_service, S.completed, S.evaluated)
-COMPLETED_STATES = (S.completed, S.evaluated)
+ACCEPTED_STATES = (*LIVE_STATES, *DONE_STATES)  # accepted or later, not cancelled
 VOLUNTEERS_KEY = "volunteers"  # the one row for individual volunteers and volunteer tasks
 
 
@@ -119,7 +119,7 @@ def order_measure_clause(measure: str) -> sa.ColumnElement[bool]:
     """WHERE clause on Order for one of ORDER_MEASURES (all orders are dispatched ones)."""
     return {"dispatched": sa.true(), "responded": accepted_clause() | (Order.state == S.declined),
             "accepted": accepted_clause(), "expired": Order.state == S.expired,
-            "completed": Order.state.in_(COMPLETED_STATES)}[measure]
+            "completed": Order.state.in_(DONE_STATES)}[measure]
 
 
 def provider_key():

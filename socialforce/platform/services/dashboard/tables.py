@@ -8,6 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from socialforce.platform import reference
 from socialforce.platform.extensions import db
 from socialforce.platform.i18n import select_locale
 from socialforce.platform.labels import ITEM_STATUS
@@ -105,7 +106,7 @@ def category_names() -> dict[int, str]:
     """Service category names in the current language, by id."""
     zh = select_locale() == "zh_CN"
     return {c.id: (c.name_zh if zh else c.name_en)
-            for c in db.session.scalars(sa.select(ServiceCategory).order_by(ServiceCategory.id))}
+            for c in reference.categories()}
 
 
 def town_names() -> dict[int, str]:
