@@ -58,11 +58,8 @@ def page_number(name: str = "page") -> int:
 
 def parse_date(text: str | None) -> date | None:
     """A YYYY-MM-DD date within MIN_DATE..MAX_DATE, or None (empty, malformed or out of range)."""
-    try:
-        day = datetime.strptime((text or "").strip(), "%Y-%m-%d").date()
-    except ValueError:
-        return None
-    return day if MIN_DATE <= day <= MAX_DATE else None
+    moment = parse_datetime(text, "%Y-%m-%d")
+    return moment.date() if moment else None
 
 
 def parse_datetime(text: str | None, fmt: str | None = None) -> datetime | None:
@@ -77,11 +74,8 @@ def parse_datetime(text: str | None, fmt: str | None = None) -> datetime | None:
 
 def parse_month(text: str | None) -> date | None:
     """The first day of a YYYY-MM month within MIN_DATE..MAX_DATE, or None."""
-    try:
-        month = datetime.strptime((text or "").strip(), "%Y-%m").date()
-    except ValueError:
-        return None
-    return month if MIN_DATE <= month <= MAX_DATE else None
+    moment = parse_datetime(text, "%Y-%m")
+    return moment.date() if moment else None
 
 
 class DateField(wtforms.DateField):

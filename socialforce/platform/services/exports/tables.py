@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -27,10 +26,6 @@ from socialforce.platform.models import (
     Village,
 )
 from socialforce.platform.scoping import household_filter
-
-
-def _local(moment: datetime | None) -> str:
-    return local_time(moment)
 
 
 def households_table(query: sa.Select) -> tuple[list[str], Iterator[list]]:
@@ -92,7 +87,7 @@ def households_table(query: sa.Select) -> tuple[list[str], Iterator[list]]:
                 phone or "",
                 sizes.get(hid, 0),
                 "、".join(sorted(categories.get(hid, ()))),
-                _local(created),
+                local_time(created),
             ]
 
     return header, rows()
@@ -169,7 +164,7 @@ def items_table(
                 str(PRIORITY.get(str(priority), priority)),
                 str(FREQUENCY.get(str(frequency), frequency)),
                 str(ITEM_STATUS.get(str(state), state)),
-                _local(created),
+                local_time(created),
             ]
 
     return header, rows()
@@ -246,10 +241,10 @@ def orders_table(
                 provider or _("Volunteers"),
                 str(ORDER_STATE.get(str(order_state), order_state)),
                 attempt,
-                _local(created),
-                _local(dispatched),
-                _local(responded),
-                _local(completed),
+                local_time(created),
+                local_time(dispatched),
+                local_time(responded),
+                local_time(completed),
             ]
 
     return header, rows()
