@@ -42,6 +42,13 @@ class User(UserMixin, db.Model):
     member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("provider_members.id"))
     active: Mapped[bool] = mapped_column(default=True)
     locale: Mapped[str | None] = mapped_column(sa.String(10))
+    # Contact points of the account itself; a channel uses one only once it is verified.
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    email_verified_at: Mapped[datetime | None]
+    phone_enc: Mapped[str | None] = mapped_column(sa.Text)
+    phone_masked: Mapped[str | None] = mapped_column(sa.String(20))
+    phone_verified_at: Mapped[datetime | None]
+    must_change_password: Mapped[bool] = mapped_column(default=False)  # set by a reset; cleared by a new password
     session_version: Mapped[int] = mapped_column(default=1)  # bumped to end every session of the user
     created_at: Mapped[datetime] = created_at_column()
     town = relationship("Town")

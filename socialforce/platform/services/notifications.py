@@ -200,14 +200,16 @@ class LogSender:
 
 
 def email_of(user: User) -> str | None:
-    """The user's e-mail address, if the user model carries one."""
-    return getattr(user, "email", None)
+    """The user's e-mail address, once verified."""
+    return user.email if user.email and user.email_verified_at else None
 
 
 def phone_of(user: User) -> str | None:
-    """The user's mobile number: the worker's member record, or the volunteer's registration."""
+    """The user's mobile number: their own once verified, else the worker's member record or the volunteer's registration."""
     token = None
-    if user.member_id is not None:
+    if user.phone_enc and user.phone_verified_at:
+        token = user.phone_enc
+    elif user.member_id is not None:
         token = db.session.scalar(sa.select(ProviderMember.phone_enc).where(ProviderMember.id == user.member_id))
     elif user.role == Role.volunteer:
         token = db.session.scalar(sa.select(Volunteer.phone_enc).where(Volunteer.provider_id == user.provider_id))
