@@ -1,5 +1,6 @@
 """All models, importable from one place."""
 from socialforce.platform.models.audit import AuditLog
+from socialforce.platform.models.background import BackgroundJob, JobState
 from socialforce.platform.models.base import utcnow
 from socialforce.platform.models.geo import Town, Village
 from socialforce.platform.models.households import (
@@ -49,9 +50,9 @@ from socialforce.platform.models.ranker import RankerModel
 from socialforce.platform.models.users import LoginThrottle, Role, User
 
 __all__ = [
-    "Agency", "AssistanceCategory", "AuditLog", "Contract", "Enrollment", "EvaluationSource",
+    "Agency", "AssistanceCategory", "AuditLog", "BackgroundJob", "Contract", "Enrollment", "EvaluationSource",
     "FeedbackChannel", "Frequency", "Household", "HouseholdBlock", "HouseholdFeedback", "Impression", "ItemStatus",
-    "JobRun", "LoginThrottle", "MaterialAssistance", "Member",
+    "JobRun", "JobState", "LoginThrottle", "MaterialAssistance", "Member",
     "MemberRole", "Notification", "OfferStatus", "Order", "OrderEvent", "OrderState", "OutboxMessage",
     "OutboxStatus", "Outcome", "Pairing", "PairingUnit", "Priority", "Provider", "ProviderKind",
     "ProviderMember", "ProviderStatus", "Qualification", "RankerModel", "Resolution", "Role", "SchedulerLease",
