@@ -71,6 +71,14 @@ class Config:
     SCHEDULER_LEASE_SECONDS = float(os.environ.get("SCHEDULER_LEASE_SECONDS", "60"))
     SCHEDULER_RENEW_SECONDS = float(os.environ.get("SCHEDULER_RENEW_SECONDS", "20"))
     SCHEDULER_STALE_RUN_SECONDS = int(os.environ.get("SCHEDULER_STALE_RUN_SECONDS", "900"))
+    # Background jobs (`flask worker`, services/background.py): the task queue (Huey) on the instance folder's SQLite
+    # file unless QUEUE_URL / REDIS_URL names a Redis server; heartbeat, lease and attempts of a job's worker.
+    QUEUE_URL = os.environ.get("QUEUE_URL") or os.environ.get("REDIS_URL")
+    QUEUE_IMMEDIATE = False  # run each job in-process when committed (the tests)
+    JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", "5"))
+    JOB_LEASE_SECONDS = float(os.environ.get("JOB_LEASE_SECONDS", "60"))  # no heartbeat for this long: worker lost
+    JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", "2"))  # then a lost job is failed with the reason
+    EXPORT_DIRECT_MAX_ROWS = int(os.environ.get("EXPORT_DIRECT_MAX_ROWS", "10000"))  # larger exports are jobs
     # Notifications: external channels besides the in-app inbox ("log", "email", "sms"), retries, adapters.
     NOTIFY_CHANNELS = [c.strip() for c in os.environ.get("NOTIFY_CHANNELS", "log").split(",") if c.strip()]
     NOTIFY_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "8"))
@@ -101,6 +109,7 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = _database_url("test.db")
     DASHBOARD_CACHE_SECONDS = 0
     SECRET_KEY = "test-secret"
+    QUEUE_IMMEDIATE = True  # a test that needs a real worker process builds its app with QUEUE_IMMEDIATE=False
 
 
 class ProductionConfig(Config):

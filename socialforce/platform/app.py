@@ -52,7 +52,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the extensions to the app."""
-    from socialforce.platform import auth, i18n, security
+    from socialforce.platform import auth, i18n, queue, security
 
     db.init_app(app)
     with app.app_context():
@@ -66,6 +66,7 @@ def register_extensions(app: Flask) -> None:
     i18n.init_app(app)
     app.jinja_env.globals["order_state_groups"] = ORDER_STATE_GROUPS  # e.g. order_state_groups.LIVE
     security.init_app(app)
+    queue.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

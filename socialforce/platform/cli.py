@@ -14,6 +14,7 @@ from socialforce.platform.extensions import db
 from socialforce.platform.models import Role, Town
 from socialforce.platform.scheduler import commands as scheduler_commands
 from socialforce.platform.services.accounts import create_user
+from socialforce.platform.worker import commands as worker_commands
 
 
 def init_app(app: Flask) -> None:
@@ -23,6 +24,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo_logins_command)
     scheduler_commands.init_app(app)  # scheduler, run-job
     backup.init_app(app)  # backup, restore
+    worker_commands.init_app(app)  # worker
 
 
 @click.command("seed-demo")

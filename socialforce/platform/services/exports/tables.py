@@ -93,11 +93,7 @@ def households_table(query: sa.Select) -> tuple[list[str], Iterator[list]]:
     return header, rows()
 
 
-def items_table(
-    user: User, status: str | None = None, town_id: int | None = None, category_id: int | None = None
-) -> tuple[list[str], Iterator[list]]:
-    """Service items in the user's scope (optionally by status, town, category); member IDs masked."""
-
+def _items_query(user: User, status: str | None, town_id: int | None, category_id: int | None) -> sa.Select:
     query = (
         sa.select(
             ServiceItem.id,
@@ -125,6 +121,25 @@ def items_table(
         query = query.where(Household.town_id == town_id)
     if category_id:
         query = query.where(ServiceItem.category_id == category_id)
+    return query
+
+
+def items_count(
+    user: User, status: str | None = None, town_id: int | None = None, category_id: int | None = None
+) -> int:
+    """How many rows items_table would have."""
+    return _count(_items_query(user, status, town_id, category_id))
+
+
+def _count(query: sa.Select) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
+def items_table(
+    user: User, status: str | None = None, town_id: int | None = None, category_id: int | None = None
+) -> tuple[list[str], Iterator[list]]:
+    """Service items in the user's scope (optionally by status, town, category); member IDs masked."""
+    query = _items_query(user, status, town_id, category_id)
     header = [
         _("Item number"),
         _("Household number"),
@@ -170,11 +185,7 @@ def items_table(
     return header, rows()
 
 
-def orders_table(
-    user: User, state: str | None = None, town_id: int | None = None
-) -> tuple[list[str], Iterator[list]]:
-    """Orders in the user's scope (optionally by state and town)."""
-
+def _orders_query(user: User, state: str | None, town_id: int | None) -> sa.Select:
     query = (
         sa.select(
             Order.id,
@@ -202,6 +213,24 @@ def orders_table(
         query = query.where(Order.state == OrderState(state))
     if town_id:
         query = query.where(Household.town_id == town_id)
+    return query
+
+
+def orders_count(user: User, state: str | None = None, town_id: int | None = None) -> int:
+    """How many rows orders_table would have."""
+    return _count(_orders_query(user, state, town_id))
+
+
+def households_count(query: sa.Select) -> int:
+    """How many rows households_table would have for a households.search() query."""
+    return _count(query.with_only_columns(Household.id))
+
+
+def orders_table(
+    user: User, state: str | None = None, town_id: int | None = None
+) -> tuple[list[str], Iterator[list]]:
+    """Orders in the user's scope (optionally by state and town)."""
+    query = _orders_query(user, state, town_id)
     header = [
         _("Order number"),
         _("Item number"),
