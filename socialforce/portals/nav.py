@@ -9,7 +9,7 @@ from socialforce.platform.models import Role, User
 NAV: dict[str, list[tuple[str, object]]] = {
     "staff": [("staff.home", _l("Overview")), ("staff.households", _l("Households")),
               ("staff.matching_review", _l("Matching")), ("staff.orders_board", _l("Orders")), ("staff.dashboard_page", _l("Dashboard")),
-              ("staff.imports", _l("Import")), ("staff.exports", _l("Export")),
+              ("staff.imports", _l("Import")), ("staff.exports", _l("Export")), ("staff.jobs", _l("My jobs")),
               ("staff.calendar", _l("Calendar")), ("staff.hours", _l("Hours")),
               ("staff.follow_ups", _l("Follow-ups")),
               ("staff.providers_list", _l("Providers")), ("staff.audit_log", _l("Audit log"))],

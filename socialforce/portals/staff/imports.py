@@ -14,11 +14,12 @@ from wtforms.fields.choices import SelectChoice
 
 from socialforce.platform.extensions import db
 from socialforce.platform.imports.rules import kind_label
-from socialforce.platform.models import utcnow
-from socialforce.platform.services import ServiceError
+from socialforce.platform.models import BackgroundJob, JobState, utcnow
+from socialforce.platform.services import ServiceError, background
 from socialforce.platform.services import imports as service
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals import downloads
+from socialforce.portals.staff import jobs
 
 ERRORS_PER_PAGE = 100
 
@@ -61,7 +62,7 @@ def import_template():
 
 
 def import_upload():
-    """Save the upload, validate every row and show the preview."""
+    """Save the upload and queue the check of every row; the preview shows its progress, then the result."""
     form = UploadForm()
     try:
         valid = form.validate_on_submit()
@@ -83,13 +84,21 @@ def import_upload():
         upload = service.store_upload(
             form.file.data.stream, form.file.data.filename or "", form.kind.data, current_user, utcnow()
         )
-        status = service.preview(upload, current_user, utcnow())
     except ServiceError as e:
         flash(e.message, "danger")
         return render_template(
             "staff/imports/upload.html", form=form, max_mb=service.max_bytes() // (1024 * 1024)
         ), e.status
-    db.session.rollback()  # validation only reads
+    job = _submitted("import_preview", upload.token)
+    if job.state == JobState.failed:  # the worker already refused the file (e.g. damaged): say why right here
+        flash(background.error_text(job), "danger")
+        return render_template(
+            "staff/imports/upload.html", form=form, max_mb=service.max_bytes() // (1024 * 1024)
+        ), 400
+    if job.state != JobState.done:
+        flash(_("The file is being checked in the background; this page shows the result when it is ready."), "info")
+        return redirect(url_for("staff.import_preview", token=upload.token))
+    status = upload.status()
     if status["state"] == "invalid":
         flash(
             _(
@@ -111,6 +120,8 @@ def import_preview(token: str):
     """Counts, the error report (paged) and the confirm button; the result once imported."""
     upload = _upload_or_404(token)
     status = upload.status()
+    job = background.latest_for(token, current_user)
+    job_status = background.as_status(job) if job and job.state in (JobState.queued, JobState.running) else None
     errors = status.get("errors", [])
     page = max(request.args.get("page", 1, type=int), 1)
     shown = errors[(page - 1) * ERRORS_PER_PAGE : page * ERRORS_PER_PAGE]
@@ -126,14 +137,18 @@ def import_preview(token: str):
         kind_label=kind_label,
         error_message=service.error_message,
         sheet_message=service.sheet_message,
+        job_status=job_status,
+        job_labels=jobs.labels(),
     )
 
 
 def import_status(token: str):
-    """The upload's state and progress as JSON (polled by the preview page during an import)."""
+    """The upload's state and progress as JSON, with its latest background job's status."""
     status = _upload_or_404(token).status()
+    job = background.latest_for(token, current_user)
     response = jsonify(
-        state=status.get("state"), progress=status.get("progress"), written=status.get("written")
+        state=status.get("state"), progress=status.get("progress"), written=status.get("written"),
+        job=background.as_status(job) if job is not None else None,
     )
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -148,7 +163,7 @@ def import_errors(token: str, fmt: str):
 
 
 def import_confirm(token: str):
-    """Import every new row in one transaction, or nothing."""
+    """Queue the import of every new row (one transaction in the worker, or nothing) and show its progress."""
     upload = _upload_or_404(token)
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -158,16 +173,14 @@ def import_confirm(token: str):
             "warning",
         )
         return redirect(url_for("staff.import_preview", token=token))
-    try:
-        written = run_in_transaction(lambda: service.run_import(upload, current_user, utcnow(), request.remote_addr))
-    except ServiceError as e:
-        service.abandon(upload, e.message)
-        flash(e.message, "danger")
+    job = _submitted("import_confirm", token, ip=request.remote_addr)
+    if job.state == JobState.failed:
+        flash(background.error_text(job), "danger")
         return redirect(url_for("staff.import_preview", token=token))
-    except Exception:
-        service.abandon(upload, _("The import failed and nothing was written. Please try again."))
-        raise
-    service.finish(upload, written)
+    if job.state != JobState.done:
+        flash(_("The import runs in the background; you can leave this page and come back."), "info")
+        return redirect(url_for("staff.import_preview", token=token))
+    written = job.result["written"]
     if any(written.values()):
         flash(
             _(
@@ -181,3 +194,11 @@ def import_confirm(token: str):
     else:
         flash(_("Everything in this file is already in the database; nothing was imported."), "info")
     return redirect(url_for("staff.import_preview", token=token))
+
+
+def _submitted(kind: str, token: str, **params) -> BackgroundJob:
+    """Queue an import job for this upload and commit; the job as it stands once committed (immediate mode or a
+    fast worker may have finished it already)."""
+    job_id = run_in_transaction(lambda: background.submit(kind, current_user, subject=token, token=token,
+                                                          **params).id)
+    return db.session.get(BackgroundJob, job_id, populate_existing=True)
