@@ -48,7 +48,7 @@ from socialforce.platform.models import (
 )
 from socialforce.platform.models.orders import ACTIVE_STATES, DONE_STATES, FAILED_STATES, LIVE_TASK_STATES
 from socialforce.platform.reference import BACKGROUND_CHECK
-from socialforce.platform.services import ranker
+from socialforce.platform.services import background
 from socialforce.platform.services.candidates import Choice, contract_hours_left, excluded_providers
 from socialforce.platform.services.ranker import active_ranker
 from socialforce.platform.services.track_record import provider_stats
@@ -517,6 +517,6 @@ def tasks_for_volunteer(volunteer: Volunteer, now: datetime | None = None, k: in
 
 
 def retrain(now: datetime) -> dict:
-    """Weekly job: retrain the learned ranker from orders and outcomes (see services.ranker)."""
-    return ranker.retrain(now)
+    """Weekly job: queue the retraining of the learned ranker (a background job running services.ranker.retrain)."""
+    return {"job": background.submit("retrain_ranker", None, subject="retrain_ranker").id}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, render_template, request
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -15,7 +15,8 @@ from socialforce.platform.models import (
     OrderState,
     utcnow,
 )
-from socialforce.platform.services import exports, households
+from socialforce.platform.services.exports import large
+from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals import downloads
 
 FORMATS = ("xlsx", "csv")
@@ -53,24 +54,30 @@ def export_page():
     )
 
 
+def _export(table: str, fmt: str, filters: dict):
+    """Send the list directly, or (over EXPORT_DIRECT_MAX_ROWS rows) queue it as a job and show its progress."""
+    fmt = _format(fmt)
+    job = run_in_transaction(lambda: large.submit_if_large(table, fmt, current_user, filters))
+    if job is not None:
+        flash(_("This export has more than %(n)s rows: it is written in the background; download it from this "
+                "page when it is ready.", n=large.direct_max_rows()), "info")
+        return redirect(url_for("staff.job_page", job_id=job.id))
+    return _send(fmt, large.titles()[table], large.direct_table(table, current_user, filters), table)
+
+
 def export_households(fmt: str):
     """The households search (same filters as the households page) as a spreadsheet."""
     args = request.args
-    query = households.search(
-        current_user, args.get("q"), args.get("id_suffix"), _town_filter(), args.get("category")
-    )
-    return _send(_format(fmt), _("Households"), exports.households_table(query), "households")
+    return _export("households", fmt, {"q": args.get("q"), "id_suffix": args.get("id_suffix"),
+                                       "town": _town_filter(), "category": args.get("category")})
 
 
 def export_items(fmt: str):
     """Service items in scope, optionally by status, town and service category."""
-    table = exports.items_table(
-        current_user, request.args.get("status"), _town_filter(), request.args.get("category", type=int)
-    )
-    return _send(_format(fmt), _("Service items"), table, "items")
+    return _export("items", fmt, {"status": request.args.get("status"), "town": _town_filter(),
+                                  "category": request.args.get("category", type=int)})
 
 
 def export_orders(fmt: str):
     """Orders in scope, optionally by state and town."""
-    table = exports.orders_table(current_user, request.args.get("state"), _town_filter())
-    return _send(_format(fmt), _("Orders"), table, "orders")
+    return _export("orders", fmt, {"state": request.args.get("state"), "town": _town_filter()})

@@ -12,8 +12,10 @@ from sqlalchemy.orm import selectinload
 from socialforce.platform import reference
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
+    BackgroundJob,
     Frequency,
     Household,
+    JobState,
     Order,
     OrderState,
     Priority,
@@ -22,7 +24,15 @@ from socialforce.platform.models import (
     utcnow,
 )
 from socialforce.platform.scoping import get_household_or_404, get_item_or_404, order_scope
-from socialforce.platform.services import ServiceError, dispatch, items, matching, ranker
+from socialforce.platform.services import (
+    ServiceError,
+    background,
+    batch_dispatch,
+    dispatch,
+    items,
+    matching,
+    ranker,
+)
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.page_helpers import bilingual, mask_from_form
 from socialforce.portals.staff.forms import ItemForm, ReasonForm
@@ -151,30 +161,19 @@ def matching_review():
 
 
 def matching_dispatch_page():
-    """Dispatch the listed items at once by the best capacity-aware assignment (all or nothing); items in a
-    volunteer category that no organisation takes become volunteer tasks."""
-    item_ids = [i for i in request.form.getlist("item_id", type=int) if i > 0][:50]
-    listed = [get_item_or_404(item_id, current_user) for item_id in item_ids]
-
-    def dispatch_all() -> int:
-        choices = matching.assign_items(listed)
-        dispatched = 0
-        for it in listed:
-            if it.id in choices:
-                dispatch.dispatch(it, choices[it.id], current_user)
-                dispatched += 1
-            elif it.category.volunteer_task:
-                dispatch.dispatch(it, dispatch.Choice(provider_id=None), current_user)
-                dispatched += 1
-        return dispatched
-
-    try:
-        dispatched = run_in_transaction(dispatch_all)
-    except ServiceError as e:
-        flash(_("Nothing was dispatched: %(reason)s", reason=e.message), "danger")
+    """Queue the dispatch of the listed items at once by the best capacity-aware assignment (all or nothing; a
+    background job); items in a volunteer category that no organisation takes become volunteer tasks."""
+    item_ids = [i for i in request.form.getlist("item_id", type=int) if i > 0][:batch_dispatch.MAX_ITEMS]
+    listed = [get_item_or_404(item_id, current_user).id for item_id in item_ids]
+    job_id = run_in_transaction(lambda: batch_dispatch.submit(listed, current_user).id)
+    job = db.session.get(BackgroundJob, job_id, populate_existing=True)
+    if job.state == JobState.failed:
+        flash(_("Nothing was dispatched: %(reason)s", reason=background.error_text(job)), "danger")
         return redirect(request.referrer or url_for("staff.matching_review"))
-    flash(_("%(n)s orders dispatched.", n=dispatched), "success")
-    return redirect(url_for("staff.matching_review"))
+    if job.state == JobState.done:
+        flash(_("%(n)s orders dispatched.", n=job.result["dispatched"]), "success")
+        return redirect(url_for("staff.matching_review"))
+    return redirect(url_for("staff.job_page", job_id=job.id))
 
 
 def orders_board():
