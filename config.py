@@ -109,7 +109,8 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = _database_url("test.db")
     DASHBOARD_CACHE_SECONDS = 0
     SECRET_KEY = "test-secret"
-    QUEUE_IMMEDIATE = True  # a test that needs a real worker process builds its app with QUEUE_IMMEDIATE=False
+    # Jobs run in-process; a test's worker process (QUEUE_IMMEDIATE=0) and its app (override) use a real queue.
+    QUEUE_IMMEDIATE = os.environ.get("QUEUE_IMMEDIATE", "1") == "1"
 
 
 class ProductionConfig(Config):

@@ -18,6 +18,7 @@ from flask import Flask
 from socialforce.platform import crypto
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
+    BackgroundJob,
     Household,
     Member,
     MemberRole,
@@ -199,6 +200,8 @@ OWNED: dict[tuple[str, str | None], Callable[[User], sa.Select]] = {
     ("cadre_id", None): _any_row(ProviderMember.id),
     ("pairing_id", "unit"): _unit_pairings,
     ("pairing_id", None): _any_row(Pairing.id),
+    ("job_id", "staff"): lambda u: sa.select(BackgroundJob.id).where(
+        sa.true() if u.role == Role.city_staff else BackgroundJob.owner_id == u.id),
 }
 
 
@@ -215,6 +218,7 @@ ALL_IDS = {
     "visit_id": Visit.id, "notification_id": Notification.id, "record_id": ServiceRecord.id,
     "provider_id": Provider.id, "qualification_id": Qualification.id, "offer_id": ServiceOffer.id,
     "worker_id": ProviderMember.id, "cadre_id": ProviderMember.id, "pairing_id": Pairing.id,
+    "job_id": BackgroundJob.id,
 }
 
 
