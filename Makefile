@@ -30,8 +30,9 @@ run: install translations
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo --scale $(DEMO_SCALE) --if-empty
 	$(FLASK) demo-logins
-	@# exactly one scheduler process beside the web server; it stops when the server stops
-	$(FLASK) scheduler & SCHED=$$!; trap "kill $$SCHED 2>/dev/null" EXIT INT TERM; \
+	@# exactly one scheduler and one background worker beside the web server; both stop when the server stops
+	$(FLASK) scheduler & SCHED=$$!; $(FLASK) worker & WORKER=$$!; \
+	trap "kill $$SCHED $$WORKER 2>/dev/null" EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: install translations lint
