@@ -7,6 +7,11 @@ running server (loopback only: the script refuses any other host). Each user log
 opens that role's pages (home, lists, calendar, inbox; the staff dashboard) with a think time between clicks, for a
 bounded time. Reports requests/s, p50/p95/p99 of pages and of the dashboard separately, and the error count (any
 status other than 200, or a failed request). Targets: 0 errors, p95 <= 300 ms (pages), <= 800 ms (dashboard).
+
+With --import-households N the script also starts one background worker (`flask worker`, the configured queue) and,
+as the demo's `city` user, submits the check and then the import of a generated N-household workbook
+(benchmarks/imports.py) while the users browse; the JSON gains "import" (job times, rows written, and the share
+of the load window during which an import job was running). Target: pages p95 <= 300 ms while it runs.
 """
 from __future__ import annotations
 
@@ -20,9 +25,11 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -194,6 +201,98 @@ def run(users: int, duration: float, think: float, host: str, port: int, seed: i
     }
 
 
+class BackgroundImport:
+    """An N-household import run by a real worker beside the load: the check, then the import, as two jobs."""
+
+    def __init__(self, households: int, workdir: str):
+        from benchmarks import imports as bench_imports
+        from socialforce import create_app
+
+        self.households, self.workdir = households, workdir
+        self.app = create_app()
+        self.path = os.path.join(workdir, "bench.xlsx")
+        started = time.perf_counter()
+        self.generated = bench_imports.generate(Path(self.path), households)
+        self.generate_s = round(time.perf_counter() - started, 1)
+        self.app.config["IMPORT_MAX_BYTES"] = max(self.app.config.get("IMPORT_MAX_BYTES", 0),
+                                                  os.path.getsize(self.path))
+        with self.app.app_context():
+            self._villages(bench_imports.village_names)
+        self.worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "socialforce", "worker"],
+                                       env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.busy: list[tuple[float, float]] = []
+        self.jobs: dict[str, dict] = {}
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _villages(self, village_names) -> None:
+        import sqlalchemy as sa
+
+        from socialforce.platform.extensions import db
+        from socialforce.platform.models import Town, Village
+
+        for town in db.session.scalars(sa.select(Town)).all():
+            have = set(db.session.scalars(sa.select(Village.name).where(Village.town_id == town.id)))
+            db.session.add_all(Village(town_id=town.id, name=name, lat=town.lat, lon=town.lon)
+                               for name in village_names(town.name_zh) if name not in have)
+        db.session.commit()
+
+    def _job(self, kind: str, user, upload) -> dict:
+        import sqlalchemy as sa
+
+        from socialforce.platform.extensions import db
+        from socialforce.platform.models import BackgroundJob, JobState
+        from socialforce.platform.services import background
+        from socialforce.platform.transactions import run_in_transaction
+
+        job_id = run_in_transaction(lambda: background.submit(kind, user, subject=upload.token,
+                                                              token=upload.token).id)
+        began = None
+        while True:
+            db.session.rollback()
+            job = db.session.scalar(sa.select(BackgroundJob).where(BackgroundJob.id == job_id))
+            if job.state == JobState.running and began is None:
+                began = time.monotonic()
+            if job.state in (JobState.done, JobState.failed):
+                end = time.monotonic()
+                self.busy.append((began or end, end))
+                return {"state": str(job.state), "seconds": round((job.finished_at - job.started_at).total_seconds(), 1),
+                        "result": job.result, "error": job.error}
+            time.sleep(0.5)
+
+    def _run(self) -> None:
+        import sqlalchemy as sa
+
+        from socialforce.platform.extensions import db
+        from socialforce.platform.models import User, utcnow
+        from socialforce.platform.services import imports
+
+        with self.app.app_context():
+            user = db.session.scalar(sa.select(User).where(User.username == "city"))
+            with open(self.path, "rb") as stream:
+                upload = imports.store_upload(stream, "bench.xlsx", None, user, utcnow())
+            db.session.commit()
+            self.jobs["preview"] = self._job("import_preview", user, upload)
+            if self.jobs["preview"]["state"] == "done" and upload.claim():
+                self.jobs["import"] = self._job("import_confirm", user, upload)
+
+    def stop(self) -> None:
+        """Stop the worker."""
+        if self.worker.poll() is None:
+            self.worker.send_signal(signal.SIGTERM)
+            self.worker.wait(60)
+
+    def figures(self, window: tuple[float, float]) -> dict:
+        """The import's figures and how much of the load window it was running."""
+        self.thread.join(3600)
+        self.stop()
+        start, end = window
+        overlap = sum(max(0.0, min(b, end) - max(a, start)) for a, b in self.busy)
+        written = (self.jobs.get("import", {}).get("result") or {}).get("written")
+        return {"households": self.households, "generate_s": self.generate_s, "jobs": {
+            k: {key: v[key] for key in ("state", "seconds", "error")} for k, v in self.jobs.items()},
+            "written": written, "busy_share_of_load": round(overlap / max(end - start, 1e-9), 3)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, default=50)
@@ -202,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (when the script starts it)")
     parser.add_argument("--skip", action="append", default=[], help="leave a path out of the mix (repeatable)")
     parser.add_argument("--url", help="a running server on loopback, e.g. http://127.0.0.1:8000")
+    parser.add_argument("--import-households", type=int, default=0,
+                        help="import a generated workbook of this many households in a worker during the load")
     args = parser.parse_args(argv)
     for pages in MIX.values():
         pages[:] = [page for page in pages if page not in args.skip] or ["/inbox/"]
@@ -214,9 +315,20 @@ def main(argv: list[str] | None = None) -> int:
     else:
         server, port = start_gunicorn(args.workers)
         host = "127.0.0.1"
+    background_import = None
+    workdir = tempfile.TemporaryDirectory()
     try:
+        if args.import_households:
+            background_import = BackgroundImport(args.import_households, workdir.name)
+            background_import.thread.start()
+        window = time.monotonic()
         figures = run(args.users, args.duration, args.think, host, port)
+        if background_import is not None:
+            figures["import"] = background_import.figures((window, time.monotonic()))
     finally:
+        if background_import is not None:
+            background_import.stop()
+        workdir.cleanup()
         if server is not None:
             server.send_signal(signal.SIGTERM)
             try:
