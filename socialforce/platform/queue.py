@@ -11,6 +11,7 @@ messages, so writing it never waits for the application database) let another wo
 """
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 
 from socialforce.platform.extensions import db
 
+log = logging.getLogger("socialforce.worker")
 QUEUE_NAME = "socialforce"
 TASK_NAME = "run_background_job"
 _PENDING_KEY = "enqueue_background_jobs"
@@ -71,7 +73,10 @@ def enqueue_now(job_id: int) -> None:
 
 def _enqueue_committed(session) -> None:
     for job_id in session.info.pop(_PENDING_KEY, []):
-        enqueue_now(job_id)
+        try:
+            enqueue_now(job_id)
+        except Exception:  # noqa: BLE001 - the row is committed: a worker's recovery re-sends a lost message
+            log.warning("job %s committed but not sent to the queue; recovery will send it", job_id)
 
 
 def _forget_uncommitted(session) -> None:

@@ -1,8 +1,8 @@
 """End-to-end browser tests: the real app in a subprocess, driven through headless Chromium by Playwright.
 
 The session fixture `live_server` builds a fresh SQLite database in a temporary folder (`flask db upgrade`, then
-`flask seed-demo --scale 0.01`), serves it with `flask run` (werkzeug) on a free localhost port and stops the
-server at the end. Nothing is switched off for the tests: the browser fills and submits the real forms with their
+`flask seed-demo --scale 0.01`), serves it with `flask run` (werkzeug) on a free localhost port beside one
+background worker (`flask worker`) and stops both at the end. Nothing is switched off for the tests: the browser fills and submits the real forms with their
 CSRF tokens, as a user does. Scale 0.01 is the demo scale of `make run`; at 0.001 the demo agencies hold more live
 orders than their weekly slots, so nothing new can be dispatched to them.
 
@@ -113,6 +113,9 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
             [sys.executable, "-m", "flask", "--app", "socialforce", "run", "--host", "127.0.0.1", "--port", str(port),
              "--no-reload", "--no-debugger"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        worker = subprocess.Popen(  # one background worker beside the server, as `make run` starts
+            [sys.executable, "-m", "flask", "--app", "socialforce", "worker"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -130,12 +133,13 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
             time.sleep(0.3)
         yield LiveServer(url, db_path, log_path)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        for process in (server, worker):
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 @pytest.fixture(scope="session")

@@ -79,7 +79,8 @@ def as_status(job: BackgroundJob) -> dict:
     return {"id": job.id, "kind": job.kind, "state": str(job.state), "phase": phase or "", "done": done,
             "total": total, "percent": percent, "attempts": job.attempts,
             "error": error_text(job) if job.state == JobState.failed else None,
-            "result": job.result if job.state == JobState.done else None}
+            "result": {k: v for k, v in (job.result or {}).items() if k != "file"}
+            if job.state == JobState.done else None}
 
 
 def status(job_id: int, user: User) -> dict | None:
