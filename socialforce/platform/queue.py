@@ -88,9 +88,10 @@ def pending_job_ids() -> set[int]:
     return {task.args[0] for task in huey().pending() if task.args}
 
 
-def put_pulse(job_id: int, pulse: dict) -> None:
-    """Store a running job's progress and heartbeat (the queue's store: cheap, never blocked by the database)."""
-    huey().put(f"job:{job_id}", {**pulse, "beat": time.time()})
+def put_pulse(job_id: int, pulse: dict, store: Huey | None = None) -> None:
+    """Store a running job's progress and heartbeat (the queue's store: cheap, never blocked by the database);
+    `store` is the app's queue for a thread without an app context (the heartbeat)."""
+    (store or huey()).put(f"job:{job_id}", {**pulse, "beat": time.time()})
 
 
 def read_pulse(job_id: int) -> dict | None:

@@ -88,7 +88,7 @@ def test_search_text_and_id_suffix_are_sealed_in_the_params(people, app, monkeyp
 def test_progress_is_stored_at_most_once_a_second_per_phase(people, monkeypatch):
     _city, town, _other = people
     writes = []
-    monkeypatch.setattr(queue, "put_pulse", lambda job_id, pulse: writes.append(dict(pulse)))
+    monkeypatch.setattr(queue, "put_pulse", lambda job_id, pulse, store=None: writes.append(dict(pulse)))
     job = background.RunningJob(id=1, kind="export_table", params={}, owner=town, attempt=1)
     for done in range(1, 10_001):
         background.progress(job, "write_rows", done, 20_000)
@@ -97,6 +97,18 @@ def test_progress_is_stored_at_most_once_a_second_per_phase(people, monkeypatch)
     background.progress(job, "next_phase", 1, 5)
     assert writes[-2:] == [{"phase": "write_rows", "done": 20_000, "total": 20_000},
                            {"phase": "next_phase", "done": 1, "total": 5}]
+
+
+def test_the_heartbeat_thread_beats_without_an_app_context(people, caplog):
+    _city, town, _other = people
+    job = background.RunningJob(id=41, kind="retrain_ranker", params={}, owner=town, attempt=1)
+    job.report("train", 0, 1)
+    first = queue.read_pulse(41)["beat"]
+    with runner._Heartbeat(job, 0.05):
+        time.sleep(0.4)
+    assert queue.read_pulse(41)["beat"] > first + 0.2
+    assert "heartbeat not stored" not in caplog.text
+    queue.clear_pulse(41)
 
 
 def _running(job_id: int, attempts: int, started_ago: float) -> None:

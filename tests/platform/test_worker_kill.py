@@ -15,7 +15,7 @@ from tests.fixtures.import_files import setup_world, workbook
 from tests.platform.worker_support import kill, real_queue, start_worker, stop, wait_for
 
 ROWS = 3000
-FAST = {"JOB_LEASE_SECONDS": "2", "JOB_HEARTBEAT_SECONDS": "0.3", "JOB_MAX_ATTEMPTS": "2"}
+FAST = {"JOB_LEASE_SECONDS": "6", "JOB_HEARTBEAT_SECONDS": "0.5", "JOB_MAX_ATTEMPTS": "2"}  # a busy machine's margin
 
 
 def _counts() -> tuple[int, int]:
@@ -77,7 +77,8 @@ def test_a_killed_import_job_is_retried_and_imports_exactly_once(app, tmp_path, 
         if job.state == JobState.done:  # the kill landed after the commit: all of it, stamped done in one go
             assert _counts() == (before[0] + ROWS, before[1] + ROWS)
         else:
-            assert job.state == JobState.running and _counts() == before, "a killed import left rows behind"
+            assert _counts() == before, "a killed import left rows behind"
+            assert job.state in (JobState.running, JobState.queued)  # queued: its heartbeat already went stale
         second = start_worker(tmp_path, url, **FAST)
         try:
             job = wait_for(lambda: _job(job_id).state in (JobState.done, JobState.failed) and _job(job_id),

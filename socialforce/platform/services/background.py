@@ -103,6 +103,10 @@ class RunningJob:
     total: int = 0
     _written_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _store: object = field(default=None)
+
+    def __post_init__(self) -> None:
+        self._store = queue.huey()  # the heartbeat thread has no app context: keep the queue at hand
 
     def report(self, phase: str, done: int, total: int) -> None:
         """Record progress; stored at most once a second, and whenever the phase changes or ends."""
@@ -119,7 +123,7 @@ class RunningJob:
         """Store the progress with a fresh heartbeat."""
         with self._lock:
             pulse = {"phase": self.phase, "done": self.done, "total": self.total}
-        queue.put_pulse(self.id, pulse)
+        queue.put_pulse(self.id, pulse, self._store)
 
     def callback(self) -> Callable[[str, int, int], None]:
         """`report` as a Progress(phase, done, total) callback."""
