@@ -71,6 +71,30 @@ class Filler:
         raise KeyError(name)
 
 
+def export_job(app, u) -> int:
+    """A finished export job of `u` with its file (the tests run jobs in-process), to fill <job_id>."""
+    from socialforce.platform.extensions import db
+    from socialforce.platform.services.exports import large
+
+    saved = app.config["EXPORT_DIRECT_MAX_ROWS"]
+    app.config["EXPORT_DIRECT_MAX_ROWS"] = -1
+    try:
+        job_id = large.submit_if_large("orders", "csv", u, {}).id
+        db.session.commit()
+    finally:
+        app.config["EXPORT_DIRECT_MAX_ROWS"] = saved
+    return job_id
+
+
+def discard_job_files(job_ids: list[int]) -> None:
+    """Remove the files the export jobs of `export_job` wrote."""
+    from socialforce.platform.services.exports import large
+
+    for path in large.files_dir().iterdir():
+        if path.name.split("-", 1)[0] in {str(i) for i in job_ids}:
+            path.unlink(missing_ok=True)
+
+
 def discard_uploads(tokens: dict[str, str]) -> None:
     """Remove the uploads `import_token` made."""
     for token in tokens.values():

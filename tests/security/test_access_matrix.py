@@ -15,7 +15,15 @@ from socialforce.platform.extensions import db
 from socialforce.platform.imports.uploads import Upload
 from socialforce.platform.models import Household, Order, Role
 from tests.conftest import CSRF_RE
-from tests.security.filling import Filler, client_for, discard_uploads, hsds_ids, import_token
+from tests.security.filling import (
+    Filler,
+    client_for,
+    discard_job_files,
+    discard_uploads,
+    export_job,
+    hsds_ids,
+    import_token,
+)
 from tests.security.support import (
     USERS,
     answer_text,
@@ -48,6 +56,7 @@ def test_every_cell_matches_the_policy(demo, app, caplog):
     codes = set(db.session.scalars(sa.select(Household.code)))
     tokens = {name: import_token(user(name)) for name in ("city", "town1", "town2")}
     db.session.commit()
+    jobs = [export_job(app, user(name)) for name in ("city", "town1", "town2")]
     anonymous = client_for(app, None)
     filler = Filler(hsds_ids(anonymous), tokens)
     all_routes = routes(app)
@@ -107,6 +116,7 @@ def test_every_cell_matches_the_policy(demo, app, caplog):
         assert not logged, f"plaintext personal data in the logs: {logged[:3]}"
     finally:
         discard_uploads(tokens)
+        discard_job_files(jobs)
 
 
 def _foreign_cells(client, route, u, portal, filler, codes, found) -> list[str]:

@@ -6,7 +6,15 @@ import sqlalchemy as sa
 
 from socialforce.platform.extensions import db
 from socialforce.platform.models import AuditLog
-from tests.security.filling import Filler, client_for, discard_uploads, hsds_ids, import_token
+from tests.security.filling import (
+    Filler,
+    client_for,
+    discard_job_files,
+    discard_uploads,
+    export_job,
+    hsds_ids,
+    import_token,
+)
 from tests.security.support import may_use, routes, user
 
 WALKERS = ("city", "agency1", "worker1", "unit1", "cadre1", "volunteer1")  # one user of every role outside town staff
@@ -15,6 +23,7 @@ DOWNLOADS = {  # endpoint -> the audit row's kind
     "staff.export_households": "households", "staff.export_items": "items", "staff.export_orders": "orders",
     "staff.dashboard_export": "dashboard_table", "staff.monthly_report": "monthly_report",
     "staff.import_template": "import_template", "staff.import_errors": "import_errors",
+    "staff.job_file": "orders",  # a large export's file, written by a background job
 }
 
 
@@ -27,6 +36,7 @@ def _export_rows() -> list[AuditLog]:
 def test_every_download_route_writes_one_audit_row(demo, app):
     token = import_token(user("city"))
     db.session.commit()
+    jobs = [export_job(app, user("city"))]
     filler = Filler(hsds_ids(client_for(app, None)), {"city": token})
     downloaded: dict[str, int] = {}
     failures: list[str] = []
@@ -60,7 +70,8 @@ def test_every_download_route_writes_one_audit_row(demo, app):
                         failures.append(f"{username} {url}: audit row {new[0].user_id} {new[0].detail}")
     finally:
         discard_uploads({"city": token})
+        discard_job_files(jobs)
     assert not failures, "\n".join(failures)
     assert set(downloaded) == set(DOWNLOADS), f"download routes found: {sorted(downloaded)}"
-    formats = {"staff.monthly_report": 1, "staff.import_template": 1}
+    formats = {"staff.monthly_report": 1, "staff.import_template": 1, "staff.job_file": 1}
     assert all(downloaded[e] == formats.get(e, 2) for e in DOWNLOADS), downloaded

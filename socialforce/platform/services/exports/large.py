@@ -1,5 +1,6 @@
 """Exports too big for a request: over EXPORT_DIRECT_MAX_ROWS rows (10,000) a staff list becomes a background job
-that writes the file into the instance folder for its owner to download (audited like every download).
+that writes the file into the instance folder for its owner (and city staff, who see every town) to download,
+audited like every download.
 
 The job's parameters hold ids and codes only: a households search text (a name, or a full ID number) and an ID
 suffix are sealed with the data key (Fernet) before they are stored, and opened only by the worker.
