@@ -68,8 +68,8 @@ def _name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
 
 
-def generate(path: Path, households: int, seed: int = 7) -> dict[str, int]:
-    """Write a valid import workbook with `households` households; returns its row counts."""
+def generate(path: Path, households: int, seed: int = 7, region: str = "370481") -> dict[str, int]:
+    """Write a valid import workbook with `households` households (IDs in `region`); returns its row counts."""
     rng = random.Random(seed)  # noqa: S311 - test data, not security
     workbook = Workbook(write_only=True)
     sheets = {kind.key: workbook.create_sheet(kind.sheet) for kind in (HOUSEHOLDS, MEMBERS, ITEMS)}
@@ -102,7 +102,7 @@ def generate(path: Path, households: int, seed: int = 7) -> dict[str, int]:
                 if key not in used:
                     used.add(key)
                     break
-            number = idnumber.make("370481", born, key[1])
+            number = idnumber.make(region, born, key[1])
             numbers.append(number)
             relation = "户主" if i == 0 else rng.choice(RELATIONS[1:7])
             categories = "、".join(rng.sample(assistance[:5], rng.choice((0, 1, 1, 2))))

@@ -212,7 +212,8 @@ class BackgroundImport:
         self.app = create_app()
         self.path = os.path.join(workdir, "bench.xlsx")
         started = time.perf_counter()
-        self.generated = bench_imports.generate(Path(self.path), households)
+        # IDs of another county (370482): the demo's residents are 370481, so no generated person is one of them
+        self.generated = bench_imports.generate(Path(self.path), households, region="370482")
         self.generate_s = round(time.perf_counter() - started, 1)
         self.app.config["IMPORT_MAX_BYTES"] = max(self.app.config.get("IMPORT_MAX_BYTES", 0),
                                                   os.path.getsize(self.path))
@@ -272,7 +273,7 @@ class BackgroundImport:
                 upload = imports.store_upload(stream, "bench.xlsx", None, user, utcnow())
             db.session.commit()
             self.jobs["preview"] = self._job("import_preview", user, upload)
-            if self.jobs["preview"]["state"] == "done" and upload.claim():
+            if (self.jobs["preview"]["result"] or {}).get("state") == "valid" and upload.claim():
                 self.jobs["import"] = self._job("import_confirm", user, upload)
 
     def stop(self) -> None:
@@ -290,6 +291,7 @@ class BackgroundImport:
         written = (self.jobs.get("import", {}).get("result") or {}).get("written")
         return {"households": self.households, "generate_s": self.generate_s, "jobs": {
             k: {key: v[key] for key in ("state", "seconds", "error")} for k, v in self.jobs.items()},
+            "preview_state": (self.jobs.get("preview", {}).get("result") or {}).get("state"),
             "written": written, "busy_share_of_load": round(overlap / max(end - start, 1e-9), 3)}
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 import click
@@ -32,8 +33,12 @@ def _recover_loop(app: Flask, every: float, stop: threading.Event) -> None:
 @click.command("worker")
 @click.option("--threads", type=click.IntRange(1, 8), default=1, show_default=True,
               help="Jobs run at once by this process.")
-def worker_command(threads: int) -> None:
+@click.option("--nice", type=click.IntRange(0, 19), default=10, show_default=True,
+              help="Lower this process's CPU priority by this much, so pages stay fast while a job runs.")
+def worker_command(threads: int, nice: int) -> None:
     """Run background jobs from the task queue (SQLite file in the instance folder, or Redis with QUEUE_URL)."""
+    if nice:
+        os.nice(nice)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = current_app._get_current_object()
