@@ -12,7 +12,12 @@ from socialforce.platform.models.households import (
 )
 from socialforce.platform.models.items import Frequency, ItemStatus, Priority, ServiceCategory, ServiceItem
 from socialforce.platform.models.jobs import JobRun, SchedulerLease
-from socialforce.platform.models.notifications import Notification, OutboxMessage, OutboxStatus
+from socialforce.platform.models.notifications import (
+    Notification,
+    NotificationSettings,
+    OutboxMessage,
+    OutboxStatus,
+)
 from socialforce.platform.models.offers import OfferStatus, ServiceOffer, offer_categories, offer_towns
 from socialforce.platform.models.orders import (
     EvaluationSource,
@@ -52,7 +57,7 @@ __all__ = [
     "Agency", "AssistanceCategory", "AuditLog", "Contract", "Enrollment", "EvaluationSource",
     "FeedbackChannel", "Frequency", "Household", "HouseholdBlock", "HouseholdFeedback", "Impression", "ItemStatus",
     "JobRun", "LoginThrottle", "MaterialAssistance", "Member",
-    "MemberRole", "Notification", "OfferStatus", "Order", "OrderEvent", "OrderState", "OutboxMessage",
+    "MemberRole", "Notification", "NotificationSettings", "OfferStatus", "Order", "OrderEvent", "OrderState", "OutboxMessage",
     "OutboxStatus", "Outcome", "Pairing", "PairingUnit", "Priority", "Provider", "ProviderKind",
     "ProviderMember", "ProviderStatus", "Qualification", "RankerModel", "Resolution", "Role", "SchedulerLease",
     "ServiceCategory", "ServiceItem", "ServiceOffer", "ServiceRecord", "Sex", "TaskSignup", "Town", "User",
