@@ -242,14 +242,18 @@ def outgoing(message: OutboxMessage, notification: Notification, recipient: User
                     message.idempotency_key or f"outbox-{message.id}")
 
 
-def compose_digest(notes: list[Notification], recipient: User, key: str) -> Outgoing:
-    """One message listing several notifications (newest last), in the recipient's language."""
+def compose_digest(notes: list[Notification], recipient: User, key: str, channel: str) -> Outgoing:
+    """One message for several notifications in the recipient's language: an e-mail lists them (oldest first),
+    an SMS (a template with a length limit) only counts them."""
     locale = _locale_of(recipient)
-    lines = [f"- {render(note, locale)}" for note in notes]
     with force_locale(locale):
         subject = ngettext("%(num)s new Socialforce notification", "%(num)s new Socialforce notifications",
                            len(notes))
-        body = "\n".join([_("Your new notifications (see the inbox for details):"), *lines])
+        if channel == "sms":
+            body = _("%(subject)s. Please open your inbox.", subject=subject)
+        else:
+            lines = [f"- {render(note, locale)}" for note in notes]
+            body = "\n".join([_("Your new notifications (see the inbox for details):"), *lines])
     return Outgoing(subject, body, "digest", {"count": len(notes)}, key)
 
 
@@ -420,7 +424,7 @@ def _deliver_digest(message_ids: list[int], now: datetime, senders: dict[str, Se
         sender = senders.get(channel)
         if sender is None:
             raise LookupError(f"channel {channel!r} is not configured")
-        deliver(sender, recipient, compose_digest(list(notes), recipient, key))
+        deliver(sender, recipient, compose_digest(list(notes), recipient, key, channel))
     except Exception as error:  # noqa: BLE001 - any sender failure is recorded and retried
         outcome = _record_failure(messages, error)
         log.warning("digest of %s outbox messages (%s) failed: %s", len(messages), channel, type(error).__name__)
