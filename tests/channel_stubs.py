@@ -57,6 +57,7 @@ class SmtpStub:
     def __init__(self):
         self.received: list[email.message.EmailMessage] = []
         self.mailbox: dict[str, email.message.EmailMessage] = {}
+        self.script: list[str] = []  # answers to DATA before "250 OK", e.g. "451 4.3.0 try later"
         self.hold = _Hold()
         self.lock = threading.Lock()
         self.controller = Controller(self, hostname="127.0.0.1", port=_free_port())
@@ -64,6 +65,8 @@ class SmtpStub:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's naming
         message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
         with self.lock:
+            if self.script:
+                return self.script.pop(0)
             self.received.append(message)
             self.mailbox.setdefault(str(message["Message-ID"]).strip(), message)
             held = self.hold.hits(len(self.received))

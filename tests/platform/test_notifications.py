@@ -335,6 +335,23 @@ def test_free_text_goes_through_the_text_template_and_the_address_hooks_still_wo
     assert mail["To"] == "code@example.org" and mail["Message-ID"].strip().endswith("@x.org>")
 
 
+def test_the_smtp_server_deferring_is_retried_and_refusing_is_dead_lettered(app, monkeypatch, smtp):
+    monkeypatch.setitem(app.config, "NOTIFY_CHANNELS", ["email"])
+    u = reachable()
+    notify([u.id], "order_expired", {"order_id": 3})
+    db.session.commit()
+    smtp.script = ["451 4.3.0 try again later"]
+    now = NOW + timedelta(days=400)
+    assert deliver_pending(now, channels(smtp))["retry"] == 1
+    assert "451" in message_of("email").last_error
+    assert deliver_pending(message_of("email").next_attempt_at, channels(smtp))["sent"] == 1
+    assert len(smtp.received) == 1
+    notify([u.id], "order_expired", {"order_id": 4})
+    db.session.commit()
+    smtp.script = ["550 5.1.1 mailbox unavailable"]
+    assert deliver_pending(now + timedelta(days=1), channels(smtp))["failed"] == 1
+
+
 def test_the_gateway_refuses_a_wrong_signature_and_the_message_is_dead_lettered(all_channels, gateway):
     u = reachable()
     notify([u.id], "order_expired", {"order_id": 3})

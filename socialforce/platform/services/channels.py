@@ -155,7 +155,7 @@ class EmailSender:
                 raise PermanentDeliveryError(f"the SMTP server refused the recipient ({codes[0]})") from None
             raise TransientDeliveryError(f"the SMTP server deferred the recipient ({codes[0]})") from None
         except smtplib.SMTPResponseException as error:
-            if 500 <= error.smtp_code < 600 and error.smtp_code != 554:
+            if 500 <= error.smtp_code < 600:
                 raise PermanentDeliveryError(f"the SMTP server answered {error.smtp_code}") from None
             raise TransientDeliveryError(f"the SMTP server answered {error.smtp_code}") from None
 
