@@ -1,6 +1,7 @@
 """Configuration classes, chosen by SOCIALFORCE_ENV and read from environment variables."""
 from __future__ import annotations
 
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -90,8 +91,15 @@ class Config:
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD")
     SMTP_STARTTLS = os.environ.get("SMTP_STARTTLS", "0") == "1"
     SMTP_FROM = os.environ.get("SMTP_FROM", "noreply@socialforce.local")
+    NOTIFY_TIMEOUT_SECONDS = float(os.environ.get("NOTIFY_TIMEOUT_SECONDS", "10"))  # per SMTP / gateway call
+    # SMS through a signed-template gateway (services/channels.py): kind of notice -> approved template code, as
+    # JSON, e.g. {"text": "SMS_000001", "order_dispatched": "SMS_000002"}; "text" carries free text.
     SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL")
     SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN")
+    SMS_APP_KEY = os.environ.get("SMS_APP_KEY")
+    SMS_APP_SECRET = os.environ.get("SMS_APP_SECRET")
+    SMS_SIGN_NAME = os.environ.get("SMS_SIGN_NAME", "")
+    SMS_TEMPLATES = json.loads(os.environ.get("SMS_TEMPLATES") or "{}")
     TESTING = False
     DEBUG = False
 

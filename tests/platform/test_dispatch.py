@@ -83,8 +83,10 @@ def test_after_three_failures_the_item_escalates_to_town_staff(world):
     new = dispatch.decline(third, world["staff"], "人手不足", clock)
     assert new is None
     assert world["item"].status == ItemStatus.open
-    notes = db.session.scalars(sa.select(Notification).where(Notification.user_id == world["staff"].id)).all()
-    assert [n.kind for n in notes] == ["order_escalated"]
+    notes = db.session.scalars(sa.select(Notification).where(Notification.user_id == world["staff"].id)
+                               .order_by(Notification.id)).all()
+    # the town's staff (no item author) learn of each expiry and re-dispatch (not of their own decline), then this
+    assert [n.kind for n in notes] == ["order_expired", "order_redispatched"] * 2 + ["order_escalated"]
     assert db.session.scalar(sa.select(sa.func.count(AuditLog.id)).where(AuditLog.action == "item_escalated")) == 1
     assert matching.rank_item(world["item"], now=clock) == []  # all three declined or expired: excluded
 

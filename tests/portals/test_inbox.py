@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
+    AuditLog,
     Notification,
     OutboxMessage,
     OutboxStatus,
@@ -17,7 +18,7 @@ from socialforce.platform.models import (
     User,
     utcnow,
 )
-from socialforce.platform.services import accounts, notifications
+from socialforce.platform.services import accounts, notification_prefs, notifications
 from tests import factories
 from tests.conftest import csrf_token, login
 
@@ -172,3 +173,72 @@ def test_city_staff_see_and_retry_undelivered_messages(client):
     post(client, f"/inbox/failed/{message.id}/retry")  # no longer failed: refused with a message
     html = client.get("/inbox/failed").get_data(as_text=True)
     assert "This message is not waiting for a retry." in html and "Every message has been delivered" in html
+
+
+# --- notification settings ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", [Role.city_staff, Role.town_staff, Role.agency_admin, Role.unit_admin,
+                                  Role.volunteer])
+def test_every_role_has_a_settings_page_with_its_own_kinds_of_notice(app, client, monkeypatch, role):
+    monkeypatch.setitem(app.config, "NOTIFY_CHANNELS", ["log", "email", "sms"])
+    u = _portal_user(role)
+    english(client)
+    login(client, u.username, PASSWORD)
+    html = client.get("/inbox/settings").get_data(as_text=True)
+    assert "Notification settings" in html and "Quiet hours" in html
+    for kind in notification_prefs.kinds_for(u):
+        assert f'id="email-{kind}"' in html and f'id="sms-{kind}"' in html
+    staff_only = 'id="email-volunteer_registration_pending"' in html
+    assert staff_only == (role in (Role.city_staff, Role.town_staff))
+    assert ('id="email-task_published"' in html) == (role == Role.volunteer)
+    assert 'href="/inbox/settings"' in client.get("/inbox/").get_data(as_text=True)
+
+
+def test_settings_are_saved_and_shown_again(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "NOTIFY_CHANNELS", ["log", "email", "sms"])
+    u = make_user("town1", Role.town_staff, town_id=factories.town("longquan").id)
+    english(client)
+    login(client, "town1", PASSWORD)
+    response = client.post("/inbox/settings", data={
+        "csrf_token": csrf_token(client, "/inbox/settings"), "email": ["order_accepted", "order_completed"],
+        "sms": ["order_escalated"], "quiet_start": "22:00", "quiet_end": "07:00"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/inbox/settings")
+    html = client.get("/inbox/settings").get_data(as_text=True)
+    assert "Your notification settings were saved." in html
+    assert re.search(r'id="email-order_accepted"[^>]*checked', html)
+    assert not re.search(r'id="email-order_declined"[^>]*checked', html)
+    assert re.search(r'id="sms-order_escalated"[^>]*checked', html)
+    assert 'value="22:00"' in html and 'value="07:00"' in html
+    db.session.expire_all()
+    row = notification_prefs.settings_of(u.id)
+    assert (row.email_kinds, row.sms_kinds, row.quiet_start, row.quiet_end) == (
+        ["order_accepted", "order_completed"], ["order_escalated"], 22 * 60, 7 * 60)
+    assert db.session.scalar(sa.select(AuditLog.action).where(AuditLog.object_id == u.id,
+                                                             AuditLog.object_type == "user")) == \
+        "notification_settings"
+
+
+@pytest.mark.parametrize(("form", "field", "message"), [
+    ({"quiet_start": "22:00"}, "quiet_end", "Give both the start and the end of the quiet hours, or neither."),
+    ({"quiet_start": "7 pm", "quiet_end": "07:00"}, "quiet_start", "Enter a time as HH:MM, for example 22:00."),
+    ({"quiet_start": "07:00", "quiet_end": "07:00"}, "quiet_end",
+     "The quiet hours must end at another time than they start."),
+    ({"email": ["task_published"]}, "kinds", "Choose only the kinds of notice listed."),
+])
+def test_bad_settings_are_refused_next_to_the_field_and_nothing_changes(client, form, field, message):
+    u = make_user("city1")
+    english(client)
+    login(client, "city1", PASSWORD)
+    response = client.post("/inbox/settings", data={"csrf_token": csrf_token(client, "/inbox/settings"), **form})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and f'id="{field}-error"' in html and message in html
+    assert notification_prefs.settings_of(u.id) is None
+
+
+def test_the_settings_page_says_chinese_by_default_and_needs_a_login(client):
+    assert client.get("/inbox/settings").status_code == 302
+    make_user("city1")
+    login(client, "city1", PASSWORD)
+    html = client.get("/inbox/settings").get_data(as_text=True)
+    assert "通知设置" in html and "免打扰时段" in html

@@ -13,7 +13,12 @@ from socialforce.platform.models.households import (
 )
 from socialforce.platform.models.items import Frequency, ItemStatus, Priority, ServiceCategory, ServiceItem
 from socialforce.platform.models.jobs import JobRun, SchedulerLease
-from socialforce.platform.models.notifications import Notification, OutboxMessage, OutboxStatus
+from socialforce.platform.models.notifications import (
+    Notification,
+    NotificationSettings,
+    OutboxMessage,
+    OutboxStatus,
+)
 from socialforce.platform.models.offers import OfferStatus, ServiceOffer, offer_categories, offer_towns
 from socialforce.platform.models.orders import (
     EvaluationSource,
@@ -52,8 +57,8 @@ from socialforce.platform.models.users import LoginThrottle, Role, User
 __all__ = [
     "Agency", "AssistanceCategory", "AuditLog", "BackgroundJob", "Contract", "Enrollment", "EvaluationSource",
     "FeedbackChannel", "Frequency", "Household", "HouseholdBlock", "HouseholdFeedback", "Impression", "ItemStatus",
-    "JobRun", "JobState", "LoginThrottle", "MaterialAssistance", "Member",
-    "MemberRole", "Notification", "OfferStatus", "Order", "OrderEvent", "OrderState", "OutboxMessage",
+    "JobRun", "JobState", "LoginThrottle", "MaterialAssistance", "Member", "MemberRole", "Notification",
+    "NotificationSettings", "OfferStatus", "Order", "OrderEvent", "OrderState", "OutboxMessage",
     "OutboxStatus", "Outcome", "Pairing", "PairingUnit", "Priority", "Provider", "ProviderKind",
     "ProviderMember", "ProviderStatus", "Qualification", "RankerModel", "Resolution", "Role", "SchedulerLease",
     "ServiceCategory", "ServiceItem", "ServiceOffer", "ServiceRecord", "Sex", "TaskSignup", "Town", "User",

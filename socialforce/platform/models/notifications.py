@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import enum
+import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -28,14 +29,16 @@ class Notification(db.Model):
 class OutboxStatus(enum.StrEnum):
     pending = "pending"
     sent = "sent"
-    failed = "failed"
+    failed = "failed"  # gave up after retries or a permanent error: listed for city staff, who can retry it
+    dropped = "dropped"  # never to be sent (no verified address, recipient deactivated); `last_error` says why
 
 
 class OutboxMessage(db.Model):
     """A message waiting for an external channel (log, e-mail, SMS); retried until sent."""
 
     __tablename__ = "outbox"
-    __table_args__ = (sa.Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (sa.Index("ix_outbox_status_next", "status", "next_attempt_at"),
+                      sa.UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"))
     id: Mapped[int] = mapped_column(primary_key=True)
     notification_id: Mapped[int] = mapped_column(sa.ForeignKey("notifications.id"))
     channel: Mapped[str] = mapped_column(sa.String(20))
@@ -43,3 +46,28 @@ class OutboxMessage(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = created_at_column()
     last_error: Mapped[str | None] = mapped_column(sa.String(300))
+    # Sent with the message (the e-mail's Message-ID, the SMS gateway's out_id), the same on every retry, so the
+    # receiving end can drop a copy sent again after a crash.
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(64), default=lambda: uuid.uuid4().hex)
+    sent_at: Mapped[datetime | None]
+    digest_key: Mapped[str | None] = mapped_column(sa.String(64))  # set when it went out inside a digest
+
+
+class NotificationSettings(db.Model):
+    """A user's choices: which kinds of notice also go by e-mail or SMS (in-app always), and quiet hours.
+
+    Quiet hours are local (Asia/Shanghai) minutes after midnight; start > end spans midnight; NULL: none.
+    """
+
+    __tablename__ = "notification_settings"
+    __table_args__ = (
+        sa.CheckConstraint("quiet_start BETWEEN 0 AND 1439 AND quiet_end BETWEEN 0 AND 1439 "
+                           "AND quiet_start <> quiet_end", name="quiet_window"),
+        sa.CheckConstraint("(quiet_start IS NULL) = (quiet_end IS NULL)", name="quiet_both"),
+    )
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), primary_key=True)
+    email_kinds: Mapped[list] = mapped_column(sa.JSON, default=list)
+    sms_kinds: Mapped[list] = mapped_column(sa.JSON, default=list)
+    quiet_start: Mapped[int | None]
+    quiet_end: Mapped[int | None]
+    updated_at: Mapped[datetime] = created_at_column()

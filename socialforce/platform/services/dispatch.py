@@ -70,14 +70,12 @@ def dispatch(item: ServiceItem, choice: Choice, actor: User | None, now: datetim
     db.session.flush()
     if not is_task:
         ranker.record_shown(order, [*shown, *([] if choice in shown else [choice])])
-    orders.transition(order, OrderState.dispatched, actor, now=now, response_due_at=None if is_task else due)
     if is_task:
         db.session.add(VolunteerTask(order_id=order.id, slots=item.slots_needed))
+        db.session.flush()
+    orders.transition(order, OrderState.dispatched, actor, now=now, response_due_at=None if is_task else due)
     item.status = ItemStatus.dispatched
     db.session.flush()
-    params = {"order_id": order.id, "category": item.category.code, "town": item.household.town.code}
-    if not is_task:
-        notifications.notify_provider(choice.provider_id, "order_dispatched", params, links.to("provider_order", order))
     return order
 
 
@@ -138,7 +136,7 @@ def decline(order: Order, actor: User, reason: str, now: datetime | None = None)
 
 def cancel(order: Order, actor: User, reason: str, now: datetime | None = None) -> Order:
     """Staff cancel an open order with a reason: its planned visits are cancelled, contract hours not yet used go
-    back, the item opens again (to dispatch anew or close) and the provider is told. Flushes."""
+    back, the item opens again (to dispatch anew or close) and the provider is told (notices.py). Flushes."""
     now = now or utcnow()
     reason = (reason or "").strip()
     if not 2 <= len(reason) <= 200:
@@ -154,12 +152,6 @@ def cancel(order: Order, actor: User, reason: str, now: datetime | None = None) 
                            .execution_options(synchronize_session=False))
     order.item.status = ItemStatus.open
     db.session.flush()
-    if order.provider_id is not None:
-        notifications.notify_provider(order.provider_id, "order_cancelled", {"order_id": order.id},
-                                      links.to("provider_order", order))
-    for provider_id in db.session.scalars(sa.select(Volunteer.provider_id).join(TaskSignup)
-                                          .join(VolunteerTask).where(VolunteerTask.order_id == order.id)):
-        notifications.notify_provider(provider_id, "order_cancelled", {"order_id": order.id}, links.to("volunteer_home"))
     return order
 
 

@@ -1,50 +1,71 @@
 """Notifications: an in-app inbox per user plus an outbox of messages for external channels, retried until sent.
 
 `notify` writes one Notification per recipient (the inbox; read_at NULL = unread) and one OutboxMessage per
-configured external channel (NOTIFY_CHANNELS, default ["log"]). `deliver_pending` (the per-minute job) sends due
-messages through the channel's Sender. Each message is first claimed with a conditional UPDATE that counts the
-attempt and pushes `next_attempt_at` out by the backoff, and that claim is committed before sending: a crash
-mid-send leaves the message pending and it is retried after the backoff; a sender error is kept in `last_error`;
-after NOTIFY_MAX_ATTEMPTS the message is marked failed and stays in the table, listed for city staff, who can retry
-it. Kinds are stable codes whose texts live in MESSAGES (one mapping used by the inbox page and every sender).
-Params hold ids and category/town codes only: never names, phones, ID numbers or addresses.
+external channel the deployment offers (NOTIFY_CHANNELS) and the recipient chose for this kind of notice ("log"
+always; "email" and "sms" opt-in per kind, notification_prefs.py). Who is told about which event is
+services/notices.py. `deliver_pending` (the per-minute job) sends due messages through the channel's Sender
+(services/channels.py).
+
+Delivery, per due message: a deactivated recipient's message is dropped (status `dropped`, `last_error` says why),
+as is one to an address that is not verified (the sender raises NoAddress); during the recipient's quiet hours an
+e-mail or SMS waits until they end (URGENT_KINDS excepted); when more than DIGEST_THRESHOLD messages for one user
+and channel are due together, they go out as one digest.
+
+Idempotency and the crash window. Each message carries an `idempotency_key`, the same on every attempt: the
+e-mail's Message-ID and the SMS request's `out_id` (the gateway drops a request whose key it has already
+accepted). A message is first claimed with a conditional UPDATE that counts the attempt and pushes
+`next_attempt_at` out by the backoff, and that claim is COMMITTED before anything is sent; it is marked `sent` in a
+second commit right after the channel accepted it. So a crash (kill -9) before the send leaves it pending: it goes
+out once, after the backoff. A crash in the window between the channel's acceptance and the `sent` commit also
+leaves it pending: it is sent again after the backoff WITH THE SAME KEY, and the gateway (and a mail store by
+Message-ID) recognises the copy; the log channel may show it twice. Nothing is ever lost, and nothing is accepted
+twice by a channel that deduplicates by key. A sender error is kept in `last_error`; transient errors are retried
+with doubling backoff, and after NOTIFY_MAX_ATTEMPTS (or a permanent error) the message is marked failed, listed
+for city staff, who can retry it. Kinds are stable codes whose texts live in MESSAGES (one mapping used by the
+inbox page and every sender). Params hold ids and category/town codes only: never names, phones, ID numbers or
+addresses.
 """
 from __future__ import annotations
 
-import json
+import hashlib
 import logging
 import re
-import smtplib
-import ssl
-import urllib.request
-from collections.abc import Callable, Iterable
+from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from typing import Protocol
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app, g
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from socialforce.platform import crypto
 from socialforce.platform.extensions import db
 from socialforce.platform.i18n import local_time
 from socialforce.platform.models import (
     Notification,
     OutboxMessage,
     OutboxStatus,
-    ProviderMember,
     Role,
     ServiceCategory,
     Town,
     User,
-    Volunteer,
     utcnow,
 )
-from socialforce.platform.services import ServiceError, audit
+from socialforce.platform.services import ServiceError, audit, notification_prefs
+from socialforce.platform.services.channels import (  # noqa: F401 - the senders' names callers import from here
+    EmailSender,
+    LogSender,
+    NoAddress,
+    Outgoing,
+    PermanentDeliveryError,
+    Sender,
+    SmsSender,
+    TransientDeliveryError,
+    deliver,
+    email_of,
+    phone_of,
+)
 
 log = logging.getLogger("socialforce.notifications")
 
@@ -53,6 +74,8 @@ MESSAGES = {
     "order_accepted": _l("Order #%(order_id)s was accepted"),
     "order_declined": _l("Order #%(order_id)s was declined"),
     "order_expired": _l("Order #%(order_id)s expired without an answer"),
+    "order_redispatched": _l("Service item #%(item_id)s (%(category)s) was dispatched again as order "
+                             "#%(order_id)s (attempt %(attempt)s)"),
     "order_cancelled": _l("Order #%(order_id)s was cancelled"),
     "order_completed": _l("Order #%(order_id)s was completed"),
     "order_escalated": _l("Service item #%(item_id)s (%(category)s) needs staff attention after "
@@ -61,8 +84,12 @@ MESSAGES = {
     "task_withdrawn": _l("A volunteer withdrew from task #%(task_id)s (%(category)s, order #%(order_id)s): "
                          "%(open)s of %(slots)s places are open again"),
     "visit_scheduled": _l("Visit #%(visit_id)s is scheduled for %(when)s"),
+    "visit_rescheduled": _l("Visit #%(visit_id)s was moved to %(when)s"),
+    "visit_cancelled": _l("Visit #%(visit_id)s at %(when)s was cancelled"),
     "visit_reminder": _l("Reminder: visit #%(visit_id)s is due at %(when)s"),
     "visit_missed": _l("Visit #%(visit_id)s was missed"),
+    "volunteer_registration_pending": _l("A new volunteer registration (#%(provider_id)s) in %(town)s awaits "
+                                         "your review"),
     "volunteer_approved": _l("Your volunteer registration was approved"),
     "volunteer_rejected": _l("Your volunteer registration was not approved"),
     "volunteer_signup_id_taken": _l("A volunteer sign-up in %(town)s used the ID number of registered volunteer "
@@ -75,16 +102,9 @@ KIND_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 PERSONAL_KEY_PARTS = ("name", "phone", "mobile", "address", "id_number", "idcard", "email")
 LONG_DIGITS_RE = re.compile(r"\d{7,}")
 DELIVERY_BATCH = 500
-
-
-class Sender(Protocol):
-    """An external channel: send one message to one user or raise."""
-
-    def send(self, recipient: User, subject: str, body: str) -> None: ...
-
-
-class PermanentDeliveryError(Exception):
-    """Retrying cannot help (for example, the recipient has no address on this channel)."""
+DIGEST_THRESHOLD = 5  # more than this many messages for one user and channel due together: one digest
+PERSONAL_CHANNELS = ("email", "sms")  # reach a person: opt-in per kind, quiet hours, digests
+URGENT_KINDS = frozenset({"order_escalated", "visit_missed", "visit_cancelled", "visit_rescheduled"})
 
 
 # --- creating notifications ---------------------------------------------------------------------------------
@@ -103,7 +123,9 @@ def check_params(params: dict) -> None:
 
 
 def notify(user_ids: Iterable[int], kind: str, params: dict, link: str | None = None) -> list[Notification]:
-    """One inbox notification per user and one outbox message per configured channel; flushes."""
+    """One inbox notification per user and one outbox message per channel offered and chosen; flushes.
+
+    A deactivated user's messages are recorded as dropped at once."""
     if not KIND_RE.match(kind):
         raise ValueError(f"bad notification kind {kind!r}")
     check_params(params)
@@ -112,27 +134,44 @@ def notify(user_ids: Iterable[int], kind: str, params: dict, link: str | None = 
     now = utcnow()
     notes = [Notification(user_id=user_id, kind=kind, params=dict(params), link=link, created_at=now)
              for user_id in sorted(set(user_ids))]
+    if not notes:
+        return []
     db.session.add_all(notes)
     db.session.flush()
-    db.session.add_all(OutboxMessage(notification_id=note.id, channel=channel, next_attempt_at=now)
-                       for note in notes for channel in current_app.config["NOTIFY_CHANNELS"])
+    ids = [note.user_id for note in notes]
+    chosen = notification_prefs.channels_for(ids, kind, current_app.config["NOTIFY_CHANNELS"])
+    active = set(db.session.scalars(sa.select(User.id).where(User.id.in_(ids), User.active)))
+    db.session.add_all(
+        OutboxMessage(notification_id=note.id, channel=channel, next_attempt_at=now,
+                      **({} if note.user_id in active else
+                         {"status": OutboxStatus.dropped, "last_error": "recipient deactivated"}))
+        for note in notes for channel in chosen[note.user_id])
     db.session.flush()
     return notes
 
 
 def notify_town_staff(town_id: int, kind: str, params: dict, link: str | None = None) -> list[Notification]:
     """Notify the active town staff of a town; if it has none, the active city staff."""
+    return notify(town_staff_ids(town_id), kind, params, link)
+
+
+def town_staff_ids(town_id: int) -> list[int]:
+    """The active town staff of a town; if it has none, the active city staff."""
     user_ids = db.session.scalars(sa.select(User.id).where(
         User.role == Role.town_staff, User.town_id == town_id, User.active)).all()
     if not user_ids:
         user_ids = db.session.scalars(sa.select(User.id).where(User.role == Role.city_staff, User.active)).all()
-    return notify(user_ids, kind, params, link)
+    return list(user_ids)
 
 
 def notify_provider(provider_id: int, kind: str, params: dict, link: str | None = None) -> list[Notification]:
     """Notify every active user of a provider (agency, pairing unit or volunteer)."""
-    user_ids = db.session.scalars(sa.select(User.id).where(User.provider_id == provider_id, User.active)).all()
-    return notify(user_ids, kind, params, link)
+    return notify(provider_user_ids(provider_id), kind, params, link)
+
+
+def provider_user_ids(provider_id: int) -> list[int]:
+    """Every active user of a provider."""
+    return list(db.session.scalars(sa.select(User.id).where(User.provider_id == provider_id, User.active)))
 
 
 # --- rendering ------------------------------------------------------------------------------------------------
@@ -147,7 +186,7 @@ def _reference_names(model, code: str) -> tuple[str, str] | None:
     return tuple(cache[key]) if cache[key] is not None else None
 
 
-def _display_params(params: dict, locale: str) -> dict:
+def display_params(params: dict, locale: str) -> dict:
     """Params for display: category and town codes become names in the locale, ISO times local time."""
     values = dict(params)
     english = not locale.startswith("zh")
@@ -166,6 +205,9 @@ def _display_params(params: dict, locale: str) -> dict:
     return values
 
 
+_display_params = display_params
+
+
 def render(notification: Notification, locale: str | None = None) -> str:
     """The notification's text in `locale` (default: the current one); unknown kinds get a generic text."""
     locale = locale or str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
@@ -173,97 +215,54 @@ def render(notification: Notification, locale: str | None = None) -> str:
         template = MESSAGES.get(notification.kind)
         try:
             if template is not None:
-                return str(template) % _display_params(notification.params or {}, locale)
+                return str(template) % display_params(notification.params or {}, locale)
         except (KeyError, ValueError, TypeError):
             log.warning("notification %s: params do not fit the %s text", notification.id, notification.kind)
         return str(FALLBACK) % {"kind": notification.kind}
 
 
+def _locale_of(recipient: User) -> str:
+    return recipient.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
 def compose(notification: Notification, recipient: User) -> tuple[str, str]:
     """Subject and body for an external channel, in the recipient's language (default zh_CN)."""
-    locale = recipient.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
+    locale = _locale_of(recipient)
     text = render(notification, locale)
     with force_locale(locale):
         subject = _("Socialforce notification")
     return subject, text + (f"\n{notification.link}" if notification.link else "")
 
 
+def outgoing(message: OutboxMessage, notification: Notification, recipient: User) -> Outgoing:
+    """What a sender needs for one message: texts, kind, display params and the idempotency key."""
+    subject, body = compose(notification, recipient)
+    return Outgoing(subject, body, notification.kind,
+                    display_params(notification.params or {}, _locale_of(recipient)),
+                    message.idempotency_key or f"outbox-{message.id}")
+
+
+def compose_digest(notes: list[Notification], recipient: User, key: str, channel: str) -> Outgoing:
+    """One message for several notifications in the recipient's language: an e-mail lists them (oldest first),
+    an SMS (a template with a length limit) only counts them."""
+    locale = _locale_of(recipient)
+    with force_locale(locale):
+        subject = ngettext("%(num)s new Socialforce notification", "%(num)s new Socialforce notifications",
+                           len(notes))
+        if channel == "sms":
+            body = _("%(subject)s. Please open your inbox.", subject=subject)
+        else:
+            lines = [f"- {render(note, locale)}" for note in notes]
+            body = "\n".join([_("Your new notifications (see the inbox for details):"), *lines])
+    return Outgoing(subject, body, "digest", {"count": len(notes)}, key)
+
+
 # --- senders --------------------------------------------------------------------------------------------------
 
 
-class LogSender:
-    """Writes the message to the application log (the default channel)."""
-
-    def send(self, recipient: User, subject: str, body: str) -> None:
-        """Log the user id and text (texts hold no personal data)."""
-        log.info("notification for user %s: %s: %s", recipient.id, subject, body.replace("\n", " "))
-
-
-def email_of(user: User) -> str | None:
-    """The user's e-mail address, once verified."""
-    return user.email if user.email and user.email_verified_at else None
-
-
-def phone_of(user: User) -> str | None:
-    """The user's mobile number: their own once verified, else the worker's member record or the volunteer's registration."""
-    token = None
-    if user.phone_enc and user.phone_verified_at:
-        token = user.phone_enc
-    elif user.member_id is not None:
-        token = db.session.scalar(sa.select(ProviderMember.phone_enc).where(ProviderMember.id == user.member_id))
-    elif user.role == Role.volunteer:
-        token = db.session.scalar(sa.select(Volunteer.phone_enc).where(Volunteer.provider_id == user.provider_id))
-    return crypto.decrypt(token) if token else None
-
-
-class EmailSender:
-    """Sends e-mail through an SMTP server (SMTP_HOST/PORT; optional STARTTLS and login)."""
-
-    def __init__(self, host: str, port: int, from_address: str, user: str | None = None,
-                 password: str | None = None, starttls: bool = False, timeout: float = 10.0,
-                 address_of: Callable[[User], str | None] = email_of):
-        self.host, self.port, self.from_address = host, port, from_address
-        self.user, self.password, self.starttls, self.timeout = user, password, starttls, timeout
-        self.address_of = address_of
-
-    def send(self, recipient: User, subject: str, body: str) -> None:
-        """Send one plain-text e-mail."""
-        address = self.address_of(recipient)
-        if not address:
-            raise PermanentDeliveryError("the recipient has no e-mail address")
-        message = EmailMessage()
-        message["Subject"], message["From"], message["To"] = subject, self.from_address, address
-        message.set_content(body)
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-            if self.starttls:
-                smtp.starttls(context=ssl.create_default_context())
-            if self.user:
-                smtp.login(self.user, self.password or "")
-            smtp.send_message(message)
-
-
-class SmsSender:
-    """POSTs {"to": phone, "text": ...} as JSON to an SMS gateway (SMS_GATEWAY_URL, optional bearer token)."""
-
-    def __init__(self, url: str, token: str | None = None, timeout: float = 10.0,
-                 phone_of: Callable[[User], str | None] = phone_of):
-        if urlsplit(url).scheme not in ("http", "https"):
-            raise ValueError("SMS_GATEWAY_URL must be an http(s) URL")
-        self.url, self.token, self.timeout, self.phone_of = url, token, timeout, phone_of
-
-    def send(self, recipient: User, subject: str, body: str) -> None:
-        """Post one text message to the gateway; a non-2xx answer raises."""
-        phone = self.phone_of(recipient)
-        if not phone:
-            raise PermanentDeliveryError("the recipient has no mobile number")
-        headers = {"Content-Type": "application/json"}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        payload = json.dumps({"to": phone, "text": f"{subject}: {body}"}, ensure_ascii=False).encode()
-        request = urllib.request.Request(self.url, data=payload, headers=headers, method="POST")
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:  # nosec B310 (scheme checked in __init__)
-            if not 200 <= response.status < 300:
-                raise RuntimeError(f"SMS gateway answered {response.status}")
+def _sms_templates(config) -> dict[str, str]:
+    templates = config.get("SMS_TEMPLATES") or {}
+    return dict(templates) if isinstance(templates, dict) else {}
 
 
 def configured_senders() -> dict[str, Sender]:
@@ -273,9 +272,12 @@ def configured_senders() -> dict[str, Sender]:
     if config.get("SMTP_HOST"):
         senders["email"] = EmailSender(config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_FROM"],
                                        config.get("SMTP_USER"), config.get("SMTP_PASSWORD"),
-                                       config.get("SMTP_STARTTLS", False))
+                                       config.get("SMTP_STARTTLS", False), config.get("NOTIFY_TIMEOUT_SECONDS", 10))
     if config.get("SMS_GATEWAY_URL"):
-        senders["sms"] = SmsSender(config["SMS_GATEWAY_URL"], config.get("SMS_GATEWAY_TOKEN"))
+        senders["sms"] = SmsSender(config["SMS_GATEWAY_URL"], config.get("SMS_APP_KEY"),
+                                   config.get("SMS_APP_SECRET"), config.get("SMS_SIGN_NAME") or "",
+                                   _sms_templates(config), config.get("NOTIFY_TIMEOUT_SECONDS", 10),
+                                   token=config.get("SMS_GATEWAY_TOKEN"))
     return senders
 
 
@@ -289,28 +291,69 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, config["NOTIFY_BACKOFF_MAX_SECONDS"]))
 
 
+def _counts() -> dict:
+    return {"sent": 0, "retry": 0, "failed": 0, "skipped": 0, "dropped": 0, "deferred": 0, "digests": 0}
+
+
 def deliver_pending(now: datetime, senders: dict[str, Sender] | None = None) -> dict:
-    """Send every due pending outbox message (the per-minute job); commits once per message."""
+    """Send every due pending outbox message (the per-minute job); commits once per message (see the docstring)."""
     senders = configured_senders() if senders is None else senders
-    due = db.session.scalars(
-        sa.select(OutboxMessage.id)
+    due = db.session.execute(
+        sa.select(OutboxMessage.id, OutboxMessage.channel, Notification.user_id, Notification.kind)
+        .join(Notification, Notification.id == OutboxMessage.notification_id)
         .where(OutboxMessage.status == OutboxStatus.pending, OutboxMessage.next_attempt_at <= now)
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(DELIVERY_BATCH)
     ).all()
     db.session.commit()
-    counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
-    for message_id in due:
-        counts[_deliver_one(message_id, now, senders)] += 1
+    counts = _counts()
+    groups: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for row in due:
+        held = _hold(row, now)
+        if held:
+            counts[held] += 1
+        else:
+            groups[(row.user_id, row.channel)].append(row.id)
+    for (_user_id, channel), message_ids in groups.items():
+        if channel in PERSONAL_CHANNELS and len(message_ids) > DIGEST_THRESHOLD:
+            outcome, covered = _deliver_digest(message_ids, now, senders)
+            counts["digests"] += outcome == "sent"
+            counts[outcome] += covered
+        else:
+            for message_id in message_ids:
+                counts[_deliver_one(message_id, now, senders)] += 1
     return counts
 
 
-def _deliver_one(message_id: int, now: datetime, senders: dict[str, Sender]) -> str:
-    """Claim (commit), send, and record the outcome (commit) of one message."""
+def _set_if_pending(message_id: int, now: datetime, **values) -> bool:
+    """Change a still-pending, still-due message (a conditional UPDATE, committed); False if it moved on."""
+    done = db.session.execute(
+        sa.update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.pending,
+                                       OutboxMessage.next_attempt_at <= now)
+        .values(**values).execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    return done == 1
+
+
+def _hold(row, now: datetime) -> str | None:
+    """Drop a message to a deactivated user, or defer a personal-channel one in quiet hours; None: send it now."""
+    recipient = db.session.get(User, row.user_id)
+    if recipient is None or not recipient.active:
+        return "dropped" if _set_if_pending(row.id, now, status=OutboxStatus.dropped,
+                                            last_error="recipient deactivated") else "skipped"
+    if row.channel in PERSONAL_CHANNELS and row.kind not in URGENT_KINDS:
+        until = notification_prefs.quiet_until(row.user_id, now)
+        if until is not None:
+            return "deferred" if _set_if_pending(row.id, now, next_attempt_at=until) else "skipped"
+    return None
+
+
+def _claim(message_id: int, now: datetime) -> OutboxMessage | None:
+    """Count an attempt and push the next one out by the backoff (committed before sending); None if taken."""
     message = db.session.get(OutboxMessage, message_id, populate_existing=True)
     if message is None or message.status != OutboxStatus.pending or message.next_attempt_at > now:
         db.session.commit()
-        return "skipped"
+        return None
     attempts = message.attempts + 1
     claimed = db.session.execute(
         sa.update(OutboxMessage)
@@ -321,30 +364,75 @@ def _deliver_one(message_id: int, now: datetime, senders: dict[str, Sender]) -> 
     ).rowcount
     db.session.commit()
     if claimed != 1:
+        return None
+    return db.session.get(OutboxMessage, message_id, populate_existing=True)
+
+
+def _record_failure(messages: list[OutboxMessage], error: Exception) -> str:
+    """Keep the error; drop (no address), dead-letter (permanent or out of attempts) or leave for a retry."""
+    text = f"{type(error).__name__}: {error}"[:300]
+    if isinstance(error, NoAddress):
+        outcome = "dropped"
+    elif isinstance(error, PermanentDeliveryError) or \
+            max(m.attempts for m in messages) >= current_app.config["NOTIFY_MAX_ATTEMPTS"]:
+        outcome = "failed"
+    else:
+        outcome = "retry"
+    for message in messages:
+        message.last_error = text
+        if outcome != "retry":
+            message.status = OutboxStatus.dropped if outcome == "dropped" else OutboxStatus.failed
+    db.session.commit()
+    return outcome
+
+
+def _deliver_one(message_id: int, now: datetime, senders: dict[str, Sender]) -> str:
+    """Claim (commit), send, and record the outcome (commit) of one message."""
+    message = _claim(message_id, now)
+    if message is None:
         return "skipped"
-    message = db.session.get(OutboxMessage, message_id, populate_existing=True)
     notification = db.session.get(Notification, message.notification_id)
     recipient = db.session.get(User, notification.user_id)
-    permanent = False
     try:
         sender = senders.get(message.channel)
         if sender is None:
             raise LookupError(f"channel {message.channel!r} is not configured")
-        subject, body = compose(notification, recipient)
-        sender.send(recipient, subject, body)
+        deliver(sender, recipient, outgoing(message, notification, recipient))
     except Exception as error:  # noqa: BLE001 - any sender failure is recorded and retried
-        permanent = isinstance(error, PermanentDeliveryError)
-        message.last_error = f"{type(error).__name__}: {error}"[:300]
-        failed = permanent or attempts >= current_app.config["NOTIFY_MAX_ATTEMPTS"]
-        if failed:
-            message.status = OutboxStatus.failed
-        db.session.commit()
+        outcome = _record_failure([message], error)
         log.warning("outbox %s (%s, %s) attempt %s failed: %s%s", message_id, notification.kind, message.channel,
-                    attempts, type(error).__name__, "; giving up" if failed else "")
-        return "failed" if failed else "retry"
-    message.status = OutboxStatus.sent
+                    message.attempts, type(error).__name__, "" if outcome == "retry" else f"; {outcome}")
+        return outcome
+    message.status, message.sent_at = OutboxStatus.sent, now
     db.session.commit()
     return "sent"
+
+
+def _deliver_digest(message_ids: list[int], now: datetime, senders: dict[str, Sender]) -> tuple[str, int]:
+    """Claim each message, send one digest of those claimed (its key derives from theirs), record the outcome."""
+    messages = [m for m in (_claim(message_id, now) for message_id in message_ids) if m is not None]
+    if not messages:
+        return "skipped", len(message_ids)
+    notes = db.session.scalars(sa.select(Notification).where(
+        Notification.id.in_([m.notification_id for m in messages])).order_by(Notification.created_at,
+                                                                             Notification.id)).all()
+    recipient = db.session.get(User, notes[0].user_id)
+    keys = sorted(m.idempotency_key or f"outbox-{m.id}" for m in messages)
+    key = "digest-" + hashlib.sha256("\n".join(keys).encode()).hexdigest()[:40]
+    channel = messages[0].channel
+    try:
+        sender = senders.get(channel)
+        if sender is None:
+            raise LookupError(f"channel {channel!r} is not configured")
+        deliver(sender, recipient, compose_digest(list(notes), recipient, key, channel))
+    except Exception as error:  # noqa: BLE001 - any sender failure is recorded and retried
+        outcome = _record_failure(messages, error)
+        log.warning("digest of %s outbox messages (%s) failed: %s", len(messages), channel, type(error).__name__)
+        return outcome, len(messages)
+    for message in messages:
+        message.status, message.sent_at, message.digest_key = OutboxStatus.sent, now, key
+    db.session.commit()
+    return "sent", len(messages)
 
 
 # --- the inbox and the staff's view of failed messages ----------------------------------------------------------

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from socialforce.platform.extensions import db
 from socialforce.platform.labels import ORDER_STATE
 from socialforce.platform.models import Order, OrderEvent, OrderState, User, utcnow
-from socialforce.platform.services import ServiceError, audit
+from socialforce.platform.services import ServiceError, audit, notices
 
 S = OrderState
 TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
@@ -68,6 +68,7 @@ def transition(
                        actor_id=actor.id if actor is not None else None, reason=reason, at=now)
     db.session.add(event)
     audit.record("order_" + to.value, actor, "order", order.id, from_state=current.value, reason=reason)
+    notices.order_event(order, to, actor)
     return event
 
 

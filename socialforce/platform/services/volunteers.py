@@ -25,7 +25,15 @@ from socialforce.platform.models import (
     utcnow,
 )
 from socialforce.platform.reference import BACKGROUND_CHECK, QUALIFICATIONS
-from socialforce.platform.services import ServiceError, accounts, audit, matching, notifications, providers
+from socialforce.platform.services import (
+    ServiceError,
+    accounts,
+    audit,
+    matching,
+    notices,
+    notifications,
+    providers,
+)
 
 USERNAME_MAX = 60
 
@@ -84,6 +92,7 @@ def register(reg: Registration) -> User | None:
     db.session.add(volunteer)
     user = accounts.create_user(username, reg.password, Role.volunteer, reg.real_name, provider_id=provider.id)
     audit.record("volunteer_registered", user, "provider", provider.id, username_taken=username != reg.username)
+    notices.registration_pending(provider.id, town)
     if username != reg.username:
         notifications.notify_town_staff(town.id, "volunteer_signup_username_taken", {"provider_id": provider.id},
                                         links.to("staff_provider", provider.id))

@@ -1,7 +1,7 @@
-"""The in-app inbox (every logged-in role) and the unread badge shown in every portal's navbar.
+"""The in-app inbox (every logged-in role), notification settings, and the unread badge shown in every portal's navbar.
 
 Every route of the blueprint is listed in ROUTES below; the views live in the modules it names."""
-from socialforce.portals.inbox import views
+from socialforce.portals.inbox import settings, views
 from socialforce.portals.inbox.views import bp
 from socialforce.portals.routing import GET, POST, add_routes
 
@@ -11,6 +11,8 @@ ROUTES = [  # (rule, endpoint, view, methods)
     ("/read-all", "read_all", views.read_all, POST),
     ("/failed", "failed", views.failed, GET),
     ("/failed/<int:message_id>/retry", "retry", views.retry, POST),
+    ("/settings", "settings", settings.settings, GET),
+    ("/settings", "settings_save", settings.settings_save, POST),
 ]
 
 add_routes(bp, ROUTES)

@@ -37,7 +37,7 @@ from socialforce.platform.models import (
 )
 from socialforce.platform.models.orders import LIVE_STATES
 from socialforce.platform.scoping import visit_filter
-from socialforce.platform.services import ServiceError, audit, orders
+from socialforce.platform.services import ServiceError, audit, notices, orders
 from socialforce.platform.services.visits.assignees import Assignee, assignee_windows, conflicts, lock
 
 MIN_DURATION, MAX_DURATION = 15, 480
@@ -199,6 +199,7 @@ def plan_visit(order: Order, assignee: Assignee, starts_at: datetime, duration_m
         db.session.flush()
     audit.record("visit_planned", actor, "visit", visit.id, order_id=order.id)
     mark_scheduled(order, actor, now)
+    notices.visit_event(visit, "visit_scheduled", actor)
     return visit
 
 
@@ -235,6 +236,7 @@ def reschedule(visit: Visit, starts_at: datetime, duration_minutes: int | None, 
     db.session.flush()
     audit.record("visit_rescheduled", actor, "visit", visit.id, reason=reason, old=old.isoformat(),
                  new=starts_at.isoformat())
+    notices.visit_event(visit, "visit_rescheduled", actor)
     return visit
 
 
@@ -255,6 +257,8 @@ def cancel(visit: Visit, reason: str, actor: User, now: datetime, following: boo
         .values(status=VisitStatus.cancelled, cancel_reason=reason).execution_options(synchronize_session=False))
     db.session.refresh(visit)
     audit.record("visit_cancelled", actor, "visit", visit.id, reason=reason, count=done.rowcount)
+    if done.rowcount:
+        notices.visit_event(visit, "visit_cancelled", actor)
     return done.rowcount
 
 
