@@ -18,6 +18,8 @@ from flask import Flask
 from socialforce.platform import crypto
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
+    Agency,
+    Contract,
     Household,
     Member,
     MemberRole,
@@ -25,6 +27,7 @@ from socialforce.platform.models import (
     Order,
     OutboxMessage,
     Pairing,
+    PairingUnit,
     Provider,
     ProviderMember,
     Qualification,
@@ -65,6 +68,10 @@ ENDPOINT_POLICY: dict[str, object] = {
        for endpoint in ("workers", "worker_new", "worker_edit", "worker_status")},
     **{f"unit.{endpoint}": frozenset({Role.unit_admin})
        for endpoint in ("cadres", "cadre_new", "cadre_edit", "cadre_status")},
+    # the register of organisations is the city bureau's; pairings are any staff's (object-scoped, OWNED)
+    **{f"staff.{endpoint}": frozenset({Role.city_staff})
+       for endpoint in ("agencies", "agency_new", "agency_contracts", "agency_edit", "contract_new", "contract_edit",
+                        "units", "unit_new", "unit_edit")},
 }
 
 USERS = [username for username, _role, _note in DEMO_LOGINS]
@@ -198,6 +205,13 @@ OWNED: dict[tuple[str, str | None], Callable[[User], sa.Select]] = {
     ("cadre_id", "unit"): _own_members(MemberRole.cadre),
     ("cadre_id", None): _any_row(ProviderMember.id),
     ("pairing_id", "unit"): _unit_pairings,
+    ("pairing_id", "staff"): lambda u: sa.select(Pairing.id).join(Household, Household.id == Pairing.household_id)
+    .where(_household_scope(u)),
+    ("agency_id", "staff"): lambda u: sa.select(Agency.id).where(sa.true() if u.role == Role.city_staff else sa.false()),
+    ("unit_id", "staff"): lambda u: sa.select(PairingUnit.id).where(sa.true() if u.role == Role.city_staff
+                                                                    else sa.false()),
+    ("contract_id", "staff"): lambda u: sa.select(Contract.id).where(sa.true() if u.role == Role.city_staff
+                                                                     else sa.false()),
     ("pairing_id", None): _any_row(Pairing.id),
 }
 
@@ -215,6 +229,7 @@ ALL_IDS = {
     "visit_id": Visit.id, "notification_id": Notification.id, "record_id": ServiceRecord.id,
     "provider_id": Provider.id, "qualification_id": Qualification.id, "offer_id": ServiceOffer.id,
     "worker_id": ProviderMember.id, "cadre_id": ProviderMember.id, "pairing_id": Pairing.id,
+    "agency_id": Agency.id, "unit_id": PairingUnit.id, "contract_id": Contract.id,
 }
 
 
