@@ -406,3 +406,26 @@ def test_a_newly_registered_agency_with_an_offer_is_ranked_and_dispatchable_like
     assert ranked and ranked[0].provider_id == agency.provider_id
     order = dispatch.dispatch(item, ranked[0], staff, utcnow())
     assert order.provider_id == agency.provider_id
+
+
+# ------------------------------------------------------------------ demo seed
+def test_the_demo_seed_fills_the_new_columns_like_real_registrations(demo):
+    from socialforce.platform import uscc
+    from socialforce.platform.models import Agency, PairingUnit
+
+    agencies = db.session.scalars(sa.select(Agency)).all()
+    assert agencies and all(uscc.is_valid(a.credit_code) for a in agencies)
+    assert all(a.contact_phone_masked and "****" in a.contact_phone_masked for a in agencies)
+    assert all(a.provider.towns_covered for a in agencies)
+    units = db.session.scalars(sa.select(PairingUnit)).all()
+    assert all(u.department and u.provider.towns_covered for u in units)
+    contracts = db.session.scalars(sa.select(Contract)).all()
+    assert contracts and all(c.categories for c in contracts)
+    # what the seed wrote passes the pages' own rules: editing a seeded agency unchanged is accepted
+    agency = agencies[0]
+    provider = agency.provider
+    orgs.update_agency(agency, orgs.AgencyInput(
+        name=provider.name, credit_code=agency.credit_code, licence_no=agency.licence_no,
+        contact_name=agency.contact_name, contact_phone=None,
+        place=orgs.Place(provider.town_id, tuple(t.id for t in provider.towns_covered), provider.lat, provider.lon)),
+        city())
