@@ -39,7 +39,7 @@ def _zh() -> bool:
 
 
 def _typed(form, *names: str) -> dict:
-    """What was typed, to show again (never the phone: it is personal data; the user types it again)."""
+    """What was typed, to show again (to the user who typed it; a stored phone is only ever shown masked)."""
     values = {name: form.get(name, "") for name in names}
     values["town_ids"] = set(parse_ids(form.getlist("town_ids")))
     values["category_ids"] = set(parse_ids(form.getlist("category_ids")))
@@ -96,7 +96,7 @@ def _agency_input(form, editing: bool) -> orgs.AgencyInput:
                             contact_phone=None if editing and not phone else phone, place=_place(form))
 
 
-AGENCY_FIELDS = (*PLACE_FIELDS, "credit_code", "licence_no", "contact_name")
+AGENCY_FIELDS = (*PLACE_FIELDS, "credit_code", "licence_no", "contact_name", "contact_phone")
 
 
 def agency_new():
