@@ -429,3 +429,24 @@ def test_the_demo_seed_fills_the_new_columns_like_real_registrations(demo):
         contact_name=agency.contact_name, contact_phone=None,
         place=orgs.Place(provider.town_id, tuple(t.id for t in provider.towns_covered), provider.lat, provider.lon)),
         city())
+
+
+def test_accepting_an_order_charges_a_contract_that_buys_its_category():
+    actor = city()
+    agency = orgs.create_agency(agency_input(), actor)
+    start = today().replace(month=1, day=1)
+    year = {"starts_on": start, "ends_on": start.replace(month=12, day=31)}
+    orgs.create_contract(agency, contract_input(code="GM-LEGAL", categories=("legal_aid",), **year), actor)
+    worker = ProviderMember(provider_id=agency.provider_id, role=MemberRole.social_worker, name="社工",
+                            certificate_level="social_worker")
+    db.session.add(worker)
+    item = factories.item(factories.household("longquan"), "emotional_comfort", description="精神慰藉")
+    staff = town_staff()
+    order = dispatch.dispatch(item, dispatch.Choice(provider_id=agency.provider_id), staff, utcnow())
+    with pytest.raises(ServiceError):
+        dispatch.accept(order, staff, worker.id)  # its only contract buys legal aid
+    comfort = orgs.create_contract(agency, contract_input(code="GM-COMFORT", categories=("emotional_comfort",),
+                                                          **year), actor)
+    dispatch.accept(order, staff, worker.id)
+    db.session.refresh(comfort)
+    assert order.contract_id == comfort.id and comfort.used_hours == order.expected_hours
