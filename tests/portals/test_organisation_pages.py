@@ -338,3 +338,20 @@ def test_other_portals_cannot_open_the_organisation_pages(client, unit_and_house
     as_user(client, "unit-admin")
     for path in ("/staff/organisations/agencies", "/staff/pairings", "/staff/pairings/new"):
         assert client.get(path).status_code == 403, path
+
+
+def test_an_edit_keeps_the_place_unless_the_town_changes_or_a_place_is_typed(client, staff):
+    as_user(client, "city")
+    post(client, "/staff/organisations/units/new", unit_form(lat="35.0901", lon="117.1702"))
+    unit = db.session.scalar(sa.select(PairingUnit))
+    form = client.get(f"/staff/organisations/units/{unit.id}/edit").get_data(as_text=True)
+    assert "35.090100" in form and 'name="lat" value=""' in form.replace('id="lat" ', "")
+    post(client, f"/staff/organisations/units/{unit.id}/edit", unit_form(department="改"))
+    db.session.expire_all()
+    provider = db.session.get(Provider, unit.provider_id)
+    assert (provider.lat, provider.lon) == (35.0901, 117.1702)
+    binhu = factories.town("binhu")
+    post(client, f"/staff/organisations/units/{unit.id}/edit", unit_form(town_id=str(binhu.id)))
+    db.session.expire_all()
+    provider = db.session.get(Provider, unit.provider_id)
+    assert (provider.town_id, provider.lat, provider.lon) == (binhu.id, binhu.lat, binhu.lon)

@@ -53,8 +53,10 @@ def _place(form) -> orgs.Place:
 
 
 def _place_values(provider) -> dict:
-    return {"name": provider.name, "town_id": str(provider.town_id), "lat": f"{provider.lat:.6f}",
-            "lon": f"{provider.lon:.6f}", "town_ids": {t.id for t in provider.towns_covered}}
+    """An organisation's name and place for its edit form; latitude and longitude stay empty (keep the place, or
+    take the new home town's centre), the current place is shown beside them."""
+    return {"name": provider.name, "town_id": str(provider.town_id), "lat": "", "lon": "",
+            "town_ids": {t.id for t in provider.towns_covered}}
 
 
 def _save(work, render_again, duplicate=None):
