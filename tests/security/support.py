@@ -249,7 +249,7 @@ def personal_secrets() -> set[str]:
     """Every plaintext resident ID and phone number in the database (decrypted here, for scanning)."""
     values: set[str] = set()
     for column in (Member.id_number_enc, Volunteer.id_number_enc, Volunteer.phone_enc, Household.phone_enc,
-                   ProviderMember.phone_enc):
+                   ProviderMember.phone_enc, Agency.contact_phone_enc):
         for token in db.session.scalars(sa.select(column).where(column.is_not(None))):
             values.add(crypto.decrypt(token))
     return values
