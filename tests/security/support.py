@@ -19,6 +19,8 @@ from socialforce.platform import crypto
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     BackgroundJob,
+    Agency,
+    Contract,
     Household,
     Member,
     MemberRole,
@@ -26,6 +28,7 @@ from socialforce.platform.models import (
     Order,
     OutboxMessage,
     Pairing,
+    PairingUnit,
     Provider,
     ProviderMember,
     Qualification,
@@ -66,6 +69,10 @@ ENDPOINT_POLICY: dict[str, object] = {
        for endpoint in ("workers", "worker_new", "worker_edit", "worker_status")},
     **{f"unit.{endpoint}": frozenset({Role.unit_admin})
        for endpoint in ("cadres", "cadre_new", "cadre_edit", "cadre_status")},
+    # the register of organisations is the city bureau's; pairings are any staff's (object-scoped, OWNED)
+    **{f"staff.{endpoint}": frozenset({Role.city_staff})
+       for endpoint in ("agencies", "agency_new", "agency_contracts", "agency_edit", "contract_new", "contract_edit",
+                        "units", "unit_new", "unit_edit")},
 }
 
 USERS = [username for username, _role, _note in DEMO_LOGINS]
@@ -199,6 +206,13 @@ OWNED: dict[tuple[str, str | None], Callable[[User], sa.Select]] = {
     ("cadre_id", "unit"): _own_members(MemberRole.cadre),
     ("cadre_id", None): _any_row(ProviderMember.id),
     ("pairing_id", "unit"): _unit_pairings,
+    ("pairing_id", "staff"): lambda u: sa.select(Pairing.id).join(Household, Household.id == Pairing.household_id)
+    .where(_household_scope(u)),
+    ("agency_id", "staff"): lambda u: sa.select(Agency.id).where(sa.true() if u.role == Role.city_staff else sa.false()),
+    ("unit_id", "staff"): lambda u: sa.select(PairingUnit.id).where(sa.true() if u.role == Role.city_staff
+                                                                    else sa.false()),
+    ("contract_id", "staff"): lambda u: sa.select(Contract.id).where(sa.true() if u.role == Role.city_staff
+                                                                     else sa.false()),
     ("pairing_id", None): _any_row(Pairing.id),
     ("job_id", "staff"): lambda u: sa.select(BackgroundJob.id).where(
         sa.true() if u.role == Role.city_staff else BackgroundJob.owner_id == u.id),
@@ -219,6 +233,7 @@ ALL_IDS = {
     "provider_id": Provider.id, "qualification_id": Qualification.id, "offer_id": ServiceOffer.id,
     "worker_id": ProviderMember.id, "cadre_id": ProviderMember.id, "pairing_id": Pairing.id,
     "job_id": BackgroundJob.id,
+    "agency_id": Agency.id, "unit_id": PairingUnit.id, "contract_id": Contract.id,
 }
 
 
@@ -238,7 +253,7 @@ def personal_secrets() -> set[str]:
     """Every plaintext resident ID and phone number in the database (decrypted here, for scanning)."""
     values: set[str] = set()
     for column in (Member.id_number_enc, Volunteer.id_number_enc, Volunteer.phone_enc, Household.phone_enc,
-                   ProviderMember.phone_enc):
+                   ProviderMember.phone_enc, Agency.contact_phone_enc):
         for token in db.session.scalars(sa.select(column).where(column.is_not(None))):
             values.add(crypto.decrypt(token))
     return values

@@ -11,7 +11,8 @@ from tests.conftest import IsolatedClient, csrf_token, login
 from tests.security.support import leaks, personal_secrets
 
 ENCRYPTED = {"members": ("id_number_enc", "id_masked"), "volunteers": ("id_number_enc", "id_masked"),
-             "households": ("phone_enc", "phone_masked")}
+             "households": ("phone_enc", "phone_masked"),
+             "agencies": ("contact_phone_enc", "contact_phone_masked")}
 
 
 def database_dump() -> str:

@@ -50,6 +50,8 @@ from socialforce.platform.models.providers import (
     ProviderStatus,
     Qualification,
     Volunteer,
+    contract_categories,
+    provider_towns,
 )
 from socialforce.platform.models.ranker import RankerModel
 from socialforce.platform.models.users import LoginThrottle, Role, User
@@ -62,6 +64,6 @@ __all__ = [
     "OutboxStatus", "Outcome", "Pairing", "PairingUnit", "Priority", "Provider", "ProviderKind",
     "ProviderMember", "ProviderStatus", "Qualification", "RankerModel", "Resolution", "Role", "SchedulerLease",
     "ServiceCategory", "ServiceItem", "ServiceOffer", "ServiceRecord", "Sex", "TaskSignup", "Town", "User",
-    "Village", "Visit", "VisitSeries", "VisitStatus", "Volunteer", "VolunteerTask", "offer_categories",
-    "offer_towns", "utcnow",
+    "Village", "Visit", "VisitSeries", "VisitStatus", "Volunteer", "VolunteerTask", "contract_categories",
+    "offer_categories", "offer_towns", "provider_towns", "utcnow",
 ]

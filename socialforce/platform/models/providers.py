@@ -14,6 +14,22 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from socialforce.platform.extensions import db
 from socialforce.platform.models.base import created_at_column, enum_column
 
+provider_towns = sa.Table(
+    "provider_towns",
+    db.metadata,
+    sa.Column("provider_id", sa.ForeignKey("providers.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("town_id", sa.ForeignKey("towns.id"), primary_key=True, index=True),
+)
+"""The towns an agency or pairing unit covers (set by city staff on its organisation page)."""
+
+contract_categories = sa.Table(
+    "contract_categories",
+    db.metadata,
+    sa.Column("contract_id", sa.ForeignKey("contracts.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("category_id", sa.ForeignKey("service_categories.id"), primary_key=True, index=True),
+)
+"""The service categories a government-purchase contract buys (periods may not overlap for a shared category)."""
+
 
 class ProviderKind(enum.StrEnum):
     agency = "agency"
@@ -44,6 +60,7 @@ class Provider(db.Model):
     agency: Mapped[Agency | None] = relationship(back_populates="provider", uselist=False)
     unit: Mapped[PairingUnit | None] = relationship(back_populates="provider", uselist=False)
     volunteer: Mapped[Volunteer | None] = relationship(back_populates="provider", uselist=False)
+    towns_covered = relationship("Town", secondary=provider_towns, order_by="Town.id")
 
 
 class Qualification(db.Model):
@@ -68,11 +85,17 @@ class Qualification(db.Model):
 
 
 class Agency(db.Model):
+    """A social-work agency: its registration (unified social credit code, licence) and contact person."""
+
     __tablename__ = "agencies"
+    __table_args__ = (sa.Index("uq_agencies_credit_code", "credit_code", unique=True),)
     id: Mapped[int] = mapped_column(primary_key=True)
     provider_id: Mapped[int] = mapped_column(sa.ForeignKey("providers.id"), unique=True)
     licence_no: Mapped[str] = mapped_column(sa.String(40), unique=True)
     contact_name: Mapped[str] = mapped_column(sa.String(40))
+    credit_code: Mapped[str | None] = mapped_column(sa.String(18))  # GB 32100-2015, checked by platform/uscc.py
+    contact_phone_enc: Mapped[str | None] = mapped_column(sa.Text)
+    contact_phone_masked: Mapped[str | None] = mapped_column(sa.String(20))
     provider: Mapped[Provider] = relationship(back_populates="agency")
     contracts: Mapped[list[Contract]] = relationship(back_populates="agency")
 
@@ -96,6 +119,7 @@ class Contract(db.Model):
     starts_on: Mapped[date]
     ends_on: Mapped[date]
     agency: Mapped[Agency] = relationship(back_populates="contracts")
+    categories = relationship("ServiceCategory", secondary=contract_categories, order_by="ServiceCategory.id")
 
 
 class PairingUnit(db.Model):
@@ -103,7 +127,8 @@ class PairingUnit(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     provider_id: Mapped[int] = mapped_column(sa.ForeignKey("providers.id"), unique=True)
     unit_type: Mapped[str] = mapped_column(sa.String(20))  # department, enterprise, institution, group, party
-    monthly_visit_quota: Mapped[int] = mapped_column(default=1)
+    monthly_visit_quota: Mapped[int] = mapped_column(default=1)  # the default of its pairings
+    department: Mapped[str | None] = mapped_column(sa.String(100))  # the department or superior body (主管部门)
     provider: Mapped[Provider] = relationship(back_populates="unit")
 
 
@@ -128,18 +153,33 @@ class ProviderMember(db.Model):
 
 
 class Pairing(db.Model):
-    """A pairing (结对关系) between a pairing unit and a household, optionally with a named cadre."""
+    """A pairing (结对关系) between a pairing unit and a household, optionally with a named cadre.
+
+    Ending a pairing sets `ended_on` (never deletes); a unit may pair the same household again later, but holds at
+    most one pairing with it that has not ended (a partial unique index). `monthly_visit_quota` NULL: the unit's.
+    """
 
     __tablename__ = "pairings"
-    __table_args__ = (sa.UniqueConstraint("provider_id", "household_id"),)
+    __table_args__ = (
+        sa.Index("uq_pairings_active", "provider_id", "household_id", unique=True,
+                 sqlite_where=sa.text("ended_on IS NULL"), postgresql_where=sa.text("ended_on IS NULL")),
+        sa.CheckConstraint("monthly_visit_quota IS NULL OR monthly_visit_quota BETWEEN 0 AND 31",
+                           name="monthly_visit_quota"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     provider_id: Mapped[int] = mapped_column(sa.ForeignKey("providers.id"), index=True)
     household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id"), index=True)
     cadre_id: Mapped[int | None] = mapped_column(sa.ForeignKey("provider_members.id"))
     since: Mapped[date]
     ended_on: Mapped[date | None]
+    monthly_visit_quota: Mapped[int | None]
     household = relationship("Household")
     cadre = relationship("ProviderMember")
+
+    @classmethod
+    def quota(cls) -> sa.ColumnElement[int]:
+        """SQL: the pairing's monthly visit quota, its own or else its unit's (join PairingUnit on provider_id)."""
+        return sa.func.coalesce(cls.monthly_visit_quota, PairingUnit.monthly_visit_quota)
 
 
 class Volunteer(db.Model):

@@ -6,7 +6,7 @@ import math
 from datetime import date, datetime, time, timedelta
 from itertools import accumulate
 
-from socialforce.platform import weekmask
+from socialforce.platform import uscc, weekmask
 from socialforce.platform.models import (
     Agency,
     Contract,
@@ -17,8 +17,10 @@ from socialforce.platform.models import (
     Qualification,
     ServiceOffer,
     Volunteer,
+    contract_categories,
     offer_categories,
     offer_towns,
+    provider_towns,
 )
 from socialforce.platform.reference import BACKGROUND_CHECK, SERVICE_CATEGORIES
 from socialforce.platform.seed import names
@@ -45,6 +47,10 @@ UNIT_NAMES = {
               "滕州市工商业联合会", "滕州市慈善总会", "滕州市科学技术协会"),
     "party": (),  # one grassroots party branch per town, named from the town
 }
+UNIT_SUPERIORS = {"department": "滕州市人民政府", "enterprise": "滕州市人民政府国有资产监督管理局",
+                  "institution": "滕州市人民政府", "group": "中共滕州市委员会", "party": "中共滕州市委员会组织部"}
+INSTITUTION_SUPERIORS = (("医院", "滕州市卫生健康局"), ("保健", "滕州市卫生健康局"), ("疾病", "滕州市卫生健康局"),
+                         ("学", "滕州市教育局"), ("图书馆", "滕州市文化和旅游局"), ("融媒体", "中共滕州市委宣传部"))
 VOLUNTEER_SKILLS = {"emotional_comfort": 25, "daily_care": 20, "tutoring": 15, "medical_escort": 12,
                     "employment": 8, "social_integration": 10, "capability_building": 8}
 CATEGORY_ZH = {code: zh for code, zh, *_ in SERVICE_CATEGORIES}
@@ -108,6 +114,22 @@ def _qualification(world: World, provider_id: int, code: str, number: str, decla
             "verified_by_id": None}
 
 
+def _unit_superior(name: str, unit_type: str) -> str:
+    """The department or superior body (主管部门) of a demo pairing unit."""
+    if unit_type == "institution":
+        return next((body for word, body in INSTITUTION_SUPERIORS if word in name), UNIT_SUPERIORS[unit_type])
+    return UNIT_SUPERIORS[unit_type]
+
+
+def _agency_registration(index: int, serial: int, provider_id: int) -> dict:
+    """A demo agency's registration: a valid unified social credit code of a Tengzhou social-service organisation
+    (5 = civil affairs, 2 = social-service organisation, 370481 = Tengzhou), a licence number and a contact phone.
+    Derived from numbers already drawn, not the shared random stream, so the rest of the demo world is unchanged."""
+    phone = f"139{(provider_id * 2654435761) % 10**8:08d}"
+    return {"credit_code": uscc.make(f"52370481MJ{index + 1:04d}{serial % 1000:03d}"),
+            "licence_no": f"滕民社证字第{index + 1:04d}号", "contact_phone": phone}
+
+
 def _staff_rows(world: World, provider: ProviderRef, role: str, count: int) -> list[dict]:
     rng, rows = world.rng, []
     for _ in range(count):
@@ -131,7 +153,7 @@ def build_agencies(world: World, offers: OfferBook) -> None:
     count = scaled(AGENCIES_AT_SCALE_1, s, 2)
     homes = [world.town_by_code["longquan"], world.town_by_code["jinghe"]]
     homes += rng.sample([t for t in world.towns if t not in homes], len(world.towns) - 2)
-    providers, agencies, contracts, members, quals = [], [], [], [], []
+    providers, agencies, contracts, members, quals, covered, bought = [], [], [], [], [], [], []
     start, end = _year_bounds(world)
     for i in range(count):
         home = homes[i % len(homes)]
@@ -151,8 +173,13 @@ def build_agencies(world: World, offers: OfferBook) -> None:
         providers.append(_provider_row(world, ref, "approved", 10.0))
         quals += [_qualification(world, ref.id, code, f"ZG{370481}{rng.randrange(10**6):06d}") for code in held]
         agency_id = w.next_id(Agency)
-        agencies.append({"id": agency_id, "provider_id": ref.id, "licence_no": f"52370481MJ{i + 1:04d}{rng.randrange(10**4):04d}",
-                         "contact_name": names.full_name(rng, rng.choice("MF"))})
+        registration = _agency_registration(i, rng.randrange(10**4), ref.id)
+        phone = world.protect.phone_columns(registration["contact_phone"])
+        agencies.append({"id": agency_id, "provider_id": ref.id, "licence_no": registration["licence_no"],
+                         "credit_code": registration["credit_code"],
+                         "contact_name": names.full_name(rng, rng.choice("MF")),
+                         "contact_phone_enc": phone["phone_enc"], "contact_phone_masked": phone["phone_masked"]})
+        covered += [{"provider_id": ref.id, "town_id": t} for t in sorted(set(ref.towns))]
         hours = rng.randrange(2000, 8001, 100)
         ref.contract_id = w.next_id(Contract)
         contracts.append({"id": ref.contract_id, "agency_id": agency_id,
@@ -161,6 +188,7 @@ def build_agencies(world: World, offers: OfferBook) -> None:
                           "budget_cents": hours * rng.randint(80, 120) * 100, "purchased_hours": float(hours),
                           "used_hours": float(round(hours * rng.uniform(0.55, 0.8))), "starts_on": start,
                           "ends_on": end})
+        bought += [{"contract_id": ref.contract_id, "category_id": world.service_id[c]} for c in ref.categories]
         members += _staff_rows(world, ref, "social_worker", rng.randint(8, 30))
         # at least 8 a week, so a small demo's agencies still have room after their staged orders
         slots = max(8, round(len(ref.staff) * 2 * math.sqrt(min(s, 1.0))))
@@ -173,7 +201,9 @@ def build_agencies(world: World, offers: OfferBook) -> None:
     w.insert(Provider, providers, "providers (agencies)")
     w.insert(Qualification, quals, "qualifications (agencies)")
     w.insert(Agency, agencies)
+    w.insert(provider_towns, covered)
     w.insert(Contract, contracts)
+    w.insert(contract_categories, bought)
     w.insert(ProviderMember, members, "provider_members (social workers)")
 
 
@@ -206,7 +236,7 @@ def build_units(world: World, offers: OfferBook) -> None:
     for town_id in unpaired:
         rng.shuffle(unpaired[town_id])
     weights = [len(unpaired[t.id]) for t in world.towns]
-    providers, units, members, pairings = [], [], [], []
+    providers, units, members, pairings, covered = [], [], [], [], []
     for i, (name, unit_type) in enumerate(_unit_names(world, count)):
         home = [world.town_by_code["longquan"], world.town_by_code["jinghe"]][i] if i < 2 \
             else rng.choices(world.towns, weights)[0]
@@ -214,10 +244,11 @@ def build_units(world: World, offers: OfferBook) -> None:
         ref = ProviderRef(w.next_id(Provider), "unit", name, home.id, lat, lon, float(world.np.normal()))
         providers.append(_provider_row(world, ref, "approved", 5.0))
         units.append({"id": w.next_id(PairingUnit), "provider_id": ref.id, "unit_type": unit_type,
-                      "monthly_visit_quota": 1})
+                      "monthly_visit_quota": 1, "department": _unit_superior(name, unit_type)})
         members += _staff_rows(world, ref, "cadre", rng.randint(3, 15))
         towns = _pair_households(world, ref, home, unpaired, pairings, max(3, round(rng.randint(50, 300) * s)))
         ref.towns = tuple(sorted(towns))
+        covered += [{"provider_id": ref.id, "town_id": t} for t in ref.towns]
         ref.categories = tuple(sorted(rng.sample(UNIT_CATEGORIES, rng.randint(2, 4)), key=UNIT_CATEGORIES.index))
         if i == 0:
             ref.categories = UNIT_CATEGORIES
@@ -227,6 +258,7 @@ def build_units(world: World, offers: OfferBook) -> None:
         world.units.append(ref)
     w.insert(Provider, providers, "providers (units)")
     w.insert(PairingUnit, units)
+    w.insert(provider_towns, covered)
     w.insert(ProviderMember, members, "provider_members (cadres)")
     w.insert(Pairing, pairings)
 

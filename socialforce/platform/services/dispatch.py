@@ -106,10 +106,13 @@ def accept(order: Order, actor: User, assignee_id: int, now: datetime | None = N
 
 
 def _charge_contract(order: Order, now: datetime) -> int:
-    """Atomically charge the order's expected hours to a contract in force with enough hours left."""
+    """Atomically charge the order's expected hours to a contract in force with enough hours left that buys the
+    item's service category (a contract with no categories recorded buys any)."""
+    buys = sa.or_(~Contract.categories.any(), Contract.categories.any(id=order.item.category_id))
     contract_ids = db.session.scalars(
         sa.select(Contract.id).join(Agency).where(
-            Agency.provider_id == order.provider_id, Contract.starts_on <= now.date(), Contract.ends_on >= now.date())
+            Agency.provider_id == order.provider_id, Contract.starts_on <= now.date(), Contract.ends_on >= now.date(),
+            buys)
         .order_by(Contract.ends_on, Contract.id)
     ).all()
     for contract_id in contract_ids:

@@ -323,7 +323,8 @@ class PairedHousehold:
 
 
 def paired_households(pairings: list[Pairing], quota: int, now: datetime) -> list[PairedHousehold]:
-    """Each pairing's household (masked) with this month's completed and still-planned visits by the unit."""
+    """Each pairing's household (masked) with this month's completed and still-planned visits by the unit, and its
+    quota (the pairing's own, else the unit's `quota`)."""
     by_provider: dict[int, list[int]] = {}
     for p in pairings:
         by_provider.setdefault(p.provider_id, []).append(p.household_id)
@@ -334,7 +335,8 @@ def paired_households(pairings: list[Pairing], quota: int, now: datetime) -> lis
                                                           (VisitStatus.planned, VisitStatus.checked_in))
     return [PairedHousehold(p, mask_name(p.household.head_name), p.household.village.name, p.cadre,
                             done[p.provider_id].get(p.household_id, 0),
-                            planned[p.provider_id].get(p.household_id, 0), quota) for p in pairings]
+                            planned[p.provider_id].get(p.household_id, 0),
+                            quota if p.monthly_visit_quota is None else p.monthly_visit_quota) for p in pairings]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Pairing quotas (结对帮扶每月走访): each pairing unit visits each paired household monthly_visit_quota times a month.
+"""Pairing quotas (结对帮扶每月走访): each pairing unit visits each paired household monthly_visit_quota times a month
+(the pairing's own quota when staff set one, else the unit's: `Pairing.quota()`).
 
 The quota counts completed visits by the unit to the household starting in the local calendar month
 (`completed_visits`; the dashboard counts the same way). `generate_quota_visits` (a scheduler job) plans the
@@ -99,9 +100,9 @@ def visits_by_household(provider_id: int, household_ids: list[int], now: datetim
 
 
 def generate_quota_visits(now: datetime) -> dict:
-    """Plan this month's missing pairing visits (PairingUnit.monthly_visit_quota) for each pairing's cadre."""
+    """Plan this month's missing pairing visits (`Pairing.quota()`) for each pairing's cadre."""
     rows = db.session.execute(
-        sa.select(Pairing, PairingUnit.monthly_visit_quota)
+        sa.select(Pairing, Pairing.quota())
         .join(PairingUnit, PairingUnit.provider_id == Pairing.provider_id)
         .join(Provider, Provider.id == Pairing.provider_id)
         .where(Pairing.ended_on.is_(None), Provider.status == ProviderStatus.approved).order_by(Pairing.id)).all()
@@ -152,7 +153,7 @@ def quota_compliance(user: User, now: datetime) -> list[UnitCompliance]:
     """Per pairing unit with paired households in the user's scope: completed visits this month and compliance."""
     counted = visit_counts(*month_bounds(now)).subquery()
     done = sa.func.coalesce(counted.c.n, 0)
-    per_pairing = (sa.select(Pairing.provider_id.label("provider_id"), PairingUnit.monthly_visit_quota.label("quota"),
+    per_pairing = (sa.select(Pairing.provider_id.label("provider_id"), Pairing.quota().label("quota"),
                              done.label("done"))
                    .join(PairingUnit, PairingUnit.provider_id == Pairing.provider_id)
                    .join(Household, Household.id == Pairing.household_id)

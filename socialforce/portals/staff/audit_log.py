@@ -23,7 +23,8 @@ from socialforce.platform.services import audit
 DIGITS_RE = re.compile(r"\d{7,}[Xx]?")
 HIDDEN_DETAIL_KEYS = frozenset({"account"})  # keyed hashes of attempted usernames: meaningless to people
 OBJECT_LINKS = {"provider": ("staff.provider", "provider_id"), "household": ("staff.household", "household_id"),
-                "service_item": ("staff.item", "item_id"), "visit": ("staff.visit", "visit_id")}
+                "service_item": ("staff.item", "item_id"), "visit": ("staff.visit", "visit_id"),
+                "pairing": ("staff.pairing_edit", "pairing_id")}
 MAX_VALUE_LENGTH = 120
 
 

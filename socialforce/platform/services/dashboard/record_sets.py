@@ -171,7 +171,7 @@ def pairing_query(user: User, f: Filters) -> tuple[sa.Select, sa.ColumnElement[b
              .outerjoin(counted, (counted.c.provider_id == Pairing.provider_id)
                         & (counted.c.household_id == Pairing.household_id))
              .where(Pairing.ended_on.is_(None), Pairing.since <= f.month_end, *scope(user, f)))
-    return query, visits >= PairingUnit.monthly_visit_quota, visits
+    return query, visits >= Pairing.quota(), visits
 
 
 def contract_query(f: Filters) -> sa.Select:

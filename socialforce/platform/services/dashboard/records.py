@@ -19,7 +19,6 @@ from socialforce.platform.models import (
     ItemStatus,
     Order,
     Pairing,
-    PairingUnit,
     Provider,
     ServiceCategory,
     ServiceItem,
@@ -237,7 +236,7 @@ def _pairing_records(user, f, params, now) -> Records:
     query, compliant, visits = pairing_query(user, f)
     cols, columns = _household_columns()
     query = (query.with_only_columns(*cols, Provider.name.label("unit"), Pairing.since.label("since"),
-                                     PairingUnit.monthly_visit_quota.label("quota"), visits.label("visits"))
+                                     Pairing.quota().label("quota"), visits.label("visits"))
              .where(Pairing.provider_id == unit).order_by(Pairing.id))
     if params.get("compliant") == "1":
         query = query.where(compliant)
