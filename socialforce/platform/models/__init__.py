@@ -46,11 +46,12 @@ from socialforce.platform.models.providers import (
     Volunteer,
 )
 from socialforce.platform.models.ranker import RankerModel
+from socialforce.platform.models.recognition import CalendarFeed, HoursCertificate
 from socialforce.platform.models.users import LoginThrottle, Role, User
 
 __all__ = [
-    "Agency", "AssistanceCategory", "AuditLog", "Contract", "Enrollment", "EvaluationSource",
-    "FeedbackChannel", "Frequency", "Household", "HouseholdBlock", "HouseholdFeedback", "Impression", "ItemStatus",
+    "Agency", "AssistanceCategory", "AuditLog", "CalendarFeed", "Contract", "Enrollment", "EvaluationSource",
+    "FeedbackChannel", "Frequency", "Household", "HouseholdBlock", "HouseholdFeedback", "HoursCertificate", "Impression", "ItemStatus",
     "JobRun", "LoginThrottle", "MaterialAssistance", "Member",
     "MemberRole", "Notification", "OfferStatus", "Order", "OrderEvent", "OrderState", "OutboxMessage",
     "OutboxStatus", "Outcome", "Pairing", "PairingUnit", "Priority", "Provider", "ProviderKind",

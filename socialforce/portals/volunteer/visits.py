@@ -10,8 +10,10 @@ from flask_login import current_user
 from socialforce.platform.extensions import db
 from socialforce.platform.models import Order, TaskSignup, Visit, Volunteer, VolunteerTask, utcnow
 from socialforce.platform.models.orders import LIVE_STATES
-from socialforce.platform.services import ServiceError, hours, visits, volunteers
+from socialforce.platform.services import ServiceError, calendars, hours, visits, volunteers
+from socialforce.portals.downloads import send
 from socialforce.portals.forms import PlanForm
+from socialforce.portals.public.calendar import visit_file
 from socialforce.portals.visits import (
     calendar_context,
     parse_week,
@@ -66,6 +68,20 @@ def visit_page(visit_id: int):
     """The phone page of one of my visits (no household address or ID)."""
     return render_template("visits/visit.html", portal="volunteer",
                            **visit_page_context(visit_or_404(visit_id), current_user))
+
+
+def visit_ics(visit_id: int):
+    """One of my visits as an .ics file for my calendar app."""
+    return visit_file(visit_or_404(visit_id))
+
+
+def task_ics(order_id: int):
+    """A task I signed up for (with a start time) as an .ics file."""
+    task = calendars.signed_up_task(current_user, order_id)
+    if task is None:
+        abort(404)
+    return send("task_ics", calendars.task_file(task, current_user, utcnow()), f"task-{order_id}.ics",
+                order_id=order_id)
 
 
 def visit_action_post(visit_id: int, action: str):
