@@ -23,6 +23,7 @@ ROUTES = [  # (rule, endpoint, view, methods)
     ("/visits/<int:visit_id>/<action>", "visit_action", visits.visit_action_post, POST),
     ("/hours", "hours", visits.hours_page, GET),
     ("/hours/certificate", "certificate", visits.certificate, GET),
+    ("/hours/certificate.pdf", "certificate_pdf", visits.certificate_pdf, GET),
 ]
 
 add_routes(bp, ROUTES)
