@@ -44,8 +44,10 @@ def calendar():
         .join(TaskSignup, TaskSignup.task_id == VolunteerTask.id)
         .where(TaskSignup.volunteer_id == volunteer.id, Order.state.in_(LIVE_STATES))
         .order_by(Order.id.desc()).limit(50)).all()
+    timed = set(db.session.scalars(sa.select(VolunteerTask.order_id).where(
+        VolunteerTask.order_id.in_([o.id for o in tasks]), VolunteerTask.starts_at.is_not(None))))
     context = calendar_context(visits.Assignee(volunteer_id=volunteer.id), parse_week(request.args.get("week")))
-    return render_template("volunteer/visits/calendar.html", tasks=tasks, **context)
+    return render_template("volunteer/visits/calendar.html", tasks=tasks, timed=timed, **context)
 
 
 def plan(order_id: int):
