@@ -15,6 +15,8 @@ DOWNLOADS = {  # endpoint -> the audit row's kind
     "staff.export_households": "households", "staff.export_items": "items", "staff.export_orders": "orders",
     "staff.dashboard_export": "dashboard_table", "staff.monthly_report": "monthly_report",
     "staff.import_template": "import_template", "staff.import_errors": "import_errors",
+    "agency.visit_ics": "visit_ics", "unit.visit_ics": "visit_ics", "volunteer.visit_ics": "visit_ics",
+    "volunteer.task_ics": "task_ics", "volunteer.certificate_pdf": "hours_certificate",
 }
 
 
@@ -62,5 +64,6 @@ def test_every_download_route_writes_one_audit_row(demo, app):
         discard_uploads({"city": token})
     assert not failures, "\n".join(failures)
     assert set(downloaded) == set(DOWNLOADS), f"download routes found: {sorted(downloaded)}"
-    formats = {"staff.monthly_report": 1, "staff.import_template": 1}
+    formats = {"staff.monthly_report": 1, "staff.import_template": 1,  # one walker each (volunteer1 for the last)
+               "volunteer.visit_ics": 1, "volunteer.task_ics": 1, "volunteer.certificate_pdf": 1}
     assert all(downloaded[e] == formats.get(e, 2) for e in DOWNLOADS), downloaded
