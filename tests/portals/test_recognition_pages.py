@@ -245,3 +245,21 @@ def test_a_visit_downloads_as_an_audited_ics_file(client):
                                  None, utcnow())
     db.session.commit()
     assert client.get(f"/unit/visits/{stranger.id}.ics").status_code == 404
+
+
+def test_without_weasyprint_the_pdf_link_says_to_print_from_the_browser(client, monkeypatch):
+    vol = volunteer_login()
+    _confirmed(vol)
+    db.session.commit()
+
+    def unavailable(_html):
+        raise pdf.PdfUnavailable("no Pango here")
+
+    monkeypatch.setattr(pdf, "html_to_pdf", unavailable)
+    monkeypatch.setattr(pdf, "available", lambda: False)
+    login(client, "vol-a")
+    page = client.get("/volunteer/hours/certificate").get_data(as_text=True)
+    assert "/volunteer/hours/certificate.pdf" not in page  # no PDF button where none can be made
+    answer = client.get("/volunteer/hours/certificate.pdf", follow_redirects=True)
+    assert answer.status_code == 200 and answer.mimetype == "text/html"
+    assert "本服务器无法生成 PDF 文件" in answer.get_data(as_text=True)
