@@ -104,9 +104,11 @@ def user_for_token(token: str) -> User | None:
 
 
 def touch_feed(user: User, now: datetime) -> None:
-    """Note when the feed was last fetched (shown on the settings page)."""
-    db.session.execute(sa.update(CalendarFeed).where(CalendarFeed.user_id == user.id).values(last_used_at=now)
-                       .execution_options(synchronize_session=False))
+    """Note when the feed was last fetched (shown on the settings page); at most one write an hour per feed, so
+    calendar apps polling often do not keep the database busy."""
+    stale = sa.or_(CalendarFeed.last_used_at.is_(None), CalendarFeed.last_used_at < now - timedelta(hours=1))
+    db.session.execute(sa.update(CalendarFeed).where(CalendarFeed.user_id == user.id, stale)
+                       .values(last_used_at=now).execution_options(synchronize_session=False))
 
 
 # ---- what the user may see --------------------------------------------------------------------------------------
