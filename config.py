@@ -100,6 +100,11 @@ class Config:
     SMS_APP_SECRET = os.environ.get("SMS_APP_SECRET")
     SMS_SIGN_NAME = os.environ.get("SMS_SIGN_NAME", "")
     SMS_TEMPLATES = json.loads(os.environ.get("SMS_TEMPLATES") or "{}")
+    # Hours certificates (services/hours.py): who issues them, how to reach them, and the public address printed in
+    # the QR code (https://host, no trailing slash; unset: the address the certificate was downloaded from).
+    CERTIFICATE_ISSUER = os.environ.get("CERTIFICATE_ISSUER", "滕州市民政局")
+    CERTIFICATE_CONTACT = os.environ.get("CERTIFICATE_CONTACT", "滕州市民政局社会救助服务中心")
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
     TESTING = False
     DEBUG = False
 

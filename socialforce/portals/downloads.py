@@ -14,6 +14,7 @@ from socialforce.platform.transactions import run_in_transaction
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIMETYPE = "text/csv; charset=utf-8"
+MIMETYPES = {".xlsx": XLSX_MIMETYPE, ".ics": "text/calendar; charset=utf-8", ".pdf": "application/pdf"}
 _FILENAME_FORBIDDEN = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|;]+')
 
 
@@ -37,12 +38,12 @@ def safe_filename(name: str) -> str:
 
 
 def download_response(data: bytes, filename: str) -> Response:
-    """A download response for xlsx/csv bytes; the extension of `filename` picks the content type.
+    """A download response for xlsx/csv/ics/pdf bytes; the extension of `filename` picks the content type.
 
     Content-Disposition carries an ASCII fallback and the full name as filename*=UTF-8''...
     """
     filename = safe_filename(filename)
-    mimetype = XLSX_MIMETYPE if filename.lower().endswith(".xlsx") else CSV_MIMETYPE
+    mimetype = next((m for ext, m in MIMETYPES.items() if filename.lower().endswith(ext)), CSV_MIMETYPE)
     ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode().strip(" ._")
     if "." not in ascii_name:
         ascii_name = "export" + ("." + filename.rsplit(".", 1)[-1] if "." in filename else "")

@@ -116,6 +116,7 @@ def test_journey3_volunteer_signs_up_serves_and_gets_certificate(portal):
     visit_link.click()
     visit_id = int(re.search(r"/volunteer/visits/(\d+)$", volunteer.url).group(1))
     expect(volunteer.locator("dl dd").nth(2)).to_have_text(village)  # the place: the village, no street address
+    expect(volunteer.get_by_role("link", name="加入我的日历（.ics）")).to_have_count(1)  # the visit as an .ics file
     volunteer.get_by_role("button", name="签到").click()
     expect(flash(volunteer)).to_have_text("已签到。")
     volunteer.get_by_role("button", name="签退").click()
@@ -159,3 +160,12 @@ def test_journey3_volunteer_signs_up_serves_and_gets_certificate(portal):
     expect(certificate.locator("tbody tr").filter(has_text=village)).to_contain_text("0.25")
     portal.shot(volunteer, "certificate")
     portal.assert_fits_phone(volunteer, "certificate")
+
+    # anyone holding the certificate checks its number on the public page (the QR code's address)
+    number = certificate.locator("p strong").first.inner_text()
+    assert re.fullmatch(r"TZ\d{4}(-[0-9A-Z]{4}){3}", number), number
+    portal.go(volunteer, f"/verify/{number}")
+    expect(volunteer.locator("[data-verdict]")).to_have_text("该证明真实有效。")
+    expect(volunteer.locator("main dl")).to_contain_text(REAL_NAME[0] + "**")
+    expect(volunteer.locator("main dl")).to_contain_text("0.25")
+    expect(volunteer.locator("main")).not_to_contain_text(REAL_NAME)

@@ -7,7 +7,7 @@ import pytest
 
 from socialforce.platform.extensions import db
 from socialforce.platform.models import Role, ServiceRecord, Visit
-from socialforce.platform.services import ServiceError, accounts, hours
+from socialforce.platform.services import ServiceError, accounts, certificates, hours
 from tests import factories
 from tests.platform.test_visits import NOW, accepted_order
 
@@ -63,10 +63,28 @@ def test_a_confirmed_record_counts_and_an_unconfirmed_one_does_not():
     with pytest.raises(ServiceError):
         hours.confirm_record(first, staff, NOW)
     assert hours.confirmed_minutes(vol.id) == 90
-    cert = hours.certificate(vol, NOW)
+    cert = certificates.issue(vol, None, NOW)
     assert (cert.total_minutes, cert.total_hours, [r.id for r in cert.records]) == (90, 1.5, [first.id])
     assert cert.id_masked == vol.id_masked and cert.issued_on == date(2024, 3, 4)
+    assert certificates.issue(vol, None, NOW + timedelta(days=1)).number == cert.number  # same content, same number
     hours.confirm_record(second, staff, NOW)
-    again = hours.certificate(vol, NOW)
-    assert again.total_minutes == 135 and again.code != cert.code
-    assert again.code == hours.certificate_code(vol.id, 135, 2, date(2024, 3, 4))
+    again = certificates.issue(vol, None, NOW)
+    assert again.total_minutes == 135 and again.number != cert.number
+    assert (again.period_from, again.period_to) == (date(2024, 3, 1), date(2024, 3, 2))
+
+
+@pytest.mark.parametrize(("hours_done", "stars", "next_stars", "to_next"), [
+    (0, 0, 1, 100), (99.75, 0, 1, 0.25), (100, 1, 2, 200), (299.5, 1, 2, 0.5), (300, 2, 3, 300),
+    (600, 3, 4, 400), (999.75, 3, 4, 0.25), (1000, 4, 5, 500), (1499.75, 4, 5, 0.25), (1500, 5, None, 0),
+    (2000, 5, None, 0),
+])
+def test_star_levels_follow_the_national_thresholds(hours_done, stars, next_stars, to_next):
+    level = hours.star_level(round(hours_done * 60))
+    assert (level.stars, level.next_stars, level.hours_to_next) == (stars, next_stars, to_next)
+    assert 0 <= level.progress <= 1
+
+
+def test_progress_runs_from_this_levels_threshold_to_the_next():
+    assert hours.star_level(200 * 60).progress == 0.5  # 1 star at 100 h, 2 at 300 h
+    assert hours.star_level(0).progress == 0
+    assert hours.star_level(1500 * 60).progress == 1

@@ -136,7 +136,7 @@ def test_staff_confirm_a_record_and_the_volunteer_prints_a_certificate(client, a
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert vol.id_masked in html and "2.25" in html and "测试村" in html and "@media print" in html
-    assert re.search(r"[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}", html)
+    assert re.search(r"TZ\d{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", html)
     assert "<script" not in html
 
 

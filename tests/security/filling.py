@@ -7,10 +7,13 @@ import re
 import secrets as random_tokens
 from pathlib import Path
 
+import sqlalchemy as sa
+
+from socialforce.platform.extensions import db
 from socialforce.platform.imports.rules import HOUSEHOLDS
 from socialforce.platform.imports.uploads import Upload
-from socialforce.platform.models import utcnow
-from socialforce.platform.services import imports
+from socialforce.platform.models import HoursCertificate, ServiceRecord, User, Volunteer, utcnow
+from socialforce.platform.services import calendars, certificates, imports
 from tests.conftest import IsolatedClient, login
 from tests.security.support import owned_ids
 
@@ -39,6 +42,26 @@ def import_token(u) -> str:
     return upload.token
 
 
+def feed_token(u) -> str:
+    """A current calendar feed token: the user's own (rotated now), or volunteer1's for anyone else (committed)."""
+    owner = u if u is not None and calendars.has_feed_role(u) else db.session.scalar(
+        sa.select(User).where(User.username == "volunteer1"))
+    token = calendars.rotate_feed(owner, utcnow())
+    db.session.commit()
+    return token
+
+
+def certificate_number() -> str:
+    """The number of an issued hours certificate (issued now, for a volunteer with confirmed hours, if none is)."""
+    number = db.session.scalar(sa.select(HoursCertificate.number).order_by(HoursCertificate.id).limit(1))
+    if number is None:
+        volunteer = db.session.scalar(sa.select(Volunteer).join(ServiceRecord, ServiceRecord.volunteer_id == Volunteer.id)
+                                      .where(ServiceRecord.confirmed_at.is_not(None)).order_by(Volunteer.id).limit(1))
+        number = certificates.issue(volunteer, None, utcnow()).number
+        db.session.commit()
+    return number
+
+
 class Filler:
     """Fills a rule's parameters for one user: their own objects, or another tenant's."""
 
@@ -63,6 +86,10 @@ class Filler:
             return self.hsds_ids[name]
         if name == "token":
             return self.tokens.get(u.username if u else "", random_tokens.token_hex(16))
+        if name == "feed_token":
+            return feed_token(u)
+        if name == "number":
+            return certificate_number()
         if name.endswith("_id"):
             if u is None:
                 return 1

@@ -60,6 +60,8 @@ POLICY: dict[str, object] = {
 ENDPOINT_POLICY: dict[str, object] = {
     "public.logout": LOGGED_IN,
     "public.change_password": LOGGED_IN,
+    "public.calendar_settings": frozenset({Role.volunteer, Role.social_worker, Role.cadre, Role.agency_admin,
+                                           Role.unit_admin}),  # staff have no calendar feed
     "inbox.failed": frozenset({Role.city_staff}),
     "inbox.retry": frozenset({Role.city_staff}),
     **{f"{portal}.{endpoint}": frozenset({admin}) for portal, admin in (("agency", Role.agency_admin),

@@ -24,6 +24,8 @@ DOWNLOADS = {  # endpoint -> the audit row's kind
     "staff.dashboard_export": "dashboard_table", "staff.monthly_report": "monthly_report",
     "staff.import_template": "import_template", "staff.import_errors": "import_errors",
     "staff.job_file": "orders",  # a large export's file, written by a background job
+    "agency.visit_ics": "visit_ics", "unit.visit_ics": "visit_ics", "volunteer.visit_ics": "visit_ics",
+    "volunteer.task_ics": "task_ics", "volunteer.certificate_pdf": "hours_certificate",
 }
 
 
@@ -73,5 +75,6 @@ def test_every_download_route_writes_one_audit_row(demo, app):
         discard_job_files(jobs)
     assert not failures, "\n".join(failures)
     assert set(downloaded) == set(DOWNLOADS), f"download routes found: {sorted(downloaded)}"
-    formats = {"staff.monthly_report": 1, "staff.import_template": 1, "staff.job_file": 1}
+    formats = {"staff.monthly_report": 1, "staff.import_template": 1, "staff.job_file": 1,  # one walker each
+               "volunteer.visit_ics": 1, "volunteer.task_ics": 1, "volunteer.certificate_pdf": 1}
     assert all(downloaded[e] == formats.get(e, 2) for e in DOWNLOADS), downloaded

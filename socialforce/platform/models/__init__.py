@@ -54,13 +54,15 @@ from socialforce.platform.models.providers import (
     provider_towns,
 )
 from socialforce.platform.models.ranker import RankerModel
+from socialforce.platform.models.recognition import CalendarFeed, HoursCertificate
 from socialforce.platform.models.users import LoginThrottle, Role, User
 
 __all__ = [
-    "Agency", "AssistanceCategory", "AuditLog", "BackgroundJob", "Contract", "Enrollment", "EvaluationSource",
-    "FeedbackChannel", "Frequency", "Household", "HouseholdBlock", "HouseholdFeedback", "Impression", "ItemStatus",
-    "JobRun", "JobState", "LoginThrottle", "MaterialAssistance", "Member", "MemberRole", "Notification",
-    "NotificationSettings", "OfferStatus", "Order", "OrderEvent", "OrderState", "OutboxMessage",
+    "Agency", "AssistanceCategory", "AuditLog", "BackgroundJob", "CalendarFeed", "Contract", "Enrollment",
+    "EvaluationSource", "FeedbackChannel", "Frequency", "Household", "HouseholdBlock", "HouseholdFeedback",
+    "HoursCertificate", "Impression", "ItemStatus", "JobRun", "JobState", "LoginThrottle", "MaterialAssistance",
+    "Member", "MemberRole", "Notification", "NotificationSettings", "OfferStatus", "Order", "OrderEvent",
+    "OrderState", "OutboxMessage",
     "OutboxStatus", "Outcome", "Pairing", "PairingUnit", "Priority", "Provider", "ProviderKind",
     "ProviderMember", "ProviderStatus", "Qualification", "RankerModel", "Resolution", "Role", "SchedulerLease",
     "ServiceCategory", "ServiceItem", "ServiceOffer", "ServiceRecord", "Sex", "TaskSignup", "Town", "User",

@@ -196,6 +196,7 @@ class ServiceRecord(db.Model):
     confirmed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     confirmed_at: Mapped[datetime | None]
     visit: Mapped[Visit] = relationship()
+    volunteer = relationship("Volunteer")
 
 
 class Resolution(enum.StrEnum):

@@ -1,4 +1,5 @@
-"""Volunteer service hours (服务时长): the rounding rule, service records, confirmation and the hours certificate.
+"""Volunteer service hours (服务时长): the rounding rule, service records, confirmation (one by one or in bulk) and
+star levels; the numbered hours certificate is services/certificates.py.
 
 The rounding rule (applied once, at check-out, to the time between check-in and check-out):
 
@@ -17,18 +18,15 @@ never confirmed in bulk: staff confirm each one on its own, saying they checked 
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import gettext as _
 
 from socialforce.platform.extensions import db
 from socialforce.platform.i18n import local_time
-from socialforce.platform.models import Household, Order, ServiceItem, ServiceRecord, User, Visit, Volunteer
+from socialforce.platform.models import Household, Order, ServiceItem, ServiceRecord, User, Visit
 from socialforce.platform.scoping import household_filter
 from socialforce.platform.services import ServiceError, audit
 
@@ -85,8 +83,10 @@ def confirm_record(record: ServiceRecord, actor: User, now: datetime, checked_fl
 def confirm_records(user: User, record_ids: list[int], now: datetime) -> int:
     """Confirm in bulk the pending records in the user's scope among `record_ids`, except those whose visit is
     flagged (they are confirmed one at a time) and those confirmed meanwhile; returns how many were confirmed."""
-    records = db.session.scalars(pending_records(user).where(ServiceRecord.id.in_(record_ids),
-                                                             Visit.flags.is_(None))).all()
+    records = []
+    for start in range(0, len(record_ids), 500):  # bounded IN lists
+        records += db.session.scalars(pending_records(user).where(ServiceRecord.id.in_(record_ids[start:start + 500]),
+                                                                  Visit.flags.is_(None))).all()
     confirmed = 0
     for record in records:
         try:
@@ -111,49 +111,108 @@ def records_of(volunteer_id: int) -> sa.Select:
         ServiceRecord.served_on.desc(), ServiceRecord.id.desc())
 
 
-@dataclass(frozen=True)
-class Certificate:
-    """The data printed on a volunteer's hours certificate."""
+# ---- star levels (national rule: 1 star at 100 confirmed hours ... 5 stars at 1,500) ----------------------------
 
-    name: str
-    id_masked: str
-    total_minutes: int
-    records: list[ServiceRecord]
-    issuer: str
-    issued_on: date
-    code: str
+STAR_HOURS = (100, 300, 600, 1000, 1500)  # confirmed hours for 1, 2, 3, 4 and 5 stars
+
+
+@dataclass(frozen=True)
+class StarLevel:
+    """A volunteer's star level (0-5) by confirmed hours, and the way to the next level."""
+
+    stars: int
+    hours: float
+    next_stars: int | None
+    next_hours: int | None
 
     @property
-    def total_hours(self) -> float:
-        """Confirmed hours, to two decimals."""
-        return round(self.total_minutes / 60, 2)
+    def hours_to_next(self) -> float:
+        """Hours still to serve for the next level (0 at 5 stars)."""
+        return max(0.0, round((self.next_hours or 0) - self.hours, 2)) if self.next_hours else 0.0
+
+    @property
+    def progress(self) -> float:
+        """Progress from this level's threshold to the next, 0..1 (1 at 5 stars)."""
+        if self.next_hours is None:
+            return 1.0
+        low = STAR_HOURS[self.stars - 1] if self.stars else 0
+        return min(1.0, max(0.0, (self.hours - low) / (self.next_hours - low)))
 
 
-def certificate_code(volunteer_id: int, total_minutes: int, record_count: int, issued_on: date) -> str:
-    """A verification code over the certificate's content, keyed by the app's secret (recomputable to verify)."""
-    message = f"{volunteer_id}:{total_minutes}:{record_count}:{issued_on.isoformat()}".encode()
-    digest = hmac.new(current_app.config["SECRET_KEY"].encode(), message, hashlib.sha256).hexdigest().upper()
-    return "-".join(digest[i:i + 4] for i in range(0, 16, 4))
+def star_level(minutes: int) -> StarLevel:
+    """The star level for confirmed service minutes (platform hours; no other source of hours exists yet)."""
+    hours_done = round(minutes / 60, 2)
+    stars = sum(1 for threshold in STAR_HOURS if hours_done >= threshold)
+    if stars == len(STAR_HOURS):
+        return StarLevel(stars, hours_done, None, None)
+    return StarLevel(stars, hours_done, stars + 1, STAR_HOURS[stars])
 
 
-def certificate(volunteer: Volunteer, now: datetime) -> Certificate:
-    """A volunteer's hours certificate: masked ID, confirmed records and total, issuer, date and code."""
-    records = list(db.session.scalars(
-        sa.select(ServiceRecord).where(ServiceRecord.volunteer_id == volunteer.id,
-                                       ServiceRecord.confirmed_at.is_not(None))
-        .order_by(ServiceRecord.served_on, ServiceRecord.id)
-    ))
-    total = sum(r.minutes for r in records)
-    issued_on = date.fromisoformat(local_time(now, "%Y-%m-%d"))
-    return Certificate(
-        name=volunteer.real_name, id_masked=volunteer.id_masked, total_minutes=total, records=records,
-        issuer=_("Tengzhou Civil Affairs Bureau, Social Assistance Service Centre"), issued_on=issued_on,
-        code=certificate_code(volunteer.id, total, len(records), issued_on),
-    )
+# ---- staff confirmation in bulk ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RecordFilter:
+    """Which pending records a staff page shows: town, service category, service dates (inclusive)."""
+
+    town_id: int | None = None
+    category_id: int | None = None
+    served_from: date | None = None
+    served_to: date | None = None
+
+    def where(self) -> list[sa.ColumnElement[bool]]:
+        """The filter's SQL conditions (over ServiceRecord joined to Visit, Order, ServiceItem, Household)."""
+        conditions = []
+        if self.town_id:
+            conditions.append(Household.town_id == self.town_id)
+        if self.category_id:
+            conditions.append(ServiceItem.category_id == self.category_id)
+        if self.served_from:
+            conditions.append(ServiceRecord.served_on >= self.served_from)
+        if self.served_to:
+            conditions.append(ServiceRecord.served_on <= self.served_to)
+        return conditions
+
+
+@dataclass(frozen=True)
+class BulkSummary:
+    """What confirming every matching record would do: N records for M people, up to the newest record id seen."""
+
+    records: int
+    people: int
+    minutes: int
+    flagged: int
+    max_id: int
+
+
+def bulk_candidates(user: User, filters: RecordFilter, max_id: int | None = None) -> sa.Select:
+    """Pending records in scope matching the filter that may be confirmed in bulk (flagged visits never are)."""
+    query = pending_records(user).where(Visit.flags.is_(None), *filters.where())
+    return query.where(ServiceRecord.id <= max_id) if max_id is not None else query
+
+
+def bulk_summary(user: User, filters: RecordFilter) -> BulkSummary:
+    """How many records for how many volunteers (and minutes) a bulk confirmation would confirm now."""
+    ids = bulk_candidates(user, filters).with_only_columns(
+        ServiceRecord.id, ServiceRecord.volunteer_id, ServiceRecord.minutes).order_by(None).subquery()
+    records, people, minutes, max_id = db.session.execute(sa.select(
+        sa.func.count(ids.c.id), sa.func.count(sa.distinct(ids.c.volunteer_id)),
+        sa.func.coalesce(sa.func.sum(ids.c.minutes), 0), sa.func.coalesce(sa.func.max(ids.c.id), 0))).one()
+    flagged_q = pending_records(user).where(Visit.flags.is_not(None), *filters.where()).with_only_columns(
+        sa.func.count(ServiceRecord.id)).order_by(None)
+    return BulkSummary(records=records, people=people, minutes=int(minutes), flagged=db.session.scalar(flagged_q),
+                       max_id=max_id)
+
+
+def confirm_matching(user: User, filters: RecordFilter, max_id: int, now: datetime) -> int:
+    """Confirm every pending, unflagged record in scope matching the filter with an id up to `max_id` (the records
+    the staff member was asked about, not ones that arrived since); returns how many were confirmed."""
+    ids = list(db.session.scalars(bulk_candidates(user, filters, max_id).with_only_columns(ServiceRecord.id)))
+    return confirm_records(user, ids, now)
 
 
 def pending_records(user: User) -> sa.Select:
-    """Unconfirmed records of visits to households in a staff user's scope, oldest first."""
+    """Unconfirmed records of visits to households in a staff user's scope, oldest first (joined to Visit, Order,
+    ServiceItem and Household, for filters)."""
     return (sa.select(ServiceRecord).join(Visit, Visit.id == ServiceRecord.visit_id)
             .join(Order, Order.id == Visit.order_id).join(ServiceItem).join(Household)
             .where(ServiceRecord.confirmed_at.is_(None), household_filter(user))

@@ -32,6 +32,7 @@ ROUTES = [  # (rule, endpoint, view, methods)
     ("/profile/edit", "profile_edit", profile.profile_edit, FORM),
     ("/calendar", "calendar", visits.calendar, GET),
     ("/visits/<int:visit_id>", "visit", visits.visit_page, GET),
+    ("/visits/<int:visit_id>.ics", "visit_ics", visits.visit_ics, GET),
     ("/visits/<int:visit_id>/<action>", "visit_action", visits.visit_post, POST),
 ]
 

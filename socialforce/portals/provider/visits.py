@@ -14,6 +14,7 @@ from socialforce.platform.services import ServiceError, outcomes, visits
 from socialforce.portals import visits as pages
 from socialforce.portals.forms import PlanForm, do, form_errors, outcome_form, outcome_input
 from socialforce.portals.provider.access import portal
+from socialforce.portals.public.calendar import visit_file
 
 
 def _members(user: User) -> list[ProviderMember]:
@@ -59,6 +60,11 @@ def order_visits(order_id: int):
         proposals=pages.proposals(order, assignee) if assignee else [], plan_form=PlanForm(),
         outcome_form=outcome_form(), outcome_list=outcomes.outcomes_of(order),
         assignee_name=assignee.name() if assignee else None)
+
+
+def visit_ics(visit_id: int):
+    """One visit in scope as an .ics file for a calendar app."""
+    return visit_file(pages.visit_or_404(visit_id))
 
 
 def visit_page(visit_id: int):

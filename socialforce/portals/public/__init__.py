@@ -1,7 +1,7 @@
 """Public pages: home, login/logout, language switch.
 
 Every route of the blueprint is listed in ROUTES below; the views live in the modules it names."""
-from socialforce.portals.public import account, views
+from socialforce.portals.public import account, calendar, verify, views
 from socialforce.portals.public.views import bp
 from socialforce.portals.routing import FORM, GET, POST, add_routes
 
@@ -12,6 +12,10 @@ ROUTES = [  # (rule, endpoint, view, methods)
     ("/logout", "logout", views.logout, POST),
     ("/lang/<code>", "set_language", views.set_language, POST),
     ("/volunteer-signup", "volunteer_signup", views.volunteer_signup, FORM),
+    ("/account/calendar", "calendar_settings", calendar.settings, FORM),
+    ("/calendar/<feed_token>.ics", "calendar_feed", calendar.feed, GET),
+    ("/verify", "verify_form", verify.verify_form, GET),
+    ("/verify/<number>", "verify", verify.verify, GET),
 ]
 
 add_routes(bp, ROUTES)

@@ -1,17 +1,15 @@
-"""Staff visit pages: any assignee's week calendar in scope, a visit's page, confirming volunteers' service
-records, pairing-unit quota compliance, a household's timeline and the independent evaluation of an order."""
+"""Staff visit pages: any assignee's week calendar in scope, a visit's page, pairing-unit quota compliance, a
+household's timeline and the independent evaluation of an order (volunteers' hours: staff/hours.py)."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from socialforce.platform.extensions import db
 from socialforce.platform.localtime import to_local
-from socialforce.platform.models import EvaluationSource, Order, ServiceRecord, utcnow
+from socialforce.platform.models import EvaluationSource, Order, utcnow
 from socialforce.platform.scoping import get_household_or_404, get_order_or_404
-from socialforce.platform.services import feedback, hours, households, outcomes, quotas, visits
-from socialforce.platform.transactions import run_in_transaction
+from socialforce.platform.services import feedback, households, outcomes, quotas, visits
 from socialforce.portals.forms import EvaluationForm, do, form_errors, outcome_form, outcome_input
 from socialforce.portals.staff.feedback import FeedbackForm
 from socialforce.portals.visits import (
@@ -53,31 +51,6 @@ def visit_post(visit_id: int, action: str):
     visit = visit_or_404(visit_id)
     visit_action(visit, action, current_user)
     return redirect(url_for("staff.visit", visit_id=visit.id), 303)
-
-
-def pending_hours():
-    """Volunteers' service records awaiting confirmation in scope."""
-    page = db.paginate(hours.pending_records(current_user), per_page=current_app.config["PAGE_SIZE"],
-                       error_out=False)
-    return render_template("staff/visits/hours.html", page=page)
-
-
-def confirm_record(record_id: int):
-    """Confirm one service record so it counts towards the volunteer's hours (a flagged visit: once checked)."""
-    record = db.session.scalar(hours.pending_records(current_user).where(ServiceRecord.id == record_id))
-    if record is None:
-        abort(404)
-    do(lambda: hours.confirm_record(record, current_user, utcnow(), checked_flags=request.form.get("checked") == "1"),
-       _("The service record was confirmed (%(minutes)s minutes).", minutes=record.minutes))
-    return redirect(url_for("staff.hours", page=request.args.get("page", type=int)), 303)
-
-
-def confirm_records():
-    """Confirm the ticked records in one go; records of flagged visits are never confirmed in bulk."""
-    ids = [i for i in request.form.getlist("record_id", type=int) if 0 < i < MAX_ID][:current_app.config["PAGE_SIZE"]]
-    count = run_in_transaction(lambda: hours.confirm_records(current_user, ids, utcnow()))
-    flash(_("%(count)s service records were confirmed.", count=count), "success" if count else "warning")
-    return redirect(url_for("staff.hours", page=request.args.get("page", type=int)), 303)
 
 
 def quota():

@@ -18,9 +18,12 @@ ROUTES = [  # (rule, endpoint, view, methods)
     ("/calendar", "calendar", visits.calendar, GET),
     ("/tasks/<int:order_id>/plan", "plan", visits.plan, FORM),
     ("/visits/<int:visit_id>", "visit", visits.visit_page, GET),
+    ("/visits/<int:visit_id>.ics", "visit_ics", visits.visit_ics, GET),
+    ("/tasks/<int:order_id>.ics", "task_ics", visits.task_ics, GET),
     ("/visits/<int:visit_id>/<action>", "visit_action", visits.visit_action_post, POST),
     ("/hours", "hours", visits.hours_page, GET),
     ("/hours/certificate", "certificate", visits.certificate, GET),
+    ("/hours/certificate.pdf", "certificate_pdf", visits.certificate_pdf, GET),
 ]
 
 add_routes(bp, ROUTES)
