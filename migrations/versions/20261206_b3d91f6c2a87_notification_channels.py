@@ -2,7 +2,7 @@
 user's channel choices and quiet hours
 
 Revision ID: b3d91f6c2a87
-Revises: 5e0c2b7d9a11
+Revises: b3d5f7a9c1e2
 Create Date: 2026-12-06 07:40:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b3d91f6c2a87'
-down_revision = '5e0c2b7d9a11'
+down_revision = 'b3d5f7a9c1e2'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """calendar_feeds (secret iCalendar URLs, hashed) and hours_certificates (numbered, verifiable, revocable)
 
 Revision ID: c16a4e8b2f31
-Revises: 5e0c2b7d9a11
+Revises: 0a9e4c6d8f21
 Create Date: 2026-12-06 07:30:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'c16a4e8b2f31'
-down_revision = '5e0c2b7d9a11'
+down_revision = '0a9e4c6d8f21'
 branch_labels = None
 depends_on = None
 

@@ -2,8 +2,8 @@
 department, a contract's service categories, a pairing's own monthly quota, and one active pairing per unit and
 household (a unit may pair a household again after an earlier pairing ended)
 
-Revision ID: b3d5f7a9c1e2
-Revises: 5e0c2b7d9a11
+Revision ID: 0a9e4c6d8f21
+Revises: b3d91f6c2a87
 Create Date: 2026-12-06 07:40:00
 
 """
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = 'b3d5f7a9c1e2'
-down_revision = '5e0c2b7d9a11'
+revision = '0a9e4c6d8f21'
+down_revision = 'b3d91f6c2a87'
 branch_labels = None
 depends_on = None
 
