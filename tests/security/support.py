@@ -18,8 +18,8 @@ from flask import Flask
 from socialforce.platform import crypto
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
-    BackgroundJob,
     Agency,
+    BackgroundJob,
     Contract,
     Household,
     Member,
