@@ -249,16 +249,27 @@ class MatchIndex:
         return a if b is None else np.union1d(a, b)
 
     @staticmethod
-    def _best_offer_per_provider(part: Part, ok: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        """Keep, per row and provider, only the best eligible offer (ties: lowest offer id)."""
-        r, c = np.nonzero(ok)
-        order = np.lexsort((c, -scores[r, c], part.providers[c], r))
-        r, c = r[order], c[order]
-        keep = np.ones(r.size, dtype=bool)
-        keep[1:] = (r[1:] != r[:-1]) | (part.providers[c[1:]] != part.providers[c[:-1]])
-        out = np.zeros_like(ok)
-        out[r[keep], c[keep]] = True
-        return out
+    def _best_offer_per_provider(part: Part, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per row and provider of the part, the best eligible offer (ties: lowest offer id), by columns.
+
+        Returns (m x G scores, -inf if none; m x G part columns of those offers; per row the best score of
+        the eligible offers NOT chosen). Sort-free: a max per provider group over provider-ordered columns.
+        """
+        order = part.provider_order
+        ordered = part.providers[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        s = scores[:, order]
+        best = np.maximum.reduceat(s, starts, axis=1)
+        size = np.diff(np.r_[starts, ordered.size])
+        hit = (s == np.repeat(best, size, axis=1)) & np.isfinite(s)
+        back = np.where(hit, ordered.size - np.arange(ordered.size)[None, :], 0)  # first hit: the lowest column
+        first = ordered.size - np.maximum.reduceat(back, starts, axis=1)
+        first = np.minimum(first, ordered.size - 1)
+        chosen = np.zeros(s.shape, dtype=bool)
+        rows = np.broadcast_to(np.arange(s.shape[0])[:, None], first.shape)
+        chosen[rows, first] = np.isfinite(best)
+        rest = np.where(chosen, -np.inf, s).max(axis=1) if s.shape[1] else np.full(s.shape[0], -np.inf)
+        return best, order[first], rest
 
     def prepare(self, items: Sequence[Item], vectors: sp.csr_matrix | None = None) -> Batch:
         """Arrays of the items laid out so that every (part, chunk) task is a contiguous slice."""
@@ -319,14 +330,13 @@ class MatchIndex:
         pruned = np.full(len(items), -np.inf)
 
         def piece(ps: PartScores) -> tuple[np.ndarray, ...]:
-            ok, scores, dropped = ps.ok, ps.scores, None
             if per_provider and ps.part.duplicate_providers:  # a provider's other offers count as pruned
-                ok = self._best_offer_per_provider(ps.part, ps.ok, ps.scores)
-                scores, dropped = np.where(ok, ps.scores, -np.inf), np.where(ok, -np.inf, ps.scores).max(axis=1)
-            r, c, rest = top_k_per_row(scores, ok, k)
-            if dropped is not None:
-                rest = np.maximum(rest, dropped)
-            return (ps.rows[r], ps.part.cols[c], scores[r, c], ps.text[r, c], ps.km[r, c],
+                best, column, dropped = self._best_offer_per_provider(ps.part, ps.scores)
+                r, g, rest = top_k_per_row(best, np.isfinite(best), k)
+                c, rest = column[r, g], np.maximum(rest, dropped)
+            else:
+                r, c, rest = top_k_per_row(ps.scores, ps.ok, k)
+            return (ps.rows[r], ps.part.cols[c], ps.scores[r, c], ps.text[r, c], ps.km[r, c],
                     ps.pairing[r, c], ps.continuity[r, c], ps.rows, rest)
 
         pieces = self._run(self.prepare(items), piece)
