@@ -271,8 +271,9 @@ class MatchIndex:
         rest = np.where(chosen, -np.inf, s).max(axis=1) if s.shape[1] else np.full(s.shape[0], -np.inf)
         return best, order[first], rest
 
-    def prepare(self, items: Sequence[Item], vectors: sp.csr_matrix | None = None) -> Batch:
-        """Arrays of the items laid out so that every (part, chunk) task is a contiguous slice."""
+    @staticmethod
+    def _groups(items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray, dict[tuple, list[int]]]:
+        """Projected x, y of the items and their rows per block key (each item is in a town and a near block)."""
         n = len(items)
         x, y = project(np.fromiter((it.lat for it in items), float, n), np.fromiter((it.lon for it in items), float, n))
         cx = np.floor(x / CELL_KM).astype(np.int64)
@@ -281,6 +282,23 @@ class MatchIndex:
         for r, (it, a, b) in enumerate(zip(items, cx.tolist(), cy.tolist(), strict=True)):
             groups[("town", it.town_id, it.category)].append(r)
             groups[("near", it.town_id, (a, b), it.category)].append(r)
+        return x, y, groups
+
+    def block_max(self, items: Sequence[Item], values: np.ndarray) -> np.ndarray:
+        """Per item, the largest of `values` (one per offer) over the offers of its blocks (0 if none): a
+        bound over every offer the item could be eligible for, at the cost of one max per block."""
+        out = np.zeros(len(items))
+        for key, rows in self._groups(items)[2].items():
+            part = self._part(key)
+            if part is not None:
+                idx = np.array(rows, dtype=np.int64)
+                out[idx] = np.maximum(out[idx], values[part.cols].max())
+        return out
+
+    def prepare(self, items: Sequence[Item], vectors: sp.csr_matrix | None = None) -> Batch:
+        """Arrays of the items laid out so that every (part, chunk) task is a contiguous slice."""
+        n = len(items)
+        x, y, groups = self._groups(items)
         tasks, segments, at = [], [], 0
         for key in sorted(groups, key=repr):
             part = self._part(key)
@@ -433,21 +451,33 @@ class MatchIndex:
 
 
 def top_k_per_row(scores: np.ndarray, ok: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(rows, cols) of each row's k best eligible entries (sorted by row, score desc, col asc), and
-    per row the best score of the eligible entries left out (-inf if none)."""
+    """(rows, cols) of each row's k best eligible entries (sorted by row, score desc, col asc; ties at the k-th
+    go to the lowest cols), and per row the best score of the eligible entries left out (-inf if none).
+    Eligible entries are exactly the finite scores (`ok` must equal np.isfinite(scores))."""
     m, n = scores.shape
     if n > k:
-        kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1]
-        greater = scores > kth[:, None]
-        equal = (scores == kth[:, None]) & ok
-        need = k - greater.sum(axis=1)
-        sel = greater | (equal & (np.cumsum(equal, axis=1) <= need[:, None]))
-        sel &= ok
-        rest = np.where(ok & ~sel, scores, -np.inf).max(axis=1)
+        c = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        top = np.take_along_axis(scores, c, axis=1)
+        kth = top.min(axis=1)
+        rest = np.where(scores < kth[:, None], scores, -np.inf).max(axis=1)
+        finite = np.isfinite(kth)
+        tied = (scores == kth[:, None]).sum(axis=1) > (top == kth[:, None]).sum(axis=1)
+        rest = np.where(tied & finite, kth, rest)
+        r = np.broadcast_to(np.arange(m)[:, None], c.shape)
+        keep = np.isfinite(top)
+        r, c = r[keep], c[keep]
+        fix = np.flatnonzero(tied & finite)
+        if fix.size:  # ties straddle the k-th place: take the lowest columns among them
+            drop = np.isin(r, fix)
+            r, c = r[~drop], c[~drop]
+            sub = scores[fix]
+            greater = sub > kth[fix, None]
+            equal = sub == kth[fix, None]
+            sel = greater | (equal & (np.cumsum(equal, axis=1) <= (k - greater.sum(axis=1))[:, None]))
+            fr, fc = np.nonzero(sel)
+            r, c = np.concatenate([r, fix[fr]]), np.concatenate([c, fc])
     else:
-        sel = ok
+        r, c = np.nonzero(ok)
         rest = np.full(m, -np.inf)
-    r, c = np.nonzero(sel)
     order = np.lexsort((c, -scores[r, c], r))
     return r[order], c[order], rest
-

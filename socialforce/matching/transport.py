@@ -110,8 +110,8 @@ def _stream(index: MatchIndex, items: Sequence[Item], positions: np.ndarray, wei
 
     The sums are of max(0, w - v) per provider; with `teams`, all-or-nothing terms instead: max(0, the sum of
     the k largest w - v, negative ones included), 0 for an item with fewer than k eligible providers.
-    If `keep` is a list, each item's KEEP_PER_ITEM best eligible pairs of positive weight per block are
-    appended to it as (item, col, w), and `kept_rest[item]` is raised to the best weight left out.
+    If `keep` is a list, each item's KEEP_PER_ITEM eligible pairs of positive weight with the largest w - v per
+    block are appended to it as (item, col, w), and `kept_rest[item]` is raised to the best w - v left out.
     """
     kmax = max(1, int(demand[positions].max()))
     columns, tops = [], []
@@ -126,7 +126,7 @@ def _stream(index: MatchIndex, items: Sequence[Item], positions: np.ndarray, wei
         pairs = None
         if keep is not None:
             good = ps.ok & (w > 0)
-            kr, kc, rest = top_k_per_row(np.where(good, w, -np.inf), good, KEEP_PER_ITEM)
+            kr, kc, rest = top_k_per_row(np.where(good, raw, -np.inf), good, KEEP_PER_ITEM)
             pairs = (gpos[kr].astype(np.int32), ps.part.cols[kc].astype(np.int32), w[kr, kc], gpos, rest)
         top = _row_top(raw if teams else np.maximum(raw, 0.0), ps.part, kmax, positive_only=not teams)
         return (ps.rows[top[0]], top[1], top[2]), (gpos[r], ps.part.cols[c], w[r, c], gain[r, c]), pairs
@@ -206,12 +206,19 @@ def solve_exact(index: MatchIndex, items: Sequence[Item], table: CandidateTable,
     kept_rest = np.full(demand.size, -np.inf)
     cached = np.zeros(demand.size, dtype=bool)
     cache: tuple[np.ndarray, ...] | None = None
+    v_prev: np.ndarray | None = None
     for rounds in range(1, max_rounds + 1):
         order = np.lexsort((arc_col, arc_item))
         arc_item, arc_col, weight = arc_item[order], arc_col[order], weight[order]
         cols, sol = _flow(index, arc_item, arc_col, weight, demand)
         v = np.zeros(offer_ids.size)
         v[cols] = sol.offer_price
+        if v_prev is not None and cached.any():  # a left-out pair gains at most what its offer's price fell
+            drop = np.maximum(v_prev - v, 0.0)
+            if drop.any():
+                at = np.flatnonzero(cached)
+                kept_rest[at] += index.block_max([items[p] for p in at], drop)
+        v_prev = v
         value = float(weight @ sol.flow)
         arc_provider = None if providers is None else providers[arc_col]
         sums, tau = _top_sums(arc_item, np.maximum(0.0, weight - v[arc_col]), demand, arc_provider)
@@ -236,6 +243,11 @@ def solve_exact(index: MatchIndex, items: Sequence[Item], table: CandidateTable,
             kept = [cache] if cache is not None else []
         bound = float(index.slots[cols] @ sol.offer_price + sums.sum())
         new = _new_columns(columns, arc_item, arc_col, offer_ids.size)
+        import os, sys  # DEBUG
+        if os.environ.get("DEBUG_CG"):
+            print("round", rounds, "arcs", arc_item.size, "need", need.size, "fresh", fresh.size, "cached", int(cached.sum()),
+                  "tau0", int((tau[need] == 0).sum()), "new", 0 if new is None else new[0].size,
+                  "items_new", 0 if new is None else np.unique(new[0]).size, "gap", (bound - value) / bound, file=sys.stderr)
         if bound - value <= max(gap * bound, EPS) or new is None or rounds == max_rounds:
             return TransportResult(arc_item, arc_col, weight, sol.flow, v, value, bound, rounds, streamed)
         if cache is not None:  # a cached item's arcs far below its price come back as columns if needed
