@@ -167,18 +167,20 @@ def _row_top(g: np.ndarray, part: Part, kmax: int, positive_only: bool) -> tuple
 
 
 def _from_cache(cache: tuple[np.ndarray, ...], v: np.ndarray, demand: np.ndarray, tau: np.ndarray,
-                provider_ids: np.ndarray | None) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-    """`_stream`'s sums (for every cached item; other entries 0) and columns, from the kept pairs."""
+                provider_ids: np.ndarray | None, tau_flow: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """`_stream`'s sums (for every cached item; other entries 0) and columns (w - v > tau_flow <= tau), from
+    the kept pairs."""
     item, col, w = cache
     raw = w - v[col]
-    above = raw > tau[item]
+    above = raw > tau_flow[item]
     it, c, wa, ra = item[above].astype(np.int64), col[above].astype(np.int64), w[above], raw[above]
-    distinct, g = _per_provider(it, ra, None if provider_ids is None else provider_ids[c])
+    over = ra > tau[it]
+    distinct, g = _per_provider(it[over], ra[over], None if provider_ids is None else provider_ids[c[over]])
     top, _ = _top_sums(distinct, g, demand)
     count = np.bincount(distinct, minlength=demand.size)
     sums = top + np.maximum(0, demand - count) * tau
-    strict = ra > tau[it] + EPS
-    return sums, (it[strict], c[strict], wa[strict], ra[strict] - tau[it[strict]])
+    strict = ra > tau_flow[it] + EPS
+    return sums, (it[strict], c[strict], wa[strict], ra[strict] - tau_flow[it[strict]])
 
 
 def solve_exact(index: MatchIndex, items: Sequence[Item], table: CandidateTable, weigh: Weigh,
@@ -207,6 +209,7 @@ def solve_exact(index: MatchIndex, items: Sequence[Item], table: CandidateTable,
     cached = np.zeros(demand.size, dtype=bool)
     cache: tuple[np.ndarray, ...] | None = None
     v_prev: np.ndarray | None = None
+    reserve = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))  # known pairs out of the flow
     for rounds in range(1, max_rounds + 1):
         order = np.lexsort((arc_col, arc_item))
         arc_item, arc_col, weight = arc_item[order], arc_col[order], weight[order]
@@ -220,22 +223,31 @@ def solve_exact(index: MatchIndex, items: Sequence[Item], table: CandidateTable,
                 kept_rest[at] += index.block_max([items[p] for p in at], drop)
         v_prev = v
         value = float(weight @ sol.flow)
-        arc_provider = None if providers is None else providers[arc_col]
-        sums, tau = _top_sums(arc_item, np.maximum(0.0, weight - v[arc_col]), demand, arc_provider)
+        known_item, known_col, known_w = (np.concatenate([a, b]) for a, b in zip((arc_item, arc_col, weight), reserve,
+                                                                                  strict=True))
+        sums, tau = _top_sums(known_item, np.maximum(0.0, known_w - v[known_col]), demand,
+                              None if providers is None else providers[known_col])
+        if reserve[0].size:  # columns: against the flow's own arcs (tau, over all known pairs, serves the bound)
+            _, tau_flow = _top_sums(arc_item, np.maximum(0.0, weight - v[arc_col]), demand,
+                                    None if providers is None else providers[arc_col])
+        else:
+            tau_flow = tau
         need = np.flatnonzero((pruned > tau + EPS) | cached)
         stale = cached & (kept_rest > tau)  # a pair beyond the kept ones could count: score it again
         if stale.any():
             cache = tuple(x[~stale[cache[0]]] for x in cache)
             kept, cached, kept_rest[stale] = [cache], cached & ~stale, -np.inf
         streamed = max(streamed, need.size)
-        columns = []
+        back = reserve[2] - v[reserve[1]] - tau_flow[reserve[0]]
+        back = back > EPS  # a reserved pair that could improve returns to the flow
+        columns = [(reserve[0][back], reserve[1][back], reserve[2][back], reserve[2][back] - v[reserve[1][back]])]
         if cache is not None:  # every cached item is in `need`: its exact term comes from its kept pairs
-            exact, more = _from_cache(cache, v, demand, tau, providers)
+            exact, more = _from_cache(cache, v, demand, tau, providers, tau_flow)
             sums[cached] = exact[cached]
             columns.append(more)
         fresh = need[~cached[need]]
         if fresh.size:
-            exact, streamed_columns = _stream(index, items, fresh, weigh, v, demand, tau, kept, kept_rest)
+            exact, streamed_columns = _stream(index, items, fresh, weigh, v, demand, tau_flow, kept, kept_rest)
             sums[fresh] = exact
             columns.extend(streamed_columns)
             cached[fresh] = True
@@ -249,11 +261,20 @@ def solve_exact(index: MatchIndex, items: Sequence[Item], table: CandidateTable,
                   "tau0", int((tau[need] == 0).sum()), "new", 0 if new is None else new[0].size,
                   "items_new", 0 if new is None else np.unique(new[0]).size, "gap", (bound - value) / bound, file=sys.stderr)
         if bound - value <= max(gap * bound, EPS) or new is None or rounds == max_rounds:
-            return TransportResult(arc_item, arc_col, weight, sol.flow, v, value, bound, rounds, streamed)
-        if cache is not None:  # a cached item's arcs far below its price come back as columns if needed
-            red = weight - v[arc_col] - sol.item_price[arc_item]
-            stay = ~cached[arc_item] | (sol.flow > 0) | (red >= -DROP_MARGIN)
-            arc_item, arc_col, weight = arc_item[stay], arc_col[stay], weight[stay]
+            out = [np.concatenate([a, b]) for a, b in zip((arc_item, arc_col, weight), reserve, strict=True)]
+            return TransportResult(*out, np.r_[sol.flow, np.zeros(reserve[0].size, sol.flow.dtype)], v, value, bound,
+                                   rounds, streamed)
+        # arcs far below their item's price leave the flow (smaller re-solves): a cached item's kept pairs, any
+        # other item's in the reserve, priced every round; either comes back as a column when it could improve
+        red = weight - v[arc_col] - sol.item_price[arc_item]
+        stay = (sol.flow > 0) | (red >= -DROP_MARGIN)
+        out = ~stay & ~cached[arc_item]
+        reserve = tuple(np.concatenate([a[~cached[reserve[0]]], b[out]]) for a, b in
+                        zip(reserve, (arc_item, arc_col, weight), strict=True))
+        span = np.int64(offer_ids.size)
+        returning = np.isin(reserve[0] * span + reserve[1], new[0] * span + new[1])
+        reserve = tuple(x[~returning] for x in reserve)
+        arc_item, arc_col, weight = arc_item[stay], arc_col[stay], weight[stay]
         arc_item = np.concatenate([arc_item, new[0]])
         arc_col = np.concatenate([arc_col, new[1]])
         weight = np.concatenate([weight, new[2]])
