@@ -249,19 +249,31 @@ class MatchIndex:
         return a if b is None else np.union1d(a, b)
 
     @staticmethod
-    def _best_offer_per_provider(part: Part, ok: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        """Keep, per row and provider, only the best eligible offer (ties: lowest offer id)."""
-        r, c = np.nonzero(ok)
-        order = np.lexsort((c, -scores[r, c], part.providers[c], r))
-        r, c = r[order], c[order]
-        keep = np.ones(r.size, dtype=bool)
-        keep[1:] = (r[1:] != r[:-1]) | (part.providers[c[1:]] != part.providers[c[:-1]])
-        out = np.zeros_like(ok)
-        out[r[keep], c[keep]] = True
-        return out
+    def _best_offer_per_provider(part: Part, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per row and provider of the part, the best eligible offer (ties: lowest offer id), by columns.
 
-    def prepare(self, items: Sequence[Item], vectors: sp.csr_matrix | None = None) -> Batch:
-        """Arrays of the items laid out so that every (part, chunk) task is a contiguous slice."""
+        Returns (m x G scores, -inf if none; m x G part columns of those offers; per row the best score of
+        the eligible offers NOT chosen). Sort-free: a max per provider group over provider-ordered columns.
+        """
+        order = part.provider_order
+        ordered = part.providers[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        s = scores[:, order]
+        best = np.maximum.reduceat(s, starts, axis=1)
+        size = np.diff(np.r_[starts, ordered.size])
+        hit = (s == np.repeat(best, size, axis=1)) & np.isfinite(s)
+        back = np.where(hit, ordered.size - np.arange(ordered.size)[None, :], 0)  # first hit: the lowest column
+        first = ordered.size - np.maximum.reduceat(back, starts, axis=1)
+        first = np.minimum(first, ordered.size - 1)
+        chosen = np.zeros(s.shape, dtype=bool)
+        rows = np.broadcast_to(np.arange(s.shape[0])[:, None], first.shape)
+        chosen[rows, first] = np.isfinite(best)
+        rest = np.where(chosen, -np.inf, s).max(axis=1) if s.shape[1] else np.full(s.shape[0], -np.inf)
+        return best, order[first], rest
+
+    @staticmethod
+    def _groups(items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray, dict[tuple, list[int]]]:
+        """Projected x, y of the items and their rows per block key (each item is in a town and a near block)."""
         n = len(items)
         x, y = project(np.fromiter((it.lat for it in items), float, n), np.fromiter((it.lon for it in items), float, n))
         cx = np.floor(x / CELL_KM).astype(np.int64)
@@ -270,6 +282,23 @@ class MatchIndex:
         for r, (it, a, b) in enumerate(zip(items, cx.tolist(), cy.tolist(), strict=True)):
             groups[("town", it.town_id, it.category)].append(r)
             groups[("near", it.town_id, (a, b), it.category)].append(r)
+        return x, y, groups
+
+    def block_max(self, items: Sequence[Item], values: np.ndarray) -> np.ndarray:
+        """Per item, the largest of `values` (one per offer) over the offers of its blocks (0 if none): a
+        bound over every offer the item could be eligible for, at the cost of one max per block."""
+        out = np.zeros(len(items))
+        for key, rows in self._groups(items)[2].items():
+            part = self._part(key)
+            if part is not None:
+                idx = np.array(rows, dtype=np.int64)
+                out[idx] = np.maximum(out[idx], values[part.cols].max())
+        return out
+
+    def prepare(self, items: Sequence[Item], vectors: sp.csr_matrix | None = None) -> Batch:
+        """Arrays of the items laid out so that every (part, chunk) task is a contiguous slice."""
+        n = len(items)
+        x, y, groups = self._groups(items)
         tasks, segments, at = [], [], 0
         for key in sorted(groups, key=repr):
             part = self._part(key)
@@ -319,14 +348,13 @@ class MatchIndex:
         pruned = np.full(len(items), -np.inf)
 
         def piece(ps: PartScores) -> tuple[np.ndarray, ...]:
-            ok, scores, dropped = ps.ok, ps.scores, None
             if per_provider and ps.part.duplicate_providers:  # a provider's other offers count as pruned
-                ok = self._best_offer_per_provider(ps.part, ps.ok, ps.scores)
-                scores, dropped = np.where(ok, ps.scores, -np.inf), np.where(ok, -np.inf, ps.scores).max(axis=1)
-            r, c, rest = top_k_per_row(scores, ok, k)
-            if dropped is not None:
-                rest = np.maximum(rest, dropped)
-            return (ps.rows[r], ps.part.cols[c], scores[r, c], ps.text[r, c], ps.km[r, c],
+                best, column, dropped = self._best_offer_per_provider(ps.part, ps.scores)
+                r, g, rest = top_k_per_row(best, np.isfinite(best), k)
+                c, rest = column[r, g], np.maximum(rest, dropped)
+            else:
+                r, c, rest = top_k_per_row(ps.scores, ps.ok, k)
+            return (ps.rows[r], ps.part.cols[c], ps.scores[r, c], ps.text[r, c], ps.km[r, c],
                     ps.pairing[r, c], ps.continuity[r, c], ps.rows, rest)
 
         pieces = self._run(self.prepare(items), piece)
@@ -423,21 +451,33 @@ class MatchIndex:
 
 
 def top_k_per_row(scores: np.ndarray, ok: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(rows, cols) of each row's k best eligible entries (sorted by row, score desc, col asc), and
-    per row the best score of the eligible entries left out (-inf if none)."""
+    """(rows, cols) of each row's k best eligible entries (sorted by row, score desc, col asc; ties at the k-th
+    go to the lowest cols), and per row the best score of the eligible entries left out (-inf if none).
+    Eligible entries are exactly the finite scores (`ok` must equal np.isfinite(scores))."""
     m, n = scores.shape
     if n > k:
-        kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1]
-        greater = scores > kth[:, None]
-        equal = (scores == kth[:, None]) & ok
-        need = k - greater.sum(axis=1)
-        sel = greater | (equal & (np.cumsum(equal, axis=1) <= need[:, None]))
-        sel &= ok
-        rest = np.where(ok & ~sel, scores, -np.inf).max(axis=1)
+        c = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        top = np.take_along_axis(scores, c, axis=1)
+        kth = top.min(axis=1)
+        rest = np.where(scores < kth[:, None], scores, -np.inf).max(axis=1)
+        finite = np.isfinite(kth)
+        tied = (scores == kth[:, None]).sum(axis=1) > (top == kth[:, None]).sum(axis=1)
+        rest = np.where(tied & finite, kth, rest)
+        r = np.broadcast_to(np.arange(m)[:, None], c.shape)
+        keep = np.isfinite(top)
+        r, c = r[keep], c[keep]
+        fix = np.flatnonzero(tied & finite)
+        if fix.size:  # ties straddle the k-th place: take the lowest columns among them
+            drop = np.isin(r, fix)
+            r, c = r[~drop], c[~drop]
+            sub = scores[fix]
+            greater = sub > kth[fix, None]
+            equal = sub == kth[fix, None]
+            sel = greater | (equal & (np.cumsum(equal, axis=1) <= (k - greater.sum(axis=1))[:, None]))
+            fr, fc = np.nonzero(sel)
+            r, c = np.concatenate([r, fix[fr]]), np.concatenate([c, fc])
     else:
-        sel = ok
+        r, c = np.nonzero(ok)
         rest = np.full(m, -np.inf)
-    r, c = np.nonzero(sel)
     order = np.lexsort((c, -scores[r, c], r))
     return r[order], c[order], rest
-

@@ -313,6 +313,8 @@ def assign_items(items: list[ServiceItem], now: datetime | None = None) -> dict[
     open_to_work = dispatchable({o.provider_id for o in offers}, now)
     offers = [o for o in offers if o.provider_id in open_to_work]
     index = MatchIndex.build(offers, load_context(on), rules())
+    # one organisation per item: it serves with its own staff, and an item has one open order at a time
+    # (dispatch.dispatch); slots_needed counts the volunteers a task needs, filled by sign-ups, not organisations
     engine_items = [replace(it, slots_needed=1) for it in load_items([it.id for it in items], on)]
     chosen = dict(solve_batch(engine_items, index).assignment.pairs)
     choices = {}
