@@ -12,7 +12,8 @@ NAV: dict[str, list[tuple[str, object]]] = {
               ("staff.imports", _l("Import")), ("staff.exports", _l("Export")),
               ("staff.calendar", _l("Calendar")), ("staff.hours", _l("Hours")),
               ("staff.follow_ups", _l("Follow-ups")),
-              ("staff.providers_list", _l("Providers")), ("staff.audit_log", _l("Audit log"))],
+              ("staff.providers_list", _l("Providers")), ("staff.accounts", _l("Accounts")),
+              ("staff.audit_log", _l("Audit log"))],
     "agency": [("agency.home", _l("Overview")), ("agency.orders", _l("Orders")), ("agency.calendar", _l("Calendar")),
                ("agency.offers", _l("Offers")), ("agency.workers", _l("Social workers")),
                ("agency.contracts", _l("Contracts")), ("agency.profile", _l("Profile"))],
@@ -24,8 +25,10 @@ NAV: dict[str, list[tuple[str, object]]] = {
 }
 
 
-# Pages only the organisation's administrator may open (social workers and cadres get 403 there).
-ADMIN_ONLY: dict[str, Role] = {"agency.workers": Role.agency_admin, "unit.cadres": Role.unit_admin}
+# Pages only one role of a portal may open: the organisation's administrator (social workers and cadres get 403
+# there) and city staff (town staff get 403 on the accounts pages).
+ADMIN_ONLY: dict[str, Role] = {"agency.workers": Role.agency_admin, "unit.cadres": Role.unit_admin,
+                               "staff.accounts": Role.city_staff}
 
 
 def portal_nav(user: User) -> list[tuple[str, object]]:

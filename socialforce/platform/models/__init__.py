@@ -1,6 +1,7 @@
 """All models, importable from one place."""
 from socialforce.platform.models.audit import AuditLog
 from socialforce.platform.models.base import utcnow
+from socialforce.platform.models.codes import OneTimeCode
 from socialforce.platform.models.geo import Town, Village
 from socialforce.platform.models.households import (
     AssistanceCategory,
@@ -52,7 +53,7 @@ __all__ = [
     "Agency", "AssistanceCategory", "AuditLog", "Contract", "Enrollment", "EvaluationSource",
     "FeedbackChannel", "Frequency", "Household", "HouseholdBlock", "HouseholdFeedback", "Impression", "ItemStatus",
     "JobRun", "LoginThrottle", "MaterialAssistance", "Member",
-    "MemberRole", "Notification", "OfferStatus", "Order", "OrderEvent", "OrderState", "OutboxMessage",
+    "MemberRole", "Notification", "OfferStatus", "OneTimeCode", "Order", "OrderEvent", "OrderState", "OutboxMessage",
     "OutboxStatus", "Outcome", "Pairing", "PairingUnit", "Priority", "Provider", "ProviderKind",
     "ProviderMember", "ProviderStatus", "Qualification", "RankerModel", "Resolution", "Role", "SchedulerLease",
     "ServiceCategory", "ServiceItem", "ServiceOffer", "ServiceRecord", "Sex", "TaskSignup", "Town", "User",

@@ -1,0 +1,224 @@
+"""One-time secrets (table one_time_codes): issue, check and spend them, and send a code to an address.
+
+A secret is shown or sent once and stored only as a keyed hash (crypto.lookup_hash) of its purpose, its user and
+itself. Issuing one voids the user's live secrets of the same purposes. Checking a code counts the try first with
+a conditional UPDATE (attempts < CODE_MAX_TRIES), so the fifth wrong try voids it even under concurrent requests;
+spending it is another conditional UPDATE (used_at IS NULL), so of any number of concurrent uses exactly one wins.
+
+Codes are sent straight through the notification senders (EmailSender, SmsSender) with the address handed in,
+never through the outbox: the outbox stores its texts, and a code must not be stored in plain text anywhere.
+Sending runs on a short-lived thread after the request's transaction commits, so the answer to "forgot password"
+takes the same time whether or not a message goes out.
+"""
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+import secrets
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from socialforce.platform import crypto
+from socialforce.platform.extensions import db
+from socialforce.platform.models import OneTimeCode, User
+from socialforce.platform.services import notifications
+
+log = logging.getLogger("socialforce.codes")
+
+RESET_LINK, RESET_CODE, FORGOT, EMAIL, PHONE = "reset_link", "reset_code", "forgot", "email", "phone"
+RESET_PURPOSES = (RESET_LINK, RESET_CODE, FORGOT)
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or typed from paper
+CODE_MAX_TRIES = 5
+SPACES_RE = re.compile(r"[\s\-]+")
+
+
+def digits_code() -> str:
+    """A random 6-digit code (sent by SMS or e-mail)."""
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+def letters_code() -> str:
+    """A random 8-character code (a manager reads it out or writes it down)."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+
+
+def link_token() -> str:
+    """A random token for a set-password link (256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+def normalize(code: str | None) -> str:
+    """A typed code as stored: upper case, without spaces or dashes (full-width characters folded)."""
+    import unicodedata
+
+    return SPACES_RE.sub("", unicodedata.normalize("NFKC", code or "")).upper()[:64]
+
+
+def secret_hash(purpose: str, user_id: int | None, secret: str) -> str:
+    """The keyed hash a secret is stored and found under (a link token is found without its user)."""
+    owner = "" if purpose == RESET_LINK else str(user_id)
+    return crypto.lookup_hash(f"otc:{purpose}:{owner}:{normalize(secret) if purpose != RESET_LINK else secret}")
+
+
+def void_live(user_id: int, purposes: Iterable[str], now: datetime) -> int:
+    """Void the user's live secrets of these purposes; returns how many."""
+    return db.session.execute(
+        sa.update(OneTimeCode).where(OneTimeCode.user_id == user_id, OneTimeCode.purpose.in_(tuple(purposes)),
+                                     OneTimeCode.used_at.is_(None), OneTimeCode.voided_at.is_(None))
+        .values(voided_at=now).execution_options(synchronize_session=False)).rowcount
+
+
+def issue(user: User, purpose: str, secret: str, lifetime: timedelta, now: datetime, actor: User | None = None,
+          voids: Iterable[str] = (), target: str | None = None) -> OneTimeCode:
+    """Store a new secret for the user (its keyed hash only), voiding their live ones of `voids`; flushes."""
+    void_live(user.id, set(voids) | {purpose}, now)
+    row = OneTimeCode(user_id=user.id, purpose=purpose, secret_hash=secret_hash(purpose, user.id, secret),
+                      target_enc=crypto.encrypt(target) if target else None, attempts=0, expires_at=now + lifetime,
+                      created_by_id=actor.id if actor is not None else None, created_at=now)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def _live(now: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(OneTimeCode.used_at.is_(None), OneTimeCode.voided_at.is_(None), OneTimeCode.expires_at > now)
+
+
+def live_codes(user_id: int, purposes: Iterable[str], now: datetime) -> list[OneTimeCode]:
+    """The user's live secrets of these purposes, newest first."""
+    return list(db.session.scalars(sa.select(OneTimeCode).where(
+        OneTimeCode.user_id == user_id, OneTimeCode.purpose.in_(tuple(purposes)), _live(now))
+        .order_by(OneTimeCode.id.desc())))
+
+
+def spend(row_id: int, now: datetime) -> bool:
+    """Mark a live secret used; True for exactly one of any number of concurrent calls."""
+    return db.session.execute(
+        sa.update(OneTimeCode).where(OneTimeCode.id == row_id, _live(now)).values(used_at=now)
+        .execution_options(synchronize_session=False)).rowcount == 1
+
+
+def try_code(user_id: int, purposes: Iterable[str], code: str, now: datetime) -> OneTimeCode | None:
+    """Check a typed code against the user's live codes of these purposes and spend the one it matches.
+
+    Every live code the try is checked against counts it first (atomically, attempts < CODE_MAX_TRIES): the
+    CODE_MAX_TRIES-th wrong try leaves a code that no later try can use. Returns the spent row, or None.
+    """
+    for row in live_codes(user_id, purposes, now):
+        counted = db.session.execute(
+            sa.update(OneTimeCode).where(OneTimeCode.id == row.id, _live(now),
+                                         OneTimeCode.attempts < CODE_MAX_TRIES)
+            .values(attempts=OneTimeCode.attempts + 1).execution_options(synchronize_session=False)).rowcount
+        if counted != 1:
+            continue
+        if hmac.compare_digest(row.secret_hash, secret_hash(row.purpose, user_id, code)) and spend(row.id, now):
+            return row
+    return None
+
+
+def find_link(token: str, now: datetime) -> OneTimeCode | None:
+    """The live set-password link with this token, or None."""
+    if not token or len(token) > 100:
+        return None
+    return db.session.scalar(sa.select(OneTimeCode).where(
+        OneTimeCode.purpose == RESET_LINK, OneTimeCode.secret_hash == secret_hash(RESET_LINK, None, token),
+        _live(now)))
+
+
+def expire_old(before: datetime) -> int:
+    """Delete secrets that expired before `before` (they can never be used; nothing else refers to them)."""
+    return db.session.execute(sa.delete(OneTimeCode).where(OneTimeCode.expires_at < before)
+                              .execution_options(synchronize_session=False)).rowcount
+
+
+# --- sending a code -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A code to send after the commit: to these e-mail addresses and mobile numbers (none: send nothing)."""
+
+    user_id: int | None
+    locale: str | None
+    emails: tuple[str, ...]
+    phones: tuple[str, ...]
+    subject: str
+    body: str
+
+    def __repr__(self) -> str:  # never print the code or the addresses
+        return f"Delivery(user_id={self.user_id}, emails={len(self.emails)}, phones={len(self.phones)})"
+
+
+NOTHING = Delivery(None, None, (), (), "", "")
+
+
+def delivery(user: User | None, code: str, minutes: int, emails: Iterable[str] = (), phones: Iterable[str] = (),
+             verifying: bool = False) -> Delivery:
+    """The message carrying a code, in the user's language."""
+    if user is None:
+        return NOTHING
+    locale = user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
+    with force_locale(locale):
+        subject = _("Socialforce verification code")
+        if verifying:
+            body = _("Your code to verify this address is %(code)s. It is valid for %(minutes)s minutes.",
+                     code=code, minutes=minutes)
+        else:
+            body = _("Your code to set a new Socialforce password is %(code)s. It is valid for %(minutes)s minutes. "
+                     "If you did not ask for it, ignore this message.", code=code, minutes=minutes)
+    return Delivery(user.id, locale, tuple(emails), tuple(phones), subject, body)
+
+
+def channels_configured() -> dict[str, bool]:
+    """Which of e-mail and SMS can send codes here (their adapter settings are present)."""
+    config = current_app.config
+    return {"email": bool(config.get("SMTP_HOST")), "sms": bool(config.get("SMS_GATEWAY_URL"))}
+
+
+def _senders(app: Flask, message: Delivery) -> list[tuple[notifications.Sender, str]]:
+    config = app.config
+    senders: list[tuple[notifications.Sender, str]] = []
+    if config.get("SMTP_HOST"):
+        for address in message.emails:
+            senders.append((notifications.EmailSender(
+                config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_FROM"], config.get("SMTP_USER"),
+                config.get("SMTP_PASSWORD"), config.get("SMTP_STARTTLS", False),
+                address_of=lambda _user, a=address: a), "email"))
+    if config.get("SMS_GATEWAY_URL"):
+        for phone in message.phones:
+            senders.append((notifications.SmsSender(config["SMS_GATEWAY_URL"], config.get("SMS_GATEWAY_TOKEN"),
+                                                    phone_of=lambda _user, p=phone: p), "sms"))
+    return senders
+
+
+def send_now(app: Flask, message: Delivery) -> int:
+    """Send a code through every channel it has an address for; returns how many messages went out."""
+    if message.user_id is None:
+        return 0
+    sent = 0
+    with app.app_context():
+        recipient = User(id=message.user_id, locale=message.locale)  # transient: the senders read id and locale
+        for sender, channel in _senders(app, message):
+            try:
+                sender.send(recipient, message.subject, message.body)
+                sent += 1
+            except Exception as error:  # noqa: BLE001 - a failed code message is logged (no address, no code)
+                log.warning("code for user %s over %s not sent: %s", message.user_id, channel,
+                            type(error).__name__)
+    return sent
+
+
+def send_in_background(message: Delivery) -> threading.Thread:
+    """Send a code on a thread (call after the commit), so the answer does not wait for the mail server."""
+    app = current_app._get_current_object()  # noqa: SLF001 - the thread needs the app, not the proxy
+    thread = threading.Thread(target=send_now, args=(app, message), name="send-code", daemon=True)
+    thread.start()
+    return thread
