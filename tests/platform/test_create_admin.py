@@ -52,7 +52,9 @@ def test_link_prints_a_one_time_set_password_link_once(app, client):
     assert admin().must_change_password
     assert client.get("/staff/").headers["Location"].endswith("/account/password")  # a new password first
     again = app.test_client().get(f"/reset/{token}")
-    assert again.status_code == 404  # works once
+    assert "btn-primary w-100" not in again.get_data(as_text=True)  # works once: no button to continue
+    assert app.test_client().post(f"/reset/{token}", data={"csrf_token": csrf_token(client, "/login")}
+                                  ).status_code in (400, 404)
 
 
 def test_refuses_when_a_city_staff_account_exists_unless_forced(app):

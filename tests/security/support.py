@@ -56,15 +56,20 @@ POLICY: dict[str, object] = {
 ENDPOINT_POLICY: dict[str, object] = {
     "public.logout": LOGGED_IN,
     "public.change_password": LOGGED_IN,
+    "public.account": LOGGED_IN,
+    "public.contact_start": LOGGED_IN,
+    "public.contact_confirm": LOGGED_IN,
+    **{f"staff.{endpoint}": frozenset({Role.city_staff})
+       for endpoint in ("accounts", "account_new", "account_status", "account_reset")},
     "inbox.failed": frozenset({Role.city_staff}),
     "inbox.retry": frozenset({Role.city_staff}),
     **{f"{portal}.{endpoint}": frozenset({admin}) for portal, admin in (("agency", Role.agency_admin),
                                                                         ("unit", Role.unit_admin))
        for endpoint in ("profile_edit", "offer_new", "offer_edit", "offer_pause", "offer_resume")},
     **{f"agency.{endpoint}": frozenset({Role.agency_admin})
-       for endpoint in ("workers", "worker_new", "worker_edit", "worker_status")},
+       for endpoint in ("workers", "worker_new", "worker_edit", "worker_status", "worker_reset")},
     **{f"unit.{endpoint}": frozenset({Role.unit_admin})
-       for endpoint in ("cadres", "cadre_new", "cadre_edit", "cadre_status")},
+       for endpoint in ("cadres", "cadre_new", "cadre_edit", "cadre_status", "cadre_reset")},
 }
 
 USERS = [username for username, _role, _note in DEMO_LOGINS]
@@ -199,6 +204,7 @@ OWNED: dict[tuple[str, str | None], Callable[[User], sa.Select]] = {
     ("cadre_id", None): _any_row(ProviderMember.id),
     ("pairing_id", "unit"): _unit_pairings,
     ("pairing_id", None): _any_row(Pairing.id),
+    ("user_id", "staff"): lambda u: sa.select(User.id).where(sa.true() if u.role == Role.city_staff else sa.false()),
 }
 
 

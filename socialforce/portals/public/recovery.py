@@ -63,8 +63,8 @@ def reset_link(token: str):
     now = utcnow()
     if request.method == "GET":
         user = password_reset.link_user(token, now)
-        if user is None:
-            return render_template("public/reset_link.html", valid=False), 404
+        if user is None:  # an informative page (a link is opened from mail or chat, not typed)
+            return render_template("public/reset_link.html", valid=False)
         return render_template("public/reset_link.html", valid=True, username=user.username)
     user = run_in_transaction(lambda: password_reset.redeem_link(token, now, request.remote_addr))
     if user is None:
