@@ -5,7 +5,15 @@ import re
 import sqlalchemy as sa
 
 from socialforce.platform.extensions import db
-from socialforce.platform.models import AuditLog, MemberRole, OneTimeCode, ProviderKind, ProviderMember, Role, User
+from socialforce.platform.models import (
+    AuditLog,
+    MemberRole,
+    OneTimeCode,
+    ProviderKind,
+    ProviderMember,
+    Role,
+    User,
+)
 from tests import factories
 from tests.conftest import csrf_token, login
 
@@ -92,8 +100,8 @@ def test_list_filters_and_pages(app, client):
         factories.user(f"t{n:02d}", Role.town_staff, town_id=factories.town("jinghe").id, active=n % 3 != 0)
     db.session.commit()
     login(client, "city")
-    html = client.get("/staff/accounts?role=town_staff&town=%d&active=0" % factories.town("jinghe").id
-                      ).get_data(as_text=True)
+    jinghe = factories.town("jinghe").id
+    html = client.get(f"/staff/accounts?role=town_staff&town={jinghe}&active=0").get_data(as_text=True)
     assert "t00" in html and "t03" in html and "t01" not in html and ">town<" not in html
     first = client.get("/staff/accounts?role=town_staff").get_data(as_text=True)
     second = client.get("/staff/accounts?role=town_staff&page=2").get_data(as_text=True)

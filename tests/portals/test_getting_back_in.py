@@ -9,8 +9,16 @@ from werkzeug.security import check_password_hash
 
 from socialforce.platform import crypto
 from socialforce.platform.extensions import db
-from socialforce.platform.models import AuditLog, MemberRole, OneTimeCode, ProviderKind, ProviderMember, Role, User
-from socialforce.platform.models import utcnow
+from socialforce.platform.models import (
+    AuditLog,
+    MemberRole,
+    OneTimeCode,
+    ProviderKind,
+    ProviderMember,
+    Role,
+    User,
+    utcnow,
+)
 from socialforce.platform.services import password_reset
 from tests import factories
 from tests.conftest import csrf_token, login

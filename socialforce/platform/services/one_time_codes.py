@@ -17,6 +17,7 @@ import logging
 import re
 import secrets
 import threading
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -57,8 +58,6 @@ def link_token() -> str:
 
 def normalize(code: str | None) -> str:
     """A typed code as stored: upper case, without spaces or dashes (full-width characters folded)."""
-    import unicodedata
-
     return SPACES_RE.sub("", unicodedata.normalize("NFKC", code or "")).upper()[:64]
 
 
@@ -131,12 +130,6 @@ def find_link(token: str, now: datetime) -> OneTimeCode | None:
     return db.session.scalar(sa.select(OneTimeCode).where(
         OneTimeCode.purpose == RESET_LINK, OneTimeCode.secret_hash == secret_hash(RESET_LINK, None, token),
         _live(now)))
-
-
-def expire_old(before: datetime) -> int:
-    """Delete secrets that expired before `before` (they can never be used; nothing else refers to them)."""
-    return db.session.execute(sa.delete(OneTimeCode).where(OneTimeCode.expires_at < before)
-                              .execution_options(synchronize_session=False)).rowcount
 
 
 # --- sending a code -------------------------------------------------------------------------------------------

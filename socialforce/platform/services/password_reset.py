@@ -171,8 +171,9 @@ def request_code(identifier: str, ip: str | None, now: datetime) -> codes.Delive
     emails, phones = verified_addresses(user) if user is not None and user.active else ((), ())
     channels = codes.channels_configured()
     emails, phones = (emails if channels["email"] else ()), (phones if channels["sms"] else ())
-    if not emails and not phones:
-        codes.secret_hash(codes.FORGOT, 0, code)  # the same hashing work, nothing stored or sent
+    if not emails and not phones:  # the same hashing and an UPDATE like issuing's; nothing stored or sent
+        codes.secret_hash(codes.FORGOT, 0, code)
+        codes.void_live(0, (codes.FORGOT,), now)
         audit.record("password_code_requested", None, ip=ip, sent=False)
         return codes.NOTHING
     codes.issue(user, codes.FORGOT, code, timedelta(minutes=FORGOT_MINUTES), now)

@@ -100,7 +100,10 @@ def account_status(user_id: int):
     """Deactivate (every session of the account ends at once) or reactivate an account."""
     require_city_staff()
     user = _account_or_404(user_id)
-    active = request.form.get("active") == "1"
+    active = ACTIVE_FILTER.get(request.form.get("active"))
+    if active is None:
+        flash(_("Choose to deactivate or reactivate the account."), "danger")
+        return redirect(url_for("staff.accounts"), 303)
     try:
         run_in_transaction(lambda: account_admin.set_active(user, active, current_user, request.remote_addr))
     except ServiceError as e:
