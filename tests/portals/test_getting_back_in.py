@@ -209,3 +209,21 @@ def test_must_change_password_after_a_manager_reset_even_with_the_old_password(a
     other = app.test_client()
     login(other, "aadmin")
     assert other.get("/agency/orders").headers["Location"].endswith("/account/password")
+
+
+def test_five_wrong_tries_void_a_verification_code(app, client, servers):
+    emails, _sms = servers
+    user = person("self", email=None)
+    login(client, "self")
+    token = csrf_token(client, "/account")
+    client.post("/account/contact", data={"kind": "email", "address": "me@example.org", "csrf_token": token})
+    (_to, _subject, body), = wait_for(emails)
+    code = CODE_RE.search(body).group(1)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    for _ in range(5):
+        answer = client.post("/account/contact/confirm", data={"kind": "email", "code": wrong, "csrf_token": token})
+        assert answer.status_code == 400
+    right = client.post("/account/contact/confirm", data={"kind": "email", "code": code, "csrf_token": token})
+    assert right.status_code == 400
+    db.session.expire_all()
+    assert db.session.get(User, user.id).email_verified_at is None

@@ -59,13 +59,14 @@ def start(user: User, kind: str, address: str | None, now: datetime) -> codes.De
     return codes.delivery(user, code, CODE_MINUTES, emails, phones, verifying=True)
 
 
-def confirm(user: User, kind: str, code: str | None, now: datetime) -> str:
-    """Check the code sent to the new address and store the address as verified; returns its masked form."""
+def confirm(user: User, kind: str, code: str | None, now: datetime) -> str | None:
+    """Check the code sent to the new address and store the address as verified; returns its shown form, or None
+    for a wrong, used or expired code (returned, not raised, so the counted try is committed)."""
     if kind not in KINDS:
         raise ServiceError(_("Choose e-mail or mobile phone."), status=400, field="kind")
     row = codes.try_code(user.id, (kind,), code or "", now)
     if row is None or row.target_enc is None:
-        raise ServiceError(_("The code is wrong or has expired. Ask for a new one."), status=400, field="code")
+        return None
     address = crypto.decrypt(row.target_enc)
     if kind == codes.EMAIL:
         user.email, user.email_verified_at = address, now

@@ -91,10 +91,13 @@ def contact_confirm():
         return _account_page(code_form=form, status=400, pending=form.kind.data)
     kind, code = form.kind.data, form.code.data
     try:
-        run_in_transaction(lambda: contacts.confirm(current_user, kind, code, utcnow()))
+        shown = run_in_transaction(lambda: contacts.confirm(current_user, kind, code, utcnow()))
     except ServiceError as e:
         form.code.errors.append(e.message)
         return _account_page(code_form=form, status=e.status, pending=kind)
+    if shown is None:
+        form.code.errors.append(_("The code is wrong or has expired. Ask for a new one."))
+        return _account_page(code_form=form, status=400, pending=kind)
     flash(_("The e-mail address is verified.") if kind == codes.EMAIL else _("The mobile number is verified."),
           "success")
     return redirect(url_for("public.account"), 303)
