@@ -19,6 +19,7 @@ from socialforce.platform.models import (
     User,
     utcnow,
 )
+from socialforce.platform.services import one_time_codes as codes
 from socialforce.platform.services import password_reset
 from tests import factories
 from tests.conftest import csrf_token, login
@@ -36,6 +37,7 @@ def servers(app, monkeypatch):
         monkeypatch.setitem(app.config, "SMTP_PORT", smtp.port)
         monkeypatch.setitem(app.config, "SMS_GATEWAY_URL", sms.url)
         yield smtp.inbox.messages, sms.received
+        codes.wait_for_background()  # no code thread outlives its test
 
 
 def person(username: str = "tao", email: str | None = "tao@example.org", phone: str | None = None,
@@ -51,8 +53,10 @@ def person(username: str = "tao", email: str | None = "tao@example.org", phone: 
 
 
 def ask(client, identifier: str):
+    """Post "forgot password"; buffered, so the response is closed (sent) at once, as a WSGI server closes it."""
     return client.post("/forgot-password", data={"identifier": identifier,
-                                                 "csrf_token": csrf_token(client, "/forgot-password")})
+                                                 "csrf_token": csrf_token(client, "/forgot-password")},
+                       buffered=True)
 
 
 def enter(client, identifier: str, code: str):
@@ -151,7 +155,8 @@ def test_a_forgot_code_expires_after_15_minutes(app, servers):
     emails, _sms = servers
     person()
     now = utcnow()
-    delivery = password_reset.request_code("tao", "10.0.0.1", now)
+    request = password_reset.request_code("tao", "10.0.0.1", now)
+    delivery = password_reset.issue_code(request)
     db.session.commit()
     code = CODE_RE.search(delivery.body).group(1)
     assert password_reset.redeem_code("tao", code, now + timedelta(minutes=15, seconds=1)) is None

@@ -7,8 +7,8 @@ spending it is another conditional UPDATE (used_at IS NULL), so of any number of
 
 Codes are sent straight through the notification senders (EmailSender, SmsSender) with the address handed in,
 never through the outbox: the outbox stores its texts, and a code must not be stored in plain text anywhere.
-Sending runs on a short-lived thread after the request's transaction commits, so the answer to "forgot password"
-takes the same time whether or not a message goes out.
+Issuing (for "forgot password") and sending run on a short-lived thread after the request's transaction commits,
+so the answer to "forgot password" takes the same time whether or not a code is issued and a message goes out.
 """
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ import re
 import secrets
 import threading
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask, Response, current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
@@ -31,6 +31,7 @@ from socialforce.platform import crypto
 from socialforce.platform.extensions import db
 from socialforce.platform.models import OneTimeCode, User
 from socialforce.platform.services import notifications
+from socialforce.platform.transactions import run_in_transaction
 
 log = logging.getLogger("socialforce.codes")
 
@@ -156,10 +157,8 @@ NOTHING = Delivery(None, None, (), (), "", "")
 def delivery(user: User | None, code: str, minutes: int, emails: Iterable[str] = (), phones: Iterable[str] = (),
              verifying: bool = False) -> Delivery:
     """The message carrying a code, in the user's language."""
-    if user is None:
-        return NOTHING
-    locale = user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
-    with force_locale(locale):
+    locale = (user.locale if user is not None else None) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    with force_locale(locale):  # composed for nobody too: the same work whether or not a message goes out
         subject = _("Socialforce verification code")
         if verifying:
             body = _("Your code to verify this address is %(code)s. It is valid for %(minutes)s minutes.",
@@ -167,6 +166,8 @@ def delivery(user: User | None, code: str, minutes: int, emails: Iterable[str] =
         else:
             body = _("Your code to set a new Socialforce password is %(code)s. It is valid for %(minutes)s minutes. "
                      "If you did not ask for it, ignore this message.", code=code, minutes=minutes)
+    if user is None:
+        return NOTHING
     return Delivery(user.id, locale, tuple(emails), tuple(phones), subject, body)
 
 
@@ -209,9 +210,45 @@ def send_now(app: Flask, message: Delivery) -> int:
     return sent
 
 
+_threads: list[threading.Thread] = []
+
+
 def send_in_background(message: Delivery) -> threading.Thread:
     """Send a code on a thread (call after the commit), so the answer does not wait for the mail server."""
-    app = current_app._get_current_object()  # noqa: SLF001 - the thread needs the app, not the proxy
-    thread = threading.Thread(target=send_now, args=(app, message), name="send-code", daemon=True)
+    return in_background(lambda: message)
+
+
+def in_background(prepare: Callable[[], Delivery], app: Flask | None = None) -> threading.Thread:
+    """On a thread: run `prepare` as its own transaction (it may issue a code), then send the message it returns."""
+    app = app or current_app._get_current_object()  # noqa: SLF001 - the thread needs the app, not the proxy
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                message = run_in_transaction(prepare)
+            except Exception as error:  # noqa: BLE001 - logged (no address, no code); the user may ask again
+                log.warning("a code could not be issued: %s", type(error).__name__)
+                return
+            finally:
+                db.session.remove()
+        send_now(app, message)
+
+    _threads[:] = [t for t in _threads if t.is_alive()]
+    thread = threading.Thread(target=run, name="one-time-code", daemon=True)
+    _threads.append(thread)
     thread.start()
     return thread
+
+
+def after_response(response: Response, prepare: Callable[[], Delivery]) -> Response:
+    """Run `in_background(prepare)` once the response has been sent (the WSGI server closes it): no part of
+    issuing or sending a code, not even its thread competing for the interpreter, is in the answer's time."""
+    app = current_app._get_current_object()  # noqa: SLF001 - the contexts are gone when the response closes
+    response.call_on_close(lambda: in_background(prepare, app))
+    return response
+
+
+def wait_for_background(timeout: float = 10.0) -> None:
+    """Join the code threads still running (tests, and a clean shutdown)."""
+    for thread in list(_threads):
+        thread.join(timeout)

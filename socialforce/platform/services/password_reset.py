@@ -5,8 +5,9 @@ change-password page before anything else).
 Who manages whom (`may_reset`): city staff reset anyone but themselves; an agency's or pairing unit's
 administrator resets the social workers or cadres of their own organisation.
 
-"Forgot password" never tells whether an account exists: the same answer, the same throttles (keyed on what was
-typed when no account matches), the same hashing work, and the message goes out on a thread after the commit.
+"Forgot password" never tells whether an account exists: the same answer after the same work (the throttles,
+keyed on what was typed when no account matches, one lookup, one audit row); issuing and sending the code happen
+on a thread after the answer (`issue_code`).
 A code goes only to the account's verified e-mail address and verified mobile number (the columns the user
 verifies on their account page), never to an address from a member or volunteer record.
 """
@@ -155,10 +156,19 @@ def verified_addresses(user: User) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return emails, phones
 
 
-def request_code(identifier: str, ip: str | None, now: datetime) -> codes.Delivery | Throttled:
-    """Ask for a 6-digit code to get back in; the delivery to send after the commit (empty for an unknown account,
-    an inactive one or one without a verified address), or Throttled. Rate-limited per address (IP) and per
-    account (keyed on what was typed when no account matches), in FORGOT_WINDOW_MINUTES windows."""
+@dataclass(frozen=True)
+class CodeRequest:
+    """A "forgot password" request that passed the limits: the account it names (None: none), and when."""
+
+    user_id: int | None
+    at: datetime
+
+
+def request_code(identifier: str, ip: str | None, now: datetime) -> CodeRequest | Throttled:
+    """Ask for a 6-digit code to get back in: the request for `issue_code` (run after the answer, on a thread),
+    or Throttled. The work here is the same whether or not an account matches: the limits per address (IP) and
+    per account (keyed on what was typed when no account matches) in FORGOT_WINDOW_MINUTES windows, one lookup
+    and one audit row that does not say whether an account matched."""
     config = current_app.config
     minutes = int(config["FORGOT_WINDOW_MINUTES"])
     if ip and not accounts.reserve("forgot-ip", ip, int(config["FORGOT_MAX_PER_IP"]), minutes, now):
@@ -167,17 +177,23 @@ def request_code(identifier: str, ip: str | None, now: datetime) -> codes.Delive
     subject = f"user:{user.id}" if user is not None else "typed:" + (identifier or "").strip().lower()[:254]
     if not accounts.reserve("forgot-ac", subject, int(config["FORGOT_MAX_PER_ACCOUNT"]), minutes, now):
         return Throttled(minutes)
-    code = codes.digits_code()
-    emails, phones = verified_addresses(user) if user is not None and user.active else ((), ())
+    audit.record("password_code_requested", None, ip=ip)
+    return CodeRequest(user.id if user is not None else None, now)
+
+
+def issue_code(request: CodeRequest) -> codes.Delivery:
+    """Issue the code of a request (voiding the account's earlier one) and the message carrying it, if the account
+    is active and has a verified address on a configured channel; else nothing (NOTHING). Flushes; audited."""
+    user = db.session.get(User, request.user_id) if request.user_id is not None else None
+    if user is None or not user.active:
+        return codes.NOTHING
+    emails, phones = verified_addresses(user)
     channels = codes.channels_configured()
     emails, phones = (emails if channels["email"] else ()), (phones if channels["sms"] else ())
-    if not emails and not phones:  # the same hashing and an UPDATE like issuing's; nothing stored or sent
-        codes.secret_hash(codes.FORGOT, 0, code)
-        codes.void_live(0, (codes.FORGOT,), now)
-        audit.record("password_code_requested", None, ip=ip, sent=False)
+    if not emails and not phones:
         return codes.NOTHING
-    codes.issue(user, codes.FORGOT, code, timedelta(minutes=FORGOT_MINUTES), now)
-    audit.record("password_code_requested", None, "user", user.id, ip=ip, sent=True,
+    code = codes.digits_code()
+    codes.issue(user, codes.FORGOT, code, timedelta(minutes=FORGOT_MINUTES), request.at)
+    audit.record("password_code_issued", None, "user", user.id,
                  channels=(["email"] if emails else []) + (["sms"] if phones else []))
     return codes.delivery(user, code, FORGOT_MINUTES, emails, phones)
-

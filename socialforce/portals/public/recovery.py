@@ -5,7 +5,7 @@ in with must_change_password set, so the next page is the change-password page (
 The answer to "forgot password" is the same page, status and work whether or not the account exists."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import login_user
 
@@ -37,9 +37,9 @@ def forgot_password():
         form.identifier.errors.append(_("Too many codes were asked for. Try again in %(minutes)s minutes.",
                                         minutes=outcome.minutes))
         return render_template("public/forgot.html", form=form), 429
-    codes.send_in_background(outcome)  # an empty delivery sends nothing: the same answer either way
     code_form = ResetCodeForm(formdata=None, identifier=identifier)
-    return render_template("public/reset_code.html", form=code_form, asked=True)
+    response = make_response(render_template("public/reset_code.html", form=code_form, asked=True))
+    return codes.after_response(response, lambda: password_reset.issue_code(outcome))  # once the answer is sent
 
 
 def reset_code():
