@@ -53,6 +53,14 @@ class Config:
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))  # per account at one address, per window
     LOGIN_MAX_FAILURES_PER_IP = int(os.environ.get("LOGIN_MAX_FAILURES_PER_IP", "30"))
     LOGIN_LOCK_MINUTES = int(os.environ.get("LOGIN_LOCK_MINUTES", "15"))
+    # Getting back in (services/password_reset.py, services/contacts.py): codes asked for per address (IP) and per
+    # account, and verification codes per account, in windows of FORGOT_WINDOW_MINUTES.
+    FORGOT_MAX_PER_IP = int(os.environ.get("FORGOT_MAX_PER_IP", "20"))
+    FORGOT_MAX_PER_ACCOUNT = int(os.environ.get("FORGOT_MAX_PER_ACCOUNT", "3"))
+    FORGOT_WINDOW_MINUTES = int(os.environ.get("FORGOT_WINDOW_MINUTES", "60"))
+    VERIFY_MAX_PER_ACCOUNT = int(os.environ.get("VERIFY_MAX_PER_ACCOUNT", "5"))
+    # The address the platform is reached at, for links printed outside a request (create-admin --link).
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted (0: use the peer address).
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "30"))

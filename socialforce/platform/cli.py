@@ -1,4 +1,4 @@
-"""CLI commands: seed-demo, create-user, demo-logins."""
+"""CLI commands: seed-demo, create-admin, create-user, demo-logins."""
 from __future__ import annotations
 
 import os
@@ -7,12 +7,13 @@ from datetime import datetime
 
 import click
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 
 from socialforce.platform import backup, localtime
 from socialforce.platform.extensions import db
-from socialforce.platform.models import Role, Town
+from socialforce.platform.models import Role, Town, utcnow
 from socialforce.platform.scheduler import commands as scheduler_commands
+from socialforce.platform.services import ServiceError, account_admin
 from socialforce.platform.services.accounts import create_user
 from socialforce.platform.worker import commands as worker_commands
 
@@ -21,6 +22,7 @@ def init_app(app: Flask) -> None:
     """Register the commands on the app."""
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_user_command)
+    app.cli.add_command(create_admin_command)
     app.cli.add_command(demo_logins_command)
     scheduler_commands.init_app(app)  # scheduler, run-job
     backup.init_app(app)  # backup, restore
@@ -100,3 +102,37 @@ def create_user_command(username: str, role: str, display_name: str, town_code: 
         db.session.rollback()
         raise click.ClickException(f"could not create the user: {e.orig}") from None
     click.echo(f"created {username} ({role})")
+
+
+ADMIN_EXISTS = ("a city-staff account exists already: log in with it (a city-staff colleague can reset its "
+                "password), or pass --force-another to add one more")
+
+
+@click.command("create-admin")
+@click.option("--username", default="admin", show_default=True, help="Login name of the city-staff account.")
+@click.option("--name", "display_name", default="市民政局管理员", show_default=True, help="Name shown in the pages.")
+@click.option("--link", is_flag=True, help="Print a one-time set-password link (valid 24 h) instead of asking for a "
+                                          "password.")
+@click.option("--force-another", is_flag=True, help="Create it even though a city-staff account exists.")
+def create_admin_command(username: str, display_name: str, link: bool, force_another: bool) -> None:
+    """Create the first city-staff account on an empty database (a password asked twice, or --link)."""
+    from socialforce.portals.links import reset_link_path
+
+    if not force_another and account_admin.city_staff_exists():  # before asking for a password
+        raise click.ClickException(ADMIN_EXISTS)
+    password = None
+    if not link:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt="Repeat the password")
+    try:
+        _user, issued = account_admin.create_first_admin(username, display_name, password, force_another, utcnow())
+        db.session.commit()
+    except account_admin.AdminExists:
+        db.session.rollback()
+        raise click.ClickException(ADMIN_EXISTS) from None
+    except (ServiceError, sa.exc.IntegrityError) as e:
+        db.session.rollback()
+        raise click.ClickException(getattr(e, "message", None) or f"could not create the account: {e}") from None
+    click.echo(f"created city-staff account {username}")
+    if issued is not None:
+        base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+        click.echo(f"set its password within 24 hours (shown once, works once): {base}{reset_link_path(issued.secret)}")

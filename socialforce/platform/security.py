@@ -11,7 +11,7 @@ import time
 import sqlalchemy as sa
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import logout_user, user_logged_in, user_logged_out
+from flask_login import current_user, logout_user, user_logged_in, user_logged_out
 from sqlalchemy.orm import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -34,6 +34,7 @@ def init_app(app: Flask) -> None:
     if proxies:  # request.remote_addr is then the client address the last `proxies` proxies saw
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.before_request(_enforce_session_timeouts)
+    app.before_request(require_new_password)
     app.after_request(_set_security_headers)
     app.context_processor(lambda: {"csp_nonce": csp_nonce})
     user_logged_in.connect(_stamp_login, app)
@@ -110,6 +111,20 @@ def _enforce_session_timeouts():
         return redirect(url_for("public.login", next=request.full_path if request.method == "GET" else None))
     if idle >= SEEN_RESOLUTION:
         session[SEEN_AT] = now
+    return None
+
+
+# What a user who must choose a new password may still open (every other page sends them to change it).
+NEW_PASSWORD_OPEN = frozenset({"static", "public.change_password", "public.logout", "public.set_language"})
+
+
+def require_new_password():
+    """After a reset (must_change_password), every page of every portal sends the user to the change-password
+    page until they have chosen a new password."""
+    if request.endpoint in NEW_PASSWORD_OPEN or not session.get("_user_id"):
+        return None
+    if current_user.is_authenticated and current_user.must_change_password:
+        return redirect(url_for("public.change_password"))
     return None
 
 

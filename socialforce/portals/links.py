@@ -26,6 +26,11 @@ def _provider_order(order: Order) -> str:
     return _path(f"{'agency' if order.provider.kind == ProviderKind.agency else 'unit'}.order", order_id=order.id)
 
 
+def reset_link_path(token: str) -> str:
+    """The path of a one-time set-password link (printed by create-admin, shown to a manager once)."""
+    return _path("public.reset_link", token=token)
+
+
 def init_app(app: Flask) -> None:
     """Register the path of every page a notification can point to."""
     links.register("assignee_visit", _assignee_visit)

@@ -62,15 +62,20 @@ ENDPOINT_POLICY: dict[str, object] = {
     "public.change_password": LOGGED_IN,
     "public.calendar_settings": frozenset({Role.volunteer, Role.social_worker, Role.cadre, Role.agency_admin,
                                            Role.unit_admin}),  # staff have no calendar feed
+    "public.account": LOGGED_IN,
+    "public.contact_start": LOGGED_IN,
+    "public.contact_confirm": LOGGED_IN,
+    **{f"staff.{endpoint}": frozenset({Role.city_staff})
+       for endpoint in ("accounts", "account_new", "account_status", "account_reset")},
     "inbox.failed": frozenset({Role.city_staff}),
     "inbox.retry": frozenset({Role.city_staff}),
     **{f"{portal}.{endpoint}": frozenset({admin}) for portal, admin in (("agency", Role.agency_admin),
                                                                         ("unit", Role.unit_admin))
        for endpoint in ("profile_edit", "offer_new", "offer_edit", "offer_pause", "offer_resume")},
     **{f"agency.{endpoint}": frozenset({Role.agency_admin})
-       for endpoint in ("workers", "worker_new", "worker_edit", "worker_status")},
+       for endpoint in ("workers", "worker_new", "worker_edit", "worker_status", "worker_reset")},
     **{f"unit.{endpoint}": frozenset({Role.unit_admin})
-       for endpoint in ("cadres", "cadre_new", "cadre_edit", "cadre_status")},
+       for endpoint in ("cadres", "cadre_new", "cadre_edit", "cadre_status", "cadre_reset")},
     # the register of organisations is the city bureau's; pairings are any staff's (object-scoped, OWNED)
     **{f"staff.{endpoint}": frozenset({Role.city_staff})
        for endpoint in ("agencies", "agency_new", "agency_contracts", "agency_edit", "contract_new", "contract_edit",
@@ -218,6 +223,7 @@ OWNED: dict[tuple[str, str | None], Callable[[User], sa.Select]] = {
     ("pairing_id", None): _any_row(Pairing.id),
     ("job_id", "staff"): lambda u: sa.select(BackgroundJob.id).where(
         sa.true() if u.role == Role.city_staff else BackgroundJob.owner_id == u.id),
+    ("user_id", "staff"): lambda u: sa.select(User.id).where(sa.true() if u.role == Role.city_staff else sa.false()),
 }
 
 

@@ -2,6 +2,7 @@
 from socialforce.platform.models.audit import AuditLog
 from socialforce.platform.models.background import BackgroundJob, JobState
 from socialforce.platform.models.base import utcnow
+from socialforce.platform.models.codes import OneTimeCode
 from socialforce.platform.models.geo import Town, Village
 from socialforce.platform.models.households import (
     AssistanceCategory,
@@ -61,8 +62,8 @@ __all__ = [
     "Agency", "AssistanceCategory", "AuditLog", "BackgroundJob", "CalendarFeed", "Contract", "Enrollment",
     "EvaluationSource", "FeedbackChannel", "Frequency", "Household", "HouseholdBlock", "HouseholdFeedback",
     "HoursCertificate", "Impression", "ItemStatus", "JobRun", "JobState", "LoginThrottle", "MaterialAssistance",
-    "Member", "MemberRole", "Notification", "NotificationSettings", "OfferStatus", "Order", "OrderEvent",
-    "OrderState", "OutboxMessage",
+    "Member", "MemberRole", "Notification", "NotificationSettings", "OfferStatus", "OneTimeCode", "Order",
+    "OrderEvent", "OrderState", "OutboxMessage",
     "OutboxStatus", "Outcome", "Pairing", "PairingUnit", "Priority", "Provider", "ProviderKind",
     "ProviderMember", "ProviderStatus", "Qualification", "RankerModel", "Resolution", "Role", "SchedulerLease",
     "ServiceCategory", "ServiceItem", "ServiceOffer", "ServiceRecord", "Sex", "TaskSignup", "Town", "User",

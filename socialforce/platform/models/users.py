@@ -47,6 +47,7 @@ class User(UserMixin, db.Model):
     email_verified_at: Mapped[datetime | None]
     phone_enc: Mapped[str | None] = mapped_column(sa.Text)
     phone_masked: Mapped[str | None] = mapped_column(sa.String(20))
+    phone_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)  # keyed hash: "forgot password" lookup
     phone_verified_at: Mapped[datetime | None]
     must_change_password: Mapped[bool] = mapped_column(default=False)  # set by a reset; cleared by a new password
     session_version: Mapped[int] = mapped_column(default=1)  # bumped to end every session of the user

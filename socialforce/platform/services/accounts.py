@@ -1,6 +1,7 @@
 """Accounts: creating users, checking passwords, login throttling, changing passwords."""
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,6 +16,7 @@ from socialforce.platform.models import AuditLog, LoginThrottle, Role, User
 from socialforce.platform.services import ServiceError, audit
 
 MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 200
 
 # A fixed hash to compare against for unknown users, so both failures take the same time.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -106,6 +108,29 @@ def _reserve(subject: tuple[str, str], limit: int, now: datetime, cutoff: dateti
         return db.session.execute(take).rowcount == 1
 
 
+def reserve(scope: str, subject: str, limit: int, minutes: int, now: datetime) -> bool:
+    """Take one use from the window of a (scope, subject) throttle row; False once `limit` are used up.
+
+    The login limit's mechanism for other limits (password-reset codes, verification codes): `subject` is
+    hashed with the keyed hash, so no address or username is stored in the table; scope is at most 10 characters.
+    """
+    return _reserve((scope, crypto.lookup_hash(f"{scope}:{subject}")), limit, now, now - timedelta(minutes=minutes))
+
+
+def password_problem(password: str | None) -> str | None:
+    """Why a new password is refused by the password rules (translated), or None."""
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        return _("Use at least %(n)s characters.", n=MIN_PASSWORD_LENGTH)
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return _("Use at most %(n)s characters.", n=MAX_PASSWORD_LENGTH)
+    return None
+
+
+def unusable_password_hash() -> str:
+    """The hash of a random password nobody knows: an account that gets its first password through a link."""
+    return generate_password_hash(secrets.token_urlsafe(32))
+
+
 def reserve_login(username: str, ip: str | None, now: datetime) -> Lock | None:
     """Reserve one password check for this username at this address, or the lock that refuses it.
 
@@ -147,17 +172,24 @@ def login_succeeded(username: str, ip: str | None) -> None:
         _give_back(address)
 
 
-def change_password(user: User, current: str, new: str, ip: str | None = None) -> None:
-    """Set a new password after checking the current one, and end every session of the user; audited."""
-    if not check_password_hash(user.password_hash, current or ""):
+def change_password(user: User, current: str | None, new: str, ip: str | None = None) -> None:
+    """Set a new password after checking the current one, and end every session of the user; audited.
+
+    After a reset (must_change_password) the user proved who they are with the one-time secret and has no current
+    password to give: `current` is not asked for then, and the new password must differ from the old one.
+    """
+    forced = user.must_change_password
+    if not forced and not check_password_hash(user.password_hash, current or ""):
         raise ServiceError(_("The current password is wrong."), status=400, field="current")
-    if len(new or "") < MIN_PASSWORD_LENGTH:
-        raise ServiceError(_("Use at least %(n)s characters.", n=MIN_PASSWORD_LENGTH), status=400, field="new")
-    if new == current:
+    problem = password_problem(new)
+    if problem:
+        raise ServiceError(problem, status=400, field="new")
+    if new == current or (forced and check_password_hash(user.password_hash, new)):
         raise ServiceError(_("Choose a password different from the current one."), status=400, field="new")
     user.password_hash = generate_password_hash(new)
+    user.must_change_password = False
     end_sessions(user)
-    audit.record("password_changed", user, "user", user.id, ip=ip)
+    audit.record("password_set_after_reset" if forced else "password_changed", user, "user", user.id, ip=ip)
 
 
 def end_sessions(user: User) -> None:

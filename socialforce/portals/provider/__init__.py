@@ -43,7 +43,8 @@ def member_routes(role: MemberRole) -> list[Route]:
     return [(f"/{segment}", segment, members.member_list, GET),
             (f"/{segment}/new", f"{stem}_new", members.member_new, FORM),
             (f"/{segment}/<int:{param}>/edit", f"{stem}_edit", members.member_edit, FORM),
-            (f"/{segment}/<int:{param}>/status", f"{stem}_status", members.member_status, POST)]
+            (f"/{segment}/<int:{param}>/status", f"{stem}_status", members.member_status, POST),
+            (f"/{segment}/<int:{param}>/reset", f"{stem}_reset", members.member_reset, POST)]
 
 
 def register(bp: Blueprint) -> None:

@@ -1,5 +1,6 @@
 """Member pages of the provider portals: the organisation's social workers (agency) or cadres (unit), for its
-administrator only: list, add with a login, edit, deactivate, reactivate."""
+administrator only: list, add with a login, edit, deactivate, reactivate, and a one-time set-password link or code
+for a member who forgot their password (shown once)."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -9,9 +10,10 @@ from flask_login import current_user
 
 from socialforce.platform.extensions import db
 from socialforce.platform.models import MemberRole, utcnow
-from socialforce.platform.services import ServiceError
+from socialforce.platform.services import ServiceError, password_reset
 from socialforce.platform.services import provider_profiles as profiles
 from socialforce.platform.transactions import run_in_transaction
+from socialforce.portals.links import reset_link_path
 from socialforce.portals.provider.access import own_provider, portal, require_admin, worker_role
 
 MEMBER_PAGES = {
@@ -121,3 +123,23 @@ def member_status(**kwargs):
                         "civil-affairs staff to reassign them.", name=member.name, orders=work.orders,
                         visits=work.visits), "warning")
     return redirect(_list_url(), 303)
+
+
+def member_reset(**kwargs):
+    """Issue a one-time set-password link or 8-character code for the member's login (valid 24 h, shown once)."""
+    require_admin()
+    member = _member_or_404(kwargs)
+    logins = [user for user in profiles.member_logins(member) if user.active]
+    if not logins:
+        flash(_("%(name)s has no active login; reactivate them first.", name=member.name), "danger")
+        return redirect(_list_url(), 303)
+    kind = request.form.get("kind", "")
+    try:
+        issued = run_in_transaction(lambda: password_reset.issue_reset(logins[0], kind, current_user, utcnow(),
+                                                                       request.remote_addr))
+    except ServiceError as e:
+        flash(e.message, "danger")
+        return redirect(_list_url(), 303)
+    link = request.host_url.rstrip("/") + reset_link_path(issued.secret) if issued.kind == "link" else None
+    return render_template("provider/member_reset.html", account=logins[0], issued=issued, link=link,
+                           back=_list_url())

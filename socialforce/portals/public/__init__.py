@@ -1,12 +1,18 @@
 """Public pages: home, login/logout, language switch.
 
 Every route of the blueprint is listed in ROUTES below; the views live in the modules it names."""
-from socialforce.portals.public import account, calendar, verify, views
+from socialforce.portals.public import account, calendar, recovery, verify, views
 from socialforce.portals.public.views import bp
 from socialforce.portals.routing import FORM, GET, POST, add_routes
 
 ROUTES = [  # (rule, endpoint, view, methods)
+    ("/account", "account", account.account, GET),
+    ("/account/contact", "contact_start", account.contact_start, POST),
+    ("/account/contact/confirm", "contact_confirm", account.contact_confirm, POST),
     ("/account/password", "change_password", account.change_password, FORM),
+    ("/forgot-password", "forgot_password", recovery.forgot_password, FORM),
+    ("/reset-code", "reset_code", recovery.reset_code, FORM),
+    ("/reset/<token>", "reset_link", recovery.reset_link, FORM),
     ("/", "index", views.index, GET),
     ("/login", "login", views.login, FORM),
     ("/logout", "logout", views.logout, POST),

@@ -5,6 +5,7 @@ from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 from socialforce.portals.forms import MOBILE_PHONE, checkbox_list
+from socialforce.portals.page_helpers import choices
 
 
 class LoginForm(FlaskForm):
@@ -24,3 +25,27 @@ class VolunteerSignupForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=8, max=200)])
     confirm = PasswordField(_l("Repeat the password"), validators=[
         DataRequired(), EqualTo("password", message=_l("The passwords do not match."))])
+
+
+CONTACT_KINDS = choices([("email", _l("E-mail")), ("phone", _l("Mobile phone"))])
+
+
+class ForgotForm(FlaskForm):
+    identifier = StringField(_l("Username, or your verified e-mail or mobile number"),
+                             validators=[DataRequired(), Length(max=254)])
+
+
+class ResetCodeForm(FlaskForm):
+    identifier = StringField(_l("Username, or your verified e-mail or mobile number"),
+                             validators=[DataRequired(), Length(max=254)])
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=20)])
+
+
+class ContactForm(FlaskForm):
+    kind = SelectField(_l("Kind"), choices=CONTACT_KINDS)
+    address = StringField(_l("New address"), validators=[DataRequired(), Length(max=254)])
+
+
+class ContactCodeForm(FlaskForm):
+    kind = SelectField(_l("Kind"), choices=CONTACT_KINDS)
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=20)])

@@ -3,6 +3,7 @@
 Every route of the blueprint is listed in ROUTES below; the views live in the modules it names."""
 from socialforce.portals.routing import FORM, GET, POST, add_routes
 from socialforce.portals.staff import (
+    accounts,
     audit_log,
     dashboard,
     exports,
@@ -19,6 +20,10 @@ from socialforce.portals.staff import (
 from socialforce.portals.staff.views import bp
 
 ROUTES = [  # (rule, endpoint, view, methods)
+    ("/accounts", "accounts", accounts.accounts_list, GET),
+    ("/accounts/new", "account_new", accounts.account_new, FORM),
+    ("/accounts/<int:user_id>/status", "account_status", accounts.account_status, POST),
+    ("/accounts/<int:user_id>/reset", "account_reset", accounts.account_reset, POST),
     ("/audit", "audit_log", audit_log.audit_log, GET),
     ("/dashboard", "dashboard_page", dashboard.dashboard_page, GET),
     ("/dashboard/export/<key>.<fmt>", "dashboard_export", dashboard.dashboard_export, GET),
