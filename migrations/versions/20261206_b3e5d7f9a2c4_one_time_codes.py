@@ -1,7 +1,7 @@
 """one_time_codes (set-password links and codes, reset and verification codes) and users.phone_hash
 
 Revision ID: b3e5d7f9a2c4
-Revises: 5e0c2b7d9a11
+Revises: c16a4e8b2f31
 Create Date: 2026-12-06 07:30:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b3e5d7f9a2c4'
-down_revision = '5e0c2b7d9a11'
+down_revision = 'c16a4e8b2f31'
 branch_labels = None
 depends_on = None
 
