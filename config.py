@@ -66,6 +66,8 @@ class Config:
     VISIT_CHECKIN_DRIFT_HOURS = float(os.environ.get("VISIT_CHECKIN_DRIFT_HOURS", "1"))  # from the planned start
     VISIT_MAX_DISTANCE_KM = float(os.environ.get("VISIT_MAX_DISTANCE_KM", "3"))  # check-in/out from the village
     MAX_DISPATCH_FAILURES = 3
+    # A place freed on a full volunteer task is held this long for the first on its waitlist (services/waitlist.py).
+    WAITLIST_OFFER_HOURS = float(os.environ.get("WAITLIST_OFFER_HOURS", "24"))
     # Scheduler (`flask scheduler`): the job list, the lease that lets one process schedule, stale-run takeover.
     SCHEDULER_JOBS = os.environ.get("SOCIALFORCE_SCHEDULER_JOBS", "socialforce.platform.scheduler.jobs:JOBS")
     SCHEDULER_LEASE_SECONDS = float(os.environ.get("SCHEDULER_LEASE_SECONDS", "60"))

@@ -47,6 +47,7 @@ from socialforce.platform.models.providers import (
 )
 from socialforce.platform.models.ranker import RankerModel
 from socialforce.platform.models.users import LoginThrottle, Role, User
+from socialforce.platform.models.waitlist import OPEN_WAITLIST_STATES, WaitlistEntry, WaitlistState
 
 __all__ = [
     "Agency", "AssistanceCategory", "AuditLog", "Contract", "Enrollment", "EvaluationSource",
@@ -58,4 +59,5 @@ __all__ = [
     "ServiceCategory", "ServiceItem", "ServiceOffer", "ServiceRecord", "Sex", "TaskSignup", "Town", "User",
     "Village", "Visit", "VisitSeries", "VisitStatus", "Volunteer", "VolunteerTask", "offer_categories",
     "offer_towns", "utcnow",
+    "OPEN_WAITLIST_STATES", "WaitlistEntry", "WaitlistState",
 ]

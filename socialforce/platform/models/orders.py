@@ -113,6 +113,7 @@ class VolunteerTask(db.Model):
     slots: Mapped[int]
     taken: Mapped[int] = mapped_column(default=0)
     starts_at: Mapped[datetime | None]
+    bring: Mapped[str | None] = mapped_column(sa.String(200))  # what to bring, filled when the task is published
     order: Mapped[Order] = relationship()
 
 

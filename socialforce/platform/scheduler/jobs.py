@@ -101,6 +101,8 @@ JOBS: list[JobSpec] = [
     JobSpec("sweep_overdue", f"{_SERVICES}.dispatch:sweep_overdue", {"minute": "*"}, "minute", 50),
     JobSpec("deliver_notifications", f"{_SERVICES}.notifications:deliver_pending",
             {"minute": "*", "second": 30}, "minute", 50),
+    JobSpec("sweep_waitlist_offers", f"{_SERVICES}.waitlist:sweep_expired", {"minute": "*", "second": 45},
+            "minute", 50),
     JobSpec("mark_missed_visits", f"{_SERVICES}.visits:mark_missed", {"minute": "*/10", "second": 15}, "10min",
             5 * MINUTE),
     JobSpec("send_visit_reminders", f"{_SERVICES}.visits:send_reminders", {"minute": 5}, "hour", 30 * MINUTE),
