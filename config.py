@@ -86,6 +86,10 @@ class Config:
     SMTP_FROM = os.environ.get("SMTP_FROM", "noreply@socialforce.local")
     SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL")
     SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN")
+    # The household's one-question satisfaction link (services/feedback_links.py): how long it stays valid, and the
+    # site address the SMS points to.
+    FEEDBACK_LINK_DAYS = int(os.environ.get("FEEDBACK_LINK_DAYS", "14"))
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     TESTING = False
     DEBUG = False
 

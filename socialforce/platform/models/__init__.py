@@ -1,6 +1,7 @@
 """All models, importable from one place."""
 from socialforce.platform.models.audit import AuditLog
 from socialforce.platform.models.base import utcnow
+from socialforce.platform.models.feedback_links import FeedbackLink, LinkDelivery
 from socialforce.platform.models.geo import Town, Village
 from socialforce.platform.models.households import (
     AssistanceCategory,
@@ -59,5 +60,5 @@ __all__ = [
     "ServiceCategory", "ServiceItem", "ServiceOffer", "ServiceRecord", "Sex", "TaskSignup", "Town", "User",
     "Village", "Visit", "VisitSeries", "VisitStatus", "Volunteer", "VolunteerTask", "offer_categories",
     "offer_towns", "utcnow",
-    "OPEN_WAITLIST_STATES", "WaitlistEntry", "WaitlistState",
+    "OPEN_WAITLIST_STATES", "WaitlistEntry", "WaitlistState", "FeedbackLink", "LinkDelivery",
 ]

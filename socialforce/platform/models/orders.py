@@ -243,6 +243,7 @@ class FeedbackChannel(enum.StrEnum):
     staff_phone = "staff_phone"  # civil-affairs staff by telephone
     staff_visit = "staff_visit"  # civil-affairs staff at the household
     assistant_visit = "assistant_visit"  # the village assistant (协理员) at the household, entered by staff
+    household_sms = "household_sms"  # the household itself, through the one-question SMS link
 
 
 class HouseholdFeedback(db.Model):

@@ -103,6 +103,8 @@ JOBS: list[JobSpec] = [
             {"minute": "*", "second": 30}, "minute", 50),
     JobSpec("sweep_waitlist_offers", f"{_SERVICES}.waitlist:sweep_expired", {"minute": "*", "second": 45},
             "minute", 50),
+    JobSpec("send_feedback_links", f"{_SERVICES}.feedback_links:deliver_pending", {"minute": "*", "second": 40},
+            "minute", 50),
     JobSpec("mark_missed_visits", f"{_SERVICES}.visits:mark_missed", {"minute": "*/10", "second": 15}, "10min",
             5 * MINUTE),
     JobSpec("send_visit_reminders", f"{_SERVICES}.visits:send_reminders", {"minute": 5}, "hour", 30 * MINUTE),

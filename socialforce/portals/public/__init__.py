@@ -1,7 +1,7 @@
-"""Public pages: home, login/logout, language switch.
+"""Public pages: home, login/logout, language switch, volunteer sign-up, the household's satisfaction link.
 
 Every route of the blueprint is listed in ROUTES below; the views live in the modules it names."""
-from socialforce.portals.public import account, views
+from socialforce.portals.public import account, feedback, views
 from socialforce.portals.public.views import bp
 from socialforce.portals.routing import FORM, GET, POST, add_routes
 
@@ -12,6 +12,7 @@ ROUTES = [  # (rule, endpoint, view, methods)
     ("/logout", "logout", views.logout, POST),
     ("/lang/<code>", "set_language", views.set_language, POST),
     ("/volunteer-signup", "volunteer_signup", views.volunteer_signup, FORM),
+    ("/f/<token>", "household_feedback", feedback.household_feedback, FORM),
 ]
 
 add_routes(bp, ROUTES)
