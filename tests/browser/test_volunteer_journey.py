@@ -1,5 +1,5 @@
-"""Journey 3 of issue 6, in Chinese: a new volunteer signs up, town staff approve the registration, the volunteer
-marks their free time, signs up for a recommended task, plans the visit, checks in and out; staff confirm the
+"""Journey 3 of issue 6, in Chinese: a new volunteer signs up with their weekly free time, town staff approve the
+registration, the volunteer confirms their free time, signs up for a recommended task, plans the visit, checks in and out; staff confirm the
 service record, and the volunteer sees the confirmed hours and the certificate.
 
 Buttons and messages added by the providers registry and the volunteer profile are found by their form's action or
@@ -45,6 +45,10 @@ def test_journey3_volunteer_signs_up_serves_and_gets_certificate(portal):
     public.select_option("#town_id", label="龙泉街道")
     for skill in ("精神慰藉", "生活照料"):
         public.get_by_label(skill, exact=True).check()
+    cells = public.locator("#availability input[name=availability]")  # free every time of the week
+    expect(cells).to_have_count(21)
+    for n in range(21):
+        cells.nth(n).check()
     public.fill("#username", username)
     public.fill("#password", PASSWORD)
     public.fill("#confirm", PASSWORD)
