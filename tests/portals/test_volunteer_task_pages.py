@@ -226,3 +226,27 @@ def test_items_of_a_volunteer_task_are_only_published_once():
     t = published()
     item = db.session.get(ServiceItem, t.order.item_id)
     assert volunteer_tasks.tasks_of_items([item.id]) == {item.id: t.id}
+
+
+def test_staff_change_what_to_bring_of_a_live_task_in_their_town_only(client, app):
+    staff_user()
+    factories.user("town-j", Role.town_staff, town_id=factories.town("jinghe").id)
+    t = published(slots=1, bring=None)
+    db.session.commit()
+    login(client, "town-a")
+    path = f"/staff/items/{t.order.item_id}"
+    assert f"/staff/tasks/{t.id}/bring" in page(client, path)
+    token = csrf_token(client, path)
+    response = client.post(f"/staff/tasks/{t.id}/bring", data={"csrf_token": token, "bring": "y" * 201})
+    assert response.status_code == 400 and "“需携带物品”最多 200 个字符" in response.get_data(as_text=True)
+    response = client.post(f"/staff/tasks/{t.id}/bring", data={"csrf_token": token, "bring": "雨衣"},
+                           follow_redirects=True)
+    assert "需携带物品已保存" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(VolunteerTask, t.id).bring == "雨衣"
+    other = app.test_client()
+    login(other, "town-j")
+    token = csrf_token(other, "/staff/")
+    assert other.post(f"/staff/tasks/{t.id}/bring", data={"csrf_token": token, "bring": "x"}).status_code == 404
+    db.session.expire_all()
+    assert db.session.get(VolunteerTask, t.id).bring == "雨衣"

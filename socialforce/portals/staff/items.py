@@ -19,6 +19,7 @@ from socialforce.platform.models import (
     Priority,
     Provider,
     ServiceItem,
+    VolunteerTask,
     utcnow,
 )
 from socialforce.platform.scoping import get_household_or_404, get_item_or_404, order_scope
@@ -78,9 +79,11 @@ def _item_page(it: ServiceItem, status: int = 200, bring: str = "", bring_error:
     candidates = matching.rank_item(it, k=SHOWN_CANDIDATES) if it.status == "open" else []
     providers = {p.id: p for p in db.session.scalars(
         sa.select(Provider).where(Provider.id.in_([c.provider_id for c in candidates])))}
+    tasks = {t.order_id: t for t in db.session.scalars(
+        sa.select(VolunteerTask).where(VolunteerTask.order_id.in_([o.id for o in orders])))}
     return render_template("staff/item.html", item=it, orders=orders, candidates=candidates, providers=providers,
                            close_form=ReasonForm(), basis=ranker.ranking_basis() if candidates else None,
-                           bring=bring, bring_error=bring_error), status
+                           bring=bring, bring_error=bring_error, tasks=tasks), status
 
 
 def item_dispatch(item_id: int):
@@ -114,6 +117,22 @@ def item_dispatch(item_id: int):
         flash(e.message, "danger")
         return redirect(url_for("staff.item", item_id=it.id))
     flash(_("Order #%(id)s dispatched.", id=order.id), "success")
+    return redirect(url_for("staff.item", item_id=it.id))
+
+
+def task_bring(task_id: int):
+    """Change what volunteers should bring for a live task of an item in scope; audited."""
+    task = db.session.get(VolunteerTask, task_id) or abort(404)
+    it = get_item_or_404(task.order.item_id, current_user)
+    bring = request.form.get("bring", "")
+    try:
+        run_in_transaction(lambda: volunteer_tasks.set_bring(task.id, bring, current_user))
+    except ServiceError as e:
+        if e.field == "bring":
+            return _item_page(it, e.status, bring[:volunteer_tasks.BRING_MAX], e.message)
+        flash(e.message, "danger")
+    else:
+        flash(_("What to bring was saved; volunteers see it on the task."), "success")
     return redirect(url_for("staff.item", item_id=it.id))
 
 
