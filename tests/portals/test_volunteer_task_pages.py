@@ -204,8 +204,9 @@ def test_staff_turn_a_registration_down_with_a_reason_the_volunteer_is_told_and_
     note = db.session.scalar(sa.select(Notification).where(Notification.kind == "volunteer_rejected"))
     assert note is not None and note.params == {}
     login(client, "lizy", "secret-pass-1")
-    html = page(client, "/volunteer/tasks")
-    assert "您的注册未通过审核" in html and "身份证与本人信息不一致" in html
+    for path in ("/volunteer/", "/volunteer/tasks"):  # the notice links to the home page
+        html = page(client, path)
+        assert "您的注册未通过审核" in html and "身份证与本人信息不一致" in html
 
 
 def test_only_a_volunteer_registration_can_be_turned_down(client):
