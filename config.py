@@ -59,8 +59,9 @@ class Config:
     FORGOT_MAX_PER_ACCOUNT = int(os.environ.get("FORGOT_MAX_PER_ACCOUNT", "3"))
     FORGOT_WINDOW_MINUTES = int(os.environ.get("FORGOT_WINDOW_MINUTES", "60"))
     VERIFY_MAX_PER_ACCOUNT = int(os.environ.get("VERIFY_MAX_PER_ACCOUNT", "5"))
-    # The address the platform is reached at, for links printed outside a request (create-admin --link).
-    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # The address the platform is reached at, for links that leave the site (create-admin --link, certificate QR
+    # codes, the household's SMS link); unset: the request's own host, or http://127.0.0.1:5000 outside a request.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted (0: use the peer address).
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
@@ -75,6 +76,8 @@ class Config:
     VISIT_CHECKIN_DRIFT_HOURS = float(os.environ.get("VISIT_CHECKIN_DRIFT_HOURS", "1"))  # from the planned start
     VISIT_MAX_DISTANCE_KM = float(os.environ.get("VISIT_MAX_DISTANCE_KM", "3"))  # check-in/out from the village
     MAX_DISPATCH_FAILURES = 3
+    # A place freed on a full volunteer task is held this long for the first on its waitlist (services/waitlist.py).
+    WAITLIST_OFFER_HOURS = float(os.environ.get("WAITLIST_OFFER_HOURS", "24"))
     # Scheduler (`flask scheduler`): the job list, the lease that lets one process schedule, stale-run takeover.
     SCHEDULER_JOBS = os.environ.get("SOCIALFORCE_SCHEDULER_JOBS", "socialforce.platform.scheduler.jobs:JOBS")
     SCHEDULER_LEASE_SECONDS = float(os.environ.get("SCHEDULER_LEASE_SECONDS", "60"))
@@ -108,11 +111,11 @@ class Config:
     SMS_APP_SECRET = os.environ.get("SMS_APP_SECRET")
     SMS_SIGN_NAME = os.environ.get("SMS_SIGN_NAME", "")
     SMS_TEMPLATES = json.loads(os.environ.get("SMS_TEMPLATES") or "{}")
-    # Hours certificates (services/hours.py): who issues them, how to reach them, and the public address printed in
-    # the QR code (https://host, no trailing slash; unset: the address the certificate was downloaded from).
+    # Hours certificates (services/hours.py): who issues them, how to reach them.
     CERTIFICATE_ISSUER = os.environ.get("CERTIFICATE_ISSUER", "滕州市民政局")
     CERTIFICATE_CONTACT = os.environ.get("CERTIFICATE_CONTACT", "滕州市民政局社会救助服务中心")
-    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
+    # The household's one-question satisfaction link (services/feedback_links.py): how long it stays valid.
+    FEEDBACK_LINK_DAYS = int(os.environ.get("FEEDBACK_LINK_DAYS", "14"))
     TESTING = False
     DEBUG = False
 

@@ -7,9 +7,9 @@ from datetime import datetime
 
 import click
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask
 
-from socialforce.platform import backup, localtime
+from socialforce.platform import backup, links, localtime
 from socialforce.platform.extensions import db
 from socialforce.platform.models import Role, Town, utcnow
 from socialforce.platform.scheduler import commands as scheduler_commands
@@ -134,5 +134,5 @@ def create_admin_command(username: str, display_name: str, link: bool, force_ano
         raise click.ClickException(getattr(e, "message", None) or f"could not create the account: {e}") from None
     click.echo(f"created city-staff account {username}")
     if issued is not None:
-        base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-        click.echo(f"set its password within 24 hours (shown once, works once): {base}{reset_link_path(issued.secret)}")
+        url = links.absolute(reset_link_path(issued.secret))
+        click.echo(f"set its password within 24 hours (shown once, works once): {url}")

@@ -34,5 +34,6 @@ VISIT_STATUS = {"planned": _l("Planned"), "checked_in": _l("Checked in"), "compl
 VISIT_FLAG = {"short_stay": _l("Very short visit"), "off_schedule": _l("Check-in far from the planned time"),
               "far_away": _l("Checked in or out far from the village")}
 FEEDBACK_CHANNEL = {"staff_phone": _l("Staff, by telephone"), "staff_visit": _l("Staff, at the household"),
-                    "assistant_visit": _l("Village assistant, at the household")}
+                    "assistant_visit": _l("Village assistant, at the household"),
+                    "household_sms": _l("The household, by SMS link")}
 FREQUENCY = {"once": _l("One-off"), "weekly": _l("Weekly"), "monthly": _l("Monthly")}

@@ -8,6 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flask import current_app, has_request_context, request
+
+LOCAL_BASE_URL = "http://127.0.0.1:5000"
 _RESOLVERS: dict[str, Callable[[Any], str]] = {}
 
 
@@ -19,3 +22,9 @@ def register(subject: str, resolve: Callable[[Any], str]) -> None:
 def to(subject: str, value: Any = None) -> str:
     """The site-relative path of the page about `subject` (for example "staff_item" and an item)."""
     return _RESOLVERS[subject](value)
+
+
+def absolute(path: str) -> str:
+    """`path` as an absolute URL: PUBLIC_BASE_URL if set, else this request's host, else the local server."""
+    base = current_app.config["PUBLIC_BASE_URL"] or (request.host_url if has_request_context() else LOCAL_BASE_URL)
+    return base.rstrip("/") + path

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from socialforce.platform import crypto, idnumber
+from socialforce.platform import crypto, idnumber, weekmask
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     AuditLog,
@@ -49,7 +49,7 @@ def signed_up_volunteer(town_code: str = "longquan") -> tuple[Provider, User]:
     """A volunteer registered through the real sign-up service: pending, with a login."""
     user = volunteers.register(volunteers.Registration(
         username="wangxm", password="secret-pass-1", real_name="王小明", id_number=VALID_ID, phone=PHONE,
-        town_id=factories.town(town_code).id, skills=("tutoring", "daily_care")))
+        town_id=factories.town(town_code).id, skills=("tutoring", "daily_care"), availability=weekmask.ALL))
     return db.session.get(Provider, user.provider_id), user
 
 

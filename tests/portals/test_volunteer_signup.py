@@ -31,7 +31,7 @@ OTHER_ID = next(n for n in (idnumber.make("370481", date(1985, 2, 3), s) for s i
 def form(client, **changes):
     town_id = db.session.scalar(sa.select(Town.id).where(Town.code == "longquan"))
     data = {"real_name": "王小明", "id_number": VALID_ID, "phone": "13812345678", "town_id": str(town_id),
-            "skills": ["tutoring"], "username": "wangxm", "password": "secret-pass-1", "confirm": "secret-pass-1",
+            "skills": ["tutoring"], "availability": ["15", "16"], "username": "wangxm", "password": "secret-pass-1", "confirm": "secret-pass-1",
             "csrf_token": csrf_token(client, "/volunteer-signup")}
     data.update(changes)
     return data

@@ -3,6 +3,7 @@ from socialforce.platform.models.audit import AuditLog
 from socialforce.platform.models.background import BackgroundJob, JobState
 from socialforce.platform.models.base import utcnow
 from socialforce.platform.models.codes import OneTimeCode
+from socialforce.platform.models.feedback_links import FeedbackLink, LinkDelivery
 from socialforce.platform.models.geo import Town, Village
 from socialforce.platform.models.households import (
     AssistanceCategory,
@@ -57,6 +58,7 @@ from socialforce.platform.models.providers import (
 from socialforce.platform.models.ranker import RankerModel
 from socialforce.platform.models.recognition import CalendarFeed, HoursCertificate
 from socialforce.platform.models.users import LoginThrottle, Role, User
+from socialforce.platform.models.waitlist import OPEN_WAITLIST_STATES, WaitlistEntry, WaitlistState
 
 __all__ = [
     "Agency", "AssistanceCategory", "AuditLog", "BackgroundJob", "CalendarFeed", "Contract", "Enrollment",
@@ -69,4 +71,5 @@ __all__ = [
     "ServiceCategory", "ServiceItem", "ServiceOffer", "ServiceRecord", "Sex", "TaskSignup", "Town", "User",
     "Village", "Visit", "VisitSeries", "VisitStatus", "Volunteer", "VolunteerTask", "contract_categories",
     "offer_categories", "offer_towns", "provider_towns", "utcnow",
+    "OPEN_WAITLIST_STATES", "WaitlistEntry", "WaitlistState", "FeedbackLink", "LinkDelivery",
 ]

@@ -113,6 +113,7 @@ class VolunteerTask(db.Model):
     slots: Mapped[int]
     taken: Mapped[int] = mapped_column(default=0)
     starts_at: Mapped[datetime | None]
+    bring: Mapped[str | None] = mapped_column(sa.String(200))  # what to bring, filled when the task is published
     order: Mapped[Order] = relationship()
 
 
@@ -243,6 +244,7 @@ class FeedbackChannel(enum.StrEnum):
     staff_phone = "staff_phone"  # civil-affairs staff by telephone
     staff_visit = "staff_visit"  # civil-affairs staff at the household
     assistant_visit = "assistant_visit"  # the village assistant (协理员) at the household, entered by staff
+    household_sms = "household_sms"  # the household itself, through the one-question SMS link
 
 
 class HouseholdFeedback(db.Model):

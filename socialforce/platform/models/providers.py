@@ -197,6 +197,7 @@ class Volunteer(db.Model):
     phone_masked: Mapped[str] = mapped_column(sa.String(20))
     skills: Mapped[str] = mapped_column(sa.String(300), default="")  # space-separated service-category codes
     availability: Mapped[int] = mapped_column(default=0)
+    rejection_reason: Mapped[str | None] = mapped_column(sa.String(200))  # why staff turned the registration down
     provider: Mapped[Provider] = relationship(back_populates="volunteer")
 
 

@@ -42,7 +42,16 @@ from socialforce.platform.models import (
     utcnow,
 )
 from socialforce.platform.models.orders import FAILED_STATES, OPEN_STATES
-from socialforce.platform.services import ServiceError, audit, matching, notifications, orders, ranker, visits
+from socialforce.platform.services import (
+    ServiceError,
+    audit,
+    matching,
+    notifications,
+    orders,
+    ranker,
+    visits,
+    waitlist,
+)
 from socialforce.platform.services.candidates import Choice, contract_hours_left, excluded_providers
 
 
@@ -329,3 +338,4 @@ def withdraw(task_id: int, volunteer: Volunteer, actor: User | None, reason: str
                      {"task_id": task.id, "order_id": order.id, "category": item.category.code,
                       "open": task.slots - task.taken, "slots": task.slots}, links.to("staff_item", item))
     db.session.flush()
+    waitlist.place_freed(task_id, now)  # the first on the waitlist who fits is offered the place

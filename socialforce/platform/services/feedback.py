@@ -22,6 +22,8 @@ from socialforce.platform.scoping import order_scope
 from socialforce.platform.services import ServiceError, audit
 
 COMMENT_LENGTH = HouseholdFeedback.__table__.c.comment.type.length
+# What staff record; household_sms is only ever written by the household's own link (services/feedback_links.py).
+STAFF_CHANNELS = frozenset(c.value for c in FeedbackChannel if c != FeedbackChannel.household_sms)
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class FeedbackInput:
 def _validate(data: FeedbackInput) -> FeedbackChannel:
     if data.satisfaction is None or not 1 <= data.satisfaction <= 5:
         raise ServiceError(_("Choose the household's satisfaction, from 1 to 5."), status=400, field="satisfaction")
-    if data.channel not in {c.value for c in FeedbackChannel}:
+    if data.channel not in STAFF_CHANNELS:
         raise ServiceError(_("Say who contacted the household, and how."), status=400, field="channel")
     if data.comment and len(data.comment.strip()) > COMMENT_LENGTH:
         raise ServiceError(_("The comment is limited to 500 characters."), status=400, field="comment")

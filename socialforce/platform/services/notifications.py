@@ -96,6 +96,9 @@ MESSAGES = {
                                     "#%(provider_id)s; nothing was created. Check with the volunteer."),
     "volunteer_signup_username_taken": _l("Volunteer registration #%(provider_id)s chose a username already in "
                                           "use; tell the volunteer the login name it was given."),
+    "waitlist_offer": _l("A place on task #%(task_id)s (%(category)s) is free for you: confirm it by %(when)s, or it "
+                         "passes to the next volunteer on the waitlist"),
+    "waitlist_offer_lapsed": _l("Your offer of a place on task #%(task_id)s lapsed; it passed to the next volunteer"),
 }
 FALLBACK = _l("You have a new notification (%(kind)s)")
 KIND_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")

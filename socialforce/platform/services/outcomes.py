@@ -30,7 +30,7 @@ from socialforce.platform.models import (
     VisitStatus,
 )
 from socialforce.platform.models.orders import DONE_STATES
-from socialforce.platform.services import ServiceError, audit, orders
+from socialforce.platform.services import ServiceError, audit, feedback_links, orders
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,7 @@ def record_outcome(order: Order, source: EvaluationSource, data: OutcomeInput, a
     if source == EvaluationSource.provider:
         orders.transition(order, OrderState.completed, actor, reason="outcome recorded", now=now)
         order.item.status, order.item.closed_at = ItemStatus.closed, now
+        feedback_links.create_for(order, now)  # the household is asked for itself by SMS
     elif state == OrderState.completed:
         orders.transition(order, OrderState.evaluated, actor, reason=f"{source.value} evaluation", now=now)
     audit.record("outcome_recorded", actor, "order", order.id, source=source.value, assessment=data.assessment,

@@ -61,7 +61,10 @@ TRANSITIONS: dict[str, Transition] = {
                           ProviderStatus.suspended, "provider_suspended"),
     "reinstate": Transition("reinstate", frozenset({ProviderStatus.suspended}), ProviderStatus.approved,
                             "provider_reinstated"),
+    # Turning down a volunteer's registration with a reason the volunteer sees (the provider is then suspended).
+    "reject": Transition("reject", frozenset({ProviderStatus.pending}), ProviderStatus.suspended, "provider_rejected"),
 }
+REASON_ACTIONS = ("suspend", "reject")  # the actions that need a reason
 
 
 def scope_filter(user: User) -> sa.ColumnElement[bool]:
@@ -229,7 +232,7 @@ def change_status(provider_id: int, action: str, actor: User, reason: str | None
     if transition is None:
         raise ServiceError(_("Unknown action."), status=404)
     reason = (reason or "").strip()
-    if action == "suspend" and not REASON_MIN <= len(reason) <= REASON_MAX:
+    if action in REASON_ACTIONS and not REASON_MIN <= len(reason) <= REASON_MAX:
         raise ServiceError(_("Give a reason of %(min)s to %(max)s characters.", min=REASON_MIN, max=REASON_MAX),
                            status=400, field="reason")
     provider = get_in_scope(provider_id, actor)
@@ -237,6 +240,8 @@ def change_status(provider_id: int, action: str, actor: User, reason: str | None
         raise ServiceError(_("No such provider in your area."), status=404)
     db.session.refresh(provider, ["status"])
     before = provider.status
+    if action == "reject" and provider.kind != ProviderKind.volunteer:
+        raise ServiceError(_("Only a volunteer's registration can be turned down; suspend an organisation instead."))
     if before not in transition.sources:
         raise ServiceError(refusal(action, before))
     changed = db.session.execute(
@@ -254,7 +259,7 @@ def change_status(provider_id: int, action: str, actor: User, reason: str | None
     if reason:
         detail["reason"] = reason[:REASON_MAX]
     if provider.kind == ProviderKind.volunteer:
-        detail.update(_after_volunteer_change(provider, action, before))
+        detail.update(_after_volunteer_change(provider, action, before, reason))
     elif action == "suspend":
         detail.update(_release_open_orders(provider, actor, reason))
     audit.record(transition.audit_action, actor, "provider", provider.id, ip=ip, **detail)
@@ -321,10 +326,15 @@ def _release_open_orders(provider: Provider, actor: User, reason: str) -> dict:
     return {"orders_cancelled": len(waiting), "orders_in_service": in_service}
 
 
-def _after_volunteer_change(provider: Provider, action: str, before: ProviderStatus) -> dict:
-    """Activate an approved volunteer's login and tell them the decision on their registration."""
+def _after_volunteer_change(provider: Provider, action: str, before: ProviderStatus, reason: str = "") -> dict:
+    """Activate an approved volunteer's login and tell them the decision on their registration; keep the reason a
+    registration was turned down for the volunteer to read (the notice itself carries no free text)."""
     detail = {}
-    if action == "approve":
+    if provider.volunteer is not None:
+        provider.volunteer.rejection_reason = reason[:REASON_MAX] if action == "reject" else None
+    if action == "reject":
+        notifications.notify_provider(provider.id, "volunteer_rejected", {}, links.to("volunteer_home"))
+    elif action == "approve":
         activated = db.session.execute(
             sa.update(User).where(User.provider_id == provider.id, User.role == Role.volunteer,
                                   User.active.is_(False))

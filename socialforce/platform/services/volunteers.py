@@ -47,6 +47,7 @@ class Registration:
     phone: str
     town_id: int
     skills: tuple[str, ...]
+    availability: int = 0  # a WeekMask of the weekly times the volunteer is usually free
 
 
 def id_number_error(reason: str) -> str:
@@ -73,6 +74,10 @@ def register(reg: Registration) -> User | None:
     town = db.session.get(Town, reg.town_id)
     if town is None:
         raise ServiceError(_("Unknown town."), status=400, field="town_id")
+    skills = _check_registration_skills(reg.skills)
+    if not 0 < reg.availability <= weekmask.ALL:
+        raise ServiceError(_("Tick at least one time of the week when you are usually free."), status=400,
+                           field="availability")
     id_hash = crypto.id_number_hash(number)
     registered = db.session.execute(sa.select(Provider.id, Provider.town_id).join(Volunteer).where(
         Volunteer.id_number_hash == id_hash)).first()
@@ -87,9 +92,11 @@ def register(reg: Registration) -> User | None:
     volunteer = Volunteer(
         provider_id=provider.id, real_name=reg.real_name, id_number_enc=crypto.encrypt(number),
         id_number_hash=id_hash, id_masked=idnumber.mask(number), phone_enc=crypto.encrypt(reg.phone),
-        phone_masked=crypto.mask_phone(reg.phone), skills=" ".join(sorted(reg.skills)),
+        phone_masked=crypto.mask_phone(reg.phone), skills=" ".join(skills), availability=reg.availability,
     )
     db.session.add(volunteer)
+    db.session.flush()
+    _sync_offers(volunteer, town.id)  # the offer waits with the registration: matched from the moment of approval
     user = accounts.create_user(username, reg.password, Role.volunteer, reg.real_name, provider_id=provider.id)
     audit.record("volunteer_registered", user, "provider", provider.id, username_taken=username != reg.username)
     notices.registration_pending(provider.id, town)
@@ -97,6 +104,17 @@ def register(reg: Registration) -> User | None:
         notifications.notify_town_staff(town.id, "volunteer_signup_username_taken", {"provider_id": provider.id},
                                         links.to("staff_provider", provider.id))
     return user
+
+
+def _check_registration_skills(skills: tuple[str, ...]) -> list[str]:
+    """The chosen kinds of help, sorted; at least one, each a category served as volunteer tasks."""
+    chosen = sorted(set(skills))
+    if not chosen:
+        raise ServiceError(_("Choose at least one kind of help."), status=400, field="skills")
+    allowed = set(db.session.scalars(sa.select(ServiceCategory.code).where(ServiceCategory.volunteer_task)))
+    if not set(chosen) <= allowed:
+        raise ServiceError(_("Choose kinds of help from the list."), status=400, field="skills")
+    return chosen
 
 
 def _refer_id_taken(town: Town, provider_id: int, provider_town_id: int, password: str) -> None:

@@ -1,7 +1,7 @@
-"""Public pages: home, login/logout, language switch.
+"""Public pages: home, login/logout, language switch, volunteer sign-up, the household's satisfaction link.
 
 Every route of the blueprint is listed in ROUTES below; the views live in the modules it names."""
-from socialforce.portals.public import account, calendar, recovery, verify, views
+from socialforce.portals.public import account, calendar, feedback, recovery, verify, views
 from socialforce.portals.public.views import bp
 from socialforce.portals.routing import FORM, GET, POST, add_routes
 
@@ -22,6 +22,7 @@ ROUTES = [  # (rule, endpoint, view, methods)
     ("/calendar/<feed_token>.ics", "calendar_feed", calendar.feed, GET),
     ("/verify", "verify_form", verify.verify_form, GET),
     ("/verify/<number>", "verify", verify.verify, GET),
+    ("/f/<token>", "household_feedback", feedback.household_feedback, FORM),
 ]
 
 add_routes(bp, ROUTES)

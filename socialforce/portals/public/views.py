@@ -13,7 +13,7 @@ from socialforce.platform.auth import portal_of
 from socialforce.platform.models import utcnow
 from socialforce.platform.services import ServiceError, accounts, audit, volunteers
 from socialforce.platform.transactions import run_in_transaction
-from socialforce.portals.page_helpers import bilingual
+from socialforce.portals.page_helpers import bilingual, mask_from_form
 from socialforce.portals.public.forms import LoginForm, VolunteerSignupForm
 
 bp = Blueprint("public", __name__, template_folder="templates")
@@ -81,25 +81,35 @@ def set_language(code: str):
 
 
 def volunteer_signup():
-    """Public real-name volunteer sign-up; the registration waits for staff approval."""
+    """Public real-name volunteer sign-up with skills and weekly free time; the registration waits for staff
+    approval, and its offer is matched to tasks from the moment it is approved."""
     form = VolunteerSignupForm()
     form.town_id.choices = [(t.id, bilingual(t)) for t in reference.towns()]
     form.skills.choices = [(c.code, bilingual(c)) for c in reference.categories(volunteer_task=True)]
+    availability = mask_from_form(request.form.getlist("availability"))
+
+    def page(status: int, availability_errors=()):
+        return render_template("public/volunteer_signup.html", form=form, availability=availability,
+                               availability_errors=list(availability_errors)), status
+
     if form.validate_on_submit():
         registration = volunteers.Registration(
             username=form.username.data.strip(), password=form.password.data, real_name=form.real_name.data.strip(),
             id_number=form.id_number.data, phone=form.phone.data, town_id=form.town_id.data,
-            skills=tuple(form.skills.data or ()))
+            skills=tuple(form.skills.data or ()), availability=availability)
         try:
             try:
                 run_in_transaction(lambda: volunteers.register(registration))
             except sa.exc.IntegrityError:  # the same ID or username signed up at this moment: decide again
                 run_in_transaction(lambda: volunteers.register(registration))
         except ServiceError as e:
+            if e.field == "availability":
+                return page(e.status, [e.message])
             getattr(form, e.field).errors.append(e.message)
-            return render_template("public/volunteer_signup.html", form=form), e.status
+            return page(e.status)
         flash(_("Thank you, your registration was received. Town staff will review it and contact you by phone."),
               "success")
         return redirect(url_for("public.login"))
-    status = 400 if form.is_submitted() else 200
-    return render_template("public/volunteer_signup.html", form=form), status
+    if not form.is_submitted():
+        return page(200)
+    return page(400, [] if availability else [_("Tick at least one time of the week when you are usually free.")])

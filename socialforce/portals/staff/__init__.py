@@ -50,6 +50,7 @@ ROUTES = [  # (rule, endpoint, view, methods)
     ("/items/<int:item_id>", "item", items.item, GET),
     ("/items/<int:item_id>/dispatch", "item_dispatch", items.item_dispatch, POST),
     ("/orders/<int:order_id>/cancel", "order_cancel", items.order_cancel, POST),
+    ("/tasks/<int:task_id>/bring", "task_bring", items.task_bring, POST),
     ("/items/<int:item_id>/close", "item_close", items.item_close, POST),
     ("/matching", "matching_review", items.matching_review, GET),
     ("/matching/dispatch-page", "matching_dispatch_page", items.matching_dispatch_page, POST),

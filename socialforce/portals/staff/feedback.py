@@ -26,7 +26,8 @@ class FeedbackForm(FlaskForm):
     satisfaction = RadioField(_l("The household's satisfaction (1 very dissatisfied .. 5 very satisfied)"),
                               coerce=int, choices=RATING_CHOICES, invalid_choice_message=SATISFACTION_MISSING,
                               validators=[InputRequired(SATISFACTION_MISSING)])
-    channel = RadioField(_l("Who asked the household"), choices=choices(FEEDBACK_CHANNEL.items()),
+    channel = RadioField(_l("Who asked the household"), choices=choices(
+                             (k, v) for k, v in FEEDBACK_CHANNEL.items() if k in feedback.STAFF_CHANNELS),
                          invalid_choice_message=CHANNEL_MISSING, validators=[InputRequired(CHANNEL_MISSING)])
     comment = TextAreaField(_l("What the household said"),
                             validators=[Optional(), Length(max=feedback.COMMENT_LENGTH)])

@@ -21,6 +21,7 @@ from socialforce.platform.models import (
     Priority,
     Provider,
     ServiceItem,
+    VolunteerTask,
     utcnow,
 )
 from socialforce.platform.scoping import get_household_or_404, get_item_or_404, order_scope
@@ -32,6 +33,7 @@ from socialforce.platform.services import (
     items,
     matching,
     ranker,
+    volunteer_tasks,
 )
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.page_helpers import bilingual, mask_from_form
@@ -80,13 +82,19 @@ def item_new(household_id: int):
 
 def item(item_id: int):
     """An item with its orders, their events, and its ranked candidates with reasons."""
-    it = get_item_or_404(item_id, current_user)
+    return _item_page(get_item_or_404(item_id, current_user))
+
+
+def _item_page(it: ServiceItem, status: int = 200, bring: str = "", bring_error: str | None = None):
     orders = db.session.scalars(sa.select(Order).where(Order.item_id == it.id).order_by(Order.id)).all()
     candidates = matching.rank_item(it, k=SHOWN_CANDIDATES) if it.status == "open" else []
     providers = {p.id: p for p in db.session.scalars(
         sa.select(Provider).where(Provider.id.in_([c.provider_id for c in candidates])))}
+    tasks = {t.order_id: t for t in db.session.scalars(
+        sa.select(VolunteerTask).where(VolunteerTask.order_id.in_([o.id for o in orders])))}
     return render_template("staff/item.html", item=it, orders=orders, candidates=candidates, providers=providers,
-                           close_form=ReasonForm(), basis=ranker.ranking_basis() if candidates else None)
+                           close_form=ReasonForm(), basis=ranker.ranking_basis() if candidates else None,
+                           bring=bring, bring_error=bring_error, tasks=tasks), status
 
 
 def item_dispatch(item_id: int):
@@ -95,6 +103,17 @@ def item_dispatch(item_id: int):
     provider_id = request.form.get("provider_id", type=int)
     if provider_id is None and not it.category.volunteer_task:
         abort(400)
+    if provider_id is None:  # publish as a volunteer task, with what to bring
+        bring = request.form.get("bring", "")
+        try:
+            order = run_in_transaction(lambda: volunteer_tasks.publish(it, current_user, bring))
+        except ServiceError as e:
+            if e.field == "bring":
+                return _item_page(it, e.status, bring[:volunteer_tasks.BRING_MAX], e.message)
+            flash(e.message, "danger")
+            return redirect(url_for("staff.item", item_id=it.id))
+        flash(_("Order #%(id)s dispatched.", id=order.id), "success")
+        return redirect(url_for("staff.item", item_id=it.id))
     choice, shown = dispatch.Choice(provider_id=None), []
     if provider_id is not None:
         ranked = matching.rank_item(it, k=20)
@@ -109,6 +128,22 @@ def item_dispatch(item_id: int):
         flash(e.message, "danger")
         return redirect(url_for("staff.item", item_id=it.id))
     flash(_("Order #%(id)s dispatched.", id=order.id), "success")
+    return redirect(url_for("staff.item", item_id=it.id))
+
+
+def task_bring(task_id: int):
+    """Change what volunteers should bring for a live task of an item in scope; audited."""
+    task = db.session.get(VolunteerTask, task_id) or abort(404)
+    it = get_item_or_404(task.order.item_id, current_user)
+    bring = request.form.get("bring", "")
+    try:
+        run_in_transaction(lambda: volunteer_tasks.set_bring(task.id, bring, current_user))
+    except ServiceError as e:
+        if e.field == "bring":
+            return _item_page(it, e.status, bring[:volunteer_tasks.BRING_MAX], e.message)
+        flash(e.message, "danger")
+    else:
+        flash(_("What to bring was saved; volunteers see it on the task."), "success")
     return redirect(url_for("staff.item", item_id=it.id))
 
 

@@ -1,5 +1,5 @@
 """Staff providers registry: agencies, pairing units and volunteers in scope; a provider's page; approve, suspend
-(with a reason) and reinstate. Town staff see and act on their own town's providers only (others answer 404)."""
+(with a reason), turn down a volunteer's registration (with a reason the volunteer sees) and reinstate. Town staff see and act on their own town's providers only (others answer 404)."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -31,6 +31,8 @@ CERTIFICATE_LEVELS = {"assistant": _l("Assistant social worker"), "social_worker
 
 
 def _success(action: str, name: str, kind: ProviderKind) -> str:
+    if action == "reject":
+        return _("The registration of %(name)s was turned down; the volunteer is told and sees the reason.", name=name)
     if action == "approve":
         return _("%(name)s was approved.", name=name)
     if action == "suspend" and kind != ProviderKind.volunteer:
@@ -153,16 +155,20 @@ def provider_certificate_verify(provider_id: int, qualification_id: int):
 
 
 def provider_action(provider_id: int, action: str):
-    """Approve, suspend (a reason is required) or reinstate a provider; audited; refused cleanly if not possible."""
+    """Approve, suspend, turn down a volunteer's registration (both with a reason) or reinstate a provider; audited;
+    refused cleanly if not possible."""
     if action not in providers.TRANSITIONS:
         abort(404)
     provider = _provider_or_404(provider_id)
-    form = ReasonForm() if action == "suspend" else FlaskForm()
+    with_reason = action in providers.REASON_ACTIONS
+    form = ReasonForm() if with_reason else FlaskForm()
     if not form.validate_on_submit():
-        return render_template("staff/providers/detail.html", form=form if action == "suspend" else ReasonForm(),
-                               action_form=FlaskForm(), check_form=BackgroundCheckForm(), show_suspend=True, **_detail_context(provider),
-                               **_labels()), 400
-    reason = form.reason.data if action == "suspend" else None
+        forms = {"form": form if action == "suspend" else ReasonForm()}
+        if action == "reject":
+            forms["reject_form"] = form
+        return render_template("staff/providers/detail.html", action_form=FlaskForm(), check_form=BackgroundCheckForm(),
+                               show_suspend=True, **forms, **_detail_context(provider), **_labels()), 400
+    reason = form.reason.data if with_reason else None
     provider_id, name, kind = provider.id, provider.name, provider.kind
     db.session.commit()  # end the read transaction before the conditional update
     try:

@@ -1,10 +1,12 @@
-"""Volunteer views: tasks ranked for me with reasons, sign up, withdraw, my tasks."""
+"""Volunteer views: tasks ranked for me with reasons, time, place, places left and what to bring; a task's page;
+sign up, withdraw; the waitlist of a full task (join, leave, confirm an offered place); my tasks."""
 from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy.orm import selectinload
 
 from socialforce.platform.extensions import db
@@ -17,8 +19,14 @@ from socialforce.platform.models import (
     VolunteerTask,
     utcnow,
 )
-from socialforce.platform.models.orders import LIVE_TASK_STATES
-from socialforce.platform.services import ServiceError, dispatch, matching, volunteers
+from socialforce.platform.services import (
+    ServiceError,
+    dispatch,
+    matching,
+    volunteer_tasks,
+    volunteers,
+    waitlist,
+)
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.volunteer.forms import WithdrawForm
 
@@ -32,22 +40,69 @@ def _me() -> Volunteer:
 
 
 def tasks():
-    """Open tasks ranked for the volunteer (reciprocal fit), with the reasons; my sign-ups, paginated."""
+    """Open tasks ranked for the volunteer (reciprocal fit) with the reasons and their facts; full tasks they may
+    wait for; their waitlist places and offers; my sign-ups, paginated."""
     me = _me()
+    now = utcnow()
     ranked = matching.tasks_for_volunteer(me, k=20)
-    ids = [c.item_id for c in ranked]
-    items = {it.id: it for it in db.session.scalars(
-        sa.select(ServiceItem).where(ServiceItem.id.in_(ids)).options(*_ITEM_LOADS))}
-    task_of = dict(db.session.execute(
-        sa.select(Order.item_id, VolunteerTask.id).join(VolunteerTask, VolunteerTask.order_id == Order.id)
-        .where(Order.item_id.in_(ids), Order.state.in_(LIVE_TASK_STATES))).all())
-    ranked = [c for c in ranked if c.item_id in items and c.item_id in task_of]
+    task_of = volunteer_tasks.tasks_of_items([c.item_id for c in ranked])
+    ranked = [c for c in ranked if c.item_id in task_of]
+    full = volunteer_tasks.full_tasks_for(me, now)
+    waiting = waitlist.open_entries(me)
     mine = db.paginate(
         sa.select(VolunteerTask).join(TaskSignup, TaskSignup.task_id == VolunteerTask.id)
         .where(TaskSignup.volunteer_id == me.id).order_by(VolunteerTask.id.desc())
         .options(selectinload(VolunteerTask.order).selectinload(Order.item).options(*_ITEM_LOADS)),
         per_page=current_app.config["PAGE_SIZE"], error_out=False)
-    return render_template("volunteer/tasks.html", me=me, ranked=ranked, items=items, task_of=task_of, mine=mine)
+    facts = volunteer_tasks.task_facts(
+        [*task_of.values(), *full, *(e.task_id for e in waiting), *(t.id for t in mine.items)], now)
+    return render_template("volunteer/tasks.html", me=me, ranked=ranked, task_of=task_of, full=full,
+                           waiting=waiting, mine=mine, facts=facts, form=FlaskForm())
+
+
+def task_page(task_id: int):
+    """One task: when, where (village), places left, what to bring, and what I can do (sign up, wait, confirm)."""
+    me = _me()
+    now = utcnow()
+    facts = volunteer_tasks.task_facts([task_id], now).get(task_id) or abort(404)
+    signed_up = dispatch.signed_up_task(task_id, me) is not None
+    entry = waitlist.entry_of(task_id, me)
+    fits = (facts.live and me.provider.status == "approved"
+            and not matching.eligibility_problems(me, db.session.get(ServiceItem, facts.item_id), now))
+    return render_template("volunteer/task.html", me=me, t=facts, signed_up=signed_up, entry=entry, fits=fits,
+                           position=waitlist.position(entry) if entry is not None else 0, form=FlaskForm())
+
+
+def _waitlist_action(task_id: int, action, done: str):
+    """Run one waitlist service call for me in its own transaction; flash the outcome; back to the task's page."""
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    db.session.get(VolunteerTask, task_id) or abort(404)
+    me = _me()
+    db.session.commit()  # end the read transaction before the atomic change
+    try:
+        run_in_transaction(lambda: action(task_id, me, current_user, utcnow()))
+    except ServiceError as e:
+        flash(e.message, "danger")
+    else:
+        flash(done, "success")
+    return redirect(url_for("volunteer.task", task_id=task_id), 303)
+
+
+def waitlist_join(task_id: int):
+    """Join the waitlist of a full task."""
+    return _waitlist_action(task_id, waitlist.join, _("You are on the waitlist. We will tell you when a place is "
+                                                       "free for you."))
+
+
+def waitlist_leave(task_id: int):
+    """Leave the waitlist (an offered place is turned down and passes on)."""
+    return _waitlist_action(task_id, waitlist.leave, _("You have left the waitlist."))
+
+
+def waitlist_confirm(task_id: int):
+    """Take the place offered to me from the waitlist."""
+    return _waitlist_action(task_id, waitlist.confirm, _("The place is yours. Thank you!"))
 
 
 def task_signup(task_id: int):

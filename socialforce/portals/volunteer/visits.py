@@ -9,7 +9,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from socialforce.platform import pdf
+from socialforce.platform import links, pdf
 from socialforce.platform.extensions import db
 from socialforce.platform.models import Order, TaskSignup, Visit, Volunteer, VolunteerTask, utcnow
 from socialforce.platform.models.orders import LIVE_STATES
@@ -108,9 +108,7 @@ def hours_page():
 
 def verify_url(number: str) -> str:
     """The public verification address of a certificate number (PUBLIC_BASE_URL if set, else this host)."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    path = url_for("public.verify", number=number)
-    return base + path if base else url_for("public.verify", number=number, _external=True)
+    return links.absolute(url_for("public.verify", number=number))
 
 
 def _issued() -> certificates.Certificate | None:
