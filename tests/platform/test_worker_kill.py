@@ -84,6 +84,7 @@ def test_a_killed_import_job_is_retried_and_imports_exactly_once(app, tmp_path, 
             job = wait_for(lambda: _job(job_id).state in (JobState.done, JobState.failed) and _job(job_id),
                            timeout=180)
             assert job.state == JobState.done, job.error
+            wait_for(lambda: upload.status()["state"] == "done")  # the step after the commit
             queue.enqueue_now(job_id)  # a duplicate message of the finished job
             wait_for(lambda: huey.pending_count() == 0)
         finally:
