@@ -117,6 +117,7 @@ def test_a_job_killed_on_its_last_attempt_fails_with_the_reason_and_writes_nothi
         last = start_worker(tmp_path, url, **FAST)
         try:
             job = wait_for(lambda: _job(job_id).state == JobState.failed and _job(job_id), timeout=60)
+            wait_for(lambda: upload.status()["state"] == "failed")  # the upload is given back after the stamp
         finally:
             stop(last)
     assert job.attempts == 2 and job.error.startswith(background.WORKER_LOST)
