@@ -51,7 +51,7 @@ def test_a_real_worker_runs_preview_and_import_on_each_storage(app, tmp_path, mo
             db.session.commit()
             job = wait_for(lambda: _state(confirm.id))
             assert job.state == JobState.done and job.result["written"]["households"] == 2, job.error
-            assert upload.status()["state"] == "done"  # the after-commit step ran in the worker
+            wait_for(lambda: upload.status()["state"] == "done")  # the after-commit step ran in the worker
             queue.enqueue_now(confirm.id)  # the same message again: claimed by nobody, imports nothing
             wait_for(lambda: huey.pending_count() == 0)
         finally:

@@ -84,6 +84,7 @@ def test_a_killed_import_job_is_retried_and_imports_exactly_once(app, tmp_path, 
             job = wait_for(lambda: _job(job_id).state in (JobState.done, JobState.failed) and _job(job_id),
                            timeout=180)
             assert job.state == JobState.done, job.error
+            wait_for(lambda: upload.status()["state"] == "done")  # the step after the commit
             queue.enqueue_now(job_id)  # a duplicate message of the finished job
             wait_for(lambda: huey.pending_count() == 0)
         finally:
@@ -116,6 +117,7 @@ def test_a_job_killed_on_its_last_attempt_fails_with_the_reason_and_writes_nothi
         last = start_worker(tmp_path, url, **FAST)
         try:
             job = wait_for(lambda: _job(job_id).state == JobState.failed and _job(job_id), timeout=60)
+            wait_for(lambda: upload.status()["state"] == "failed")  # the upload is given back after the stamp
         finally:
             stop(last)
     assert job.attempts == 2 and job.error.startswith(background.WORKER_LOST)

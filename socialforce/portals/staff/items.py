@@ -200,6 +200,9 @@ def matching_dispatch_page():
     background job); items in a volunteer category that no organisation takes become volunteer tasks."""
     item_ids = [i for i in request.form.getlist("item_id", type=int) if i > 0][:batch_dispatch.MAX_ITEMS]
     listed = [get_item_or_404(item_id, current_user).id for item_id in item_ids]
+    if not listed:  # nothing to do: no job
+        flash(_("%(n)s orders dispatched.", n=0), "success")
+        return redirect(url_for("staff.matching_review"))
     job_id = run_in_transaction(lambda: batch_dispatch.submit(listed, current_user).id)
     job = db.session.get(BackgroundJob, job_id, populate_existing=True)
     if job.state == JobState.failed:
