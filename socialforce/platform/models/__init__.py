@@ -6,6 +6,7 @@ from socialforce.platform.models.households import (
     AssistanceCategory,
     Enrollment,
     Household,
+    HouseholdChange,
     MaterialAssistance,
     Member,
     Sex,
@@ -50,7 +51,7 @@ from socialforce.platform.models.users import LoginThrottle, Role, User
 
 __all__ = [
     "Agency", "AssistanceCategory", "AuditLog", "Contract", "Enrollment", "EvaluationSource",
-    "FeedbackChannel", "Frequency", "Household", "HouseholdBlock", "HouseholdFeedback", "Impression", "ItemStatus",
+    "FeedbackChannel", "Frequency", "Household", "HouseholdBlock", "HouseholdChange", "HouseholdFeedback", "Impression", "ItemStatus",
     "JobRun", "LoginThrottle", "MaterialAssistance", "Member",
     "MemberRole", "Notification", "OfferStatus", "Order", "OrderEvent", "OrderState", "OutboxMessage",
     "OutboxStatus", "Outcome", "Pairing", "PairingUnit", "Priority", "Provider", "ProviderKind",
