@@ -128,7 +128,7 @@ class _Row:
             if column.required:
                 self.fail(key, "required")
             return ""
-        if raw[0] in cells.FORMULA_TRIGGERS:
+        if raw[0] in cells.FORMULA_TRIGGERS and not isinstance(value, int | float):  # -5 in a number cell
             self.fail(key, "formula")
             return ""
         if column.max_length and len(raw) > column.max_length:
