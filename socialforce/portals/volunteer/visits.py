@@ -80,7 +80,8 @@ def hours_page():
     volunteer = _volunteer()
     page = db.paginate(hours.records_of(volunteer.id), per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template("volunteer/visits/hours.html", page=page,
-                           confirmed_minutes=hours.confirmed_minutes(volunteer.id))
+                           confirmed_minutes=hours.confirmed_minutes(volunteer.id),
+                           imported_hours=volunteer.imported_hours)
 
 
 def certificate():
