@@ -110,7 +110,7 @@ def test_volunteers_import_pending_by_default_with_their_national_record(world):
     assert first.provider.status == ProviderStatus.pending and first.provider.kind == ProviderKind.volunteer
     assert first.provider.town_id == world["longquan"].id and first.phone_masked == "139****0001"
     assert second.id_type == "passport" and second.imported_hours == 30 and second.skills == ""
-    assert crypto.decrypt(second.id_number_enc) == "E12345678"
+    assert crypto.decrypt(second.id_number_enc) == "E12345678" and second.id_masked == "E1*****78"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User).where(User.provider_id.in_(
         [first.provider_id, second.provider_id]))) == 0  # no logins in bulk
     audit = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "import_volunteers"))
@@ -448,3 +448,19 @@ def volunteers_workbook_header() -> list:
 def payment_header() -> list:
     from tests.fixtures.import_files import PAYMENT_HEADER
     return PAYMENT_HEADER
+
+
+def test_missing_columns_and_overlong_cells_are_refused_in_every_new_kind(world):
+    households_with_heads(world)
+    data = sheets_workbook({
+        "志愿者": (["姓名", "证件号码", "志愿者编号", "镇街"], [["甲", person(801), "1", "龙泉街道"]]),
+        "物质救助发放": (["发放月份", "户编号", "金额"], [["2024-05", "H001", 100]]),
+        "信息更正": (["户编号", "变更类型", "生效日期", "变更原因"], [["H001", "退出救助", "2024-05-01", "长" * 201]]),
+    })
+    upload, status = check(data, world["city"])
+    assert errors(status) == {
+        ("志愿者", 1, "联系电话", "missing_column"),
+        ("物质救助发放", 1, "救助类别", "missing_column"),
+        ("信息更正", 2, "变更原因", "too_long"),
+    }
+    assert status["state"] == "invalid" and count(Volunteer) == 0 and count(HouseholdChange) == 0

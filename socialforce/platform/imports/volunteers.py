@@ -209,6 +209,15 @@ def _resolve(check: Validator, batch: list[tuple[_Row, dict]]) -> None:
             plan.changes["volunteers"].append(change)
 
 
+def mask_document(number: str, id_type: str | None) -> str:
+    """A resident ID masked as everywhere; another document shows at most its first and last two characters."""
+    if id_type is None:
+        return idnumber.mask(number)
+    if len(number) >= 8:
+        return (number[:2] + "*" * (len(number) - 4) + number[-2:])[:18]
+    return number[:1] + "*" * (len(number) - 1)
+
+
 def write(plan: Plan, check: Validator, user: User, now: datetime, progress: Progress) -> dict[str, int]:
     """Insert the new volunteers (a provider row each, in chunks) and update the changed ones."""
     places = {t.id: (t.lat, t.lon) for t in db.session.scalars(sa.select(Town))}
@@ -240,7 +249,7 @@ def write(plan: Plan, check: Validator, user: User, now: datetime, progress: Pro
                     "real_name": v.name,
                     "id_number_enc": crypto.encrypt(v.number),
                     "id_number_hash": v.hash,
-                    "id_masked": idnumber.mask(v.number)[:18],
+                    "id_masked": mask_document(v.number, v.id_type),
                     "id_verified": False,
                     "phone_enc": crypto.encrypt(v.phone),
                     "phone_masked": crypto.mask_phone(v.phone),
