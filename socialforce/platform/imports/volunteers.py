@@ -88,7 +88,7 @@ def _id(row: _Row) -> tuple[str | None, str | None, str | None]:
     id_type = ID_TYPES[word]
     if id_type is None:
         number = row.id_number("id_number")
-        return (number, None, crypto.id_number_hash(number)) if number else (None, None, None)
+        return (number, None, crypto.lookup_hash(number)) if number else (None, None, None)  # already canonical
     raw = row.text("id_number")
     if not raw or "id_number" in row.failed:
         return None, None, None
