@@ -464,3 +464,15 @@ def test_missing_columns_and_overlong_cells_are_refused_in_every_new_kind(world)
         ("信息更正", 2, "变更原因", "too_long"),
     }
     assert status["state"] == "invalid" and count(Volunteer) == 0 and count(HouseholdChange) == 0
+
+
+def test_the_filled_template_imports_only_its_filled_sheets(world):
+    book = load_workbook(io.BytesIO(service.template_xlsx(world["city"])))
+    book["志愿者"].append(volunteer(1))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    status = run(buffer.getvalue(), world["city"])
+    assert status["state"] == "done", status.get("errors")
+    assert status["read"] == {"volunteers": 1} and status["written"] == {"volunteers": 1, "volunteers_updated": 0}
+    actions = db.session.scalars(sa.select(AuditLog.action).where(AuditLog.action.like("import_%"))).all()
+    assert actions == ["import_volunteers"]

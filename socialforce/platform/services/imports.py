@@ -176,8 +176,10 @@ def _tables(found: list[RawSheet], chosen: Kind | None, plan: Plan) -> dict[str,
 
 
 def _summary(plan: Plan) -> dict:
+    kinds = [key for key in plan.kinds if plan.read[key]] or plan.kinds  # the template's empty sheets left out
+
     def shown(counts: dict[str, int]) -> dict[str, int]:
-        return {key: counts[key] for key in plan.kinds}
+        return {key: counts[key] for key in kinds}
 
     return {
         "read": shown(plan.read),
@@ -227,6 +229,8 @@ def run_import(upload: Upload, user: User, now: datetime, ip: str | None = None)
         )
     written: dict[str, int] = {}
     for family in check.families:
+        if not any(plan.read[kind.key] for kind in family.kinds):
+            continue  # an empty sheet of the template: nothing to write or audit
         counts = family.write(plan, check, user, now, upload.progress)
         skipped = {f"skipped_{kind.key}": plan.existing[kind.key] for kind in family.kinds}
         audit.record(family.audit_action, user, ip=ip, format=upload.status()["format"], **counts, **skipped)
