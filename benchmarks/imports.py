@@ -1,8 +1,14 @@
-"""Import benchmark: `python -m benchmarks.imports --households 40000`.
+"""Import benchmark: `python -m benchmarks.imports --kind households|volunteers|payments`.
 
-Generates a realistic workbook (households, members, service items), imports it into a fresh SQLite database
-(or the empty PostgreSQL database in DATABASE_URL) through the same service code as the web pages, and prints
-one JSON line: households, members, items, file_mb, validate_s, write_s, total_s, peak_rss_mb.
+Generates a realistic workbook, imports it into a fresh SQLite database (or the empty PostgreSQL database in
+DATABASE_URL) through the same service code as the web pages (preview, then confirm: the rows are validated
+twice, as on the pages), and prints one JSON line with the row counts, file_mb, validate_s, write_s, total_s and
+peak_rss_mb.
+
+- households (default 40,000): households, members and service items.
+- volunteers (default 259,600): the national volunteer system's export (resident IDs, a few passports).
+- payments (default 40,000 households x 12 months): the households are inserted first by SQL (not timed), then
+  the monthly payments are imported, a tenth of them by the head's ID number instead of the household number.
 """
 
 from __future__ import annotations
@@ -22,11 +28,11 @@ import sqlalchemy as sa
 from openpyxl import Workbook
 
 from socialforce import create_app
-from socialforce.platform import idnumber
+from socialforce.platform import crypto, idnumber
 from socialforce.platform.extensions import db
 from socialforce.platform.imports.cells import RELATIONS
-from socialforce.platform.imports.rules import HOUSEHOLDS, ITEMS, MEMBERS
-from socialforce.platform.models import Household, Role, Town, User, Village, utcnow
+from socialforce.platform.imports.rules import HOUSEHOLDS, ITEMS, MEMBERS, PAYMENTS, VOLUNTEERS
+from socialforce.platform.models import Household, Member, Role, Town, User, Village, utcnow
 from socialforce.platform.reference import (
     ASSISTANCE_CATEGORIES,
     SERVICE_CATEGORIES,
@@ -139,6 +145,108 @@ def generate(path: Path, households: int, seed: int = 7, region: str = "370481")
     return counts
 
 
+ORGANISATIONS = ("滕州市青年志愿者协会", "龙泉街道志愿服务队", "滕州市巾帼志愿者协会", "善国义工联合会", "")
+INTENTIONS = ("关爱老人", "助学", "精神慰藉、助残", "社区服务", "陪诊", "文化艺术", "应急救援、关爱老人")
+
+
+def generate_volunteers(path: Path, volunteers: int, seed: int = 7) -> dict[str, int]:
+    """Write the national volunteer system's export with `volunteers` rows (resident IDs, 1% passports)."""
+    rng = random.Random(seed)  # noqa: S311 - test data, not security
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(VOLUNTEERS.sheet)
+    sheet.append([c.header for c in VOLUNTEERS.columns])
+    used: set[tuple[date, int]] = set()
+    for n in range(volunteers):
+        if n % 100 == 99:
+            id_type, number = "护照", f"E{n:08d}"
+        else:
+            while True:
+                born = date(1950, 1, 1) + timedelta(days=rng.randint(0, 365 * 55))
+                key = (born, rng.randint(0, 999))
+                if key not in used:
+                    used.add(key)
+                    break
+            id_type, number = "身份证", idnumber.make("370481", born, key[1])
+        town = TOWNS[n % len(TOWNS)][1]
+        registered = date(2015, 1, 1) + timedelta(days=rng.randint(0, 3000))
+        sheet.append(
+            [
+                _name(rng),
+                id_type,
+                number,
+                f"1{rng.choice('3589')}{rng.randint(0, 999999999):09d}",
+                f"3704810{n:09d}",
+                f"{registered.isoformat()} {rng.randint(8, 20):02d}:{rng.randint(0, 59):02d}:00",
+                round(rng.random() * 300, 1),
+                rng.choice(ORGANISATIONS),
+                rng.choice(INTENTIONS),
+                f"山东省枣庄市滕州市{town}",
+            ]
+        )
+    workbook.save(path)
+    return {"volunteers": volunteers}
+
+
+def payment_months(today: date, months: int) -> list[date]:
+    """The `months` months before today's month, oldest first."""
+    first = today.replace(day=1)
+    found = []
+    for _ in range(months):
+        first = (first - timedelta(days=1)).replace(day=1)
+        found.append(first)
+    return found[::-1]
+
+
+def insert_households(households: int, seed: int = 7) -> dict[str, str]:
+    """Insert `households` households with their heads by SQL (the payments' setup); returns code -> head ID."""
+    rng = random.Random(seed)  # noqa: S311 - test data, not security
+    villages = {t: db.session.scalars(sa.select(Village.id).where(Village.town_id == t)).all()
+                for t in db.session.scalars(sa.select(Town.id))}
+    heads: dict[str, str] = {}
+    rows, members = [], []
+    for n in range(households):
+        town_id = list(villages)[n % len(villages)]
+        code = f"TZ{n + 1:07d}"
+        rows.append({"code": code, "town_id": town_id, "village_id": rng.choice(villages[town_id]),
+                     "head_name": _name(rng), "address": "滕州市", "lives_alone_elderly": False, "created_at": utcnow()})
+        born = date(1940, 1, 1) + timedelta(days=n % 20000)
+        heads[code] = idnumber.make("370481", born, n // 20000)
+    ids = {}
+    table = Household.__table__
+    for start in range(0, len(rows), 5000):
+        statement = sa.insert(table).returning(table.c.code, table.c.id)
+        ids.update(db.session.execute(statement, rows[start:start + 5000]).tuples().all())
+    for code, number in heads.items():
+        members.append({"household_id": ids[code], "name": "户主", "id_number_enc": crypto.encrypt(number),
+                        "id_number_hash": crypto.id_number_hash(number), "id_masked": idnumber.mask(number),
+                        "id_suffix": number[-4:], "relation": "户主", "birth_date": idnumber.birth_date_of(number),
+                        "sex": idnumber.sex_of(number), "disability_grade": 0})
+    for start in range(0, len(members), 5000):
+        db.session.execute(sa.insert(Member.__table__), members[start:start + 5000])
+    db.session.commit()
+    return heads
+
+
+def generate_payments(path: Path, heads: dict[str, str], months: list[date], seed: int = 7) -> dict[str, int]:
+    """Write a payments workbook: every household, every month, its category; a tenth by the head's ID."""
+    rng = random.Random(seed)  # noqa: S311 - test data, not security
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(PAYMENTS.sheet)
+    sheet.append([c.header for c in PAYMENTS.columns])
+    categories = [zh for _code, zh, _en, _v in ASSISTANCE_CATEGORIES[:5]]
+    rows = 0
+    for n, (code, number) in enumerate(heads.items()):
+        category = categories[n % len(categories)]
+        amount = round(rng.uniform(200, 1500), 2)
+        for month in months:
+            by_head = n % 10 == 0
+            sheet.append([f"{month:%Y-%m}", "" if by_head else code, number if by_head else "", category, amount,
+                          "米面油" if month.month == 1 else ""])
+            rows += 1
+    workbook.save(path)
+    return {"payments": rows}
+
+
 def _prepare_database(url: str | None, workdir: Path):
     """An app on a migrated database with the reference data, benchmark villages and one city-staff user."""
     if url and url.startswith("postgresql://"):
@@ -167,22 +275,37 @@ def _prepare_database(url: str | None, workdir: Path):
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark and print one JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kind", choices=("households", "volunteers", "payments"), default="households")
     parser.add_argument("--households", type=int, default=40_000)
+    parser.add_argument("--volunteers", type=int, default=259_600)
+    parser.add_argument("--months", type=int, default=12)
+    parser.add_argument("--volunteer-status", choices=("pending", "approved"), default="approved")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         path = workdir / "bench.xlsx"
-        counts = generate(path, args.households, args.seed)
-        file_mb = path.stat().st_size / 1024 / 1024
         app = _prepare_database(os.environ.get("DATABASE_URL"), workdir)
+        generate_started = time.perf_counter()
+        if args.kind == "volunteers":
+            counts = generate_volunteers(path, args.volunteers, args.seed)
+        elif args.kind == "payments":
+            with app.app_context():
+                heads = insert_households(args.households, args.seed)
+                counts = generate_payments(path, heads, payment_months(utcnow().date(), args.months), args.seed)
+                del heads
+        else:
+            counts = generate(path, args.households, args.seed)
+        generate_s = time.perf_counter() - generate_started
+        file_mb = path.stat().st_size / 1024 / 1024
         app.config["IMPORT_MAX_BYTES"] = max(app.config.get("IMPORT_MAX_BYTES", 0), path.stat().st_size)
         app.instance_path = str(workdir)  # uploads go to the temporary folder
         with app.app_context():
             user = db.session.scalars(sa.select(User).order_by(User.id.desc())).first()
             started, cpu_started = time.perf_counter(), time.process_time()
             with path.open("rb") as stream:
-                upload = imports.store_upload(stream, "bench.xlsx", None, user, utcnow())
+                upload = imports.store_upload(stream, "bench.xlsx", None, user, utcnow(),
+                                              {"volunteer_status": args.volunteer_status})
             status = imports.preview(upload, user, utcnow())
             db.session.rollback()
             validated = time.perf_counter()
@@ -198,10 +321,10 @@ def main(argv: list[str] | None = None) -> dict:
             done, cpu_done = time.perf_counter(), time.process_time()
             db.engine.dispose()
     result = {
-        "households": written["households"],
-        "members": written["members"],
-        "items": written["items"],
+        "kind": args.kind,
+        **{key: written[key] for key in ("households", "members", "items", "volunteers", "payments") if key in written},
         "file_mb": round(file_mb, 2),
+        "generate_s": round(generate_s, 2),
         "validate_s": round(validated - started, 2),
         "write_s": round(done - validated, 2),
         "total_s": round(done - started, 2),
@@ -209,6 +332,8 @@ def main(argv: list[str] | None = None) -> dict:
         "cpu_s": round(cpu_done - cpu_started, 2),
         "generated_rows": sum(counts.values()),
         "database": "postgresql" if os.environ.get("DATABASE_URL") else "sqlite",
+        "cpu_count": os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
     }
     print(json.dumps(result, ensure_ascii=False))
     return result

@@ -33,6 +33,8 @@ def birth_date_of(number: str) -> date:
 
 def canonical(raw: str | None) -> str:
     """The one spelling stored, hashed and searched: NFKC, no whitespace or invisible characters, upper-case X."""
+    if raw and raw.isascii() and raw.isalnum():  # the usual case: NFKC and the filters leave it as it is
+        return raw.upper()
     text = unicodedata.normalize("NFKC", raw or "")
     return "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) != "Cf").upper()
 

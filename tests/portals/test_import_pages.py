@@ -146,3 +146,56 @@ def test_a_broken_workbook_gets_its_reason_on_the_upload_page(client, world):
     login(client, "imp_city")
     response = upload(client, workbook(**valid_rows())[:2000])
     assert response.status_code == 400 and "损坏或不完整" in response.get_data(as_text=True)
+
+
+def _confirm(client, response) -> str:
+    preview_url = response.headers["Location"]
+    token = re.search(r"/staff/imports/([0-9a-f]{32})", preview_url).group(1)
+    done = client.post(f"/staff/imports/{token}/confirm", data={"csrf_token": csrf_token(client, preview_url)},
+                       follow_redirects=True)
+    assert done.status_code == 200
+    return done.get_data(as_text=True)
+
+
+def test_volunteers_imported_as_approved_through_the_page_show_their_imported_hours(client, world):
+    from datetime import date
+
+    from socialforce.platform.models import Provider, ProviderStatus, Volunteer
+    from tests.fixtures.import_files import person, volunteers_workbook
+
+    login(client, "imp_city")
+    page = client.get("/staff/imports").get_data(as_text=True)
+    assert 'name="volunteer_status"' in page
+    row = ["王芳", "身份证", person(700, date(1991, 2, 3)), "13900001111", "37048100070", "2020-03-04", 8.5,
+           "龙泉义工队", "精神慰藉", "龙泉街道"]
+    response = upload(client, volunteers_workbook([row]), "志愿者.xlsx", volunteer_status="approved")
+    assert response.status_code == 302
+    preview = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'data-kind="volunteers"' in preview and 'data-kind="households"' not in preview
+    done = _confirm(client, response)
+    assert "志愿者 1" in done or "Volunteers 1" in done
+    provider = db.session.scalar(sa.select(Provider).join(Volunteer))
+    assert provider.status == ProviderStatus.approved
+    detail = client.get(f"/staff/providers/{provider.id}").get_data(as_text=True)
+    assert 'id="imported-hours"' in detail and "8.5" in detail and "37048100070" in detail
+    assert person(700, date(1991, 2, 3)) not in detail
+
+
+def test_a_bad_volunteer_rule_is_refused_on_the_form(client, world):
+    from tests.fixtures.import_files import volunteers_workbook
+
+    login(client, "imp_city")
+    response = upload(client, volunteers_workbook([]), "志愿者.xlsx", volunteer_status="boss")
+    assert response.status_code == 400
+
+
+def test_corrections_imported_through_the_page_show_on_the_timeline(client, world):
+    from tests.fixtures.import_files import corrections_workbook
+
+    login(client, "imp_city")
+    household = db.session.scalar(sa.select(Household).where(Household.code == "HDB1"))
+    response = upload(client, corrections_workbook([("HDB1", "退出救助", "2024-05-20", "", "", "", "", "收入超标")]),
+                      "更正.xlsx")
+    _confirm(client, response)
+    timeline = client.get(f"/staff/households/{household.id}/timeline").get_data(as_text=True)
+    assert 'id="household-changes"' in timeline and "2024-05-20" in timeline and "收入超标" in timeline

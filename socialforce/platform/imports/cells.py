@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 
 from socialforce.platform import idnumber, weekmask
 
@@ -202,3 +203,60 @@ def mask_value(raw: str, kind: str) -> str:
     if kind == "phone":
         return raw[:3] + "****" + raw[-4:] if len(raw) >= 11 else raw[:1] + "*" * max(len(raw) - 1, 0)
     return raw
+
+
+_MONTH = re.compile(r"^(\d{4})\s*(?:[-/.年]\s*(\d{1,2})\s*月?|(\d{2}))(?:[-/.]\d{1,2}(?:\s.*)?|\d{2}日?)?$")
+_AMOUNT_TEXT = re.compile(r"^\d{1,9}(\.\d{1,2})?$")
+MAX_AMOUNT_CENTS = 100_000_000  # 1,000,000 yuan: far above any month's assistance
+MAX_HOURS = 100_000
+
+
+def a_month(raw: str, today: date) -> date:
+    """The first day of a month written YYYY-MM, YYYY/M, YYYY年M月, YYYYMM or as a date; never before 1950."""
+    found = _MONTH.match(raw.strip())
+    if not found:
+        raise CellError("bad_month")
+    year, month = int(found[1]), int(found[2] or found[3])
+    if not 1 <= month <= 12 or year < 1950:
+        raise CellError("bad_month")
+    first = date(year, month, 1)
+    if first > today.replace(day=1):
+        raise CellError("future_month")
+    return first
+
+
+def _decimal(value, raw: str) -> Decimal:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return Decimal(repr(value)).quantize(Decimal("0.000001"))
+    text_value = raw.replace(",", "").replace("，", "").replace("元", "").replace("小时", "").strip()
+    if not _AMOUNT_TEXT.match(text_value):
+        raise InvalidOperation
+    return Decimal(text_value)
+
+
+def amount_cents(value, raw: str) -> int:
+    """Yuan with at most two decimals (a number cell or text such as 1,250.50) as whole cents, 0 to 1,000,000 yuan."""
+    try:
+        amount = _decimal(value, raw)
+    except (InvalidOperation, ValueError):
+        raise CellError("bad_amount") from None
+    cents = amount * 100
+    if cents != cents.to_integral_value() or not 0 <= cents <= MAX_AMOUNT_CENTS:
+        raise CellError("bad_amount")
+    return int(cents)
+
+
+def hours(value, raw: str) -> float:
+    """A number of hours, 0 to 100,000 with at most two decimals (a number cell or text such as 12.5小时)."""
+    try:
+        amount = _decimal(value, raw)
+    except (InvalidOperation, ValueError):
+        raise CellError("bad_hours") from None
+    if amount != amount.quantize(Decimal("0.01")) or not 0 <= amount <= MAX_HOURS:
+        raise CellError("bad_hours")
+    return float(amount)
+
+
+def date_part(raw: str) -> str:
+    """The date of a date-and-time text such as 2019-05-12 10:22:33 (the national system's registration time)."""
+    return raw.split(" ", 1)[0].split("T", 1)[0] if len(raw) > 10 else raw

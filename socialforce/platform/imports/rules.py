@@ -1,4 +1,9 @@
-"""The import's columns per kind (households, members, service items) and its rule codes with messages."""
+"""The import's columns per kind and family, and its rule codes with messages.
+
+Families (each validated and written by its own module, dispatched from imports/families.py): households with
+their members and service items; volunteers as exported by the national volunteer service information system
+(全国志愿服务信息系统); monthly material-assistance payments; corrections to households and members.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ class Column:
     required: bool = False
     max_length: int | None = None
     mask: str | None = None  # "id" or "phone": shown masked in error reports
+    aliases: tuple[str, ...] = ()  # other canonical headers that also name this column in this kind
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,111 @@ ITEMS = Kind(
         Column("windows", "期望时段", False, 200),
     ),
 )
-KINDS: dict[str, Kind] = {k.key: k for k in (HOUSEHOLDS, MEMBERS, ITEMS)}
+VOLUNTEERS = Kind(
+    "volunteers",
+    "志愿者",
+    "志愿者编号",
+    (
+        Column("name", "姓名", True, 40),
+        Column("id_type", "证件类型", False, 20),
+        Column("id_number", "证件号码", True, 30, "id", ("身份证号",)),
+        Column("phone", "联系电话", True, None, "phone"),
+        Column("national_no", "志愿者编号", True, 40),
+        Column("registered_on", "注册日期"),
+        Column("hours", "累计服务时长"),
+        Column("organisation", "所属组织", False, 100),
+        Column("intentions", "服务意向", False, 300),
+        Column("town", "镇街", False, 100),
+    ),
+)
+PAYMENTS = Kind(
+    "payments",
+    "物质救助发放",
+    "发放月份",
+    (
+        Column("month", "发放月份", True),
+        Column("household", "户编号", False, 30),
+        Column("head_id", "户主身份证号", False, None, "id"),
+        Column("category", "救助类别", True, 40),
+        Column("amount", "金额", True),
+        Column("in_kind", "实物", False, 100),
+    ),
+)
+CORRECTIONS = Kind(
+    "corrections",
+    "信息更正",
+    "变更类型",
+    (
+        Column("household", "户编号", True, 30),
+        Column("change", "变更类型", True),
+        Column("effective_on", "生效日期", True),
+        Column("town", "新镇街", False, 40),
+        Column("village", "新村居", False, 60),
+        Column("categories", "新救助类别", False, 200),
+        Column("member_id", "成员身份证号", False, None, "id"),
+        Column("reason", "变更原因", False, 200),
+    ),
+)
+KINDS: dict[str, Kind] = {k.key: k for k in (HOUSEHOLDS, MEMBERS, ITEMS, VOLUNTEERS, PAYMENTS, CORRECTIONS)}
+# Which kind a sheet holds is decided by the first kind whose signature is among its headers, most specific first
+# (a payment or correction sheet may also carry 户主姓名, the households' signature).
+DETECTION_ORDER: tuple[Kind, ...] = (VOLUNTEERS, PAYMENTS, CORRECTIONS, HOUSEHOLDS, MEMBERS, ITEMS)
+
+# 证件类型 in the national export -> the stored id_type (None: the resident ID, checked like every resident ID).
+ID_TYPES: dict[str, str | None] = {
+    "": None,
+    "身份证": None,
+    "居民身份证": None,
+    "中华人民共和国居民身份证": None,
+    "护照": "passport",
+    "港澳居民来往内地通行证": "hk_macau_permit",
+    "港澳通行证": "hk_macau_permit",
+    "台湾居民来往大陆通行证": "taiwan_permit",
+    "台胞证": "taiwan_permit",
+    "港澳台居民居住证": "residence_permit",
+    "外国人永久居留身份证": "foreign_permanent",
+    "外国人永久居留证": "foreign_permanent",
+}
+# 服务意向 words of the national system -> the volunteer-task service category they mean (others are ignored).
+INTENTION_SYNONYMS: dict[str, str] = {
+    "精神慰藉": "emotional_comfort",
+    "关爱老人": "emotional_comfort",
+    "敬老助老": "emotional_comfort",
+    "助老": "emotional_comfort",
+    "陪伴": "emotional_comfort",
+    "陪伴关怀": "emotional_comfort",
+    "心理关怀": "emotional_comfort",
+    "学业辅导": "tutoring",
+    "助学": "tutoring",
+    "支教助学": "tutoring",
+    "关爱儿童": "tutoring",
+    "教育": "tutoring",
+    "生活照料": "daily_care",
+    "助残": "daily_care",
+    "扶残助残": "daily_care",
+    "家政服务": "daily_care",
+    "社区服务": "daily_care",
+    "就医陪护": "medical_escort",
+    "陪诊": "medical_escort",
+    "医疗卫生": "medical_escort",
+    "医疗服务": "medical_escort",
+}
+# 变更类型 of a correction -> its kind.
+CHANGE_KINDS = {
+    "迁移": "move",
+    "迁移镇街": "move",
+    "户籍迁移": "move",
+    "变更镇村": "move",
+    "变更救助类别": "category",
+    "救助类别变更": "category",
+    "类别变更": "category",
+    "退出救助": "leave",
+    "退保": "leave",
+    "停保": "leave",
+    "move": "move",
+    "category": "category",
+    "leave": "leave",
+}
 
 
 REFERENCE_SHEET, HELP_SHEET = "可选值", "填写说明"  # the template's own sheets, never imported
@@ -129,8 +239,44 @@ HEADER_SYNONYMS = {
     "优先等级": "优先级",
     "服务频次": "频次",
     "服务时段": "期望时段",
+    # volunteers (the national volunteer service information system's export)
+    "志愿者姓名": "姓名",
+    "证件号": "证件号码",
+    "证件类别": "证件类型",
+    "注册时间": "注册日期",
+    "注册日期(年月日)": "注册日期",
+    "服务时长": "累计服务时长",
+    "志愿服务时长": "累计服务时长",
+    "累计志愿服务时长": "累计服务时长",
+    "累计服务时长(小时)": "累计服务时长",
+    "服务时长(小时)": "累计服务时长",
+    "所属志愿团体": "所属组织",
+    "志愿团体": "所属组织",
+    "所属团体": "所属组织",
+    "组织名称": "所属组织",
+    "服务类别意向": "服务意向",
+    "志愿服务意向": "服务意向",
+    "所属区域": "镇街",
+    "所在地区": "镇街",
+    # payments
+    "发放年月": "发放月份",
+    "救助月份": "发放月份",
+    "户主身份证号码": "户主身份证号",
+    "户主公民身份号码": "户主身份证号",
+    "发放金额": "金额",
+    "金额(元)": "金额",
+    "发放金额(元)": "金额",
+    "实物内容": "实物",
+    # corrections
+    "变更事项": "变更类型",
+    "更正类型": "变更类型",
+    "变更日期": "生效日期",
+    "迁入镇街": "新镇街",
+    "迁入村居": "新村居",
+    "变更后救助类别": "新救助类别",
+    "更正原因": "变更原因",
 }
-KNOWN_HEADERS = frozenset(c.header for kind in KINDS.values() for c in kind.columns)
+KNOWN_HEADERS = frozenset(h for kind in KINDS.values() for c in kind.columns for h in (c.header, *c.aliases))
 _NOT_HEADER_TEXT = re.compile(r"[\s\u200b-\u200d\ufeff*]|\(必填\)")
 
 
@@ -142,7 +288,14 @@ def canonical_header(cell) -> str:
 
 def kind_label(key: str) -> str:
     """The user-facing name of a kind."""
-    return {"households": _("Households"), "members": _("Members"), "items": _("Service items")}[key]
+    return {
+        "households": _("Households"),
+        "members": _("Members"),
+        "items": _("Service items"),
+        "volunteers": _("Volunteers"),
+        "payments": _("Material-assistance payments"),
+        "corrections": _("Corrections"),
+    }[key]
 
 
 def reason_message(code: str, params: dict) -> str:
@@ -183,6 +336,41 @@ def reason_message(code: str, params: dict) -> str:
             "This household belongs to another town; you may only import your own town's rows."
         ),
         "sheet_not_recognised": lambda: sheet_reason("not_recognised", params),
+        "household_not_in_db": lambda: _(
+            "No household with this number in the system; import the household first."
+        ),
+        "household_or_head_required": lambda: _("Give the household number or the head's ID number."),
+        "head_not_found": lambda: _("No head of household with this ID number in the system."),
+        "head_other_household": lambda: _("This ID number is the head of another household than the number given."),
+        "bad_month": lambda: _("Not a valid month (use YYYY-MM, e.g. 2026-03)."),
+        "future_month": lambda: _("This month is in the future; payments are imported once they are made."),
+        "household_left": lambda: _(
+            "The household left assistance on %(date)s, before this month; no payment can be recorded.", **params
+        ),
+        "bad_amount": lambda: _("Not a valid amount: yuan with at most 2 decimals, from 0 to 1,000,000."),
+        "payment_conflict": lambda: _(
+            "A different amount (%(amount)s yuan) is already recorded for this household, month and category; "
+            "correct it in the system, not by import.",
+            **params,
+        ),
+        "bad_id_type": lambda: _("Unknown ID type; use 身份证, 护照, 港澳居民来往内地通行证 or another type from the list."),
+        "bad_id_other": lambda: _("Not a valid document number (4 to 30 letters and digits)."),
+        "bad_hours": lambda: _("Not a valid number of hours (0 to 100,000, at most 2 decimals)."),
+        "town_required": lambda: _("Give the volunteer's town or sub-district."),
+        "national_no_taken": lambda: _("This volunteer number belongs to another volunteer in the system."),
+        "bad_change": lambda: _("Unknown change; use 迁移镇街, 变更救助类别 or 退出救助."),
+        "move_target_required": lambda: _("A move needs the new town and village."),
+        "same_place": lambda: _("The household already lives in this town and village."),
+        "categories_required": lambda: _("A change of category needs the new assistance categories."),
+        "already_left": lambda: _("The household already left assistance on %(date)s.", **params),
+        "change_conflict": lambda: _(
+            "A different change of this kind on this date is already recorded for this household."
+        ),
+        "later_change": lambda: _(
+            "A later change of this kind (%(date)s) is already recorded; older changes cannot be applied after it.",
+            **params,
+        ),
+        "member_required_here": lambda: _("Only a change of category can name a member."),
     }
     message = messages.get(code)
     return message() if message else code
@@ -200,9 +388,9 @@ def sheet_reason(code: str, params: dict) -> str:
         "no_table": lambda: _("Ignored: it holds no table (notes or a title only)."),
         "not_recognised": lambda: _(
             "Not recognised: the sheet holds a table, but none of its first %(rows)s rows is a header row "
-            "with 户主姓名, 与户主关系 or 服务类别. Use the template's headers, or delete the sheet from the "
-            "file.",
+            "with one of %(names)s. Use the template's headers, or delete the sheet from the file.",
             rows=params.get("rows", 10),
+            names="、".join(k.signature for k in DETECTION_ORDER),
         ),
     }
     return reasons[code]()

@@ -17,8 +17,8 @@ from itertools import chain
 
 from socialforce.platform.imports.reading import HEADER_SCAN_ROWS, RawSheet
 from socialforce.platform.imports.rules import (
+    DETECTION_ORDER,
     HELP_SHEET,
-    KINDS,
     KNOWN_HEADERS,
     REFERENCE_SHEET,
     Kind,
@@ -90,7 +90,7 @@ def locate(sheet: RawSheet, chosen: Kind | None = None) -> tuple[SheetReport, Ta
         return SheetReport(sheet.name, "ignored", "not_a_worksheet", {}), None
     if not any(_filled(values) for _n, values in head):
         return SheetReport(sheet.name, "ignored", "empty", {}), None
-    candidates = (chosen,) if chosen else tuple(KINDS.values())
+    candidates = (chosen,) if chosen else DETECTION_ORDER
     for at, (_number, values) in enumerate(head):
         names = {canonical_header(v) for v in values}
         kind = next((k for k in candidates if k.signature in names), None)

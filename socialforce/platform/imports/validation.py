@@ -12,7 +12,7 @@ from socialforce.platform import crypto
 from socialforce.platform.extensions import db
 from socialforce.platform.imports import cells
 from socialforce.platform.imports.cells import CellError
-from socialforce.platform.imports.rules import HOUSEHOLDS, ITEMS, MEMBERS, Kind
+from socialforce.platform.imports.rules import HOUSEHOLDS, ITEMS, KINDS, MEMBERS, Kind
 from socialforce.platform.imports.sheets import Table
 from socialforce.platform.models import (
     AssistanceCategory,
@@ -52,18 +52,29 @@ class RowError:
         }
 
 
+def _per_kind() -> dict[str, int]:
+    return dict.fromkeys(KINDS, 0)
+
+
 @dataclass
 class Plan:
-    """What an import would write, what it would skip as already present, and every error found."""
+    """What an import would write, what it would skip as already present, and every error found.
+
+    Households, members and items keep their own lists; the other families put their new rows in `rows` and
+    their changes to existing rows in `changes`, by kind (what each holds is its family module's business).
+    """
 
     households: list[dict] = field(default_factory=list)
     members: list[dict] = field(default_factory=list)
     items: list[dict] = field(default_factory=list)
-    read: dict[str, int] = field(default_factory=lambda: {"households": 0, "members": 0, "items": 0})
-    existing: dict[str, int] = field(default_factory=lambda: {"households": 0, "members": 0, "items": 0})
+    rows: dict[str, list] = field(default_factory=dict)
+    changes: dict[str, list] = field(default_factory=dict)
+    read: dict[str, int] = field(default_factory=_per_kind)
+    existing: dict[str, int] = field(default_factory=_per_kind)
     errors: list[RowError] = field(default_factory=list)
     error_total: int = 0
     sheets: list[dict] = field(default_factory=list)  # what happens to each sheet of the file
+    kinds: list[str] = field(default_factory=lambda: ["households", "members", "items"])  # the upload's kinds
 
     def add_error(self, error: RowError) -> None:
         """Count an error; only the first MAX_ERRORS are kept (the report is capped, memory too)."""
@@ -74,7 +85,14 @@ class Plan:
     @property
     def new(self) -> dict[str, int]:
         """New rows per kind."""
-        return {"households": len(self.households), "members": len(self.members), "items": len(self.items)}
+        counts = {key: len(self.rows.get(key, ())) for key in KINDS}
+        counts.update(households=len(self.households), members=len(self.members), items=len(self.items))
+        return counts
+
+    @property
+    def updated(self) -> dict[str, int]:
+        """Existing rows each kind would change (volunteers found by their ID are updated, not duplicated)."""
+        return {key: len(self.changes.get(key, ())) for key in KINDS}
 
 
 class _Row:
@@ -110,7 +128,7 @@ class _Row:
             if column.required:
                 self.fail(key, "required")
             return ""
-        if raw[0] in cells.FORMULA_TRIGGERS:
+        if raw[0] in cells.FORMULA_TRIGGERS and not isinstance(value, int | float):  # -5 in a number cell
             self.fail(key, "formula")
             return ""
         if column.max_length and len(raw) > column.max_length:
@@ -143,7 +161,8 @@ class _Row:
             return None
 
 
-def _chunks(values: list, size: int = LOOKUP_CHUNK) -> Iterable[list]:
+def chunks(values: list, size: int = LOOKUP_CHUNK) -> Iterable[list]:
+    """`values` in lists of at most `size` (for IN lookups)."""
     for start in range(0, len(values), size):
         yield values[start : start + size]
 
@@ -151,8 +170,17 @@ def _chunks(values: list, size: int = LOOKUP_CHUNK) -> Iterable[list]:
 class Validator:
     """Checks households, then members, then service items, building a Plan (nothing is written)."""
 
-    def __init__(self, user: User, today: date, from_csv: bool, progress: Progress | None = None):
+    def __init__(
+        self,
+        user: User,
+        today: date,
+        from_csv: bool,
+        progress: Progress | None = None,
+        options: dict | None = None,
+    ):
         self.user, self.today, self.from_csv = user, today, from_csv
+        self.options = options or {}  # choices made at upload, e.g. volunteer_status
+        self.families: list = []  # the import families the upload holds (imports/families.py)
         self.progress = progress or (lambda stage, done, total: None)
         self.plan = Plan()
         self.own_town = user.town_id if user.role == Role.town_staff else None
@@ -176,21 +204,26 @@ class Validator:
 
     def _load_households(self, codes: Iterable[str]) -> None:
         wanted = sorted({c for c in codes if c and c not in self.db_households})
-        for chunk in _chunks(wanted):
+        for chunk in chunks(wanted):
             query = sa.select(Household.code, Household.id, Household.town_id, Household.village_id)
             for code, hid, town_id, village_id in db.session.execute(query.where(Household.code.in_(chunk))):
                 self.db_households[code] = (hid, town_id, village_id)
 
     def _load_members(self, hashes: Iterable[str]) -> None:
         wanted = sorted({h for h in hashes if h not in self.db_members})
-        for chunk in _chunks(wanted):
+        for chunk in chunks(wanted):
             query = sa.select(Member.id_number_hash, Member.household_id).where(
                 Member.id_number_hash.in_(chunk)
             )
             self.db_members.update(dict(db.session.execute(query).all()))
 
     def _rows(self, sheet: Table, kind: Kind) -> Iterable[_Row]:
-        index = {c.key: sheet.header.index(c.header) for c in kind.columns if c.header in sheet.header}
+        """The sheet's non-empty data rows as _Row (a missing required column is an error and yields none)."""
+        index = {}
+        for c in kind.columns:
+            found = next((h for h in (c.header, *c.aliases) if h in sheet.header), None)
+            if found is not None:
+                index[c.key] = sheet.header.index(found)
         missing = [c for c in kind.columns if c.required and c.key not in index]
         for column in missing:
             self.plan.add_error(RowError(sheet.name, sheet.header_row, column.header, "", "missing_column"))
@@ -380,7 +413,7 @@ class Validator:
 
     def _existing_items(self, household_ids: set[int]) -> set[tuple]:
         found: set[tuple] = set()
-        for chunk in _chunks(sorted(household_ids)):
+        for chunk in chunks(sorted(household_ids)):
             query = (
                 sa.select(
                     ServiceItem.household_id,

@@ -9,6 +9,7 @@ from socialforce.platform.models.households import (
     AssistanceCategory,
     Enrollment,
     Household,
+    HouseholdChange,
     MaterialAssistance,
     Member,
     Sex,
@@ -62,10 +63,10 @@ from socialforce.platform.models.waitlist import OPEN_WAITLIST_STATES, WaitlistE
 
 __all__ = [
     "Agency", "AssistanceCategory", "AuditLog", "BackgroundJob", "CalendarFeed", "Contract", "Enrollment",
-    "EvaluationSource", "FeedbackChannel", "Frequency", "Household", "HouseholdBlock", "HouseholdFeedback",
-    "HoursCertificate", "Impression", "ItemStatus", "JobRun", "JobState", "LoginThrottle", "MaterialAssistance",
-    "Member", "MemberRole", "Notification", "NotificationSettings", "OfferStatus", "OneTimeCode", "Order",
-    "OrderEvent", "OrderState", "OutboxMessage",
+    "EvaluationSource", "FeedbackChannel", "Frequency", "Household", "HouseholdBlock", "HouseholdChange",
+    "HouseholdFeedback", "HoursCertificate", "Impression", "ItemStatus", "JobRun", "JobState", "LoginThrottle",
+    "MaterialAssistance", "Member", "MemberRole", "Notification", "NotificationSettings", "OfferStatus",
+    "OneTimeCode", "Order", "OrderEvent", "OrderState", "OutboxMessage",
     "OutboxStatus", "Outcome", "Pairing", "PairingUnit", "Priority", "Provider", "ProviderKind",
     "ProviderMember", "ProviderStatus", "Qualification", "RankerModel", "Resolution", "Role", "SchedulerLease",
     "ServiceCategory", "ServiceItem", "ServiceOffer", "ServiceRecord", "Sex", "TaskSignup", "Town", "User",

@@ -38,6 +38,7 @@ class Household(db.Model):
     phone_enc: Mapped[str | None] = mapped_column(sa.Text)
     phone_masked: Mapped[str | None] = mapped_column(sa.String(20))
     lives_alone_elderly: Mapped[bool] = mapped_column(default=False)
+    left_on: Mapped[date | None]  # the day it left assistance (a dated change in household_changes); NULL: assisted
     created_at: Mapped[datetime] = created_at_column()
     town = relationship("Town")
     village = relationship("Village")
@@ -92,3 +93,26 @@ class MaterialAssistance(db.Model):
     month: Mapped[date] = mapped_column(index=True)  # first day of the month
     amount_cents: Mapped[int]
     in_kind: Mapped[str | None] = mapped_column(sa.String(100))
+
+
+class HouseholdChange(db.Model):
+    """A dated correction of a household or member (moved town, changed category, left assistance), old and new.
+
+    Corrections are never silent overwrites: the current state changes and this row keeps what it was before, when
+    the change took effect and who recorded it. `member_key` is the member's id, 0 for the whole household (one
+    change of a kind per subject and day, so re-importing a correction adds nothing).
+    """
+
+    __tablename__ = "household_changes"
+    __table_args__ = (sa.UniqueConstraint("household_id", "member_key", "kind", "effective_on"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id"), index=True)
+    member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"))
+    member_key: Mapped[int] = mapped_column(default=0)
+    kind: Mapped[str] = mapped_column(sa.String(20))  # move, category, leave
+    effective_on: Mapped[date]
+    old_value: Mapped[str] = mapped_column(sa.String(300), default="")
+    new_value: Mapped[str] = mapped_column(sa.String(300), default="")
+    reason: Mapped[str | None] = mapped_column(sa.String(200))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = created_at_column()

@@ -183,9 +183,14 @@ class Pairing(db.Model):
 
 
 class Volunteer(db.Model):
-    """A real-name volunteer; `availability` is a WeekMask of the weekly slots they can serve."""
+    """A real-name volunteer; `availability` is a WeekMask of the weekly slots they can serve.
+
+    Volunteers imported from the national volunteer service information system carry its volunteer number, their
+    registration date and the hours recorded there (`imported_hours`), kept apart from the hours served here.
+    """
 
     __tablename__ = "volunteers"
+    __table_args__ = (sa.Index("uq_volunteers_national_no", "national_no", unique=True),)
     id: Mapped[int] = mapped_column(primary_key=True)
     provider_id: Mapped[int] = mapped_column(sa.ForeignKey("providers.id"), unique=True)
     real_name: Mapped[str] = mapped_column(sa.String(40))
@@ -198,6 +203,11 @@ class Volunteer(db.Model):
     skills: Mapped[str] = mapped_column(sa.String(300), default="")  # space-separated service-category codes
     availability: Mapped[int] = mapped_column(default=0)
     rejection_reason: Mapped[str | None] = mapped_column(sa.String(200))  # why staff turned the registration down
+    id_type: Mapped[str | None] = mapped_column(sa.String(20))  # NULL: resident ID; else e.g. passport
+    national_no: Mapped[str | None] = mapped_column(sa.String(40))  # 志愿者编号 in the national system
+    registered_on: Mapped[date | None]  # registration date in the national system
+    imported_hours: Mapped[float] = mapped_column(default=0.0)  # 累计服务时长 there, not served on the platform
+    organisation: Mapped[str | None] = mapped_column(sa.String(100))
     provider: Mapped[Provider] = relationship(back_populates="volunteer")
 
 

@@ -1,7 +1,7 @@
 """Household queries for staff, the one audited way to reveal a resident ID number, and the household timeline."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import sqlalchemy as sa
@@ -13,6 +13,7 @@ from socialforce.platform.models import (
     AssistanceCategory,
     Enrollment,
     Household,
+    HouseholdChange,
     HouseholdFeedback,
     MaterialAssistance,
     Member,
@@ -78,6 +79,7 @@ class Timeline:
     visits_by_order: dict[int, list[Visit]]
     outcomes_by_order: dict[int, list[Outcome]]
     feedback_by_order: dict[int, HouseholdFeedback]  # the household's own satisfaction (回访)
+    changes: list[HouseholdChange] = field(default_factory=list)  # dated corrections, newest first
 
 
 def household_timeline(household: Household) -> Timeline:
@@ -103,5 +105,8 @@ def household_timeline(household: Household) -> Timeline:
     orders_by_item: dict[int, list[Order]] = {}
     for order in order_list:
         orders_by_item.setdefault(order.item_id, []).append(order)
+    changes = list(db.session.scalars(
+        sa.select(HouseholdChange).where(HouseholdChange.household_id == household.id)
+        .order_by(HouseholdChange.effective_on.desc(), HouseholdChange.id.desc())))
     return Timeline([(m, c, k) for m, (c, k) in material.items()], items, orders_by_item, visits_by_order,
-                    outcomes_by_order, feedback_by_order)
+                    outcomes_by_order, feedback_by_order, changes)

@@ -1,4 +1,7 @@
-"""Importing households, members and service items from staff spreadsheets: upload, preview, import, template.
+"""Importing the bureau's spreadsheets (households with members and items, volunteers, payments, corrections).
+
+Upload, preview, import, template. Each family of kinds is validated and written by its own module, dispatched
+from imports/families.py.
 
 Rules (see socialforce/platform/imports/): every row is validated before anything is written; the write is one
 transaction; household numbers and member IDs already in the database are skipped (an item identical to one
@@ -10,7 +13,6 @@ preview's upload is deleted when it fails.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from datetime import datetime
 from typing import IO
@@ -18,36 +20,25 @@ from typing import IO
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
-from openpyxl.worksheet.datavalidation import DataValidation
 
 from socialforce.platform.extensions import db
-from socialforce.platform.imports import cells, reading
+from socialforce.platform.imports import reading
+from socialforce.platform.imports.families import FAMILIES
 from socialforce.platform.imports.reading import RawSheet, UnreadableFile
 from socialforce.platform.imports.rules import (
-    HELP_SHEET,
-    HOUSEHOLDS,
-    ITEMS,
     KINDS,
-    MEMBERS,
-    REFERENCE_SHEET,
     Kind,
+    kind_label,
     reason_message,
     sheet_reason,
 )
 from socialforce.platform.imports.sheets import Table, locate
+from socialforce.platform.imports.template import template_workbook
 from socialforce.platform.imports.uploads import Upload, sweep
 from socialforce.platform.imports.validation import Plan, RowError, Validator
-from socialforce.platform.imports.writing import write_plan
 from socialforce.platform.models import (
-    AssistanceCategory,
     Household,
-    Role,
-    ServiceCategory,
-    Town,
     User,
-    Village,
 )
 from socialforce.platform.services import ServiceError, audit
 from socialforce.platform.transactions import is_transient
@@ -62,10 +53,29 @@ def max_bytes() -> int:
     return int(current_app.config.get("IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES))
 
 
-def store_upload(stream: IO[bytes], filename: str, kind: str | None, user: User, now: datetime) -> Upload:
-    """Save an upload under a random name after the size cap and file-signature checks."""
+VOLUNTEER_STATUSES = ("pending", "approved")  # the rule staff choose for new imported volunteers
+
+
+def store_upload(
+    stream: IO[bytes],
+    filename: str,
+    kind: str | None,
+    user: User,
+    now: datetime,
+    options: dict | None = None,
+) -> Upload:
+    """Save an upload under a random name after the size cap and file-signature checks.
+
+    `options` are the choices made on the upload form: `volunteer_status` ("pending" or "approved"), the status
+    new volunteers of the file get.
+    """
     if kind and kind not in KINDS:
         raise ServiceError(_("Unknown kind of data."), status=400, field="kind")
+    options = dict(options or {})
+    options.setdefault("volunteer_status", "pending")
+    if options["volunteer_status"] not in VOLUNTEER_STATUSES:
+        raise ServiceError(_("Choose whether imported volunteers are approved or pending."), status=400,
+                           field="volunteer_status")
     sweep(now)
     upload = Upload.new()
     limit = max_bytes()
@@ -91,6 +101,7 @@ def store_upload(stream: IO[bytes], filename: str, kind: str | None, user: User,
         filename=filename[-120:],
         format=fmt,
         kind=kind or "",
+        options=options,
         size=copied,
         state="uploaded",
         created_at=now.isoformat(),
@@ -121,14 +132,15 @@ def validate(
 ) -> tuple[Validator, Plan]:
     """Read and check every row of the upload (nothing is written); every sheet gets a report in the plan."""
     status = upload.status()
-    check = Validator(user, now.date(), status["format"] == "csv", progress)
+    check = Validator(user, now.date(), status["format"] == "csv", progress, status.get("options"))
     chosen = KINDS.get(status["kind"]) if status["format"] == "csv" and status["kind"] else None
     try:
         with reading.open_sheets(upload.data_path, status["format"], status["filename"]) as found:
             grouped = _tables(found, chosen, check.plan)
-            check.households(grouped["households"])
-            check.members(grouped["members"])
-            check.items(grouped["items"])
+            check.families = [family for family in FAMILIES if family.present(grouped)]
+            check.plan.kinds = [kind.key for family in check.families for kind in family.kinds] or check.plan.kinds
+            for family in check.families:
+                family.validate(check, grouped)
     except UnreadableFile as e:
         raise ServiceError(str(e), status=400) from None
     if not check.plan.errors and not any(check.plan.read.values()):
@@ -164,10 +176,16 @@ def _tables(found: list[RawSheet], chosen: Kind | None, plan: Plan) -> dict[str,
 
 
 def _summary(plan: Plan) -> dict:
+    kinds = [key for key in plan.kinds if plan.read[key]] or plan.kinds  # the template's empty sheets left out
+
+    def shown(counts: dict[str, int]) -> dict[str, int]:
+        return {key: counts[key] for key in kinds}
+
     return {
-        "read": plan.read,
-        "new": plan.new,
-        "existing": plan.existing,
+        "read": shown(plan.read),
+        "new": shown(plan.new),
+        "updated": shown(plan.updated),
+        "existing": shown(plan.existing),
         "error_total": plan.error_total,
         "errors": [e.as_dict() for e in plan.errors],
         "sheets": plan.sheets,
@@ -185,7 +203,8 @@ def preview(upload: Upload, user: User, now: datetime) -> dict:
     except Exception:
         upload.discard_data()
         raise
-    state = "invalid" if plan.errors else ("nothing_new" if not any(plan.new.values()) else "valid")
+    changes = any(plan.new.values()) or any(plan.updated.values())
+    state = "invalid" if plan.errors else ("valid" if changes else "nothing_new")
     if state != "valid":
         upload.discard_data()  # it holds full ID numbers and can never be imported as it is
     return upload.save(state=state, progress=None, **_summary(plan))
@@ -208,17 +227,14 @@ def run_import(upload: Upload, user: User, now: datetime, ip: str | None = None)
             _("The file has errors now (the database changed since the preview); nothing was imported."),
             status=409,
         )
-    written = write_plan(plan, check, user, now, upload.progress)
-    audit.record(
-        "import_households",
-        user,
-        ip=ip,
-        format=upload.status()["format"],
-        **written,
-        skipped_households=plan.existing["households"],
-        skipped_members=plan.existing["members"],
-        skipped_items=plan.existing["items"],
-    )
+    written: dict[str, int] = {}
+    for family in check.families:
+        if not any(plan.read[kind.key] for kind in family.kinds):
+            continue  # an empty sheet of the template: nothing to write or audit
+        counts = family.write(plan, check, user, now, upload.progress)
+        skipped = {f"skipped_{kind.key}": plan.existing[kind.key] for kind in family.kinds}
+        audit.record(family.audit_action, user, ip=ip, format=upload.status()["format"], **counts, **skipped)
+        written.update(counts)
     return written
 
 
@@ -275,86 +291,15 @@ def error_report(status: dict) -> tuple[list[str], list[list]]:
 
 
 def template_xlsx(user: User) -> bytes:
-    """The import template: a sheet per kind with Chinese headers, text ID columns and lists of values."""
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
-    for kind in (HOUSEHOLDS, MEMBERS, ITEMS):
-        sheet = workbook.create_sheet(kind.sheet)
-        sheet.append([c.header + ("*" if c.required else "") for c in kind.columns])
-        for position, column in enumerate(kind.columns, start=1):
-            letter = sheet.cell(row=1, column=position).column_letter
-            sheet.cell(row=1, column=position).font = bold
-            sheet.cell(row=1, column=position).fill = fill
-            sheet.column_dimensions[letter].width = 30 if column.max_length and column.max_length > 60 else 18
-            sheet.column_dimensions[letter].number_format = "@"  # IDs and phones stay text
-        sheet.freeze_panes = "A2"
-        _add_choices(sheet, kind)
-    _add_reference_sheet(workbook, user)
-    _add_help_sheet(workbook)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    """The import template: a sheet per kind with Chinese headers, lists of allowed values and a help sheet."""
+    return template_workbook(user)
 
 
-def _add_choices(sheet, kind) -> None:
-    lists = {
-        "relation": cells.RELATIONS,
-        "priority": ("普通", "高", "紧急"),
-        "frequency": ("一次", "每周", "每月"),
-        "disability": ("0", "1", "2", "3", "4"),
-    }
-    for position, column in enumerate(kind.columns, start=1):
-        if column.key in lists:
-            letter = sheet.cell(row=1, column=position).column_letter
-            rule = DataValidation(
-                type="list", formula1='"' + ",".join(lists[column.key]) + '"', allow_blank=True
-            )
-            rule.add(f"{letter}2:{letter}100000")
-            sheet.add_data_validation(rule)
-
-
-def _add_reference_sheet(workbook: Workbook, user: User) -> None:
-    sheet = workbook.create_sheet(REFERENCE_SHEET)
-    sheet.append(["镇街", "村居", "救助类别", "服务类别"])
-    towns = sa.select(Town).order_by(Town.id)
-    if user.role == Role.town_staff:
-        towns = towns.where(Town.id == user.town_id)
-    places = [
-        (t.name_zh, v)
-        for t in db.session.scalars(towns)
-        for v in db.session.scalars(
-            sa.select(Village.name).where(Village.town_id == t.id).order_by(Village.id)
-        )
-    ]
-    assistance = db.session.scalars(
-        sa.select(AssistanceCategory.name_zh).order_by(AssistanceCategory.id)
-    ).all()
-    services = db.session.scalars(sa.select(ServiceCategory.name_zh).order_by(ServiceCategory.id)).all()
-    for index in range(max(len(places), len(assistance), len(services))):
-        town, village = places[index] if index < len(places) else ("", "")
-        sheet.append(
-            [
-                town,
-                village,
-                assistance[index] if index < len(assistance) else "",
-                services[index] if index < len(services) else "",
-            ]
-        )
-
-
-def _add_help_sheet(workbook: Workbook) -> None:
-    sheet = workbook.create_sheet(HELP_SHEET)
-    sheet.column_dimensions["A"].width = 110
-    for line in (
-        "带 * 的列必填。每个表第一行为表头，请勿修改表头文字。",
-        "家庭：户编号唯一；镇街写全称（如 龙泉街道）；村居须是该镇街下的村居（见“可选值”表）。",
-        "成员：户编号须在“家庭”表或系统中已存在；身份证号为18位，单元格须为文本格式（不要存成数字，"
-        "Excel 只保留15位）；与户主关系：" + "、".join(cells.RELATIONS) + "；残疾等级 0（无）到 4。",
-        "救助类别可填多个，用、分隔（如 低保、残疾人生活补贴）；纳入救助日期格式 2024-01-31，不填为导入当天。",
-        "服务事项：成员身份证号可不填（面向全户）；填写时须是该户成员。优先级：普通、高、紧急；频次：一次、每周、每月。",
-        "期望时段：如 工作日上午、周六下午、每天晚上；不填或“不限”表示任何时间。",
-        "以 = + - @ 开头的单元格会被拒绝（防止公式注入）。",
-        "系统中已有的户编号、身份证号会跳过，不会重复导入；同一文件可放心重复导入。",
-    ):
-        sheet.append([line])
+def written_summary(written: dict[str, int]) -> str:
+    """What an import wrote, in the user's language, e.g. "Households 3, Members 5"."""
+    parts = [f"{kind_label(key)} {written[key]}" for key in KINDS if written.get(key)]
+    if written.get("volunteers_updated"):
+        parts.append(_("volunteers updated %(n)s", n=written["volunteers_updated"]))
+    if written.get("enrollments"):
+        parts.append(_("assistance categories %(n)s", n=written["enrollments"]))
+    return "、".join(parts)

@@ -13,7 +13,7 @@ from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
 from socialforce.platform.extensions import db
-from socialforce.platform.imports.rules import kind_label
+from socialforce.platform.imports.rules import KINDS, kind_label
 from socialforce.platform.models import BackgroundJob, JobState, utcnow
 from socialforce.platform.services import ServiceError, background
 from socialforce.platform.services import imports as service
@@ -34,6 +34,17 @@ class UploadForm(FlaskForm):
             SelectChoice("households", _l("Households")),
             SelectChoice("members", _l("Members")),
             SelectChoice("items", _l("Service items")),
+            SelectChoice("volunteers", _l("Volunteers")),
+            SelectChoice("payments", _l("Material-assistance payments")),
+            SelectChoice("corrections", _l("Corrections")),
+        ],
+    )
+    volunteer_status = SelectField(
+        _l("New volunteers in the file become"),
+        default="pending",
+        choices=[
+            SelectChoice("pending", _l("Pending: staff review each one")),
+            SelectChoice("approved", _l("Approved: the national system has already checked them")),
         ],
     )
 
@@ -82,7 +93,12 @@ def import_upload():
         ), 400
     try:
         upload = service.store_upload(
-            form.file.data.stream, form.file.data.filename or "", form.kind.data, current_user, utcnow()
+            form.file.data.stream,
+            form.file.data.filename or "",
+            form.kind.data,
+            current_user,
+            utcnow(),
+            {"volunteer_status": form.volunteer_status.data},
         )
     except ServiceError as e:
         flash(e.message, "danger")
@@ -135,6 +151,8 @@ def import_preview(token: str):
         pages=pages,
         form=ConfirmForm(),
         kind_label=kind_label,
+        kinds=list(KINDS),
+        written_summary=service.written_summary,
         error_message=service.error_message,
         sheet_message=service.sheet_message,
         job_status=job_status,
@@ -182,15 +200,7 @@ def import_confirm(token: str):
         return redirect(url_for("staff.import_preview", token=token))
     written = job.result["written"]
     if any(written.values()):
-        flash(
-            _(
-                "Imported %(h)s households, %(m)s members and %(i)s service items.",
-                h=written["households"],
-                m=written["members"],
-                i=written["items"],
-            ),
-            "success",
-        )
+        flash(_("Imported: %(summary)s.", summary=service.written_summary(written)), "success")
     else:
         flash(_("Everything in this file is already in the database; nothing was imported."), "info")
     return redirect(url_for("staff.import_preview", token=token))

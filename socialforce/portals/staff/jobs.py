@@ -26,6 +26,10 @@ PHASE_LABELS = {
     "write_enrollments": _l("Writing assistance categories"), "write_items": _l("Writing service items"),
     "assign": _l("Finding the best assignment"), "dispatch": _l("Dispatching"), "train": _l("Training"),
     "read_rows": _l("Reading rows"), "write_rows": _l("Writing rows"),
+    "validate_volunteers": _l("Checking volunteers"), "validate_payments": _l("Checking payments"),
+    "validate_corrections": _l("Checking corrections"), "write_volunteers": _l("Writing volunteers"),
+    "update_volunteers": _l("Updating volunteers"), "write_payments": _l("Writing payments"),
+    "write_corrections": _l("Applying corrections"),
 }
 STATE_LABELS = {"queued": _l("Waiting"), "running": _l("Running"), "done": _l("Done"), "failed": _l("Failed")}
 

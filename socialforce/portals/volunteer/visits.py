@@ -103,7 +103,8 @@ def hours_page():
     page = db.paginate(hours.records_of(volunteer.id), per_page=current_app.config["PAGE_SIZE"], error_out=False)
     minutes = hours.confirmed_minutes(volunteer.id)
     return render_template("volunteer/visits/hours.html", page=page, confirmed_minutes=minutes,
-                           level=hours.star_level(minutes), star_hours=hours.STAR_HOURS)
+                           level=hours.star_level(minutes), star_hours=hours.STAR_HOURS,
+                           imported_hours=volunteer.imported_hours)
 
 
 def verify_url(number: str) -> str:
