@@ -3,10 +3,8 @@ a mobile number, sent by SMS through the gateway (retried when it fails), answer
 personal data on the page; the answer is the household's HouseholdFeedback and so the ranker's label."""
 from __future__ import annotations
 
-import json
 import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import sqlalchemy as sa
@@ -27,6 +25,7 @@ from socialforce.platform.services import ServiceError, feedback, feedback_links
 from socialforce.platform.services.feedback import FeedbackInput
 from socialforce.platform.services.track_record import provider_stats
 from socialforce.platform.transactions import run_in_transaction
+from tests.channel_stubs import APP_KEY, APP_SECRET, GatewayStub
 from tests.conftest import csrf_token
 from tests.platform.test_feedback import staff
 from tests.platform.test_outcomes import GOOD, served_order
@@ -59,52 +58,27 @@ def test_completing_an_order_puts_one_link_in_the_households_outbox_only_with_a_
     assert job.func.endswith("feedback_links:deliver_pending")
 
 
-class Gateway:
-    """A local HTTP server playing the SMS gateway: records each JSON body, answers the queued statuses (then 200)."""
-
-    def __init__(self):
-        self.bodies: list[dict] = []
-        self.statuses: list[int] = []
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
-                gateway.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                self.send_response(gateway.statuses.pop(0) if gateway.statuses else 200)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/send"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def gateway(app):
-    g = Gateway()
-    app.config["SMS_GATEWAY_URL"] = g.url
-    yield g
-    app.config["SMS_GATEWAY_URL"] = None
-    g.close()
+def gateway(app, monkeypatch):
+    stub = GatewayStub().start()
+    for key, value in (("SMS_GATEWAY_URL", stub.url), ("SMS_APP_KEY", APP_KEY), ("SMS_APP_SECRET", APP_SECRET),
+                       ("SMS_TEMPLATES", {"text": "SMS_100"})):
+        monkeypatch.setitem(app.config, key, value)
+    yield stub
+    stub.stop()
 
 
 def test_the_sms_reaches_the_households_phone_with_the_link_and_no_personal_data_and_is_retried(gateway):
     order = completed_order()
     household = order.item.household
     db.session.commit()
-    gateway.statuses = [503]
+    gateway.script = ["500"]
     now = utcnow()
     assert feedback_links.deliver_pending(now) == {"sent": 0, "retry": 1, "failed": 0, "skipped": 0}
     assert feedback_links.deliver_pending(now) == {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}  # backoff
     assert feedback_links.deliver_pending(now + timedelta(minutes=2))["sent"] == 1
     assert link_of(order).delivery == LinkDelivery.sent and link_of(order).attempts == 2
-    (first, second) = gateway.bodies
+    (first, second) = (request["template_params"] | {"to": request["phone"]} for request in gateway.requests)
     assert first == second and first["to"] == PHONE
     url = feedback_links.url_for_link(link_of(order))
     assert url in first["text"] and order.item.category.name_zh in first["text"]

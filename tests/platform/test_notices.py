@@ -231,7 +231,7 @@ def test_a_volunteer_registration_tells_the_towns_staff_it_awaits_review():
     factories.user("other-town", Role.town_staff, town_id=factories.town("binhu").id)
     number = idnumber.make("370481", datetime(1990, 5, 4).date(), 123)
     user = volunteers.register(volunteers.Registration("newvol", "pw-1234567", "新志愿者", number, "13800000009",
-                                                       town.id, ("daily_care",)))
+                                                       town.id, ("daily_care",), availability=0b111))
     notes = db.session.scalars(sa.select(Notification)).all()
     assert [(n.user_id, n.kind) for n in notes] == [(staff.id, "volunteer_registration_pending")]
     assert notes[0].params == {"provider_id": user.provider_id, "town": "longquan"}

@@ -1,13 +1,10 @@
 """A real local SMTP server (aiosmtpd) and a local HTTP server playing the SMS gateway, for the code tests."""
 from __future__ import annotations
 
-import json
 import socket
-import threading
 import time
 from email import message_from_bytes
 from email.policy import default as default_policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
 
@@ -45,37 +42,6 @@ class SmtpServer:
 
     def __exit__(self, *exc) -> None:
         self.controller.stop()
-
-
-class SmsGateway:
-    """An HTTP server on a free local port that records every JSON POST (the SMS gateway's side)."""
-
-    def __init__(self):
-        self.received: list[dict] = []
-        received = self.received
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's hook name
-                length = int(self.headers.get("Content-Length") or 0)
-                received.append(json.loads(self.rfile.read(length)))
-                self.send_response(200)
-                self.end_headers()
-                self.wfile.write(b'{"ok": true}')
-
-            def log_message(self, *_args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/send"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> SmsGateway:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def wait_for(items: list, count: int = 1, seconds: float = 10.0) -> list:

@@ -22,8 +22,9 @@ from socialforce.platform.models import (
 from socialforce.platform.services import one_time_codes as codes
 from socialforce.platform.services import password_reset
 from tests import factories
+from tests.channel_stubs import APP_KEY, APP_SECRET, GatewayStub
 from tests.conftest import csrf_token, login
-from tests.portals.message_servers import SmsGateway, SmtpServer, wait_for
+from tests.portals.message_servers import SmtpServer, wait_for
 
 CODE_RE = re.compile(r"\b(\d{6})\b")
 PHONE = "13912345678"
@@ -32,12 +33,16 @@ PHONE = "13912345678"
 @pytest.fixture
 def servers(app, monkeypatch):
     """A real SMTP server and an SMS gateway, configured as the platform's channels."""
-    with SmtpServer() as smtp, SmsGateway() as sms:
+    sms = GatewayStub().start()
+    with SmtpServer() as smtp:
         monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
         monkeypatch.setitem(app.config, "SMTP_PORT", smtp.port)
-        monkeypatch.setitem(app.config, "SMS_GATEWAY_URL", sms.url)
-        yield smtp.inbox.messages, sms.received
+        for key, value in (("SMS_GATEWAY_URL", sms.url), ("SMS_APP_KEY", APP_KEY), ("SMS_APP_SECRET", APP_SECRET),
+                           ("SMS_TEMPLATES", {"text": "SMS_100"})):
+            monkeypatch.setitem(app.config, key, value)
+        yield smtp.inbox.messages, sms.requests
         codes.wait_for_background()  # no code thread outlives its test
+    sms.stop()
 
 
 def person(username: str = "tao", email: str | None = "tao@example.org", phone: str | None = None,
@@ -97,8 +102,8 @@ def test_forgot_password_by_verified_phone_goes_by_sms(app, client, servers):
     person(email=None, phone=PHONE)
     assert ask(client, "139 1234 5678").status_code == 200
     (message,) = wait_for(sms)
-    assert message["to"] == PHONE
-    code = CODE_RE.search(message["text"]).group(1)
+    assert message["phone"] == PHONE
+    code = CODE_RE.search(message["template_params"]["text"]).group(1)
     assert emails == []
     assert enter(client, PHONE, code).status_code == 303
 
@@ -182,8 +187,8 @@ def test_users_verify_their_own_email_and_mobile(app, client, servers):
     assert ok.status_code == 303
     client.post("/account/contact", data={"kind": "phone", "address": PHONE, "csrf_token": token})
     (message,) = wait_for(sms)
-    assert message["to"] == PHONE
-    client.post("/account/contact/confirm", data={"kind": "phone", "code": CODE_RE.search(message["text"]).group(1),
+    assert message["phone"] == PHONE
+    client.post("/account/contact/confirm", data={"kind": "phone", "code": CODE_RE.search(message["template_params"]["text"]).group(1),
                                                   "csrf_token": token})
     db.session.expire_all()
     user = db.session.get(User, user.id)

@@ -150,11 +150,7 @@ class _HouseholdPhone:
 
 def _sender(link: FeedbackLink):
     """The SMS sender for this link's household, or None when no gateway is configured (development: log only)."""
-    config = current_app.config
-    if not config.get("SMS_GATEWAY_URL"):
-        return None
-    return notifications.SmsSender(config["SMS_GATEWAY_URL"], config.get("SMS_GATEWAY_TOKEN"),
-                                   phone_of=_HouseholdPhone(link))
+    return notifications.sms_sender(current_app.config, phone_of=_HouseholdPhone(link))
 
 
 def deliver_pending(now: datetime) -> dict:

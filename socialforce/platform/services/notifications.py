@@ -31,7 +31,7 @@ import hashlib
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -268,19 +268,30 @@ def _sms_templates(config) -> dict[str, str]:
     return dict(templates) if isinstance(templates, dict) else {}
 
 
+def email_sender(config, address_of: Callable[[User], str | None] = email_of) -> EmailSender | None:
+    """The configured e-mail channel (None without SMTP_HOST); `address_of` picks the address (default: verified)."""
+    if not config.get("SMTP_HOST"):
+        return None
+    return EmailSender(config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_FROM"], config.get("SMTP_USER"),
+                       config.get("SMTP_PASSWORD"), config.get("SMTP_STARTTLS", False),
+                       config.get("NOTIFY_TIMEOUT_SECONDS", 10), address_of=address_of)
+
+
+def sms_sender(config, phone_of: Callable[[User], str | None] = phone_of) -> SmsSender | None:
+    """The configured SMS gateway (None without SMS_GATEWAY_URL); `phone_of` picks the number (default: verified)."""
+    if not config.get("SMS_GATEWAY_URL"):
+        return None
+    return SmsSender(config["SMS_GATEWAY_URL"], config.get("SMS_APP_KEY"), config.get("SMS_APP_SECRET"),
+                     config.get("SMS_SIGN_NAME") or "", _sms_templates(config), config.get("NOTIFY_TIMEOUT_SECONDS", 10),
+                     phone_of=phone_of, token=config.get("SMS_GATEWAY_TOKEN"))
+
+
 def configured_senders() -> dict[str, Sender]:
     """A Sender for each configured channel; e-mail and SMS only when their settings are present."""
-    config = current_app.config
     senders: dict[str, Sender] = {"log": LogSender()}
-    if config.get("SMTP_HOST"):
-        senders["email"] = EmailSender(config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_FROM"],
-                                       config.get("SMTP_USER"), config.get("SMTP_PASSWORD"),
-                                       config.get("SMTP_STARTTLS", False), config.get("NOTIFY_TIMEOUT_SECONDS", 10))
-    if config.get("SMS_GATEWAY_URL"):
-        senders["sms"] = SmsSender(config["SMS_GATEWAY_URL"], config.get("SMS_APP_KEY"),
-                                   config.get("SMS_APP_SECRET"), config.get("SMS_SIGN_NAME") or "",
-                                   _sms_templates(config), config.get("NOTIFY_TIMEOUT_SECONDS", 10),
-                                   token=config.get("SMS_GATEWAY_TOKEN"))
+    for channel, sender in (("email", email_sender(current_app.config)), ("sms", sms_sender(current_app.config))):
+        if sender is not None:
+            senders[channel] = sender
     return senders
 
 

@@ -180,16 +180,10 @@ def channels_configured() -> dict[str, bool]:
 def _senders(app: Flask, message: Delivery) -> list[tuple[notifications.Sender, str]]:
     config = app.config
     senders: list[tuple[notifications.Sender, str]] = []
-    if config.get("SMTP_HOST"):
-        for address in message.emails:
-            senders.append((notifications.EmailSender(
-                config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_FROM"], config.get("SMTP_USER"),
-                config.get("SMTP_PASSWORD"), config.get("SMTP_STARTTLS", False),
-                address_of=lambda _user, a=address: a), "email"))
-    if config.get("SMS_GATEWAY_URL"):
-        for phone in message.phones:
-            senders.append((notifications.SmsSender(config["SMS_GATEWAY_URL"], config.get("SMS_GATEWAY_TOKEN"),
-                                                    phone_of=lambda _user, p=phone: p), "sms"))
+    for address in message.emails if config.get("SMTP_HOST") else ():
+        senders.append((notifications.email_sender(config, address_of=lambda _user, a=address: a), "email"))
+    for phone in message.phones if config.get("SMS_GATEWAY_URL") else ():
+        senders.append((notifications.sms_sender(config, phone_of=lambda _user, p=phone: p), "sms"))
     return senders
 
 
