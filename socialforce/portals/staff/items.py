@@ -29,11 +29,13 @@ from socialforce.platform.services import (
     background,
     batch_dispatch,
     dispatch,
+    households,
     items,
     matching,
     ranker,
 )
 from socialforce.platform.transactions import run_in_transaction
+from socialforce.portals import confirm
 from socialforce.portals.page_helpers import bilingual, mask_from_form
 from socialforce.portals.staff.forms import ItemForm, ReasonForm
 
@@ -57,7 +59,7 @@ def _item_input(form: ItemForm) -> items.ItemInput:
 
 def _render_item_form(form: ItemForm, household: Household, status: int = 200, windows_error: str | None = None):
     return render_template("staff/item_form.html", form=form, household=household,
-                           windows_errors=[windows_error] if windows_error else [],
+                           windows_errors=[windows_error] if windows_error else form.windows.errors,
                            mask=mask_from_form(request.form.getlist("windows"))), status
 
 
@@ -85,8 +87,10 @@ def item(item_id: int):
     candidates = matching.rank_item(it, k=SHOWN_CANDIDATES) if it.status == "open" else []
     providers = {p.id: p for p in db.session.scalars(
         sa.select(Provider).where(Provider.id.in_([c.provider_id for c in candidates])))}
+    visits_by_order, outcomes_by_order = households.order_records([o.id for o in orders])
     return render_template("staff/item.html", item=it, orders=orders, candidates=candidates, providers=providers,
-                           close_form=ReasonForm(), basis=ranker.ranking_basis() if candidates else None)
+                           close_form=ReasonForm(), basis=ranker.ranking_basis() if candidates else None,
+                           visits_by_order=visits_by_order, outcomes_by_order=outcomes_by_order)
 
 
 def item_dispatch(item_id: int):
@@ -103,6 +107,15 @@ def item_dispatch(item_id: int):
             flash(_("This provider is not an eligible candidate for the item now."), "danger")
             return redirect(url_for("staff.item", item_id=it.id))
         shown = ranked[:SHOWN_CANDIDATES]
+    if not confirm.confirmed():
+        target = (db.session.get(Provider, provider_id).name if provider_id is not None
+                  else _("volunteers (a task with %(n)s places)", n=it.slots_needed))
+        return confirm.ask(
+            _("Dispatch service item #%(id)s to %(target)s?", id=it.id, target=target),
+            _("1 order (%(category)s, household %(household)s) goes to %(target)s, who must answer within "
+              "%(hours)s hours. It cannot be taken back, only cancelled with a reason.", category=bilingual(it.category),
+              household=it.household.code, target=target, hours=current_app.config["RESPONSE_DEADLINE_HOURS"]),
+            _("Dispatch"), url_for("staff.item", item_id=it.id))
     try:
         order = run_in_transaction(lambda: dispatch.dispatch(it, choice, current_user, shown=shown))
     except ServiceError as e:
@@ -131,6 +144,12 @@ def order_cancel(order_id: int):
     """Cancel an open order with a reason; the item opens again to dispatch anew or close."""
     order = db.session.get(Order, order_id) or abort(404)
     it = get_item_or_404(order.item_id, current_user)
+    if not confirm.confirmed() and ReasonForm().validate_on_submit():
+        target = order.provider.name if order.provider else _("the volunteers signed up")
+        return confirm.ask(_("Cancel order #%(id)s of %(target)s?", id=order.id, target=target),
+                           _("Order #%(id)s is withdrawn from %(target)s and its planned visits are cancelled; the "
+                             "item opens again.", id=order.id, target=target),
+                           _("Cancel order"), url_for("staff.item", item_id=it.id), danger=True)
     if _with_reason(lambda reason: dispatch.cancel(order, current_user, reason)):
         flash(_("Order #%(id)s was cancelled; the item is open again: dispatch it anew or close it.", id=order.id),
               "success")
@@ -165,6 +184,16 @@ def matching_dispatch_page():
     background job); items in a volunteer category that no organisation takes become volunteer tasks."""
     item_ids = [i for i in request.form.getlist("item_id", type=int) if i > 0][:batch_dispatch.MAX_ITEMS]
     listed = [get_item_or_404(item_id, current_user).id for item_id in item_ids]
+    if not confirm.confirmed():
+        orders, per_provider, tasks = batch_dispatch.preview(listed, current_user)
+        recipients = "; ".join(f"{name} × {n}" for name, n in sorted(per_provider.items(), key=lambda kv: -kv[1]))
+        if tasks:
+            recipients = "; ".join(filter(None, [recipients, _("volunteer tasks × %(n)s", n=tasks)]))
+        return confirm.ask(
+            _("Dispatch %(n)s orders for the %(items)s items on this page?", n=orders, items=len(listed)),
+            _("%(n)s orders go out at once: %(to)s. Items nobody can take stay open.", n=orders,
+              to=recipients or _("nobody")),
+            _("Dispatch %(n)s orders", n=orders), request.referrer or url_for("staff.matching_review"))
     job_id = run_in_transaction(lambda: batch_dispatch.submit(listed, current_user).id)
     job = db.session.get(BackgroundJob, job_id, populate_existing=True)
     if job.state == JobState.failed:
