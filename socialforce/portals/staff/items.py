@@ -130,7 +130,9 @@ def _with_reason(action: Callable[[str], object]) -> bool:
     back and return False."""
     form = ReasonForm()
     if not form.validate_on_submit():
-        flash(_("Please give a reason."), "danger")
+        given = (form.reason.data or "").strip()
+        flash(f"{form.reason.label.text}: {form.reason.errors[0]}" if given and form.reason.errors
+              else _("Please give a reason."), "danger")
         return False
     try:
         run_in_transaction(lambda: action(form.reason.data))
