@@ -21,6 +21,9 @@ def crawl(client, start: str, limit: int = 40) -> dict[str, str]:
         if path in seen:
             continue
         response = client.get(path)
+        if not response.content_type.startswith("text/"):  # a PDF or a calendar file: no page to read
+            seen[path] = ""
+            continue
         seen[path] = response.get_data(as_text=True)
         for link in re.findall(r'href="(/[^"#?]*)"', seen[path]):
             if link.startswith(start) and link not in seen:
