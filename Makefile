@@ -43,7 +43,7 @@ lint: install
 	$(BIN)/bandit -q -r socialforce benchmarks -lll
 
 extract-messages: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o socialforce/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_pgettext:1c,2 -o socialforce/translations/messages.pot .
 	$(BIN)/pybabel update -i socialforce/translations/messages.pot -d socialforce/translations --no-fuzzy-matching
 
 clean:

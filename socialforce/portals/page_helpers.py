@@ -11,16 +11,22 @@ from wtforms import SelectChoice
 
 from socialforce.platform.i18n import select_locale
 from socialforce.platform.labels import (
+    CERTIFICATE_LEVEL,
     FEATURE_NAMES,
     FEEDBACK_CHANNEL,
     FREQUENCY,
+    ITEM_CLOSED_BY_STAFF,
+    ITEM_SERVED,
     ITEM_STATUS,
+    ORDER_EVENT_REASON,
     ORDER_STATE,
     PRIORITY,
     REASONS,
+    RELATION,
     VISIT_FLAG,
     VISIT_STATUS,
 )
+from socialforce.platform.services import items as item_service
 from socialforce.portals.nav import portal_nav
 
 ENUM_LABELS = {"item_status": ITEM_STATUS, "order_state": ORDER_STATE, "visit_status": VISIT_STATUS,
@@ -58,6 +64,13 @@ def top_reasons(reasons: dict | None, n: int = 3) -> list[str]:
 
 WEEK_DAYS = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
 WEEK_PERIODS = (_l("Morning"), _l("Afternoon"), _l("Evening"))
+WEEK_PRESETS = (  # (label, bit numbers: day * 3 + period)
+    (_l("Weekday mornings"), [d * 3 for d in range(5)]),
+    (_l("Weekday afternoons"), [d * 3 + 1 for d in range(5)]),
+    (_l("Evenings"), [d * 3 + 2 for d in range(7)]),
+    (_l("Weekends"), [d * 3 + p for d in (5, 6) for p in range(3)]),
+    (_l("Any time"), list(range(21))),
+)
 
 
 def feature_weights(weights: dict[str, float]) -> str:
@@ -80,6 +93,44 @@ def without_page(args) -> dict:
     return {k: v for k, v in args.items() if k != "page"}
 
 
+def item_state_label(item) -> str:
+    """An item's state in words; a closed item says whether it was served or closed by staff."""
+    if str(item.status) != "closed":
+        return str(ITEM_STATUS[str(item.status)])
+    return str(ITEM_SERVED if item_service.was_served(item) else ITEM_CLOSED_BY_STAFF)
+
+
+def event_reason(reason: str | None) -> str:
+    """An order event's reason: the platform's own reasons translated, a person's reason as typed."""
+    if not reason:
+        return ""
+    label = ORDER_EVENT_REASON.get(reason)
+    return str(label) if label is not None else reason
+
+
+def code_label(table: dict, value) -> str:
+    """A stored code's label from one of the label tables (unknown codes as stored)."""
+    if value is None:
+        return ""
+    label = table.get(str(value))
+    return str(label) if label is not None else str(value)
+
+
+def user_identity(user) -> tuple[str, str]:
+    """The top bar's (own name, organisation) of a signed-in user: a member's or volunteer's own name and its
+    agency or unit, staff their name and town."""
+    name, organisation = user.display_name, ""
+    if getattr(user, "member", None) is not None:
+        name = user.member.name
+    if getattr(user, "provider", None) is not None:
+        organisation = user.provider.name
+        if name == organisation and getattr(user, "member", None) is None:
+            organisation = ""
+    elif getattr(user, "town", None) is not None:
+        organisation = bilingual(user.town)
+    return name, organisation
+
+
 def init_app(app: Flask) -> None:
     """Expose the label helpers to templates."""
     app.jinja_env.filters["feature_weights"] = feature_weights
@@ -88,6 +139,11 @@ def init_app(app: Flask) -> None:
         town_label=bilingual,
         priority_label=lambda v: PRIORITY[str(v)],
         item_status_label=lambda v: ITEM_STATUS[str(v)],
+        item_state_label=item_state_label,
+        event_reason=event_reason,
+        certificate_level_label=lambda v: code_label(CERTIFICATE_LEVEL, v),
+        relation_label=lambda v: code_label(RELATION, v),
+        user_identity=user_identity,
         order_state_label=lambda v: ORDER_STATE[str(v)],
         enum_label=lambda kind, v: ENUM_LABELS[kind].get(str(v), v),
         enum_kinds=ENUM_LABELS,
@@ -96,6 +152,7 @@ def init_app(app: Flask) -> None:
         reason_words=reason_words,
         week_days=lambda: WEEK_DAYS,
         week_periods=lambda: WEEK_PERIODS,
+        week_presets=lambda: WEEK_PRESETS,
         without_page=without_page,
         visit_flag_labels=visit_flag_labels,
         portal_nav=portal_nav,

@@ -89,6 +89,10 @@ def test_journey1_staff_register_match_dispatch(portal, chain):
     expect(candidate.locator("li").first).to_be_visible()
     portal.assert_fits_phone(page, "item")
     candidate.get_by_role("button", name="派单").click()
+    # the confirmation names the item and the agency; nothing is sent before it
+    expect(page.locator("#confirm-question")).to_have_text(f"将服务事项 #{item_id} 派给 {chain['agency']}？")
+    expect(page.locator("#confirm-consequence")).to_contain_text("1 个工单")
+    page.locator("#confirm-button").click()
     expect(flash(page)).to_have_text(re.compile(r"^工单 #\d+ 已派单。$"))
     order_id = int(re.search(r"#(\d+)", flash(page).inner_text()).group(1))
     card = page.locator(".card").filter(has_text=f"#{order_id}")
@@ -213,4 +217,4 @@ def test_journey5_staff_see_completed_order_and_satisfaction(portal, chain):
     # and the item itself shows the order completed
     portal.go(page, f"/staff/items/{chain['item_id']}")
     expect(page.locator(".card").filter(has_text=f"#{order_id}")).to_contain_text(f"{chain['agency']} · 已完成")
-    expect(page.locator("main")).to_contain_text("已关闭")
+    expect(page.locator("#item-state")).to_have_text("已服务完成")  # served, not closed by staff

@@ -244,14 +244,14 @@ def test_admin_adds_edits_and_deactivates_a_social_worker(app, client):
     assert (member.certificate_level, member.phone_masked) == ("senior", "139****5678")
 
     # deactivation ends the worker's session at once and is audited
-    client.post(f"/agency/workers/{member.id}/status", data={"csrf_token": token, "active": "0"})
+    client.post(f"/agency/workers/{member.id}/status", data={"csrf_token": token, "active": "0", "confirmed": "1"})
     db.session.expire_all()
     assert not member.active and not db.session.get(User, account.id).active
     assert worker_client.get("/agency/calendar").status_code == 302  # back to the login page
     assert db.session.scalar(sa.select(AuditLog.action).where(
         AuditLog.object_type == "provider_member", AuditLog.object_id == member.id).order_by(AuditLog.id.desc())
         .limit(1)) == "member_deactivated"
-    again = client.post(f"/agency/workers/{member.id}/status", data={"csrf_token": token, "active": "0"},
+    again = client.post(f"/agency/workers/{member.id}/status", data={"csrf_token": token, "active": "0", "confirmed": "1"},
                         follow_redirects=True).get_data(as_text=True)
     assert "此人已停用" in again or "already deactivated" in again
 

@@ -273,7 +273,7 @@ def test_town_staff_pair_their_household_once_edit_and_end_it(client, unit_and_h
     assert again.status_code == 400 and "滕州市财政局" in field_error(again.get_data(as_text=True), "household_code")
     pairing = db.session.scalar(sa.select(Pairing))
     assert post(client, f"/staff/pairings/{pairing.id}", {"cadre_id": "", "monthly_visit_quota": "4"}).status_code == 303
-    ended = post(client, f"/staff/pairings/{pairing.id}/end", {"ended_on": today().isoformat()})
+    ended = post(client, f"/staff/pairings/{pairing.id}/end", {"ended_on": today().isoformat(), "confirmed": "1"})
     assert ended.status_code == 303
     db.session.expire_all()
     pairing = db.session.scalar(sa.select(Pairing))
@@ -299,7 +299,8 @@ def test_every_bad_pairing_field_is_shown_at_once(client, unit_and_households):
     end = post(client, "/staff/pairings/new", pairing_form(_mine, unit))
     assert end.status_code == 303
     pairing = db.session.scalar(sa.select(Pairing))
-    refused = post(client, f"/staff/pairings/{pairing.id}/end", {"ended_on": (today() + timedelta(days=1)).isoformat()})
+    refused = post(client, f"/staff/pairings/{pairing.id}/end", {"ended_on": (today() + timedelta(days=1)).isoformat(),
+                                                                  "confirmed": "1"})
     assert refused.status_code == 400 and field_error(refused.get_data(as_text=True), "ended_on")
     assert count(Pairing) == 1
 

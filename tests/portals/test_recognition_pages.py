@@ -197,7 +197,8 @@ def test_the_verification_page_says_unknown_and_revoked(client, app):
     listed = client.get("/staff/certificates").get_data(as_text=True)
     assert number in listed
     client.post("/staff/certificates/revoke", data={"csrf_token": csrf_token(client, "/staff/certificates"),
-                                                    "number": number, "reason": "记录有误"})
+                                                    "number": number, "reason": "记录有误",
+                                                    "confirmed": "1"})
     revoked = anonymous.get(f"/verify/{number}")
     assert revoked.status_code == 200 and 'data-verdict="revoked"' in revoked.get_data(as_text=True)
 

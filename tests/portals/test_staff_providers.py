@@ -62,7 +62,7 @@ def audit_rows(action: str | None = None) -> list[AuditLog]:
 
 def post_action(client, provider_id: int, action: str, **data):
     token = csrf_token(client, f"/staff/providers/{provider_id}")
-    return client.post(f"/staff/providers/{provider_id}/{action}", data={"csrf_token": token, **data},
+    return client.post(f"/staff/providers/{provider_id}/{action}", data={"csrf_token": token, "confirmed": "1", **data},
                        follow_redirects=True)
 
 

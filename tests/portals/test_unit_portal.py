@@ -247,7 +247,7 @@ def test_admin_adds_and_deactivates_a_cadre(client):
                                                   "password": "pw-12345678"}).status_code == 303
     member = db.session.scalar(sa.select(ProviderMember).where(ProviderMember.name == "孙干部"))
     assert (member.role, member.provider_id, member.certificate_level) == (MemberRole.cadre, provider.id, None)
-    client.post(f"/unit/cadres/{member.id}/status", data={"csrf_token": token, "active": "0"})
+    client.post(f"/unit/cadres/{member.id}/status", data={"csrf_token": token, "active": "0", "confirmed": "1"})
     db.session.expire_all()
     assert not member.active
     client.post(f"/unit/cadres/{member.id}/status", data={"csrf_token": token, "active": "1"})

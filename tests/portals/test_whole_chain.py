@@ -56,7 +56,8 @@ def test_item_to_completed_order_through_the_pages(app, client):
     html = staff.get(f"/staff/items/{item.id}").get_data(as_text=True)
     assert "阳光社工服务中心" in html and f'value="{agency.id}"' in html
     page = staff.post(f"/staff/items/{item.id}/dispatch",
-                      data={"csrf_token": csrf_token(staff, f"/staff/items/{item.id}"), "provider_id": agency.id},
+                      data={"csrf_token": csrf_token(staff, f"/staff/items/{item.id}"), "provider_id": agency.id,
+                            "confirmed": "1"},
                       follow_redirects=True)
     order = db.session.scalar(sa.select(Order).where(Order.item_id == item.id))
     assert order.state == OrderState.dispatched and order.provider_id == agency.id
@@ -149,7 +150,8 @@ def test_staff_dispatch_many_items_at_once_by_the_best_assignment(client):
     matching.invalidate()
     login(client, "city-staff")
     page = client.post("/staff/matching/dispatch-page", follow_redirects=True, data={
-        "csrf_token": csrf_token(client, "/staff/matching"), "item_id": [str(near.id), str(far.id)]})
+        "csrf_token": csrf_token(client, "/staff/matching"), "item_id": [str(near.id), str(far.id)],
+        "confirmed": "1"})
     assert page.status_code == 200 and "alert-success" in page.get_data(as_text=True)
     sent = dict(db.session.execute(sa.select(Order.item_id, Order.provider_id)).tuples().all())
     assert sent == {near.id: b.id, far.id: a.id}
@@ -172,7 +174,8 @@ def test_staff_cancel_an_open_order_from_the_item_page_in_their_town_only(client
     page = client.get(f"/staff/items/{item.id}").get_data(as_text=True)
     assert f"/staff/orders/{order.id}/cancel" in page and "取消工单" in page
     done = client.post(f"/staff/orders/{order.id}/cancel", follow_redirects=True,
-                       data={"csrf_token": csrf_token(client, f"/staff/items/{item.id}"), "reason": "家庭搬迁至外地"})
+                       data={"csrf_token": csrf_token(client, f"/staff/items/{item.id}"), "reason": "家庭搬迁至外地",
+                             "confirmed": "1"})
     html = done.get_data(as_text=True)
     assert f"工单 #{order.id} 已取消" in html and f"/staff/orders/{order.id}/cancel" not in html
     db.session.expire_all()

@@ -82,6 +82,17 @@ class Timeline:
     changes: list[HouseholdChange] = field(default_factory=list)  # dated corrections, newest first
 
 
+def order_records(order_ids: list[int]) -> tuple[dict[int, list[Visit]], dict[int, list[Outcome]]]:
+    """The visits and the outcomes of some orders, by order id (for the item page and the timeline)."""
+    visits_by_order: dict[int, list[Visit]] = {}
+    for visit in db.session.scalars(sa.select(Visit).where(Visit.order_id.in_(order_ids)).order_by(Visit.starts_at)):
+        visits_by_order.setdefault(visit.order_id, []).append(visit)
+    outcomes_by_order: dict[int, list[Outcome]] = {}
+    for outcome in db.session.scalars(sa.select(Outcome).where(Outcome.order_id.in_(order_ids)).order_by(Outcome.id)):
+        outcomes_by_order.setdefault(outcome.order_id, []).append(outcome)
+    return visits_by_order, outcomes_by_order
+
+
 def household_timeline(household: Household) -> Timeline:
     """Everything the household received, material and services, for the staff timeline page."""
     material: dict[date, tuple[int, list[str]]] = {}
@@ -94,12 +105,7 @@ def household_timeline(household: Household) -> Timeline:
     order_list = list(db.session.scalars(sa.select(Order).where(Order.item_id.in_([i.id for i in items]))
                                          .order_by(Order.id)))
     order_ids = [o.id for o in order_list]
-    visits_by_order: dict[int, list[Visit]] = {}
-    for visit in db.session.scalars(sa.select(Visit).where(Visit.order_id.in_(order_ids)).order_by(Visit.starts_at)):
-        visits_by_order.setdefault(visit.order_id, []).append(visit)
-    outcomes_by_order: dict[int, list[Outcome]] = {}
-    for outcome in db.session.scalars(sa.select(Outcome).where(Outcome.order_id.in_(order_ids)).order_by(Outcome.id)):
-        outcomes_by_order.setdefault(outcome.order_id, []).append(outcome)
+    visits_by_order, outcomes_by_order = order_records(order_ids)
     feedback_by_order = {f.order_id: f for f in db.session.scalars(
         sa.select(HouseholdFeedback).where(HouseholdFeedback.order_id.in_(order_ids)))}
     orders_by_item: dict[int, list[Order]] = {}

@@ -13,6 +13,7 @@ from socialforce.platform.models import (
     ItemStatus,
     Member,
     Order,
+    OrderState,
     Priority,
     ServiceCategory,
     ServiceItem,
@@ -82,3 +83,9 @@ def close(item: ServiceItem, actor: User, reason: str) -> ServiceItem:
     db.session.flush()
     audit.record("item_closed", actor, "service_item", item.id, reason=(reason or "")[:200])
     return item
+
+
+def was_served(item: ServiceItem) -> bool:
+    """Whether a closed item was served (an order of it completed), rather than closed by staff."""
+    return db.session.scalar(sa.select(Order.id).where(
+        Order.item_id == item.id, Order.state.in_((OrderState.completed, OrderState.evaluated))).limit(1)) is not None

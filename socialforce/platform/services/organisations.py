@@ -736,3 +736,8 @@ def end_pairing(pairing: Pairing, ended_on: date | None, actor: User, today: dat
                  household_id=pairing.household_id, ended_on=ended_on.isoformat())
     matching.invalidate()
     return pairing
+
+
+def pairing_unit_name(pairing: Pairing) -> str:
+    """The name of a pairing's unit (for the confirmation of ending it)."""
+    return db.session.scalar(sa.select(Provider.name).where(Provider.id == pairing.provider_id)) or ""

@@ -13,6 +13,7 @@ from socialforce.platform.models import MemberRole, utcnow
 from socialforce.platform.services import ServiceError, password_reset
 from socialforce.platform.services import provider_profiles as profiles
 from socialforce.platform.transactions import run_in_transaction
+from socialforce.portals import confirm
 from socialforce.portals.links import reset_link_path
 from socialforce.portals.provider.access import own_provider, portal, require_admin, worker_role
 
@@ -109,6 +110,13 @@ def member_status(**kwargs):
     require_admin()
     member = _member_or_404(kwargs)
     active = request.form.get("active") == "1"
+    if not active and not confirm.confirmed():
+        work = profiles.open_work(member, utcnow())
+        return confirm.ask(_("Deactivate %(name)s?", name=member.name),
+                           _("%(name)s can no longer log in, at once. %(name)s still holds %(orders)s open orders and "
+                             "%(visits)s planned visits, which staff must reassign.", name=member.name,
+                             orders=work.orders, visits=work.visits),
+                           _("Deactivate"), _list_url(), danger=True)
     try:
         work = run_in_transaction(lambda: profiles.set_member_active(member, active, current_user, utcnow()))
     except ServiceError as e:

@@ -1,7 +1,7 @@
 """Staff portal forms."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from socialforce.platform.inputs import DateField
@@ -21,6 +21,9 @@ class ItemForm(FlaskForm):
     priority = SelectField(_l("Priority"), choices=choices(PRIORITY.items()), default="normal")
     frequency = SelectField(_l("Frequency"), choices=choices(FREQUENCY.items()), default="once")
     slots_needed = IntegerField(_l("Volunteers needed"), default=1, validators=[NumberRange(min=1, max=50)])
+    # the week grid's checkboxes (bit numbers), checked with the other fields so every error shows at once
+    windows = SelectMultipleField(_l("Preferred time windows"), choices=choices((str(b), str(b)) for b in range(21)),
+                                  validators=[DataRequired(_l("Choose at least one preferred time window."))])
 
 
 class ReasonForm(FlaskForm):

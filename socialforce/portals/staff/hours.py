@@ -13,6 +13,7 @@ from socialforce.platform.inputs import parse_date, parse_int
 from socialforce.platform.models import HoursCertificate, ServiceRecord, utcnow
 from socialforce.platform.services import certificates, hours
 from socialforce.platform.transactions import run_in_transaction
+from socialforce.portals import confirm
 from socialforce.portals.forms import do
 
 MAX_ID = 2**31  # ids are 32-bit integers on PostgreSQL
@@ -116,6 +117,12 @@ def certificate_list():
 def certificate_revoke():
     """Revoke a certificate with a reason: its number then verifies as revoked."""
     number = (request.form.get("number") or "")[:64]
+    if not confirm.confirmed():
+        shown = certificates.normalise_number(number)
+        return confirm.ask(_("Revoke certificate %(number)s?", number=shown),
+                           _("Certificate %(number)s then verifies as revoked for anyone who checks it; this cannot "
+                             "be undone.", number=shown),
+                           _("Revoke"), url_for("staff.certificates", number=shown), danger=True)
     do(lambda: certificates.revoke(current_user, number, request.form.get("reason", "")[:500], utcnow()),
        _("The certificate %(number)s was revoked.", number=certificates.normalise_number(number)))
     return redirect(url_for("staff.certificates", number=certificates.normalise_number(number)), 303)

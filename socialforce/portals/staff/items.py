@@ -30,12 +30,14 @@ from socialforce.platform.services import (
     background,
     batch_dispatch,
     dispatch,
+    households,
     items,
     matching,
     ranker,
     volunteer_tasks,
 )
 from socialforce.platform.transactions import run_in_transaction
+from socialforce.portals import confirm
 from socialforce.portals.page_helpers import bilingual, mask_from_form
 from socialforce.portals.staff.forms import ItemForm, ReasonForm
 
@@ -59,7 +61,7 @@ def _item_input(form: ItemForm) -> items.ItemInput:
 
 def _render_item_form(form: ItemForm, household: Household, status: int = 200, windows_error: str | None = None):
     return render_template("staff/item_form.html", form=form, household=household,
-                           windows_errors=[windows_error] if windows_error else [],
+                           windows_errors=[windows_error] if windows_error else form.windows.errors,
                            mask=mask_from_form(request.form.getlist("windows"))), status
 
 
@@ -92,9 +94,11 @@ def _item_page(it: ServiceItem, status: int = 200, bring: str = "", bring_error:
         sa.select(Provider).where(Provider.id.in_([c.provider_id for c in candidates])))}
     tasks = {t.order_id: t for t in db.session.scalars(
         sa.select(VolunteerTask).where(VolunteerTask.order_id.in_([o.id for o in orders])))}
+    visits_by_order, outcomes_by_order = households.order_records([o.id for o in orders])
     return render_template("staff/item.html", item=it, orders=orders, candidates=candidates, providers=providers,
                            close_form=ReasonForm(), basis=ranker.ranking_basis() if candidates else None,
-                           bring=bring, bring_error=bring_error, tasks=tasks), status
+                           bring=bring, bring_error=bring_error, tasks=tasks, visits_by_order=visits_by_order,
+                           outcomes_by_order=outcomes_by_order), status
 
 
 def item_dispatch(item_id: int):
@@ -122,6 +126,15 @@ def item_dispatch(item_id: int):
             flash(_("This provider is not an eligible candidate for the item now."), "danger")
             return redirect(url_for("staff.item", item_id=it.id))
         shown = ranked[:SHOWN_CANDIDATES]
+    if not confirm.confirmed():
+        target = (db.session.get(Provider, provider_id).name if provider_id is not None
+                  else _("volunteers (a task with %(n)s places)", n=it.slots_needed))
+        return confirm.ask(
+            _("Dispatch service item #%(id)s to %(target)s?", id=it.id, target=target),
+            _("1 order (%(category)s, household %(household)s) goes to %(target)s, who must answer within "
+              "%(hours)s hours. It cannot be taken back, only cancelled with a reason.", category=bilingual(it.category),
+              household=it.household.code, target=target, hours=current_app.config["RESPONSE_DEADLINE_HOURS"]),
+            _("Dispatch"), url_for("staff.item", item_id=it.id))
     try:
         order = run_in_transaction(lambda: dispatch.dispatch(it, choice, current_user, shown=shown))
     except ServiceError as e:
@@ -152,7 +165,9 @@ def _with_reason(action: Callable[[str], object]) -> bool:
     back and return False."""
     form = ReasonForm()
     if not form.validate_on_submit():
-        flash(_("Please give a reason."), "danger")
+        given = (form.reason.data or "").strip()
+        flash(f"{form.reason.label.text}: {form.reason.errors[0]}" if given and form.reason.errors
+              else _("Please give a reason."), "danger")
         return False
     try:
         run_in_transaction(lambda: action(form.reason.data))
@@ -166,6 +181,12 @@ def order_cancel(order_id: int):
     """Cancel an open order with a reason; the item opens again to dispatch anew or close."""
     order = db.session.get(Order, order_id) or abort(404)
     it = get_item_or_404(order.item_id, current_user)
+    if not confirm.confirmed() and ReasonForm().validate_on_submit():
+        target = order.provider.name if order.provider else _("the volunteers signed up")
+        return confirm.ask(_("Cancel order #%(id)s of %(target)s?", id=order.id, target=target),
+                           _("Order #%(id)s is withdrawn from %(target)s and its planned visits are cancelled; the "
+                             "item opens again.", id=order.id, target=target),
+                           _("Cancel order"), url_for("staff.item", item_id=it.id), danger=True)
     if _with_reason(lambda reason: dispatch.cancel(order, current_user, reason)):
         flash(_("Order #%(id)s was cancelled; the item is open again: dispatch it anew or close it.", id=order.id),
               "success")
@@ -203,6 +224,16 @@ def matching_dispatch_page():
     if not listed:  # nothing to do: no job
         flash(_("%(n)s orders dispatched.", n=0), "success")
         return redirect(url_for("staff.matching_review"))
+    if not confirm.confirmed():
+        orders, per_provider, tasks = batch_dispatch.preview(listed, current_user)
+        recipients = "; ".join(f"{name} × {n}" for name, n in sorted(per_provider.items(), key=lambda kv: -kv[1]))
+        if tasks:
+            recipients = "; ".join(filter(None, [recipients, _("volunteer tasks × %(n)s", n=tasks)]))
+        return confirm.ask(
+            _("Dispatch %(n)s orders for the %(items)s items on this page?", n=orders, items=len(listed)),
+            _("%(n)s orders go out at once: %(to)s. Items nobody can take stay open.", n=orders,
+              to=recipients or _("nobody")),
+            _("Dispatch %(n)s orders", n=orders), request.referrer or url_for("staff.matching_review"))
     job_id = run_in_transaction(lambda: batch_dispatch.submit(listed, current_user).id)
     job = db.session.get(BackgroundJob, job_id, populate_existing=True)
     if job.state == JobState.failed:

@@ -19,6 +19,7 @@ from socialforce.platform.services import ServiceError
 from socialforce.platform.services import organisations as orgs
 from socialforce.platform.services.providers import contract_totals
 from socialforce.platform.transactions import run_in_transaction
+from socialforce.portals import confirm
 from socialforce.portals.forms import parse_float
 from socialforce.portals.staff.providers import STATUS_LABELS
 
@@ -370,9 +371,17 @@ def pairing_edit(pairing_id: int):
 
 def pairing_end(pairing_id: int):
     """End a pairing on a given day (it is kept, with its history)."""
-    _pairing_or_404(pairing_id)
+    pairing = _pairing_or_404(pairing_id)
     form = request.form
     ended_on = parse_date(form.get("ended_on"))
+    if ended_on is not None and not confirm.confirmed():
+        unit = orgs.pairing_unit_name(pairing)
+        return confirm.ask(_("End the pairing of %(unit)s with household %(household)s?", unit=unit,
+                             household=pairing.household.code),
+                           _("From %(day)s %(unit)s no longer visits household %(household)s; the pairing stays in "
+                             "the household's history.", day=ended_on.isoformat(), unit=unit,
+                             household=pairing.household.code),
+                           _("End pairing"), url_for("staff.pairing_edit", pairing_id=pairing_id), danger=True)
     saved, page = _save(
         lambda: orgs.end_pairing(_pairing_or_404(pairing_id), ended_on, current_user, today(), request.remote_addr),
         lambda errors: _pairing_form(_pairing_or_404(pairing_id),

@@ -19,6 +19,7 @@ from socialforce.platform.scoping import household_filter
 from socialforce.platform.services import ServiceError, hours, providers
 from socialforce.platform.services.candidates import contract_hours_left
 from socialforce.platform.transactions import run_in_transaction
+from socialforce.portals import confirm
 from socialforce.portals.staff.forms import BackgroundCheckForm, ReasonForm
 
 KIND_LABELS = {"agency": _l("Social-work agency"), "unit": _l("Pairing unit"), "volunteer": _l("Volunteer")}
@@ -169,6 +170,11 @@ def provider_action(provider_id: int, action: str):
         return render_template("staff/providers/detail.html", action_form=FlaskForm(), check_form=BackgroundCheckForm(),
                                show_suspend=True, **forms, **_detail_context(provider), **_labels()), 400
     reason = form.reason.data if with_reason else None
+    if action == "suspend" and not confirm.confirmed():
+        return confirm.ask(_("Suspend %(name)s?", name=provider.name),
+                           _("%(name)s is no longer matched or dispatched to until it is reinstated; its open orders "
+                             "stay as they are.", name=provider.name),
+                           _("Suspend"), url_for("staff.provider", provider_id=provider.id), danger=True)
     provider_id, name, kind = provider.id, provider.name, provider.kind
     db.session.commit()  # end the read transaction before the conditional update
     try:
