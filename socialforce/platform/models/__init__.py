@@ -3,6 +3,7 @@ from socialforce.platform.models.audit import AuditLog
 from socialforce.platform.models.background import BackgroundJob, JobState
 from socialforce.platform.models.base import utcnow
 from socialforce.platform.models.codes import OneTimeCode
+from socialforce.platform.models.drafts import DraftStatus, ItemDraft
 from socialforce.platform.models.geo import Town, Village
 from socialforce.platform.models.households import (
     AssistanceCategory,
@@ -60,7 +61,7 @@ from socialforce.platform.models.users import LoginThrottle, Role, User
 
 __all__ = [
     "Agency", "AssistanceCategory", "AuditLog", "BackgroundJob", "CalendarFeed", "Contract", "Enrollment",
-    "EvaluationSource", "FeedbackChannel", "Frequency", "Household", "HouseholdBlock", "HouseholdFeedback",
+    "DraftStatus", "EvaluationSource", "FeedbackChannel", "ItemDraft", "Frequency", "Household", "HouseholdBlock", "HouseholdFeedback",
     "HoursCertificate", "Impression", "ItemStatus", "JobRun", "JobState", "LoginThrottle", "MaterialAssistance",
     "Member", "MemberRole", "Notification", "NotificationSettings", "OfferStatus", "OneTimeCode", "Order",
     "OrderEvent", "OrderState", "OutboxMessage",
