@@ -40,3 +40,4 @@ def init_app(app: Flask) -> None:
     links.register("staff_provider", lambda provider_id: _path("staff.provider", provider_id=provider_id))
     links.register("volunteer_home", lambda _: _path("volunteer.home"))
     links.register("volunteer_tasks", lambda _: _path("volunteer.tasks"))
+    links.register("village_household", lambda household_id: _path("village.household", household_id=household_id))
