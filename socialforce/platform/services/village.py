@@ -139,10 +139,11 @@ def approve_draft(draft: ItemDraft, actor: User, now: datetime) -> ServiceItem:
     """Turn a pending draft into a normal open service item (once, any weekly window: staff narrow it by editing
     the item); flushes and audits."""
     _check_reviewer(draft, actor)
-    item = items.register(draft.household, items.ItemInput(
-        category_id=draft.category_id, description=draft.description, member_id=None, priority=draft.priority,
-        frequency=Frequency.once, windows=weekmask.ALL), actor)
-    _claim(draft, DraftStatus.approved, actor, now, item_id=item.id)
+    with db.session.begin_nested():  # a draft already reviewed leaves no item behind
+        item = items.register(draft.household, items.ItemInput(
+            category_id=draft.category_id, description=draft.description, member_id=None,
+            priority=draft.priority, frequency=Frequency.once, windows=weekmask.ALL), actor)
+        _claim(draft, DraftStatus.approved, actor, now, item_id=item.id)
     db.session.refresh(draft)
     audit.record("item_draft_approved", actor, "item_draft", draft.id, item_id=item.id)
     return item
