@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     DraftStatus,
+    Household,
     HouseholdFeedback,
     ItemDraft,
     ItemStatus,
@@ -22,7 +23,6 @@ from socialforce.platform.models.orders import EvaluationSource
 from socialforce.platform.scoping import household_filter
 from socialforce.platform.services import ServiceError, account_admin, feedback, outcomes, village
 from socialforce.platform.services.visits import jobs
-from socialforce.platform.models import Household
 from tests import factories
 from tests.platform.test_outcomes import GOOD, served_order
 from tests.platform.test_visits import NOW
