@@ -70,9 +70,9 @@ def test_a_draft_is_no_service_item_until_town_staff_approve_it_once():
     assert (item.status, item.household_id, item.priority, item.description, item.created_by_id) == (
         ItemStatus.open, h.id, "high", "独居老人需要助浴", clerk.id)
     assert (draft.status, draft.item_id, draft.reviewed_by_id) == (DraftStatus.approved, item.id, clerk.id)
-    with pytest.raises(ServiceError, match="already been reviewed"):
+    with pytest.raises(ServiceError, match="已审核过"):
         village.approve_draft(draft, clerk, NOW)
-    with pytest.raises(ServiceError, match="already been reviewed"):
+    with pytest.raises(ServiceError, match="已审核过"):
         village.return_draft(draft, "重复", clerk, NOW)
     assert db.session.scalar(sa.select(sa.func.count(ServiceItem.id))) == 1
     assert village.pending_count(clerk) == 0
