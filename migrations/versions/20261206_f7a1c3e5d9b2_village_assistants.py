@@ -43,30 +43,25 @@ def _widen(sql: str) -> str:
     return re.sub(r"\)\s*$", f", CONSTRAINT ck_users_village_assistant_village CHECK ({VILLAGE}))", sql)
 
 
-def _narrow(sql: str) -> str:
-    sql = sql.replace(f", CONSTRAINT ck_users_village_assistant_village CHECK ({VILLAGE})", "")
-    sql = re.sub(r"\brole VARCHAR\(17\)", "role VARCHAR(13)", sql)
-    return sql.replace(f"role IN ({NEW_ROLES})", f"role IN ({OLD_ROLES})").replace(NEW_PROVIDER, OLD_PROVIDER)
-
-
 def upgrade():
     sqlite = op.get_bind().dialect.name == 'sqlite'
-    if sqlite:  # SQLite adds a column with its foreign key in one ALTER TABLE; Alembic would want a batch copy
+    if 'village_id' in {c['name'] for c in sa.inspect(op.get_bind()).get_columns('users')}:
+        pass  # kept by a downgrade while village assistants existed: role, CHECKs and column are still here
+    elif sqlite:  # SQLite adds a column with its foreign key in one ALTER TABLE; Alembic would want a batch copy
         op.execute("ALTER TABLE users ADD COLUMN village_id INTEGER "
                    "CONSTRAINT fk_users_village_id_villages REFERENCES villages (id)")
+        op.create_index(op.f('ix_users_village_id'), 'users', ['village_id'], unique=False)
+        _sqlite_users_sql(_widen)
     else:
         op.add_column('users', sa.Column('village_id', sa.Integer(), sa.ForeignKey(
             'villages.id', name=op.f('fk_users_village_id_villages')), nullable=True))
-    op.create_index(op.f('ix_users_village_id'), 'users', ['village_id'], unique=False)
-    if sqlite:
-        _sqlite_users_sql(_widen)
-    else:
-        op.drop_constraint('ck_users_role', 'users', type_='check')
+        op.create_index(op.f('ix_users_village_id'), 'users', ['village_id'], unique=False)
+        op.drop_constraint(op.f('ck_users_role'), 'users', type_='check')
         op.alter_column('users', 'role', type_=sa.String(17), existing_type=sa.String(13), existing_nullable=False)
-        op.create_check_constraint('ck_users_role', 'users', f"role IN ({NEW_ROLES})")
-        op.drop_constraint('ck_users_provider_role_provider', 'users', type_='check')
-        op.create_check_constraint('ck_users_provider_role_provider', 'users', NEW_PROVIDER)
-        op.create_check_constraint('ck_users_village_assistant_village', 'users', VILLAGE)
+        op.create_check_constraint(op.f('ck_users_role'), 'users', f"role IN ({NEW_ROLES})")
+        op.drop_constraint(op.f('ck_users_provider_role_provider'), 'users', type_='check')
+        op.create_check_constraint(op.f('ck_users_provider_role_provider'), 'users', NEW_PROVIDER)
+        op.create_check_constraint(op.f('ck_users_village_assistant_village'), 'users', VILLAGE)
     op.create_table(
         'item_drafts',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -101,18 +96,17 @@ def upgrade():
 
 def downgrade():
     op.drop_table('item_drafts')
-    if op.get_bind().execute(sa.text("SELECT count(*) FROM users WHERE role = 'village_assistant'")).scalar():
-        raise RuntimeError("village-assistant accounts exist; the older schema cannot hold them")
-    if op.get_bind().dialect.name == 'sqlite':
-        _sqlite_users_sql(_narrow)
-    else:
-        op.drop_constraint('ck_users_village_assistant_village', 'users', type_='check')
-        op.drop_constraint('ck_users_provider_role_provider', 'users', type_='check')
-        op.create_check_constraint('ck_users_provider_role_provider', 'users', OLD_PROVIDER)
-        op.drop_constraint('ck_users_role', 'users', type_='check')
-        op.alter_column('users', 'role', type_=sa.String(13), existing_type=sa.String(17), existing_nullable=False)
-        op.create_check_constraint('ck_users_role', 'users', f"role IN ({OLD_ROLES})")
+    if op.get_bind().dialect.name == 'sqlite' or op.get_bind().execute(
+            sa.text("SELECT count(*) FROM users WHERE role = 'village_assistant'")).scalar():
+        # SQLite cannot drop a column in a foreign key without copying `users`; and existing village assistants
+        # (with the audit trail pointing at them) are kept: the role, its CHECKs and village_id stay (unused).
+        return
+    op.drop_constraint(op.f('ck_users_village_assistant_village'), 'users', type_='check')
+    op.drop_constraint(op.f('ck_users_provider_role_provider'), 'users', type_='check')
+    op.create_check_constraint(op.f('ck_users_provider_role_provider'), 'users', OLD_PROVIDER)
+    op.drop_constraint(op.f('ck_users_role'), 'users', type_='check')
+    op.alter_column('users', 'role', type_=sa.String(13), existing_type=sa.String(17), existing_nullable=False)
+    op.create_check_constraint(op.f('ck_users_role'), 'users', f"role IN ({OLD_ROLES})")
     op.drop_index(op.f('ix_users_village_id'), table_name='users')
-    if op.get_bind().dialect.name != 'sqlite':  # SQLite cannot drop a column in a foreign key: it stays, unused
-        op.drop_constraint(op.f('fk_users_village_id_villages'), 'users', type_='foreignkey')
-        op.drop_column('users', 'village_id')
+    op.drop_constraint(op.f('fk_users_village_id_villages'), 'users', type_='foreignkey')
+    op.drop_column('users', 'village_id')
