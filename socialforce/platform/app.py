@@ -70,7 +70,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Mount the public pages and the four role portals."""
+    """Mount the public pages and the five role portals."""
     from socialforce.portals import (
         agency,
         hsds,
@@ -81,6 +81,7 @@ def register_blueprints(app: Flask) -> None:
         public,
         staff,
         unit,
+        village,
         volunteer,
     )
 
@@ -90,6 +91,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(agency.bp, url_prefix="/agency")
     app.register_blueprint(unit.bp, url_prefix="/unit")
     app.register_blueprint(volunteer.bp, url_prefix="/volunteer")
+    app.register_blueprint(village.bp, url_prefix="/village")
     app.register_blueprint(inbox.bp, url_prefix="/inbox")
     app.register_blueprint(hsds.bp, url_prefix="/hsds")
     page_helpers.init_app(app)

@@ -16,6 +16,7 @@ PORTAL_ROLES: dict[str, frozenset[Role]] = {
     "agency": frozenset({Role.agency_admin, Role.social_worker}),
     "unit": frozenset({Role.unit_admin, Role.cadre}),
     "volunteer": frozenset({Role.volunteer}),
+    "village": frozenset({Role.village_assistant}),
 }
 
 

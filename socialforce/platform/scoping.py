@@ -9,11 +9,14 @@ from socialforce.platform.models import Household, Order, Role, ServiceItem, Use
 
 
 def household_filter(user: User) -> sa.ColumnElement[bool]:
-    """The WHERE clause limiting households to the user's scope (city staff: all; town staff: their town)."""
+    """The WHERE clause limiting households to the user's scope (city staff: all; town staff: their town;
+    a village assistant: their village)."""
     if user.role == Role.city_staff:
         return sa.true()
     if user.role == Role.town_staff:
         return Household.town_id == user.town_id
+    if user.role == Role.village_assistant:
+        return Household.village_id == (user.village_id or -1)
     return sa.false()
 
 
@@ -71,7 +74,7 @@ def get_provider_order_or_404(order_id: int, user: User) -> Order:
 
 def visit_filter(user: User) -> sa.ColumnElement[bool]:
     """The WHERE clause (over Visit joined to Order, ServiceItem, Household) limiting visits to the user's scope."""
-    if user.role in (Role.city_staff, Role.town_staff):
+    if user.role in (Role.city_staff, Role.town_staff, Role.village_assistant):
         return household_filter(user)
     if user.role in (Role.social_worker, Role.cadre):
         return Visit.assignee_id == (user.member_id or -1)

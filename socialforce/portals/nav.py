@@ -11,7 +11,7 @@ NAV: dict[str, list[tuple[str, object]]] = {
               ("staff.matching_review", _l("Matching")), ("staff.orders_board", _l("Orders")), ("staff.dashboard_page", _l("Dashboard")),
               ("staff.imports", _l("Import")), ("staff.exports", _l("Export")), ("staff.jobs", _l("My jobs")),
               ("staff.calendar", _l("Calendar")), ("staff.hours", _l("Hours")),
-              ("staff.follow_ups", _l("Follow-ups")),
+              ("staff.follow_ups", _l("Follow-ups")), ("staff.drafts", _l("Village needs")),
               ("staff.providers_list", _l("Providers")), ("staff.agencies", _l("Organisations")),
               ("staff.pairings", _l("Pairings")), ("staff.accounts", _l("Accounts")),
               ("staff.audit_log", _l("Audit log"))],
@@ -23,6 +23,8 @@ NAV: dict[str, list[tuple[str, object]]] = {
              ("unit.profile", _l("Profile"))],
     "volunteer": [("volunteer.home", _l("Overview")), ("volunteer.tasks", _l("Tasks")), ("volunteer.calendar", _l("Calendar")), ("volunteer.hours", _l("Hours")),
                   ("volunteer.profile", _l("My profile"))],
+    "village": [("village.home", _l("My village")), ("village.drafts", _l("Needs I recorded")),
+                ("village.follow_ups", _l("Follow-ups"))],
 }
 
 

@@ -40,12 +40,16 @@ def test_town_staff_may_not_manage_accounts(app, client):
     target = account("city")
     login(client, "town")
     assert client.get("/staff/accounts").status_code == 403
-    assert client.get("/staff/accounts/new").status_code == 403
+    form = client.get("/staff/accounts/new")  # town staff create village assistants only (tests/portals/
+    assert form.status_code == 200 and 'value="town_staff"' not in form.get_data(as_text=True)  # test_village_portal)
     token = csrf_token(client, "/staff/")
-    for path in ("/staff/accounts/new", f"/staff/accounts/{target.id}/status", f"/staff/accounts/{target.id}/reset"):
+    for path in (f"/staff/accounts/{target.id}/status", f"/staff/accounts/{target.id}/reset"):
         assert client.post(path, data={"csrf_token": token, "active": "0", "kind": "code"}).status_code == 403
+    refused = client.post("/staff/accounts/new", data={"csrf_token": token, "role": "town_staff", "username": "t9",
+                                                      "display_name": "镇街", "reset": "code"})
+    assert refused.status_code == 400 and account("t9") is None
     assert account("city").active
-    assert "/staff/accounts" not in client.get("/staff/").get_data(as_text=True)
+    assert 'href="/staff/accounts"' not in client.get("/staff/").get_data(as_text=True)
 
 
 def test_create_town_staff_with_a_code_then_the_person_sets_their_password(app, client):

@@ -4,10 +4,11 @@ import pytest
 from socialforce.platform.seed import DEMO_LOGINS
 from tests.conftest import csrf_token, login
 
-PORTALS = {"staff": "/staff/", "agency": "/agency/", "unit": "/unit/", "volunteer": "/volunteer/"}
+PORTALS = {"staff": "/staff/", "agency": "/agency/", "unit": "/unit/", "volunteer": "/volunteer/",
+           "village": "/village/"}
 PORTAL_OF_ROLE = {
     "city_staff": "staff", "town_staff": "staff", "agency_admin": "agency", "social_worker": "agency",
-    "unit_admin": "unit", "cadre": "unit", "volunteer": "volunteer",
+    "unit_admin": "unit", "cadre": "unit", "volunteer": "volunteer", "village_assistant": "village",
 }
 CASES = [(username, role, portal) for username, role, _ in DEMO_LOGINS for portal in PORTALS]
 

@@ -22,6 +22,7 @@ from socialforce.platform.models import (
     BackgroundJob,
     Contract,
     Household,
+    ItemDraft,
     Member,
     MemberRole,
     Notification,
@@ -50,11 +51,12 @@ STAFF = frozenset({Role.city_staff, Role.town_staff})
 AGENCY = frozenset({Role.agency_admin, Role.social_worker})
 UNIT = frozenset({Role.unit_admin, Role.cadre})
 VOLUNTEER = frozenset({Role.volunteer})
+VILLAGE = frozenset({Role.village_assistant})
 
 # Blueprint -> who may use it.
 POLICY: dict[str, object] = {
     "public": ANYONE, "static": ANYONE, "hsds": ANYONE,
-    "staff": STAFF, "agency": AGENCY, "unit": UNIT, "volunteer": VOLUNTEER, "inbox": LOGGED_IN,
+    "staff": STAFF, "agency": AGENCY, "unit": UNIT, "volunteer": VOLUNTEER, "village": VILLAGE, "inbox": LOGGED_IN,
 }
 # Endpoint -> who may use it (overrides the blueprint's entry).
 ENDPOINT_POLICY: dict[str, object] = {
@@ -66,7 +68,8 @@ ENDPOINT_POLICY: dict[str, object] = {
     "public.contact_start": LOGGED_IN,
     "public.contact_confirm": LOGGED_IN,
     **{f"staff.{endpoint}": frozenset({Role.city_staff})
-       for endpoint in ("accounts", "account_new", "account_status", "account_reset")},
+       for endpoint in ("accounts", "account_status", "account_reset")},
+    "staff.account_new": STAFF,  # town staff create village assistants of their town there
     "inbox.failed": frozenset({Role.city_staff}),
     "inbox.retry": frozenset({Role.city_staff}),
     **{f"{portal}.{endpoint}": frozenset({admin}) for portal, admin in (("agency", Role.agency_admin),
@@ -133,6 +136,9 @@ def _town_scope(u: User, town_id):
 
 
 def _household_scope(u: User):
+    """Staff: their town's households (city: all); a village assistant: their village's; nobody else any."""
+    if u.role == Role.village_assistant:
+        return Household.village_id == u.village_id
     return _town_scope(u, Household.town_id)
 
 
@@ -192,6 +198,10 @@ OWNED: dict[tuple[str, str | None], Callable[[User], sa.Select]] = {
     ("order_id", "staff"): lambda u: (sa.select(Order.id).join(ServiceItem).join(Household)
                                       .where(_household_scope(u))),
     ("order_id", "volunteer"): _volunteer_orders,
+    ("order_id", "village"): lambda u: (sa.select(Order.id).join(ServiceItem).join(Household)
+                                        .where(_household_scope(u))),
+    ("draft_id", None): lambda u: (sa.select(ItemDraft.id).join(Household, Household.id == ItemDraft.household_id)
+                                   .where(_household_scope(u))),
     ("order_id", None): _provider_orders,
     ("visit_id", "staff"): lambda u: (sa.select(Visit.id).join(Order).join(ServiceItem).join(Household)
                                       .where(_household_scope(u))),
@@ -240,7 +250,7 @@ ALL_IDS = {
     "visit_id": Visit.id, "notification_id": Notification.id, "record_id": ServiceRecord.id,
     "provider_id": Provider.id, "qualification_id": Qualification.id, "offer_id": ServiceOffer.id,
     "worker_id": ProviderMember.id, "cadre_id": ProviderMember.id, "pairing_id": Pairing.id,
-    "job_id": BackgroundJob.id,
+    "job_id": BackgroundJob.id, "draft_id": ItemDraft.id,
     "agency_id": Agency.id, "unit_id": PairingUnit.id, "contract_id": Contract.id,
 }
 

@@ -3,6 +3,7 @@ from socialforce.platform.models.audit import AuditLog
 from socialforce.platform.models.background import BackgroundJob, JobState
 from socialforce.platform.models.base import utcnow
 from socialforce.platform.models.codes import OneTimeCode
+from socialforce.platform.models.drafts import DraftStatus, ItemDraft
 from socialforce.platform.models.feedback_links import FeedbackLink, LinkDelivery
 from socialforce.platform.models.geo import Town, Village
 from socialforce.platform.models.households import (
@@ -63,10 +64,10 @@ from socialforce.platform.models.waitlist import OPEN_WAITLIST_STATES, WaitlistE
 
 __all__ = [
     "Agency", "AssistanceCategory", "AuditLog", "BackgroundJob", "CalendarFeed", "Contract", "Enrollment",
-    "EvaluationSource", "FeedbackChannel", "Frequency", "Household", "HouseholdBlock", "HouseholdChange",
-    "HouseholdFeedback", "HoursCertificate", "Impression", "ItemStatus", "JobRun", "JobState", "LoginThrottle",
-    "MaterialAssistance", "Member", "MemberRole", "Notification", "NotificationSettings", "OfferStatus",
-    "OneTimeCode", "Order", "OrderEvent", "OrderState", "OutboxMessage",
+    "DraftStatus", "EvaluationSource", "FeedbackChannel", "Frequency", "Household", "HouseholdBlock",
+    "HouseholdChange", "HouseholdFeedback", "HoursCertificate", "Impression", "ItemDraft", "ItemStatus", "JobRun",
+    "JobState", "LoginThrottle", "MaterialAssistance", "Member", "MemberRole", "Notification",
+    "NotificationSettings", "OfferStatus", "OneTimeCode", "Order", "OrderEvent", "OrderState", "OutboxMessage",
     "OutboxStatus", "Outcome", "Pairing", "PairingUnit", "Priority", "Provider", "ProviderKind",
     "ProviderMember", "ProviderStatus", "Qualification", "RankerModel", "Resolution", "Role", "SchedulerLease",
     "ServiceCategory", "ServiceItem", "ServiceOffer", "ServiceRecord", "Sex", "TaskSignup", "Town", "User",

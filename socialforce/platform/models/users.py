@@ -20,17 +20,21 @@ class Role(enum.StrEnum):
     unit_admin = "unit_admin"
     cadre = "cadre"
     volunteer = "volunteer"
+    village_assistant = "village_assistant"  # 村居协理员: one village's households, drafts and follow-ups
 
 
 class User(UserMixin, db.Model):
-    """A login. Town staff carry a town; provider roles carry their provider (and member, for workers)."""
+    """A login. Town staff carry a town; village assistants a village; provider roles carry their provider (and
+    member, for workers)."""
 
     __tablename__ = "users"
     __table_args__ = (
         sa.CheckConstraint("role <> 'town_staff' OR town_id IS NOT NULL", name="town_staff_town"),
         sa.CheckConstraint(
-            "role IN ('city_staff', 'town_staff') OR provider_id IS NOT NULL", name="provider_role_provider"
+            "role IN ('city_staff', 'town_staff', 'village_assistant') OR provider_id IS NOT NULL",
+            name="provider_role_provider"
         ),
+        sa.CheckConstraint("role <> 'village_assistant' OR village_id IS NOT NULL", name="village_assistant_village"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(60), unique=True)
@@ -38,6 +42,7 @@ class User(UserMixin, db.Model):
     display_name: Mapped[str] = mapped_column(sa.String(60))
     role: Mapped[Role] = enum_column(Role)
     town_id: Mapped[int | None] = mapped_column(sa.ForeignKey("towns.id"))
+    village_id: Mapped[int | None] = mapped_column(sa.ForeignKey("villages.id"), index=True)
     provider_id: Mapped[int | None] = mapped_column(sa.ForeignKey("providers.id"), index=True)
     member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("provider_members.id"))
     active: Mapped[bool] = mapped_column(default=True)
@@ -53,6 +58,7 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(default=1)  # bumped to end every session of the user
     created_at: Mapped[datetime] = created_at_column()
     town = relationship("Town")
+    village = relationship("Village")
     provider = relationship("Provider")
     member = relationship("ProviderMember")
 

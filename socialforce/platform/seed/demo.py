@@ -1,13 +1,14 @@
 """The demo logins and the scenarios that give every portal something to show."""
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 from socialforce.platform.models import Role
 from socialforce.platform.seed.history import Candidate, History
 from socialforce.platform.seed.items import make_item
 from socialforce.platform.seed.providers import AGENCY_CORE
-from socialforce.platform.seed.world import HouseholdRef, ItemRef, MemberRef, ProviderRef, World
+from socialforce.platform.seed.world import HouseholdRef, ItemRef, MemberRef, ProviderRef, VillageRef, World
 from socialforce.platform.services.accounts import create_user
 
 DEMO_PASSWORD = "demo1234"
@@ -23,6 +24,7 @@ DEMO_LOGINS: list[tuple[str, str, str]] = [
     ("cadre1", Role.cadre.value, "Cadre of unit1, with paired households and visits"),
     ("volunteer1", Role.volunteer.value, "Volunteer in longquan: comfort, tutoring, daily care"),
     ("volunteer2", Role.volunteer.value, "Volunteer in jinghe: medical escort, daily care"),
+    ("village1", Role.village_assistant.value, "Village assistant of the longquan village with most households"),
 ]
 
 
@@ -123,13 +125,21 @@ def stage_demo_orders(world: World, history: History, reserved: dict[str, list[I
                              begin=history.visit_time(item, now - timedelta(days=35)))
 
 
+def _busiest_village(world: World, town_id: int) -> VillageRef:
+    """The town's village with the most households (the first on a tie)."""
+    counts = Counter(h.village_id for h in world.households if h.town_id == town_id)
+    return max(world.villages[town_id], key=lambda v: (counts[v.id], -v.id))
+
+
 def create_demo_users(world: World) -> int:
     """The demo logins (scrypt-hashed through the accounts service); returns how many were made."""
     longquan, jinghe = world.town_by_code["longquan"], world.town_by_code["jinghe"]
     agency1, agency2 = world.agencies[0], world.agencies[1]
     unit1, unit2 = world.units[0], world.units[1]
     volunteer1, volunteer2 = world.volunteers[0], world.volunteers[1]
+    village1 = _busiest_village(world, longquan.id)
     specs = {
+        "village1": (f"{village1.name}协理员", {"village_id": village1.id, "town_id": longquan.id}),
         "city": ("滕州市民政局社会救助科", {}),
         "town1": (f"{longquan.name_zh}民政办", {"town_id": longquan.id}),
         "town2": (f"{jinghe.name_zh}民政办", {"town_id": jinghe.id}),

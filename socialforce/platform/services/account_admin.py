@@ -1,5 +1,6 @@
 """Accounts managed by city staff: town staff and organisation administrators (agency_admin, unit_admin), and the
-first city-staff account (create-admin). Create, deactivate, reactivate; resets are services/password_reset.py.
+first city-staff account (create-admin); village assistants (村居协理员), created by city staff or by the town staff
+of the village's town. Create, deactivate, reactivate; resets are services/password_reset.py.
 No account is ever deleted, so history stays attributable. A new account gets no password from its manager: it
 starts with an unusable one and a one-time set-password link or code, shown once.
 """
@@ -13,11 +14,12 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from socialforce.platform.extensions import db
-from socialforce.platform.models import Provider, ProviderKind, Role, Town, User
+from socialforce.platform.models import Provider, ProviderKind, Role, Town, User, Village
 from socialforce.platform.services import ServiceError, accounts, audit, password_reset
 from socialforce.platform.services.provider_profiles import USERNAME_RE
 
-MANAGED_ROLES = (Role.town_staff, Role.agency_admin, Role.unit_admin)
+MANAGED_ROLES = (Role.town_staff, Role.agency_admin, Role.unit_admin, Role.village_assistant)
+TOWN_MANAGED_ROLES = (Role.village_assistant,)  # the roles town staff create, for villages of their town
 PROVIDER_KIND = {Role.agency_admin: ProviderKind.agency, Role.unit_admin: ProviderKind.unit}
 NAME_MIN, NAME_MAX = 2, 60
 
@@ -60,6 +62,7 @@ class NewAccount:
     town_id: int | None = None
     provider_id: int | None = None
     reset: str = "link"
+    village_id: int | None = None
 
 
 class AccountInvalid(ServiceError):
@@ -70,7 +73,15 @@ class AccountInvalid(ServiceError):
         self.errors = errors
 
 
-def _errors(data: NewAccount) -> dict[str, str]:
+def villages_for(actor: User) -> list[Village]:
+    """The villages the actor may create a village assistant for: every village (city), their town's (town)."""
+    query = sa.select(Village).options(selectinload(Village.town)).order_by(Village.town_id, Village.id)
+    if actor.role != Role.city_staff:
+        query = query.where(Village.town_id == (actor.town_id or -1))
+    return list(db.session.scalars(query))
+
+
+def _errors(data: NewAccount, actor: User) -> dict[str, str]:
     errors: dict[str, str] = {}
     username = (data.username or "").strip()
     if not USERNAME_RE.match(username):
@@ -79,9 +90,16 @@ def _errors(data: NewAccount) -> dict[str, str]:
         errors["username"] = _("This username is taken; choose another.")
     if not NAME_MIN <= len((data.display_name or "").strip()) <= NAME_MAX:
         errors["display_name"] = _("Enter a name of %(low)s to %(high)s characters.", low=NAME_MIN, high=NAME_MAX)
-    role = Role(data.role) if data.role in {r.value for r in MANAGED_ROLES} else None
+    allowed = MANAGED_ROLES if actor.role == Role.city_staff else TOWN_MANAGED_ROLES
+    role = Role(data.role) if data.role in {r.value for r in allowed} else None
     if role is None:
-        errors["role"] = _("Choose town staff, agency administrator or pairing-unit administrator.")
+        errors["role"] = (_("Choose town staff, agency administrator, pairing-unit administrator or village "
+                            "assistant.") if actor.role == Role.city_staff else
+                          _("Town staff create village-assistant accounts only."))
+    elif role == Role.village_assistant:
+        village = db.session.get(Village, data.village_id) if data.village_id else None
+        if village is None or (actor.role != Role.city_staff and village.town_id != actor.town_id):
+            errors["village_id"] = _("Choose a village of your town from the list.")
     elif role == Role.town_staff and (data.town_id is None or db.session.get(Town, data.town_id) is None):
         errors["town_id"] = _("Choose a town from the list.")
     elif role in PROVIDER_KIND:
@@ -96,20 +114,23 @@ def _errors(data: NewAccount) -> dict[str, str]:
 
 def create_account(data: NewAccount, actor: User, now: datetime,
                    ip: str | None = None) -> tuple[User, password_reset.IssuedReset]:
-    """Create a town-staff or administrator account with a one-time set-password link or code; audited."""
-    if actor.role != Role.city_staff:
+    """Create a town-staff, administrator or village-assistant account with a one-time set-password link or code;
+    audited. Town staff create only village assistants of their town."""
+    if actor.role not in (Role.city_staff, Role.town_staff):
         raise ServiceError(_("Only city staff manage these accounts."), status=403)
-    errors = _errors(data)
+    errors = _errors(data, actor)
     if errors:
         raise AccountInvalid(errors)
     role = Role(data.role)
+    village = db.session.get(Village, data.village_id) if role == Role.village_assistant else None
+    town_id = data.town_id if role == Role.town_staff else village.town_id if village else None
     user = User(username=data.username.strip(), password_hash=accounts.unusable_password_hash(), role=role,
-                display_name=data.display_name.strip(), town_id=data.town_id if role == Role.town_staff else None,
+                display_name=data.display_name.strip(), town_id=town_id, village_id=village.id if village else None,
                 provider_id=data.provider_id if role in PROVIDER_KIND else None)
     db.session.add(user)
     db.session.flush()  # a concurrent account with the same username fails on the UNIQUE constraint: the view says so
     audit.record("account_created", actor, "user", user.id, ip=ip, role=role.value, town_id=user.town_id,
-                 provider_id=user.provider_id)
+                 village_id=user.village_id, provider_id=user.provider_id)
     return user, password_reset.issue_reset(user, data.reset, actor, now, ip)
 
 

@@ -30,6 +30,7 @@ def create_user(
     town_id: int | None = None,
     provider_id: int | None = None,
     member_id: int | None = None,
+    village_id: int | None = None,
 ) -> User:
     """Create a user with a scrypt password hash; flushes."""
     user = User(
@@ -40,6 +41,7 @@ def create_user(
         town_id=town_id,
         provider_id=provider_id,
         member_id=member_id,
+        village_id=village_id,
     )
     db.session.add(user)
     db.session.flush()

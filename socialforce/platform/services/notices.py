@@ -12,12 +12,13 @@ The actor is never told about their own action.
 | order accepted                 | order_accepted          | the referring staff                                      |
 | order declined                 | order_declined          | the referring staff                                      |
 | order expired                  | order_expired           | the referring staff and the provider's users             |
-| order completed                | order_completed         | the referring staff                                      |
+| order completed                | order_completed         | the referring staff; the household's village assistants  |
 | order cancelled                | order_cancelled         | the provider's users, the volunteers signed up           |
 | visit planned                  | visit_scheduled         | the visit's assignee (worker, cadre or volunteer)        |
 | visit moved                    | visit_rescheduled       | the visit's assignee                                     |
 | visit cancelled                | visit_cancelled         | the visit's assignee                                     |
 | volunteer signs up             | volunteer_registration_pending | the town's staff                                  |
+| visit missed (visits/jobs.py)  | visit_missed            | the town's staff; the household's village assistants     |
 
 The referring staff are the active staff user who registered the household's service item; for an item without
 one (imported, or its author left), the town's staff (the city's staff if the town has none).
@@ -74,6 +75,17 @@ def referring_staff(order: Order) -> list[int]:
 def provider_users(order: Order) -> list[int]:
     """The active users of the order's provider (none for a volunteer task)."""
     return notifications.provider_user_ids(order.provider_id) if order.provider_id is not None else []
+
+
+def village_assistants(order: Order) -> list[int]:
+    """The active village assistants of the order's household's village."""
+    return village_assistant_ids(order.item.household.village_id)
+
+
+def village_assistant_ids(village_id: int) -> list[int]:
+    """The active village assistants (村居协理员) of a village."""
+    return list(db.session.scalars(sa.select(User.id).where(
+        User.role == Role.village_assistant, User.village_id == village_id, User.active).order_by(User.id)))
 
 
 def signed_up_volunteers(order: Order) -> list[int]:
@@ -140,6 +152,10 @@ def _volunteer_link(order: Order) -> str:
     return links.to("volunteer_tasks")
 
 
+def _village_link(order: Order) -> str:
+    return links.to("village_household", order.item.household_id)
+
+
 Audience = Callable[[Order], list[int]]
 Rule = tuple[str, Audience, Callable[[Order], str], Callable[[Order], bool]]
 
@@ -168,7 +184,8 @@ ORDER_NOTICES: dict[OrderState, tuple[Rule, ...]] = {
     S.declined: (("order_declined", referring_staff, _staff_link, _always),),
     S.expired: (("order_expired", referring_staff, _staff_link, _always),
                 ("order_expired", provider_users, _provider_link, _to_provider)),
-    S.completed: (("order_completed", referring_staff, _staff_link, _always),),
+    S.completed: (("order_completed", referring_staff, _staff_link, _always),
+                  ("order_completed", village_assistants, _village_link, _always)),
     S.cancelled: (("order_cancelled", provider_users, _provider_link, _to_provider),
                   ("order_cancelled", signed_up_volunteers, _volunteer_link, _is_task)),
 }
@@ -196,6 +213,15 @@ def visit_event(visit: Visit, kind: str, actor: User | None) -> int:
               "when": visit.starts_at.isoformat(timespec="minutes")}
     user_ids = [u for u in Assignee.of(visit).user_ids() if actor is None or u != actor.id]
     return len(notifications.notify(user_ids, kind, params, links.to("assignee_visit", visit)))
+
+
+def visit_missed(visit: Visit, params: dict) -> int:
+    """Tell the town's staff and the household's village assistants that a planned visit was missed."""
+    household = visit.order.item.household
+    told = notifications.notify_town_staff(household.town_id, "visit_missed", params, links.to("staff_visit", visit))
+    told += notifications.notify(village_assistant_ids(household.village_id), "visit_missed", params,
+                                 links.to("village_household", household.id))
+    return len(told)
 
 
 def registration_pending(provider_id: int, town: Town) -> int:

@@ -32,11 +32,14 @@ ORG_MEMBERS = {Role.agency_admin: Role.social_worker, Role.unit_admin: Role.cadr
 
 
 def may_reset(actor: User, user: User) -> bool:
-    """Whether `actor` manages `user`'s account: city staff anyone else; an admin their own workers or cadres."""
+    """Whether `actor` manages `user`'s account: city staff anyone else; town staff their town's village
+    assistants; an admin their own workers or cadres."""
     if actor.id == user.id:
         return False
     if actor.role == Role.city_staff:
         return True
+    if actor.role == Role.town_staff and user.role == Role.village_assistant:
+        return actor.town_id is not None and user.town_id == actor.town_id
     return (ORG_MEMBERS.get(actor.role) == user.role and actor.provider_id is not None
             and user.provider_id == actor.provider_id)
 

@@ -1,6 +1,7 @@
 """Accounts for city staff only: the list (filters role, town, active), creating town-staff and organisation
 administrator accounts, deactivating, reactivating, and a one-time set-password link or code for any account
-(shown once). Town staff get 403 on every page here."""
+(shown once). Town staff get 403 on every page here except the new-account form, where they create village
+assistants (村居协理员) for villages of their town."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -20,7 +21,7 @@ from socialforce.portals.links import reset_link_path
 ROLE_LABELS = {Role.city_staff: _l("City staff"), Role.town_staff: _l("Town staff"),
                Role.agency_admin: _l("Agency administrator"), Role.social_worker: _l("Social worker"),
                Role.unit_admin: _l("Pairing-unit administrator"), Role.cadre: _l("Cadre"),
-               Role.volunteer: _l("Volunteer")}
+               Role.volunteer: _l("Volunteer"), Role.village_assistant: _l("Village assistant")}
 ACTIVE_FILTER = {"1": True, "0": False}
 
 
@@ -47,8 +48,11 @@ def accounts_list():
 
 
 def _form(values: dict, errors: dict, status: int = 200):
+    managed = (account_admin.MANAGED_ROLES if current_user.role == Role.city_staff
+               else account_admin.TOWN_MANAGED_ROLES)
     return render_template("staff/accounts/form.html", values=values, errors=errors, towns=reference.towns(),
-                           roles={r: ROLE_LABELS[r] for r in account_admin.MANAGED_ROLES},
+                           roles={r: ROLE_LABELS[r] for r in managed},
+                           villages=account_admin.villages_for(current_user),
                            agencies=account_admin.organisations(Role.agency_admin),
                            units=account_admin.organisations(Role.unit_admin)), status
 
@@ -59,24 +63,26 @@ def _new_account(form) -> account_admin.NewAccount:
     return account_admin.NewAccount(
         username=form.get("username", ""), display_name=form.get("display_name", ""), role=role,
         town_id=form.get("town_id", type=int), provider_id=form.get(provider_field, type=int),
-        reset=form.get("reset", "link"))
+        reset=form.get("reset", "link"), village_id=form.get("village_id", type=int))
 
 
 def _shown_once(user: User, issued: password_reset.IssuedReset, created: bool = False):
     return render_template("staff/accounts/secret.html", account=user, issued=issued, created=created,
                            link=(request.host_url.rstrip("/") + reset_link_path(issued.secret)
                                  if issued.kind == "link" else None),
-                           back=url_for("staff.accounts"))
+                           back=url_for("staff.accounts" if current_user.role == Role.city_staff else "staff.home"))
 
 
 def account_new():
-    """Create a town-staff or administrator account; its first password is set through a link or code shown once."""
-    require_city_staff()
+    """Create a town-staff, administrator or village-assistant account (town staff: village assistants of their
+    town only); its first password is set through a link or code shown once."""
+    city = current_user.role == Role.city_staff
     if request.method == "GET":
-        return _form({"role": request.args.get("role", "town_staff"), "reset": "link"}, {})
+        return _form({"role": request.args.get("role", "town_staff") if city else "village_assistant",
+                      "reset": "link"}, {})
     data = _new_account(request.form)
     values = {key: request.form.get(key, "") for key in ("username", "display_name", "role", "town_id",
-                                                          "agency_id", "unit_id", "reset")}
+                                                          "agency_id", "unit_id", "reset", "village_id")}
     try:
         user, issued = run_in_transaction(lambda: account_admin.create_account(data, current_user, utcnow(),
                                                                                request.remote_addr))

@@ -10,7 +10,7 @@ from socialforce.platform.auth import PORTAL_ROLES, guard
 from socialforce.platform.extensions import db
 from socialforce.platform.models import AssistanceCategory, Member, ServiceItem
 from socialforce.platform.scoping import get_household_or_404
-from socialforce.platform.services import ServiceError, households, overview
+from socialforce.platform.services import ServiceError, households, overview, village
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.staff.forms import RevealForm
 
@@ -20,7 +20,8 @@ guard(bp, PORTAL_ROLES["staff"])
 
 def home():
     """The staff overview for the user's scope."""
-    return render_template("staff/home.html", data=overview.staff_overview(current_user))
+    return render_template("staff/home.html", data=overview.staff_overview(current_user),
+                           pending_drafts=village.pending_count(current_user))
 
 
 def household_list():

@@ -13,7 +13,7 @@ from socialforce.platform import links
 from socialforce.platform.extensions import db
 from socialforce.platform.models import Order, Visit, VisitSeries, VisitStatus
 from socialforce.platform.models.orders import LIVE_STATES
-from socialforce.platform.services import audit, notifications
+from socialforce.platform.services import audit, notices, notifications
 from socialforce.platform.services.visits.assignees import Assignee, lock
 from socialforce.platform.services.visits.planning import EXPAND_WEEKS, expand_series, series_assignee
 
@@ -67,7 +67,8 @@ def send_reminders(now: datetime) -> dict:
 
 
 def mark_missed(now: datetime) -> dict:
-    """Mark planned visits not checked in 2 hours after their start as missed and tell the town's staff."""
+    """Mark planned visits not checked in 2 hours after their start as missed; tell the town's staff and the
+    village's assistants."""
     late = db.session.scalars(
         sa.select(Visit).where(Visit.status == VisitStatus.planned, Visit.starts_at <= now - MISSED_AFTER)
         .order_by(Visit.starts_at, Visit.id)).all()
@@ -80,7 +81,6 @@ def mark_missed(now: datetime) -> dict:
             continue
         db.session.refresh(visit)
         audit.record("visit_missed", None, "visit", visit.id, order_id=visit.order_id)
-        notifications.notify_town_staff(visit.order.item.household.town_id, "visit_missed",
-                                           _visit_params(visit), links.to("staff_visit", visit))
+        notices.visit_missed(visit, _visit_params(visit))
         missed += 1
     return {"missed": missed}
