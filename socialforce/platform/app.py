@@ -73,6 +73,7 @@ def register_blueprints(app: Flask) -> None:
     """Mount the public pages and the four role portals."""
     from socialforce.portals import (
         agency,
+        api,
         hsds,
         inbox,
         links,
@@ -92,6 +93,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(volunteer.bp, url_prefix="/volunteer")
     app.register_blueprint(inbox.bp, url_prefix="/inbox")
     app.register_blueprint(hsds.bp, url_prefix="/hsds")
+    api.init_app(app)  # /api/v1 and /api/v1/openapi.json
     page_helpers.init_app(app)
     links.init_app(app)
 

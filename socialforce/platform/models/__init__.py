@@ -56,10 +56,11 @@ from socialforce.platform.models.providers import (
 )
 from socialforce.platform.models.ranker import RankerModel
 from socialforce.platform.models.recognition import CalendarFeed, HoursCertificate
+from socialforce.platform.models.tokens import ApiToken, IdempotentResponse
 from socialforce.platform.models.users import LoginThrottle, Role, User
 
 __all__ = [
-    "Agency", "AssistanceCategory", "AuditLog", "BackgroundJob", "CalendarFeed", "Contract", "Enrollment",
+    "Agency", "ApiToken", "IdempotentResponse", "AssistanceCategory", "AuditLog", "BackgroundJob", "CalendarFeed", "Contract", "Enrollment",
     "EvaluationSource", "FeedbackChannel", "Frequency", "Household", "HouseholdBlock", "HouseholdFeedback",
     "HoursCertificate", "Impression", "ItemStatus", "JobRun", "JobState", "LoginThrottle", "MaterialAssistance",
     "Member", "MemberRole", "Notification", "NotificationSettings", "OfferStatus", "OneTimeCode", "Order",

@@ -1,30 +1,15 @@
 """Volunteer views: tasks ranked for me with reasons, sign up, withdraw, my tasks."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 
 from socialforce.platform.extensions import db
-from socialforce.platform.models import (
-    Household,
-    Order,
-    ServiceItem,
-    TaskSignup,
-    Volunteer,
-    VolunteerTask,
-    utcnow,
-)
-from socialforce.platform.models.orders import LIVE_TASK_STATES
-from socialforce.platform.services import ServiceError, dispatch, matching, volunteers
+from socialforce.platform.models import Volunteer, VolunteerTask, utcnow
+from socialforce.platform.services import ServiceError, dispatch, volunteer_tasks, volunteers
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.volunteer.forms import WithdrawForm
-
-_ITEM_LOADS = (selectinload(ServiceItem.category),
-               selectinload(ServiceItem.household).selectinload(Household.town),
-               selectinload(ServiceItem.household).selectinload(Household.village))
 
 
 def _me() -> Volunteer:
@@ -34,33 +19,21 @@ def _me() -> Volunteer:
 def tasks():
     """Open tasks ranked for the volunteer (reciprocal fit), with the reasons; my sign-ups, paginated."""
     me = _me()
-    ranked = matching.tasks_for_volunteer(me, k=20)
-    ids = [c.item_id for c in ranked]
-    items = {it.id: it for it in db.session.scalars(
-        sa.select(ServiceItem).where(ServiceItem.id.in_(ids)).options(*_ITEM_LOADS))}
-    task_of = dict(db.session.execute(
-        sa.select(Order.item_id, VolunteerTask.id).join(VolunteerTask, VolunteerTask.order_id == Order.id)
-        .where(Order.item_id.in_(ids), Order.state.in_(LIVE_TASK_STATES))).all())
-    ranked = [c for c in ranked if c.item_id in items and c.item_id in task_of]
-    mine = db.paginate(
-        sa.select(VolunteerTask).join(TaskSignup, TaskSignup.task_id == VolunteerTask.id)
-        .where(TaskSignup.volunteer_id == me.id).order_by(VolunteerTask.id.desc())
-        .options(selectinload(VolunteerTask.order).selectinload(Order.item).options(*_ITEM_LOADS)),
-        per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    offered = volunteer_tasks.ranked_tasks(me, k=20)
+    ranked = [r.candidate for r in offered]
+    items = {r.item.id: r.item for r in offered}
+    task_of = {r.item.id: r.task.id for r in offered}
+    mine = db.paginate(volunteer_tasks.my_tasks(me), per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template("volunteer/tasks.html", me=me, ranked=ranked, items=items, task_of=task_of, mine=mine)
 
 
 def task_signup(task_id: int):
     """Sign up for one place of a task I am eligible for."""
     me = _me()
-    task = db.session.get(VolunteerTask, task_id) or abort(404)
-    problems = matching.eligibility_problems(me, task.order.item)
-    if problems:
-        flash(_("This task does not fit your skills, certificates, town or free time."), "danger")
-        return redirect(url_for("volunteer.tasks"))
+    db.session.get(VolunteerTask, task_id) or abort(404)
     db.session.commit()  # end the read transaction before the atomic sign-up
     try:
-        run_in_transaction(lambda: dispatch.sign_up(task_id, me))
+        run_in_transaction(lambda: volunteer_tasks.sign_up_if_fitting(task_id, me))
     except ServiceError as e:
         flash(e.message, "danger")
         return redirect(url_for("volunteer.tasks"))
