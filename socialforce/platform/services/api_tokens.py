@@ -69,13 +69,20 @@ def revoke(user: User, token_id: int, now: datetime | None = None) -> None:
 
 
 def authenticate(secret: str, now: datetime | None = None) -> ApiToken | None:
-    """The live token (of an active user) with this secret, its last use noted; None for anything else."""
+    """The live token (of an active user) with this secret; None for anything else."""
     now = now or utcnow()
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
         return None
     token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == crypto.lookup_hash(secret)))
     if token is None or token.revoked_at is not None or token.expires_at <= now or not token.user.is_active:
         return None
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-        token.last_used_at = now  # at most once a minute: a read must not write on every call
     return token
+
+
+def touch(token: ApiToken, now: datetime | None = None) -> bool:
+    """Note the token's use, at most once a minute (a read must not write on every call); whether it wrote."""
+    now = now or utcnow()
+    return bool(db.session.execute(sa.update(ApiToken).where(
+        ApiToken.id == token.id,
+        sa.or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - timedelta(minutes=1)))
+        .values(last_used_at=now).execution_options(synchronize_session=False)).rowcount)

@@ -31,6 +31,7 @@ ROUTES = [  # (rule, endpoint, view, methods)
 
 add_routes(bp, ROUTES)
 bp.before_request(auth.authenticate)
+bp.after_request(auth.audit_write)
 csrf.exempt(bp)
 
 BEARER = {"type": "http", "scheme": "bearer", "description": "A personal access token from /account/tokens."}

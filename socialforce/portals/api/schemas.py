@@ -20,7 +20,7 @@ class LocalDateTime(fields.DateTime):
     def _serialize(self, value: datetime | None, attr, obj, **kwargs):
         if value is None:
             return None
-        return value.replace(tzinfo=UTC).astimezone(LOCAL_TZ).isoformat()
+        return value.replace(tzinfo=UTC).astimezone(LOCAL_TZ).isoformat(timespec="seconds")
 
 
 class Problem(Schema):
