@@ -185,7 +185,7 @@ def test_an_agency_accepts_and_a_retry_with_the_same_key_does_not_act_twice(demo
     assert again.status_code == 200 and again.get_json() == first.get_json()
     assert db.session.scalar(acts) == events
     other = client.post(f"/api/v1/provider/orders/{order.id}/decline", json={"reason": "x"}, headers=headers)
-    _is_problem(other, 422)  # the key belongs to another request
+    _is_problem(other, 409)  # the key belongs to another request
 
 
 def test_volunteer_lists_ranked_tasks_signs_up_and_withdraws(demo, client):

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from flask import Response, abort, g, request
 
-from socialforce.platform.models import ApiToken, Role, User, utcnow
 from socialforce.platform.extensions import db
+from socialforce.platform.models import ApiToken, Role, User, utcnow
 from socialforce.platform.services import api_tokens, audit
 from socialforce.platform.transactions import run_in_transaction
 

@@ -53,7 +53,7 @@ def idempotent(view: Callable) -> Callable:
         earlier = _claim(key)
         if earlier is not None:
             if earlier.method != request.method or earlier.path != request.path:
-                return problem(422, _("This Idempotency-Key was used for another request."),
+                return problem(409, _("This Idempotency-Key was used for another request."),
                                [{"path": f"headers/{HEADER}", "message": _("Already used for another request.")}])
             if earlier.status == PENDING:
                 return problem(409, _("A request with this Idempotency-Key is still running."))

@@ -72,4 +72,8 @@ def from_http_exception(e: HTTPException) -> Response:
     messages = (getattr(e, "data", None) or {}).get("messages")
     if status == 422 and messages:
         return problem(422, _("Correct the fields listed in errors."), field_errors(messages))
-    return problem(status)
+    response = problem(status)
+    for name, value in e.get_headers():
+        if name in ("Allow", "Retry-After"):  # a 405 names the methods it allows (RFC 9110)
+            response.headers[name] = value
+    return response
