@@ -11,6 +11,7 @@ from socialforce.platform.localtime import LOCAL_TZ
 from socialforce.platform.models import OrderState
 from socialforce.platform.models.tokens import SCOPES
 
+NO_NUL = r"^[^\x00]*$"  # the platform refuses a NUL byte anywhere in a request (400)
 ID = fields.Integer(required=True, validate=validate.Range(1, DB_INT_MAX))
 
 
@@ -92,7 +93,7 @@ class SignupResult(Schema):
 class WithdrawBody(Schema):
     """Why the volunteer withdraws (needed once the order is accepted)."""
 
-    reason = fields.String(load_default="", validate=validate.Length(max=200))
+    reason = fields.String(load_default="", validate=[validate.Length(max=200), validate.Regexp(NO_NUL)])
 
 
 class OrderQuery(PageQuery):
@@ -126,11 +127,11 @@ class AcceptBody(Schema):
 class DeclineBody(Schema):
     """Why the organisation declines."""
 
-    reason = fields.String(required=True, validate=validate.Length(1, 200))
+    reason = fields.String(required=True, validate=[validate.Length(1, 200), validate.Regexp(NO_NUL)])
 
 
 class HouseholdQuery(PageQuery):
-    q = fields.String(validate=validate.Length(max=40))
+    q = fields.String(validate=[validate.Length(max=40), validate.Regexp(NO_NUL)])
 
 
 class HouseholdRow(Schema):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from socialforce.platform.extensions import db
 from socialforce.platform.models import Order, OrderState, VolunteerTask, utcnow
@@ -59,7 +60,7 @@ def _task_row(r: volunteer_tasks.RankedTask) -> dict:
             "slots": r.task.slots, "places_left": r.task.slots - r.task.taken, "score": r.candidate.score}
 
 
-@bp.arguments(s.PageQuery, location="query")
+@bp.arguments(s.PageQuery, location="query", unknown=RAISE)
 @bp.response(200, s.TaskPage)
 @_errors(*ERRORS)
 def volunteer_tasks_list(args: dict):
@@ -113,7 +114,7 @@ def _order_row(o: Order) -> dict:
             "assignee_id": o.assignee_id, "dispatched_at": o.dispatched_at, "response_due_at": o.response_due_at}
 
 
-@bp.arguments(s.OrderQuery, location="query")
+@bp.arguments(s.OrderQuery, location="query", unknown=RAISE)
 @bp.response(200, s.ProviderOrderPage)
 @_errors(*ERRORS)
 def provider_orders_list(args: dict):
@@ -163,7 +164,7 @@ def _household_row(h) -> dict:
             "members": len(h.members)}
 
 
-@bp.arguments(s.HouseholdQuery, location="query")
+@bp.arguments(s.HouseholdQuery, location="query", unknown=RAISE)
 @bp.response(200, s.HouseholdPage)
 @_errors(*ERRORS)
 def staff_households(args: dict):
