@@ -73,6 +73,7 @@ def register_blueprints(app: Flask) -> None:
     """Mount the public pages and the five role portals."""
     from socialforce.portals import (
         agency,
+        api,
         hsds,
         inbox,
         links,
@@ -94,6 +95,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(village.bp, url_prefix="/village")
     app.register_blueprint(inbox.bp, url_prefix="/inbox")
     app.register_blueprint(hsds.bp, url_prefix="/hsds")
+    api.init_app(app)  # /api/v1 and /api/v1/openapi.json
     page_helpers.init_app(app)
     links.init_app(app)
 

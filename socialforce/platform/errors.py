@@ -31,6 +31,10 @@ def wants_json() -> bool:
 def render_error(code: int, message: str | None = None):
     """The error page (or JSON body) for an HTTP status code, after rolling back the failed request's session."""
     db.session.rollback()  # a failed flush or query leaves the session unusable; the page itself reads the database
+    if request.path.startswith("/api/"):  # the JSON API answers every error with RFC 9457 problem details
+        from socialforce.portals.api.problems import problem
+
+        return problem(code, message)
     message = message or _messages().get(code, _messages()[500])
     if wants_json():
         return jsonify(error=message, status=code), code
@@ -57,6 +61,11 @@ def init_app(app: Flask) -> None:
     def _http(e: HTTPException):
         if e.code is not None and e.code < 400:  # routing redirects are not errors
             return e
+        if request.path.startswith("/api/"):
+            from socialforce.portals.api.problems import from_http_exception
+
+            db.session.rollback()
+            return from_http_exception(e)
         return render_error(e.code or 500)
 
     @app.errorhandler(Exception)

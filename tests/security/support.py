@@ -19,6 +19,7 @@ from socialforce.platform import crypto
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     Agency,
+    ApiToken,
     BackgroundJob,
     Contract,
     Household,
@@ -52,11 +53,15 @@ AGENCY = frozenset({Role.agency_admin, Role.social_worker})
 UNIT = frozenset({Role.unit_admin, Role.cadre})
 VOLUNTEER = frozenset({Role.volunteer})
 VILLAGE = frozenset({Role.village_assistant})
+# The JSON API: only `Authorization: Bearer <token>` reaches it, so every cookie client (anonymous or logged in)
+# gets 401 with no data here; tests/portals/test_api*.py walk it with each role's tokens and scopes.
+BEARER = "bearer token"
 
 # Blueprint -> who may use it.
 POLICY: dict[str, object] = {
     "public": ANYONE, "static": ANYONE, "hsds": ANYONE,
     "staff": STAFF, "agency": AGENCY, "unit": UNIT, "volunteer": VOLUNTEER, "village": VILLAGE, "inbox": LOGGED_IN,
+    "api": BEARER, "api-docs": ANYONE,  # api-docs: the public OpenAPI document /api/v1/openapi.json
 }
 # Endpoint -> who may use it (overrides the blueprint's entry).
 ENDPOINT_POLICY: dict[str, object] = {
@@ -65,6 +70,8 @@ ENDPOINT_POLICY: dict[str, object] = {
     "public.calendar_settings": frozenset({Role.volunteer, Role.social_worker, Role.cadre, Role.agency_admin,
                                            Role.unit_admin}),  # staff have no calendar feed
     "public.account": LOGGED_IN,
+    "public.tokens": LOGGED_IN,
+    "public.token_revoke": LOGGED_IN,
     "public.contact_start": LOGGED_IN,
     "public.contact_confirm": LOGGED_IN,
     **{f"staff.{endpoint}": frozenset({Role.city_staff})
@@ -102,7 +109,7 @@ def allowed_roles(endpoint: str):
 def may_use(role: Role | None, endpoint: str) -> bool:
     """Whether a role (None: anonymous) may use the endpoint."""
     allowed = allowed_roles(endpoint)
-    return allowed == ANYONE or (role is not None and role in allowed)
+    return allowed == ANYONE or (isinstance(allowed, frozenset) and role is not None and role in allowed)
 
 
 @dataclass(frozen=True)
@@ -209,6 +216,7 @@ OWNED: dict[tuple[str, str | None], Callable[[User], sa.Select]] = {
     ("visit_id", None): _provider_visits,
     ("notification_id", None): lambda u: sa.select(Notification.id).where(Notification.user_id == u.id),
     ("task_id", None): lambda _u: sa.select(VolunteerTask.id),
+    ("token_id", None): lambda u: sa.select(ApiToken.id).where(ApiToken.user_id == u.id),
     ("message_id", None): lambda _u: sa.select(OutboxMessage.id),
     ("record_id", None): lambda u: (sa.select(ServiceRecord.id).join(Visit).join(Order).join(ServiceItem)
                                     .join(Household).where(_household_scope(u))),

@@ -59,14 +59,15 @@ from socialforce.platform.models.providers import (
 )
 from socialforce.platform.models.ranker import RankerModel
 from socialforce.platform.models.recognition import CalendarFeed, HoursCertificate
+from socialforce.platform.models.tokens import ApiToken, IdempotentResponse
 from socialforce.platform.models.users import LoginThrottle, Role, User
 from socialforce.platform.models.waitlist import OPEN_WAITLIST_STATES, WaitlistEntry, WaitlistState
 
 __all__ = [
-    "Agency", "AssistanceCategory", "AuditLog", "BackgroundJob", "CalendarFeed", "Contract", "Enrollment",
-    "DraftStatus", "EvaluationSource", "FeedbackChannel", "Frequency", "Household", "HouseholdBlock",
-    "HouseholdChange", "HouseholdFeedback", "HoursCertificate", "Impression", "ItemDraft", "ItemStatus", "JobRun",
-    "JobState", "LoginThrottle", "MaterialAssistance", "Member", "MemberRole", "Notification",
+    "Agency", "ApiToken", "AssistanceCategory", "AuditLog", "BackgroundJob", "CalendarFeed", "Contract",
+    "DraftStatus", "Enrollment", "EvaluationSource", "FeedbackChannel", "Frequency", "Household", "HouseholdBlock",
+    "HouseholdChange", "HouseholdFeedback", "HoursCertificate", "IdempotentResponse", "Impression", "ItemDraft",
+    "ItemStatus", "JobRun", "JobState", "LoginThrottle", "MaterialAssistance", "Member", "MemberRole", "Notification",
     "NotificationSettings", "OfferStatus", "OneTimeCode", "Order", "OrderEvent", "OrderState", "OutboxMessage",
     "OutboxStatus", "Outcome", "Pairing", "PairingUnit", "Priority", "Provider", "ProviderKind",
     "ProviderMember", "ProviderStatus", "Qualification", "RankerModel", "Resolution", "Role", "SchedulerLease",

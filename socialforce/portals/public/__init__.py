@@ -1,7 +1,7 @@
 """Public pages: home, login/logout, language switch, volunteer sign-up, the household's satisfaction link.
 
 Every route of the blueprint is listed in ROUTES below; the views live in the modules it names."""
-from socialforce.portals.public import account, calendar, feedback, recovery, verify, views
+from socialforce.portals.public import account, calendar, feedback, recovery, tokens, verify, views
 from socialforce.portals.public.views import bp
 from socialforce.portals.routing import FORM, GET, POST, add_routes
 
@@ -20,6 +20,8 @@ ROUTES = [  # (rule, endpoint, view, methods)
     ("/volunteer-signup", "volunteer_signup", views.volunteer_signup, FORM),
     ("/account/calendar", "calendar_settings", calendar.settings, FORM),
     ("/calendar/<feed_token>.ics", "calendar_feed", calendar.feed, GET),
+    ("/account/tokens", "tokens", tokens.tokens, FORM),
+    ("/account/tokens/<int:token_id>/revoke", "token_revoke", tokens.token_revoke, POST),
     ("/verify", "verify_form", verify.verify_form, GET),
     ("/verify/<number>", "verify", verify.verify, GET),
     ("/f/<token>", "household_feedback", feedback.household_feedback, FORM),

@@ -2,23 +2,13 @@
 sign up, withdraw; the waitlist of a full task (join, leave, confirm an offered place); my tasks."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy.orm import selectinload
 
 from socialforce.platform.extensions import db
-from socialforce.platform.models import (
-    Household,
-    Order,
-    ServiceItem,
-    TaskSignup,
-    Volunteer,
-    VolunteerTask,
-    utcnow,
-)
+from socialforce.platform.models import ServiceItem, Volunteer, VolunteerTask, utcnow
 from socialforce.platform.services import (
     ServiceError,
     dispatch,
@@ -29,10 +19,6 @@ from socialforce.platform.services import (
 )
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.volunteer.forms import WithdrawForm
-
-_ITEM_LOADS = (selectinload(ServiceItem.category),
-               selectinload(ServiceItem.household).selectinload(Household.town),
-               selectinload(ServiceItem.household).selectinload(Household.village))
 
 
 def _me() -> Volunteer:
@@ -49,11 +35,7 @@ def tasks():
     ranked = [c for c in ranked if c.item_id in task_of]
     full = volunteer_tasks.full_tasks_for(me, now)
     waiting = waitlist.open_entries(me)
-    mine = db.paginate(
-        sa.select(VolunteerTask).join(TaskSignup, TaskSignup.task_id == VolunteerTask.id)
-        .where(TaskSignup.volunteer_id == me.id).order_by(VolunteerTask.id.desc())
-        .options(selectinload(VolunteerTask.order).selectinload(Order.item).options(*_ITEM_LOADS)),
-        per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    mine = db.paginate(volunteer_tasks.my_tasks(me), per_page=current_app.config["PAGE_SIZE"], error_out=False)
     facts = volunteer_tasks.task_facts(
         [*task_of.values(), *full, *(e.task_id for e in waiting), *(t.id for t in mine.items)], now)
     return render_template("volunteer/tasks.html", me=me, ranked=ranked, task_of=task_of, full=full,
@@ -108,14 +90,10 @@ def waitlist_confirm(task_id: int):
 def task_signup(task_id: int):
     """Sign up for one place of a task I am eligible for."""
     me = _me()
-    task = db.session.get(VolunteerTask, task_id) or abort(404)
-    problems = matching.eligibility_problems(me, task.order.item)
-    if problems:
-        flash(_("This task does not fit your skills, certificates, town or free time."), "danger")
-        return redirect(url_for("volunteer.tasks"))
+    db.session.get(VolunteerTask, task_id) or abort(404)
     db.session.commit()  # end the read transaction before the atomic sign-up
     try:
-        run_in_transaction(lambda: dispatch.sign_up(task_id, me))
+        run_in_transaction(lambda: volunteer_tasks.sign_up_if_fitting(task_id, me))
     except ServiceError as e:
         flash(e.message, "danger")
         return redirect(url_for("volunteer.tasks"))
