@@ -5,11 +5,13 @@ The words themselves (one label per stored code) are in `platform/labels.py`, wh
 only presents them, so it stays in the portals."""
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice
 
+from socialforce.platform.extensions import db
 from socialforce.platform.i18n import select_locale
+from socialforce.platform.inputs import PAGE_SIZES, page_number, page_size
 from socialforce.platform.labels import (
     FEATURE_NAMES,
     FEEDBACK_CHANNEL,
@@ -80,6 +82,23 @@ def without_page(args) -> dict:
     return {k: v for k, v in args.items() if k != "page"}
 
 
+def paginated(query, **kwargs):
+    """One page of a select for a long list: ?page= and ?per_page= (bounded) from the URL, over db.paginate."""
+    return db.paginate(query, page=page_number(), per_page=page_size(current_app.config["PAGE_SIZE"]),
+                       error_out=False, **kwargs)
+
+
+def page_links(page, window: int = 2) -> list[int | None]:
+    """The page numbers a pager shows: first, last and `window` around the current page; None marks a gap."""
+    shown = sorted({1, page.pages, *range(max(1, page.page - window), min(page.pages, page.page + window) + 1)})
+    links: list[int | None] = []
+    for n in shown:
+        if links and n - (links[-1] or 0) > 1:
+            links.append(None)
+        links.append(n)
+    return links
+
+
 def init_app(app: Flask) -> None:
     """Expose the label helpers to templates."""
     app.jinja_env.filters["feature_weights"] = feature_weights
@@ -97,6 +116,8 @@ def init_app(app: Flask) -> None:
         week_days=lambda: WEEK_DAYS,
         week_periods=lambda: WEEK_PERIODS,
         without_page=without_page,
+        page_links=page_links,
+        page_sizes=lambda: PAGE_SIZES,
         visit_flag_labels=visit_flag_labels,
         portal_nav=portal_nav,
     )
