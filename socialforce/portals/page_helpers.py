@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice
 
+from socialforce.platform import localtime
 from socialforce.platform.extensions import db
 from socialforce.platform.i18n import select_locale
 from socialforce.platform.inputs import PAGE_SIZES, page_number, page_size
@@ -82,9 +83,10 @@ def without_page(args) -> dict:
     return {k: v for k, v in args.items() if k != "page"}
 
 
-def paginated(query, **kwargs):
-    """One page of a select for a long list: ?page= and ?per_page= (bounded) from the URL, over db.paginate."""
-    return db.paginate(query, page=page_number(), per_page=page_size(current_app.config["PAGE_SIZE"]),
+def paginated(query, page: int | None = None, **kwargs):
+    """One page of a select for a long list: ?page= (or `page`) and ?per_page= (bounded) from the URL, over
+    db.paginate."""
+    return db.paginate(query, page=page or page_number(), per_page=page_size(current_app.config["PAGE_SIZE"]),
                        error_out=False, **kwargs)
 
 
@@ -117,6 +119,7 @@ def init_app(app: Flask) -> None:
         week_periods=lambda: WEEK_PERIODS,
         without_page=without_page,
         page_links=page_links,
+        today_local=localtime.today,
         page_sizes=lambda: PAGE_SIZES,
         visit_flag_labels=visit_flag_labels,
         portal_nav=portal_nav,

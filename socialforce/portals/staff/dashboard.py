@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from socialforce.platform import reference
-from socialforce.platform.inputs import page_number
+from socialforce.platform.inputs import page_number, page_size
 from socialforce.platform.localtime import today
 from socialforce.platform.models import utcnow
 from socialforce.platform.services import ServiceError, dashboard, reports
@@ -101,7 +101,7 @@ def dashboard_list(figure: str):
         found = dashboard.records(figure, current_user, filters, request.args, utcnow())
     except ServiceError as e:
         return render_template("error.html", code=e.status, message=e.message), e.status
-    page = dashboard.paginate(found.query, page_number(), current_app.config["PAGE_SIZE"])
+    page = dashboard.paginate(found.query, page_number(), page_size(current_app.config["PAGE_SIZE"]))
     return render_template("staff/dashboard/list.html", records=found, page=page, figure=figure,
                            filters=filters, towns=dashboard.town_names(), categories=dashboard.category_names())
 
