@@ -86,3 +86,12 @@ def test_the_pager_numbers_pages_jumps_and_keeps_the_filters_with_a_bounded_size
     assert re.search(r'<input type="hidden" name="state" value="dispatched">', page)
     huge = client.get("/staff/orders?per_page=100000").get_data(as_text=True)
     assert len(shown(huge)) == 25
+
+
+def test_households_are_found_by_their_number_with_labelled_filters(client):
+    wanted, other = factories.household("longquan"), factories.household("longquan")
+    _city(client)
+    page = client.get(f"/staff/households?q={wanted.code}").get_data(as_text=True)
+    assert f">{wanted.code}</a>" in page and f">{other.code}</a>" not in page
+    for field in ("q", "id_suffix", "town", "category"):
+        assert f'<label class="form-label small mb-0" for="{field}">' in page
