@@ -95,3 +95,19 @@ def test_households_are_found_by_their_number_with_labelled_filters(client):
     assert f">{wanted.code}</a>" in page and f">{other.code}</a>" not in page
     for field in ("q", "id_suffix", "town", "category"):
         assert f'<label class="form-label small mb-0" for="{field}">' in page
+
+
+def test_the_export_takes_the_boards_filters_including_the_date_range(client):
+    made = orders("longquan", 2, OrderState.accepted)
+    care = Order(item_id=factories.item(factories.household("longquan"), "daily_care").id, state=OrderState.accepted)
+    made[0].created_at, made[1].created_at = datetime(2026, 3, 5, 4), datetime(2026, 5, 5, 4)
+    db.session.add(care)
+    db.session.flush()
+    _city(client)
+    board = html.unescape(client.get("/staff/orders?from=2026-03-01&to=2026-03-31").get_data(as_text=True))
+    link = re.search(r'id="export-csv" href="([^"]+)"', board).group(1)
+    assert "from=2026-03-01" in link and "to=2026-03-31" in link
+    rows = client.get(link).get_data(as_text=True).strip().splitlines()[1:]
+    assert [r.split(",")[0] for r in rows] == [str(made[0].id)]
+    rows = client.get("/staff/export/orders.csv?category=daily_care").get_data(as_text=True).strip().splitlines()[1:]
+    assert [r.split(",")[0] for r in rows] == [str(care.id)]
