@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 DEMO_SCALE ?= 0.01
 
-.PHONY: install run test lint translations extract-messages clean
+.PHONY: install run test lint translations extract-messages clean axe
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -35,8 +35,13 @@ run: install translations
 	trap "kill $$SCHED $$WORKER 2>/dev/null" EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: install translations lint
+test: install translations lint axe
 	$(BIN)/pytest
+
+# axe-core for the accessibility scan of the browser tests (skipped without it or without npm)
+axe:
+	@[ -f .cache/axe/node_modules/axe-core/axe.min.js ] || ! command -v npm >/dev/null || \
+		npm install --silent --no-audit --no-fund --prefix .cache/axe axe-core@4
 
 lint: install
 	$(BIN)/ruff check socialforce tests benchmarks config.py

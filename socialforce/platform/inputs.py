@@ -56,6 +56,17 @@ def page_number(name: str = "page") -> int:
     return max(1, request.args.get(name, 1, type=int)) if has_request_context() else 1
 
 
+PAGE_SIZES = (10, 25, 50, 100)  # the page sizes a list offers (?per_page=); anything else is the default
+
+
+def page_size(default: int, name: str = "per_page") -> int:
+    """The requested page size (?per_page=, one of PAGE_SIZES); anything else, or outside a request, the default."""
+    if not has_request_context():
+        return default
+    size = request.args.get(name, default, type=int)
+    return size if size in PAGE_SIZES else default
+
+
 def parse_date(text: str | None) -> date | None:
     """A YYYY-MM-DD date within MIN_DATE..MAX_DATE, or None (empty, malformed or out of range)."""
     moment = parse_datetime(text, "%Y-%m-%d")

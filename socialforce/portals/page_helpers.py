@@ -5,11 +5,14 @@ The words themselves (one label per stored code) are in `platform/labels.py`, wh
 only presents them, so it stays in the portals."""
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice
 
+from socialforce.platform import localtime
+from socialforce.platform.extensions import db
 from socialforce.platform.i18n import select_locale
+from socialforce.platform.inputs import PAGE_SIZES, page_number, page_size
 from socialforce.platform.labels import (
     CERTIFICATE_LEVEL,
     FEATURE_NAMES,
@@ -129,6 +132,22 @@ def user_identity(user) -> tuple[str, str]:
     elif getattr(user, "town", None) is not None:
         organisation = bilingual(user.town)
     return name, organisation
+def paginated(query, page: int | None = None, **kwargs):
+    """One page of a select for a long list: ?page= (or `page`) and ?per_page= (bounded) from the URL, over
+    db.paginate."""
+    return db.paginate(query, page=page or page_number(), per_page=page_size(current_app.config["PAGE_SIZE"]),
+                       error_out=False, **kwargs)
+
+
+def page_links(page, window: int = 2) -> list[int | None]:
+    """The page numbers a pager shows: first, last and `window` around the current page; None marks a gap."""
+    shown = sorted({1, page.pages, *range(max(1, page.page - window), min(page.pages, page.page + window) + 1)})
+    links: list[int | None] = []
+    for n in shown:
+        if links and n - (links[-1] or 0) > 1:
+            links.append(None)
+        links.append(n)
+    return links
 
 
 def init_app(app: Flask) -> None:
@@ -154,6 +173,9 @@ def init_app(app: Flask) -> None:
         week_periods=lambda: WEEK_PERIODS,
         week_presets=lambda: WEEK_PRESETS,
         without_page=without_page,
+        page_links=page_links,
+        today_local=localtime.today,
+        page_sizes=lambda: PAGE_SIZES,
         visit_flag_labels=visit_flag_labels,
         portal_nav=portal_nav,
     )

@@ -34,7 +34,8 @@ def search(
     town_id: int | None = None,
     category_code: str | None = None,
 ) -> sa.Select:
-    """Households in the user's scope matching head/member name (or a member's full ID), ID suffix, town, category."""
+    """Households in the user's scope matching household code (a prefix), head/member name (or a member's full ID),
+    the last 4 characters of a member's ID (the stored suffix, never decrypted), town, category."""
     query = sa.select(Household).where(household_filter(user))
     if town_id:
         query = query.where(Household.town_id == town_id)
@@ -45,6 +46,7 @@ def search(
         pattern = f"%{name.strip()}%"
         query = query.where(
             Household.head_name.like(pattern)
+            | Household.code.like(f"{name.strip()}%")
             | Household.id.in_(sa.select(Member.household_id).where(Member.name.like(pattern)))
         )
     if id_suffix:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -10,6 +10,7 @@ from socialforce.platform.extensions import db
 from socialforce.platform.models import Notification, Role, User
 from socialforce.platform.services import ServiceError, notifications
 from socialforce.platform.transactions import run_in_transaction
+from socialforce.portals.page_helpers import paginated
 
 bp = Blueprint("inbox", __name__, template_folder="templates")
 
@@ -42,8 +43,7 @@ def _page_number() -> int:
 
 def index():
     """The user's notifications, newest first, unread highlighted."""
-    page = db.paginate(notifications.inbox_query(current_user), page=_page_number(),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginated(notifications.inbox_query(current_user), page=_page_number())
     return render_template("inbox/index.html", page=page, render=notifications.render,
                            is_city_staff=current_user.role == Role.city_staff)
 
@@ -83,8 +83,7 @@ def _require_city_staff() -> None:
 def failed():
     """Outbox messages that could not be delivered (city staff)."""
     _require_city_staff()
-    page = db.paginate(notifications.failed_messages(), page=_page_number(),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginated(notifications.failed_messages(), page=_page_number())
     note_ids = {m.notification_id for m in page.items}
     notes = {n.id: n for n in db.session.scalars(sa.select(Notification).where(Notification.id.in_(note_ids)))}
     users = {u.id: u for u in db.session.scalars(

@@ -4,17 +4,17 @@ for a member who forgot their password (shown once)."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from socialforce.platform.extensions import db
 from socialforce.platform.models import MemberRole, utcnow
 from socialforce.platform.services import ServiceError, password_reset
 from socialforce.platform.services import provider_profiles as profiles
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals import confirm
 from socialforce.portals.links import reset_link_path
+from socialforce.portals.page_helpers import paginated
 from socialforce.portals.provider.access import own_provider, portal, require_admin, worker_role
 
 MEMBER_PAGES = {
@@ -65,8 +65,7 @@ def member_list():
     require_admin()
     role = worker_role()
     segment, param, stem = MEMBER_PAGES[role]
-    page = db.paginate(profiles.members_query(own_provider(), role), per_page=current_app.config["PAGE_SIZE"],
-                       error_out=False)
+    page = paginated(profiles.members_query(own_provider(), role))
     return render_template("provider/members.html", portal=portal(), role=role, page=page, stem=stem,
                            param=param, segment=segment, levels=profiles.CERTIFICATE_LEVELS)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -19,7 +19,7 @@ from socialforce.platform.models import OfferStatus, Provider, ServiceOffer, Use
 from socialforce.platform.services import ServiceError, offers
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.platform.weekmask import WEEKDAYS
-from socialforce.portals.page_helpers import mask_from_form
+from socialforce.portals.page_helpers import mask_from_form, paginated
 from socialforce.portals.provider.access import is_admin, own_provider, portal, require_admin
 
 
@@ -73,8 +73,7 @@ def offer_list():
     """The organisation's capacity offers, newest first, filterable by status."""
     status = request.args.get("status")
     chosen = OfferStatus(status) if status in OfferStatus.__members__ else None
-    page = db.paginate(offers.offers_query(current_user.provider_id, chosen),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginated(offers.offers_query(current_user.provider_id, chosen))
     return render_template("provider/offers.html", portal=portal(), page=page, status=chosen, today=today(),
                            can_edit=is_admin(), window_count=lambda m: bin(m).count("1"))
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
@@ -13,6 +13,7 @@ from socialforce.platform.models import Order, OrderState, ProviderMember, Servi
 from socialforce.platform.scoping import get_provider_order_or_404, provider_orders
 from socialforce.platform.services import ServiceError, dispatch
 from socialforce.platform.transactions import run_in_transaction
+from socialforce.portals.page_helpers import paginated
 from socialforce.portals.provider.access import is_admin, portal, worker_role
 
 
@@ -41,7 +42,7 @@ def orders():
     state = request.args.get("state")
     if state in OrderState.__members__:
         query = query.where(Order.state == OrderState(state))
-    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginated(query)
     return render_template("provider/orders.html", page=page, portal=portal(), states=list(OrderState),
                            now=utcnow())
 

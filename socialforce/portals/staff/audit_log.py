@@ -11,14 +11,14 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from flask import current_app, render_template, request
+from flask import render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from socialforce.platform.extensions import db
 from socialforce.platform.inputs import parse_date
 from socialforce.platform.localtime import day_start
 from socialforce.platform.services import audit
+from socialforce.portals.page_helpers import paginated
 
 DIGITS_RE = re.compile(r"\d{7,}[Xx]?")
 HIDDEN_DETAIL_KEYS = frozenset({"account"})  # keyed hashes of attempted usernames: meaningless to people
@@ -70,7 +70,7 @@ def audit_log():
     query = audit.log_query(current_user, action, request.args.get("actor"),
                             day_start(day_from) if day_from else None,
                             day_start(day_to + timedelta(days=1)) if day_to else None)
-    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginated(query)
     return render_template("staff/audit/list.html", page=page, actions=audit.actions(), errors=errors,
                            detail_items=detail_items, object_links=OBJECT_LINKS,
                            city=current_user.town_id is None), 400 if errors else 200

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from socialforce.platform import reference
-from socialforce.platform.inputs import page_number
+from socialforce.platform.inputs import page_number, page_size
 from socialforce.platform.localtime import today
 from socialforce.platform.models import utcnow
 from socialforce.platform.services import ServiceError, dashboard, reports
@@ -31,11 +31,19 @@ CHARTS = {  # table key -> (chart type, value columns, stacked)
 
 def _filters() -> tuple[dashboard.Filters, int]:
     """The filters from the query string; bad input is flashed and the defaults are used (status 400)."""
+    filters, error = _filters_or_error()
+    if error is not None:
+        flash(error.message, "danger")
+        return filters, error.status
+    return filters, 200
+
+
+def _filters_or_error() -> tuple[dashboard.Filters, ServiceError | None]:
+    """The filters from the query string, or the defaults and the error that refused them."""
     try:
-        return dashboard.parse_filters(current_user, request.args, today()), 200
+        return dashboard.parse_filters(current_user, request.args, today()), None
     except ServiceError as e:
-        flash(e.message, "danger")
-        return dashboard.parse_filters(current_user, {}, today()), e.status
+        return dashboard.parse_filters(current_user, {}, today()), e
 
 
 def _choices() -> dict:
@@ -45,8 +53,10 @@ def _choices() -> dict:
 
 
 def dashboard_page():
-    """Figures per town, provider and category for the user's scope, with charts and downloadable tables."""
-    filters, status = _filters()
+    """Figures per town, provider and category for the user's scope, with charts and downloadable tables; bad
+    filters are refused next to their field with what was typed kept (the figures show the default period)."""
+    filters, error = _filters_or_error()
+    status = error.status if error is not None else 200
     data = dashboard.cached_build(current_user, filters, utcnow())
 
     bases: dict[str, str] = {}
@@ -59,8 +69,11 @@ def dashboard_page():
             bases[figure] = url_for("staff.dashboard_list", figure=figure)
         return f"{bases[figure]}?{urlencode({**args, **params})}"
 
+    typed = {"from": filters.start.isoformat(), "to": filters.end.isoformat()}
+    if error is not None:
+        typed = {name: request.args.get(name, typed[name]) for name in typed}
     return render_template("staff/dashboard/index.html", data=data, charts=CHARTS, figure_url=figure_url,
-                           **_choices()), status
+                           error=error, typed=typed, **_choices()), status
 
 
 def dashboard_export(key: str, fmt: str):
@@ -88,7 +101,7 @@ def dashboard_list(figure: str):
         found = dashboard.records(figure, current_user, filters, request.args, utcnow())
     except ServiceError as e:
         return render_template("error.html", code=e.status, message=e.message), e.status
-    page = dashboard.paginate(found.query, page_number(), current_app.config["PAGE_SIZE"])
+    page = dashboard.paginate(found.query, page_number(), page_size(current_app.config["PAGE_SIZE"]))
     return render_template("staff/dashboard/list.html", records=found, page=page, figure=figure,
                            filters=filters, towns=dashboard.town_names(), categories=dashboard.category_names())
 

@@ -79,5 +79,6 @@ def export_items(fmt: str):
 
 
 def export_orders(fmt: str):
-    """Orders in scope, optionally by state and town."""
-    return _export("orders", fmt, {"state": request.args.get("state"), "town": _town_filter()})
+    """Orders in scope with the orders board's filters (state, town, category, provider, dates, number)."""
+    found = {k: request.args.get(k) for k in ("category", "provider", "from", "to", "number") if request.args.get(k)}
+    return _export("orders", fmt, {"state": request.args.get("state"), "town": _town_filter(), **found})

@@ -2,7 +2,7 @@
 household's own satisfaction on an order's page."""
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, url_for
+from flask import redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -10,13 +10,12 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from socialforce.platform.extensions import db
 from socialforce.platform.labels import FEEDBACK_CHANNEL
 from socialforce.platform.models import utcnow
 from socialforce.platform.scoping import get_order_or_404
 from socialforce.platform.services import feedback
 from socialforce.portals.forms import RATING_CHOICES, do, form_errors
-from socialforce.portals.page_helpers import choices
+from socialforce.portals.page_helpers import choices, paginated
 
 SATISFACTION_MISSING = _l("Choose the household's satisfaction, from 1 to 5.")
 CHANNEL_MISSING = _l("Say who contacted the household, and how.")
@@ -35,8 +34,7 @@ class FeedbackForm(FlaskForm):
 
 def follow_ups():
     """Completed orders in scope whose household has not been asked about its satisfaction yet."""
-    page = db.paginate(feedback.awaiting_feedback(current_user), per_page=current_app.config["PAGE_SIZE"],
-                       error_out=False)
+    page = paginated(feedback.awaiting_feedback(current_user))
     return render_template("staff/visits/follow_ups.html", page=page)
 
 

@@ -15,6 +15,7 @@ from socialforce.platform.services import certificates, hours
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals import confirm
 from socialforce.portals.forms import do
+from socialforce.portals.page_helpers import paginated
 
 MAX_ID = 2**31  # ids are 32-bit integers on PostgreSQL
 
@@ -55,7 +56,7 @@ def pending_hours():
     """Volunteers' service records awaiting confirmation in scope, filtered, with what confirming all would do."""
     filters, errors = record_filter(request.args)
     query = hours.pending_records(current_user).where(*filters.where())
-    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginated(query)
     return render_template("staff/visits/hours.html", page=page, filters=filters, errors=errors,
                            args=_filter_args(filters), summary=hours.bulk_summary(current_user, filters),
                            towns=reference.scope_towns(current_user), categories=reference.categories(
@@ -110,7 +111,7 @@ def certificate_list():
     query = certificates.scoped_certificates(current_user)
     if number:
         query = query.where(HoursCertificate.number == number)
-    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginated(query)
     return render_template("staff/visits/certificates.html", page=page, number=number)
 
 

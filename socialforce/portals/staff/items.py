@@ -24,7 +24,7 @@ from socialforce.platform.models import (
     VolunteerTask,
     utcnow,
 )
-from socialforce.platform.scoping import get_household_or_404, get_item_or_404, order_scope
+from socialforce.platform.scoping import get_household_or_404, get_item_or_404
 from socialforce.platform.services import (
     ServiceError,
     background,
@@ -33,12 +33,13 @@ from socialforce.platform.services import (
     households,
     items,
     matching,
+    order_search,
     ranker,
     volunteer_tasks,
 )
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals import confirm
-from socialforce.portals.page_helpers import bilingual, mask_from_form
+from socialforce.portals.page_helpers import bilingual, mask_from_form, paginated
 from socialforce.portals.staff.forms import ItemForm, ReasonForm
 
 SHOWN_CANDIDATES = 5
@@ -246,15 +247,14 @@ def matching_dispatch_page():
 
 
 def orders_board():
-    """Orders in scope by state; orders past their response deadline are highlighted."""
-    state = OrderState(request.args["state"]) if request.args.get("state") in OrderState.__members__ else None
-    counts = dict(db.session.execute(
-        order_scope(sa.select(Order.state, sa.func.count(Order.id)), current_user).group_by(Order.state)).all())
-    query = (order_scope(sa.select(Order), current_user).order_by(Order.id.desc())
-             .options(selectinload(Order.item).selectinload(ServiceItem.household), selectinload(Order.provider)))
-    if state is not None:
-        query = query.where(Order.state == state)
-    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False, count=False)
-    page.total = counts.get(state, 0) if state is not None else sum(counts.values())
-    return render_template("staff/orders.html", page=page, counts={str(k): v for k, v in counts.items()},
-                           states=list(OrderState), now=utcnow())
+    """Orders in scope, found by state, town, category, provider, date range and number, sortable; orders past
+    their response deadline are highlighted; refused filters are named next to their field."""
+    filters = order_search.parse_order_filters(current_user, request.args)
+    counts = order_search.state_counts(current_user, filters)
+    query = order_search.board_query(current_user, filters).options(
+        selectinload(Order.item).selectinload(ServiceItem.household), selectinload(Order.provider))
+    page = paginated(query, count=False)
+    page.total = counts.get(str(filters.state), 0) if filters.state is not None else sum(counts.values())
+    return render_template("staff/orders.html", page=page, counts=counts, states=list(OrderState), now=utcnow(),
+                           filters=filters, towns=reference.scope_towns(current_user),
+                           categories=reference.categories()), 400 if filters.errors else 200

@@ -1,16 +1,15 @@
 """Staff background jobs: "my jobs" (city staff: every job), one job's progress page, its JSON status, its file."""
 from __future__ import annotations
 
-from flask import abort, current_app, jsonify, render_template, url_for
+from flask import abort, jsonify, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from socialforce.platform.extensions import db
-from socialforce.platform.inputs import page_number
 from socialforce.platform.models import JobState
 from socialforce.platform.services import background
 from socialforce.platform.services.exports import large
 from socialforce.portals import downloads
+from socialforce.portals.page_helpers import paginated
 
 KIND_LABELS = {
     "import_preview": _l("Checking an import file"),
@@ -58,8 +57,7 @@ def _job_or_404(job_id: int):
 
 def jobs_list():
     """The user's background jobs, newest first (city staff see every job)."""
-    page = db.paginate(background.jobs_query(current_user), page=page_number(),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginated(background.jobs_query(current_user))
     return render_template("staff/jobs/list.html", page=page, statuses={j.id: background.as_status(j)
                                                                            for j in page.items},
                            labels=labels())

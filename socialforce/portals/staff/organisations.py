@@ -5,7 +5,7 @@ message next to its field (status 400)."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -21,6 +21,7 @@ from socialforce.platform.services.providers import contract_totals
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals import confirm
 from socialforce.portals.forms import parse_float
+from socialforce.portals.page_helpers import paginated
 from socialforce.portals.staff.providers import STATUS_LABELS
 
 PLACE_FIELDS = ("name", "town_id", "lat", "lon")
@@ -32,7 +33,7 @@ def _require_city() -> None:
 
 
 def _page(query: sa.Select):
-    return db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return paginated(query)
 
 
 def _zh() -> bool:

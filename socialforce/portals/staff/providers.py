@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -20,6 +20,7 @@ from socialforce.platform.services import ServiceError, hours, providers
 from socialforce.platform.services.candidates import contract_hours_left
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals import confirm
+from socialforce.portals.page_helpers import paginated
 from socialforce.portals.staff.forms import BackgroundCheckForm, ReasonForm
 
 KIND_LABELS = {"agency": _l("Social-work agency"), "unit": _l("Pairing unit"), "volunteer": _l("Volunteer")}
@@ -58,8 +59,7 @@ def _labels() -> dict:
 
 
 def _paginate(query: sa.Select, arg: str):
-    return db.paginate(query, page=request.args.get(arg, 1, type=int), per_page=current_app.config["PAGE_SIZE"],
-                       error_out=False)
+    return paginated(query, page=request.args.get(arg, 1, type=int))
 
 
 def providers_list():
@@ -70,7 +70,7 @@ def providers_list():
     query = providers.search(current_user, args.get("kind"), args.get("status"),
                              args.get("town", type=int) if city else None, args.get("q"),
                              awaiting_verification=args.get("certificates") == "awaiting")
-    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginated(query)
     towns = reference.towns() if city else []
     return render_template("staff/providers/list.html", page=page, towns=towns,
                            counts=providers.status_counts(current_user),

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, make_response, render_template, request
+from flask import Blueprint, flash, make_response, render_template, request
 from flask_login import current_user
 
 from socialforce.platform import reference
@@ -12,6 +12,7 @@ from socialforce.platform.models import AssistanceCategory, Member, ServiceItem
 from socialforce.platform.scoping import get_household_or_404
 from socialforce.platform.services import ServiceError, households, overview, village
 from socialforce.platform.transactions import run_in_transaction
+from socialforce.portals.page_helpers import paginated
 from socialforce.portals.staff.forms import RevealForm
 
 bp = Blueprint("staff", __name__, template_folder="templates")
@@ -29,7 +30,7 @@ def household_list():
     args = request.args
     town_id = args.get("town", type=int) if current_user.town_id is None else None
     query = households.search(current_user, args.get("q"), args.get("id_suffix"), town_id, args.get("category"))
-    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginated(query)
     towns = reference.scope_towns(current_user)
     categories = db.session.scalars(sa.select(AssistanceCategory).order_by(AssistanceCategory.id)).all()
     return render_template("staff/households.html", page=page, towns=towns, categories=categories)

@@ -5,7 +5,7 @@ minimal (village, masked head name); the exact address is on the household page,
 """
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -15,6 +15,7 @@ from socialforce.platform.models import Pairing, Provider, ServiceItem, Visit, V
 from socialforce.platform.services import ServiceError, quotas, visits
 from socialforce.platform.services import provider_profiles as profiles
 from socialforce.platform.transactions import run_in_transaction
+from socialforce.portals.page_helpers import paginated
 
 
 def pairing_or_404(pairing_id: int) -> Pairing:
@@ -33,8 +34,7 @@ def households():
     """The paired households with this month's completed visits against the quota, and a record button each."""
     now = utcnow()
     provider = db.session.get(Provider, current_user.provider_id)
-    page = db.paginate(profiles.pairings_page_query(current_user), per_page=current_app.config["PAGE_SIZE"],
-                       error_out=False)
+    page = paginated(profiles.pairings_page_query(current_user))
     rows = profiles.paired_households(list(page.items), profiles.monthly_quota(provider), now)
     return render_template("unit/households.html", portal="unit", page=page, rows=rows,
                            summary=profiles.quota_summary(current_user, now), month=_month())

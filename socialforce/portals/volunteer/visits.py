@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -17,6 +17,7 @@ from socialforce.platform.services import ServiceError, calendars, certificates,
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.downloads import send
 from socialforce.portals.forms import PlanForm
+from socialforce.portals.page_helpers import paginated
 from socialforce.portals.public.calendar import visit_file
 from socialforce.portals.visits import (
     calendar_context,
@@ -100,7 +101,7 @@ def visit_action_post(visit_id: int, action: str):
 def hours_page():
     """My service records (confirmed ones count), the total of confirmed hours and my star level."""
     volunteer = _volunteer()
-    page = db.paginate(hours.records_of(volunteer.id), per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginated(hours.records_of(volunteer.id))
     minutes = hours.confirmed_minutes(volunteer.id)
     return render_template("volunteer/visits/hours.html", page=page, confirmed_minutes=minutes,
                            level=hours.star_level(minutes), star_hours=hours.STAR_HOURS,

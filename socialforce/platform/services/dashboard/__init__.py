@@ -40,7 +40,12 @@ service category. Definitions (timestamps are naive UTC; the period is converted
   with a town, the agencies with a service offer covering the town. The category filter does not apply.
 """
 from socialforce.platform.services.dashboard.cache import cache_seconds, cached_build, clear_cache
-from socialforce.platform.services.dashboard.filters import Filters, month_bounds, parse_filters
+from socialforce.platform.services.dashboard.filters import (
+    Filters,
+    default_period,
+    month_bounds,
+    parse_filters,
+)
 from socialforce.platform.services.dashboard.records import Records, paginate, records
 from socialforce.platform.services.dashboard.sql import item_scope, median, scope
 from socialforce.platform.services.dashboard.tables import (
@@ -58,6 +63,6 @@ from socialforce.platform.services.dashboard.tables import (
 
 __all__ = [
     "STATUSES", "TABLE_KEYS", "Dashboard", "Filters", "Records", "Table", "build", "cache_seconds", "cached_build",
-    "category_names", "clear_cache", "dispatch_times", "item_scope", "median", "month_bounds", "paginate",
-    "parse_filters", "rate", "records", "scope", "table", "town_names",
+    "category_names", "clear_cache", "default_period", "dispatch_times", "item_scope", "median", "month_bounds",
+    "paginate", "parse_filters", "rate", "records", "scope", "table", "town_names",
 ]

@@ -62,13 +62,20 @@ def month_bounds(month: date) -> tuple[date, date]:
     return first, first.replace(day=calendar.monthrange(first.year, first.month)[1])
 
 
+def default_period(today: date) -> tuple[date, date]:
+    """The last complete month before today: its first and last day."""
+    return month_bounds(today.replace(day=1) - timedelta(days=1))
+
+
 def parse_filters(user: User, args: Mapping[str, str], today: date) -> Filters:
     """Filters from query arguments (from, to, town, category); ServiceError(400) on bad input.
 
-    Default period: the current month up to today. Town staff always get their own town.
+    Default period: the last complete month (month-to-date figures are partial and misleading). Town staff always
+    get their own town.
     """
-    start = parse_date(args["from"]) if args.get("from") else today.replace(day=1)
-    end = parse_date(args["to"]) if args.get("to") else today
+    default_start, default_end = default_period(today)
+    start = parse_date(args["from"]) if args.get("from") else default_start
+    end = parse_date(args["to"]) if args.get("to") else default_end
     if start is None or end is None:
         raise ServiceError(_("Enter dates as YYYY-MM-DD."), status=400, field="from")
     if end < start:

@@ -43,8 +43,13 @@ def _table(table: str, user: User, filters: dict):
     if table == "items":
         return tables.items_table(user, filters.get("status"), filters.get("town"), filters.get("category"))
     if table == "orders":
-        return tables.orders_table(user, filters.get("state"), filters.get("town"))
+        return tables.orders_table(user, filters.get("state"), filters.get("town"), _found(filters))
     raise ValueError(f"unknown export table {table!r}")
+
+
+def _found(filters: dict) -> dict:
+    """The orders board's other filters kept in an export's filters (query-argument strings)."""
+    return {k: filters[k] for k in ("category", "provider", "from", "to", "number") if filters.get(k)}
 
 
 def row_count(table: str, user: User, filters: dict) -> int:
@@ -55,7 +60,7 @@ def row_count(table: str, user: User, filters: dict) -> int:
     if table == "items":
         return tables.items_count(user, filters.get("status"), filters.get("town"), filters.get("category"))
     if table == "orders":
-        return tables.orders_count(user, filters.get("state"), filters.get("town"))
+        return tables.orders_count(user, filters.get("state"), filters.get("town"), _found(filters))
     raise ValueError(f"unknown export table {table!r}")
 
 

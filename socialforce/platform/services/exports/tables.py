@@ -26,6 +26,7 @@ from socialforce.platform.models import (
     Village,
 )
 from socialforce.platform.scoping import household_filter
+from socialforce.platform.services.order_search import apply_order_filters, parse_order_filters
 
 
 def households_table(query: sa.Select) -> tuple[list[str], Iterator[list]]:
@@ -185,7 +186,7 @@ def items_table(
     return header, rows()
 
 
-def _orders_query(user: User, state: str | None, town_id: int | None) -> sa.Select:
+def _orders_query(user: User, state: str | None, town_id: int | None, found: dict | None = None) -> sa.Select:
     query = (
         sa.select(
             Order.id,
@@ -213,12 +214,14 @@ def _orders_query(user: User, state: str | None, town_id: int | None) -> sa.Sele
         query = query.where(Order.state == OrderState(state))
     if town_id:
         query = query.where(Household.town_id == town_id)
+    if found:  # the orders board's other filters (category, provider, dates, number), as its query arguments
+        query = apply_order_filters(query, parse_order_filters(user, found), with_state=False)
     return query
 
 
-def orders_count(user: User, state: str | None = None, town_id: int | None = None) -> int:
+def orders_count(user: User, state: str | None = None, town_id: int | None = None, found: dict | None = None) -> int:
     """How many rows orders_table would have."""
-    return _count(_orders_query(user, state, town_id))
+    return _count(_orders_query(user, state, town_id, found))
 
 
 def households_count(query: sa.Select) -> int:
@@ -227,10 +230,10 @@ def households_count(query: sa.Select) -> int:
 
 
 def orders_table(
-    user: User, state: str | None = None, town_id: int | None = None
+    user: User, state: str | None = None, town_id: int | None = None, found: dict | None = None
 ) -> tuple[list[str], Iterator[list]]:
-    """Orders in the user's scope (optionally by state and town)."""
-    query = _orders_query(user, state, town_id)
+    """Orders in the user's scope (optionally by state, town and the orders board's other filters)."""
+    query = _orders_query(user, state, town_id, found)
     header = [
         _("Order number"),
         _("Item number"),
