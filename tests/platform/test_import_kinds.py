@@ -145,7 +145,7 @@ def test_a_volunteer_already_registered_is_updated_not_duplicated(world, app):
     with app.test_request_context():
         volunteer_service.register(volunteer_service.Registration(
             "signed_up", "secret-pass-1", "早报名", person(501, date(1990, 1, 1)), "13911112222",
-            world["longquan"].id, ("daily_care",)))
+            world["longquan"].id, ("daily_care",), availability=0b111))
     db.session.commit()
     before = count(Volunteer)
     status = run(volunteers_workbook([volunteer(1)]), world["city"], {"volunteer_status": "approved"})
