@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from socialforce.platform.extensions import db
+from socialforce.platform.imports.rules import HELP_SHEET, KINDS, REFERENCE_SHEET
 from tests.conftest import csrf_token, login
 
 USERS = ("city", "town1", "agency1", "worker1", "unit1", "cadre1", "volunteer1")
@@ -24,7 +25,7 @@ ASCII_ALLOWED = {"socialforce", "english", "ndcg", "hsds", "csv", "xlsx", "excel
                  "smtp", "uscc", "api", "url", "demo"}
 # on English pages: the language switch, the import workbook's sheet names (names in the file) and the term
 # printed on registration certificates
-CJK_ALLOWED = {"中文", "填写说明", "家庭", "成员", "服务事项", "统一社会信用代码"}
+CJK_ALLOWED = {"中文", HELP_SHEET, REFERENCE_SHEET, "统一社会信用代码", *(kind.sheet for kind in KINDS.values())}
 URL = re.compile(r"https?://\S+")
 MASKED_NAME = re.compile(r"[\u3400-\u9fff][*＊]+")
 MAX_PAGES = 40
