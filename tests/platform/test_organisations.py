@@ -13,10 +13,12 @@ from socialforce.platform import crypto
 from socialforce.platform.extensions import db
 from socialforce.platform.localtime import today
 from socialforce.platform.models import (
+    Agency,
     AuditLog,
     Contract,
     MemberRole,
     Pairing,
+    PairingUnit,
     ProviderKind,
     ProviderMember,
     ProviderStatus,
@@ -96,7 +98,7 @@ def test_every_bad_agency_field_is_reported_at_once_and_nothing_is_written():
     assert set(refused.value.errors) == {"name", "credit_code", "licence_no", "contact_name", "contact_phone",
                                          "town_id", "town_ids", "lat"}
     assert "校验" in refused.value.errors["credit_code"]  # the check character, in the user's language
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(orgs.Agency)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Agency)) == 0
 
 
 @pytest.mark.parametrize(("code", "reason"), [("91350100M000100Y4", "length"), ("91350100M000100I43", "characters"),
@@ -128,7 +130,7 @@ def test_a_duplicate_credit_code_or_licence_is_refused_naming_the_holder():
 def test_the_unique_index_catches_a_duplicate_the_check_missed():
     actor = city()
     orgs.create_agency(agency_input(), actor)
-    db.session.add(orgs.Agency(provider_id=factories.provider(ProviderKind.agency).id, credit_code=CODE,
+    db.session.add(Agency(provider_id=factories.provider(ProviderKind.agency).id, credit_code=CODE,
                                licence_no="other", contact_name="某"))
     with pytest.raises(sa.exc.IntegrityError):
         db.session.flush()
@@ -269,14 +271,14 @@ def test_a_charge_landing_after_the_check_still_cannot_slip_under_the_new_hours(
     actor = city()
     agency = orgs.create_agency(agency_input(), actor)
     contract = orgs.create_contract(agency, contract_input(), actor)
-    real_check = orgs._check_contract
+    real_check = orgs.contracts._check_contract
 
     def check_then_charge(*args, **kwargs):
         clean = real_check(*args, **kwargs)
         db.session.execute(sa.update(Contract).where(Contract.id == contract.id).values(used_hours=2000.0))
         return clean
 
-    monkeypatch.setattr(orgs, "_check_contract", check_then_charge)
+    monkeypatch.setattr(orgs.contracts, "_check_contract", check_then_charge)
     with pytest.raises(orgs.OrganisationInvalid) as refused:
         orgs.update_contract(contract, contract_input(purchased_hours=1500.0), actor)
     assert "2000.0" in refused.value.errors["purchased_hours"]
@@ -381,7 +383,7 @@ def test_a_pairings_own_quota_overrides_the_units_in_the_quota_count():
                               staff, today())
     orgs.create_pairing(pairing_input(factories.household(), unit), staff, today())
     quota = db.session.execute(sa.select(Pairing.id, Pairing.quota()).join(
-        orgs.PairingUnit, orgs.PairingUnit.provider_id == Pairing.provider_id).order_by(Pairing.id)).all()
+        PairingUnit, PairingUnit.provider_id == Pairing.provider_id).order_by(Pairing.id)).all()
     assert [q for _id, q in quota] == [1, 2]
     orgs.update_pairing(own, None, None, False, staff)
     assert own.monthly_visit_quota is None

@@ -1,6 +1,6 @@
 """Staff pages for organisations: agencies, pairing units and agencies' contracts (city staff only), and pairings
 (town staff: their own town's households; city staff: all). Thin: parse the form, call one service in
-services/organisations.py, commit, render or redirect. A refused form is shown again with what was typed and every
+services/organisations/, commit, render or redirect. A refused form is shown again with what was typed and every
 message next to its field (status 400)."""
 from __future__ import annotations
 
