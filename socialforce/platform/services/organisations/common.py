@@ -20,10 +20,15 @@ from socialforce.platform.models import (
     User,
 )
 from socialforce.platform.services import ServiceError
-from socialforce.platform.services.provider_profiles import MAX_FROM_TOWN_KM, ProfileInvalid
+from socialforce.platform.services.provider_profiles import (  # the same limits as a provider's own profile
+    CONTACT_MAX,
+    CONTACT_MIN,
+    MAX_FROM_TOWN_KM,
+    NAME_MAX,
+    NAME_MIN,
+    ProfileInvalid,
+)
 
-NAME_MIN, NAME_MAX = 2, 100
-CONTACT_MIN, CONTACT_MAX = 2, 40
 LICENCE_MIN, LICENCE_MAX = 4, 40
 DEPARTMENT_MAX = 100
 CODE_MIN, CODE_MAX = 2, 40
