@@ -19,8 +19,6 @@ from socialforce.platform.models import (
 from socialforce.platform.services import audit, matching
 from socialforce.platform.services.organisations.common import (
     AGENCY_RADIUS_KM,
-    CONTACT_MAX,
-    CONTACT_MIN,
     CREDIT_CODE_ERRORS,
     LICENCE_MAX,
     LICENCE_MIN,
@@ -36,6 +34,7 @@ from socialforce.platform.services.organisations.common import (
     _snapshot,
     require_city_staff,
 )
+from socialforce.platform.services.provider_profiles import CONTACT_MAX, CONTACT_MIN
 
 
 @dataclass(frozen=True)

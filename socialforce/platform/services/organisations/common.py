@@ -21,8 +21,6 @@ from socialforce.platform.models import (
 )
 from socialforce.platform.services import ServiceError
 from socialforce.platform.services.provider_profiles import (  # the same limits as a provider's own profile
-    CONTACT_MAX,
-    CONTACT_MIN,
     MAX_FROM_TOWN_KM,
     NAME_MAX,
     NAME_MIN,
