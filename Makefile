@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 DEMO_SCALE ?= 0.01
 
-.PHONY: install run test lint translations extract-messages clean axe
+.PHONY: install run test lint translations extract-messages clean axe screenshots
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -37,6 +37,10 @@ run: install translations
 
 test: install translations lint axe
 	$(BIN)/pytest
+
+# refresh docs/screenshots/ (the README's pictures) from the browser tests
+screenshots: install translations
+	SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q tests/browser/test_screens.py
 
 # axe-core for the accessibility scan of the browser tests (skipped without it or without npm)
 axe:

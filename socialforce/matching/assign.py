@@ -105,7 +105,7 @@ def solve_batch(items: Sequence[Item], index: MatchIndex, k: int = TOP_K,
                        res.streamed_items, table, pro_rata_bound=res.bound,
                        partially_served_items=int(((served > 0) & (served < demand)).sum()),
                        hopeless_teams=int((whole & (demand == 0)).sum()),
-                       dropped_short_teams=dropped, repair_loss=res.value - assignment.utility)
+                       dropped_short_teams=dropped, repair_loss=float(res.weight @ (res.flow - flow)))
 
 
 def assign(items: Sequence[Item], index: MatchIndex, k: int = TOP_K, table: CandidateTable | None = None,
