@@ -15,7 +15,8 @@ from config import BASE_DIR
 from socialforce.platform import queue
 from socialforce.platform.extensions import db
 
-REDIS_URL = "redis://127.0.0.1:6379/5"
+# TEST_REDIS_URL lets two test runs on one machine use different Redis databases
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
 
 
 def redis_available() -> bool:
