@@ -31,6 +31,7 @@ from socialforce.portals.provider.access import ADMIN_ROLES
 from socialforce.portals.routing import GET, POST
 
 WORKER_ROLE_OF_ADMIN = {Role.agency_admin: MemberRole.social_worker, Role.unit_admin: MemberRole.cadre}
+VISITING_ROLES = (Role.social_worker, Role.cadre)  # only a visit's own worker checks in and out (as on its page)
 
 
 def _detail(order: Order) -> dict:
@@ -99,7 +100,7 @@ def visit_list(args: dict):
 @_errors(*WRITE_ERRORS)
 def visit_checkin(body: dict, visit_id: int):
     """Check in to my visit (its worker; from an hour before it starts), with my position if I give it."""
-    return check(require("provider:write"), visit_id, "checkin", body)
+    return check(require("provider:write", VISITING_ROLES), visit_id, "checkin", body)
 
 
 @idempotent
@@ -109,7 +110,7 @@ def visit_checkin(body: dict, visit_id: int):
 @_errors(*WRITE_ERRORS)
 def visit_checkout(body: dict, visit_id: int):
     """Check out of my visit (its worker), with my position and notes."""
-    return check(require("provider:write"), visit_id, "checkout", body)
+    return check(require("provider:write", VISITING_ROLES), visit_id, "checkout", body)
 
 
 @idempotent
