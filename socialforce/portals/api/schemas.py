@@ -249,7 +249,8 @@ class AvailabilityBody(Schema):
 
 
 class WaitlistResult(Schema):
-    """My place on a task's waitlist (none: not on it) and whether I hold a place."""
+    """My entry on a task's waitlist (none: never on it), my place in the queue while waiting, and whether I hold a
+    place."""
 
     task_id = fields.Integer(required=True)
     waitlist_state = fields.String(allow_none=True, required=True)

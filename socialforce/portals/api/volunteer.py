@@ -63,7 +63,7 @@ def availability_save(body: dict):
 def _waitlist_result(task_id: int, me: Volunteer) -> dict:
     entry = waitlist.entry_of(task_id, me)
     return {"task_id": task_id, "waitlist_state": str(entry.state) if entry else None,
-            "position": waitlist.position(entry) if entry else None,
+            "position": (waitlist.position(entry) or None) if entry else None,  # None unless waiting
             "offer_expires_at": entry.offer_expires_at if entry else None,
             "signed_up": dispatch.signed_up_task(task_id, me) is not None}
 
