@@ -57,7 +57,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_5xx_every_answer_conforms_and_listings_show_only_own_objects(case, app):
     COUNTS["cases"] += 1
-    OPERATIONS.add(f"{case.method} {case.operation.path}")
+    OPERATIONS.add(f"{case.operation.method.upper()} {case.operation.path}")
     listing = app.config["API_FUZZ_LISTINGS"].get(case.operation.path) if case.method == "GET" else None
     for name, secret in app.config["API_FUZZ_TOKENS"].items():
         COUNTS["calls"] += 1

@@ -8,9 +8,11 @@ import re
 
 import pytest
 
+from socialforce.platform.extensions import db
 from socialforce.platform.models import Role
 from socialforce.platform.services import api_tokens
 from tests.portals.api_support import bearer, token_for
+from tests.security.filling import discard_uploads, import_token
 from tests.security.support import (
     AGENCY,
     STAFF,
@@ -64,6 +66,7 @@ API_POLICY: dict[str, tuple[str | None, frozenset, tuple[str, ...]]] = {
     "staff_item_dispatch": ("staff", STAFF, ("staff.item_dispatch",)),
     "staff_orders": ("staff", STAFF, ("staff.orders_board",)),
     "staff_dashboard": ("staff", STAFF, ("staff.dashboard_page",)),
+    "staff_import": ("staff", STAFF, ("staff.import_status",)),
 }
 # A valid body for each write, so that a refusal is about the token and never about the body.
 BODIES = {
@@ -105,7 +108,7 @@ def test_the_api_policy_covers_every_route_and_grants_no_more_than_the_portal_pa
         "volunteer_task_signup", "volunteer_waitlist_join", "volunteer_waitlist_leave", "volunteer_waitlist_confirm"}
 
 
-def _call(client, method: str, rule: str, endpoint: str, value: int | None, headers: dict):
+def _call(client, method: str, rule: str, endpoint: str, value: int | str | None, headers: dict):
     url = re.sub(r"<[^>]+>", str(value), rule) if value is not None else rule
     return client.open(url, method=method, json=BODIES.get(endpoint) if method == "POST" else None, headers=headers)
 
@@ -113,6 +116,15 @@ def _call(client, method: str, rule: str, endpoint: str, value: int | None, head
 @pytest.mark.slow
 def test_every_route_for_every_roles_token_and_scope_matches_the_policy(demo, app, client):
     found = personal_secrets()
+    uploads = {name: import_token(user(name)) for name in ("city", "town1", "town2")}  # an import is its uploader's
+    db.session.commit()
+    try:
+        _walk(app, client, found, uploads)
+    finally:
+        discard_uploads(uploads)
+
+
+def _walk(app, client, found: set[str], uploads: dict[str, str]) -> None:
     routes = _api_routes(app)
     failures: list[str] = []
     cells = 0
@@ -165,7 +177,11 @@ def test_every_route_for_every_roles_token_and_scope_matches_the_policy(demo, ap
                                             f"{body['total']} != {len(mine)}")
                     continue
                 kind, portal = params[0], PORTAL_OF_AREA[need]
-                own = owned_ids(kind, u, portal)[:1]
+                if kind == "token":
+                    own = [uploads[username]] if username in uploads else []
+                    foreign = [token for name, token in uploads.items() if name != username][:1]
+                else:
+                    own, foreign = owned_ids(kind, u, portal)[:1], foreign_ids(kind, u, portal, limit=1)
                 if not allowed:
                     expect(cell, _call(client, method, rule, endpoint, (own or [1])[0], headers), {403})
                     continue
@@ -177,7 +193,7 @@ def test_every_route_for_every_roles_token_and_scope_matches_the_policy(demo, ap
                         expect(f"{cell} task {value}", response, {200, 404, 409, 422})
                     else:
                         expect(f"{cell} own {value}", response, {200, 201, 409, 422})
-                for value in foreign_ids(kind, u, portal, limit=1):
+                for value in foreign:
                     expect(f"{cell} foreign {value}", _call(client, method, rule, endpoint, value, headers), {404})
     assert not failures, "\n".join(failures[:40]) + f"\n({len(failures)} of {cells} cells)"
     assert cells > 900

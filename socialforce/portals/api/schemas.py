@@ -474,3 +474,34 @@ class Dashboard(Schema):
     category = fields.String(allow_none=True, required=True)
     headline = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True), required=True)
     tables = fields.List(fields.Nested(DashboardTable), required=True)
+
+
+class ImportProgress(Schema):
+    stage = fields.String(required=True)
+    done = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+
+
+class Job(Schema):
+    """A background job's state and progress (as on the jobs page)."""
+
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    state = fields.String(required=True)
+    phase = fields.String(required=True)
+    done = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+    percent = fields.Integer(required=True)
+    attempts = fields.Integer(required=True)
+    error = fields.String(allow_none=True, required=True)
+    result = fields.Dict(keys=fields.String(), values=fields.Raw(), allow_none=True, required=True)
+
+
+class ImportStatus(Schema):
+    """One of my imports: its state (uploaded, valid, invalid, running, done, failed), progress, rows written per
+    table and its latest background job."""
+
+    state = fields.String(allow_none=True, required=True)
+    progress = fields.Nested(ImportProgress, allow_none=True, required=True)
+    written = fields.Dict(keys=fields.String(), values=fields.Integer(), allow_none=True, required=True)
+    job = fields.Nested(Job, allow_none=True, required=True)

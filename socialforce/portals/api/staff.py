@@ -1,9 +1,11 @@
 """Civil-affairs staff's resources of /api/v1 beyond the household list (views.py): a household with its members
-(masked; no reveal through the API), service items, the ranking with reasons, dispatch, the orders board and the
-dashboard figures. Scoping is the staff portal's (`platform/scoping.py`: town staff their town, city staff all)."""
+(masked; no reveal through the API), service items, the ranking with reasons, dispatch, the orders board, the
+dashboard figures and an import's status. Scoping is the staff portal's (`platform/scoping.py`: town staff their
+town, city staff all; an import is its uploader's own)."""
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask import abort
 from flask_babel import gettext as _
 from marshmallow import RAISE
 from sqlalchemy.orm import selectinload
@@ -14,8 +16,10 @@ from socialforce.platform.models import Frequency, Order, Priority, Provider, Se
 from socialforce.platform.scoping import get_household_or_404, get_item_or_404
 from socialforce.platform.services import (
     ServiceError,
+    background,
     dashboard,
     dispatch,
+    imports,
     items,
     matching,
     order_search,
@@ -171,6 +175,18 @@ def dashboard_figures(args: dict):
                        for t in data.tables.values()]}
 
 
+@bp.response(200, s.ImportStatus)
+@_errors(*ERRORS)
+def import_status(token: str):
+    """The state and progress of one of my imports (by its upload token), with its background job's status."""
+    user = require("staff:read")
+    upload = imports.get_upload(token, user) or abort(404)
+    status = upload.status()
+    job = background.latest_for(token, user)
+    return {"state": status.get("state"), "progress": status.get("progress"), "written": status.get("written"),
+            "job": background.as_status(job) if job is not None else None}
+
+
 ROUTES = [  # (rule, endpoint, view, methods)
     ("/staff/households/<int:household_id>", "staff_household", household_detail, GET),
     ("/staff/households/<int:household_id>/items", "staff_item_create", item_create, POST),
@@ -179,4 +195,5 @@ ROUTES = [  # (rule, endpoint, view, methods)
     ("/staff/items/<int:item_id>/dispatch", "staff_item_dispatch", item_dispatch, POST),
     ("/staff/orders", "staff_orders", orders_board, GET),
     ("/staff/dashboard", "staff_dashboard", dashboard_figures, GET),
+    ("/staff/imports/<token>", "staff_import", import_status, GET),
 ]
