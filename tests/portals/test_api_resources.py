@@ -261,3 +261,18 @@ def test_dashboard_figures_are_the_services_and_bad_periods_are_refused(client):
     refused = _problem(client.get("/api/v1/staff/dashboard?from=2026-05-01&to=2026-04-01", headers=headers), 422)
     assert _paths(refused) == ["query/to"]
     assert _paths(_problem(client.get("/api/v1/staff/dashboard?from=May", headers=headers), 422)) == ["query/from"]
+
+
+def test_field_messages_speak_the_callers_language(client):
+    _volunteer("vol")
+    db.session.commit()
+    headers = bearer(token_for("vol"))
+    bad = {"availability": 1 << 21, "extra": 1}
+    zh = _problem(client.post("/api/v1/volunteer/profile/availability", json=bad, headers=headers), 422)
+    assert {e["path"]: e["message"] for e in zh["errors"]} == {
+        "json/availability": "请输入 0 至 2097151 之间的值。", "json/extra": "此处不接受该字段。"}
+    u = user("vol")
+    u.locale = "en"
+    db.session.commit()
+    en = _problem(client.post("/api/v1/volunteer/profile/availability", json={}, headers=headers), 422)
+    assert en["errors"] == [{"path": "json/availability", "message": "This field is required."}]

@@ -6,6 +6,8 @@ from flask import Response, json, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
+from socialforce.portals.api.field_messages import localise
+
 PROBLEM_TYPE = "application/problem+json"
 API_PREFIX = "/api/"
 
@@ -55,7 +57,7 @@ def field_errors(messages: dict) -> list[dict]:
                 walk(value, [*path, str(key)])
         elif isinstance(node, list) and node and all(isinstance(m, str) for m in node):
             for message in node:
-                found.append({"path": "/".join(path), "message": message})
+                found.append({"path": "/".join(path), "message": localise(message)})
         elif isinstance(node, list):
             for index, value in enumerate(node):
                 walk(value, [*path, str(index)])
