@@ -90,6 +90,9 @@ MESSAGES = {
     "visit_missed": _l("Visit #%(visit_id)s was missed"),
     "volunteer_registration_pending": _l("A new volunteer registration (#%(provider_id)s) in %(town)s awaits "
                                          "your review"),
+    "certification_pending": _l("Volunteer certificates in %(town)s await your verification"),
+    "hours_pending": _l("Volunteer service hours in %(town)s await your confirmation"),
+    "village_need_pending": _l("Needs recorded by village assistants in %(town)s await your approval"),
     "volunteer_approved": _l("Your volunteer registration was approved"),
     "volunteer_rejected": _l("Your volunteer registration was not approved"),
     "volunteer_signup_id_taken": _l("A volunteer sign-up in %(town)s used the ID number of registered volunteer "
