@@ -53,7 +53,7 @@ def init_app(app: Flask) -> None:
     cache.init_app(app, config=settings(app))
     if not sa.event.contains(sa.orm.Session, "after_commit", _bump_committed):
         sa.event.listen(sa.orm.Session, "after_commit", _bump_committed)
-        sa.event.listen(sa.orm.Session, "after_rollback", _forget_uncommitted)
+        sa.event.listen(sa.orm.Session, "after_soft_rollback", _forget_uncommitted)  # also with no SQL sent
 
 
 def backend_name() -> str:
@@ -107,10 +107,14 @@ def bump(name: str) -> str | None:
 
 
 def bump_after_commit(name: str) -> None:
-    """Bump `name` again once the current transaction commits (never if it rolls back)."""
+    """Bump `name` once the current transaction commits (never if it rolls back); at once outside a transaction."""
     from socialforce.platform.extensions import db
 
-    db.session().info.setdefault(_PENDING_KEY, set()).add(name)
+    session = db.session()
+    if not session.in_transaction():
+        bump(name)
+        return
+    session.info.setdefault(_PENDING_KEY, set()).add(name)
 
 
 def _bump_committed(session) -> None:
@@ -120,5 +124,6 @@ def _bump_committed(session) -> None:
             bump(name)
 
 
-def _forget_uncommitted(session) -> None:
-    session.info.pop(_PENDING_KEY, None)
+def _forget_uncommitted(session, previous_transaction) -> None:
+    if previous_transaction.parent is None:  # the whole transaction, not a savepoint within it
+        session.info.pop(_PENDING_KEY, None)
