@@ -26,6 +26,7 @@ import secrets
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm  # noqa: F401 - sa.orm.Session below
 from flask import Flask, current_app
 from flask_caching import Cache
 
