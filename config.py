@@ -70,6 +70,13 @@ class Config:
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
     PAGE_SIZE = 25
     DASHBOARD_CACHE_SECONDS = int(os.environ.get("DASHBOARD_CACHE_SECONDS", "60"))  # 0: build on every view
+    # The cache every process shares (socialforce/platform/caching.py, Flask-Caching): Redis when CACHE_REDIS_URL
+    # (or REDIS_URL) is set, else files under CACHE_DIR (instance/cache) shared by the processes of one machine.
+    CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL") or os.environ.get("REDIS_URL")
+    CACHE_TYPE = os.environ.get("CACHE_TYPE") or ("RedisCache" if CACHE_REDIS_URL else "FileSystemCache")
+    CACHE_DIR = os.environ.get("CACHE_DIR") or str(INSTANCE_DIR / "cache")
+    CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "socialforce:")
+    CACHE_DEFAULT_TIMEOUT = int(os.environ.get("CACHE_DEFAULT_TIMEOUT", "300"))
     RESPONSE_DEADLINE_HOURS = 48
     # Implausible visits (services/visits.plausibility_flags) are accepted but flagged for the staff confirming hours.
     VISIT_MIN_MINUTES = int(os.environ.get("VISIT_MIN_MINUTES", "10"))  # a check-out sooner after check-in
@@ -132,6 +139,8 @@ class TestingConfig(Config):
     TESTING = True
     SQLALCHEMY_DATABASE_URI = _database_url("test.db")
     DASHBOARD_CACHE_SECONDS = 0
+    # One process's memory unless a test's environment names a shared cache (its gunicorn processes do).
+    CACHE_TYPE = os.environ.get("CACHE_TYPE") or ("RedisCache" if Config.CACHE_REDIS_URL else "SimpleCache")
     SECRET_KEY = "test-secret"
     # Jobs run in-process; a test's worker process (QUEUE_IMMEDIATE=0) and its app (override) use a real queue.
     QUEUE_IMMEDIATE = os.environ.get("QUEUE_IMMEDIATE", "1") == "1"
