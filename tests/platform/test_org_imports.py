@@ -1,4 +1,4 @@
-"""Imports of social-work agencies, pairing units, government-purchase contracts and pairings."""
+"""Imports of villages, social-work agencies, pairing units, government-purchase contracts and pairings."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from socialforce.platform.models import (
     PairingUnit,
     Provider,
     ProviderStatus,
+    Village,
 )
 from socialforce.platform.services import imports as service
 from socialforce.platform.services import organisations as orgs
@@ -282,3 +283,49 @@ def test_the_template_has_a_sheet_per_organisation_kind_with_its_headers(world, 
     kind = KINDS[key]
     header = [cell.value for cell in book[kind.sheet][1]]
     assert header == [c.header + ("*" if c.required else "") for c in kind.columns]
+
+
+# ------------------------------------------------------------------ villages
+
+def test_villages_are_imported_with_the_households_that_live_in_them(world):
+    town = world["longquan"]
+    data = organisations_workbook(
+        villages=[("龙泉街道", "善国社区", "", ""), ("龙泉街道", "北辛社区", 35.09, 117.16)],
+        households=[("H010", "龙泉街道", "善国社区", "孙七", "善国社区1号", ""),
+                    ("H011", "龙泉街道", "北辛社区", "周八", "北辛社区2号", "")])
+    status = run(data, world["city"])
+    assert status["state"] == "done", status.get("errors")
+    assert status["written"]["villages"] == 2 and status["written"]["households"] == 2
+    shanguo = db.session.scalar(sa.select(Village).where(Village.name == "善国社区"))
+    assert (shanguo.town_id, shanguo.lat, shanguo.lon) == (town.id, town.lat, town.lon)  # the town's centre
+    assert db.session.scalar(sa.select(Household.village_id).where(Household.code == "H010")) == shanguo.id
+    beixin = db.session.scalar(sa.select(Village).where(Village.name == "北辛社区"))
+    assert (beixin.lat, beixin.lon) == (35.09, 117.16)
+    before = count(Village)
+    _upload, again = check(data, world["city"])
+    assert again["state"] == "nothing_new" and again["existing"]["villages"] == 2 and count(Village) == before
+
+
+def test_bad_village_rows_are_refused_each_with_its_cell(world):
+    rows = [
+        ("龙泉街道", "善国社区", "", ""),  # 2 valid
+        ("不存在镇", "某村", "", ""),  # 3
+        ("龙泉街道", "善国社区", "", ""),  # 4 same as row 2
+        ("龙泉街道", "远方村", 39.9, 116.4),  # 5 Beijing: far from the town
+        ("龙泉街道", "半村", 35.0, ""),  # 6 latitude without longitude
+        ("龙泉街道", "坏村", "北纬", "东经"),  # 7 not numbers
+        ("荆河街道", "别镇村", "", ""),  # 8 town staff: another town
+    ]
+    before = count(Village)
+    _upload, status = check(organisations_workbook(villages=rows), world["town"])
+    assert status["state"] == "invalid"
+    assert errors(status) == {
+        ("村居", 3, "镇街", "unknown_town"),
+        ("村居", 4, "村居名称", "duplicate_in_file"),
+        ("村居", 5, "纬度", "bad_place"),
+        ("村居", 6, "纬度", "bad_place"),
+        ("村居", 7, "纬度", "bad_place"),
+        ("村居", 7, "经度", "bad_place"),
+        ("村居", 8, "镇街", "other_town"),
+    }
+    assert count(Village) == before

@@ -23,6 +23,7 @@ from socialforce.platform.imports.rules import (
     PAIRINGS,
     PAYMENTS,
     UNITS,
+    VILLAGES,
     VOLUNTEERS,
     Kind,
 )
@@ -48,7 +49,7 @@ class Family:
 
 
 FAMILIES: tuple[Family, ...] = (
-    Family("households", (HOUSEHOLDS, MEMBERS, ITEMS), households.validate, households.write, "import_households"),
+    Family("households", (VILLAGES, HOUSEHOLDS, MEMBERS, ITEMS), households.validate, households.write, "import_households"),
     Family(
         "organisations",
         (AGENCIES, UNITS, CONTRACTS, PAIRINGS),

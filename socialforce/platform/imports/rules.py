@@ -45,6 +45,17 @@ class Kind:
         return self.by_key[key]
 
 
+VILLAGES = Kind(
+    "villages",
+    "村居",
+    "村居名称",
+    (
+        Column("town", "镇街", True, 40),
+        Column("name", "村居名称", True, 60),
+        Column("lat", "纬度"),
+        Column("lon", "经度"),
+    ),
+)
 HOUSEHOLDS = Kind(
     "households",
     "家庭",
@@ -188,12 +199,13 @@ PAIRINGS = Kind(
 )
 KINDS: dict[str, Kind] = {
     k.key: k
-    for k in (HOUSEHOLDS, MEMBERS, ITEMS, AGENCIES, UNITS, CONTRACTS, PAIRINGS, VOLUNTEERS, PAYMENTS, CORRECTIONS)
+    for k in (HOUSEHOLDS, MEMBERS, ITEMS, VILLAGES, AGENCIES, UNITS, CONTRACTS, PAIRINGS, VOLUNTEERS, PAYMENTS, CORRECTIONS)
 }
 # Which kind a sheet holds is decided by the first kind whose signature is among its headers, most specific first
 # (a payment or correction sheet may also carry 户主姓名, the households' signature; a contract sheet carries
 # 服务类别, the service items' signature).
 DETECTION_ORDER: tuple[Kind, ...] = (
+    VILLAGES,
     AGENCIES,
     UNITS,
     CONTRACTS,
@@ -360,6 +372,11 @@ HEADER_SYNONYMS = {
     "金额(元)": "金额",
     "发放金额(元)": "金额",
     "实物内容": "实物",
+    # villages
+    "村(居)名称": "村居名称",
+    "村(社区)名称": "村居名称",
+    "村居委会名称": "村居名称",
+    "村名": "村居名称",
     # organisations, contracts and pairings
     "社工机构名称": "机构名称",
     "机构全称": "机构名称",
@@ -415,6 +432,7 @@ def kind_label(key: str) -> str:
         "volunteers": _("Volunteers"),
         "payments": _("Material-assistance payments"),
         "corrections": _("Corrections"),
+        "villages": _("Villages and communities"),
         "agencies": _("Social-work agencies"),
         "units": _("Pairing units"),
         "contracts": _("Government-purchase contracts"),
@@ -509,6 +527,10 @@ def _organisation_messages(params: dict) -> dict:
         return params.get("categories_zh" if str(get_locale() or "zh").startswith("zh") else "categories_en", "")
 
     return {
+        "bad_place": lambda: _(
+            "Enter latitude and longitude in decimal degrees within %(km)s km of the town's centre, or neither.",
+            **params,
+        ),
         "city_staff_only": lambda: _(
             "Only city civil-affairs staff import agencies, pairing units and contracts."
         ),

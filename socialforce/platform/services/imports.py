@@ -301,7 +301,7 @@ def written_summary(written: dict[str, int]) -> str:
     parts = [f"{kind_label(key)} {written[key]}" for key in KINDS if written.get(key)]
     if written.get("volunteers_updated"):
         parts.append(_("volunteers updated %(n)s", n=written["volunteers_updated"]))
-    for key in ("agencies", "units", "contracts", "pairings"):
+    for key in ("villages", "agencies", "units", "contracts", "pairings"):
         if written.get(f"{key}_updated"):
             parts.append(_("%(kind)s updated %(n)s", kind=kind_label(key), n=written[f"{key}_updated"]))
     if written.get("enrollments"):

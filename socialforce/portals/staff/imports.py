@@ -31,6 +31,7 @@ class UploadForm(FlaskForm):
         default="",
         choices=[
             SelectChoice("", _l("Detect from the header row")),
+            SelectChoice("villages", _l("Villages and communities")),
             SelectChoice("households", _l("Households")),
             SelectChoice("members", _l("Members")),
             SelectChoice("items", _l("Service items")),
