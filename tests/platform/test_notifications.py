@@ -358,6 +358,11 @@ def test_every_kind_of_notice_reaches_the_smtp_server_and_the_gateway(all_channe
             assert request == {**request, "template_code": "SMS_100", "template_params": {"text": f"{text}\n/inbox/"}}
 
 
+def test_every_kind_has_a_text_a_settings_label_and_a_role_that_may_choose_its_channels():
+    chosen_by_some_role = set().union(*notification_prefs.ROLE_KINDS.values())
+    assert set(notifications.MESSAGES) == set(notification_prefs.KIND_LABELS) == chosen_by_some_role
+
+
 def test_free_text_goes_through_the_text_template_and_the_address_hooks_still_work(gateway, smtp):
     u = user()
     SmsSender(gateway.url, APP_KEY, APP_SECRET, "滕州民政", TEMPLATES, phone_of=lambda _u: "13700000007").send(

@@ -68,6 +68,9 @@ def _portal_user(role: Role) -> User:
     if role in (Role.city_staff, Role.town_staff):
         town_id = factories.town("longquan").id if role == Role.town_staff else None
         return make_user(f"u-{role.value}", role, town_id=town_id)
+    if role == Role.village_assistant:
+        h = factories.household()
+        return make_user(f"u-{role.value}", role, town_id=h.town_id, village_id=h.village_id)
     kind = {Role.agency_admin: ProviderKind.agency, Role.unit_admin: ProviderKind.unit,
             Role.volunteer: ProviderKind.volunteer}[role]
     provider_id = (factories.volunteer().provider_id if role == Role.volunteer
@@ -238,7 +241,7 @@ def test_city_staff_list_failed_and_dropped_messages_with_reasons_and_filters(cl
 
 
 @pytest.mark.parametrize("role", [Role.city_staff, Role.town_staff, Role.agency_admin, Role.unit_admin,
-                                  Role.volunteer])
+                                  Role.volunteer, Role.village_assistant])
 def test_every_role_has_a_settings_page_with_its_own_kinds_of_notice(app, client, monkeypatch, role):
     monkeypatch.setitem(app.config, "NOTIFY_CHANNELS", ["log", "email", "sms"])
     u = _portal_user(role)
@@ -251,6 +254,10 @@ def test_every_role_has_a_settings_page_with_its_own_kinds_of_notice(app, client
     staff_only = 'id="email-volunteer_registration_pending"' in html
     assert staff_only == (role in (Role.city_staff, Role.town_staff))
     assert ('id="email-task_published"' in html) == (role == Role.volunteer)
+    assert ('id="email-waitlist_offer"' in html) == (role == Role.volunteer)
+    assert ('id="email-hours_pending"' in html) == staff_only
+    assert ('id="email-order_completed"' in html) == (role in (Role.city_staff, Role.town_staff,
+                                                                Role.village_assistant))
     assert 'href="/inbox/settings"' in client.get("/inbox/").get_data(as_text=True)
 
 
