@@ -123,6 +123,9 @@ class Config:
     CERTIFICATE_CONTACT = os.environ.get("CERTIFICATE_CONTACT", "滕州市民政局社会救助服务中心")
     # The household's one-question satisfaction link (services/feedback_links.py): how long it stays valid.
     FEEDBACK_LINK_DAYS = int(os.environ.get("FEEDBACK_LINK_DAYS", "14"))
+    # One-time codes and set-password links (services/one_time_codes.py): a daily job deletes those expired more
+    # than this many days ago (used, voided or never used alike; the audit log keeps who issued and used them).
+    ONE_TIME_CODE_RETENTION_DAYS = int(os.environ.get("ONE_TIME_CODE_RETENTION_DAYS", "30"))
     TESTING = False
     DEBUG = False
 

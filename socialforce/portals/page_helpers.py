@@ -5,14 +5,17 @@ The words themselves (one label per stored code) are in `platform/labels.py`, wh
 only presents them, so it stays in the portals."""
 from __future__ import annotations
 
-from flask import Flask, current_app
+from datetime import datetime, timedelta
+
+from flask import Flask, current_app, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice
 
 from socialforce.platform import localtime
 from socialforce.platform.extensions import db
 from socialforce.platform.i18n import select_locale
-from socialforce.platform.inputs import PAGE_SIZES, page_number, page_size
+from socialforce.platform.inputs import PAGE_SIZES, page_number, page_size, parse_date
 from socialforce.platform.labels import (
     CERTIFICATE_LEVEL,
     FEATURE_NAMES,
@@ -132,6 +135,23 @@ def user_identity(user) -> tuple[str, str]:
     elif getattr(user, "town", None) is not None:
         organisation = bilingual(user.town)
     return name, organisation
+def day_range_args(errors: dict[str, str], start: str = "date_from",
+                   end: str = "date_to") -> tuple[datetime | None, datetime | None]:
+    """A list filter's local days from ?date_from=&date_to= (YYYY-MM-DD) as naive-UTC [since, until); a bad or
+    reversed date gets a message in `errors` under its field and is ignored."""
+    days = {}
+    for name in (start, end):
+        raw = (request.args.get(name) or "").strip()
+        days[name] = parse_date(raw)
+        if raw and days[name] is None:
+            errors[name] = _("Enter a date as YYYY-MM-DD.")
+    if days[start] and days[end] and days[end] < days[start]:
+        errors[end] = _("The end date is before the start date.")
+        days[end] = None
+    return (localtime.day_start(days[start]) if days[start] else None,
+            localtime.day_start(days[end] + timedelta(days=1)) if days[end] else None)
+
+
 def paginated(query, page: int | None = None, **kwargs):
     """One page of a select for a long list: ?page= (or `page`) and ?per_page= (bounded) from the URL, over
     db.paginate."""

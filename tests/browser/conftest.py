@@ -104,7 +104,8 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     log_path = ARTIFACTS / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "SOCIALFORCE_"))}
     env.update(DATABASE_URL=f"sqlite:///{db_path}", SOCIALFORCE_ENV="development", SOCIALFORCE_INSTANCE=str(folder),
-               PYTHONUNBUFFERED="1")  # the instance folder's own random keys, as `make run` uses
+               PYTHONUNBUFFERED="1",  # the instance folder's own random keys, as `make run` uses
+               VISIT_MIN_MINUTES="0")  # journeys check out seconds after check-in: not flagged as too short
     port = _free_port()
     with open(log_path, "w") as log:
         _flask(env, "db", "upgrade", log=log)

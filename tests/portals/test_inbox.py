@@ -175,6 +175,65 @@ def test_city_staff_see_and_retry_undelivered_messages(client):
     assert "This message is not waiting for a retry." in html and "Every message has been delivered" in html
 
 
+def _undelivered(user: User, kind: str, channel: str, status: OutboxStatus, error: str, days_ago: int = 0) -> int:
+    note = notifications.notify([user.id], kind, {"order_id": 7, "visit_id": 7, "when": "2026-01-01T02:00"})[0]
+    note.created_at = utcnow() - timedelta(days=days_ago)
+    message = OutboxMessage(notification_id=note.id, channel=channel, status=status, attempts=3, last_error=error)
+    db.session.add(message)
+    db.session.commit()
+    return message.id
+
+
+def test_city_staff_list_failed_and_dropped_messages_with_reasons_and_filters(client):
+    city = make_user("city1")
+    town = make_user("town1", Role.town_staff, town_id=factories.town("longquan").id)
+    failed = _undelivered(town, "order_expired", "sms", OutboxStatus.failed, "TransientDeliveryError: HTTP 503")
+    _undelivered(town, "visit_missed", "email", OutboxStatus.dropped, "recipient deactivated", days_ago=3)
+    _undelivered(town, "order_expired", "email", OutboxStatus.dropped,
+                 "NoAddress: the recipient has no verified e-mail address", days_ago=10)
+    _undelivered(town, "order_expired", "sms", OutboxStatus.sent, "")  # delivered: never listed
+    english(client)
+    login(client, city.username, PASSWORD)
+
+    def retryable() -> list[int]:
+        html = client.get("/inbox/failed").get_data(as_text=True)
+        return [int(m) for m in re.findall(r'action="/inbox/failed/(\d+)/retry"', html)]
+
+    html = client.get("/inbox/failed").get_data(as_text=True)
+    assert html.count('data-state="failed"') == 1 and html.count('data-state="dropped"') == 2
+    assert "TransientDeliveryError: HTTP 503" in html
+    assert "The recipient&#39;s account is deactivated." in html
+    assert "The recipient has no verified address on this channel." in html
+    assert retryable() == [failed]  # only a failed message offers a retry
+
+    def states(query: str) -> tuple[int, int]:
+        page = client.get("/inbox/failed" + query)
+        assert page.status_code == 200, query
+        html = page.get_data(as_text=True)
+        return html.count('data-state="failed"'), html.count('data-state="dropped"')
+
+    assert states("?state=dropped") == (0, 2)
+    assert states("?channel=sms") == (1, 0)
+    assert states("?channel=email&kind=visit_missed") == (0, 1)
+    today = utcnow().date()
+    assert states(f"?date_from={today - timedelta(days=5)}") == (1, 1)
+    assert states(f"?date_to={today - timedelta(days=5)}") == (0, 1)
+    assert states("?kind=order_dispatched") == (0, 0)
+
+    # the shared pager keeps the filters in its links
+    html = client.get("/inbox/failed?state=dropped&per_page=1").get_data(as_text=True)
+    assert 'class="pager' in html and "state=dropped" in html.split('class="pager', 1)[1]
+
+    # bad filter values are named next to their field and filter nothing
+    for query, message in (("?channel=fax", "Choose one from the list."), ("?kind=../x", "Choose one from the list."),
+                           ("?date_from=2026-13-40", "Enter a date as YYYY-MM-DD."),
+                           ("?date_from=2026-02-02&date_to=2026-01-01", "The end date is before the start date.")):
+        response = client.get("/inbox/failed" + query)
+        assert response.status_code == 400 and message in response.get_data(as_text=True), query
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.status == OutboxStatus.dropped)) == 2
+
+
 # --- notification settings ------------------------------------------------------------------------------------
 
 

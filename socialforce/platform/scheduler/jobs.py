@@ -112,6 +112,8 @@ JOBS: list[JobSpec] = [
             {"hour": 1, "minute": 0}, "day", 6 * HOUR),
     JobSpec("rematch_open_items", f"{_SERVICES}.dispatch:rematch_open_items", {"hour": 2, "minute": 0}, "day",
             6 * HOUR),
+    JobSpec("purge_one_time_codes", f"{_SERVICES}.one_time_codes:purge_expired", {"hour": 4, "minute": 10}, "day",
+            6 * HOUR),
     JobSpec("generate_quota_visits", f"{_SERVICES}.quotas:generate_quota_visits",
             {"day": 1, "hour": 1, "minute": 30}, "month", 3 * DAY),
     JobSpec("retrain_ranker", f"{_SERVICES}.matching:retrain", {"day_of_week": "sun", "hour": 3, "minute": 0},

@@ -23,10 +23,12 @@ from __future__ import annotations
 
 from socialforce.platform.services.organisations.agencies import (
     AgencyInput,
+    agencies_by_credit_code,
     agencies_query,
     create_agency,
     duplicate_errors,
     get_agency,
+    licence_holders,
     update_agency,
 )
 from socialforce.platform.services.organisations.common import (
@@ -38,15 +40,19 @@ from socialforce.platform.services.organisations.common import (
 from socialforce.platform.services.organisations.contracts import (
     ContractInput,
     budget_cents,
+    contracts_by_code,
     contracts_query,
     create_contract,
     get_contract,
     overlapping,
+    periods_overlap,
     update_contract,
+    valid_purchased_hours,
 )
 from socialforce.platform.services.organisations.pairings import (
     PairingInput,
     active_pairing,
+    active_pairings,
     already_paired_message,
     cadre_choices,
     create_pairing,
@@ -63,7 +69,9 @@ from socialforce.platform.services.organisations.units import (
     UnitInput,
     create_unit,
     get_unit,
+    units_by_credit_code,
     units_query,
+    units_without_code,
     update_unit,
 )
 
@@ -76,9 +84,12 @@ __all__ = [
     "UNIT_TYPES",
     "UnitInput",
     "active_pairing",
+    "active_pairings",
+    "agencies_by_credit_code",
     "agencies_query",
     "already_paired_message",
     "budget_cents",
+    "contracts_by_code",
     "cadre_choices",
     "contracts_query",
     "create_agency",
@@ -92,15 +103,20 @@ __all__ = [
     "get_pairing",
     "get_unit",
     "household_code",
+    "licence_holders",
     "overlapping",
+    "periods_overlap",
     "pairing_unit_name",
     "pairings_query",
     "provider_names",
     "require_city_staff",
     "unit_choices",
+    "units_by_credit_code",
     "units_query",
+    "units_without_code",
     "update_agency",
     "update_contract",
     "update_pairing",
     "update_unit",
+    "valid_purchased_hours",
 ]

@@ -123,6 +123,17 @@ def active_pairing(provider_id: int, household_id: int) -> Pairing | None:
                                                       Pairing.ended_on.is_(None)))
 
 
+def active_pairings(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], Pairing]:
+    """The pairings that have not ended among these (unit provider id, household id) pairs."""
+    found: dict[tuple[int, int], Pairing] = {}
+    units = sorted({unit for unit, _household in pairs})
+    for start in range(0, len(units), 500):
+        rows = db.session.scalars(sa.select(Pairing).where(Pairing.provider_id.in_(units[start:start + 500]),
+                                                           Pairing.ended_on.is_(None)))
+        found.update({(p.provider_id, p.household_id): p for p in rows if (p.provider_id, p.household_id) in pairs})
+    return found
+
+
 def already_paired_message(unit_name: str, since: date) -> str:
     """Why a second active pairing of one unit and household is refused."""
     return _("This household is already paired with %(unit)s (since %(since)s). End that pairing first, or edit "
