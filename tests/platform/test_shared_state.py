@@ -171,7 +171,7 @@ class Client:
 
 
 def start_gunicorn(instance: Path, env: dict[str, str]) -> tuple[subprocess.Popen, int]:
-    """One gunicorn process (one worker) serving the test database with the dashboard cache on; waits for it."""
+    """One gunicorn process (one worker) serving the test database with the dashboard cache on (not waited for)."""
     port = _free_port()
     log = open(instance / f"gunicorn-{port}.log", "w+")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(
@@ -179,27 +179,34 @@ def start_gunicorn(instance: Path, env: dict[str, str]) -> tuple[subprocess.Pope
          "socialforce:create_app(DASHBOARD_CACHE_SECONDS=60)"],
         cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     process.log = log
+    return process, port
+
+
+def wait_until_serving(process: subprocess.Popen, port: int) -> None:
+    """Return once the server answers its login page."""
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and process.poll() is None:
         try:
             if Client(port).request("GET", "/login")[0] == 200:
-                return process, port
+                return
         except OSError:
             time.sleep(0.2)
-    log.seek(0)
-    raise AssertionError(f"gunicorn did not start: {log.read()[-3000:]}")
+    process.log.seek(0)
+    raise AssertionError(f"gunicorn did not start: {process.log.read()[-3000:]}")
 
 
-def stop_gunicorn(process: subprocess.Popen) -> None:
-    """Stop the gunicorn process we started (its master and its worker)."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
+def stop_gunicorn(processes: list[subprocess.Popen]) -> None:
+    """Stop the gunicorn processes we started (each master with its worker)."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-    process.log.close()
+        process.log.close()
 
 
 @pytest.fixture
@@ -227,10 +234,11 @@ def two_servers(app, redis_url, tmp_path):
     try:
         for _ in range(2):
             servers.append(start_gunicorn(tmp_path, env))
+        for process, port in servers:
+            wait_until_serving(process, port)
         yield [port for _process, port in servers], redis.Redis.from_url(redis_url), prefix
     finally:
-        for process, _port in servers:
-            stop_gunicorn(process)
+        stop_gunicorn([process for process, _port in servers])
         store = redis.Redis.from_url(redis_url)
         keys = list(store.scan_iter(match=prefix + "*"))
         if keys:
@@ -256,6 +264,7 @@ def _offer_form(offer: ServiceOffer, town_ids: list[int], csrf: str) -> dict:
             "valid_from": offer.valid_from.isoformat(), "valid_to": offer.valid_to.isoformat()}
 
 
+@pytest.mark.slow
 def test_a_change_through_one_gunicorn_process_is_seen_through_the_other_at_once(two_servers):
     """Dashboard: B serves the entry A built (an unaudited write stays unseen), and an audited change made through
     B shows through A at its next view. Matching: an offer edited through B leaves A's ranking at A's next view

@@ -12,7 +12,7 @@ process, shows at the next page view in every process; the time limit bounds how
 from __future__ import annotations
 
 import time as clock_module
-from dataclasses import astuple
+from dataclasses import astuple, fields
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -23,7 +23,10 @@ from socialforce.platform.extensions import db
 from socialforce.platform.i18n import select_locale
 from socialforce.platform.models import AuditLog, User
 from socialforce.platform.services.dashboard.filters import Filters
-from socialforce.platform.services.dashboard.tables import Dashboard, build
+from socialforce.platform.services.dashboard.tables import Dashboard, Table, build
+
+# The shape of a cached value: an entry pickled by a process running older code is never read as the new shape.
+SHAPE = ".".join(f.name for f in (*fields(Dashboard), *fields(Table)))
 
 
 def clock() -> float:
@@ -43,7 +46,7 @@ def data_version() -> int:
 
 def cache_key(user: User, f: Filters) -> str:
     """The shared cache's key for this scope, filters, language and data version."""
-    return f"dashboard:{user.role}:{user.town_id}:{select_locale()}:{data_version()}:{astuple(f)!r}"
+    return f"dashboard:{user.role}:{user.town_id}:{select_locale()}:{data_version()}:{astuple(f)!r}:{SHAPE}"
 
 
 def cached_build(user: User, f: Filters, now: datetime) -> Dashboard:
