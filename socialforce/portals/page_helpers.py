@@ -30,7 +30,7 @@ from socialforce.platform.labels import (
     VISIT_STATUS,
 )
 from socialforce.platform.services import items as item_service
-from socialforce.portals.nav import portal_nav
+from socialforce.portals.nav import portal_menu, portal_nav
 
 ENUM_LABELS = {"item_status": ITEM_STATUS, "order_state": ORDER_STATE, "visit_status": VISIT_STATUS,
                "feedback_channel": FEEDBACK_CHANNEL}
@@ -178,4 +178,5 @@ def init_app(app: Flask) -> None:
         page_sizes=lambda: PAGE_SIZES,
         visit_flag_labels=visit_flag_labels,
         portal_nav=portal_nav,
+        portal_menu=portal_menu,
     )

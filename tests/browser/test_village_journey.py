@@ -28,7 +28,7 @@ def test_village_assistant_records_a_need_on_a_phone(portal, live_server):
     (status,), = live_server.query("SELECT status FROM item_drafts WHERE household_id = ?", household_id)
     assert status == "pending"
 
-    page.locator("a.nav-link[href$='/village/follow-ups']").click()
+    portal.menu(page, "/village/follow-ups")
     expect(page).to_have_url(re.compile(r"/village/follow-ups$"))
     portal.assert_fits_phone(page, "village-follow-ups")
     assert portal.resident_id_leaks() == []

@@ -60,7 +60,7 @@ def test_journey3_volunteer_signs_up_serves_and_gets_certificate(portal):
     # logged in, the volunteer waits for approval
     volunteer = portal.page(username, PASSWORD)
     expect(volunteer.locator("h1")).to_have_text(REAL_NAME)
-    volunteer.get_by_role("link", name="任务", exact=True).click()
+    portal.menu(volunteer, "/volunteer/tasks")
     expect(volunteer.locator("main")).to_contain_text("您的注册正在等待工作人员审核，审核通过后即可报名任务。")
     expect(volunteer.get_by_role("button", name="报名")).to_have_count(0)
 
@@ -78,13 +78,13 @@ def test_journey3_volunteer_signs_up_serves_and_gets_certificate(portal):
     expect(staff.locator("form[action$='/approve']")).to_have_count(0)
 
     # the free time given at sign-up is on the profile, every window ticked
-    volunteer.locator("a.nav-link[href$='/volunteer/profile']").click()
+    portal.menu(volunteer, "/volunteer/profile")
     for bit in range(21):
         expect(volunteer.locator(f"#availability-{bit}")).to_be_checked()
     portal.assert_fits_phone(volunteer, "profile")
 
     # a recommended task in 龙泉街道, with its reasons: sign up
-    volunteer.get_by_role("link", name="任务", exact=True).click()
+    portal.menu(volunteer, "/volunteer/tasks")
     expect(volunteer.locator("h1")).to_have_text("适合我的任务")
     task = volunteer.locator("main .list-group-item").filter(has_text="龙泉街道").first
     expect(task).to_be_visible()
