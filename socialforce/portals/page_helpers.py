@@ -132,11 +132,17 @@ def user_identity(user) -> tuple[str, str]:
     elif getattr(user, "town", None) is not None:
         organisation = bilingual(user.town)
     return name, organisation
-def paginated(query, page: int | None = None, **kwargs):
-    """One page of a select for a long list: ?page= (or `page`) and ?per_page= (bounded) from the URL, over
-    db.paginate."""
-    return db.paginate(query, page=page or page_number(), per_page=page_size(current_app.config["PAGE_SIZE"]),
-                       error_out=False, **kwargs)
+def paginated(query, page: int | None = None, *, arg: str = "page", sizes: tuple[int, ...] = PAGE_SIZES,
+              default_size: int | None = None, **kwargs):
+    """One page of a select for a long list, the one way every list pages: the page number from ?<arg>= (or
+    `page`), the page size from ?per_page= (one of `sizes`, else `default_size` or the PAGE_SIZE setting), over
+    db.paginate; the pager macro offers `sizes`."""
+    default = default_size or current_app.config["PAGE_SIZE"]
+    size = page_size(default)
+    result = db.paginate(query, page=page or page_number(arg), per_page=size if size in sizes else default,
+                         error_out=False, **kwargs)
+    result.sizes = sizes
+    return result
 
 
 def page_links(page, window: int = 2) -> list[int | None]:
