@@ -96,21 +96,21 @@ def test_top_menu_fits_one_row_from_1024_px_for_every_role_in_both_languages(por
 def test_more_menu_opens_and_is_followed_with_the_keyboard(portal):
     page = portal.page("city")
     page.set_viewport_size({"width": 1024, "height": 800})
-    follow_ups = page.locator("#nav-more a[href$='/staff/follow-ups']")
-    assert not follow_ups.is_visible()  # folded
+    folded = page.locator("#nav-more a[href$='/staff/calendar']")  # the first item under More
+    assert not folded.is_visible()  # folded
     page.locator("#nav-more-toggle").focus()
     page.keyboard.press("Enter")
-    expect(follow_ups).to_be_visible()
+    expect(folded).to_be_visible()
     expect(page.locator("#nav-more-toggle")).to_have_attribute("aria-expanded", "true")
     page.keyboard.press("ArrowDown")
-    assert page.evaluate("() => document.activeElement.getAttribute('href')").endswith("/staff/follow-ups")
+    assert page.evaluate("() => document.activeElement.getAttribute('href')").endswith("/staff/calendar")
     page.keyboard.press("Escape")
-    expect(follow_ups).to_be_hidden()
+    expect(folded).to_be_hidden()
     page.locator("#nav-more-toggle").focus()
     page.keyboard.press("Enter")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
-    page.wait_for_url("**/staff/follow-ups")
+    page.wait_for_url("**/staff/calendar")
     expect(page.locator("#nav-more-toggle")).to_have_class(re.compile(r"\bactive\b"))  # the current page is under More
     portal.menu(page, "/staff/audit")  # the helper the journeys use opens "More" itself
     page.set_viewport_size({"width": 800, "height": 800})
