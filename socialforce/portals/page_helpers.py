@@ -33,7 +33,7 @@ from socialforce.platform.labels import (
     VISIT_STATUS,
 )
 from socialforce.platform.services import items as item_service
-from socialforce.portals.nav import portal_nav
+from socialforce.portals.nav import portal_menu, portal_nav
 
 ENUM_LABELS = {"item_status": ITEM_STATUS, "order_state": ORDER_STATE, "visit_status": VISIT_STATUS,
                "feedback_channel": FEEDBACK_CHANNEL}
@@ -135,6 +135,8 @@ def user_identity(user) -> tuple[str, str]:
     elif getattr(user, "town", None) is not None:
         organisation = bilingual(user.town)
     return name, organisation
+
+
 def day_range_args(errors: dict[str, str], start: str = "date_from",
                    end: str = "date_to") -> tuple[datetime | None, datetime | None]:
     """A list filter's local days from ?date_from=&date_to= (YYYY-MM-DD) as naive-UTC [since, until); a bad or
@@ -152,11 +154,17 @@ def day_range_args(errors: dict[str, str], start: str = "date_from",
             localtime.day_start(days[end] + timedelta(days=1)) if days[end] else None)
 
 
-def paginated(query, page: int | None = None, **kwargs):
-    """One page of a select for a long list: ?page= (or `page`) and ?per_page= (bounded) from the URL, over
-    db.paginate."""
-    return db.paginate(query, page=page or page_number(), per_page=page_size(current_app.config["PAGE_SIZE"]),
-                       error_out=False, **kwargs)
+def paginated(query, page: int | None = None, *, arg: str = "page", sizes: tuple[int, ...] = PAGE_SIZES,
+              default_size: int | None = None, **kwargs):
+    """One page of a select for a long list, the one way every list pages: the page number from ?<arg>= (or
+    `page`), the page size from ?per_page= (one of `sizes`, else `default_size` or the PAGE_SIZE setting), over
+    db.paginate; the pager macro offers `sizes`."""
+    default = default_size or current_app.config["PAGE_SIZE"]
+    size = page_size(default)
+    result = db.paginate(query, page=page or page_number(arg), per_page=size if size in sizes else default,
+                         error_out=False, **kwargs)
+    result.sizes = sizes
+    return result
 
 
 def page_links(page, window: int = 2) -> list[int | None]:
@@ -198,4 +206,5 @@ def init_app(app: Flask) -> None:
         page_sizes=lambda: PAGE_SIZES,
         visit_flag_labels=visit_flag_labels,
         portal_nav=portal_nav,
+        portal_menu=portal_menu,
     )

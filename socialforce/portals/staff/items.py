@@ -43,6 +43,7 @@ from socialforce.portals.page_helpers import bilingual, mask_from_form, paginate
 from socialforce.portals.staff.forms import ItemForm, ReasonForm
 
 SHOWN_CANDIDATES = 5
+MATCHING_PAGE_SIZES = (10, 25)  # each item on the review page is ranked live: pages stay short
 """Candidates shown on an item's page; the list a dispatch was chosen from is kept for the learned ranker."""
 
 
@@ -208,7 +209,7 @@ def matching_review():
     town_id = current_user.town_id or request.args.get("town", type=int)
     category_id = request.args.get("category", type=int)
     query = sa.select(ServiceItem).where(ServiceItem.id.in_(matching.open_items_query(town_id, category_id)))
-    page = db.paginate(query.order_by(ServiceItem.id), per_page=10, error_out=False)
+    page = paginated(query.order_by(ServiceItem.id), sizes=MATCHING_PAGE_SIZES, default_size=10)
     ranked = {it.id: matching.rank_item(it, k=3) for it in page.items}
     provider_ids = {c.provider_id for cs in ranked.values() for c in cs}
     providers = {p.id: p for p in db.session.scalars(

@@ -59,7 +59,7 @@ def _labels() -> dict:
 
 
 def _paginate(query: sa.Select, arg: str):
-    return paginated(query, page=request.args.get(arg, 1, type=int))
+    return paginated(query, arg=arg)
 
 
 def providers_list():
