@@ -53,6 +53,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind the extensions to the app."""
     from socialforce.platform import auth, i18n, queue, security
+    from socialforce.platform.services.dashboard import aggregates
 
     db.init_app(app)
     with app.app_context():
@@ -67,6 +68,7 @@ def register_extensions(app: Flask) -> None:
     app.jinja_env.globals["order_state_groups"] = ORDER_STATE_GROUPS  # e.g. order_state_groups.LIVE
     security.init_app(app)
     queue.init_app(app)
+    aggregates.init_app(app)  # marks old days stale when their rows change
 
 
 def register_blueprints(app: Flask) -> None:
