@@ -300,13 +300,16 @@ def mark_changed_rows(session: Session, _context, _instances) -> None:
                 days.append(getattr(obj, day_attr))
         else:
             days.extend([*history.deleted, *history.unchanged, *history.added])
-    if not days:
-        return
+    if days:
+        mark_old_stale(days, session)
+
+
+def mark_old_stale(days: Iterable[date | datetime | None], session: Session | None = None) -> int:
+    """mark_stale for the days before the recent window (the refresh recomputes the recent days anyway)."""
     window = recent_start(localtime.today())
     old = [d for d in days if d is not None
            and (localtime.to_local(d).date() if isinstance(d, datetime) else d) < window]
-    if old:
-        mark_stale(old, session)
+    return mark_stale(old, session) if old else 0
 
 
 def init_app(_app) -> None:
