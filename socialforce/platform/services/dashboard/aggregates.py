@@ -4,7 +4,10 @@ Measures (per local day of the event, the household's town, the item's service c
 
 - ``orders.<measure>`` for each of ORDER_MEASURES, by dispatch day, key = provider_key() (0: volunteers);
 - ``feedback``: households' follow-ups by the day recorded, key = satisfaction (1-5);
-- ``flagged``: flagged visits by check-in day.
+- ``flagged``: flagged visits by check-in day;
+- ``items.created`` / ``items.closed``: service items by the day registered / closed, key = the index of the
+  item's current status in ItemStatus. Items in a period [start, end] = registered up to `end` - closed before
+  `start` (read over every day since the first covered one).
 
 `total` (a sum beside the count `n`) is 0 for these measures; it is there for sums such as minutes.
 
@@ -17,10 +20,9 @@ Freshness: `refresh` (the scheduler's job every 10 minutes) recomputes the recen
 first day to yesterday) and every stale day; `rebuild` (``flask rebuild-aggregates``) recomputes everything.
 Services that change data of an older day (late outcomes, hours confirmed late, household corrections, imports)
 call `mark_stale`; `mark_changed_rows` (a before_flush hook) marks the old and new days of every changed
-order, visit and follow-up older than the recent window. A change to a recent day
+order, visit, follow-up and service item older than the recent window. A change to a recent day
 that bypasses the ORM (a bulk UPDATE) shows within 10 minutes. Figures that are not additive read raw rows
-only: households by kind (distinct households), items by status (current status of items open in the period),
-medians, overdue visits (depend on `now`), volunteer hours (the table counts distinct volunteers), quota and
+only: households by kind (distinct households), medians, overdue visits (depend on `now`), volunteer hours (the table counts distinct volunteers), quota and
 contracts.
 """
 from __future__ import annotations
@@ -40,6 +42,7 @@ from socialforce.platform.models import (
     DailyAggregate,
     Household,
     HouseholdFeedback,
+    ItemStatus,
     MonthlyAggregate,
     Order,
     Provider,
@@ -113,7 +116,19 @@ def _sources(lo: date, hi: date) -> list[tuple[tuple[str, ...], sa.Select]]:
     flagged = grouped(day, sa.literal(0), [sa.func.count()], sa.literal(0),
                       sa.join(Visit, Order, Visit.order_id == Order.id), Order.item_id,
                       [Visit.checkin_at >= lo_utc, Visit.checkin_at < hi_utc, Visit.flags.is_not(None)])
-    return [(ORDER_KEYS, orders), (("feedback",), feedback), (("flagged",), flagged)]
+    items = []
+    for measure, column in (("items.created", ServiceItem.created_at), ("items.closed", ServiceItem.closed_at)):
+        day = local_day(column)
+        items.append(((measure,), sa.select(day.label("day"), *dims, status_key().label("key"), sa.func.count(),
+                                            sa.literal(0))
+                      .select_from(ServiceItem).join(Household, Household.id == ServiceItem.household_id)
+                      .where(column >= lo_utc, column < hi_utc).group_by(day, *dims, status_key())))
+    return [(ORDER_KEYS, orders), (("feedback",), feedback), (("flagged",), flagged), *items]
+
+
+def status_key() -> sa.ColumnElement[int]:
+    """SQL: the index of a service item's status in ItemStatus (the key of the items measures)."""
+    return sa.case({s.value: i for i, s in enumerate(ItemStatus)}, value=ServiceItem.status, else_=-1)
 
 
 def _daily_rows(lo: date, hi: date) -> list[dict]:
@@ -174,7 +189,7 @@ def _set_coverage(first: date, last: date, now: datetime) -> None:
 def _earliest_day() -> date | None:
     """The earliest local day any measure counts (None on an empty database)."""
     candidates = [db.session.scalar(sa.select(sa.func.min(column))) for column in
-                  (Order.dispatched_at, HouseholdFeedback.recorded_at, Visit.checkin_at)]
+                  (Order.dispatched_at, HouseholdFeedback.recorded_at, Visit.checkin_at, ServiceItem.created_at)]
     days = [localtime.to_local(c).date() for c in candidates if c is not None]
     return min(days) if days else None
 
@@ -267,7 +282,9 @@ def household_days(household_ids: Sequence[int]) -> list[date | datetime]:
         return []
     items = sa.select(ServiceItem.id).where(ServiceItem.household_id.in_(household_ids))
     orders = sa.select(Order.id).where(Order.item_id.in_(items))
-    queries = [sa.select(Order.dispatched_at).where(Order.id.in_(orders)),
+    queries = [sa.select(ServiceItem.created_at).where(ServiceItem.household_id.in_(household_ids)),
+               sa.select(ServiceItem.closed_at).where(ServiceItem.household_id.in_(household_ids)),
+               sa.select(Order.dispatched_at).where(Order.id.in_(orders)),
                sa.select(HouseholdFeedback.recorded_at).where(HouseholdFeedback.order_id.in_(orders)),
                sa.select(Visit.checkin_at).where(Visit.order_id.in_(orders), Visit.flags.is_not(None))]
     return [value for query in queries for value in db.session.scalars(query.distinct()) if value is not None]
@@ -275,8 +292,10 @@ def household_days(household_ids: Sequence[int]) -> list[date | datetime]:
 
 _WATCHED = {Order: ("dispatched_at", "state", "responded_at", "provider_id", "item_id"),
             HouseholdFeedback: ("recorded_at", "satisfaction", "order_id"),
-            Visit: ("checkin_at", "flags", "order_id")}
-_DAY_ATTRS = {Order: "dispatched_at", HouseholdFeedback: "recorded_at", Visit: "checkin_at"}
+            Visit: ("checkin_at", "flags", "order_id"),
+            ServiceItem: ("created_at", "closed_at", "status", "category_id", "household_id")}
+_DAY_ATTRS = {Order: ("dispatched_at",), HouseholdFeedback: ("recorded_at",), Visit: ("checkin_at",),
+              ServiceItem: ("created_at", "closed_at")}
 
 
 def mark_changed_rows(session: Session, _context, _instances) -> None:
@@ -287,19 +306,18 @@ def mark_changed_rows(session: Session, _context, _instances) -> None:
         if kind not in _DAY_ATTRS:
             continue
         state = sa.inspect(obj)
-        day_attr = _DAY_ATTRS[kind]
         if obj in session.new or obj in session.deleted:
-            days.append(getattr(obj, day_attr))
+            days.extend(getattr(obj, attr) for attr in _DAY_ATTRS[kind])
             continue
-        changed = [a for a in _WATCHED[kind] if state.attrs[a].history.has_changes()]
-        if not changed:
+        if not any(state.attrs[a].history.has_changes() for a in _WATCHED[kind]):
             continue
-        history = state.attrs[day_attr].history
-        if history.empty():
-            with session.no_autoflush:
-                days.append(getattr(obj, day_attr))
-        else:
-            days.extend([*history.deleted, *history.unchanged, *history.added])
+        for day_attr in _DAY_ATTRS[kind]:
+            history = state.attrs[day_attr].history
+            if history.empty():
+                with session.no_autoflush:
+                    days.append(getattr(obj, day_attr))
+            else:
+                days.extend([*history.deleted, *history.unchanged, *history.added])
     if days:
         mark_old_stale(days, session)
 
@@ -398,8 +416,19 @@ def _merge(ranges: list[Range]) -> list[Range]:
     return [(lo, hi) for lo, hi in merged]
 
 
-def read(p: Plan, measures: Sequence[str], f: Filters, user: User, by: str) -> dict[tuple, tuple[int, int]]:
-    """Sums (n, total) of the measures over the plan's aggregate days, by (measure, `by`): 'key' or 'town'."""
+def item_plans(user: User, f: Filters) -> tuple[Plan, Plan]:
+    """Plans for the items measures: registered up to the period's end, closed before its start."""
+    beginning = date(1970, 1, 1)
+    created = plan(user, Filters(beginning, f.end, f.town_id, f.category_id, f.category_code))
+    if f.start <= beginning:
+        return created, Plan()
+    return created, plan(user, Filters(beginning, f.start - timedelta(days=1), f.town_id, f.category_id,
+                                       f.category_code))
+
+
+def read(p: Plan, measures: Sequence[str], f: Filters, user: User,
+         by: Sequence[str] = ("key",)) -> dict[tuple, tuple[int, int]]:
+    """Sums (n, total) of the measures over the plan's aggregate days, by (measure, *by): key, town_id, category_id."""
     result: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     town = user.town_id if user.role == Role.town_staff else f.town_id
     for table, period, wanted in ((MonthlyAggregate, MonthlyAggregate.month, p.months),
@@ -408,16 +437,16 @@ def read(p: Plan, measures: Sequence[str], f: Filters, user: User, by: str) -> d
             continue
         when = period.in_(wanted) if table is MonthlyAggregate else sa.or_(*[period.between(lo, hi)
                                                                             for lo, hi in wanted])
-        group = table.key if by == "key" else table.town_id
+        group = [getattr(table, column) for column in by]
         clauses = [table.measure.in_(measures), when]
         if town:
             clauses.append(table.town_id == town)
         if f.category_id:
             clauses.append(table.category_id == f.category_id)
-        for measure, ident, n, total in db.session.execute(
-                sa.select(table.measure, group, sa.func.sum(table.n), sa.func.sum(table.total))
-                .where(*clauses).group_by(table.measure, group)):
-            cell = result[(measure, ident)]
+        for measure, *ident, n, total in db.session.execute(
+                sa.select(table.measure, *group, sa.func.sum(table.n), sa.func.sum(table.total))
+                .where(*clauses).group_by(table.measure, *group)):
+            cell = result[(measure, *ident)]
             cell[0] += int(n or 0)
             cell[1] += int(total or 0)
     return {k: (v[0], v[1]) for k, v in result.items()}

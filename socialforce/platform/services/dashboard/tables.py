@@ -118,15 +118,35 @@ def town_names() -> dict[int, str]:
 STATUSES = tuple(ItemStatus)
 
 
-def _items_by(user: User, f: Filters, column, names: dict[int, str], key: str, title: str, param: str) -> Table:
-    query = (sa.select(column, ServiceItem.status, sa.func.count()).select_from(ServiceItem)
-             .where(items_in_period(f), *item_scope(user, f)).group_by(column, ServiceItem.status))
-    if param == "town":
-        query = query.join(Household, Household.id == ServiceItem.household_id)
-    counts = db.session.execute(query).all()
+def _item_counts(user: User, f: Filters, column, param: str) -> dict[int, dict[str, int]]:
+    """Items in the period by (town or category, status): aggregates where they answer, raw rows elsewhere."""
+    def raw(where: sa.ColumnElement[bool]) -> list[tuple]:
+        query = (sa.select(column, ServiceItem.status, sa.func.count()).select_from(ServiceItem)
+                 .where(where, *item_scope(user, f)).group_by(column, ServiceItem.status))
+        if param == "town":
+            query = query.join(Household, Household.id == ServiceItem.household_id)
+        return db.session.execute(query).all()
+
     grid: dict[int, dict[str, int]] = {}
-    for group, status, count in counts:
-        grid.setdefault(group, {})[str(status)] = count
+    created, closed = aggregates.item_plans(user, f)
+    if not created.uses_aggregates:
+        for group, status, count in raw(items_in_period(f)):
+            grid.setdefault(group, {})[str(status)] = count
+        return grid
+    by = ("town_id" if param == "town" else "category_id", "key")
+    for sign, plan, measure, at in ((1, created, "items.created", ServiceItem.created_at),
+                                    (-1, closed, "items.closed", ServiceItem.closed_at)):
+        cells = [(group, str(status), count) for group, status, count in raw(plan.raw_clause(at))] if plan.raw else []
+        cells += [(group, STATUSES[status].value, n) for (_m, group, status), (n, _t)
+                  in aggregates.read(plan, (measure,), f, user, by=by).items()]
+        for group, status, count in cells:
+            row = grid.setdefault(group, {})
+            row[status] = row.get(status, 0) + sign * count
+    return {group: row for group, row in grid.items() if any(row.values())}
+
+
+def _items_by(user: User, f: Filters, column, names: dict[int, str], key: str, title: str, param: str) -> Table:
+    grid = _item_counts(user, f, column, param)
     first = _("Service category") if param == "category" else _("Town")
     codes = dict(db.session.execute(sa.select(ServiceCategory.id, ServiceCategory.code)).tuples().all())
     table = Table(key, title, [first, *[str(ITEM_STATUS[s.value]) for s in STATUSES], _("Total")])
@@ -178,7 +198,7 @@ def _provider_counts(user: User, f: Filters, plan: Plan) -> dict[int, list[int]]
         for ident, *values in db.session.execute(items_scoped(query, Order.item_id, user, f)):
             counts[ident] = list(values)
     if plan.uses_aggregates:
-        for (measure, ident), (n, _total) in aggregates.read(plan, ORDER_KEYS, f, user, by="key").items():
+        for (measure, ident), (n, _total) in aggregates.read(plan, ORDER_KEYS, f, user).items():
             counts.setdefault(ident, [0] * len(ORDER_KEYS))[ORDER_KEYS.index(measure)] += n
     return counts
 
@@ -212,7 +232,7 @@ def satisfaction_table(user: User, f: Filters, plan: Plan | None = None) -> Tabl
         if item_scope(user, f):
             query = query.join(Order, HouseholdFeedback.order_id == Order.id)
         counts = dict(db.session.execute(items_scoped(query, Order.item_id, user, f)).tuples().all())
-    for (_measure, score), (n, _total) in aggregates.read(plan, ("feedback",), f, user, by="key").items():
+    for (_measure, score), (n, _total) in aggregates.read(plan, ("feedback",), f, user).items():
         counts[score] = counts.get(score, 0) + n
     table = Table("satisfaction", _("Household satisfaction"), [_("Household satisfaction"), _("Follow-ups")])
     for score in range(1, 6):
@@ -246,7 +266,7 @@ def flagged_table(user: User, f: Filters, towns: dict[int, str], plan: Plan | No
     """Visits flagged as implausible per town (aggregates where they answer, raw rows elsewhere)."""
     plan = plan or aggregates.plan(user, f)
     where = plan.raw_clause(Visit.checkin_at) & Visit.flags.is_not(None) if plan.raw else sa.false()
-    added = {town: n for (_m, town), (n, _t) in aggregates.read(plan, ("flagged",), f, user, by="town").items()}
+    added = {town: n for (_m, town), (n, _t) in aggregates.read(plan, ("flagged",), f, user, by=("town_id",)).items()}
     return _visits_per_town(user, f, towns, where, "flagged", _("Flagged visits"), added)
 
 
