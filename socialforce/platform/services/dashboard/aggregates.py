@@ -118,11 +118,10 @@ def _sources(lo: date, hi: date) -> list[tuple[tuple[str, ...], sa.Select]]:
                       [Visit.checkin_at >= lo_utc, Visit.checkin_at < hi_utc, Visit.flags.is_not(None)])
     items = []
     for measure, column in (("items.created", ServiceItem.created_at), ("items.closed", ServiceItem.closed_at)):
-        day = local_day(column)
-        items.append(((measure,), sa.select(day.label("day"), *dims, status_key().label("key"), sa.func.count(),
-                                            sa.literal(0))
+        day, key = local_day(column), status_key()  # one object each: PostgreSQL matches GROUP BY by expression
+        items.append(((measure,), sa.select(day.label("day"), *dims, key.label("key"), sa.func.count(), sa.literal(0))
                       .select_from(ServiceItem).join(Household, Household.id == ServiceItem.household_id)
-                      .where(column >= lo_utc, column < hi_utc).group_by(day, *dims, status_key())))
+                      .where(column >= lo_utc, column < hi_utc).group_by(day, *dims, key)))
     return [(ORDER_KEYS, orders), (("feedback",), feedback), (("flagged",), flagged), *items]
 
 
