@@ -212,3 +212,25 @@ def test_the_cli_rebuilds_the_aggregates(app, demo):
     monthly = db.session.scalar(sa.select(sa.func.sum(MonthlyAggregate.n)))
     daily = db.session.scalar(sa.select(sa.func.sum(DailyAggregate.n)))
     assert monthly == daily > 0  # the months add up the days
+
+
+def test_a_back_dated_item_before_the_covered_days_is_counted_and_widens_the_coverage(app, built):
+    from socialforce.platform.models import Household, ServiceItem
+    from tests import factories
+
+    city = _user("city")
+    coverage = db.session.get(AggregateCoverage, aggregates.COVERAGE)
+    first = coverage.first_day
+    household = db.session.scalar(sa.select(Household).order_by(Household.id))
+    item = factories.item(household)
+    item.created_at = localtime.day_start(first) - timedelta(days=40)  # e.g. an import of old records
+    db.session.flush()
+    f = _filters(dashboard.default_period(localtime.today(built)))
+    with app.test_request_context():
+        assert aggregates.item_plans(city, f)[0].raw[0][0] == date(1970, 1, 1)
+        _assert_equal(city, f, built)
+        aggregates.refresh(built)
+        assert db.session.get(AggregateCoverage, aggregates.COVERAGE).first_day < first
+        assert aggregates.item_plans(city, f)[0].raw == []
+        _assert_equal(city, f, built)
+    assert db.session.get(ServiceItem, item.id) is not None

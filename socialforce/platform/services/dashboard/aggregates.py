@@ -216,9 +216,16 @@ def refresh(now: datetime) -> dict:
     if coverage is None:
         return {"rebuilt": True, **rebuild(now)}
     yesterday = localtime.today(now) - timedelta(days=1)
-    start = max(recent_start(localtime.today(now)), coverage.first_day)
     marks = dict(db.session.execute(sa.select(StaleDay.day, StaleDay.generation)).tuples().all())
-    written = _recompute(start, yesterday) if start <= yesterday else 0
+    written = 0
+    earlier = [_as_date(d) for d in marks if _as_date(d) < coverage.first_day]
+    if earlier:  # back-dated rows: widen the coverage to their month
+        first = min(earlier).replace(day=1)
+        for month in _months(first, coverage.first_day - timedelta(days=1)):
+            written += _recompute(month, min(month_bounds(month)[1], coverage.first_day - timedelta(days=1)))
+        coverage.first_day = first
+    start = max(recent_start(localtime.today(now)), coverage.first_day)
+    written += _recompute(start, yesterday) if start <= yesterday else 0
     stale = sorted(_as_date(d) for d in marks if coverage.first_day <= _as_date(d) < start)
     for lo, hi in _ranges(stale):
         written += _recompute(lo, hi)
@@ -416,8 +423,16 @@ def _merge(ranges: list[Range]) -> list[Range]:
 
 
 def item_plans(user: User, f: Filters) -> tuple[Plan, Plan]:
-    """Plans for the items measures: registered up to the period's end, closed before its start."""
+    """Plans for the items measures: registered up to the period's end, closed before its start.
+
+    They start at the first covered day (the rebuild covers every item); a stale mark before it (a back-dated
+    item) makes them start at 1970 (raw rows before the covered days) until the refresh widens the coverage.
+    """
     beginning = date(1970, 1, 1)
+    coverage = db.session.get(AggregateCoverage, COVERAGE)
+    if coverage is not None and aggregates_apply(user) and db.session.scalar(
+            sa.select(sa.func.count()).select_from(StaleDay).where(StaleDay.day < coverage.first_day)) == 0:
+        beginning = coverage.first_day
     created = plan(user, Filters(beginning, f.end, f.town_id, f.category_id, f.category_code))
     if f.start <= beginning:
         return created, Plan()
