@@ -107,6 +107,8 @@ JOBS: list[JobSpec] = [
             "minute", 50),
     JobSpec("mark_missed_visits", f"{_SERVICES}.visits:mark_missed", {"minute": "*/10", "second": 15}, "10min",
             5 * MINUTE),
+    JobSpec("refresh_dashboard_aggregates", f"{_SERVICES}.dashboard.aggregates:refresh",
+            {"minute": "*/10", "second": 20}, "10min", 5 * MINUTE),
     JobSpec("send_visit_reminders", f"{_SERVICES}.visits:send_reminders", {"minute": 5}, "hour", 30 * MINUTE),
     JobSpec("generate_recurring_visits", f"{_SERVICES}.visits:generate_recurring_visits",
             {"hour": 1, "minute": 0}, "day", 6 * HOUR),
