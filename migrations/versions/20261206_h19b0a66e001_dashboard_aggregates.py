@@ -1,7 +1,7 @@
 """dashboard_aggregates: daily and monthly pre-aggregates of the dashboard, stale days and coverage
 
 Revision ID: h19b0a66e001
-Revises: a18c0ffee001
+Revises: h15a0c0de001
 Create Date: 2026-12-06 16:05:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'h19b0a66e001'
-down_revision = 'a18c0ffee001'
+down_revision = 'h15a0c0de001'
 branch_labels = None
 depends_on = None
 
