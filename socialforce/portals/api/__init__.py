@@ -11,7 +11,7 @@ from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
 from socialforce.platform.extensions import csrf
-from socialforce.portals.api import auth, problems, schemas
+from socialforce.portals.api import auth, partner, problems, ratelimit, schemas
 from socialforce.portals.api import views as v
 from socialforce.portals.api.views import bp
 from socialforce.portals.routing import GET, POST, add_routes
@@ -27,6 +27,8 @@ ROUTES = [  # (rule, endpoint, view, methods)
     ("/provider/orders/<int:order_id>/accept", "provider_order_accept", v.provider_order_accept, POST),
     ("/provider/orders/<int:order_id>/decline", "provider_order_decline", v.provider_order_decline, POST),
     ("/staff/households", "staff_households", v.staff_households, GET),
+    ("/oauth/token", "oauth_token", partner.oauth_token, POST),
+    ("/changes", "changes", partner.changes_since, GET),
 ]
 
 add_routes(bp, ROUTES)
@@ -34,7 +36,8 @@ bp.before_request(auth.authenticate)
 bp.after_request(auth.audit_write)
 csrf.exempt(bp)
 
-BEARER = {"type": "http", "scheme": "bearer", "description": "A personal access token from /account/tokens."}
+BEARER = {"type": "http", "scheme": "bearer",
+          "description": "A personal access token from /account/tokens, or a partner's token from /api/v1/oauth/token."}
 
 
 class SocialforceApi(Api):
@@ -68,6 +71,7 @@ def init_app(app: Flask) -> None:
     api.spec.components.security_scheme("bearer", BEARER)
     api.spec.options["security"] = [{"bearer": []}]
     api.register_blueprint(bp, url_prefix=PREFIX)
+    ratelimit.init_app(app)
 
 
 def handle(e: HTTPException):
