@@ -78,6 +78,9 @@ ENDPOINT_POLICY: dict[str, object] = {
        for endpoint in ("accounts", "account_status", "account_reset")},
     "staff.account_new": STAFF,  # town staff create village assistants of their town there
     "inbox.failed": frozenset({Role.city_staff}),
+    "staff.partners": frozenset({Role.city_staff}),  # partner systems are registered by the city bureau
+    "staff.partner_revoke": frozenset({Role.city_staff}),
+    "api.oauth_token": ANYONE,  # the client-credentials grant: a partner's id and secret, not a login
     "inbox.retry": frozenset({Role.city_staff}),
     **{f"{portal}.{endpoint}": frozenset({admin}) for portal, admin in (("agency", Role.agency_admin),
                                                                         ("unit", Role.unit_admin))

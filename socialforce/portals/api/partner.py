@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC
 
 from flask import request
+from flask_babel import gettext as _
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from socialforce.platform.extensions import db
@@ -45,7 +46,7 @@ class ChangesQuery(Schema):
     @validates_schema
     def _one_start(self, data: dict, **_kwargs) -> None:
         if ("since" in data) == ("cursor" in data):
-            raise ValidationError("Give exactly one of since and cursor.", "since")
+            raise ValidationError(_("Give exactly one of since and cursor."), "since")
 
 
 class Change(Schema):
