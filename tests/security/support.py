@@ -19,6 +19,7 @@ from socialforce.platform import crypto
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     Agency,
+    ApiClient,
     ApiToken,
     BackgroundJob,
     Contract,
@@ -236,6 +237,9 @@ OWNED: dict[tuple[str, str | None], Callable[[User], sa.Select]] = {
     ("pairing_id", "unit"): _unit_pairings,
     ("pairing_id", "staff"): lambda u: sa.select(Pairing.id).join(Household, Household.id == Pairing.household_id)
     .where(_household_scope(u)),
+    # partner clients are the city bureau's register (none exist in the demo: the revoke cell is denied-only)
+    ("partner_id", "staff"): lambda u: sa.select(ApiClient.id).where(sa.true() if u.role == Role.city_staff
+                                                                    else sa.false()),
     ("agency_id", "staff"): lambda u: sa.select(Agency.id).where(sa.true() if u.role == Role.city_staff else sa.false()),
     ("unit_id", "staff"): lambda u: sa.select(PairingUnit.id).where(sa.true() if u.role == Role.city_staff
                                                                     else sa.false()),
