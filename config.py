@@ -126,6 +126,15 @@ class Config:
     # One-time codes and set-password links (services/one_time_codes.py): a daily job deletes those expired more
     # than this many days ago (used, voided or never used alike; the audit log keeps who issued and used them).
     ONE_TIME_CODE_RETENTION_DAYS = int(os.environ.get("ONE_TIME_CODE_RETENTION_DAYS", "30"))
+    # /api/v1 partners (services/partners.py, portals/api/partner.py, ratelimit.py): issued tokens' lifetime, the
+    # per-token and per-address rate limits (Flask-Limiter syntax), where the counters live (redis://... or memory).
+    API_CLIENT_TOKEN_SECONDS = int(os.environ.get("API_CLIENT_TOKEN_SECONDS", "900"))
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600/minute")
+    API_RATE_LIMIT_ANONYMOUS = os.environ.get("API_RATE_LIMIT_ANONYMOUS", "30/minute")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "socialforce-api")
+    # /api/v1/changes leaves out rows changed in the last seconds, so a transaction still committing is not skipped.
+    CHANGES_SETTLE_SECONDS = int(os.environ.get("CHANGES_SETTLE_SECONDS", "5"))
     TESTING = False
     DEBUG = False
 
@@ -147,6 +156,8 @@ class TestingConfig(Config):
     SECRET_KEY = "test-secret"
     # Jobs run in-process; a test's worker process (QUEUE_IMMEDIATE=0) and its app (override) use a real queue.
     QUEUE_IMMEDIATE = os.environ.get("QUEUE_IMMEDIATE", "1") == "1"
+    API_RATE_LIMIT = API_RATE_LIMIT_ANONYMOUS = "100000/minute"  # a test that checks the limit sets its own
+    CHANGES_SETTLE_SECONDS = 0
 
 
 class ProductionConfig(Config):

@@ -65,13 +65,14 @@ from socialforce.platform.models.providers import (
 )
 from socialforce.platform.models.ranker import RankerModel
 from socialforce.platform.models.recognition import CalendarFeed, HoursCertificate
-from socialforce.platform.models.tokens import ApiToken, IdempotentResponse
+from socialforce.platform.models.tokens import ApiClient, ApiClientToken, ApiToken, IdempotentResponse
 from socialforce.platform.models.users import LoginThrottle, Role, User
 from socialforce.platform.models.waitlist import OPEN_WAITLIST_STATES, WaitlistEntry, WaitlistState
 
 __all__ = [
     "AggregateCoverage", "DailyAggregate", "MonthlyAggregate", "StaleDay",
-    "Agency", "ApiToken", "AssistanceCategory", "AuditLog", "BackgroundJob", "CalendarFeed", "Contract",
+    "Agency", "ApiClient", "ApiClientToken", "ApiToken", "AssistanceCategory", "AuditLog", "BackgroundJob",
+    "CalendarFeed", "Contract",
     "DraftStatus", "Enrollment", "EvaluationSource", "FeedbackChannel", "Frequency", "Household", "HouseholdBlock",
     "HouseholdChange", "HouseholdFeedback", "HoursCertificate", "IdempotentResponse", "Impression", "ItemDraft",
     "ItemStatus", "JobRun", "JobState", "LoginThrottle", "MaterialAssistance", "Member", "MemberRole", "Notification",
