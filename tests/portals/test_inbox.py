@@ -208,6 +208,8 @@ def test_city_staff_list_failed_and_dropped_messages_with_reasons_and_filters(cl
     assert "The recipient&#39;s account is deactivated." in html
     assert "The recipient has no verified address on this channel." in html
     assert retryable() == [failed]  # only a failed message offers a retry
+    html = client.get("/inbox/failed?channel=sms").get_data(as_text=True)
+    assert f'action="/inbox/failed/{failed}/retry?channel=sms"' in html
 
     def states(query: str) -> tuple[int, int]:
         page = client.get("/inbox/failed" + query)
@@ -235,6 +237,11 @@ def test_city_staff_list_failed_and_dropped_messages_with_reasons_and_filters(cl
         assert response.status_code == 400 and message in response.get_data(as_text=True), query
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
         OutboxMessage.status == OutboxStatus.dropped)) == 2
+
+    retried = post(client, f"/inbox/failed/{failed}/retry?channel=sms&next=//evil.example")
+    assert retried.status_code == 302 and retried.headers["Location"] == "/inbox/failed?channel=sms"
+    db.session.expire_all()
+    assert db.session.get(OutboxMessage, failed).status == OutboxStatus.pending
 
 
 # --- notification settings ------------------------------------------------------------------------------------

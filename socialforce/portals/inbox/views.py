@@ -16,6 +16,7 @@ from socialforce.portals.staff.audit_log import mask_digits
 
 bp = Blueprint("inbox", __name__, template_folder="templates")
 CHANNEL_LABELS = {"log": _l("Server log"), "email": _l("E-mail"), "sms": _l("SMS")}
+FILTER_ARGS = ("state", "channel", "kind", "date_from", "date_to", "page", "per_page")
 STATE_LABELS = {"failed": _l("Failed (can be retried)"), "dropped": _l("Dropped (never to be sent)")}
 
 
@@ -107,12 +108,13 @@ def failed():
 
 
 def retry(message_id: int):
-    """Queue a failed outbox message again (city staff)."""
+    """Queue a failed outbox message again (city staff); back to the list with its filters."""
     _require_city_staff()
+    back = url_for("inbox.failed", **{k: v for k, v in request.args.items() if k in FILTER_ARGS})
     try:
         run_in_transaction(lambda: notifications.retry_failed(message_id, current_user))
     except ServiceError as error:
         flash(error.message, "warning")
-        return redirect(url_for("inbox.failed"))
+        return redirect(back)
     flash(_("The message will be sent again within a minute."), "success")
-    return redirect(url_for("inbox.failed"))
+    return redirect(back)
