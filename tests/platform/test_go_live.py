@@ -178,3 +178,12 @@ def test_an_empty_database_goes_live_from_the_bureaus_files(app, client, uploads
 
     material, service = set(PAID), set(WITH_ITEMS)  # the recount, from the files alone
     assert shown == [len(material - service), len(material & service), len(service - material)] == [3, 2, 3]
+
+    for name, data in made.items():  # every file again: nothing new, nothing written
+        response = client.post("/staff/imports", data={"csrf_token": csrf_token(client, "/staff/imports"),
+                                                       "file": (io.BytesIO(data), f"{name}.xlsx")},
+                               content_type="multipart/form-data")
+        token = re.search(r"/staff/imports/([0-9a-f]{32})", response.headers["Location"]).group(1)
+        assert client.get(f"/staff/imports/{token}/status").get_json()["state"] == "nothing_new", name
+    assert [count(m) for m in (Village, Household, Member, ServiceItem, Agency, PairingUnit, Contract, Pairing,
+                               Volunteer, MaterialAssistance)] == [4, 10, 13, 5, 2, 2, 2, 3, 5, sum(PAID.values())]

@@ -329,3 +329,14 @@ def test_bad_village_rows_are_refused_each_with_its_cell(world):
         ("村居", 8, "镇街", "other_town"),
     }
     assert count(Village) == before
+
+
+def test_a_csv_file_of_one_chosen_organisation_kind_is_imported(world):
+    from tests.fixtures.import_files import PAIRING_HEADER, UNIT_HEADER, csv_bytes
+
+    units = csv_bytes(UNIT_HEADER, [unit()], "gb18030")
+    assert run(units, world["city"], filename="结对单位.csv", kind="units")["state"] == "done"
+    pairings = csv_bytes(PAIRING_HEADER, [pairing(quota=2)])
+    status = run(pairings, world["city"], filename="结对.csv", kind="pairings")
+    assert status["state"] == "done" and status["written"]["pairings"] == 1
+    assert db.session.scalar(sa.select(Pairing.monthly_visit_quota)) == 2

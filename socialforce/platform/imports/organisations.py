@@ -25,9 +25,10 @@ from socialforce.platform.extensions import db
 from socialforce.platform.imports import cells
 from socialforce.platform.imports.rules import AGENCIES, CONTRACTS, PAIRINGS, UNIT_TYPE_WORDS, UNITS
 from socialforce.platform.imports.sheets import Table
-from socialforce.platform.imports.validation import Plan, Progress, RowError, Validator, _Row
+from socialforce.platform.imports.validation import Plan, Progress, RowError, Validator, _Row, chunks
 from socialforce.platform.models import (
     Agency,
+    Household,
     Pairing,
     PairingUnit,
     ProviderStatus,
@@ -390,13 +391,16 @@ def write(plan: Plan, check: Validator, user: User, now: datetime, progress: Pro
         ("agencies", _create_agency, _update_agency),
         ("units", _create_unit, _update_unit),
         ("contracts", _create_contract, _update_contract),  # changes first: a moved period frees its old days
-        ("pairings", _create_pairing, _update_pairing),
+        ("pairings", None, _update_pairing),
     ):
         changes, new = plan.changes.get(key, []), plan.rows.get(key, [])
         for done, values in enumerate(changes, start=1):
             update(values, user, now)
             progress("update_" + key, done, len(changes))
-        for done, values in enumerate(new, start=1):
+        if create is None:
+            _create_pairings(new, user)
+            progress("write_" + key, len(new), len(new))
+        for done, values in enumerate(new if create is not None else [], start=1):
             create(values, user, now)
             progress("write_" + key, done, len(new))
         counts[key], counts[key + "_updated"] = len(new), len(changes)
@@ -445,11 +449,16 @@ def _update_contract(values: dict, user: User, now: datetime) -> None:
     orgs.update_contract(orgs.get_contract(values["id"]), _contract_input(values), user)
 
 
-def _create_pairing(values: dict, user: User, now: datetime) -> None:
-    unit = orgs.units_by_credit_code({values["unit"]})[values["unit"]]
-    data = orgs.PairingInput(values["household"], unit.provider_id, None, values["quota"],
-                             values["quota"] is not None, values["since"])
-    orgs.create_pairing(data, user, now.date())
+def _create_pairings(new: list[dict], user: User) -> None:
+    """The new pairings at once (thousands in a county's file); units and households of this file included."""
+    units = orgs.units_by_credit_code({v["unit"] for v in new})
+    codes = sorted({v["household"] for v in new})
+    households: dict[str, int] = {}
+    for chunk in chunks(codes):
+        households.update(db.session.execute(sa.select(Household.code, Household.id)
+                                             .where(Household.code.in_(chunk))).tuples().all())
+    orgs.create_pairings([orgs.NewPairing(units[v["unit"]].provider_id, households[v["household"]], v["since"],
+                                          v["quota"]) for v in new], user)
 
 
 def _update_pairing(values: dict, user: User, now: datetime) -> None:

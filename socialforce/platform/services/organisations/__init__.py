@@ -50,12 +50,14 @@ from socialforce.platform.services.organisations.contracts import (
     valid_purchased_hours,
 )
 from socialforce.platform.services.organisations.pairings import (
+    NewPairing,
     PairingInput,
     active_pairing,
     active_pairings,
     already_paired_message,
     cadre_choices,
     create_pairing,
+    create_pairings,
     end_pairing,
     get_pairing,
     household_code,
@@ -78,6 +80,7 @@ from socialforce.platform.services.organisations.units import (
 __all__ = [
     "AgencyInput",
     "ContractInput",
+    "NewPairing",
     "OrganisationInvalid",
     "PairingInput",
     "Place",
@@ -95,6 +98,7 @@ __all__ = [
     "create_agency",
     "create_contract",
     "create_pairing",
+    "create_pairings",
     "create_unit",
     "duplicate_errors",
     "end_pairing",

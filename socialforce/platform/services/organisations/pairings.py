@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
+    AuditLog,
     Household,
     MemberRole,
     Pairing,
@@ -177,6 +178,36 @@ def create_pairing(data: PairingInput, actor: User, today: date, ip: str | None 
                  monthly_visit_quota=pairing.monthly_visit_quota)
     matching.invalidate()  # pairing is a ranking feature
     return pairing
+
+
+@dataclass(frozen=True)
+class NewPairing:
+    """One pairing an import registers, already checked (unit provider id, household id, first day, own quota)."""
+
+    provider_id: int
+    household_id: int
+    since: date
+    monthly_visit_quota: int | None
+
+
+def create_pairings(rows: list[NewPairing], actor: User, chunk: int = 1000) -> int:
+    """Insert many checked pairings at once (the import), each with its own `pairing_created` audit row as on the
+    pages; the partial unique index still refuses a second active pairing. Returns how many were written."""
+    table, log = Pairing.__table__, AuditLog.__table__
+    for start in range(0, len(rows), chunk):
+        part = rows[start:start + chunk]
+        ids = db.session.execute(
+            sa.insert(table).returning(table.c.id, sort_by_parameter_order=True),
+            [{"provider_id": r.provider_id, "household_id": r.household_id, "since": r.since,
+              "monthly_visit_quota": r.monthly_visit_quota, "cadre_id": None} for r in part]).scalars().all()
+        db.session.execute(sa.insert(log), [
+            {"action": "pairing_created", "user_id": actor.id, "object_type": "pairing", "object_id": pairing_id,
+             "ip": None, "detail": {"provider_id": r.provider_id, "household_id": r.household_id, "cadre_id": None,
+                                    "since": r.since.isoformat(), "monthly_visit_quota": r.monthly_visit_quota}}
+            for pairing_id, r in zip(ids, part, strict=True)])
+    if rows:
+        matching.invalidate()  # pairing is a ranking feature
+    return len(rows)
 
 
 def update_pairing(pairing: Pairing, cadre_id: int | None, quota: int | None, quota_given: bool, actor: User,
