@@ -40,6 +40,7 @@ from socialforce.platform.services import (
 from socialforce.platform.services.provider_profiles import mask_name
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals import confirm
+from socialforce.portals.forms import refuse
 from socialforce.portals.page_helpers import bilingual, mask_from_form, paginated
 from socialforce.portals.staff.forms import ItemForm, ReasonForm
 
@@ -79,7 +80,7 @@ def item_new(household_id: int):
     except ServiceError as e:
         if e.field == "windows":
             return _render_item_form(form, household, e.status, e.message)
-        getattr(form, e.field or "description").errors.append(e.message)
+        refuse(form, e, default="description")
         return _render_item_form(form, household, e.status)
     flash(_("Service item registered."), "success")
     return redirect(url_for("staff.item", item_id=item.id))
