@@ -81,6 +81,9 @@ def rebuild_aggregates_command(now: datetime | None) -> None:
     started = time.perf_counter()
     result = aggregates.rebuild(now or utcnow())
     db.session.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in ("dashboard_daily", "dashboard_monthly"):  # the planner's statistics of the new rows
+            conn.execute(sa.text(f"ANALYZE {table}"))
     click.echo(f"rebuilt dashboard aggregates {result['first_day']} to {result['last_day']}: "
                f"{result['rows']} rows in {time.perf_counter() - started:.1f} s")
 

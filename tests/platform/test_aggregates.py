@@ -234,3 +234,21 @@ def test_a_back_dated_item_before_the_covered_days_is_counted_and_widens_the_cov
         assert aggregates.item_plans(city, f)[0].raw == []
         _assert_equal(city, f, built)
     assert db.session.get(ServiceItem, item.id) is not None
+
+
+def test_a_household_moving_town_marks_its_old_days_stale_and_figures_follow(app, built):
+    from socialforce.platform.models import Household, ServiceItem
+
+    city = _user("city")
+    window = localtime.day_start(aggregates.recent_start(localtime.today(built)))
+    household = db.session.scalar(sa.select(Household).join(ServiceItem).join(Order)
+                                  .where(Order.dispatched_at < window).order_by(Household.id))
+    other = db.session.scalar(sa.select(Town.id).where(Town.id != household.town_id).order_by(Town.id))
+    household.town_id = other
+    db.session.flush()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(StaleDay)) > 0
+    f = _filters(_periods(localtime.today(built))[0], other)
+    with app.test_request_context():
+        _assert_equal(city, f, built)
+        aggregates.refresh(built)
+        _assert_equal(city, f, built)

@@ -18,12 +18,13 @@ the aggregates do not answer for: today and later, days outside the covered rang
 
 Freshness: `refresh` (the scheduler's job every 10 minutes) recomputes the recent days (the previous month's
 first day to yesterday) and every stale day; `rebuild` (``flask rebuild-aggregates``) recomputes everything.
-Services that change data of an older day (late outcomes, hours confirmed late, household corrections, imports)
-call `mark_stale`; `mark_changed_rows` (a before_flush hook) marks the old and new days of every changed
-order, visit, follow-up and service item older than the recent window. A change to a recent day
-that bypasses the ORM (a bulk UPDATE) shows within 10 minutes. Figures that are not additive read raw rows
-only: households by kind (distinct households), medians, overdue visits (depend on `now`), volunteer hours (the table counts distinct volunteers), quota and
-contracts.
+Order transitions (bulk UPDATEs: late outcomes, evaluations) and household moves in corrections call
+`mark_old_stale` / `mark_stale`; `mark_changed_rows` (a before_flush hook) marks the old and new days of every
+changed order, visit, follow-up and service item older than the recent window, and every day (recent ones too)
+of a household that moves to another town. A change to a recent day that bypasses the ORM (a bulk UPDATE)
+shows within 10 minutes. Figures that are not additive read raw rows only: households by kind (distinct
+households), medians, overdue visits (depend on `now`), volunteer hours (the table counts distinct volunteers),
+quota and contracts; and every figure for a scope that is not a union of towns (village assistants).
 """
 from __future__ import annotations
 
@@ -309,6 +310,10 @@ def mark_changed_rows(session: Session, _context, _instances) -> None:
     days: list = []
     for obj in (*session.new, *session.dirty, *session.deleted):
         kind = type(obj)
+        if kind is Household and obj in session.dirty and sa.inspect(obj).attrs.town_id.history.has_changes():
+            with session.no_autoflush:  # a move: every figure of the household changes town, recent days too
+                mark_stale(household_days([obj.id]), session)
+            continue
         if kind not in _DAY_ATTRS:
             continue
         state = sa.inspect(obj)
