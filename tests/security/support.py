@@ -19,6 +19,7 @@ from socialforce.platform import crypto
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     Agency,
+    ApiClient,
     ApiToken,
     BackgroundJob,
     Contract,
@@ -78,6 +79,9 @@ ENDPOINT_POLICY: dict[str, object] = {
        for endpoint in ("accounts", "account_status", "account_reset")},
     "staff.account_new": STAFF,  # town staff create village assistants of their town there
     "inbox.failed": frozenset({Role.city_staff}),
+    "staff.partners": frozenset({Role.city_staff}),  # partner systems are registered by the city bureau
+    "staff.partner_revoke": frozenset({Role.city_staff}),
+    "api.oauth_token": ANYONE,  # the client-credentials grant: a partner's id and secret, not a login
     "inbox.retry": frozenset({Role.city_staff}),
     **{f"{portal}.{endpoint}": frozenset({admin}) for portal, admin in (("agency", Role.agency_admin),
                                                                         ("unit", Role.unit_admin))
@@ -233,6 +237,9 @@ OWNED: dict[tuple[str, str | None], Callable[[User], sa.Select]] = {
     ("pairing_id", "unit"): _unit_pairings,
     ("pairing_id", "staff"): lambda u: sa.select(Pairing.id).join(Household, Household.id == Pairing.household_id)
     .where(_household_scope(u)),
+    # partner clients are the city bureau's register (none exist in the demo: the revoke cell is denied-only)
+    ("partner_id", "staff"): lambda u: sa.select(ApiClient.id).where(sa.true() if u.role == Role.city_staff
+                                                                    else sa.false()),
     ("agency_id", "staff"): lambda u: sa.select(Agency.id).where(sa.true() if u.role == Role.city_staff else sa.false()),
     ("unit_id", "staff"): lambda u: sa.select(PairingUnit.id).where(sa.true() if u.role == Role.city_staff
                                                                     else sa.false()),

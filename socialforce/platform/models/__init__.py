@@ -3,6 +3,12 @@ from socialforce.platform.models.audit import AuditLog
 from socialforce.platform.models.background import BackgroundJob, JobState
 from socialforce.platform.models.base import utcnow
 from socialforce.platform.models.codes import OneTimeCode
+from socialforce.platform.models.dashboard import (
+    AggregateCoverage,
+    DailyAggregate,
+    MonthlyAggregate,
+    StaleDay,
+)
 from socialforce.platform.models.drafts import DraftStatus, ItemDraft
 from socialforce.platform.models.feedback_links import FeedbackLink, LinkDelivery
 from socialforce.platform.models.geo import Town, Village
@@ -59,12 +65,14 @@ from socialforce.platform.models.providers import (
 )
 from socialforce.platform.models.ranker import RankerModel
 from socialforce.platform.models.recognition import CalendarFeed, HoursCertificate
-from socialforce.platform.models.tokens import ApiToken, IdempotentResponse
+from socialforce.platform.models.tokens import ApiClient, ApiClientToken, ApiToken, IdempotentResponse
 from socialforce.platform.models.users import LoginThrottle, Role, User
 from socialforce.platform.models.waitlist import OPEN_WAITLIST_STATES, WaitlistEntry, WaitlistState
 
 __all__ = [
-    "Agency", "ApiToken", "AssistanceCategory", "AuditLog", "BackgroundJob", "CalendarFeed", "Contract",
+    "AggregateCoverage", "DailyAggregate", "MonthlyAggregate", "StaleDay",
+    "Agency", "ApiClient", "ApiClientToken", "ApiToken", "AssistanceCategory", "AuditLog", "BackgroundJob",
+    "CalendarFeed", "Contract",
     "DraftStatus", "Enrollment", "EvaluationSource", "FeedbackChannel", "Frequency", "Household", "HouseholdBlock",
     "HouseholdChange", "HouseholdFeedback", "HoursCertificate", "IdempotentResponse", "Impression", "ItemDraft",
     "ItemStatus", "JobRun", "JobState", "LoginThrottle", "MaterialAssistance", "Member", "MemberRole", "Notification",

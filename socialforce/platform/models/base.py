@@ -32,3 +32,13 @@ def enum_column(enum_cls: type[enum.Enum], **kwargs):
 def created_at_column():
     """A non-null creation timestamp filled on insert."""
     return mapped_column(sa.DateTime, default=utcnow, nullable=False)
+
+
+def updated_at_column():
+    """A non-null last-change timestamp, set on insert and on every update (ORM and Core); index it with id."""
+    return mapped_column(sa.DateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+
+def updated_at_index(table: str) -> sa.Index:
+    """The (updated_at, id) index a changes feed pages over."""
+    return sa.Index(f"ix_{table}_updated_at_id", "updated_at", "id")

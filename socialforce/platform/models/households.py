@@ -8,7 +8,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from socialforce.platform.extensions import db
-from socialforce.platform.models.base import created_at_column, enum_column
+from socialforce.platform.models.base import (
+    created_at_column,
+    enum_column,
+    updated_at_column,
+    updated_at_index,
+)
 
 
 class Sex(enum.StrEnum):
@@ -29,6 +34,7 @@ class AssistanceCategory(db.Model):
 
 class Household(db.Model):
     __tablename__ = "households"
+    __table_args__ = (updated_at_index("households"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(30), unique=True)  # the bureau's household number
     town_id: Mapped[int] = mapped_column(sa.ForeignKey("towns.id"), index=True)
@@ -40,6 +46,7 @@ class Household(db.Model):
     lives_alone_elderly: Mapped[bool] = mapped_column(default=False)
     left_on: Mapped[date | None]  # the day it left assistance (a dated change in household_changes); NULL: assisted
     created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
     town = relationship("Town")
     village = relationship("Village")
     members: Mapped[list[Member]] = relationship(back_populates="household", order_by="Member.id")

@@ -8,7 +8,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from socialforce.platform.extensions import db
-from socialforce.platform.models.base import created_at_column, enum_column
+from socialforce.platform.models.base import (
+    created_at_column,
+    enum_column,
+    updated_at_column,
+    updated_at_index,
+)
 
 
 class ServiceCategory(db.Model):
@@ -60,6 +65,7 @@ class ServiceItem(db.Model):
                  "category_id"),
         sa.Index("ix_service_items_category_status", "category_id", "status", "created_at", "closed_at",
                  "household_id"),
+        updated_at_index("service_items"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id"), index=True)
@@ -74,6 +80,7 @@ class ServiceItem(db.Model):
     created_at: Mapped[datetime] = created_at_column()
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     closed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = updated_at_column()
     household = relationship("Household")
     member = relationship("Member")
     category: Mapped[ServiceCategory] = relationship()

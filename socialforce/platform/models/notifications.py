@@ -40,7 +40,10 @@ class OutboxMessage(db.Model):
     __table_args__ = (sa.Index("ix_outbox_status_next", "status", "next_attempt_at"),
                       sa.UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"))
     id: Mapped[int] = mapped_column(primary_key=True)
-    notification_id: Mapped[int] = mapped_column(sa.ForeignKey("notifications.id"))
+    # A notice for a user; NULL for a partner's webhook (channel "webhook": `api_client_id` and `payload` instead).
+    notification_id: Mapped[int | None] = mapped_column(sa.ForeignKey("notifications.id"))
+    api_client_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_clients.id"))
+    payload: Mapped[dict | None] = mapped_column(sa.JSON)  # the webhook event: ids, states and times only
     channel: Mapped[str] = mapped_column(sa.String(20))
     status: Mapped[OutboxStatus] = enum_column(OutboxStatus, default=OutboxStatus.pending)
     attempts: Mapped[int] = mapped_column(default=0)

@@ -8,7 +8,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from socialforce.platform.extensions import db
-from socialforce.platform.models.base import created_at_column, enum_column
+from socialforce.platform.models.base import (
+    created_at_column,
+    enum_column,
+    updated_at_column,
+    updated_at_index,
+)
 
 
 class OrderState(enum.StrEnum):
@@ -48,6 +53,7 @@ class Order(db.Model):
         # dashboard: first dispatch per item; orders dispatched in a period, per provider and state
         sa.Index("ix_orders_item_dispatched", "item_id", "dispatched_at"),
         sa.Index("ix_orders_dispatched", "dispatched_at", "item_id", "provider_id", "state", "responded_at"),
+        updated_at_index("orders"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(sa.ForeignKey("service_items.id"), index=True)
@@ -67,6 +73,7 @@ class Order(db.Model):
     responded_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     decline_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    updated_at: Mapped[datetime] = updated_at_column()
     item = relationship("ServiceItem")
     provider = relationship("Provider")
     assignee = relationship("ProviderMember")
@@ -159,6 +166,7 @@ class Visit(db.Model):
         sa.Index("ix_visits_volunteer_start", "volunteer_id", "starts_at"),
         sa.Index("ix_visits_status_start", "status", "starts_at"),
         sa.Index("ix_visits_order_status", "order_id", "status", "checkin_at", "starts_at"),  # dashboard: first visit
+        updated_at_index("visits"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
@@ -179,6 +187,7 @@ class Visit(db.Model):
     reminded_at: Mapped[datetime | None]
     # Why the recorded visit looks implausible (space-separated codes, visits/checkin.plausibility_flags); NULL: fine.
     flags: Mapped[str | None] = mapped_column(sa.String(60))
+    updated_at: Mapped[datetime] = updated_at_column()
     order: Mapped[Order] = relationship()
 
 
@@ -224,6 +233,7 @@ class Outcome(db.Model):
         sa.UniqueConstraint("order_id", "source"),
         sa.CheckConstraint("goal_attainment BETWEEN -2 AND 2", name="goal_attainment"),
         sa.CheckConstraint("assessment BETWEEN 1 AND 5", name="assessment"),
+        updated_at_index("outcomes"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
@@ -235,6 +245,7 @@ class Outcome(db.Model):
     comment: Mapped[str | None] = mapped_column(sa.String(500))
     recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
     order: Mapped[Order] = relationship()
 
 
@@ -252,7 +263,8 @@ class HouseholdFeedback(db.Model):
     assistant: one per order. Only this rating is the household's; the ranker learns from it."""
 
     __tablename__ = "household_feedback"
-    __table_args__ = (sa.CheckConstraint("satisfaction BETWEEN 1 AND 5", name="satisfaction"),)
+    __table_args__ = (sa.CheckConstraint("satisfaction BETWEEN 1 AND 5", name="satisfaction"),
+                      updated_at_index("household_feedback"))
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), unique=True)
     satisfaction: Mapped[int]
@@ -260,5 +272,6 @@ class HouseholdFeedback(db.Model):
     comment: Mapped[str | None] = mapped_column(sa.String(500))
     recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))  # None: seeded history
     recorded_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
     order: Mapped[Order] = relationship()
     recorded_by = relationship("User")

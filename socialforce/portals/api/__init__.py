@@ -11,7 +11,7 @@ from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
 from socialforce.platform.extensions import csrf
-from socialforce.portals.api import auth, problems, provider, schemas, staff, volunteer
+from socialforce.portals.api import auth, partner, problems, provider, ratelimit, schemas, staff, volunteer
 from socialforce.portals.api import views as v
 from socialforce.portals.api.views import bp
 from socialforce.portals.routing import GET, POST, add_routes
@@ -28,6 +28,8 @@ ROUTES = [  # (rule, endpoint, view, methods)
     ("/provider/orders/<int:order_id>/decline", "provider_order_decline", v.provider_order_decline, POST),
     ("/staff/households", "staff_households", v.staff_households, GET),
     *volunteer.ROUTES, *provider.ROUTES, *staff.ROUTES,  # the resources' further operations (their modules)
+    ("/oauth/token", "oauth_token", partner.oauth_token, POST),
+    ("/changes", "changes", partner.changes_since, GET),
 ]
 
 add_routes(bp, ROUTES)
@@ -35,7 +37,8 @@ bp.before_request(auth.authenticate)
 bp.after_request(auth.audit_write)
 csrf.exempt(bp)
 
-BEARER = {"type": "http", "scheme": "bearer", "description": "A personal access token from /account/tokens."}
+BEARER = {"type": "http", "scheme": "bearer",
+          "description": "A personal access token from /account/tokens, or a partner's token from /api/v1/oauth/token."}
 
 
 class SocialforceApi(Api):
@@ -69,6 +72,7 @@ def init_app(app: Flask) -> None:
     api.spec.components.security_scheme("bearer", BEARER)
     api.spec.options["security"] = [{"bearer": []}]
     api.register_blueprint(bp, url_prefix=PREFIX)
+    ratelimit.init_app(app)
 
 
 def handle(e: HTTPException):
