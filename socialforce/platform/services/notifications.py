@@ -336,6 +336,12 @@ def deliver_pending(now: datetime, senders: dict[str, Sender] | None = None) -> 
         else:
             for message_id in message_ids:
                 counts[_deliver_one(message_id, now, senders)] += 1
+    from socialforce.platform.services import (
+        webhooks,  # partners' webhooks: the same outbox, their own sender
+    )
+
+    for outcome, number in webhooks.deliver_pending(now).items():
+        counts[outcome] += number
     return counts
 
 

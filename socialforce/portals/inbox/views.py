@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from socialforce.platform.extensions import db
-from socialforce.platform.models import Notification, Role, User
+from socialforce.platform.models import ApiClient, Notification, Role, User
 from socialforce.platform.services import ServiceError, notifications
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.page_helpers import paginated
@@ -84,11 +84,14 @@ def failed():
     """Outbox messages that could not be delivered (city staff)."""
     _require_city_staff()
     page = paginated(notifications.failed_messages(), page=_page_number())
-    note_ids = {m.notification_id for m in page.items}
+    note_ids = {m.notification_id for m in page.items if m.notification_id is not None}
     notes = {n.id: n for n in db.session.scalars(sa.select(Notification).where(Notification.id.in_(note_ids)))}
     users = {u.id: u for u in db.session.scalars(
         sa.select(User).where(User.id.in_({n.user_id for n in notes.values()})))}
-    return render_template("inbox/failed.html", page=page, notes=notes, users=users, render=notifications.render)
+    partners = {c.id: c for c in db.session.scalars(sa.select(ApiClient).where(
+        ApiClient.id.in_({m.api_client_id for m in page.items if m.api_client_id is not None})))}
+    return render_template("inbox/failed.html", page=page, notes=notes, users=users, partners=partners,
+                           render=notifications.render)
 
 
 def retry(message_id: int):
