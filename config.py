@@ -70,6 +70,13 @@ class Config:
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
     PAGE_SIZE = 25
     DASHBOARD_CACHE_SECONDS = int(os.environ.get("DASHBOARD_CACHE_SECONDS", "60"))  # 0: build on every view
+    # The cache every process shares (socialforce/platform/caching.py, Flask-Caching): Redis when CACHE_REDIS_URL
+    # (or REDIS_URL) is set, else files under CACHE_DIR (instance/cache) shared by the processes of one machine.
+    CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL") or os.environ.get("REDIS_URL")
+    CACHE_TYPE = os.environ.get("CACHE_TYPE") or ("RedisCache" if CACHE_REDIS_URL else "FileSystemCache")
+    CACHE_DIR = os.environ.get("CACHE_DIR") or str(INSTANCE_DIR / "cache")
+    CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "socialforce:")
+    CACHE_DEFAULT_TIMEOUT = int(os.environ.get("CACHE_DEFAULT_TIMEOUT", "300"))
     RESPONSE_DEADLINE_HOURS = 48
     # Implausible visits (services/visits.plausibility_flags) are accepted but flagged for the staff confirming hours.
     VISIT_MIN_MINUTES = int(os.environ.get("VISIT_MIN_MINUTES", "10"))  # a check-out sooner after check-in
@@ -116,6 +123,9 @@ class Config:
     CERTIFICATE_CONTACT = os.environ.get("CERTIFICATE_CONTACT", "滕州市民政局社会救助服务中心")
     # The household's one-question satisfaction link (services/feedback_links.py): how long it stays valid.
     FEEDBACK_LINK_DAYS = int(os.environ.get("FEEDBACK_LINK_DAYS", "14"))
+    # One-time codes and set-password links (services/one_time_codes.py): a daily job deletes those expired more
+    # than this many days ago (used, voided or never used alike; the audit log keeps who issued and used them).
+    ONE_TIME_CODE_RETENTION_DAYS = int(os.environ.get("ONE_TIME_CODE_RETENTION_DAYS", "30"))
     # /api/v1 partners (services/partners.py, portals/api/partner.py, ratelimit.py): issued tokens' lifetime, the
     # per-token and per-address rate limits (Flask-Limiter syntax), where the counters live (redis://... or memory).
     API_CLIENT_TOKEN_SECONDS = int(os.environ.get("API_CLIENT_TOKEN_SECONDS", "900"))
@@ -141,6 +151,8 @@ class TestingConfig(Config):
     TESTING = True
     SQLALCHEMY_DATABASE_URI = _database_url("test.db")
     DASHBOARD_CACHE_SECONDS = 0
+    # One process's memory unless a test's environment names a shared cache (its gunicorn processes do).
+    CACHE_TYPE = os.environ.get("CACHE_TYPE") or ("RedisCache" if Config.CACHE_REDIS_URL else "SimpleCache")
     SECRET_KEY = "test-secret"
     # Jobs run in-process; a test's worker process (QUEUE_IMMEDIATE=0) and its app (override) use a real queue.
     QUEUE_IMMEDIATE = os.environ.get("QUEUE_IMMEDIATE", "1") == "1"

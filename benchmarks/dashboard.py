@@ -7,6 +7,8 @@ Prints JSON with p50/p95/max (milliseconds) per user and period: the default per
 the twelve months before --until (default: the demo seed's day), on a database built by `seed-demo`, with the
 load average before and after. The page reuses a built dashboard for DASHBOARD_CACHE_SECONDS (see
 services/dashboard/cache.py); --no-cache measures every request building all figures from the database.
+The report says which days the dashboard pre-aggregates cover (services/dashboard/aggregates.py; none: every
+figure reads raw rows); --rebuild-aggregates rebuilds them first (as of --until's next day) and times it.
 """
 from __future__ import annotations
 
@@ -68,6 +70,24 @@ def _sqlite_cache(app, megabytes: int) -> None:
         db.engine.dispose()
 
 
+def _aggregates(app, rebuild: bool, until: date) -> dict:
+    """Rebuild the pre-aggregates if asked (as of the day after `until`); the days they cover."""
+    from socialforce.platform import localtime
+    from socialforce.platform.models import AggregateCoverage
+    from socialforce.platform.services.dashboard import aggregates
+
+    with app.app_context():
+        result: dict = {}
+        if rebuild:
+            started = time.perf_counter()
+            aggregates.rebuild(localtime.day_start(until + timedelta(days=1)) + timedelta(hours=2))
+            db.session.commit()
+            result["rebuild_s"] = round(time.perf_counter() - started, 1)
+        coverage = db.session.get(AggregateCoverage, aggregates.COVERAGE)
+        result["covered"] = [coverage.first_day.isoformat(), coverage.last_day.isoformat()] if coverage else None
+        return result
+
+
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark and print its JSON report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -78,6 +98,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--password", default=DEMO_PASSWORD)
     parser.add_argument("--until", type=date.fromisoformat, default=DEMO_TODAY - timedelta(days=1))
     parser.add_argument("--no-cache", action="store_true", help="build the dashboard on every request")
+    parser.add_argument("--rebuild-aggregates", action="store_true",
+                        help="rebuild the dashboard pre-aggregates before measuring (written to the database)")
     parser.add_argument("--sqlite-cache-mb", type=int, default=0,
                         help="SQLite page cache per connection (0: the app's default)")
     args = parser.parse_args(argv)
@@ -86,10 +108,12 @@ def main(argv: list[str] | None = None) -> dict:
     app = create_app("development", SQLALCHEMY_DATABASE_URI=url, DEBUG=False, **settings)
     if args.sqlite_cache_mb and url.startswith("sqlite"):
         _sqlite_cache(app, args.sqlite_cache_mb)
+    report_aggregates = _aggregates(app, args.rebuild_aggregates, args.until)
     year = f"/staff/dashboard?from={(args.until - timedelta(days=364)).isoformat()}&to={args.until.isoformat()}"
     month = f"/staff/dashboard?from={args.until.replace(day=1).isoformat()}&to={args.until.isoformat()}"
     report = {"database": url.split(":", 1)[0], "requests": args.requests,
               "sqlite_cache_mb": args.sqlite_cache_mb or "default", "dashboard_cache": not args.no_cache,
+              "aggregates": report_aggregates,
               "load_average_before": [round(x, 2) for x in os.getloadavg()], "pages": {}}
     for label, username in (("city", args.city_user), ("town", args.town_user)):
         client = app.test_client()

@@ -1,7 +1,7 @@
 """partner clients (api_clients, api_client_tokens), updated_at on the synchronised tables, webhook outbox rows
 
 Revision ID: h18a0c1e0001
-Revises: a18c0ffee001
+Revises: h19b0a66e001
 Create Date: 2026-12-06 16:10:00
 
 `updated_at` is added NOT NULL with a constant server default (SQLite's ALTER TABLE ADD COLUMN needs one, and a
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'h18a0c1e0001'
-down_revision = 'a18c0ffee001'
+down_revision = 'h19b0a66e001'
 branch_labels = None
 depends_on = None
 

@@ -3,8 +3,9 @@
 Capacity model: SLOTS PER WEEK. Each offer has `slots_left` free slots; an item with `slots_needed` = k
 takes one slot of each of k different providers, from any of their offers (a provider may publish several).
 Partial policy: an item needing a team gets all k or none, unless `partial_ok` (then 1..k, pro rata); the
-flow solves the pro-rata LP and a repair step (`transport.whole_teams`) removes teams served short. The objective is the sum over assigned pairs of
-cold-start score x priority_weight(item priority) (see scoring.PRIORITY_GAIN).
+flow solves the pro-rata LP and a repair step (`transport.whole_teams`) completes or drops teams served short.
+The objective is the sum over assigned pairs of cold-start score x priority_weight(item priority) (see
+scoring.PRIORITY_GAIN).
 """
 from __future__ import annotations
 

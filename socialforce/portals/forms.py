@@ -123,6 +123,27 @@ def parse_coordinate(text: str | None) -> float | None:
         return None
 
 
+def add_error(form: FlaskForm, field: str | None, message: str, default: str | None = None) -> bool:
+    """Put `message` beside a form field (`field`, else `default`), kept with the field's other errors; False when
+    the form has neither field."""
+    target = form._fields.get(field or "") or (form._fields.get(default) if default else None)
+    if target is None:
+        return False
+    target.errors = [*target.errors, message]
+    return True
+
+
+def has_errors(form: FlaskForm) -> bool:
+    """Whether any field of the form carries an error (from validation or `add_error`)."""
+    return any(field.errors for field in form)
+
+
+def refuse(form: FlaskForm, error: ServiceError, default: str | None = None) -> None:
+    """A service's refusal beside the field it names (else `default`); flashed when the form has no such field."""
+    if not add_error(form, error.field, error.message, default):
+        flash(error.message, "danger")
+
+
 def form_errors(form: FlaskForm) -> None:
     """Flash the first validation error of each field."""
     for field in form:

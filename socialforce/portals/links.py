@@ -41,4 +41,7 @@ def init_app(app: Flask) -> None:
     links.register("volunteer_home", lambda _: _path("volunteer.home"))
     links.register("volunteer_tasks", lambda _: _path("volunteer.tasks"))
     links.register("volunteer_task", lambda task_id: _path("volunteer.task", task_id=task_id))
+    links.register("staff_hours", lambda _: _path("staff.hours"))
+    links.register("staff_village_needs", lambda _: _path("staff.drafts"))
+    links.register("staff_certificates_awaiting", lambda _: _path("staff.providers_list", certificates="awaiting"))
     links.register("village_household", lambda household_id: _path("village.household", household_id=household_id))

@@ -5,14 +5,17 @@ The words themselves (one label per stored code) are in `platform/labels.py`, wh
 only presents them, so it stays in the portals."""
 from __future__ import annotations
 
-from flask import Flask, current_app
+from datetime import datetime, timedelta
+
+from flask import Flask, current_app, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice
 
 from socialforce.platform import localtime
 from socialforce.platform.extensions import db
 from socialforce.platform.i18n import select_locale
-from socialforce.platform.inputs import PAGE_SIZES, page_number, page_size
+from socialforce.platform.inputs import PAGE_SIZES, page_number, page_size, parse_date
 from socialforce.platform.labels import (
     CERTIFICATE_LEVEL,
     FEATURE_NAMES,
@@ -30,7 +33,7 @@ from socialforce.platform.labels import (
     VISIT_STATUS,
 )
 from socialforce.platform.services import items as item_service
-from socialforce.portals.nav import portal_nav
+from socialforce.portals.nav import portal_menu, portal_nav
 
 ENUM_LABELS = {"item_status": ITEM_STATUS, "order_state": ORDER_STATE, "visit_status": VISIT_STATUS,
                "feedback_channel": FEEDBACK_CHANNEL}
@@ -132,11 +135,36 @@ def user_identity(user) -> tuple[str, str]:
     elif getattr(user, "town", None) is not None:
         organisation = bilingual(user.town)
     return name, organisation
-def paginated(query, page: int | None = None, **kwargs):
-    """One page of a select for a long list: ?page= (or `page`) and ?per_page= (bounded) from the URL, over
-    db.paginate."""
-    return db.paginate(query, page=page or page_number(), per_page=page_size(current_app.config["PAGE_SIZE"]),
-                       error_out=False, **kwargs)
+
+
+def day_range_args(errors: dict[str, str], start: str = "date_from",
+                   end: str = "date_to") -> tuple[datetime | None, datetime | None]:
+    """A list filter's local days from ?date_from=&date_to= (YYYY-MM-DD) as naive-UTC [since, until); a bad or
+    reversed date gets a message in `errors` under its field and is ignored."""
+    days = {}
+    for name in (start, end):
+        raw = (request.args.get(name) or "").strip()
+        days[name] = parse_date(raw)
+        if raw and days[name] is None:
+            errors[name] = _("Enter a date as YYYY-MM-DD.")
+    if days[start] and days[end] and days[end] < days[start]:
+        errors[end] = _("The end date is before the start date.")
+        days[end] = None
+    return (localtime.day_start(days[start]) if days[start] else None,
+            localtime.day_start(days[end] + timedelta(days=1)) if days[end] else None)
+
+
+def paginated(query, page: int | None = None, *, arg: str = "page", sizes: tuple[int, ...] = PAGE_SIZES,
+              default_size: int | None = None, **kwargs):
+    """One page of a select for a long list, the one way every list pages: the page number from ?<arg>= (or
+    `page`), the page size from ?per_page= (one of `sizes`, else `default_size` or the PAGE_SIZE setting), over
+    db.paginate; the pager macro offers `sizes`."""
+    default = default_size or current_app.config["PAGE_SIZE"]
+    size = page_size(default)
+    result = db.paginate(query, page=page or page_number(arg), per_page=size if size in sizes else default,
+                         error_out=False, **kwargs)
+    result.sizes = sizes
+    return result
 
 
 def page_links(page, window: int = 2) -> list[int | None]:
@@ -178,4 +206,5 @@ def init_app(app: Flask) -> None:
         page_sizes=lambda: PAGE_SIZES,
         visit_flag_labels=visit_flag_labels,
         portal_nav=portal_nav,
+        portal_menu=portal_menu,
     )

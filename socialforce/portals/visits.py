@@ -48,11 +48,16 @@ def calendar_context(assignee: visits.Assignee, monday: date) -> dict:
     return {"days": by_day, "monday": monday, "prev_week": monday - timedelta(days=7),
             "next_week": monday + timedelta(days=7), "assignee_name": assignee.name()}
 
+def owns_visit(visit: Visit, user: User) -> bool:
+    """Whether the visit is the user's own to check in and out (its worker, or its volunteer)."""
+    return (visit.assignee_id is not None and visit.assignee_id == user.member_id) or (
+        visit.volunteer_id is not None and user.role == Role.volunteer)
+
+
 def visit_action(visit: Visit, action: str, user: User) -> bool:
     """Handle one POSTed visit action (checkin, checkout, notes, reschedule, cancel) for the visit's page."""
     now = utcnow()
-    own = (visit.assignee_id is not None and visit.assignee_id == user.member_id) or (
-        visit.volunteer_id is not None and user.role == Role.volunteer)
+    own = owns_visit(visit, user)
     if action in ("checkin", "checkout"):
         if not own:
             abort(403)
@@ -93,8 +98,7 @@ def visit_action(visit: Visit, action: str, user: User) -> bool:
 def visit_page_context(visit: Visit, user: User) -> dict:
     """Template values for the phone page of one visit."""
     return {"visit": visit, "order": visit.order, "assignee_name": visits.Assignee.of(visit).name(),
-            "own": (visit.assignee_id is not None and visit.assignee_id == user.member_id)
-            or (visit.volunteer_id is not None and user.role == Role.volunteer),
+            "own": owns_visit(visit, user),
             "check_form": CheckForm(), "notes_form": NotesForm(obj=visit), "reschedule_form": RescheduleForm(
                 starts_at=to_local(visit.starts_at).strftime(LOCAL_FORMAT)),
             "cancel_form": CancelForm(), "show_address": user.role != Role.volunteer}

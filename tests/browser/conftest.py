@@ -104,7 +104,8 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     log_path = ARTIFACTS / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "SOCIALFORCE_"))}
     env.update(DATABASE_URL=f"sqlite:///{db_path}", SOCIALFORCE_ENV="development", SOCIALFORCE_INSTANCE=str(folder),
-               PYTHONUNBUFFERED="1")  # the instance folder's own random keys, as `make run` uses
+               PYTHONUNBUFFERED="1",  # the instance folder's own random keys, as `make run` uses
+               VISIT_MIN_MINUTES="0")  # journeys check out seconds after check-in: not flagged as too short
     port = _free_port()
     with open(log_path, "w") as log:
         _flask(env, "db", "upgrade", log=log)
@@ -201,6 +202,25 @@ class Portal:
         page.locator("main button[type=submit]").click()
         page.wait_for_load_state()
         assert "/login" not in page.url, f"{username} could not log in: {page.inner_text('main')[:300]}"
+
+    def english(self, page) -> None:
+        """Switch the page's session to English through the language button of the top bar."""
+        page.locator("nav.navbar").get_by_role("button", name="English").click()
+        page.wait_for_load_state()
+
+    def menu(self, page, path: str) -> None:
+        """Follow the top-menu link to `path` as a user does: open the menu button on a narrow screen and the
+        "More" dropdown when the link is folded into it."""
+        nav = page.locator("nav.navbar")
+        toggler = nav.locator(".navbar-toggler")
+        if toggler.is_visible() and not nav.locator("#mainnav").is_visible():
+            toggler.click()
+        link = nav.locator(f"#mainnav a[href$='{path}']").first
+        if not link.is_visible():
+            nav.locator("#nav-more-toggle").click()
+        link.click()
+        page.wait_for_load_state()
+        assert page.url.split("?")[0].endswith(path), f"the menu did not open {path}: {page.url}"
 
     def go(self, page, path: str):
         """Open a path of the app and check it answered 200."""

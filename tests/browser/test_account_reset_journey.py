@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 def test_account_created_with_a_code_then_a_forced_new_password(portal, live_server):
     city = portal.page("city")
-    city.locator("a.nav-link[href$='/staff/accounts']").click()
+    portal.menu(city, "/staff/accounts")
     expect(city).to_have_url(re.compile(r"/staff/accounts$"))
     city.locator("main a[href$='/staff/accounts/new']").click()
     city.select_option("#role", "town_staff")

@@ -66,7 +66,7 @@ def test_journey1_staff_register_match_dispatch(portal, chain):
     chain["item_id"] = item_id
 
     # run matching for the category and read the reasons given for agency1
-    page.get_by_role("link", name="智能匹配").click()
+    portal.menu(page, "/staff/matching")
     expect(page.locator("h1")).to_have_text("匹配审核")
     page.select_option("select[name=category]", label=CATEGORY)
     page.get_by_role("button", name="运行匹配").click()
@@ -106,7 +106,7 @@ def test_journey2_agency_accepts_worker_visits_and_records_outcome(portal, chain
     """agency1 accepts, assigns worker1 and plans a visit; worker1 checks in, checks out and records the outcome."""
     order_id = need(chain, "order_id")
     agency = portal.page("agency1")
-    agency.get_by_role("link", name="工单", exact=True).first.click()
+    portal.menu(agency, "/agency/orders")
     agency.get_by_role("link", name=f"#{order_id}", exact=True).click()
     expect(agency.locator("h1")).to_have_text(f"工单 #{order_id} · {CATEGORY}")
     expect(agency.locator("main")).to_contain_text("匹配理由")
@@ -154,7 +154,7 @@ def test_journey2_agency_accepts_worker_visits_and_records_outcome(portal, chain
     portal.shot(worker, "checked-out")
 
     # the worker records the outcome on the order's visits page
-    worker.get_by_role("link", name="工单", exact=True).first.click()
+    portal.menu(worker, "/agency/orders")
     worker.get_by_role("link", name=f"#{order_id}", exact=True).click()
     expect(worker.locator("main")).to_contain_text("服务中")
     worker.locator("#order-visits-link").click()
@@ -177,7 +177,7 @@ def test_journey5_staff_see_completed_order_and_satisfaction(portal, chain):
     order_id = need(chain, "order_id")
     need(chain, "completed")
     page = portal.page("town1")
-    page.get_by_role("link", name="满意度回访").click()
+    portal.menu(page, "/staff/follow-ups")
     page.locator(f"a[href$='/staff/orders/{order_id}/evaluate#follow-up']").click()
     expect(page.locator("input[name=satisfaction]:checked")).to_have_count(0)  # nothing pre-selected
     page.locator(f"input[name=satisfaction][value='{SATISFACTION}']").check()
@@ -185,7 +185,7 @@ def test_journey5_staff_see_completed_order_and_satisfaction(portal, chain):
     page.get_by_role("button", name="记录家庭满意度").click()
     expect(flash(page)).to_have_text("家庭满意度回访已记录。")
     portal.shot(page, "follow-up")
-    page.get_by_role("link", name="数据看板").click()
+    portal.menu(page, "/staff/dashboard")
     expect(page.locator("h1")).to_contain_text("数据看板 · 龙泉街道")
     today = datetime.now(SHANGHAI).date()  # the dashboard opens on the last complete month: ask for this one
     page.fill("#from", today.replace(day=1).isoformat())

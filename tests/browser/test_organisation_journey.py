@@ -13,7 +13,7 @@ CODE = "91350100M000100Y43"  # GB 32100-2015's example; the demo seed's codes ar
 
 def test_city_registers_an_agency_with_a_contract(portal, live_server):
     city = portal.page("city")
-    city.locator("a.nav-link[href$='/staff/organisations/agencies']").click()
+    portal.menu(city, "/staff/organisations/agencies")
     expect(city).to_have_url(re.compile(r"/staff/organisations/agencies$"))
     city.locator("a[href$='/staff/organisations/agencies/new']").click()
 

@@ -18,7 +18,7 @@ def visits_done(text: str) -> int:
 
 def test_journey4_unit_records_monthly_visit(portal, live_server):
     unit = portal.page("unit1")
-    unit.locator("a.nav-link[href$='/unit/households']").click()
+    portal.menu(unit, "/unit/households")
     expect(unit).to_have_url(re.compile(r"/unit/households$"))
     rows = unit.locator("main tbody tr")
     expect(rows.first).to_be_visible()

@@ -1,5 +1,7 @@
 """The village assistant (village1) on a phone: the village's households, a need recorded on a round, the list of
-recorded needs and the follow-up queue, each page without sideways scroll at 375 px; no resident ID on any page."""
+recorded needs and the follow-up queue, each page without sideways scroll at 375 px; no resident ID on any page.
+Town staff (town1) are told in their inbox that a need awaits approval and approve it from there. Pages are opened
+by URL or by links inside pages, never through the top menu."""
 from __future__ import annotations
 
 import re
@@ -25,10 +27,22 @@ def test_village_assistant_records_a_need_on_a_phone(portal, live_server):
     expect(page.locator("main .alert-success")).to_be_visible()
     expect(page.locator("main")).to_contain_text("走访发现：老人行动不便")
     portal.assert_fits_phone(page, "village-needs")
-    (status,), = live_server.query("SELECT status FROM item_drafts WHERE household_id = ?", household_id)
+    (draft_id, status), = live_server.query("SELECT id, status FROM item_drafts WHERE household_id = ?",
+                                             household_id)
     assert status == "pending"
 
-    page.locator("a.nav-link[href$='/village/follow-ups']").click()
+    # town staff are told (once until read) and approve the need from the page the notice opens
+    staff = portal.page("town1")
+    portal.go(staff, "/inbox/")
+    staff.locator("main li.notification-unread").filter(has_text="龙泉街道 有村居协理员记录的需求等待您审批").first \
+        .get_by_role("button", name="查看").click()
+    expect(staff).to_have_url(re.compile(r"/staff/village-needs$"))
+    staff.locator(f"form[action$='/village-needs/{draft_id}/approve'] button[type=submit]").click()
+    expect(staff.locator("main .alert-success")).to_be_visible()
+    (status,), = live_server.query("SELECT status FROM item_drafts WHERE id = ?", draft_id)
+    assert status == "approved"
+
+    portal.go(page, "/village/follow-ups")
     expect(page).to_have_url(re.compile(r"/village/follow-ups$"))
     portal.assert_fits_phone(page, "village-follow-ups")
     assert portal.resident_id_leaks() == []

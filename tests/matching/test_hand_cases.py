@@ -168,3 +168,24 @@ def test_repair_drops_a_team_left_short_by_capacity_within_its_stated_loss():
     assert batch.pro_rata_bound == pytest.approx(pro.lp_bound)
     # the all-or-nothing bound counts the team's two gains together, or nothing: never above pro rata
     assert batch.assignment.utility <= batch.lp_bound <= batch.pro_rata_bound
+
+
+def test_repair_completes_a_short_team_when_that_beats_dropping_it():
+    # the pro-rata optimum gives offer 10 to the single item and the team of two only offer 11; serving the
+    # team whole (offers 10 and 11) is worth more than the single item alone, which dropping the team leaves
+    offers = [offer(10, windows=0b11), offer(11, windows=0b11, lon=117.17)]
+    team, single = item(1, slots=2, priority=.5, windows=0b11), item(2, priority=.7, windows=0b01)
+    index = MatchIndex.build(offers, CTX)
+    pro = solve_batch([replace(team, partial_ok=True), single], index, gap=0.0)
+    assert pro.assignment.pairs == ((1, 11), (2, 10))
+    table = index.candidate_table([team, single], k=5, per_provider=False)
+    weight = pair_scores(table)
+    whole = (weight[1, 10] + weight[1, 11]) * priority_weight(np.array([.5]))[0]
+    alone = weight[2, 10] * priority_weight(np.array([.7]))[0]
+    assert whole > alone
+    batch = solve_batch([team, single], index, gap=0.0)
+    assert batch.assignment.pairs == ((1, 10), (1, 11))
+    assert batch.assignment.utility == pytest.approx(whole)
+    assert batch.dropped_short_teams == 0 and batch.partially_served_items == 0
+    assert batch.repair_loss == pytest.approx(pro.assignment.utility - whole)
+    assert check.violations([team, single], offers, CTX, batch.assignment) == 0

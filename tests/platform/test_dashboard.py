@@ -413,26 +413,31 @@ def test_the_cache_reuses_a_dashboard_until_an_audited_change_or_its_time_limit(
     monkeypatch.setitem(app.config, "DASHBOARD_CACHE_SECONDS", 60)
     now = [1000.0]
     monkeypatch.setattr(dashboard.cache, "clock", lambda: now[0])
+    builds = []  # the shared cache hands back a copy (pickled), so reuse is counted in builds
+    real_build = dashboard.build
+    monkeypatch.setattr(dashboard.cache, "build", lambda *args: builds.append(args[1]) or real_build(*args))
     dashboard.clear_cache()
     try:
         with app.test_request_context():
             first = dashboard.cached_build(user, f, NOW)
-            assert dashboard.cached_build(user, f, NOW) is first
+            assert dashboard.cached_build(user, f, NOW) == first and len(builds) == 1
             august = dashboard.Filters(date(2026, 8, 1), date(2026, 8, 31))
             assert dashboard.cached_build(user, august, NOW).tables["providers"].rows == []  # other filters: own entry
             in_town = dashboard.cached_build(town_user, f, NOW)
             assert [r[1] for r in in_town.tables["households"].rows] == [0, 1, 1]  # other scope: own entry
+            assert len(builds) == 3
             # an audited change shows at once
             db.session.execute(sa.delete(HouseholdFeedback))
             audit.record("household_feedback", user)
             changed = dashboard.cached_build(user, f, NOW)
-            assert changed is not first
+            assert changed != first and len(builds) == 4
             assert [r[1] for r in changed.tables["satisfaction"].rows] == [0, 0, 0, 0, 0]
             # an unaudited change shows once the time limit has passed
             db.session.execute(sa.delete(ServiceRecord))
-            assert dashboard.cached_build(user, f, NOW) is changed
+            assert dashboard.cached_build(user, f, NOW) == changed and len(builds) == 4
             now[0] += 61
             assert dashboard.cached_build(user, f, NOW).tables["volunteer_hours"].rows == []
+            assert len(builds) == 5
     finally:
         dashboard.clear_cache()
 

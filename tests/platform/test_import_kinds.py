@@ -409,7 +409,8 @@ def test_town_staff_correct_their_own_towns_households_within_their_town(world):
 
 def test_the_template_has_a_sheet_per_kind_with_lists_and_help(world):
     book = load_workbook(io.BytesIO(service.template_xlsx(world["city"])))
-    assert book.sheetnames == ["家庭", "成员", "服务事项", "志愿者", "物质救助发放", "信息更正", "可选值", "填写说明"]
+    assert book.sheetnames == ["家庭", "成员", "服务事项", "村居", "社工机构", "结对单位", "购买服务合同", "结对关系", "志愿者",
+                               "物质救助发放", "信息更正", "可选值", "填写说明"]
     assert [c.value for c in book["志愿者"][1]][:5] == ["姓名*", "证件类型", "证件号码*", "联系电话*", "志愿者编号*"]
     assert [c.value for c in book["物质救助发放"][1]][0] == "发放月份*"
     reference = [c.value for c in book["可选值"][1]]
@@ -418,6 +419,8 @@ def test_the_template_has_a_sheet_per_kind_with_lists_and_help(world):
     assert any("护照" in f for f in next(iter(lists)) + tuple(x for t in lists for x in t))
     help_text = " ".join(str(c.value) for row in book["填写说明"].iter_rows() for c in row)
     assert "志愿者" in help_text and "物质救助发放" in help_text and "信息更正" in help_text
+    assert "社工机构" in help_text and "购买服务合同" in help_text and "结对关系" in help_text
+    assert any("党政机关" in v.formula1 for v in book["结对单位"].data_validations.dataValidation)
 
 
 def test_one_workbook_may_hold_several_families(world):

@@ -14,14 +14,27 @@ from socialforce.platform.models import (
     Notification,
     Order,
     OrderState,
+    OutboxMessage,
     ProviderStatus,
     Role,
     User,
+    Visit,
     VolunteerTask,
     utcnow,
 )
 from socialforce.platform.models.orders import EvaluationSource
-from socialforce.platform.services import dispatch, matching, notices, outcomes, visits, volunteers
+from socialforce.platform.services import (
+    dispatch,
+    hours,
+    matching,
+    notices,
+    notification_prefs,
+    notifications,
+    outcomes,
+    village,
+    visits,
+    volunteers,
+)
 from tests import factories
 
 NOW = utcnow().replace(hour=2, minute=0, second=0, microsecond=0)
@@ -243,3 +256,77 @@ def test_the_event_table_names_only_kinds_with_texts():
     kinds = {kind for rules in notices.ORDER_NOTICES.values() for kind, *_ in rules}
     assert kinds <= set(MESSAGES) and {"visit_scheduled", "visit_rescheduled", "visit_cancelled",
                                        "volunteer_registration_pending"} <= set(MESSAGES)
+
+
+# --- things awaiting town staff: one notice until read, per-kind channels --------------------------------------
+
+
+def _awaiting(kind: str) -> list[tuple[int, dict, str]]:
+    db.session.flush()
+    return [(n.user_id, n.params, n.link) for n in db.session.scalars(
+        sa.select(Notification).where(Notification.kind == kind).order_by(Notification.id))]
+
+
+def _checked_out_volunteer_visit(town_code: str = "longquan") -> Visit:
+    vol = factories.volunteer(town_code)
+    order = Order(item_id=factories.item(factories.household(town_code)).id, provider_id=vol.provider_id,
+                  state=OrderState.accepted)
+    db.session.add(order)
+    db.session.flush()
+    visit = Visit(order_id=order.id, volunteer_id=vol.id, starts_at=NOW, ends_at=NOW + timedelta(hours=1),
+                  checkin_at=NOW, checkout_at=NOW + timedelta(minutes=50))
+    db.session.add(visit)
+    db.session.flush()
+    return visit
+
+
+def test_hours_awaiting_confirmation_tell_the_households_town_staff_once_until_read():
+    staff = factories.user("town", Role.town_staff, town_id=factories.town().id)
+    other = factories.user("other-town", Role.town_staff, town_id=factories.town("binhu").id)
+    hours.create_record(_checked_out_volunteer_visit())
+    assert _awaiting("hours_pending") == [(staff.id, {"town": "longquan"}, "/staff/hours")]
+    hours.create_record(_checked_out_volunteer_visit())  # unread: no second notice (no flood)
+    assert len(_awaiting("hours_pending")) == 1
+    notifications.mark_all_read(staff)
+    hours.create_record(_checked_out_volunteer_visit())  # read: the next record tells them again
+    assert [u for u, *_ in _awaiting("hours_pending")] == [staff.id, staff.id]
+    hours.create_record(_checked_out_volunteer_visit("binhu"))
+    assert [u for u, *_ in _awaiting("hours_pending")] == [staff.id, staff.id, other.id]
+
+
+def test_a_certificate_added_by_a_volunteer_tells_their_towns_staff_once_until_read():
+    staff = factories.user("town", Role.town_staff, town_id=factories.town().id)
+    colleague = factories.user("colleague", Role.town_staff, town_id=factories.town().id)
+    first, second = factories.volunteer(), factories.volunteer()
+    code = volunteers.certification_codes()[0]
+    volunteers.add_certification(first, volunteers.CertificationInput(code, "CERT-0001"), None, NOW.date())
+    assert [(u, link) for u, _p, link in _awaiting("certification_pending")] == [
+        (staff.id, "/staff/providers?certificates=awaiting"), (colleague.id, "/staff/providers?certificates=awaiting")]
+    notifications.mark_all_read(colleague)
+    volunteers.add_certification(second, volunteers.CertificationInput(code, "CERT-0002"), None, NOW.date())
+    assert [u for u, *_ in _awaiting("certification_pending")] == [staff.id, colleague.id, colleague.id]
+
+
+def test_a_village_need_awaiting_approval_tells_town_staff_once_until_read():
+    from tests.platform.test_village import assistant, need
+
+    staff = factories.user("town", Role.town_staff, town_id=factories.town().id)
+    h = factories.household()
+    va = assistant(h)
+    village.submit_draft(h, need(), va)
+    village.submit_draft(h, need(text="屋顶漏雨"), va)
+    assert _awaiting("village_need_pending") == [(staff.id, {"town": "longquan"}, "/staff/village-needs")]
+
+
+def test_awaiting_notices_follow_each_users_channel_choice_per_kind(app, monkeypatch):
+    monkeypatch.setitem(app.config, "NOTIFY_CHANNELS", ["log", "email", "sms"])
+    town = factories.town()
+    wants_sms = factories.user("sms", Role.town_staff, town_id=town.id)
+    wants_other = factories.user("other", Role.town_staff, town_id=town.id)
+    notification_prefs.save(wants_sms, notification_prefs.SettingsInput(sms_kinds=("hours_pending",)))
+    notification_prefs.save(wants_other, notification_prefs.SettingsInput(sms_kinds=("certification_pending",)))
+    hours.create_record(_checked_out_volunteer_visit())
+    db.session.flush()
+    sent = db.session.execute(sa.select(Notification.user_id, OutboxMessage.channel).join(
+        OutboxMessage, OutboxMessage.notification_id == Notification.id).order_by(Notification.user_id)).all()
+    assert sorted(map(tuple, sent)) == sorted([(wants_sms.id, "log"), (wants_sms.id, "sms"), (wants_other.id, "log")])

@@ -322,6 +322,47 @@ def test_a_notice_reaches_the_smtp_server_and_the_gateway_with_its_template(all_
     assert gateway.refused == 0 and all(m.status == OutboxStatus.sent and m.sent_at for m in outbox())
 
 
+EVERY_PARAM = {"order_id": 12, "item_id": 34, "task_id": 56, "visit_id": 78, "provider_id": 90, "attempt": 2,
+               "failures": 3, "open": 1, "slots": 4, "category": "daily_care", "town": "longquan",
+               "when": "2026-11-30T02:00"}
+
+
+def test_every_kind_of_notice_reaches_the_smtp_server_and_the_gateway(all_channels, smtp, gateway):
+    kinds = sorted(notifications.MESSAGES)
+    people = {}
+    for kind in kinds:  # one recipient per kind (Chinese, the default), so no digest gathers them
+        u = reachable(locale=None)
+        row = notification_prefs.settings_of(u.id)
+        row.email_kinds = row.sms_kinds = [kind]
+        people[kind] = u
+        notify([u.id], kind, EVERY_PARAM, "/inbox/")
+    db.session.commit()
+    result = deliver_pending(NOW + timedelta(days=400), channels(smtp, gateway))
+    assert result["sent"] == 3 * len(kinds) and result["failed"] == result["retry"] == result["digests"] == 0
+
+    mails = {mail["To"]: mail.get_content().replace("\r\n", "\n").strip() for mail in smtp.received}
+    keys = {(m.notification_id, m.channel): m.idempotency_key for m in outbox()}
+    sms = {request["out_id"]: request for request in gateway.requests}
+    assert len(mails) == len(sms) == len(kinds) and gateway.refused == 0
+    for kind, u in people.items():
+        note = db.session.scalar(sa.select(Notification).where(Notification.user_id == u.id))
+        text = notifications.render(note, "zh_CN")
+        assert "%(" not in text and kind not in text, kind  # its own Chinese text (not the fallback naming the kind)
+        assert mails[u.email] == f"{text}\n/inbox/", kind
+        request = sms[keys[(note.id, "sms")]]
+        assert request["phone"] == PHONE and request["sign_name"] == "滕州民政", kind
+        if kind in TEMPLATES:
+            assert request["template_code"] == TEMPLATES[kind], kind
+            assert request["template_params"]["order_id"] == "12", kind
+        else:
+            assert request == {**request, "template_code": "SMS_100", "template_params": {"text": f"{text}\n/inbox/"}}
+
+
+def test_every_kind_has_a_text_a_settings_label_and_a_role_that_may_choose_its_channels():
+    chosen_by_some_role = set().union(*notification_prefs.ROLE_KINDS.values())
+    assert set(notifications.MESSAGES) == set(notification_prefs.KIND_LABELS) == chosen_by_some_role
+
+
 def test_free_text_goes_through_the_text_template_and_the_address_hooks_still_work(gateway, smtp):
     u = user()
     SmsSender(gateway.url, APP_KEY, APP_SECRET, "滕州民政", TEMPLATES, phone_of=lambda _u: "13700000007").send(

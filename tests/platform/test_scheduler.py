@@ -197,7 +197,7 @@ def test_every_job_is_registered_with_misfire_grace_coalesce_and_one_instance(ap
         assert job.coalesce is True and job.max_instances == 1
         assert str(job.trigger.timezone) == "Asia/Shanghai"
     assert jobs[LEASE_JOB_ID].coalesce is True and jobs[LEASE_JOB_ID].max_instances == 1
-    assert len({spec.func for spec in JOBS}) == len(JOBS) == 10
+    assert len({spec.func for spec in JOBS}) == len(JOBS) == 12
 
 
 def test_reregistering_replaces_jobs_and_removes_stale_ones(app):

@@ -68,6 +68,9 @@ def _portal_user(role: Role) -> User:
     if role in (Role.city_staff, Role.town_staff):
         town_id = factories.town("longquan").id if role == Role.town_staff else None
         return make_user(f"u-{role.value}", role, town_id=town_id)
+    if role == Role.village_assistant:
+        h = factories.household()
+        return make_user(f"u-{role.value}", role, town_id=h.town_id, village_id=h.village_id)
     kind = {Role.agency_admin: ProviderKind.agency, Role.unit_admin: ProviderKind.unit,
             Role.volunteer: ProviderKind.volunteer}[role]
     provider_id = (factories.volunteer().provider_id if role == Role.volunteer
@@ -175,11 +178,77 @@ def test_city_staff_see_and_retry_undelivered_messages(client):
     assert "This message is not waiting for a retry." in html and "Every message has been delivered" in html
 
 
+def _undelivered(user: User, kind: str, channel: str, status: OutboxStatus, error: str, days_ago: int = 0) -> int:
+    note = notifications.notify([user.id], kind, {"order_id": 7, "visit_id": 7, "when": "2026-01-01T02:00"})[0]
+    note.created_at = utcnow() - timedelta(days=days_ago)
+    message = OutboxMessage(notification_id=note.id, channel=channel, status=status, attempts=3, last_error=error)
+    db.session.add(message)
+    db.session.commit()
+    return message.id
+
+
+def test_city_staff_list_failed_and_dropped_messages_with_reasons_and_filters(client):
+    city = make_user("city1")
+    town = make_user("town1", Role.town_staff, town_id=factories.town("longquan").id)
+    failed = _undelivered(town, "order_expired", "sms", OutboxStatus.failed, "TransientDeliveryError: HTTP 503")
+    _undelivered(town, "visit_missed", "email", OutboxStatus.dropped, "recipient deactivated", days_ago=3)
+    _undelivered(town, "order_expired", "email", OutboxStatus.dropped,
+                 "NoAddress: the recipient has no verified e-mail address", days_ago=10)
+    _undelivered(town, "order_expired", "sms", OutboxStatus.sent, "")  # delivered: never listed
+    english(client)
+    login(client, city.username, PASSWORD)
+
+    def retryable() -> list[int]:
+        html = client.get("/inbox/failed").get_data(as_text=True)
+        return [int(m) for m in re.findall(r'action="/inbox/failed/(\d+)/retry"', html)]
+
+    html = client.get("/inbox/failed").get_data(as_text=True)
+    assert html.count('data-state="failed"') == 1 and html.count('data-state="dropped"') == 2
+    assert "TransientDeliveryError: HTTP 503" in html
+    assert "The recipient&#39;s account is deactivated." in html
+    assert "The recipient has no verified address on this channel." in html
+    assert retryable() == [failed]  # only a failed message offers a retry
+    html = client.get("/inbox/failed?channel=sms").get_data(as_text=True)
+    assert f'action="/inbox/failed/{failed}/retry?channel=sms"' in html
+
+    def states(query: str) -> tuple[int, int]:
+        page = client.get("/inbox/failed" + query)
+        assert page.status_code == 200, query
+        html = page.get_data(as_text=True)
+        return html.count('data-state="failed"'), html.count('data-state="dropped"')
+
+    assert states("?state=dropped") == (0, 2)
+    assert states("?channel=sms") == (1, 0)
+    assert states("?channel=email&kind=visit_missed") == (0, 1)
+    today = utcnow().date()
+    assert states(f"?date_from={today - timedelta(days=5)}") == (1, 1)
+    assert states(f"?date_to={today - timedelta(days=5)}") == (0, 1)
+    assert states("?kind=order_dispatched") == (0, 0)
+
+    # the shared pager keeps the filters in its links
+    html = client.get("/inbox/failed?state=dropped&per_page=1").get_data(as_text=True)
+    assert 'class="pager' in html and "state=dropped" in html.split('class="pager', 1)[1]
+
+    # bad filter values are named next to their field and filter nothing
+    for query, message in (("?channel=fax", "Choose one from the list."), ("?kind=../x", "Choose one from the list."),
+                           ("?date_from=2026-13-40", "Enter a date as YYYY-MM-DD."),
+                           ("?date_from=2026-02-02&date_to=2026-01-01", "The end date is before the start date.")):
+        response = client.get("/inbox/failed" + query)
+        assert response.status_code == 400 and message in response.get_data(as_text=True), query
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.status == OutboxStatus.dropped)) == 2
+
+    retried = post(client, f"/inbox/failed/{failed}/retry?channel=sms&next=//evil.example")
+    assert retried.status_code == 302 and retried.headers["Location"] == "/inbox/failed?channel=sms"
+    db.session.expire_all()
+    assert db.session.get(OutboxMessage, failed).status == OutboxStatus.pending
+
+
 # --- notification settings ------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("role", [Role.city_staff, Role.town_staff, Role.agency_admin, Role.unit_admin,
-                                  Role.volunteer])
+                                  Role.volunteer, Role.village_assistant])
 def test_every_role_has_a_settings_page_with_its_own_kinds_of_notice(app, client, monkeypatch, role):
     monkeypatch.setitem(app.config, "NOTIFY_CHANNELS", ["log", "email", "sms"])
     u = _portal_user(role)
@@ -192,6 +261,10 @@ def test_every_role_has_a_settings_page_with_its_own_kinds_of_notice(app, client
     staff_only = 'id="email-volunteer_registration_pending"' in html
     assert staff_only == (role in (Role.city_staff, Role.town_staff))
     assert ('id="email-task_published"' in html) == (role == Role.volunteer)
+    assert ('id="email-waitlist_offer"' in html) == (role == Role.volunteer)
+    assert ('id="email-hours_pending"' in html) == staff_only
+    assert ('id="email-order_completed"' in html) == (role in (Role.city_staff, Role.town_staff,
+                                                                Role.village_assistant))
     assert 'href="/inbox/settings"' in client.get("/inbox/").get_data(as_text=True)
 
 

@@ -30,6 +30,7 @@ from socialforce.platform.models import (
     User,
     Village,
 )
+from socialforce.platform.services.dashboard import aggregates
 
 
 def validate(check: Validator, tables: dict[str, list[Table]]) -> None:
@@ -222,6 +223,7 @@ def write(plan: Plan, check: Validator, user: User, now: datetime, progress: Pro
         household = sa.update(Household).where(Household.id == change["household_id"])
         if change["kind"] == "move":
             db.session.execute(household.values(town_id=change["town_id"], village_id=change["village_id"]))
+            aggregates.mark_stale(aggregates.household_days([change["household_id"]]))  # figures by town
         elif change["kind"] == "leave":
             db.session.execute(household.values(left_on=change["effective_on"]))
         else:

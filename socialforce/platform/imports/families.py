@@ -2,7 +2,8 @@
 
 A family runs only when the upload holds at least one sheet of its kinds. Families are validated one after the
 other against the database (a payment or correction refers to households already in the system, not to a
-household sheet of the same file) and written in this order in the import's one transaction.
+household sheet of the same file; a pairing may name a household of the same file, as the households family is
+validated and written before it) and written in this order in the import's one transaction.
 """
 
 from __future__ import annotations
@@ -11,13 +12,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from socialforce.platform.imports import corrections, households, payments, volunteers
+from socialforce.platform.imports import corrections, households, organisations, payments, volunteers
 from socialforce.platform.imports.rules import (
+    AGENCIES,
+    CONTRACTS,
     CORRECTIONS,
     HOUSEHOLDS,
     ITEMS,
     MEMBERS,
+    PAIRINGS,
     PAYMENTS,
+    UNITS,
+    VILLAGES,
     VOLUNTEERS,
     Kind,
 )
@@ -43,7 +49,14 @@ class Family:
 
 
 FAMILIES: tuple[Family, ...] = (
-    Family("households", (HOUSEHOLDS, MEMBERS, ITEMS), households.validate, households.write, "import_households"),
+    Family("households", (VILLAGES, HOUSEHOLDS, MEMBERS, ITEMS), households.validate, households.write, "import_households"),
+    Family(
+        "organisations",
+        (AGENCIES, UNITS, CONTRACTS, PAIRINGS),
+        organisations.validate,
+        organisations.write,
+        "import_organisations",
+    ),
     Family("volunteers", (VOLUNTEERS,), volunteers.validate, volunteers.write, "import_volunteers"),
     Family("corrections", (CORRECTIONS,), corrections.validate, corrections.write, "import_corrections"),
     Family("payments", (PAYMENTS,), payments.validate, payments.write, "import_payments"),

@@ -1,8 +1,10 @@
 """The import's columns per kind and family, and its rule codes with messages.
 
 Families (each validated and written by its own module, dispatched from imports/families.py): households with
-their members and service items; volunteers as exported by the national volunteer service information system
-(全国志愿服务信息系统); monthly material-assistance payments; corrections to households and members.
+their members and service items; organisations (social-work agencies, pairing units, the agencies'
+government-purchase contracts and the units' pairings with households); volunteers as exported by the national
+volunteer service information system (全国志愿服务信息系统); monthly material-assistance payments; corrections to
+households and members.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cached_property
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 
@@ -42,6 +45,17 @@ class Kind:
         return self.by_key[key]
 
 
+VILLAGES = Kind(
+    "villages",
+    "村居",
+    "村居名称",
+    (
+        Column("town", "镇街", True, 40),
+        Column("name", "村居名称", True, 60),
+        Column("lat", "纬度"),
+        Column("lon", "经度"),
+    ),
+)
 HOUSEHOLDS = Kind(
     "households",
     "家庭",
@@ -129,10 +143,101 @@ CORRECTIONS = Kind(
         Column("reason", "变更原因", False, 200),
     ),
 )
-KINDS: dict[str, Kind] = {k.key: k for k in (HOUSEHOLDS, MEMBERS, ITEMS, VOLUNTEERS, PAYMENTS, CORRECTIONS)}
+AGENCIES = Kind(
+    "agencies",
+    "社工机构",
+    "登记证号",
+    (
+        Column("name", "机构名称", True, 100),
+        Column("credit_code", "统一社会信用代码", True, 30),
+        Column("licence_no", "登记证号", True, 40),
+        Column("contact_name", "联系人", True, 40),
+        Column("contact_phone", "联系电话", True, None, "phone"),
+        Column("town", "所在镇街", True, 40),
+        Column("towns", "服务镇街", True, 400),
+    ),
+)
+UNITS = Kind(
+    "units",
+    "结对单位",
+    "单位类型",
+    (
+        Column("name", "单位名称", True, 100),
+        Column("credit_code", "统一社会信用代码", True, 30),
+        Column("unit_type", "单位类型", True, 20),
+        Column("department", "主管部门", False, 100),
+        Column("town", "所在镇街", True, 40),
+        Column("towns", "结对镇街", True, 400),
+        Column("quota", "每月走访次数"),
+    ),
+)
+CONTRACTS = Kind(
+    "contracts",
+    "购买服务合同",
+    "合同编号",
+    (
+        Column("code", "合同编号", True, 40),
+        Column("agency", "承接机构信用代码", True, 30),
+        Column("title", "项目名称", True, 200),
+        Column("starts_on", "开始日期", True),
+        Column("ends_on", "结束日期", True),
+        Column("budget", "预算金额", True),
+        Column("hours", "购买服务时长", True),
+        Column("categories", "服务类别", True, 200),
+    ),
+)
+PAIRINGS = Kind(
+    "pairings",
+    "结对关系",
+    "结对开始日期",
+    (
+        Column("unit", "结对单位信用代码", True, 30),
+        Column("household", "户编号", True, 30),
+        Column("since", "结对开始日期", True),
+        Column("quota", "每月走访次数"),
+    ),
+)
+KINDS: dict[str, Kind] = {
+    k.key: k
+    for k in (HOUSEHOLDS, MEMBERS, ITEMS, VILLAGES, AGENCIES, UNITS, CONTRACTS, PAIRINGS, VOLUNTEERS, PAYMENTS, CORRECTIONS)
+}
 # Which kind a sheet holds is decided by the first kind whose signature is among its headers, most specific first
-# (a payment or correction sheet may also carry 户主姓名, the households' signature).
-DETECTION_ORDER: tuple[Kind, ...] = (VOLUNTEERS, PAYMENTS, CORRECTIONS, HOUSEHOLDS, MEMBERS, ITEMS)
+# (a payment or correction sheet may also carry 户主姓名, the households' signature; a contract sheet carries
+# 服务类别, the service items' signature).
+DETECTION_ORDER: tuple[Kind, ...] = (
+    VILLAGES,
+    AGENCIES,
+    UNITS,
+    CONTRACTS,
+    PAIRINGS,
+    VOLUNTEERS,
+    PAYMENTS,
+    CORRECTIONS,
+    HOUSEHOLDS,
+    MEMBERS,
+    ITEMS,
+)
+
+# 单位类型 of a pairing unit -> its stored type (services/organisations UNIT_TYPES).
+UNIT_TYPE_WORDS: dict[str, str] = {
+    "党政机关": "department",
+    "机关": "department",
+    "机关单位": "department",
+    "政府部门": "department",
+    "企业": "enterprise",
+    "国有企业": "enterprise",
+    "民营企业": "enterprise",
+    "事业单位": "institution",
+    "社会团体": "group",
+    "社会组织": "group",
+    "基层党组织": "party",
+    "党组织": "party",
+    "department": "department",
+    "enterprise": "enterprise",
+    "institution": "institution",
+    "group": "group",
+    "party": "party",
+}
 
 # 证件类型 in the national export -> the stored id_type (None: the resident ID, checked like every resident ID).
 ID_TYPES: dict[str, str | None] = {
@@ -267,6 +372,38 @@ HEADER_SYNONYMS = {
     "金额(元)": "金额",
     "发放金额(元)": "金额",
     "实物内容": "实物",
+    # villages
+    "村(居)名称": "村居名称",
+    "村(社区)名称": "村居名称",
+    "村居委会名称": "村居名称",
+    "村名": "村居名称",
+    # organisations, contracts and pairings
+    "社工机构名称": "机构名称",
+    "机构全称": "机构名称",
+    "信用代码": "统一社会信用代码",
+    "社会信用代码": "统一社会信用代码",
+    "登记证书号": "登记证号",
+    "登记证书编号": "登记证号",
+    "民非登记证号": "登记证号",
+    "联系人姓名": "联系人",
+    "服务区域": "服务镇街",
+    "覆盖镇街": "服务镇街",
+    "单位性质": "单位类型",
+    "单位类别": "单位类型",
+    "上级主管部门": "主管部门",
+    "帮扶镇街": "结对镇街",
+    "每月走访次数(次)": "每月走访次数",
+    "走访次数": "每月走访次数",
+    "合同号": "合同编号",
+    "承接机构统一社会信用代码": "承接机构信用代码",
+    "项目开始日期": "开始日期",
+    "项目结束日期": "结束日期",
+    "合同金额": "预算金额",
+    "合同金额(元)": "预算金额",
+    "预算金额(元)": "预算金额",
+    "购买服务时长(小时)": "购买服务时长",
+    "结对单位统一社会信用代码": "结对单位信用代码",
+    "结对日期": "结对开始日期",
     # corrections
     "变更事项": "变更类型",
     "更正类型": "变更类型",
@@ -295,6 +432,11 @@ def kind_label(key: str) -> str:
         "volunteers": _("Volunteers"),
         "payments": _("Material-assistance payments"),
         "corrections": _("Corrections"),
+        "villages": _("Villages and communities"),
+        "agencies": _("Social-work agencies"),
+        "units": _("Pairing units"),
+        "contracts": _("Government-purchase contracts"),
+        "pairings": _("Pairings"),
     }[key]
 
 
@@ -371,9 +513,86 @@ def reason_message(code: str, params: dict) -> str:
             **params,
         ),
         "member_required_here": lambda: _("Only a change of category can name a member."),
+        **_organisation_messages(params),
     }
     message = messages.get(code)
     return message() if message else code
+
+
+def _organisation_messages(params: dict) -> dict:
+    """The messages of the organisations family's rule codes (most are the organisation pages' own messages)."""
+    from socialforce.platform.services.organisations import common  # the rules' one place (no import cycle)
+
+    def categories() -> str:
+        return params.get("categories_zh" if str(get_locale() or "zh").startswith("zh") else "categories_en", "")
+
+    return {
+        "bad_place": lambda: _(
+            "Enter latitude and longitude in decimal degrees within %(km)s km of the town's centre, or neither.",
+            **params,
+        ),
+        "city_staff_only": lambda: _(
+            "Only city civil-affairs staff import agencies, pairing units and contracts."
+        ),
+        "bad_credit_code": lambda: str(common.CREDIT_CODE_ERRORS.get(params.get("reason"), "")),
+        "bad_name": lambda: _("Enter a name of %(low)s to %(high)s characters.", **params),
+        "bad_licence": lambda: _(
+            "Enter the registration licence number (%(low)s to %(high)s characters).", **params
+        ),
+        "bad_contact_name": lambda: _(
+            "Enter the contact person's name (%(low)s to %(high)s characters).", **params
+        ),
+        "bad_contact_phone": lambda: _(
+            "Enter the contact's mobile number (11 digits) or a landline with its area code, e.g. 0632-5512345."
+        ),
+        "licence_taken": lambda: _(
+            "Agency %(name)s is already registered with this licence number.", **params
+        ),
+        "bad_unit_type": lambda: _("Unknown kind of unit; use 党政机关, 企业, 事业单位, 社会团体 or 基层党组织."),
+        "bad_quota": lambda: _("Enter a whole number of visits from %(low)s to %(high)s.", **params),
+        "agency_missing": lambda: _(
+            "No agency with this unified social credit code in the file or in the system."
+        ),
+        "contract_other_agency": lambda: _("Another agency's contract already has this number."),
+        "bad_title": lambda: _("Enter the project title (%(low)s to %(high)s characters).", **params),
+        "bad_contract_code": lambda: _(
+            "Enter the contract number (%(low)s to %(high)s characters).", **params
+        ),
+        "bad_period": lambda: _("The last day cannot be before the first day."),
+        "bad_budget": lambda: _(
+            "Enter the budget in yuan, more than 0 and at most %(max)s, with at most two decimals, e.g. "
+            "450000.00.",
+            **params,
+        ),
+        "bad_contract_hours": lambda: _(
+            "Enter the purchased service hours, more than 0 and at most %(max)s.", **params
+        ),
+        "hours_below_used": lambda: _(
+            "%(used)s hours of this contract are already used: purchased hours cannot be fewer.", **params
+        ),
+        "contract_overlap": lambda: _(
+            "The period overlaps contract %(code)s (%(start)s to %(end)s) of the same agency for %(categories)s. "
+            "Contracts of one agency may not overlap for the same service category.",
+            code=params.get("contract"),
+            start=params.get("start"),
+            end=params.get("end"),
+            categories=categories(),
+        ),
+        "unit_missing": lambda: _(
+            "No pairing unit with this unified social credit code in the file or in the system."
+        ),
+        "unit_not_approved": lambda: _(
+            "This unit is not approved (pending or suspended): it cannot take new pairings."
+        ),
+        "future_since": lambda: _(
+            "A pairing is recorded when it starts: the first day cannot be in the future."
+        ),
+        "already_paired": lambda: _(
+            "This household is already paired with %(unit)s (since %(since)s). End that pairing first, or edit "
+            "it.",
+            **params,
+        ),
+    }
 
 
 def sheet_reason(code: str, params: dict) -> str:

@@ -18,14 +18,18 @@ from socialforce.platform.imports.rules import (
     INTENTION_SYNONYMS,
     KINDS,
     REFERENCE_SHEET,
+    UNIT_TYPE_WORDS,
     Kind,
 )
 from socialforce.platform.models import AssistanceCategory, Role, ServiceCategory, Town, User, Village
 
 CHANGE_WORDS = ("迁移镇街", "变更救助类别", "退出救助")
+UNIT_TYPE_CHOICES = ("党政机关", "企业", "事业单位", "社会团体", "基层党组织")
 ID_TYPE_WORDS = tuple(word for word in ID_TYPES if word and "中华人民共和国" not in word)
 HELP_LINES = (
     "带 * 的列必填。每个表第一行为表头，请勿修改表头文字。一个文件可只填其中几个表，未填的表删去或留空即可。",
+    "村居：空库先导入村居（镇街写全称，村居名称在该镇街内唯一）；纬度、经度可不填（取镇街中心），填写时须在镇街中心 30 公里内。"
+    "系统中已有的村居跳过；可与家庭放在同一文件中。",
     "家庭：户编号唯一；镇街写全称（如 龙泉街道）；村居须是该镇街下的村居（见“可选值”表）。",
     "成员：户编号须在“家庭”表或系统中已存在；身份证号为18位，单元格须为文本格式（不要存成数字，"
     "Excel 只保留15位）；与户主关系：" + "、".join(cells.RELATIONS) + "；残疾等级 0（无）到 4。",
@@ -43,6 +47,15 @@ HELP_LINES = (
     "信息更正：变更类型为 迁移镇街（填新镇街、新村居）、变更救助类别（填新救助类别，可填成员身份证号只改该成员，"
     "不填则改全户成员）或 退出救助；生效日期不能晚于今天。每次更正都记入家庭的变更记录（原值、新值、日期），"
     "不会直接覆盖；同一户同一类变更在一个文件中只能出现一次。",
+    "社工机构：统一社会信用代码18位（校验码须正确）；登记证号不能与其他机构重复；所在镇街写全称；服务镇街可填多个，"
+    "用、分隔。系统中已有同一信用代码的机构会按本表更新，不会重复登记。仅市局可导入社工机构、结对单位和合同。",
+    "结对单位：单位类型为 党政机关、企业、事业单位、社会团体 或 基层党组织；每月走访次数 1 到 31，不填为 1。"
+    "按统一社会信用代码匹配已有单位（页面登记、尚无信用代码的单位按名称匹配并补上代码）。",
+    "购买服务合同：合同编号唯一；承接机构信用代码须是本文件或系统中的社工机构；日期格式 2026-01-01；预算金额单位为元；"
+    "服务类别可填多个。同一机构的合同在同一服务类别上期间不能重叠；已用时长由派单累计，导入不能改，购买时长不能少于已用。",
+    "结对关系：结对单位信用代码须是本文件或系统中的结对单位；户编号须在“家庭”表或系统中；结对开始日期不能晚于今天；"
+    "每月走访次数不填则用单位的次数。同一单位与同一户已有未结束的结对时：开始日期相同则只更新走访次数，不同则拒绝"
+    "（请先在页面上结束原结对）。镇街工作人员只能导入本镇街家庭的结对。",
     "以 = + - @ 开头的单元格会被拒绝（防止公式注入）。",
     "系统中已有的户编号、身份证号会跳过，不会重复导入；同一文件可放心重复导入。",
 )
@@ -82,6 +95,7 @@ def _add_choices(sheet, kind: Kind) -> None:
         "disability": ("0", "1", "2", "3", "4"),
         "id_type": ID_TYPE_WORDS,
         "change": CHANGE_WORDS,
+        "unit_type": UNIT_TYPE_CHOICES,
     }
     for position, column in enumerate(kind.columns, start=1):
         if column.key in lists:
@@ -116,5 +130,6 @@ def _add_reference_sheet(workbook: Workbook, user: User) -> None:
         list(CHANGE_WORDS),
     ]
     assert set(CHANGE_WORDS) <= set(CHANGE_KINDS)  # noqa: S101 - the template lists only words the import reads
+    assert set(UNIT_TYPE_CHOICES) <= set(UNIT_TYPE_WORDS)  # noqa: S101
     for index in range(max(len(c) for c in columns)):
         sheet.append([column[index] if index < len(column) else "" for column in columns])

@@ -3,6 +3,12 @@ from socialforce.platform.models.audit import AuditLog
 from socialforce.platform.models.background import BackgroundJob, JobState
 from socialforce.platform.models.base import utcnow
 from socialforce.platform.models.codes import OneTimeCode
+from socialforce.platform.models.dashboard import (
+    AggregateCoverage,
+    DailyAggregate,
+    MonthlyAggregate,
+    StaleDay,
+)
 from socialforce.platform.models.drafts import DraftStatus, ItemDraft
 from socialforce.platform.models.feedback_links import FeedbackLink, LinkDelivery
 from socialforce.platform.models.geo import Town, Village
@@ -64,7 +70,9 @@ from socialforce.platform.models.users import LoginThrottle, Role, User
 from socialforce.platform.models.waitlist import OPEN_WAITLIST_STATES, WaitlistEntry, WaitlistState
 
 __all__ = [
-    "Agency", "ApiClient", "ApiClientToken", "ApiToken", "AssistanceCategory", "AuditLog", "BackgroundJob", "CalendarFeed", "Contract",
+    "AggregateCoverage", "DailyAggregate", "MonthlyAggregate", "StaleDay",
+    "Agency", "ApiClient", "ApiClientToken", "ApiToken", "AssistanceCategory", "AuditLog", "BackgroundJob",
+    "CalendarFeed", "Contract",
     "DraftStatus", "Enrollment", "EvaluationSource", "FeedbackChannel", "Frequency", "Household", "HouseholdBlock",
     "HouseholdChange", "HouseholdFeedback", "HoursCertificate", "IdempotentResponse", "Impression", "ItemDraft",
     "ItemStatus", "JobRun", "JobState", "LoginThrottle", "MaterialAssistance", "Member", "MemberRole", "Notification",

@@ -124,11 +124,13 @@ class Contract(db.Model):
 
 class PairingUnit(db.Model):
     __tablename__ = "pairing_units"
+    __table_args__ = (sa.Index("uq_pairing_units_credit_code", "credit_code", unique=True),)
     id: Mapped[int] = mapped_column(primary_key=True)
     provider_id: Mapped[int] = mapped_column(sa.ForeignKey("providers.id"), unique=True)
     unit_type: Mapped[str] = mapped_column(sa.String(20))  # department, enterprise, institution, group, party
     monthly_visit_quota: Mapped[int] = mapped_column(default=1)  # the default of its pairings
     department: Mapped[str | None] = mapped_column(sa.String(100))  # the department or superior body (主管部门)
+    credit_code: Mapped[str | None] = mapped_column(sa.String(18))  # GB 32100-2015; the key of the import
     provider: Mapped[Provider] = relationship(back_populates="unit")
 
 

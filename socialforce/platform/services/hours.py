@@ -28,7 +28,7 @@ from socialforce.platform.extensions import db
 from socialforce.platform.i18n import local_time
 from socialforce.platform.models import Household, Order, ServiceItem, ServiceRecord, User, Visit
 from socialforce.platform.scoping import household_filter
-from socialforce.platform.services import ServiceError, audit
+from socialforce.platform.services import ServiceError, audit, notices
 
 QUARTER = 15
 MINIMUM_MINUTES = 15
@@ -46,7 +46,8 @@ def rounded_minutes(checkin_at: datetime, checkout_at: datetime) -> int:
 
 
 def create_record(visit: Visit) -> ServiceRecord:
-    """The unconfirmed service record of a volunteer's completed visit (date, village, content, rounded minutes)."""
+    """The unconfirmed service record of a volunteer's completed visit (date, village, content, rounded minutes);
+    the town's staff are told that hours await confirmation (once until read)."""
     item = visit.order.item
     record = ServiceRecord(
         visit_id=visit.id,
@@ -58,6 +59,7 @@ def create_record(visit: Visit) -> ServiceRecord:
     )
     db.session.add(record)
     db.session.flush()
+    notices.awaiting_review("hours_pending", item.household.town)
     return record
 
 

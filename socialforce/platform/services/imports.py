@@ -1,4 +1,5 @@
-"""Importing the bureau's spreadsheets (households with members and items, volunteers, payments, corrections).
+"""Importing the bureau's spreadsheets (households with members and items, organisations with contracts and
+pairings, volunteers, payments, corrections).
 
 Upload, preview, import, template. Each family of kinds is validated and written by its own module, dispatched
 from imports/families.py.
@@ -300,6 +301,9 @@ def written_summary(written: dict[str, int]) -> str:
     parts = [f"{kind_label(key)} {written[key]}" for key in KINDS if written.get(key)]
     if written.get("volunteers_updated"):
         parts.append(_("volunteers updated %(n)s", n=written["volunteers_updated"]))
+    for key in ("villages", "agencies", "units", "contracts", "pairings"):
+        if written.get(f"{key}_updated"):
+            parts.append(_("%(kind)s updated %(n)s", kind=kind_label(key), n=written[f"{key}_updated"]))
     if written.get("enrollments"):
         parts.append(_("assistance categories %(n)s", n=written["enrollments"]))
     return "、".join(parts)

@@ -1,7 +1,8 @@
 """The only bridge between the database and the pure `socialforce.matching` engine.
 
 It maps ORM rows to the engine's frozen dataclasses (items, offers, context), keeps a warm index per process
-(rebuilt when offers change or after INDEX_TTL), and maps ranked candidates back to dispatch choices.
+(rebuilt when offers change, when any process calls `invalidate()` (a version token in the shared cache,
+platform/caching.py) or after INDEX_TTL), and maps ranked candidates back to dispatch choices.
 Kept as one module (about 520 lines, in sections): it is the single seam the purity test guards, and its
 sections share the per-process warm state (index, text model) that splitting would spread over several modules.
 """
@@ -20,6 +21,7 @@ from socialforce.matching.geo import KM_PER_DEG_LAT, KM_PER_DEG_LON
 from socialforce.matching.index import MatchIndex
 from socialforce.matching.taxonomy import Rules
 from socialforce.matching.text import TextModel
+from socialforce.platform import caching
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     AssistanceCategory,
@@ -54,6 +56,7 @@ from socialforce.platform.services.ranker import active_ranker
 from socialforce.platform.services.track_record import provider_stats
 
 INDEX_TTL_SECONDS = 600
+INDEX_VERSION = "matching-index"  # the shared cache's version token of every process's warm index and text model
 BASE_PRIORITY = {"normal": 0.2, "high": 0.5, "urgent": 0.8}
 VULNERABILITY_BONUS = 0.2
 SEVERE_DISABILITY_GRADES = (1, 2)
@@ -233,8 +236,8 @@ def _offers_version() -> tuple:
 
 def warm_index(on: date) -> MatchIndex:
     """The process's index of agencies' and pairing units' offers for `on` (the ones `rank_item` proposes),
-    rebuilt when offers or providers changed or after INDEX_TTL_SECONDS."""
-    key = (str(db.engine.url), on, _offers_version())
+    rebuilt when offers or providers changed, when any process invalidated it or after INDEX_TTL_SECONDS."""
+    key = (str(db.engine.url), on, caching.token(INDEX_VERSION), _offers_version())  # read before building
     warm = _warm.get("index")
     if warm is None or warm.key != key or time.monotonic() - warm.built_at > INDEX_TTL_SECONDS:
         index = MatchIndex.build(load_offers(on, kinds=ORGANISATIONS), load_context(on), rules())
@@ -244,13 +247,17 @@ def warm_index(on: date) -> MatchIndex:
 
 
 def invalidate() -> None:
-    """Drop the warm index and the offer text model (after publishing, editing or pausing an offer)."""
+    """Drop the warm index and the offer text model (after publishing, editing or pausing an offer), in this
+    process now and in every other at its next use: a new version token in the shared cache, now and again once
+    the current transaction commits (another process may rebuild in between from data read before the commit)."""
     _warm.clear()
     _warm_text.clear()
+    caching.bump(INDEX_VERSION)
+    caching.bump_after_commit(INDEX_VERSION)
 
 
 def offers_changed(provider: Provider) -> None:
-    """Forget what a change to a provider's offers makes stale in this process.
+    """Forget what a change to a provider's offers makes stale, in this process and (version token) in every other.
 
     A volunteer's task list is computed fresh from the database on every request, and `rank_item` proposes only
     agencies and pairing units, so a volunteer's edit leaves the warm index and the offer text model valid (their
@@ -400,7 +407,7 @@ def offer_text_model(on: date) -> TextModel:
     Fitting reads all offers (seconds at scale 1.0), so each process keeps the model for TEXT_MODEL_TTL_SECONDS
     (or until `invalidate()`): a few offers more or less barely move corpus-wide IDF statistics.
     """
-    key = (str(db.engine.url), on)
+    key = (str(db.engine.url), on, caching.token(INDEX_VERSION))
     warm = _warm_text.get("text")
     if warm is None or warm.key != key or time.monotonic() - warm.built_at > TEXT_MODEL_TTL_SECONDS:
         docs = [doc for doc, n in sorted(_offer_doc_counts(on).items()) for _ in range(n)]

@@ -19,6 +19,13 @@ The actor is never told about their own action.
 | visit cancelled                | visit_cancelled         | the visit's assignee                                     |
 | volunteer signs up             | volunteer_registration_pending | the town's staff                                  |
 | visit missed (visits/jobs.py)  | visit_missed            | the town's staff; the household's village assistants     |
+| volunteer adds a certificate   | certification_pending   | the volunteer's town staff (once until read)             |
+| volunteer checks out of a visit| hours_pending           | the household's town staff (once until read)             |
+| village assistant records need | village_need_pending    | the household's town staff (once until read)             |
+
+The three "awaiting you" kinds (AWAITING_KINDS) name no record: they say that something in the town waits on a
+staff page. A staff user who still has an unread notice of that kind gets no other, so a hundred check-outs in an
+afternoon make one notice, not a hundred; once it is read, the next record sends a new one.
 
 The referring staff are the active staff user who registered the household's service item; for an item without
 one (imported, or its author left), the town's staff (the city's staff if the town has none).
@@ -35,6 +42,7 @@ from socialforce.matching.types import Context
 from socialforce.platform import links
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
+    Notification,
     Order,
     OrderState,
     Provider,
@@ -56,6 +64,11 @@ from socialforce.platform.services import notifications
 S = OrderState
 MAX_TASK_RECIPIENTS = 200  # volunteers told about one new task at most (the best-fitting first is not ranked)
 STAFF_ROLES = (Role.town_staff, Role.city_staff)
+AWAITING_KINDS = {  # kind -> the links subject of the staff page where the records wait
+    "certification_pending": "staff_certificates_awaiting",
+    "hours_pending": "staff_hours",
+    "village_need_pending": "staff_village_needs",
+}
 
 
 # --- audiences ------------------------------------------------------------------------------------------------
@@ -230,3 +243,15 @@ def registration_pending(provider_id: int, town: Town) -> int:
                                                {"provider_id": provider_id, "town": town.code},
                                                links.to("staff_provider", provider_id)))
 
+
+
+def awaiting_review(kind: str, town: Town) -> int:
+    """Tell the town's staff that records of `kind` (AWAITING_KINDS) await them, once until read: a staff user
+    with an unread notice of this kind is not told again. Returns how many were told."""
+    staff = notifications.town_staff_ids(town.id)
+    if not staff:
+        return 0
+    unread = set(db.session.scalars(sa.select(Notification.user_id).where(
+        Notification.user_id.in_(staff), Notification.kind == kind, Notification.read_at.is_(None))))
+    return len(notifications.notify([u for u in staff if u not in unread], kind, {"town": town.code},
+                                    links.to(AWAITING_KINDS[kind])))

@@ -21,14 +21,17 @@ from socialforce.platform.services import ServiceError, audit
 OPT_IN_CHANNELS = ("email", "sms")
 _STAFF = ("order_accepted", "order_declined", "order_expired", "order_redispatched", "order_completed",
           "order_escalated", "task_withdrawn", "visit_missed", "volunteer_registration_pending",
-          "volunteer_signup_id_taken", "volunteer_signup_username_taken")
+          "volunteer_signup_id_taken", "volunteer_signup_username_taken", "certification_pending", "hours_pending",
+          "village_need_pending")
 _PROVIDER = ("order_dispatched", "order_expired", "order_cancelled", "visit_scheduled", "visit_rescheduled",
              "visit_cancelled", "visit_reminder")
 _VOLUNTEER = ("task_published", "order_cancelled", "visit_scheduled", "visit_rescheduled", "visit_cancelled",
-              "visit_reminder", "volunteer_approved", "volunteer_rejected")
+              "visit_reminder", "volunteer_approved", "volunteer_rejected", "waitlist_offer", "waitlist_offer_lapsed")
+_VILLAGE = ("order_completed", "visit_missed")
 ROLE_KINDS: dict[Role, tuple[str, ...]] = {
     Role.city_staff: _STAFF, Role.town_staff: _STAFF, Role.agency_admin: _PROVIDER, Role.unit_admin: _PROVIDER,
     Role.social_worker: _PROVIDER, Role.cadre: _PROVIDER, Role.volunteer: _VOLUNTEER,
+    Role.village_assistant: _VILLAGE,
 }
 KIND_LABELS = {
     "order_dispatched": _l("New orders for us"),
@@ -47,6 +50,11 @@ KIND_LABELS = {
     "visit_reminder": _l("Visit reminders (a day ahead)"),
     "visit_missed": _l("A visit was missed"),
     "volunteer_registration_pending": _l("Volunteer registrations awaiting review"),
+    "certification_pending": _l("Volunteer certificates awaiting verification"),
+    "hours_pending": _l("Volunteer hours awaiting confirmation"),
+    "village_need_pending": _l("Village needs awaiting approval"),
+    "waitlist_offer": _l("A place on a task I am waiting for is free"),
+    "waitlist_offer_lapsed": _l("My offer of a place lapsed"),
     "volunteer_approved": _l("My registration was approved"),
     "volunteer_rejected": _l("My registration was not approved"),
     "volunteer_signup_id_taken": _l("A sign-up used a registered ID number"),

@@ -32,6 +32,7 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -90,6 +91,9 @@ MESSAGES = {
     "visit_missed": _l("Visit #%(visit_id)s was missed"),
     "volunteer_registration_pending": _l("A new volunteer registration (#%(provider_id)s) in %(town)s awaits "
                                          "your review"),
+    "certification_pending": _l("Volunteer certificates in %(town)s await your verification"),
+    "hours_pending": _l("Volunteer service hours in %(town)s await your confirmation"),
+    "village_need_pending": _l("Needs recorded by village assistants in %(town)s await your approval"),
     "volunteer_approved": _l("Your volunteer registration was approved"),
     "volunteer_rejected": _l("Your volunteer registration was not approved"),
     "volunteer_signup_id_taken": _l("A volunteer sign-up in %(town)s used the ID number of registered volunteer "
@@ -493,6 +497,63 @@ def failed_messages() -> sa.Select:
     """Outbox messages that gave up, newest first (for city staff)."""
     return (sa.select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.failed)
             .order_by(OutboxMessage.next_attempt_at.desc(), OutboxMessage.id.desc()))
+
+
+UNDELIVERED = {"failed": OutboxStatus.failed, "dropped": OutboxStatus.dropped}
+CHANNELS = ("log", "email", "sms", "webhook")  # webhook: partners' events (services/webhooks.py)
+DROP_REASONS = {  # a dropped message's stored reason (its start) -> the words staff read
+    "recipient deactivated": _l("The recipient's account is deactivated."),
+    "NoAddress": _l("The recipient has no verified address on this channel."),
+}
+
+
+@dataclass(frozen=True)
+class UndeliveredFilter:
+    """Which undelivered messages staff list: state (failed or dropped; None: both), channel, kind of notice, and
+    the naive-UTC [since, until) of the notice's creation."""
+
+    state: str | None = None
+    channel: str | None = None
+    kind: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def problems(self) -> dict[str, str]:
+        """A message per field whose value is not one of the list's (empty: the filter is usable)."""
+        wrong = {}
+        for field, value, allowed in (("state", self.state, UNDELIVERED), ("channel", self.channel, CHANNELS),
+                                      ("kind", self.kind, MESSAGES)):
+            if value is not None and value not in allowed:
+                wrong[field] = _("Choose one from the list.")
+        return wrong
+
+
+def undelivered_messages(where: UndeliveredFilter) -> sa.Select:
+    """Failed (retryable) and dropped (never to be sent) outbox messages matching the filter, newest notice first."""
+    states = [UNDELIVERED[where.state]] if where.state else list(UNDELIVERED.values())
+    # a partner's webhook has no notice: its time is when it was last due
+    created = sa.func.coalesce(Notification.created_at, OutboxMessage.next_attempt_at)
+    query = (sa.select(OutboxMessage).outerjoin(Notification, Notification.id == OutboxMessage.notification_id)
+             .where(OutboxMessage.status.in_(states)))
+    if where.channel:
+        query = query.where(OutboxMessage.channel == where.channel)
+    if where.kind:
+        query = query.where(Notification.kind == where.kind)
+    if where.since:
+        query = query.where(created >= where.since)
+    if where.until:
+        query = query.where(created < where.until)
+    return query.order_by(created.desc(), OutboxMessage.id.desc())
+
+
+def undelivered_reason(message: OutboxMessage) -> str:
+    """Why a message was not delivered: a dropped message's reason in words, else the last error as recorded."""
+    text = message.last_error or ""
+    if message.status == OutboxStatus.dropped:
+        for start, words in DROP_REASONS.items():
+            if text.startswith(start):
+                return str(words)
+    return text
 
 
 def retry_failed(message_id: int, actor: User, now: datetime | None = None) -> OutboxMessage:

@@ -92,6 +92,31 @@ def _live(now: datetime) -> sa.ColumnElement[bool]:
     return sa.and_(OneTimeCode.used_at.is_(None), OneTimeCode.voided_at.is_(None), OneTimeCode.expires_at > now)
 
 
+PURGE_BATCH = 5000
+DEFAULT_RETENTION_DAYS = 30
+
+
+def purge_expired(now: datetime) -> dict:
+    """Scheduler job: delete the codes that expired more than ONE_TIME_CODE_RETENTION_DAYS ago, in batches.
+
+    Every code expires (a used or voided one too, at its original expiry), so `expires_at` alone decides; a code
+    still live is never older than its lifetime, so it is never deleted. Idempotent: a second run finds nothing.
+    """
+    days = int(current_app.config.get("ONE_TIME_CODE_RETENTION_DAYS", DEFAULT_RETENTION_DAYS))
+    cutoff = now - timedelta(days=max(days, 1))
+    deleted = 0
+    while True:
+        ids = db.session.scalars(sa.select(OneTimeCode.id).where(OneTimeCode.expires_at < cutoff)
+                                 .order_by(OneTimeCode.id).limit(PURGE_BATCH)).all()
+        if not ids:
+            break
+        db.session.execute(sa.delete(OneTimeCode).where(OneTimeCode.id.in_(ids)))
+        db.session.commit()
+        deleted += len(ids)
+    db.session.commit()
+    return {"deleted": deleted, "cutoff": cutoff.isoformat(timespec="seconds")}
+
+
 def live_codes(user_id: int, purposes: Iterable[str], now: datetime) -> list[OneTimeCode]:
     """The user's live secrets of these purposes, newest first."""
     return list(db.session.scalars(sa.select(OneTimeCode).where(

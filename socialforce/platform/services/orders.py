@@ -15,6 +15,7 @@ from socialforce.platform.extensions import db
 from socialforce.platform.labels import ORDER_STATE
 from socialforce.platform.models import Order, OrderEvent, OrderState, User, utcnow
 from socialforce.platform.services import ServiceError, audit, notices
+from socialforce.platform.services.dashboard import aggregates
 
 S = OrderState
 TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
@@ -64,6 +65,7 @@ def transition(
         db.session.refresh(order)
         raise IllegalTransition(_("This order was changed by someone else just now. Please reload and try again."))
     db.session.refresh(order)
+    aggregates.mark_old_stale([order.dispatched_at])  # a bulk UPDATE: the before_flush hook does not see it
     event = OrderEvent(order_id=order.id, from_state=current.value, to_state=to.value,
                        actor_id=actor.id if actor is not None else None, reason=reason, at=now)
     db.session.add(event)

@@ -29,7 +29,7 @@ from socialforce.platform.models import (
     User,
 )
 from socialforce.platform.scoping import household_filter
-from socialforce.platform.services import ServiceError, audit, items
+from socialforce.platform.services import ServiceError, audit, items, notices
 
 RECENT_ORDERS = 3
 NOTE_LENGTH = ItemDraft.__table__.c.review_note.type.length
@@ -78,7 +78,8 @@ def household_rows(households: list[Household]) -> list[HouseholdRow]:
 
 
 def submit_draft(household: Household, data: DraftInput, actor: User) -> ItemDraft:
-    """Record a need found on a round as a draft for town staff to review; flushes and audits."""
+    """Record a need found on a round as a draft for town staff to review (they are told, once until read);
+    flushes and audits."""
     if actor.role != Role.village_assistant or household.village_id != actor.village_id:
         raise ServiceError(_("Only the household's village assistant records needs here."), status=403)
     if data.category_id is None or db.session.get(ServiceCategory, data.category_id) is None:
@@ -95,6 +96,7 @@ def submit_draft(household: Household, data: DraftInput, actor: User) -> ItemDra
     db.session.add(draft)
     db.session.flush()
     audit.record("item_draft_submitted", actor, "item_draft", draft.id, household_id=household.id)
+    notices.awaiting_review("village_need_pending", household.town)
     return draft
 
 

@@ -268,6 +268,7 @@ def add_certification(volunteer: Volunteer, cert: CertificationInput, actor: Use
     db.session.add(row)
     db.session.flush()
     audit.record("volunteer_certification_added", actor, "qualification", row.id, code=cert.code)
+    notices.awaiting_review("certification_pending", volunteer.provider.town)
     return row
 
 

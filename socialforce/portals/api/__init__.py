@@ -11,7 +11,7 @@ from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
 from socialforce.platform.extensions import csrf
-from socialforce.portals.api import auth, partner, problems, ratelimit, schemas
+from socialforce.portals.api import auth, partner, problems, provider, ratelimit, schemas, staff, volunteer
 from socialforce.portals.api import views as v
 from socialforce.portals.api.views import bp
 from socialforce.portals.routing import GET, POST, add_routes
@@ -27,6 +27,7 @@ ROUTES = [  # (rule, endpoint, view, methods)
     ("/provider/orders/<int:order_id>/accept", "provider_order_accept", v.provider_order_accept, POST),
     ("/provider/orders/<int:order_id>/decline", "provider_order_decline", v.provider_order_decline, POST),
     ("/staff/households", "staff_households", v.staff_households, GET),
+    *volunteer.ROUTES, *provider.ROUTES, *staff.ROUTES,  # the resources' further operations (their modules)
     ("/oauth/token", "oauth_token", partner.oauth_token, POST),
     ("/changes", "changes", partner.changes_since, GET),
 ]

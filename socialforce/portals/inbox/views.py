@@ -1,18 +1,23 @@
-"""Inbox views: the user's notifications, mark read (one or all); city staff also see failed outbox messages."""
+"""Inbox views: the user's notifications, mark read (one or all); city staff also see undelivered outbox messages."""
 from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from socialforce.platform.extensions import db
 from socialforce.platform.models import ApiClient, Notification, Role, User
-from socialforce.platform.services import ServiceError, notifications
+from socialforce.platform.services import ServiceError, notification_prefs, notifications
 from socialforce.platform.transactions import run_in_transaction
-from socialforce.portals.page_helpers import paginated
+from socialforce.portals.page_helpers import day_range_args, paginated
+from socialforce.portals.staff.audit_log import mask_digits
 
 bp = Blueprint("inbox", __name__, template_folder="templates")
+CHANNEL_LABELS = {"log": _l("Server log"), "email": _l("E-mail"), "sms": _l("SMS"), "webhook": _l("Partner webhook")}
+FILTER_ARGS = ("state", "channel", "kind", "date_from", "date_to", "page", "per_page")
+STATE_LABELS = {"failed": _l("Failed (can be retried)"), "dropped": _l("Dropped (never to be sent)")}
 
 
 @bp.before_request
@@ -81,9 +86,17 @@ def _require_city_staff() -> None:
 
 
 def failed():
-    """Outbox messages that could not be delivered (city staff)."""
+    """Undelivered outbox messages, failed (retryable) and dropped, with their reason; filters: state, channel,
+    kind, from and to dates (city staff)."""
     _require_city_staff()
-    page = paginated(notifications.failed_messages(), page=_page_number())
+    errors: dict[str, str] = {}
+    since, until = day_range_args(errors)
+    where = notifications.UndeliveredFilter(
+        *((request.args.get(name) or "").strip()[:40] or None for name in ("state", "channel", "kind")), since, until)
+    errors.update(where.problems())
+    if errors:  # a value not from the lists filters nothing rather than everything
+        where = notifications.UndeliveredFilter(since=since, until=until)
+    page = paginated(notifications.undelivered_messages(where))
     note_ids = {m.notification_id for m in page.items if m.notification_id is not None}
     notes = {n.id: n for n in db.session.scalars(sa.select(Notification).where(Notification.id.in_(note_ids)))}
     users = {u.id: u for u in db.session.scalars(
@@ -91,16 +104,20 @@ def failed():
     partners = {c.id: c for c in db.session.scalars(sa.select(ApiClient).where(
         ApiClient.id.in_({m.api_client_id for m in page.items if m.api_client_id is not None})))}
     return render_template("inbox/failed.html", page=page, notes=notes, users=users, partners=partners,
-                           render=notifications.render)
+                           render=notifications.render,
+                           reason=lambda m: mask_digits(notifications.undelivered_reason(m)), errors=errors,
+                           kinds=[(k, notification_prefs.KIND_LABELS.get(k, k)) for k in sorted(notifications.MESSAGES)],
+                           channels=CHANNEL_LABELS, states=STATE_LABELS), 400 if errors else 200
 
 
 def retry(message_id: int):
-    """Queue a failed outbox message again (city staff)."""
+    """Queue a failed outbox message again (city staff); back to the list with its filters."""
     _require_city_staff()
+    back = url_for("inbox.failed", **{k: v for k, v in request.args.items() if k in FILTER_ARGS})
     try:
         run_in_transaction(lambda: notifications.retry_failed(message_id, current_user))
     except ServiceError as error:
         flash(error.message, "warning")
-        return redirect(url_for("inbox.failed"))
+        return redirect(back)
     flash(_("The message will be sent again within a minute."), "success")
-    return redirect(url_for("inbox.failed"))
+    return redirect(back)

@@ -14,6 +14,7 @@ from socialforce.platform.models import utcnow
 from socialforce.platform.services import ServiceError, accounts, contacts
 from socialforce.platform.services import one_time_codes as codes
 from socialforce.platform.transactions import run_in_transaction
+from socialforce.portals.forms import refuse
 from socialforce.portals.public.forms import ContactCodeForm, ContactForm
 
 
@@ -39,7 +40,7 @@ def change_password():
             run_in_transaction(lambda: accounts.change_password(current_user, current, form.new.data,
                                                                 request.remote_addr))
         except ServiceError as e:
-            getattr(form, e.field).errors.append(e.message)
+            refuse(form, e, default="new")
             return render_template("public/password.html", form=form, forced=forced), e.status
         lang = session.get("lang")
         session.clear()
@@ -75,7 +76,7 @@ def contact_start():
     try:
         message = run_in_transaction(lambda: contacts.start(current_user, kind, address, utcnow()))
     except ServiceError as e:
-        form.address.errors.append(e.message)
+        refuse(form, e, default="address")
         return _account_page(contact_form=form, status=e.status)
     codes.send_in_background(message)
     flash(_("A code was sent to the new address. Enter it below within %(minutes)s minutes.",
@@ -93,7 +94,7 @@ def contact_confirm():
     try:
         shown = run_in_transaction(lambda: contacts.confirm(current_user, kind, code, utcnow()))
     except ServiceError as e:
-        form.code.errors.append(e.message)
+        refuse(form, e, default="code")
         return _account_page(code_form=form, status=e.status, pending=kind)
     if shown is None:
         form.code.errors.append(_("The code is wrong or has expired. Ask for a new one."))

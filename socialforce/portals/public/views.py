@@ -13,6 +13,7 @@ from socialforce.platform.auth import portal_of
 from socialforce.platform.models import utcnow
 from socialforce.platform.services import ServiceError, accounts, audit, volunteers
 from socialforce.platform.transactions import run_in_transaction
+from socialforce.portals.forms import refuse
 from socialforce.portals.page_helpers import bilingual, mask_from_form
 from socialforce.portals.public.forms import LoginForm, VolunteerSignupForm
 
@@ -105,7 +106,7 @@ def volunteer_signup():
         except ServiceError as e:
             if e.field == "availability":
                 return page(e.status, [e.message])
-            getattr(form, e.field).errors.append(e.message)
+            refuse(form, e, default="username")
             return page(e.status)
         flash(_("Thank you, your registration was received. Town staff will review it and contact you by phone."),
               "success")

@@ -5,18 +5,18 @@ assistants (村居协理员) for villages of their town."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from socialforce.platform import reference
 from socialforce.platform.extensions import db
-from socialforce.platform.inputs import page_number
 from socialforce.platform.models import Role, User, utcnow
 from socialforce.platform.services import ServiceError, account_admin, password_reset
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.links import reset_link_path
+from socialforce.portals.page_helpers import paginated
 
 ROLE_LABELS = {Role.city_staff: _l("City staff"), Role.town_staff: _l("Town staff"),
                Role.agency_admin: _l("Agency administrator"), Role.social_worker: _l("Social worker"),
@@ -41,8 +41,7 @@ def _filters() -> account_admin.Filters:
 def accounts_list():
     """Every account, filtered by role, town and active, a page at a time."""
     require_city_staff()
-    page = db.paginate(account_admin.accounts_query(_filters()), page=page_number(),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginated(account_admin.accounts_query(_filters()))
     return render_template("staff/accounts/list.html", page=page, towns=reference.towns(), roles=ROLE_LABELS,
                            me=current_user.id)
 

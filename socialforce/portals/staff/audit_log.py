@@ -9,16 +9,12 @@ data by rule, and any long digit run in it (a phone or ID typed into a reason) i
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
 
 from flask import render_template, request
-from flask_babel import gettext as _
 from flask_login import current_user
 
-from socialforce.platform.inputs import parse_date
-from socialforce.platform.localtime import day_start
 from socialforce.platform.services import audit
-from socialforce.portals.page_helpers import paginated
+from socialforce.portals.page_helpers import day_range_args, paginated
 
 DIGITS_RE = re.compile(r"\d{7,}[Xx]?")
 HIDDEN_DETAIL_KEYS = frozenset({"account"})  # keyed hashes of attempted usernames: meaningless to people
@@ -51,25 +47,12 @@ def detail_items(detail: dict | None) -> list[tuple[str, str]]:
     return items
 
 
-def _parse_day(name: str, errors: dict[str, str]) -> date | None:
-    raw = (request.args.get(name) or "").strip()
-    day = parse_date(raw)
-    if raw and day is None:
-        errors[name] = _("Enter a date as YYYY-MM-DD.")
-    return day
-
-
 def audit_log():
     """The audit trail in scope, newest first; filters: action, actor, from and to dates (local days)."""
     errors: dict[str, str] = {}
-    day_from, day_to = _parse_day("date_from", errors), _parse_day("date_to", errors)
-    if day_from and day_to and day_to < day_from:
-        errors["date_to"] = _("The end date is before the start date.")
-        day_to = None
+    since, until = day_range_args(errors)
     action = (request.args.get("action") or "").strip()[:40] or None
-    query = audit.log_query(current_user, action, request.args.get("actor"),
-                            day_start(day_from) if day_from else None,
-                            day_start(day_to + timedelta(days=1)) if day_to else None)
+    query = audit.log_query(current_user, action, request.args.get("actor"), since, until)
     page = paginated(query)
     return render_template("staff/audit/list.html", page=page, actions=audit.actions(), errors=errors,
                            detail_items=detail_items, object_links=OBJECT_LINKS,

@@ -114,8 +114,20 @@ def monthly_report():
     try:
         report = reports.monthly(current_user, request.args.get("town"), request.args["month"], utcnow())
     except ServiceError as e:
-        flash(e.message, "danger")
         return render_template("staff/dashboard/report.html", default_month=today().strftime("%Y-%m"),
-                               **_choices()), e.status
+                               errors={e.field or "month": e.message}, **_choices()), e.status
     return downloads.send("monthly_report", write_xlsx(report.sheets), report.filename,
                           month=request.args["month"], town=request.args.get("town"))
+
+
+def monthly_report_print():
+    """The monthly report as a printable page (A4, the print stylesheet): the workbook's sheets as tables."""
+    month = request.args.get("month") or today().strftime("%Y-%m")
+    try:
+        report = reports.monthly(current_user, request.args.get("town"), month, utcnow())
+    except ServiceError as e:
+        return render_template("staff/dashboard/report.html", default_month=today().strftime("%Y-%m"),
+                               errors={e.field or "month": e.message}, **_choices()), e.status
+    sheets = [(title, headers, list(rows)) for title, headers, rows in report.sheets]
+    return render_template("staff/dashboard/report_print.html", sheets=sheets, month=month)
+

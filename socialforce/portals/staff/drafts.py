@@ -2,15 +2,15 @@
 return it with a reason the assistant sees."""
 from __future__ import annotations
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from socialforce.platform.extensions import db
-from socialforce.platform.inputs import page_number
 from socialforce.platform.models import ItemDraft, utcnow
 from socialforce.platform.services import village
 from socialforce.portals.forms import do
+from socialforce.portals.page_helpers import paginated
 
 
 def _draft_or_404(draft_id: int) -> ItemDraft:
@@ -22,8 +22,7 @@ def _draft_or_404(draft_id: int) -> ItemDraft:
 
 def drafts():
     """Drafts from the villages of the user's scope that await review, oldest first."""
-    page = db.paginate(village.pending_drafts(current_user), page=page_number(),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginated(village.pending_drafts(current_user))
     return render_template("staff/drafts.html", page=page)
 
 

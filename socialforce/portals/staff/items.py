@@ -37,12 +37,15 @@ from socialforce.platform.services import (
     ranker,
     volunteer_tasks,
 )
+from socialforce.platform.services.provider_profiles import mask_name
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals import confirm
+from socialforce.portals.forms import refuse
 from socialforce.portals.page_helpers import bilingual, mask_from_form, paginated
 from socialforce.portals.staff.forms import ItemForm, ReasonForm
 
 SHOWN_CANDIDATES = 5
+MATCHING_PAGE_SIZES = (10, 25)  # each item on the review page is ranked live: pages stay short
 """Candidates shown on an item's page; the list a dispatch was chosen from is kept for the learned ranker."""
 
 
@@ -77,7 +80,7 @@ def item_new(household_id: int):
     except ServiceError as e:
         if e.field == "windows":
             return _render_item_form(form, household, e.status, e.message)
-        getattr(form, e.field or "description").errors.append(e.message)
+        refuse(form, e, default="description")
         return _render_item_form(form, household, e.status)
     flash(_("Service item registered."), "success")
     return redirect(url_for("staff.item", item_id=item.id))
@@ -208,7 +211,7 @@ def matching_review():
     town_id = current_user.town_id or request.args.get("town", type=int)
     category_id = request.args.get("category", type=int)
     query = sa.select(ServiceItem).where(ServiceItem.id.in_(matching.open_items_query(town_id, category_id)))
-    page = db.paginate(query.order_by(ServiceItem.id), per_page=10, error_out=False)
+    page = paginated(query.order_by(ServiceItem.id), sizes=MATCHING_PAGE_SIZES, default_size=10)
     ranked = {it.id: matching.rank_item(it, k=3) for it in page.items}
     provider_ids = {c.provider_id for cs in ranked.values() for c in cs}
     providers = {p.id: p for p in db.session.scalars(
@@ -246,15 +249,25 @@ def matching_dispatch_page():
     return redirect(url_for("staff.job_page", job_id=job.id))
 
 
-def orders_board():
-    """Orders in scope, found by state, town, category, provider, date range and number, sortable; orders past
-    their response deadline are highlighted; refused filters are named next to their field."""
+def _board(template: str, **context):
+    """The orders board's filters and one page of its orders, rendered with `template` (the board or its print)."""
     filters = order_search.parse_order_filters(current_user, request.args)
     counts = order_search.state_counts(current_user, filters)
     query = order_search.board_query(current_user, filters).options(
         selectinload(Order.item).selectinload(ServiceItem.household), selectinload(Order.provider))
     page = paginated(query, count=False)
     page.total = counts.get(str(filters.state), 0) if filters.state is not None else sum(counts.values())
-    return render_template("staff/orders.html", page=page, counts=counts, states=list(OrderState), now=utcnow(),
+    return render_template(template, page=page, counts=counts, states=list(OrderState), now=utcnow(),
                            filters=filters, towns=reference.scope_towns(current_user),
-                           categories=reference.categories()), 400 if filters.errors else 200
+                           categories=reference.categories(), **context), 400 if filters.errors else 200
+
+
+def orders_board():
+    """Orders in scope, found by state, town, category, provider, date range and number, sortable; orders past
+    their response deadline are highlighted; refused filters are named next to their field."""
+    return _board("staff/orders.html")
+
+
+def orders_print():
+    """The board's current page of orders as dispatch slips (派单单), one per printed A4 page, same filters."""
+    return _board("staff/orders_print.html", mask=mask_name)

@@ -20,6 +20,7 @@ from socialforce.platform.services import ServiceError, hours, providers
 from socialforce.platform.services.candidates import contract_hours_left
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals import confirm
+from socialforce.portals.forms import refuse
 from socialforce.portals.page_helpers import paginated
 from socialforce.portals.staff.forms import BackgroundCheckForm, ReasonForm
 
@@ -59,7 +60,7 @@ def _labels() -> dict:
 
 
 def _paginate(query: sa.Select, arg: str):
-    return paginated(query, page=request.args.get(arg, 1, type=int))
+    return paginated(query, arg=arg)
 
 
 def providers_list():
@@ -129,7 +130,7 @@ def provider_background_check(provider_id: int):
         except ServiceError as e:
             if e.status == 404:
                 abort(404)
-            getattr(form, e.field or "expires_on").errors.append(e.message)
+            refuse(form, e, default="expires_on")
             error = e.status
         else:
             flash(_("The background check of %(name)s was recorded.", name=provider.name), "success")

@@ -2,7 +2,7 @@
 draft for town staff, the drafts and their review, and the village's follow-up queue (满意度回访)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -12,8 +12,6 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from socialforce.platform import reference
 from socialforce.platform.auth import PORTAL_ROLES, guard
-from socialforce.platform.extensions import db
-from socialforce.platform.inputs import page_number
 from socialforce.platform.labels import FEEDBACK_CHANNEL
 from socialforce.platform.models import FeedbackChannel, Priority, utcnow
 from socialforce.platform.scoping import get_household_or_404, get_order_or_404
@@ -21,6 +19,7 @@ from socialforce.platform.services import ServiceError, feedback, village
 from socialforce.platform.services.provider_profiles import mask_name
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.forms import RATING_CHOICES, do, form_errors
+from socialforce.portals.page_helpers import paginated
 
 bp = Blueprint("village", __name__, template_folder="templates")
 guard(bp, PORTAL_ROLES["village"])
@@ -39,8 +38,7 @@ class VillageFeedbackForm(FlaskForm):
 
 def home():
     """The village's households, each with its open items and recent orders, a page at a time."""
-    page = db.paginate(village.village_households(current_user), page=page_number(),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginated(village.village_households(current_user))
     return render_template("village/home.html", page=page, rows=village.household_rows(list(page.items)), mask=mask_name,
                            village_name=current_user.village.name if current_user.village else "")
 
@@ -73,15 +71,13 @@ def submit_need(household_id: int):
 
 def drafts():
     """The village's recorded needs: awaiting review, approved, or returned with the staff's reason."""
-    page = db.paginate(village.my_drafts(current_user), page=page_number(),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginated(village.my_drafts(current_user))
     return render_template("village/drafts.html", page=page)
 
 
 def follow_ups():
     """The village's completed orders whose household has not been asked about its satisfaction yet."""
-    page = db.paginate(feedback.awaiting_feedback(current_user), page=page_number(),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginated(feedback.awaiting_feedback(current_user))
     return render_template("village/follow_ups.html", page=page, form=VillageFeedbackForm(),
                            channel_label=FEEDBACK_CHANNEL[ASSISTANT_CHANNELS[0].value])
 

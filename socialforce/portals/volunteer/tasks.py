@@ -2,7 +2,7 @@
 sign up, withdraw; the waitlist of a full task (join, leave, confirm an offered place); my tasks."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -18,6 +18,7 @@ from socialforce.platform.services import (
     waitlist,
 )
 from socialforce.platform.transactions import run_in_transaction
+from socialforce.portals.page_helpers import paginated
 from socialforce.portals.volunteer.forms import WithdrawForm
 
 
@@ -35,7 +36,7 @@ def tasks():
     ranked = [c for c in ranked if c.item_id in task_of]
     full = volunteer_tasks.full_tasks_for(me, now)
     waiting = waitlist.open_entries(me)
-    mine = db.paginate(volunteer_tasks.my_tasks(me), per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    mine = paginated(volunteer_tasks.my_tasks(me))
     facts = volunteer_tasks.task_facts(
         [*task_of.values(), *full, *(e.task_id for e in waiting), *(t.id for t in mine.items)], now)
     return render_template("volunteer/tasks.html", me=me, ranked=ranked, task_of=task_of, full=full,

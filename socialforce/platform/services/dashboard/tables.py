@@ -30,6 +30,8 @@ from socialforce.platform.models import (
     Visit,
 )
 from socialforce.platform.services import ServiceError
+from socialforce.platform.services.dashboard import aggregates
+from socialforce.platform.services.dashboard.aggregates import ORDER_KEYS, Plan
 from socialforce.platform.services.dashboard.filters import Filters
 from socialforce.platform.services.dashboard.record_sets import (
     GROUP_CODES,
@@ -39,7 +41,6 @@ from socialforce.platform.services.dashboard.record_sets import (
     contract_query,
     first_dispatch,
     first_visit,
-    flagged_clause,
     household_code,
     items_in_period,
     order_measure_clause,
@@ -50,7 +51,6 @@ from socialforce.platform.services.dashboard.record_sets import (
 )
 from socialforce.platform.services.dashboard.sql import (
     hours_between,
-    in_period,
     item_scope,
     items_scoped,
     median,
@@ -118,15 +118,35 @@ def town_names() -> dict[int, str]:
 STATUSES = tuple(ItemStatus)
 
 
-def _items_by(user: User, f: Filters, column, names: dict[int, str], key: str, title: str, param: str) -> Table:
-    query = (sa.select(column, ServiceItem.status, sa.func.count()).select_from(ServiceItem)
-             .where(items_in_period(f), *item_scope(user, f)).group_by(column, ServiceItem.status))
-    if param == "town":
-        query = query.join(Household, Household.id == ServiceItem.household_id)
-    counts = db.session.execute(query).all()
+def _item_counts(user: User, f: Filters, column, param: str) -> dict[int, dict[str, int]]:
+    """Items in the period by (town or category, status): aggregates where they answer, raw rows elsewhere."""
+    def raw(where: sa.ColumnElement[bool]) -> list[tuple]:
+        query = (sa.select(column, ServiceItem.status, sa.func.count()).select_from(ServiceItem)
+                 .where(where, *item_scope(user, f)).group_by(column, ServiceItem.status))
+        if param == "town":
+            query = query.join(Household, Household.id == ServiceItem.household_id)
+        return db.session.execute(query).all()
+
     grid: dict[int, dict[str, int]] = {}
-    for group, status, count in counts:
-        grid.setdefault(group, {})[str(status)] = count
+    created, closed = aggregates.item_plans(user, f)
+    if not created.uses_aggregates:
+        for group, status, count in raw(items_in_period(f)):
+            grid.setdefault(group, {})[str(status)] = count
+        return grid
+    by = ("town_id" if param == "town" else "category_id", "key")
+    for sign, plan, measure, at in ((1, created, "items.created", ServiceItem.created_at),
+                                    (-1, closed, "items.closed", ServiceItem.closed_at)):
+        cells = [(group, str(status), count) for group, status, count in raw(plan.raw_clause(at))] if plan.raw else []
+        cells += [(group, STATUSES[status].value, n) for (_m, group, status), (n, _t)
+                  in aggregates.read(plan, (measure,), f, user, by=by).items()]
+        for group, status, count in cells:
+            row = grid.setdefault(group, {})
+            row[status] = row.get(status, 0) + sign * count
+    return {group: row for group, row in grid.items() if any(row.values())}
+
+
+def _items_by(user: User, f: Filters, column, names: dict[int, str], key: str, title: str, param: str) -> Table:
+    grid = _item_counts(user, f, column, param)
     first = _("Service category") if param == "category" else _("Town")
     codes = dict(db.session.execute(sa.select(ServiceCategory.id, ServiceCategory.code)).tuples().all())
     table = Table(key, title, [first, *[str(ITEM_STATUS[s.value]) for s in STATUSES], _("Total")])
@@ -167,14 +187,28 @@ def times_table(user: User, f: Filters) -> Table:
     return table
 
 
-def providers_table(user: User, f: Filters) -> Table:
+def _provider_counts(user: User, f: Filters, plan: Plan) -> dict[int, list[int]]:
+    """Per provider key: the ORDER_MEASURES counts, from aggregates where they answer and raw rows elsewhere."""
+    counts: dict[int, list[int]] = {}
+    if plan.raw:
+        key = provider_key().label("key")
+        query = (sa.select(key, *[sa.func.count().filter(order_measure_clause(m)) for m in ORDER_MEASURES])
+                 .select_from(Order).outerjoin(Provider, Provider.id == Order.provider_id)
+                 .where(plan.raw_clause(Order.dispatched_at)).group_by(key))
+        for ident, *values in db.session.execute(items_scoped(query, Order.item_id, user, f)):
+            counts[ident] = list(values)
+    if plan.uses_aggregates:
+        for (measure, ident), (n, _total) in aggregates.read(plan, ORDER_KEYS, f, user).items():
+            counts.setdefault(ident, [0] * len(ORDER_KEYS))[ORDER_KEYS.index(measure)] += n
+    return counts
+
+
+def providers_table(user: User, f: Filters, plan: Plan | None = None) -> Table:
     """Acceptance, expiry and completion rates per agency and pairing unit (volunteers as one row)."""
-    key = provider_key().label("key")
-    counts = [sa.func.count().filter(order_measure_clause(m)) for m in ORDER_MEASURES]
-    query = (sa.select(key, sa.func.min(Provider.name), sa.func.min(Provider.kind), *counts).select_from(Order)
-             .outerjoin(Provider, Provider.id == Order.provider_id).where(in_period(Order.dispatched_at, f))
-             .group_by(key).order_by(key))
-    rows = db.session.execute(items_scoped(query, Order.item_id, user, f)).all()
+    counts = _provider_counts(user, f, plan or aggregates.plan(user, f))
+    names = dict(db.session.execute(sa.select(Provider.id, Provider.name).where(
+        Provider.id.in_([k for k in counts if k]))).tuples().all()) if counts else {}
+    rows = [(ident, names.get(ident), None, *counts[ident]) for ident in sorted(counts)]
     table = Table("providers", _("Orders per provider"), [
         _("Provider"), _("Dispatched"), _("Responded"), _("Accepted"), _("Expired"), _("Completed"),
         _("Acceptance rate (%)"), _("Expiry rate (%)"), _("Completion rate (%)")])
@@ -188,13 +222,18 @@ def providers_table(user: User, f: Filters) -> Table:
     return table
 
 
-def satisfaction_table(user: User, f: Filters) -> Table:
+def satisfaction_table(user: User, f: Filters, plan: Plan | None = None) -> Table:
     """Households' follow-ups recorded in the period by satisfaction score (1-5)."""
-    query = (sa.select(HouseholdFeedback.satisfaction, sa.func.count()).select_from(HouseholdFeedback)
-             .where(in_period(HouseholdFeedback.recorded_at, f)).group_by(HouseholdFeedback.satisfaction))
-    if item_scope(user, f):
-        query = query.join(Order, HouseholdFeedback.order_id == Order.id)
-    counts = dict(db.session.execute(items_scoped(query, Order.item_id, user, f)).tuples().all())
+    plan = plan or aggregates.plan(user, f)
+    counts: dict[int, int] = {}
+    if plan.raw:
+        query = (sa.select(HouseholdFeedback.satisfaction, sa.func.count()).select_from(HouseholdFeedback)
+                 .where(plan.raw_clause(HouseholdFeedback.recorded_at)).group_by(HouseholdFeedback.satisfaction))
+        if item_scope(user, f):
+            query = query.join(Order, HouseholdFeedback.order_id == Order.id)
+        counts = dict(db.session.execute(items_scoped(query, Order.item_id, user, f)).tuples().all())
+    for (_measure, score), (n, _total) in aggregates.read(plan, ("feedback",), f, user).items():
+        counts[score] = counts.get(score, 0) + n
     table = Table("satisfaction", _("Household satisfaction"), [_("Household satisfaction"), _("Follow-ups")])
     for score in range(1, 6):
         table.add([score, counts.get(score, 0)], [None, ("feedback", {"score": score})])
@@ -202,13 +241,15 @@ def satisfaction_table(user: User, f: Filters) -> Table:
 
 
 def _visits_per_town(user: User, f: Filters, towns: dict[int, str], where: sa.ColumnElement[bool], key: str,
-                     title: str) -> Table:
-    """Visits matching `where` per town (of the household), linked to their records list `key`."""
+                     title: str, added: dict[int, int] | None = None) -> Table:
+    """Visits matching `where` per town (of the household), plus `added` (from aggregates), linked to `key`."""
     counts = dict(db.session.execute(
         sa.select(Household.town_id, sa.func.count()).select_from(Visit).join(Order, Visit.order_id == Order.id)
         .join(ServiceItem, Order.item_id == ServiceItem.id).join(Household)
         .where(where, *item_scope(user, f)).group_by(Household.town_id)
     ).tuples().all())
+    for town_id, n in (added or {}).items():
+        counts[town_id] = counts.get(town_id, 0) + n
     table = Table(key, title, [_("Town"), title])
     for town_id, name in towns.items():
         if town_id in counts:
@@ -221,9 +262,12 @@ def overdue_table(user: User, f: Filters, now: datetime, towns: dict[int, str]) 
     return _visits_per_town(user, f, towns, overdue_clause(f, now), "overdue", _("Overdue visits"))
 
 
-def flagged_table(user: User, f: Filters, towns: dict[int, str]) -> Table:
-    """Visits flagged as implausible per town."""
-    return _visits_per_town(user, f, towns, flagged_clause(f), "flagged", _("Flagged visits"))
+def flagged_table(user: User, f: Filters, towns: dict[int, str], plan: Plan | None = None) -> Table:
+    """Visits flagged as implausible per town (aggregates where they answer, raw rows elsewhere)."""
+    plan = plan or aggregates.plan(user, f)
+    where = plan.raw_clause(Visit.checkin_at) & Visit.flags.is_not(None) if plan.raw else sa.false()
+    added = {town: n for (_m, town), (n, _t) in aggregates.read(plan, ("flagged",), f, user, by=("town_id",)).items()}
+    return _visits_per_town(user, f, towns, where, "flagged", _("Flagged visits"), added)
 
 
 def volunteer_hours_table(user: User, f: Filters, towns: dict[int, str]) -> Table:
@@ -234,7 +278,7 @@ def volunteer_hours_table(user: User, f: Filters, towns: dict[int, str]) -> Tabl
         .select_from(ServiceRecord).join(Visit, ServiceRecord.visit_id == Visit.id)
         .join(Order, Visit.order_id == Order.id).join(ServiceItem, Order.item_id == ServiceItem.id)
         .join(Household).where(volunteer_record_clause(f), *item_scope(user, f)).group_by(Household.town_id)
-    ).all()
+    ).all()  # distinct volunteers are not additive: this table reads raw rows only
     by_town = {town_id: (count, minutes, volunteers) for town_id, count, minutes, volunteers in rows}
     table = Table("volunteer_hours", _("Volunteer hours"), [_("Town"), _("Service records"), _("Hours"),
                                                              _("Volunteers")])
@@ -280,6 +324,7 @@ def contracts_table(f: Filters) -> Table:
 
 
 def _builders(user: User, f: Filters, now: datetime) -> dict[str, Callable[[], Table]]:
+    plan = aggregates.plan(user, f)
     towns = town_names()
     if f.town_id:
         towns = {f.town_id: towns[f.town_id]}
@@ -293,10 +338,10 @@ def _builders(user: User, f: Filters, now: datetime) -> dict[str, Callable[[], T
         "items_by_town": lambda: _items_by(user, f, Household.town_id, towns, "items_by_town",
                                            _("Service items by town"), "town"),
         "times": lambda: times_table(user, f),
-        "providers": lambda: providers_table(user, f),
-        "satisfaction": lambda: satisfaction_table(user, f),
+        "providers": lambda: providers_table(user, f, plan),
+        "satisfaction": lambda: satisfaction_table(user, f, plan),
         "overdue": lambda: overdue_table(user, f, now, towns),
-        "flagged": lambda: flagged_table(user, f, towns),
+        "flagged": lambda: flagged_table(user, f, towns, plan),
         "volunteer_hours": lambda: volunteer_hours_table(user, f, towns),
         "quota": lambda: quota_table(user, f),
         "contracts": lambda: contracts_table(f),

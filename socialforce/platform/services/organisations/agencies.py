@@ -72,6 +72,25 @@ def get_agency(agency_id: int) -> Agency | None:
     return db.session.get(Agency, agency_id)
 
 
+def agencies_by_credit_code(codes: set[str]) -> dict[str, Agency]:
+    """The agencies holding these unified social credit codes, by code."""
+    if not codes:
+        return {}
+    rows = db.session.scalars(sa.select(Agency).where(Agency.credit_code.in_(sorted(codes)))
+                              .options(selectinload(Agency.provider).selectinload(Provider.towns_covered)))
+    return {agency.credit_code: agency for agency in rows}
+
+
+def licence_holders(licences: set[str]) -> dict[str, tuple[str | None, str]]:
+    """Who holds these licence numbers: licence -> (the agency's credit code, its name)."""
+    if not licences:
+        return {}
+    rows = db.session.execute(sa.select(Agency.licence_no, Agency.credit_code, Provider.name)
+                              .join(Provider, Provider.id == Agency.provider_id)
+                              .where(Agency.licence_no.in_(sorted(licences))))
+    return {licence: (code, name) for licence, code, name in rows}
+
+
 def _agency_errors(data: AgencyInput, agency: Agency | None) -> tuple[dict[str, str], dict]:
     errors: dict[str, str] = {}
     clean: dict = {"name": _check_name(data.name, errors)}

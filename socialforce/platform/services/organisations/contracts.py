@@ -76,6 +76,25 @@ def budget_cents(text: str | None) -> int | None:
     return int(value * 100)
 
 
+def valid_purchased_hours(hours: float | None) -> bool:
+    """Whether a contract may buy this many hours (more than 0, at most MAX_HOURS; NaN is not)."""
+    return hours is not None and 0 < hours <= MAX_HOURS
+
+
+def periods_overlap(first: tuple[date, date], second: tuple[date, date]) -> bool:
+    """Whether two periods (first day, last day; both included) share a day."""
+    return first[0] <= second[1] and second[0] <= first[1]
+
+
+def contracts_by_code(codes: set[str]) -> dict[str, Contract]:
+    """The contracts with these numbers, by number."""
+    if not codes:
+        return {}
+    rows = db.session.scalars(sa.select(Contract).where(Contract.code.in_(sorted(codes)))
+                              .options(selectinload(Contract.categories), selectinload(Contract.agency)))
+    return {contract.code: contract for contract in rows}
+
+
 def _contract_errors(data: ContractInput, contract: Contract | None) -> tuple[dict[str, str], dict]:
     errors: dict[str, str] = {}
     code = (data.code or "").strip()
@@ -99,7 +118,7 @@ def _contract_errors(data: ContractInput, contract: Contract | None) -> tuple[di
         errors["budget_yuan"] = _("Enter the budget in yuan, more than 0 and at most %(max)s, with at most two "
                                   "decimals, e.g. 450000.00.", max=f"{MAX_BUDGET_YUAN:,.0f}")
     hours = data.purchased_hours
-    if hours is None or not 0 < hours <= MAX_HOURS:  # NaN fails too
+    if not valid_purchased_hours(hours):
         errors["purchased_hours"] = _("Enter the purchased service hours, more than 0 and at most %(max)s.",
                                       max=f"{MAX_HOURS:,.0f}")
     elif contract is not None and round(hours, 2) < contract.used_hours:

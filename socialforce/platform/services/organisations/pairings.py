@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
+    AuditLog,
     Household,
     MemberRole,
     Pairing,
@@ -123,6 +124,17 @@ def active_pairing(provider_id: int, household_id: int) -> Pairing | None:
                                                       Pairing.ended_on.is_(None)))
 
 
+def active_pairings(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], Pairing]:
+    """The pairings that have not ended among these (unit provider id, household id) pairs."""
+    found: dict[tuple[int, int], Pairing] = {}
+    units = sorted({unit for unit, _household in pairs})
+    for start in range(0, len(units), 500):
+        rows = db.session.scalars(sa.select(Pairing).where(Pairing.provider_id.in_(units[start:start + 500]),
+                                                           Pairing.ended_on.is_(None)))
+        found.update({(p.provider_id, p.household_id): p for p in rows if (p.provider_id, p.household_id) in pairs})
+    return found
+
+
 def already_paired_message(unit_name: str, since: date) -> str:
     """Why a second active pairing of one unit and household is refused."""
     return _("This household is already paired with %(unit)s (since %(since)s). End that pairing first, or edit "
@@ -166,6 +178,36 @@ def create_pairing(data: PairingInput, actor: User, today: date, ip: str | None 
                  monthly_visit_quota=pairing.monthly_visit_quota)
     matching.invalidate()  # pairing is a ranking feature
     return pairing
+
+
+@dataclass(frozen=True)
+class NewPairing:
+    """One pairing an import registers, already checked (unit provider id, household id, first day, own quota)."""
+
+    provider_id: int
+    household_id: int
+    since: date
+    monthly_visit_quota: int | None
+
+
+def create_pairings(rows: list[NewPairing], actor: User, chunk: int = 1000) -> int:
+    """Insert many checked pairings at once (the import), each with its own `pairing_created` audit row as on the
+    pages; the partial unique index still refuses a second active pairing. Returns how many were written."""
+    table, log = Pairing.__table__, AuditLog.__table__
+    for start in range(0, len(rows), chunk):
+        part = rows[start:start + chunk]
+        ids = db.session.execute(
+            sa.insert(table).returning(table.c.id, sort_by_parameter_order=True),
+            [{"provider_id": r.provider_id, "household_id": r.household_id, "since": r.since,
+              "monthly_visit_quota": r.monthly_visit_quota, "cadre_id": None} for r in part]).scalars().all()
+        db.session.execute(sa.insert(log), [
+            {"action": "pairing_created", "user_id": actor.id, "object_type": "pairing", "object_id": pairing_id,
+             "ip": None, "detail": {"provider_id": r.provider_id, "household_id": r.household_id, "cadre_id": None,
+                                    "since": r.since.isoformat(), "monthly_visit_quota": r.monthly_visit_quota}}
+            for pairing_id, r in zip(ids, part, strict=True)])
+    if rows:
+        matching.invalidate()  # pairing is a ranking feature
+    return len(rows)
 
 
 def update_pairing(pairing: Pairing, cadre_id: int | None, quota: int | None, quota_given: bool, actor: User,
