@@ -286,3 +286,22 @@ def test_bad_feed_queries_get_422_with_the_path(demo, client, query):
         client, partner_client, secret)))
     assert response.status_code == 422 and response.headers["Content-Type"] == PROBLEM
     assert all(e["path"].startswith("query/") for e in response.get_json()["errors"])
+
+
+def test_the_migration_fills_updated_at_from_each_rows_own_times(tmp_path):
+    """One revision down (before updated_at) and up again on a seeded database: every row gets its own time."""
+    from flask_migrate import downgrade, upgrade
+
+    from tests.platform.test_migrations import seeded_demo
+
+    with seeded_demo(tmp_path):
+        db.session.remove()
+        downgrade(revision="-1")  # to the revision before h18a0c1e0001 (the head)
+        upgrade()
+        pairs = {table: db.session.execute(sa.text(f"SELECT updated_at, {source} FROM {table}")).all()
+                 for table, source in (("households", "created_at"), ("outcomes", "recorded_at"),
+                                       ("orders", "COALESCE(completed_at, responded_at, dispatched_at, created_at)"))}
+        assert all(rows for rows in pairs.values())
+        assert all(updated == source for rows in pairs.values() for updated, source in rows)
+        epoch = db.session.scalar(sa.text("SELECT COUNT(*) FROM visits WHERE updated_at < '2000-01-01'"))
+        assert epoch == 0

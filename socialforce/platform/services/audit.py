@@ -46,6 +46,10 @@ def record(
     )
     db.session.add(entry)
     db.session.flush()
+    if object_type in ("order", "visit"):
+        from socialforce.platform.services import webhooks  # order and visit events reach partners' webhooks
+
+        webhooks.on_audit(action, object_type, object_id)
     return entry
 
 

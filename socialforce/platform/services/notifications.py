@@ -340,6 +340,12 @@ def deliver_pending(now: datetime, senders: dict[str, Sender] | None = None) -> 
         else:
             for message_id in message_ids:
                 counts[_deliver_one(message_id, now, senders)] += 1
+    from socialforce.platform.services import (
+        webhooks,  # partners' webhooks: the same outbox, their own sender
+    )
+
+    for outcome, number in webhooks.deliver_pending(now).items():
+        counts[outcome] += number
     return counts
 
 
@@ -494,7 +500,7 @@ def failed_messages() -> sa.Select:
 
 
 UNDELIVERED = {"failed": OutboxStatus.failed, "dropped": OutboxStatus.dropped}
-CHANNELS = ("log", "email", "sms")
+CHANNELS = ("log", "email", "sms", "webhook")  # webhook: partners' events (services/webhooks.py)
 DROP_REASONS = {  # a dropped message's stored reason (its start) -> the words staff read
     "recipient deactivated": _l("The recipient's account is deactivated."),
     "NoAddress": _l("The recipient has no verified address on this channel."),
@@ -525,17 +531,19 @@ class UndeliveredFilter:
 def undelivered_messages(where: UndeliveredFilter) -> sa.Select:
     """Failed (retryable) and dropped (never to be sent) outbox messages matching the filter, newest notice first."""
     states = [UNDELIVERED[where.state]] if where.state else list(UNDELIVERED.values())
-    query = (sa.select(OutboxMessage).join(Notification, Notification.id == OutboxMessage.notification_id)
+    # a partner's webhook has no notice: its time is when it was last due
+    created = sa.func.coalesce(Notification.created_at, OutboxMessage.next_attempt_at)
+    query = (sa.select(OutboxMessage).outerjoin(Notification, Notification.id == OutboxMessage.notification_id)
              .where(OutboxMessage.status.in_(states)))
     if where.channel:
         query = query.where(OutboxMessage.channel == where.channel)
     if where.kind:
         query = query.where(Notification.kind == where.kind)
     if where.since:
-        query = query.where(Notification.created_at >= where.since)
+        query = query.where(created >= where.since)
     if where.until:
-        query = query.where(Notification.created_at < where.until)
-    return query.order_by(Notification.created_at.desc(), OutboxMessage.id.desc())
+        query = query.where(created < where.until)
+    return query.order_by(created.desc(), OutboxMessage.id.desc())
 
 
 def undelivered_reason(message: OutboxMessage) -> str:

@@ -1,7 +1,7 @@
 """The public, read-only provider directory in Open Referral HSDS 3.0 JSON (no login, GET only).
 
 Every route of the blueprint is listed in ROUTES below; the views live in the modules it names."""
-from socialforce.portals.hsds import views
+from socialforce.portals.hsds import openapi, views
 from socialforce.portals.hsds.views import bp
 from socialforce.portals.routing import GET, add_routes
 
@@ -15,6 +15,7 @@ ROUTES = [  # (rule, endpoint, view, methods)
     ("/taxonomies/<taxonomy_id>", "taxonomy", views.taxonomy, GET),
     ("/taxonomy_terms", "taxonomy_terms", views.taxonomy_terms, GET),
     ("/taxonomy_terms/<term_id>", "taxonomy_term", views.taxonomy_term, GET),
+    ("/openapi.json", "openapi", openapi.openapi_json, GET),
 ]
 
 add_routes(bp, ROUTES)

@@ -36,7 +36,7 @@ def _not_found(_e):
 
 def index():
     """Meta information about this API."""
-    return _json(hsds.api_info(url_for("hsds.index", _external=True)))
+    return _json(hsds.api_info(url_for("hsds.openapi", _external=True)))
 
 
 def services():

@@ -8,14 +8,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from socialforce.platform.extensions import db
-from socialforce.platform.models import Notification, Role, User
+from socialforce.platform.models import ApiClient, Notification, Role, User
 from socialforce.platform.services import ServiceError, notification_prefs, notifications
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.page_helpers import day_range_args, paginated
 from socialforce.portals.staff.audit_log import mask_digits
 
 bp = Blueprint("inbox", __name__, template_folder="templates")
-CHANNEL_LABELS = {"log": _l("Server log"), "email": _l("E-mail"), "sms": _l("SMS")}
+CHANNEL_LABELS = {"log": _l("Server log"), "email": _l("E-mail"), "sms": _l("SMS"), "webhook": _l("Partner webhook")}
 FILTER_ARGS = ("state", "channel", "kind", "date_from", "date_to", "page", "per_page")
 STATE_LABELS = {"failed": _l("Failed (can be retried)"), "dropped": _l("Dropped (never to be sent)")}
 
@@ -97,11 +97,14 @@ def failed():
     if errors:  # a value not from the lists filters nothing rather than everything
         where = notifications.UndeliveredFilter(since=since, until=until)
     page = paginated(notifications.undelivered_messages(where))
-    note_ids = {m.notification_id for m in page.items}
+    note_ids = {m.notification_id for m in page.items if m.notification_id is not None}
     notes = {n.id: n for n in db.session.scalars(sa.select(Notification).where(Notification.id.in_(note_ids)))}
     users = {u.id: u for u in db.session.scalars(
         sa.select(User).where(User.id.in_({n.user_id for n in notes.values()})))}
-    return render_template("inbox/failed.html", page=page, notes=notes, users=users, render=notifications.render,
+    partners = {c.id: c for c in db.session.scalars(sa.select(ApiClient).where(
+        ApiClient.id.in_({m.api_client_id for m in page.items if m.api_client_id is not None})))}
+    return render_template("inbox/failed.html", page=page, notes=notes, users=users, partners=partners,
+                           render=notifications.render,
                            reason=lambda m: mask_digits(notifications.undelivered_reason(m)), errors=errors,
                            kinds=[(k, notification_prefs.KIND_LABELS.get(k, k)) for k in sorted(notifications.MESSAGES)],
                            channels=CHANNEL_LABELS, states=STATE_LABELS), 400 if errors else 200

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from socialforce.platform import reference
@@ -13,9 +14,15 @@ from socialforce.platform.services import ServiceError, partners
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.staff.accounts import require_city_staff
 
+SCOPE_LABELS = {"households:read": _l("Households, masked (read)"), "items:read": _l("Service items (read)"),
+                "orders:read": _l("Orders and their webhooks (read)"),
+                "visits:read": _l("Visits, outcomes and their webhooks (read)"),
+                "feedback:read": _l("Household feedback (read)")}
+
 
 def _page(created: dict | None = None, error: ServiceError | None = None, status: int = 200):
     return render_template("staff/partners.html", clients=partners.clients(), scopes=PARTNER_SCOPES,
+                           scope_labels=SCOPE_LABELS,
                            towns=reference.towns(), created=created, error=error, now=utcnow()), status
 
 
