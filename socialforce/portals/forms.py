@@ -93,9 +93,9 @@ class EvaluationForm(OutcomeForm):
                          default="staff")
 
 
-def outcome_form(form_class: type[OutcomeForm] = OutcomeForm) -> OutcomeForm:
+def outcome_form(form_class: type[OutcomeForm] = OutcomeForm, **kwargs) -> OutcomeForm:
     """An outcome (or evaluation) form with the service categories as follow-up choices."""
-    form = form_class()
+    form = form_class(**kwargs)
     categories = reference.categories()
     form.follow_up_category_id.choices = [(0, _("Same category"))] + [(c.id, bilingual(c)) for c in categories]
     return form
@@ -169,6 +169,18 @@ def parse_float(text: str | None, empty: float | None = None) -> float | None:
         return float(text)
     except ValueError:
         return math.nan
+
+
+def act(work, success: str, form: FlaskForm, default: str | None = None) -> FlaskForm | None:
+    """Run one service call of a submitted form in a transaction: None when done (success flashed), else the form
+    with the refusal beside its field (else `default`; flashed when the form has neither)."""
+    try:
+        run_in_transaction(work)
+    except ServiceError as e:
+        refuse(form, e, default)
+        return form
+    flash(success, "success")
+    return None
 
 
 def do(work, success: str) -> bool:

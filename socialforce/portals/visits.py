@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from flask import abort, flash
+from flask import abort, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from socialforce.platform.inputs import parse_date, parse_datetime
 from socialforce.platform.localtime import to_local, today
@@ -20,8 +21,8 @@ from socialforce.portals.forms import (
     NotesForm,
     PlanForm,
     RescheduleForm,
-    do,
-    form_errors,
+    act,
+    add_error,
     parse_coordinate,
     parse_local,
 )
@@ -54,71 +55,83 @@ def owns_visit(visit: Visit, user: User) -> bool:
         visit.volunteer_id is not None and user.role == Role.volunteer)
 
 
-def visit_action(visit: Visit, action: str, user: User) -> bool:
-    """Handle one POSTed visit action (checkin, checkout, notes, reschedule, cancel) for the visit's page."""
+def visit_action(visit: Visit, action: str, user: User) -> FlaskForm | None:
+    """Handle one POSTed visit action (checkin, checkout, notes, reschedule, cancel) for the visit's page: None when
+    done, else the submitted form with its errors beside its fields (a refusal without a field is flashed)."""
     now = utcnow()
-    own = owns_visit(visit, user)
     if action in ("checkin", "checkout"):
-        if not own:
+        if not owns_visit(visit, user):
             abort(403)
         form = CheckForm()
         if not form.validate_on_submit():
-            form_errors(form)
-            return False
+            return form
         lat, lon = parse_coordinate(form.lat.data), parse_coordinate(form.lon.data)
         if action == "checkin":
-            return do(lambda: visits.check_in(visit, user, now, lat, lon), _("Checked in."))
-        return do(lambda: visits.check_out(visit, user, now, lat, lon, form.notes.data), _("Checked out."))
+            return act(lambda: visits.check_in(visit, user, now, lat, lon), _("Checked in."), form)
+        return act(lambda: visits.check_out(visit, user, now, lat, lon, form.notes.data), _("Checked out."), form,
+                   default="notes")
     if action == "notes":
         form = NotesForm()
         if not form.validate_on_submit():
-            form_errors(form)
-            return False
-        return do(lambda: visits.save_notes(visit, form.notes.data, user), _("Notes saved."))
+            return form
+        return act(lambda: visits.save_notes(visit, form.notes.data, user), _("Notes saved."), form, default="notes")
     if action == "reschedule":
         form = RescheduleForm()
         starts_at = parse_local(form.starts_at.data)
-        if not form.validate_on_submit() or starts_at is None:
-            form_errors(form)
-            if form.starts_at.data and starts_at is None:
-                flash(_("Enter the date and time as shown."), "danger")
-            return False
-        return do(lambda: visits.reschedule(visit, starts_at, None, form.reason.data, user, now),
-                  _("The visit was rescheduled."))
+        valid = form.validate_on_submit()
+        if form.starts_at.data and starts_at is None:
+            add_error(form, "starts_at", _("Enter the date and time as shown."))
+        if not valid or starts_at is None:
+            return form
+        return act(lambda: visits.reschedule(visit, starts_at, None, form.reason.data, user, now),
+                   _("The visit was rescheduled."), form, default="starts_at")
     if action == "cancel":
         form = CancelForm()
         if not form.validate_on_submit():
-            form_errors(form)
-            return False
-        return do(lambda: visits.cancel(visit, form.reason.data, user, now, following=form.following.data),
-                  _("The visit was cancelled."))
+            return form
+        return act(lambda: visits.cancel(visit, form.reason.data, user, now, following=form.following.data),
+                   _("The visit was cancelled."), form, default="reason")
     abort(404)
 
 
-def visit_page_context(visit: Visit, user: User) -> dict:
-    """Template values for the phone page of one visit."""
+def visit_response(visit: Visit, action: str, user: User, **page):
+    """A POSTed visit action's answer: back to the visit's page (303) when done, else the page again with the
+    submitted form's errors beside its fields and what was typed (400)."""
+    failed = visit_action(visit, action, user)
+    if failed is None:
+        return redirect(url_for(f"{page['portal']}.visit", visit_id=visit.id), 303)
+    return render_template("visits/visit.html", **page, **visit_page_context(visit, user, failed)), 400
+
+
+def visit_page_context(visit: Visit, user: User, failed: FlaskForm | None = None) -> dict:
+    """Template values for the phone page of one visit (`failed`: a submitted form to show with its errors)."""
+    forms = {"check_form": CheckForm(formdata=None, notes=visit.notes), "notes_form": NotesForm(formdata=None, obj=visit),
+             "reschedule_form": RescheduleForm(formdata=None,
+                                               starts_at=to_local(visit.starts_at).strftime(LOCAL_FORMAT)),
+             "cancel_form": CancelForm(formdata=None)}
+    if failed is not None:
+        forms.update({name: failed for name, form in forms.items() if type(form) is type(failed)})
     return {"visit": visit, "order": visit.order, "assignee_name": visits.Assignee.of(visit).name(),
-            "own": owns_visit(visit, user),
-            "check_form": CheckForm(), "notes_form": NotesForm(obj=visit), "reschedule_form": RescheduleForm(
-                starts_at=to_local(visit.starts_at).strftime(LOCAL_FORMAT)),
-            "cancel_form": CancelForm(), "show_address": user.role != Role.volunteer}
+            "own": owns_visit(visit, user), "show_address": user.role != Role.volunteer, **forms}
 
 
-def plan_from_form(order, assignee: visits.Assignee, user: User) -> bool:
-    """Plan a visit (or series) from a submitted PlanForm: a proposed slot or a custom local time."""
+def plan_from_form(order, assignee: visits.Assignee, user: User) -> PlanForm | None:
+    """Plan a visit (or series) from a submitted PlanForm (a proposed slot or a custom local time): None when done,
+    else the form with its errors beside its fields."""
     form = PlanForm()
-    if not form.validate_on_submit():
-        form_errors(form)
-        return False
+    valid = form.validate_on_submit()
     starts_at = parse_local(form.custom.data) if form.custom.data else None
-    if starts_at is None and form.slot.data:
+    if form.custom.data and starts_at is None:
+        add_error(form, "custom", _("Enter the date and time as shown."))
+    elif starts_at is None and form.slot.data:
         starts_at = parse_datetime(form.slot.data)
-    if starts_at is None:
-        flash(_("Choose a proposed time or enter another one."), "danger")
-        return False
-    return do(lambda: visits.plan_visit(order, assignee, starts_at, form.duration.data, user, utcnow(),
-                                        repeat=form.repeat.data or None, count=form.count.data),
-              _("The visit was planned."))
+    if starts_at is None and not form.custom.data:
+        add_error(form, "custom", _("Choose a proposed time or enter another one."))
+    if not valid or starts_at is None:
+        return form
+    return act(lambda: visits.plan_visit(order, assignee, starts_at, form.duration.data, user, utcnow(),
+                                         repeat=form.repeat.data or None, count=form.count.data),
+               _("The visit was planned."), form, default="custom")
 
 
 def proposals(order, assignee: visits.Assignee, duration: int = 60) -> list[tuple[datetime, int]]:

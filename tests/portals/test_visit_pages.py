@@ -96,6 +96,35 @@ def test_reschedule_needs_a_reason_and_cancel_records_it(client):
     assert (visit.status, visit.cancel_reason) == (VisitStatus.cancelled, "户主住院")
 
 
+def test_a_refused_visit_form_shows_its_errors_beside_the_fields_and_keeps_what_was_typed(client):
+    order = accepted_order()
+    username = cadre_login(order)
+    visit = visits.plan_visit(order, Assignee(member_id=order.assignee_id), utcnow() + timedelta(days=2), 60, None,
+                              utcnow())
+    db.session.commit()
+    before = visit.starts_at
+    login(client, username, PASSWORD)
+    token = csrf_token(client, f"/unit/visits/{visit.id}")
+    # a time that is not one and no reason: both errors at once, each beside its field, the typed text kept
+    page = client.post(f"/unit/visits/{visit.id}/reschedule", data={"csrf_token": token, "starts_at": "下周三",
+                                                                    "reason": ""})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 400
+    reschedule = html[html.index('action="/unit/visits/'):html.index("/cancel")]
+    assert reschedule.count('invalid-feedback') == 2 and 'value="下周三"' in reschedule
+    assert "请按示例格式输入日期和时间。" in reschedule  # in the user's language (Chinese, the default)
+    assert "<details class=\"mb-2\" open>" in html  # the form with the errors is open
+    # a service refusal names its field: a past time is refused beside the time, the reason kept
+    past = localtime.to_local(utcnow() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    page = client.post(f"/unit/visits/{visit.id}/reschedule", data={"csrf_token": token, "starts_at": past,
+                                                                    "reason": "户主外出"})
+    reschedule = page.get_data(as_text=True)
+    reschedule = reschedule[reschedule.index('action="/unit/visits/'):reschedule.index("/cancel")]
+    assert page.status_code == 400 and 'invalid-feedback' in reschedule and "户主外出" in reschedule
+    db.session.expire_all()
+    assert visit.starts_at == before and visit.status == VisitStatus.planned
+
+
 def test_another_units_cadre_cannot_open_the_visit(client):
     order = accepted_order()
     visit = visits.plan_visit(order, Assignee(member_id=order.assignee_id), utcnow() + timedelta(days=1), 60, None,
@@ -229,3 +258,30 @@ def test_unit_admin_sees_member_calendars_and_records_the_outcome(client):
     db.session.expire_all()
     outcome = db.session.scalar(sa.select(Outcome))
     assert (outcome.assessment, outcome.source, order.state) == (4, "provider", OrderState.completed)
+
+
+def test_refused_plan_and_outcome_forms_show_their_errors_beside_the_fields(client):
+    order = accepted_order()
+    username = cadre_login(order)
+    db.session.commit()
+    login(client, username, PASSWORD)
+    url = f"/unit/orders/{order.id}/visits"
+    token = csrf_token(client, url)
+    # no time at all, and a series count out of range: both beside their fields, the choices kept
+    page = client.post(url, data={"csrf_token": token, "action": "plan", "custom": "", "duration": "90",
+                                  "repeat": "weekly", "count": "1"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 400 and html.count("invalid-feedback") == 2
+    assert re.search(r'<option selected value="90">|<option value="90" selected>', html)
+    # a time that is not one is kept as typed
+    page = client.post(url, data={"csrf_token": token, "action": "plan", "custom": "明天上午", "duration": "60"})
+    assert page.status_code == 400 and 'value="明天上午"' in page.get_data(as_text=True)
+    # an outcome without its choices (the service under way): every missing field flagged at once, the comment kept
+    order.state = OrderState.in_service
+    db.session.commit()
+    page = client.post(url, data={"csrf_token": token, "action": "outcome", "comment": "已上门两次"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 400 and html.count("invalid-feedback") >= 2 and "已上门两次" in html
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count(Visit.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(Outcome.id))) == 0

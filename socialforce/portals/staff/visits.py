@@ -15,9 +15,9 @@ from socialforce.portals.staff.feedback import FeedbackForm
 from socialforce.portals.visits import (
     calendar_context,
     parse_week,
-    visit_action,
     visit_or_404,
     visit_page_context,
+    visit_response,
 )
 
 MAX_ID = 2**31  # ids are 32-bit integers on PostgreSQL
@@ -41,16 +41,18 @@ def calendar():
 def visit_page(visit_id: int):
     """One visit of a household in scope."""
     visit = visit_or_404(visit_id)
-    return render_template("visits/visit.html", portal="staff",
-                           back_url=url_for("staff.timeline", household_id=visit.order.item.household_id),
-                           **visit_page_context(visit, current_user))
+    return render_template("visits/visit.html", **_page(visit), **visit_page_context(visit, current_user))
 
 
 def visit_post(visit_id: int, action: str):
     """Save notes, reschedule or cancel a visit (check-in/out is the assignee's)."""
     visit = visit_or_404(visit_id)
-    visit_action(visit, action, current_user)
-    return redirect(url_for("staff.visit", visit_id=visit.id), 303)
+    return visit_response(visit, action, current_user, **_page(visit))
+
+
+def _page(visit) -> dict:
+    """The staff visit page's own values: its portal and the way back to the household's timeline."""
+    return {"portal": "staff", "back_url": url_for("staff.timeline", household_id=visit.order.item.household_id)}
 
 
 def quota():

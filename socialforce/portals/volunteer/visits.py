@@ -24,9 +24,9 @@ from socialforce.portals.visits import (
     parse_week,
     plan_from_form,
     proposals,
-    visit_action,
     visit_or_404,
     visit_page_context,
+    visit_response,
 )
 
 
@@ -61,14 +61,15 @@ def plan(order_id: int):
         assignee = visits.order_assignee(order, volunteer)
     except ServiceError:
         abort(404)
+    failed = None
     if request.method == "POST":
-        if plan_from_form(order, assignee, current_user):
+        failed = plan_from_form(order, assignee, current_user)
+        if failed is None:
             return redirect(url_for("volunteer.calendar"), 303)
-        return redirect(url_for("volunteer.plan", order_id=order.id), 303)
     mine = db.session.scalars(sa.select(Visit).where(Visit.order_id == order.id, Visit.volunteer_id == volunteer.id)
                               .order_by(Visit.starts_at)).all()
-    return render_template("volunteer/visits/plan.html", order=order, form=PlanForm(), visit_list=mine,
-                           proposals=proposals(order, assignee))
+    return render_template("volunteer/visits/plan.html", order=order, form=failed or PlanForm(), visit_list=mine,
+                           proposals=proposals(order, assignee)), 400 if failed else 200
 
 
 def visit_page(visit_id: int):
@@ -93,9 +94,7 @@ def task_ics(order_id: int):
 
 def visit_action_post(visit_id: int, action: str):
     """Check in, check out, notes, reschedule or cancel one of my visits."""
-    visit = visit_or_404(visit_id)
-    visit_action(visit, action, current_user)
-    return redirect(url_for("volunteer.visit", visit_id=visit.id), 303)
+    return visit_response(visit_or_404(visit_id), action, current_user, portal="volunteer")
 
 
 def hours_page():
