@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from socialforce import create_app
 from socialforce.platform.extensions import db
 from socialforce.platform.reference import ensure_reference_data
+from tests.platform.worker_support import REDIS_URL, redis_available
 
 REFERENCE_TABLES = {"towns", "assistance_categories", "service_categories", "alembic_version"}
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -126,3 +127,13 @@ def postgres_available() -> bool:
         return True
     except sa.exc.OperationalError:
         return False
+
+
+@pytest.fixture
+def redis_url():
+    """The Redis test server, or a skip saying why (a failure when CI requires Redis)."""
+    if not redis_available():
+        if os.environ.get("SOCIALFORCE_REQUIRE_REDIS"):
+            pytest.fail(f"Redis is required (SOCIALFORCE_REQUIRE_REDIS) but {REDIS_URL} does not answer")
+        pytest.skip(f"Redis does not answer at {REDIS_URL} (set TEST_REDIS_URL or start redis-server)")
+    return REDIS_URL

@@ -27,7 +27,6 @@ from socialforce.platform.models import Role, ServiceItem, ServiceOffer
 from socialforce.platform.seed import DEMO_PASSWORD
 from socialforce.platform.services import matching
 from tests import factories
-from tests.platform.worker_support import REDIS_URL, redis_available
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
@@ -207,16 +206,6 @@ def stop_gunicorn(processes: list[subprocess.Popen]) -> None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         process.log.close()
-
-
-@pytest.fixture
-def redis_url():
-    """The Redis test server, or a skip saying why (a failure when CI requires Redis)."""
-    if not redis_available():
-        if os.environ.get("SOCIALFORCE_REQUIRE_REDIS"):
-            pytest.fail(f"Redis is required (SOCIALFORCE_REQUIRE_REDIS) but {REDIS_URL} does not answer")
-        pytest.skip(f"Redis does not answer at {REDIS_URL} (set TEST_REDIS_URL or start redis-server)")
-    return REDIS_URL
 
 
 @pytest.fixture

@@ -198,15 +198,11 @@ def test_requests_without_a_valid_token_share_the_addresss_anonymous_limit(demo,
     assert client.get("/api/v1/me", headers=bearer(token_for("volunteer1"))).status_code == 200
 
 
-def test_the_limit_is_shared_through_redis_when_configured(demo, app, monkeypatch):
+def test_the_limit_is_shared_through_redis_when_configured(demo, app, monkeypatch, redis_url):
     """Two apps (two workers) on one Redis database count one token together."""
-    import os
-
     from socialforce import create_app
 
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        pytest.skip("TEST_REDIS_URL names no Redis database")
+    url = redis_url
     secret = token_for("volunteer1")
     settings = {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "RATELIMIT_STORAGE_URI": url,
                 "API_RATE_LIMIT": "3/minute", "RATELIMIT_KEY_PREFIX": "sf-test-partner"}

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 
 from socialforce.platform.extensions import db
 from socialforce.platform.i18n import select_locale
-from socialforce.platform.inputs import parse_month
+from socialforce.platform.inputs import parse_int, parse_month
 from socialforce.platform.labels import ITEM_STATUS, VISIT_STATUS
 from socialforce.platform.models import (
     AssistanceCategory,
@@ -53,7 +53,8 @@ def _town(user: User, town: str | None) -> Town | None:
         return db.session.get(Town, user.town_id)
     if not town:
         return None
-    found = db.session.get(Town, int(town)) if town.isdigit() else None
+    town_id = parse_int(town)
+    found = db.session.get(Town, town_id) if town_id else None
     if found is None:
         raise ServiceError(_("Unknown town."), status=400, field="town")
     return found
