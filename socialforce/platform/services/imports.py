@@ -25,14 +25,9 @@ from flask_babel import gettext as _
 from socialforce.platform.extensions import db
 from socialforce.platform.imports import reading
 from socialforce.platform.imports.families import FAMILIES
+from socialforce.platform.imports.messages import kind_label, reason_message, sheet_reason
 from socialforce.platform.imports.reading import RawSheet, UnreadableFile
-from socialforce.platform.imports.rules import (
-    KINDS,
-    Kind,
-    kind_label,
-    reason_message,
-    sheet_reason,
-)
+from socialforce.platform.imports.rules import KINDS, Kind
 from socialforce.platform.imports.sheets import Table, locate
 from socialforce.platform.imports.template import template_workbook
 from socialforce.platform.imports.uploads import Upload, sweep

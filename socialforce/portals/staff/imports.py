@@ -13,7 +13,8 @@ from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
 from socialforce.platform.extensions import db
-from socialforce.platform.imports.rules import KINDS, kind_label
+from socialforce.platform.imports.messages import kind_label
+from socialforce.platform.imports.rules import KINDS
 from socialforce.platform.models import BackgroundJob, JobState, utcnow
 from socialforce.platform.services import ServiceError, background
 from socialforce.platform.services import imports as service
