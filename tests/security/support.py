@@ -63,6 +63,7 @@ POLICY: dict[str, object] = {
     "public": ANYONE, "static": ANYONE, "hsds": ANYONE,
     "staff": STAFF, "agency": AGENCY, "unit": UNIT, "volunteer": VOLUNTEER, "village": VILLAGE, "inbox": LOGGED_IN,
     "api": BEARER, "api-docs": ANYONE,  # api-docs: the public OpenAPI document /api/v1/openapi.json
+    "api_reference": ANYONE,  # the reference page /api/v1/docs and its Swagger UI files
 }
 # Endpoint -> who may use it (overrides the blueprint's entry).
 ENDPOINT_POLICY: dict[str, object] = {
