@@ -194,6 +194,12 @@ class Validator:
         self.file_members: dict[str, set[str]] = {}  # household code -> member ID hashes
         self.db_households: dict[str, tuple[int, int, int]] = {}  # code -> (id, town id, village id)
         self.db_members: dict[str, int] = {}  # ID hash -> household id
+        self.recorder = None  # an imports.checked.Recorder while a preview keeps its checked rows
+
+    def record(self, family: str, batch: list[tuple[_Row, dict]], encode: Callable[[dict], list]) -> None:
+        """Keep a batch of valid rows' checked values for the confirm (when a preview records them)."""
+        if self.recorder is not None and batch:
+            self.recorder.add(family, [[row.sheet.name, row.number, encode(values)] for row, values in batch])
 
     @staticmethod
     def _names(model) -> dict[str, int]:

@@ -1,0 +1,188 @@
+"""Benchmark: `python -m benchmarks.partitioned --counties 6 --scale 1.0` prints one JSON line.
+
+Builds N counties, each a copy of the matching bench's synthetic problem (`benchmarks.synthetic`, seed 0, cached
+like `benchmarks.matching`) moved to its own ids, towns, households and providers and 1 degree of latitude per
+county (about 110 km, beyond every radius), so nothing crosses a county. One `MatchIndex` is built over every
+county's offers (as the platform builds one over all its offers), then, each in fresh worker processes (fork,
+so a worker starts with the index and items in memory, which its RSS includes):
+
+- `whole`: the unpartitioned batch (`solve_batch` on every item), in one worker;
+- `workers_1`: the partitioned batch (`partition.solve_partitioned`, one part per component packed into
+  `--parts` parts, default the number of counties) with one worker process solving the parts in turn;
+- `workers_2`: the same with two worker processes taking parts as they free up.
+
+Per run: wall (`wall_s`, from handing the first part out to having the last result), the CPU time of the
+workers (`cpu_s`, summed over parts), peak RSS per worker (`peak_rss_mb`, the largest `ru_maxrss` of any worker),
+utility, bound and utility / bound; the partitioned runs add each part's figures and the utility against the
+unpartitioned one. `load_avg_1m` before and after: on a shared machine wall times include waiting for a core.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import platform
+import resource
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from benchmarks.matching import load_problem
+from benchmarks.synthetic import Problem
+from socialforce.matching.assign import TOP_K, solve_batch
+from socialforce.matching.index import MatchIndex
+from socialforce.matching.partition import PartResult, merge, partition, solve_part
+from socialforce.matching.types import Context, Item, Offer
+
+ID_SHIFT = 10**9
+"""Added once per county to item, offer, provider and household ids (the synthetic ids stay below it)."""
+TOWN_SHIFT = 1000
+
+_shared: dict = {}
+"""The index and items, set before the pool forks: every worker process inherits them."""
+
+
+def county_copy(problem: Problem, county: int) -> tuple[list[Item], list[Offer], Context]:
+    """The problem moved to county number `county`: disjoint ids, towns and places."""
+    if county == 0:
+        return list(problem.items), list(problem.offers), problem.context
+    s, t, d = county * ID_SHIFT, county * TOWN_SHIFT, float(county)
+    items = [replace(it, id=it.id + s, household_id=it.household_id + s, town_id=it.town_id + t, lat=it.lat + d)
+             for it in problem.items]
+    offers = [replace(o, id=o.id + s, provider_id=o.provider_id + s, towns=frozenset(x + t for x in o.towns),
+                      lat=o.lat + d) for o in problem.offers]
+    c = problem.context
+    context = replace(
+        c, pairings=frozenset((p + s, h + s) for p, h in c.pairings),
+        served_before=frozenset((p + s, h + s) for p, h in c.served_before),
+        exclusions=frozenset((i + s, p + s) for i, p in c.exclusions),
+        household_blocks=frozenset((h + s, p + s) for h, p in c.household_blocks),
+        load={p + s: n for p, n in c.load.items()},
+        track_records={p + s: replace(r, provider_id=p + s) for p, r in c.track_records.items()})
+    return items, offers, context
+
+
+def counties(problem: Problem, n: int) -> tuple[list[Item], list[Offer], Context]:
+    """N county copies as one problem."""
+    items: list[Item] = []
+    offers: list[Offer] = []
+    contexts = []
+    for county in range(n):
+        its, ofs, ctx = county_copy(problem, county)
+        items += its
+        offers += ofs
+        contexts.append(ctx)
+    context = Context(
+        on_date=contexts[0].on_date,
+        pairings=frozenset().union(*(c.pairings for c in contexts)),
+        served_before=frozenset().union(*(c.served_before for c in contexts)),
+        exclusions=frozenset().union(*(c.exclusions for c in contexts)),
+        household_blocks=frozenset().union(*(c.household_blocks for c in contexts)),
+        load={p: v for c in contexts for p, v in c.load.items()},
+        track_records={p: v for c in contexts for p, v in c.track_records.items()})
+    return items, offers, context
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _solve_whole(_: int) -> dict:
+    start, cpu = time.perf_counter(), time.process_time()
+    batch = solve_batch(_shared["items"], _shared["index"], _shared["k"])
+    return {"utility": batch.assignment.utility, "lp_bound": batch.lp_bound, "pairs": len(batch.assignment.pairs),
+            "seconds": time.perf_counter() - start, "cpu_s": time.process_time() - cpu,
+            "peak_rss_mb": _peak_rss_mb(), "pid": os.getpid()}
+
+
+def _solve_part(number: int) -> tuple[dict, dict]:
+    ids = set(_shared["parts"][number].item_ids)
+    items = [it for it in _shared["items"] if it.id in ids]
+    result = solve_part(items, _shared["index"], _shared["k"])
+    return result.as_dict(), {"peak_rss_mb": _peak_rss_mb(), "pid": os.getpid()}
+
+
+def _pool_run(fn, tasks: list[int], workers: int) -> tuple[list, float]:
+    ctx = mp.get_context("fork")
+    with ctx.Pool(processes=workers, maxtasksperchild=None) as pool:
+        start = time.perf_counter()
+        out = pool.map(fn, tasks, chunksize=1)
+        wall = time.perf_counter() - start
+    return out, wall
+
+
+def run(counties_n: int, scale: float, parts: int | None, k: int, cache_dir: Path,
+        worker_counts: tuple[int, ...] = (1, 2), whole: bool = True) -> dict:
+    """Build the counties, run the unpartitioned and partitioned batches; the figures."""
+    out: dict = {"counties": counties_n, "scale_per_county": scale, "top_k": k, "load_avg_1m_start": os.getloadavg()[0],
+                 "cpu_count": os.cpu_count(), "python": platform.python_version()}
+    t = time.perf_counter()
+    problem, cached = load_problem(scale, 0, cache_dir)
+    items, offers, context = counties(problem, counties_n)
+    del problem
+    out.update(problem_cached=cached, items=len(items), offers=len(offers), problem_s=time.perf_counter() - t)
+    t, cpu = time.perf_counter(), time.process_time()
+    index = MatchIndex.build(offers, context)
+    out.update(index_s=time.perf_counter() - t, index_cpu_s=time.process_time() - cpu)
+    t, cpu = time.perf_counter(), time.process_time()
+    found = partition(items, offers, parts or counties_n)
+    out.update(partition_s=time.perf_counter() - t, partition_cpu_s=time.process_time() - cpu, parts=len(found),
+               components=sum(p.components for p in found), part_items=[len(p.item_ids) for p in found])
+    _shared.update(items=items, index=index, k=k, parts=found)
+    out["parent_rss_mb"] = _peak_rss_mb()
+
+    if whole:
+        (res,), wall = _pool_run(_solve_whole, [0], 1)
+        out["whole"] = {"wall_s": wall, "cpu_s": res["cpu_s"], "peak_rss_mb": res["peak_rss_mb"],
+                        "utility": res["utility"], "lp_bound": res["lp_bound"], "pairs": res["pairs"],
+                        "utility_over_bound": res["utility"] / res["lp_bound"],
+                        "load_avg_1m": os.getloadavg()[0]}
+    for workers in worker_counts:
+        done, wall = _pool_run(_solve_part, list(range(len(found))), workers)
+        results = [PartResult.from_dict(r) for r, _ in done]
+        merged = merge(results)
+        run_out = {"wall_s": wall, "cpu_s": sum(r.cpu_seconds for r in results),
+                   "peak_rss_mb": max(m["peak_rss_mb"] for _, m in done),
+                   "worker_processes": len({m["pid"] for _, m in done}),
+                   "utility": merged.assignment.utility, "lp_bound": merged.lp_bound,
+                   "utility_over_bound": merged.utility_ratio, "pairs": len(merged.assignment.pairs),
+                   "per_part": [{"items": r.items, "utility": r.utility, "lp_bound": r.lp_bound,
+                                 "seconds": r.seconds, "cpu_s": r.cpu_seconds} for r in results],
+                   "load_avg_1m": os.getloadavg()[0]}
+        if whole:
+            run_out["utility_over_whole"] = merged.assignment.utility / out["whole"]["utility"]
+        out[f"workers_{workers}"] = run_out
+    if "workers_1" in out and "workers_2" in out:
+        out["wall_2_over_1"] = out["workers_2"]["wall_s"] / out["workers_1"]["wall_s"]
+    out["load_avg_1m_end"] = os.getloadavg()[0]
+    return _rounded(out)
+
+
+def _rounded(value):
+    if isinstance(value, float):
+        return round(value, 6) if abs(value) >= 1e-3 or value == 0 else float(f"{value:.3g}")
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
+
+
+def main() -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--counties", type=int, default=6)
+    parser.add_argument("--scale", type=float, default=1.0, help="scale of each county (1.0: Tengzhou)")
+    parser.add_argument("--parts", type=int, default=None, help="pack the components into this many parts "
+                        "(default: the number of counties)")
+    parser.add_argument("--k", type=int, default=TOP_K)
+    parser.add_argument("--no-whole", action="store_true", help="skip the unpartitioned batch")
+    parser.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "socialforce-matching")
+    args = parser.parse_args()
+    print(json.dumps(run(args.counties, args.scale, args.parts, args.k, args.cache_dir, whole=not args.no_whole)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""Partitioned batch assignment: independent parts solved alone and merged equal the whole problem solved at once."""
+from dataclasses import replace
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from socialforce.matching import check
+from socialforce.matching.assign import lp_bound, solve_batch
+from socialforce.matching.index import MatchIndex
+from socialforce.matching.partition import (
+    Part,
+    PartResult,
+    merge,
+    pack,
+    partition,
+    solve_part,
+    solve_partitioned,
+)
+from socialforce.matching.transport import GAP_TOLERANCE
+from socialforce.matching.types import Context
+from tests.matching.helpers import random_instance
+
+COUNTIES = st.lists(st.integers(min_value=0, max_value=10**9), min_size=1, max_size=4)
+FAST = settings(max_examples=40, deadline=None)
+
+
+def shifted(seed: int, county: int, providers: int = 0):
+    """A random instance moved to its own county: ids, towns and households disjoint, 1 degree of latitude
+    (about 110 km, far beyond any radius) north per county."""
+    items, offers, context = random_instance(seed, providers=providers)
+    d = county * 1.0
+    items = [replace(it, id=it.id + county * 100_000, household_id=it.household_id + county * 100,
+                     town_id=it.town_id + county * 10, lat=it.lat + d) for it in items]
+    offers = [replace(o, id=o.id + county * 100_000, provider_id=o.provider_id + county * 1000,
+                      towns=frozenset(t + county * 10 for t in o.towns), lat=o.lat + d) for o in offers]
+    hh, pv, it = county * 100, county * 1000, county * 100_000
+    context = replace(
+        context, pairings=frozenset((p + pv, h + hh) for p, h in context.pairings),
+        served_before=frozenset((p + pv, h + hh) for p, h in context.served_before),
+        exclusions=frozenset((i + it, p + pv) for i, p in context.exclusions),
+        household_blocks=frozenset((h + hh, p + pv) for h, p in context.household_blocks),
+        load={p + pv: n for p, n in context.load.items()},
+        track_records={p + pv: replace(t, provider_id=p + pv) for p, t in context.track_records.items()})
+    return items, offers, context
+
+
+def counties(seeds: list[int], providers: int = 0):
+    """Several shifted random instances as one problem."""
+    items, offers, contexts = [], [], []
+    for county, seed in enumerate(seeds):
+        its, ofs, ctx = shifted(seed, county, providers)
+        items += its
+        offers += ofs
+        contexts.append(ctx)
+    first = contexts[0]
+    context = Context(
+        on_date=first.on_date,
+        pairings=frozenset().union(*(c.pairings for c in contexts)),
+        served_before=frozenset().union(*(c.served_before for c in contexts)),
+        exclusions=frozenset().union(*(c.exclusions for c in contexts)),
+        household_blocks=frozenset().union(*(c.household_blocks for c in contexts)),
+        load={p: n for c in contexts for p, n in c.load.items()},
+        track_records={p: t for c in contexts for p, t in c.track_records.items()})
+    return items, offers, context
+
+
+@FAST
+@given(COUNTIES, st.sampled_from([0, 3]))
+def test_parts_never_split_an_eligible_pair_and_cover_everything_once(seeds, providers):
+    items, offers, context = counties(seeds, providers)
+    parts = partition(items, offers)
+    part_of_item = {i: n for n, p in enumerate(parts) for i in p.item_ids}
+    part_of_offer = {o: n for n, p in enumerate(parts) for o in p.offer_ids}
+    assert sorted(part_of_item) == sorted(it.id for it in items)
+    assert sum(len(p.item_ids) for p in parts) == len(items)
+    assert len(part_of_offer) == sum(len(p.offer_ids) for p in parts)
+    for it in items:
+        for o in offers:
+            if not check.pair_problems(it, o, context):
+                assert part_of_offer[o.id] == part_of_item[it.id]
+    # nothing crosses a county: every part is within one
+    for p in parts:
+        assert len({i // 100_000 for i in p.item_ids} | {o // 100_000 for o in p.offer_ids}) == 1
+
+
+@FAST
+@given(COUNTIES, st.sampled_from([0, 3]), st.sampled_from([None, 1, 2]))
+def test_partitioned_equals_unpartitioned_and_bounds_add_up(seeds, providers, parts):
+    items, offers, context = counties(seeds, providers)
+    index = MatchIndex.build(offers, context)
+    whole = solve_batch(items, index, k=2, gap=0.0)
+    split = solve_partitioned(items, index, parts=parts, k=2, gap=0.0)
+    assert abs(split.assignment.utility - whole.assignment.utility) <= 1e-6 * max(1.0, whole.lp_bound)
+    assert check.violation_list(items, offers, context, split.assignment) == []
+    for part in split.parts:
+        assert part.utility <= part.lp_bound + 1e-6
+    total = sum(p.lp_bound for p in split.parts)
+    assert split.lp_bound == pytest.approx(total)
+    # the merged prices are one dual solution of the whole: the whole's streamed bound with them is the sum
+    assert lp_bound(items, index, split.offer_prices) == pytest.approx(total, abs=1e-6)
+    assert total >= whole.assignment.utility - 1e-6
+    assert whole.lp_bound >= split.assignment.utility - 1e-6
+    assert abs(total - whole.lp_bound) <= 1e-6 * max(1.0, whole.lp_bound)
+
+
+@FAST
+@given(COUNTIES)
+def test_with_the_default_tolerance_the_parts_stay_within_it(seeds):
+    items, offers, context = counties(seeds, providers=3)
+    index = MatchIndex.build(offers, context)
+    whole = solve_batch(items, index)
+    split = solve_partitioned(items, index)
+    assert split.lp_bound >= split.assignment.utility - 1e-9
+    assert abs(split.assignment.utility - whole.assignment.utility) <= GAP_TOLERANCE * max(1.0, whole.lp_bound)
+
+
+def test_six_counties_make_at_least_six_parts_and_pack_into_two():
+    items, offers, _ = counties([3, 5, 9, 11, 13, 17])
+    found = partition(items, offers)
+    assert len(found) >= 6
+    packed = pack(found, 2)
+    assert len(packed) == 2
+    assert sorted(i for p in packed for i in p.item_ids) == sorted(it.id for it in items)
+    sizes = [len(p.item_ids) for p in packed]
+    assert max(sizes) - min(sizes) <= max(len(p.item_ids) for p in found)
+    assert sum(p.components for p in packed) == len(found)
+
+
+def test_pack_refuses_zero_parts():
+    with pytest.raises(ValueError, match="at least 1"):
+        pack([Part((1,), (), 1)], 0)
+
+
+def test_a_part_result_survives_json_and_merge_refuses_shared_offers():
+    items, offers, context = counties([20, 21])
+    index = MatchIndex.build(offers, context)
+    result = solve_part(items, index)
+    again = PartResult.from_dict(result.as_dict())
+    assert again.pairs == result.pairs and again.lp_bound == result.lp_bound
+    assert dict(again.offer_prices) == dict(result.offer_prices)
+    if result.offer_prices:
+        with pytest.raises(ValueError, match="same offer"):
+            merge([result, replace(result, pairs=())])
+    assert merge([]).assignment.utility == 0.0 and merge([]).utility_ratio == 1.0
