@@ -149,6 +149,7 @@ class MatchIndex:
                                         math.floor((self.y[i] + r) / CELL_KM) + 1):
                             self._cell_cat[((cx, cy), cat)].append(i)
         self._parts: dict[tuple, Part] = {}
+        self._town_arrays: dict[tuple[int, str], np.ndarray] = {}
         self._pairings = _household_map(context.pairings, first_is_provider=True)
         self._served = _household_map(context.served_before, first_is_provider=True)
         self._blocked = _household_map(context.household_blocks, first_is_provider=False)
@@ -174,12 +175,14 @@ class MatchIndex:
             return part
         if key[0] == "town":
             _, town, cat = key
-            cols = np.array(sorted(self._town_cat.get((town, cat), ())), dtype=np.int64)
+            cols = self._town_cols(town, cat)
             covers = True
         else:
             _, town, cell, cat = key
-            near = np.array(sorted(set(self._cell_cat.get((cell, cat), ()))), dtype=np.int64)
-            cols = np.setdiff1d(near, np.array(self._town_cat.get((town, cat), ()), dtype=np.int64))
+            near = np.unique(np.array(self._cell_cat.get((cell, cat), ()), dtype=np.int64))
+            local = self._town_cols(town, cat)
+            at = np.minimum(np.searchsorted(local, near), max(local.size - 1, 0))
+            cols = near[local[at] != near] if local.size else near  # the cell's offers not listed for the town
             covers = False
         if cols.size == 0:
             self._parts[key] = None
@@ -193,6 +196,14 @@ class MatchIndex:
                     text_t=self.offer_text_t[:, cols].tocsr())
         self._parts[key] = part
         return part
+
+    def _town_cols(self, town: int, cat: str) -> np.ndarray:
+        """The sorted offer columns listed for (town, category), built once per key."""
+        cols = self._town_arrays.get((town, cat))
+        if cols is None:
+            cols = np.unique(np.array(self._town_cat.get((town, cat), ()), dtype=np.int64))
+            self._town_arrays[(town, cat)] = cols
+        return cols
 
     @staticmethod
     def _provider_hits(part: Part, wanted: list[np.ndarray | None], m: int) -> np.ndarray | None:
