@@ -131,3 +131,13 @@ def test_a_preview_with_errors_keeps_no_checked_rows(world):
     assert status["state"] == "invalid"
     assert not checked.path_of(upload.data_path).exists()
     assert not checked.path_of(upload.data_path).with_suffix(".checking").exists()
+
+
+def test_damaged_kept_rows_mean_the_file_is_checked_in_full(world, reads):
+    upload, _status = previewed(volunteers_workbook([volunteer(1)]), world["city"])
+    kept = checked.path_of(upload.data_path)
+    lines = kept.read_bytes().splitlines()
+    kept.write_bytes(b"\n".join([lines[0], b'{"family": "volunteers", "rows": [["x", 2, [1]]]}', lines[-1]]) + b"\n")
+    before = len(reads)
+    done = confirm(upload, world["city"])
+    assert len(reads) == before + 1 and done["written"]["volunteers"] == 1

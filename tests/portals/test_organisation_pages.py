@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from socialforce.platform import uscc
 from socialforce.platform.extensions import db
 from socialforce.platform.localtime import today
 from socialforce.platform.models import (
@@ -241,6 +242,43 @@ def test_units_are_registered_edited_and_bad_input_shown_per_field(client, staff
     assert "滕州市民政局" in listing
     assert "滕州市民政局" not in client.get("/staff/organisations/units?type=enterprise").get_data(as_text=True)
     assert audit_actions()[-2:] == ["unit_created", "unit_updated"]
+
+
+UNIT_CODE = uscc.make("11370481MB0012345")
+
+
+def test_a_units_credit_code_is_registered_checked_shown_and_edited(client, staff):
+    as_user(client, "city")
+    wrong = UNIT_CODE[:17] + ("0" if UNIT_CODE[17] != "0" else "1")
+    response = post(client, "/staff/organisations/units/new", unit_form(credit_code=wrong))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and field_error(html, "credit_code")
+    assert f'value="{wrong}"' in html  # what was typed is kept
+    assert count(PairingUnit) == 0
+    typed = " " + UNIT_CODE.lower()[:9] + " " + UNIT_CODE.lower()[9:]  # lower case and spaces, as pasted
+    assert post(client, "/staff/organisations/units/new", unit_form(credit_code=typed)).status_code == 303
+    unit = db.session.scalar(sa.select(PairingUnit))
+    assert unit.credit_code == UNIT_CODE
+    detail = client.get(f"/staff/providers/{unit.provider_id}").get_data(as_text=True)
+    assert UNIT_CODE in detail
+    edit = client.get(f"/staff/organisations/units/{unit.id}/edit").get_data(as_text=True)
+    assert f'value="{UNIT_CODE}"' in edit
+    response = post(client, "/staff/organisations/units/new", unit_form(name="滕州市财政局", credit_code=UNIT_CODE))
+    assert response.status_code == 400 and "滕州市民政局" in field_error(response.get_data(as_text=True), "credit_code")
+    assert count(PairingUnit) == 1
+    assert post(client, "/staff/organisations/units/new", unit_form(name="滕州市财政局")).status_code == 303
+    other = db.session.scalar(sa.select(PairingUnit).where(PairingUnit.id != unit.id))
+    assert other.credit_code is None  # optional: a unit without a code is found by name on import
+    response = post(client, f"/staff/organisations/units/{other.id}/edit", unit_form(name="滕州市财政局",
+                                                                                  credit_code=UNIT_CODE))
+    assert response.status_code == 400 and field_error(response.get_data(as_text=True), "credit_code")
+    db.session.expire_all()
+    assert other.credit_code is None
+    assert post(client, f"/staff/organisations/units/{unit.id}/edit", unit_form(credit_code="")).status_code == 303
+    db.session.expire_all()
+    assert unit.credit_code is None
+    changed = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "unit_updated")).all()[-1]
+    assert "credit_code" in str(changed.detail)
 
 
 # ------------------------------------------------------------------ pairings

@@ -192,10 +192,13 @@ def _recheck(upload: Upload, user: User, now: datetime) -> tuple[Validator, Plan
     check.families = families
     check.plan.kinds = [kind.key for family in families for kind in family.kinds]
     check.plan.read.update(footer["read"])
-    for key, group in groupby(batches, key=lambda batch: batch[0]):
-        if key not in footer["families"]:
-            return None
-        by_key[key].recheck(check, (rows for _, rows in group))
+    try:
+        for key, group in groupby(batches, key=lambda batch: batch[0]):
+            if key not in footer["families"]:
+                return None
+            by_key[key].recheck(check, (rows for _, rows in group))
+    except (ValueError, KeyError, TypeError):  # a damaged file of checked rows: check the upload itself
+        return None
     if check.plan.errors:
         return None
     return check, check.plan

@@ -246,10 +246,17 @@ def _unit_form(unit, values: dict, errors: dict, status: int = 200):
 def _unit_input(form) -> orgs.UnitInput:
     return orgs.UnitInput(name=form.get("name", ""), unit_type=form.get("unit_type", ""),
                           department=form.get("department", ""),
-                          monthly_visit_quota=parse_int(form.get("monthly_visit_quota")), place=_place(form))
+                          monthly_visit_quota=parse_int(form.get("monthly_visit_quota")), place=_place(form),
+                          credit_code=form.get("credit_code", ""))
 
 
-UNIT_FIELDS = (*PLACE_FIELDS, "unit_type", "department", "monthly_visit_quota")
+UNIT_FIELDS = (*PLACE_FIELDS, "credit_code", "unit_type", "department", "monthly_visit_quota")
+
+
+def _unit_clash() -> dict[str, str]:
+    """The error for a credit code another unit saved a moment ago (the unique index refused the save)."""
+    return {"credit_code": _("Another pairing unit was registered with this unified social credit code a moment "
+                             "ago; reload the page.")}
 
 
 def _unit_or_404(unit_id: int):
@@ -266,7 +273,7 @@ def unit_new():
         return _unit_form(None, {"town_ids": set(), "monthly_visit_quota": "1", "unit_type": "department"}, {})
     data = _unit_input(request.form)
     unit, page = _save(lambda: orgs.create_unit(data, current_user, request.remote_addr),
-                       lambda errors: _unit_form(None, _typed(request.form, *UNIT_FIELDS), errors, 400))
+                       lambda errors: _unit_form(None, _typed(request.form, *UNIT_FIELDS), errors, 400), _unit_clash)
     if page is not None:
         return page
     flash(_("%(name)s was registered and approved; its administrator adds its cadres.", name=unit.provider.name),
@@ -280,12 +287,12 @@ def unit_edit(unit_id: int):
     unit = _unit_or_404(unit_id)
     if request.method == "GET":
         values = {**_place_values(unit.provider), "unit_type": unit.unit_type, "department": unit.department or "",
-                  "monthly_visit_quota": str(unit.monthly_visit_quota)}
+                  "monthly_visit_quota": str(unit.monthly_visit_quota), "credit_code": unit.credit_code or ""}
         return _unit_form(unit, values, {})
     data = _unit_input(request.form)
     saved, page = _save(lambda: orgs.update_unit(_unit_or_404(unit_id), data, current_user, request.remote_addr),
                         lambda errors: _unit_form(_unit_or_404(unit_id), _typed(request.form, *UNIT_FIELDS), errors,
-                                                  400))
+                                                  400), _unit_clash)
     if page is not None:
         return page
     flash(_("The changes were saved."), "success")

@@ -46,7 +46,7 @@ class UnitInput:
     department: str
     monthly_visit_quota: int | None
     place: Place
-    credit_code: str | None = None  # None keeps the stored code (the pages do not edit it; the import sets it)
+    credit_code: str | None = None  # None keeps the stored code; "" (or blanks) removes it; else validated
 
 
 def units_query(user: User, q: str | None = None, unit_type: str | None = None, town_id: int | None = None,
@@ -101,7 +101,9 @@ def _unit_errors(data: UnitInput, unit: PairingUnit | None = None) -> tuple[dict
     errors: dict[str, str] = {}
     clean: dict = {"name": _check_name(data.name, errors)}
     clean["credit_code"] = unit.credit_code if unit is not None else None
-    if data.credit_code is not None:
+    if data.credit_code is not None and not data.credit_code.strip():
+        clean["credit_code"] = None  # optional for a unit: one registered without it is matched by name on import
+    elif data.credit_code is not None:
         try:
             clean["credit_code"] = uscc.normalize(data.credit_code)
         except uscc.InvalidCreditCode as e:
