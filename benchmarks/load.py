@@ -12,6 +12,15 @@ With --import-households N the script also starts one background worker (`flask 
 as the demo's `city` user, submits the check and then the import of a generated N-household workbook
 (benchmarks/imports.py) while the users browse; the JSON gains "import" (job times, rows written, and the share
 of the load window during which an import job was running). Target: pages p95 <= 300 ms while it runs.
+
+With --api the users are JSON API clients instead (issue #18): each gets its own bearer token (every scope of its
+role; created in the database first, revoked at the end) for one of the demo logins of the staff, agency, unit and
+volunteer roles, and sends that role's mix of reads (lists, details, the dashboard figures) and writes (a volunteer's
+availability, notes on a provider's visit, a staff item registered on a household of the town), every write with a
+fresh Idempotency-Key. Reports p50/p95/p99 for reads and writes separately, p95 per operation, and errors (any
+status other than the operation's 2xx). Targets: p95 <= 200 ms (reads), <= 400 ms (writes), 0 errors.
+
+Both modes add the load average (1 min, at the start and the end) and the CPU seconds the server's processes used.
 """
 from __future__ import annotations
 
@@ -49,6 +58,49 @@ MIX: dict[str, list[str]] = {  # username -> the pages that role opens (repeated
     "volunteer2": ["/volunteer/", "/volunteer/tasks", "/volunteer/calendar"],
 }
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+# --api: username -> its operations (method, path; "{visit}", "{household}" filled from the client's own lists)
+API_MIX: dict[str, list[tuple[str, str]]] = {
+    "city": [("GET", "/api/v1/staff/households"), ("GET", "/api/v1/staff/orders"),
+             ("GET", "/api/v1/staff/orders?state=completed"), ("GET", "/api/v1/staff/dashboard"),
+             ("GET", "/api/v1/staff/households/{household}"), ("POST", "/api/v1/staff/households/{household}/items")],
+    "town1": [("GET", "/api/v1/staff/households"), ("GET", "/api/v1/staff/households?page=2"),
+              ("GET", "/api/v1/staff/orders"), ("GET", "/api/v1/staff/households/{household}"),
+              ("GET", "/api/v1/staff/dashboard"), ("POST", "/api/v1/staff/households/{household}/items")],
+    "agency1": [("GET", "/api/v1/provider/orders"), ("GET", "/api/v1/provider/orders?state=accepted"),
+                ("GET", "/api/v1/provider/visits"), ("GET", "/api/v1/provider/workers"),
+                ("GET", "/api/v1/provider/offers"), ("POST", "/api/v1/provider/visits/{visit}/notes")],
+    "worker1": [("GET", "/api/v1/provider/orders"), ("GET", "/api/v1/provider/visits"), ("GET", "/api/v1/me"),
+                ("POST", "/api/v1/provider/visits/{visit}/notes")],
+    "unit1": [("GET", "/api/v1/provider/orders"), ("GET", "/api/v1/provider/visits"),
+              ("GET", "/api/v1/provider/offers"), ("POST", "/api/v1/provider/visits/{visit}/notes")],
+    "cadre1": [("GET", "/api/v1/provider/orders"), ("GET", "/api/v1/provider/visits"),
+               ("POST", "/api/v1/provider/visits/{visit}/notes")],
+    "volunteer1": [("GET", "/api/v1/volunteer/tasks"), ("GET", "/api/v1/volunteer/profile"),
+                   ("GET", "/api/v1/volunteer/visits"), ("GET", "/api/v1/volunteer/hours"),
+                   ("POST", "/api/v1/volunteer/profile/availability")],
+    "volunteer2": [("GET", "/api/v1/volunteer/tasks"), ("GET", "/api/v1/volunteer/profile"),
+                   ("GET", "/api/v1/volunteer/visits"), ("POST", "/api/v1/volunteer/profile/availability")],
+}
+WEEKDAY_MORNINGS = 0b1001001001001  # the availability a volunteer client saves (bits 0, 3, 6, 9, 12)
+
+
+@dataclass
+class ApiResults:
+    reads: list[float] = field(default_factory=list)
+    writes: list[float] = field(default_factory=list)
+    by_operation: dict[str, list[float]] = field(default_factory=dict)
+    errors: int = 0
+    samples: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, method: str, operation: str, seconds: float, ok: bool, note: str = "") -> None:
+        with self.lock:
+            (self.reads if method == "GET" else self.writes).append(seconds)
+            self.by_operation.setdefault(f"{method} {operation}", []).append(seconds)
+            if not ok:
+                self.errors += 1
+                if len(self.samples) < 10:
+                    self.samples.append(f"{method} {operation}: {note}")
 
 
 @dataclass
@@ -137,6 +189,168 @@ def _browse(browser: Browser, username: str, stop_at: float, think: float, resul
         time.sleep(rng.uniform(0.5, 1.5) * think)
 
 
+class ApiClient:
+    """One API client: its own bearer token and connection, no cookies."""
+
+    def __init__(self, host: str, port: int, token: str):
+        self.host, self.port = host, port
+        self.headers = {"Authorization": f"Bearer {token}", "User-Agent": "socialforce-bench",
+                        "Accept-Language": "zh-CN"}
+        self.connection = http.client.HTTPConnection(host, port, timeout=30)
+
+    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict | None]:
+        headers = dict(self.headers)
+        data = None
+        if method == "POST":
+            headers["Idempotency-Key"] = os.urandom(12).hex()
+            headers["Content-Type"] = "application/json"
+            data = json.dumps(body or {})
+        try:
+            self.connection.request(method, path, body=data, headers=headers)
+            response = self.connection.getresponse()
+            raw = response.read()
+        except (http.client.HTTPException, OSError):
+            self.connection.close()
+            self.connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
+            raise
+        try:
+            return response.status, json.loads(raw) if raw else None
+        except ValueError:
+            return response.status, None
+
+
+def _api_body(path: str, rng: random.Random, category_id: int) -> dict:
+    if path.endswith("/availability"):
+        return {"availability": WEEKDAY_MORNINGS}
+    if path.endswith("/notes"):
+        return {"notes": f"压力测试备注 {rng.randrange(10_000)}"}
+    return {"category_id": category_id, "description": f"压力测试事项 {rng.randrange(10_000)}：每周上门探访"}
+
+
+def _first_ids(client: ApiClient, path: str) -> list[int]:
+    status, body = client.request("GET", path)
+    return [row["id"] for row in (body or {}).get("items", [])] if status == 200 else []
+
+
+def simulate_api(username: str, token: str, host: str, port: int, stop_at: float, think: float,
+                 results: ApiResults, rng: random.Random, category_id: int) -> None:
+    """One API client: find its own visit and household ids, then send its role's operations until `stop_at`."""
+    client = ApiClient(host, port, token)
+    try:
+        ids = {"visit": _first_ids(client, "/api/v1/provider/visits?status=planned") if "{visit}" in str(
+            API_MIX[username]) else [],
+               "household": _first_ids(client, "/api/v1/staff/households") if "{household}" in str(
+            API_MIX[username]) else []}
+        operations = [(m, p) for m, p in API_MIX[username]
+                      if not any(f"{{{k}}}" in p and not v for k, v in ids.items())]
+        while time.monotonic() < stop_at:
+            method, template = rng.choice(operations)
+            path = template.format(**{k: rng.choice(v) for k, v in ids.items() if v})
+            body = _api_body(path, rng, category_id) if method == "POST" else None
+            started = time.perf_counter()
+            try:
+                status, _answer = client.request(method, path, body)
+                ok = 200 <= status < 300
+                results.add(method, template.split("?")[0], time.perf_counter() - started, ok, f"status {status}")
+            except (OSError, http.client.HTTPException) as error:
+                results.add(method, template.split("?")[0], time.perf_counter() - started, False,
+                            type(error).__name__)
+            time.sleep(rng.uniform(0.5, 1.5) * think)
+    finally:
+        client.connection.close()
+
+
+class ApiTokens:
+    """One bearer token per simulated client (every scope of its user's role), revoked when the run ends."""
+
+    def __init__(self, usernames: list[str]):
+        import sqlalchemy as sa
+
+        from socialforce import create_app
+        from socialforce.platform.extensions import db
+        from socialforce.platform.models import ServiceCategory, User
+        from socialforce.platform.services import api_tokens
+
+        self.app = create_app()
+        self.ids: list[int] = []
+        self.secrets: list[str] = []
+        with self.app.app_context():
+            users = {u.username: u for u in db.session.scalars(sa.select(User).where(User.username.in_(usernames)))}
+            for k, name in enumerate(usernames):
+                token, secret = api_tokens.create(users[name], f"load {k}", api_tokens.allowed_scopes(users[name]),
+                                                  1)
+                self.secrets.append(secret)
+                db.session.flush()
+                self.ids.append(token.id)
+            self.category_id = db.session.scalar(sa.select(ServiceCategory.id).where(
+                ServiceCategory.code == "counselling"))
+            db.session.commit()
+
+    def revoke(self) -> None:
+        """Revoke every token of the run."""
+        import sqlalchemy as sa
+
+        from socialforce.platform.extensions import db
+        from socialforce.platform.models import ApiToken, utcnow
+
+        with self.app.app_context():
+            db.session.execute(sa.update(ApiToken).where(ApiToken.id.in_(self.ids)).values(revoked_at=utcnow()))
+            db.session.commit()
+
+
+def run_api(users: int, duration: float, think: float, host: str, port: int, seed: int = 2020) -> dict:
+    """Run the simulated API clients and return the figures."""
+    results = ApiResults()
+    names = [list(API_MIX)[k % len(API_MIX)] for k in range(users)]
+    tokens = ApiTokens(names)
+    stop_at = time.monotonic() + duration
+    threads = [threading.Thread(target=simulate_api, daemon=True,
+                                args=(names[k], tokens.secrets[k], host, port, stop_at, think, results,
+                                      random.Random(seed + k), tokens.category_id))  # noqa: S311 - a load mix
+               for k in range(users)]
+    started = time.monotonic()
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(duration + 60)
+    finally:
+        tokens.revoke()
+    elapsed = time.monotonic() - started
+    total = len(results.reads) + len(results.writes)
+
+    def summary(values: list[float]) -> dict:
+        return {"count": len(values), "p50_ms": percentile(values, 0.50), "p95_ms": percentile(values, 0.95),
+                "p99_ms": percentile(values, 0.99)}
+
+    return {
+        "mode": "api", "clients": users, "roles": sorted(set(names)), "duration_s": round(elapsed, 1),
+        "think_s": think, "requests": total, "requests_per_s": round(total / elapsed, 1),
+        "reads": summary(results.reads), "writes": summary(results.writes),
+        "p95_ms_by_operation": dict(sorted(((op, percentile(times, 0.95)) for op, times in
+                                            results.by_operation.items()), key=lambda pair: -pair[1])),
+        "errors": results.errors, "error_samples": results.samples,
+    }
+
+
+def server_cpu_s(process: subprocess.Popen | None) -> float | None:
+    """CPU seconds (user + system) of the server process and its workers so far (psutil), None without one."""
+    if process is None:
+        return None
+    import psutil
+
+    try:
+        root = psutil.Process(process.pid)
+        total = 0.0
+        for p in [root, *root.children(recursive=True)]:
+            times = p.cpu_times()
+            total += times.user + times.system + getattr(times, "children_user", 0) + getattr(
+                times, "children_system", 0)
+        return round(total, 1)
+    except psutil.Error:
+        return None
+
+
 def percentile(values: list[float], share: float) -> float | None:
     """The nearest-rank percentile in milliseconds."""
     if not values:
@@ -157,7 +371,7 @@ def start_gunicorn(workers: int) -> tuple[subprocess.Popen, int]:
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
          "socialforce:create_app()"], env={**os.environ}, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 240  # a busy machine takes minutes to import the app in every worker
     while time.monotonic() < deadline:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
         try:
@@ -303,6 +517,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (when the script starts it)")
     parser.add_argument("--skip", action="append", default=[], help="leave a path out of the mix (repeatable)")
     parser.add_argument("--url", help="a running server on loopback, e.g. http://127.0.0.1:8000")
+    parser.add_argument("--api", action="store_true", help="JSON API clients with bearer tokens instead of browsers")
     parser.add_argument("--import-households", type=int, default=0,
                         help="import a generated workbook of this many households in a worker during the load")
     args = parser.parse_args(argv)
@@ -324,7 +539,16 @@ def main(argv: list[str] | None = None) -> int:
             background_import = BackgroundImport(args.import_households, workdir.name)
             background_import.thread.start()
         window = time.monotonic()
-        figures = run(args.users, args.duration, args.think, host, port)
+        load_start = os.getloadavg()[0]
+        cpu_start = server_cpu_s(server)
+        if args.api:
+            figures = run_api(args.users, args.duration, args.think, host, port)
+        else:
+            figures = run(args.users, args.duration, args.think, host, port)
+        cpu_end = server_cpu_s(server)
+        figures["load_avg_1m"] = {"start": round(load_start, 2), "end": round(os.getloadavg()[0], 2)}
+        figures["server_cpu_s"] = round(cpu_end - cpu_start, 1) if cpu_start is not None and cpu_end is not None \
+            else None
         if background_import is not None:
             figures["import"] = background_import.figures((window, time.monotonic()))
     finally:

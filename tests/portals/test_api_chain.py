@@ -1,24 +1,38 @@
 """The whole chain through /api/v1 alone (no page, no service call after the setup): town staff register an item,
 read its ranking with reasons and dispatch it; the agency administrator's token accepts it naming the worker; the
 worker's token plans a visit, checks in and out and records the outcome; staff see it completed on the orders
-board; a volunteer category item becomes a task that a volunteer's token finds ranked and signs up for.
-(The partner step — changes feed and webhooks — belongs to the partner tests.)"""
+board; a volunteer category item becomes a task that a volunteer's token finds ranked and signs up for; a partner
+system of the town (registered by city staff at the start) takes a token with its client credentials, pulls the
+changes through the cursor and receives the chain's order and visit events as signed webhooks on a real local HTTP
+server (sent by the outbox's per-minute delivery job, as the scheduler runs it)."""
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from socialforce.platform.extensions import db
 from socialforce.platform.localtime import LOCAL_TZ, to_local
 from socialforce.platform.models import AuditLog, Order, OrderState, Outcome, Role, Visit, VisitStatus, utcnow
-from socialforce.platform.services import accounts, matching
+from socialforce.platform.services import accounts, matching, partners, webhooks
 from tests import factories
 from tests.portals.api_support import bearer, token_for
+from tests.portals.test_api_partner import PARTNER_SCOPES, access_token, pull_all
+from tests.portals.test_api_partner_webhooks import Receiver, _verify
 
 OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$")
 PASSWORD = "pw-chain-123"
+
+
+@pytest.fixture
+def receiver():
+    """The partner's webhook endpoint: a real HTTP server on 127.0.0.1."""
+    r = Receiver()
+    yield r
+    r.close()
 
 
 def _ok(response, status: int = 200) -> dict:
@@ -27,7 +41,8 @@ def _ok(response, status: int = 200) -> dict:
     return response.get_json()
 
 
-def test_item_to_outcome_and_a_volunteer_sign_up_through_the_api_alone(client):
+def test_item_to_outcome_a_volunteer_sign_up_and_the_partner_feed_through_the_api_alone(app, client, receiver,
+                                                                                      monkeypatch):
     town = factories.town()
     household = factories.household()
     agency, worker = factories.agency("阳光社工服务中心", hours=50.0)
@@ -37,6 +52,9 @@ def test_item_to_outcome_and_a_volunteer_sign_up_through_the_api_alone(client):
     volunteer = factories.volunteer()
     factories.offer(volunteer.provider, ("daily_care",))
     factories.user("vol", Role.volunteer, provider_id=volunteer.provider_id)
+    city = factories.user("city-staff", Role.city_staff)
+    province, partner_secret, webhook_secret = partners.create(city, "省社会救助系统", list(PARTNER_SCOPES),
+                                                                [town.id], 30, receiver.url)
     db.session.commit()
     matching.invalidate()
     staff = bearer(token_for("town-staff"))
@@ -111,3 +129,26 @@ def test_item_to_outcome_and_a_volunteer_sign_up_through_the_api_alone(client):
     assert db.session.get(Visit, visit["id"]).status == VisitStatus.completed
     registered = sa.select(sa.func.count(AuditLog.id)).where(AuditLog.action == "item_registered")
     assert db.session.scalar(registered) == 2  # the counselling item once despite the retry, and the care item
+
+    # 9. the partner: a token from its client credentials, every change through the cursor, the signed webhooks
+    monkeypatch.setitem(app.config, "CHANGES_SETTLE_SECONDS", 0)  # nothing is still committing: read it all now
+    partner_token = access_token(client, province, partner_secret)
+    changes = pull_all(client, partner_token, limit=5)
+    seen = {(c["kind"], c["id"]) for c in changes}
+    assert {("item", item["id"]), ("order", order["id"]), ("visit", visit["id"]), ("household", household.id),
+            ("item", care["id"]), ("order", task_order["id"])} <= seen
+    outcome_id = db.session.scalar(sa.select(Outcome.id).where(Outcome.order_id == order["id"]))
+    assert ("outcome", outcome_id) in seen
+    assert next(c for c in changes if c["kind"] == "order" and c["id"] == order["id"])["data"]["state"] == "completed"
+    assert all(OFFSET.match(c["updated_at"]) for c in changes)
+    assert client.get("/api/v1/changes", headers=staff).status_code == 403  # a user's token never reads the feed
+    webhooks.deliver_pending(utcnow())
+    assert receiver.got and all(_verify(webhook_secret, headers, body) for headers, body in receiver.got)
+    events = [json.loads(body) for _headers, body in receiver.got]
+    ours = [(e["event"], e["visit_id"]) for e in events if e["order_id"] == order["id"]]
+    assert [name for name, _v in ours if name.startswith("order.")][:2] == ["order.dispatched", "order.accepted"]
+    assert ("order.completed", None) in ours
+    assert [(name, v) for name, v in ours if name.startswith("visit.")] == [
+        ("visit.planned", visit["id"]), ("visit.checked_in", visit["id"]), ("visit.checked_out", visit["id"])]
+    assert {e["order_id"] for e in events} <= {order["id"], task_order["id"]}  # only the chain's own orders
+    assert len({h["socialforce-delivery"] for h, _b in receiver.got}) == len(receiver.got)

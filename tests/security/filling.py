@@ -18,7 +18,7 @@ from tests.conftest import IsolatedClient, login
 from tests.security.support import owned_ids
 
 CONSTANT_PARAMS = {"fmt": "csv", "key": "households", "figure": "items", "code": "en", "filename": "app.css",
-                   "action": "notes"}
+                   "action": "notes", "asset": "swagger-ui.css"}
 HSDS_LISTS = {"service_id": "/hsds/services", "org_id": "/hsds/organizations", "taxonomy_id": "/hsds/taxonomies",
               "term_id": "/hsds/taxonomy_terms"}
 

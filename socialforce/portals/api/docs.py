@@ -39,16 +39,16 @@ def reference():
     return render_template("api/docs.html", documents=documents(), version=swagger_ui_version())
 
 
-def asset(name: str):
+def swagger_file(asset: str):
     """One of the bundled Swagger UI files (only those the page uses, and the licence)."""
-    if name not in ASSETS:
+    if asset not in ASSETS:
         abort(404)
-    mimetype = "text/plain" if name in ("LICENSE", "VERSION") else None
-    return send_from_directory(DIST, name, max_age=ASSET_MAX_AGE, mimetype=mimetype)
+    mimetype = "text/plain" if asset in ("LICENSE", "VERSION") else None
+    return send_from_directory(DIST, asset, max_age=ASSET_MAX_AGE, mimetype=mimetype)
 
 
 ROUTES = [
     ("/docs", "docs", reference, GET),
-    ("/docs/assets/<name>", "asset", asset, GET),
+    ("/docs/assets/<asset>", "asset", swagger_file, GET),
 ]
 add_routes(bp, ROUTES)

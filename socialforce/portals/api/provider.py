@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import abort
 from marshmallow import RAISE
 
+from socialforce.platform.localtime import today
 from socialforce.platform.models import (
     EvaluationSource,
     MemberRole,
@@ -24,8 +25,9 @@ from socialforce.portals.api import schemas as s
 from socialforce.portals.api.auth import require
 from socialforce.portals.api.idempotency import HEADER_DOC, idempotent
 from socialforce.portals.api.paging import page_of
+from socialforce.portals.api.problems import problem
 from socialforce.portals.api.views import ERRORS, WRITE_ERRORS, _errors, _order_row, _service_problem, bp
-from socialforce.portals.api.visits import check, visit_page, visit_row
+from socialforce.portals.api.visits import change, check, visit_page, visit_row
 from socialforce.portals.page_helpers import bilingual
 from socialforce.portals.provider.access import ADMIN_ROLES
 from socialforce.portals.routing import GET, POST
@@ -147,6 +149,64 @@ def offer_list(args: dict):
     return page_of(offers.offers_query(user.provider_id, status), args["page"], _offer_row)
 
 
+def _offer_status(offer_id: int, change) -> dict:
+    user = require("provider:write", ADMIN_ROLES)
+    offer = offers.get_offer(offer_id, user) or abort(404)
+    try:
+        run_in_transaction(lambda: change(offer, user))
+    except ServiceError as e:  # an ended or no longer qualified offer is a state to change first: 409, not 400
+        return problem(409, e.message)
+    return _offer_row(offers.get_offer(offer_id, user))
+
+
+@idempotent
+@bp.doc(parameters=[HEADER_DOC])
+@bp.response(200, s.Offer)
+@_errors(*WRITE_ERRORS)
+def offer_pause(offer_id: int):
+    """Pause one of my organisation's active offers: no new work is matched to it (its administrator)."""
+    return _offer_status(offer_id, offers.pause)
+
+
+@idempotent
+@bp.doc(parameters=[HEADER_DOC])
+@bp.response(200, s.Offer)
+@_errors(*WRITE_ERRORS)
+def offer_resume(offer_id: int):
+    """Resume one of my organisation's paused offers (its administrator; refused once it has expired)."""
+    return _offer_status(offer_id, lambda offer, user: offers.resume(offer, user, today()))
+
+
+@idempotent
+@bp.doc(parameters=[HEADER_DOC])
+@bp.arguments(s.NotesBody)
+@bp.response(200, s.Visit)
+@_errors(*WRITE_ERRORS)
+def visit_notes(body: dict, visit_id: int):
+    """Replace the notes of my organisation's (a worker: my own) visit."""
+    return change(require("provider:write"), visit_id, "notes", body)
+
+
+@idempotent
+@bp.doc(parameters=[HEADER_DOC])
+@bp.arguments(s.RescheduleBody)
+@bp.response(200, s.Visit)
+@_errors(*WRITE_ERRORS)
+def visit_reschedule(body: dict, visit_id: int):
+    """Move a planned visit of my organisation's (a worker: my own) to a later time, with a reason; refuses past times and double-booking."""
+    return change(require("provider:write"), visit_id, "reschedule", body)
+
+
+@idempotent
+@bp.doc(parameters=[HEADER_DOC])
+@bp.arguments(s.VisitCancelBody)
+@bp.response(200, s.Visit)
+@_errors(*WRITE_ERRORS)
+def visit_cancel(body: dict, visit_id: int):
+    """Cancel a planned visit of my organisation's (a worker: my own) with a reason (with `following`, the rest of its series too)."""
+    return change(require("provider:write"), visit_id, "cancel", body)
+
+
 ROUTES = [  # (rule, endpoint, view, methods)
     ("/provider/orders/<int:order_id>", "provider_order", order_detail, GET),
     ("/provider/orders/<int:order_id>/visits", "provider_visit_plan", visit_plan, POST),
@@ -155,5 +215,10 @@ ROUTES = [  # (rule, endpoint, view, methods)
     ("/provider/visits", "provider_visits", visit_list, GET),
     ("/provider/visits/<int:visit_id>/checkin", "provider_visit_checkin", visit_checkin, POST),
     ("/provider/visits/<int:visit_id>/checkout", "provider_visit_checkout", visit_checkout, POST),
+    ("/provider/visits/<int:visit_id>/notes", "provider_visit_notes", visit_notes, POST),
+    ("/provider/visits/<int:visit_id>/reschedule", "provider_visit_reschedule", visit_reschedule, POST),
+    ("/provider/visits/<int:visit_id>/cancel", "provider_visit_cancel", visit_cancel, POST),
     ("/provider/offers", "provider_offers", offer_list, GET),
+    ("/provider/offers/<int:offer_id>/pause", "provider_offer_pause", offer_pause, POST),
+    ("/provider/offers/<int:offer_id>/resume", "provider_offer_resume", offer_resume, POST),
 ]

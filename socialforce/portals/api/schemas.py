@@ -11,6 +11,7 @@ from socialforce.platform.inputs import DB_INT_MAX
 from socialforce.platform.localtime import LOCAL_TZ
 from socialforce.platform.models import Frequency, OfferStatus, OrderState, Priority, VisitStatus
 from socialforce.platform.models.tokens import SCOPES
+from socialforce.platform.services.batch_dispatch import MAX_ITEMS as BATCH_MAX_ITEMS
 from socialforce.platform.services.visits import MAX_DURATION, MAX_SERIES_COUNT, MIN_DURATION
 
 NO_NUL = r"^[^\x00]*$"  # the platform refuses a NUL byte anywhere in a request (400)
@@ -132,6 +133,18 @@ class DeclineBody(Schema):
     reason = fields.String(required=True, validate=[validate.Length(1, 200), validate.Regexp(NO_NUL)])
 
 
+class CancelBody(Schema):
+    """Why staff cancel the order (the provider is told)."""
+
+    reason = fields.String(required=True, validate=[validate.Length(2, 200), validate.Regexp(NO_NUL)])
+
+
+class CloseBody(Schema):
+    """Why staff close the item (kept in the audit log)."""
+
+    reason = fields.String(load_default="", validate=[validate.Length(max=200), validate.Regexp(NO_NUL)])
+
+
 class HouseholdQuery(PageQuery):
     q = fields.String(validate=[validate.Length(max=40), validate.Regexp(NO_NUL)])
 
@@ -178,6 +191,27 @@ class Position(Schema):
 
 class CheckOutBody(Position):
     notes = fields.String(load_default="", validate=[validate.Length(max=2000), *TEXT])
+
+
+class NotesBody(Schema):
+    """The visit's notes (they replace the earlier ones; empty clears them)."""
+
+    notes = fields.String(required=True, validate=[validate.Length(max=2000), *TEXT])
+
+
+class RescheduleBody(Schema):
+    """A planned visit's new start (ISO 8601 with offset), optionally a new length, and why."""
+
+    starts_at = LocalAwareDateTime(required=True)
+    duration = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(MIN_DURATION, MAX_DURATION))
+    reason = fields.String(required=True, validate=[validate.Length(2, 200), *TEXT])
+
+
+class VisitCancelBody(Schema):
+    """Why the planned visit is cancelled; `following`: the rest of its series too."""
+
+    reason = fields.String(required=True, validate=[validate.Length(2, 200), *TEXT])
+    following = fields.Boolean(load_default=False)
 
 
 class VisitQuery(PageQuery):
@@ -495,6 +529,13 @@ class Job(Schema):
     attempts = fields.Integer(required=True)
     error = fields.String(allow_none=True, required=True)
     result = fields.Dict(keys=fields.String(), values=fields.Raw(), allow_none=True, required=True)
+
+
+class BatchDispatchBody(Schema):
+    """The items to dispatch at once by the capacity-aware assignment (ids in my towns; others are ignored)."""
+
+    item_ids = fields.List(fields.Integer(validate=validate.Range(1, DB_INT_MAX)), required=True,
+                           validate=validate.Length(1, BATCH_MAX_ITEMS))
 
 
 class ImportStatus(Schema):

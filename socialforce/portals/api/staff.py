@@ -12,11 +12,20 @@ from sqlalchemy.orm import selectinload
 
 from socialforce.platform.extensions import db
 from socialforce.platform.localtime import today
-from socialforce.platform.models import Frequency, Order, Priority, Provider, ServiceItem, utcnow
+from socialforce.platform.models import (
+    BackgroundJob,
+    Frequency,
+    Order,
+    Priority,
+    Provider,
+    ServiceItem,
+    utcnow,
+)
 from socialforce.platform.scoping import get_household_or_404, get_item_or_404
 from socialforce.platform.services import (
     ServiceError,
     background,
+    batch_dispatch,
     dashboard,
     dispatch,
     imports,
@@ -137,6 +146,39 @@ def item_dispatch(body: dict, item_id: int):
     return _order_row(db.session.get(Order, order_id)), 201
 
 
+@idempotent
+@bp.doc(parameters=[HEADER_DOC])
+@bp.arguments(s.CancelBody)
+@bp.response(200, s.StaffOrder)
+@_errors(*WRITE_ERRORS)
+def order_cancel(body: dict, order_id: int):
+    """Cancel an open order of my towns with a reason: its planned visits are cancelled and the item opens again."""
+    user = require("staff:write")
+    order = db.session.get(Order, order_id) or abort(404)
+    get_item_or_404(order.item_id, user)
+    try:
+        run_in_transaction(lambda: dispatch.cancel(order, user, body["reason"]))
+    except ServiceError as e:
+        return _service_problem(e)
+    return _order_row(db.session.get(Order, order_id))
+
+
+@idempotent
+@bp.doc(parameters=[HEADER_DOC])
+@bp.arguments(s.CloseBody)
+@bp.response(200, s.Item)
+@_errors(*WRITE_ERRORS)
+def item_close(body: dict, item_id: int):
+    """Close a service item of my towns that has no open order, with a reason."""
+    user = require("staff:write")
+    it = get_item_or_404(item_id, user)
+    try:
+        run_in_transaction(lambda: items.close(it, user, body["reason"]))
+    except ServiceError as e:
+        return _service_problem(e)
+    return _item_row(get_item_or_404(item_id, user))
+
+
 @bp.arguments(s.StaffOrderQuery, location="query", unknown=RAISE)
 @bp.response(200, s.StaffOrderPage)
 @_errors(*ERRORS)
@@ -187,13 +229,40 @@ def import_status(token: str):
             "job": background.as_status(job) if job is not None else None}
 
 
+@idempotent
+@bp.doc(parameters=[HEADER_DOC])
+@bp.arguments(s.BatchDispatchBody)
+@bp.response(202, s.Job)
+@_errors(*WRITE_ERRORS)
+def batch_dispatch_submit(body: dict):
+    """Queue the dispatch of these items of my towns at once by the best capacity-aware assignment (all or nothing;
+    a background job: read its state at /staff/jobs/{job_id}); items in a volunteer category that no organisation
+    takes become volunteer tasks."""
+    user = require("staff:write")
+    listed = [get_item_or_404(item_id, user).id for item_id in dict.fromkeys(body["item_ids"])]
+    job_id = run_in_transaction(lambda: batch_dispatch.submit(listed, user).id)
+    return background.as_status(db.session.get(BackgroundJob, job_id, populate_existing=True)), 202
+
+
+@bp.response(200, s.Job)
+@_errors(*ERRORS)
+def job_status(job_id: int):
+    """The state and progress of one of my background jobs (city staff: every job), with its result when done."""
+    job = background.get_job(job_id, require("staff:read")) or abort(404)
+    return background.as_status(job)
+
+
 ROUTES = [  # (rule, endpoint, view, methods)
     ("/staff/households/<int:household_id>", "staff_household", household_detail, GET),
     ("/staff/households/<int:household_id>/items", "staff_item_create", item_create, POST),
     ("/staff/items/<int:item_id>", "staff_item", item_detail, GET),
     ("/staff/items/<int:item_id>/ranking", "staff_item_ranking", item_ranking, GET),
     ("/staff/items/<int:item_id>/dispatch", "staff_item_dispatch", item_dispatch, POST),
+    ("/staff/items/<int:item_id>/close", "staff_item_close", item_close, POST),
     ("/staff/orders", "staff_orders", orders_board, GET),
+    ("/staff/orders/<int:order_id>/cancel", "staff_order_cancel", order_cancel, POST),
     ("/staff/dashboard", "staff_dashboard", dashboard_figures, GET),
+    ("/staff/dispatch/batch", "staff_batch_dispatch", batch_dispatch_submit, POST),
+    ("/staff/jobs/<int:job_id>", "staff_job", job_status, GET),
     ("/staff/imports/<token>", "staff_import", import_status, GET),
 ]

@@ -1,5 +1,6 @@
 """Visits through the API, shared by the volunteer and provider resources: a visit's row, the caller's visits
-(paged, filterable) and check-in / check-out with an optional position, through the portals' visit services."""
+(paged, filterable), check-in / check-out with an optional position, and notes, reschedule and cancel, through the
+portals' visit services."""
 from __future__ import annotations
 
 from flask import abort
@@ -50,6 +51,23 @@ def check(user: User, visit_id: int, action: str, body: dict):
             run_in_transaction(lambda: visits.check_in(visit, user, now, lat, lon))
         else:
             run_in_transaction(lambda: visits.check_out(visit, user, now, lat, lon, body.get("notes")))
+    except ServiceError as e:
+        return _service_problem(e)
+    return visit_row(visits.get_visit(visit_id, user))
+
+
+def change(user: User, visit_id: int, action: str, body: dict):
+    """Save notes on, reschedule or cancel a visit in the caller's scope (as its page allows; 404 outside it)."""
+    visit = visits.get_visit(visit_id, user) or abort(404)
+    now = utcnow()
+    try:
+        if action == "notes":
+            run_in_transaction(lambda: visits.save_notes(visit, body["notes"], user))
+        elif action == "reschedule":
+            run_in_transaction(lambda: visits.reschedule(visit, body["starts_at"], body["duration"], body["reason"],
+                                                         user, now))
+        else:
+            run_in_transaction(lambda: visits.cancel(visit, body["reason"], user, now, following=body["following"]))
     except ServiceError as e:
         return _service_problem(e)
     return visit_row(visits.get_visit(visit_id, user))

@@ -17,7 +17,7 @@ from socialforce.portals.api.auth import require
 from socialforce.portals.api.idempotency import HEADER_DOC, idempotent
 from socialforce.portals.api.paging import page_of
 from socialforce.portals.api.views import ERRORS, WRITE_ERRORS, _errors, _service_problem, bp
-from socialforce.portals.api.visits import check, visit_page
+from socialforce.portals.api.visits import change, check, visit_page
 from socialforce.portals.page_helpers import bilingual
 from socialforce.portals.routing import GET, POST
 
@@ -157,6 +157,36 @@ def hours_summary(args: dict):
                               "revoked": c.revoked_at is not None} for c in certificates]}
 
 
+@idempotent
+@bp.doc(parameters=[HEADER_DOC])
+@bp.arguments(s.NotesBody)
+@bp.response(200, s.Visit)
+@_errors(*WRITE_ERRORS)
+def visit_notes(body: dict, visit_id: int):
+    """Replace the notes of my visit."""
+    return change(_me("volunteer:write")[0], visit_id, "notes", body)
+
+
+@idempotent
+@bp.doc(parameters=[HEADER_DOC])
+@bp.arguments(s.RescheduleBody)
+@bp.response(200, s.Visit)
+@_errors(*WRITE_ERRORS)
+def visit_reschedule(body: dict, visit_id: int):
+    """Move a planned visit of my to a later time, with a reason; refuses past times and double-booking."""
+    return change(_me("volunteer:write")[0], visit_id, "reschedule", body)
+
+
+@idempotent
+@bp.doc(parameters=[HEADER_DOC])
+@bp.arguments(s.VisitCancelBody)
+@bp.response(200, s.Visit)
+@_errors(*WRITE_ERRORS)
+def visit_cancel(body: dict, visit_id: int):
+    """Cancel a planned visit of my with a reason (with `following`, the rest of its series too)."""
+    return change(_me("volunteer:write")[0], visit_id, "cancel", body)
+
+
 ROUTES = [  # (rule, endpoint, view, methods)
     ("/volunteer/profile", "volunteer_profile", profile, GET),
     ("/volunteer/profile/availability", "volunteer_availability", availability_save, POST),
@@ -166,5 +196,8 @@ ROUTES = [  # (rule, endpoint, view, methods)
     ("/volunteer/visits", "volunteer_visits", visit_list, GET),
     ("/volunteer/visits/<int:visit_id>/checkin", "volunteer_visit_checkin", visit_checkin, POST),
     ("/volunteer/visits/<int:visit_id>/checkout", "volunteer_visit_checkout", visit_checkout, POST),
+    ("/volunteer/visits/<int:visit_id>/notes", "volunteer_visit_notes", visit_notes, POST),
+    ("/volunteer/visits/<int:visit_id>/reschedule", "volunteer_visit_reschedule", visit_reschedule, POST),
+    ("/volunteer/visits/<int:visit_id>/cancel", "volunteer_visit_cancel", visit_cancel, POST),
     ("/volunteer/hours", "volunteer_hours", hours_summary, GET),
 ]
