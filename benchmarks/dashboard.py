@@ -95,6 +95,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--city-user", default="city")
     parser.add_argument("--town-user", default="town1")
+    parser.add_argument("--prefecture-user", default=None,
+                        help="also time a prefecture-staff login (every county), e.g. prefecture after seed-demo "
+                             "--counties 2")
     parser.add_argument("--password", default=DEMO_PASSWORD)
     parser.add_argument("--until", type=date.fromisoformat, default=DEMO_TODAY - timedelta(days=1))
     parser.add_argument("--no-cache", action="store_true", help="build the dashboard on every request")
@@ -115,7 +118,10 @@ def main(argv: list[str] | None = None) -> dict:
               "sqlite_cache_mb": args.sqlite_cache_mb or "default", "dashboard_cache": not args.no_cache,
               "aggregates": report_aggregates,
               "load_average_before": [round(x, 2) for x in os.getloadavg()], "pages": {}}
-    for label, username in (("city", args.city_user), ("town", args.town_user)):
+    users = [("city", args.city_user), ("town", args.town_user)]
+    if args.prefecture_user:
+        users.append(("prefecture", args.prefecture_user))
+    for label, username in users:
         client = app.test_client()
         _login(client, username, args.password)
         for period, path in (("default", "/staff/dashboard"), ("month", month), ("year", year)):

@@ -37,8 +37,10 @@ def init_app(app: Flask) -> None:
 @click.option("--seed", type=int, default=2020, show_default=True, help="Random seed (same seed, same data).")
 @click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="The demo's 'today' (YYYY-MM-DD); default: today in Tengzhou, so open orders are current.")
-def seed_demo_command(scale: float, if_empty: bool, seed: int, today: datetime | None) -> None:
-    """Build a deterministic synthetic Tengzhou at SCALE (bulk inserts, one transaction)."""
+@click.option("--counties", type=click.IntRange(1, 6), default=1, show_default=True,
+              help="How many counties of Zaozhuang (Tengzhou first), each at SCALE with its own towns and codes.")
+def seed_demo_command(scale: float, if_empty: bool, seed: int, today: datetime | None, counties: int) -> None:
+    """Build a deterministic synthetic Tengzhou (and more counties) at SCALE (bulk inserts, one transaction)."""
     from socialforce.platform.seed import seed_demo  # the seed (NumPy-heavy) loads only for these commands
 
     if os.environ.get("SOCIALFORCE_ENV") == "production":
@@ -53,7 +55,7 @@ def seed_demo_command(scale: float, if_empty: bool, seed: int, today: datetime |
 
     try:
         day = today.date() if today else localtime.today()
-        counts = seed_demo(scale=scale, seed=seed, progress=progress, today=day)
+        counts = seed_demo(scale=scale, seed=seed, progress=progress, today=day, counties=counties)
     except ValueError as e:
         db.session.rollback()
         raise click.ClickException(str(e)) from None

@@ -6,8 +6,18 @@ import sqlalchemy as sa
 from socialforce.platform.extensions import db
 from socialforce.platform.models import AssistanceCategory, County, Role, ServiceCategory, Town, User
 
+# The county-level units of Zaozhuang prefecture: code, zh, en, region code (GB/T 2260), short code, the one-character
+# short name used in licence numbers, and the offset (degrees) of the demo's synthetic copy of TOWNS for that county.
+COUNTIES: tuple[tuple[str, str, str, str, str, str, float, float], ...] = (
+    ("tengzhou", "滕州市", "Tengzhou", "370481", "TZ", "滕", 0.0, 0.0),
+    ("xuecheng", "薛城区", "Xuecheng", "370403", "XC", "薛", -0.30, 0.15),
+    ("shizhong", "市中区", "Shizhong", "370402", "SZ", "枣", -0.25, 0.40),
+    ("yicheng", "峄城区", "Yicheng", "370404", "YC", "峄", -0.45, 0.45),
+    ("taierzhuang", "台儿庄区", "Taierzhuang", "370405", "TEZ", "台", -0.55, 0.75),
+    ("shanting", "山亭区", "Shanting", "370406", "ST", "亭", 0.05, 0.45),
+)
 # The county every town of TOWNS belongs to (the only one until a second county is added): code, zh, en.
-HOME_COUNTY: tuple[str, str, str] = ("tengzhou", "滕州市", "Tengzhou")
+HOME_COUNTY: tuple[str, str, str] = COUNTIES[0][:3]
 # code, Chinese name, English name, kind, approximate centroid (lat, lon)
 TOWNS: tuple[tuple[str, str, str, str, float, float], ...] = (
     ("longquan", "龙泉街道", "Longquan Subdistrict", "street", 35.086, 117.163),
@@ -87,6 +97,29 @@ def home_county() -> County:
     return county
 
 
+def ensure_demo_county(index: int) -> County:
+    """County `index` of COUNTIES (0: the home county) with its towns, created when missing; flushes. Counties
+    after the first get a synthetic copy of TOWNS (code prefixed with the county's short code, name with its name,
+    centroid shifted), for demos and load tests only."""
+    if index == 0:
+        ensure_reference_data()
+        return home_county()
+    code, zh, en, _region, short, _one, dlat, dlon = COUNTIES[index]
+    county = db.session.scalar(sa.select(County).where(County.code == code))
+    if county is None:
+        county = County(code=code, name_zh=zh, name_en=en)
+        db.session.add(county)
+        db.session.flush()
+    have = set(db.session.scalars(sa.select(Town.code).where(Town.county_id == county.id)))
+    for town_code, town_zh, town_en, kind, lat, lon in TOWNS:
+        prefixed = f"{short.lower()}-{town_code}"
+        if prefixed not in have:
+            db.session.add(Town(code=prefixed, name_zh=f"{zh}{town_zh}", name_en=f"{en} {town_en}", kind=kind,
+                                lat=round(lat + dlat, 3), lon=round(lon + dlon, 3), county=county))
+    db.session.flush()
+    return county
+
+
 def ensure_reference_data() -> None:
     """Insert the towns, categories and taxonomy that are missing (idempotent); flushes, never commits."""
     county = home_county()
@@ -109,6 +142,13 @@ def ensure_reference_data() -> None:
 def towns() -> list[Town]:
     """Every town, in id order (the lists and filters of every portal)."""
     return list(db.session.scalars(sa.select(Town).order_by(Town.id)))
+
+
+def provider_towns(provider) -> list[Town]:
+    """The towns a provider may offer in (its home county's and granted counties'), in id order."""
+    from socialforce.platform.scoping import towns_served_by  # scoping imports flask; reference stays light
+
+    return list(db.session.scalars(sa.select(Town).where(towns_served_by(provider)).order_by(Town.id)))
 
 
 def scope_towns(user: User) -> list[Town]:

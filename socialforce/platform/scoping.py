@@ -68,6 +68,12 @@ def serving_county(county_id: int | None) -> sa.ColumnElement[bool]:
     return sa.or_(Provider.county_id == county, Provider.id.in_(granted))
 
 
+def towns_served_by(provider: Provider) -> sa.ColumnElement[bool]:
+    """The WHERE clause for the towns a provider may offer in: its home county's and its granted counties'."""
+    granted = sa.select(provider_counties.c.county_id).where(provider_counties.c.provider_id == provider.id)
+    return sa.or_(Town.county_id == provider.county_id, Town.county_id.in_(granted))
+
+
 def user_filter(user: User) -> sa.ColumnElement[bool]:
     """The WHERE clause limiting accounts to those a staff user may see: prefecture staff all; county staff their
     county's; town staff their town's (and their villages')."""

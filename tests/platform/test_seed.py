@@ -253,3 +253,54 @@ def test_seed_never_commits_and_the_cli_commits_once(app, monkeypatch):
     assert village.id > db.session.scalar(sa.select(sa.func.min(Village.id)))
     with pytest.raises(ValueError):
         seed_demo(0.001)
+
+
+def _county_rows() -> dict[str, tuple]:
+    """Per county: its households' codes, its agencies' licences and its towns' codes (in id order)."""
+    from socialforce.platform.models import Agency, County, Provider
+
+    found = {}
+    for county in db.session.scalars(sa.select(County).order_by(County.id)):
+        towns = sa.select(Town.id).where(Town.county_id == county.id)
+        found[county.code] = (
+            tuple(db.session.scalars(sa.select(Household.code).where(Household.town_id.in_(towns))
+                                     .order_by(Household.id))),
+            tuple(db.session.scalars(sa.select(Agency.licence_no).join(Provider, Provider.id == Agency.provider_id)
+                                     .where(Provider.county_id == county.id).order_by(Agency.id))),
+            tuple(db.session.scalars(sa.select(Town.code).where(Town.county_id == county.id).order_by(Town.id))))
+    return found
+
+
+def test_several_counties_each_get_their_own_towns_codes_and_rows_and_the_first_is_unchanged(app):
+    from socialforce.platform.models import County, Provider
+    from socialforce.platform.reference import ensure_demo_county
+
+    for index in (1, 2):  # committed first, as the reference data is: rolled-back ids would differ on PostgreSQL
+        ensure_demo_county(index)
+    db.session.commit()
+    try:
+        seed_demo(0.001)
+        alone = _county_rows()["tengzhou"]
+        db.session.rollback()
+        counts = seed_demo(0.001, counties=3)
+        first = digest()
+        rows = _county_rows()
+        assert list(rows) == ["tengzhou", "xuecheng", "shizhong"]
+        assert rows["tengzhou"][:2] == alone[:2]  # the first county's rows do not depend on how many follow
+        for code, (households, licences, towns) in rows.items():
+            assert households and licences and len(towns) == 21, code
+        assert rows["xuecheng"][0][0].startswith("XC-") and rows["xuecheng"][1][0].startswith("薛民社证字")
+        mismatched = db.session.scalar(sa.select(sa.func.count(Provider.id)).join(Town, Town.id == Provider.town_id)
+                                       .where(Town.county_id != Provider.county_id))
+        assert mismatched == 0
+        db.session.rollback()
+        assert seed_demo(0.001, counties=3) == counts
+        assert digest() == first
+    finally:
+        db.session.rollback()
+        extra = sa.select(County.id).where(County.code != "tengzhou")
+        db.session.execute(sa.delete(Village).where(Village.town_id.in_(
+            sa.select(Town.id).where(Town.county_id.in_(extra)))))
+        db.session.execute(sa.delete(Town).where(Town.county_id.in_(extra)))
+        db.session.execute(sa.delete(County).where(County.id.in_(extra)))
+        db.session.commit()

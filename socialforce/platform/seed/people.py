@@ -292,8 +292,9 @@ def write_households(world: World) -> None:
                 "disability_grade": member.disability_grade, "health_notes": _health_note(world, member),
             })
         phone = names.mobile_number(rng) if rng.random() < 0.9 else None
+        code = f"{world.county_short}-{town.code.split('-', 1)[-1]}-{per_town[town.id]:05d}"  # TZ-longquan-00001
         household_rows.append({
-            "id": household.id, "code": f"TZ-{town.code}-{per_town[town.id]:05d}", "town_id": town.id,
+            "id": household.id, "code": code, "town_id": town.id,
             "village_id": household.village_id, "head_name": head_name,
             "address": _address(world, town.kind, village_name[household.village_id]),
             **world.protect.phone_columns(phone), "lives_alone_elderly": household.lives_alone_elderly,

@@ -122,13 +122,14 @@ def _unit_superior(name: str, unit_type: str) -> str:
     return UNIT_SUPERIORS[unit_type]
 
 
-def _agency_registration(index: int, serial: int, provider_id: int) -> dict:
-    """A demo agency's registration: a valid unified social credit code of a Tengzhou social-service organisation
-    (5 = civil affairs, 2 = social-service organisation, 370481 = Tengzhou), a licence number and a contact phone.
+def _agency_registration(world: World, index: int, serial: int, provider_id: int) -> dict:
+    """A demo agency's registration: a valid unified social credit code of a social-service organisation of the
+    world's county (5 = civil affairs, 2 = social-service organisation, then the region: 370481 = Tengzhou), a
+    licence number and a contact phone.
     Derived from numbers already drawn, not the shared random stream, so the rest of the demo world is unchanged."""
     phone = f"139{(provider_id * 2654435761) % 10**8:08d}"
-    return {"credit_code": uscc.make(f"52370481MJ{index + 1:04d}{serial % 1000:03d}"),
-            "licence_no": f"滕民社证字第{index + 1:04d}号", "contact_phone": phone}
+    return {"credit_code": uscc.make(f"52{world.region}MJ{index + 1:04d}{serial % 1000:03d}"),
+            "licence_no": f"{world.county_one}民社证字第{index + 1:04d}号", "contact_phone": phone}
 
 
 def _staff_rows(world: World, provider: ProviderRef, role: str, count: int) -> list[dict]:
@@ -161,7 +162,7 @@ def build_agencies(world: World, offers: OfferBook) -> None:
         lat, lon = world.jitter(home.lat, home.lon, 1.0)
         base = AGENCY_NAMES[i % len(AGENCY_NAMES)] + ("" if i < len(AGENCY_NAMES) else str(i // len(AGENCY_NAMES) + 1))
         towns = (home,) + tuple(world.neighbours(home, rng.randint(1, 5)))
-        ref = ProviderRef(w.next_id(Provider), "agency", f"滕州市{base}社会工作服务中心", home.id, lat, lon,
+        ref = ProviderRef(w.next_id(Provider), "agency", f"{world.county_zh}{base}社会工作服务中心", home.id, lat, lon,
                           float(world.np.normal()), towns=tuple(t.id for t in towns))
         held = ["licensed_social_worker"]
         held += [code for code, p in (("certified_counsellor", 0.5), ("rehab_therapist", 0.3), ("lawyer", 0.25))
@@ -172,9 +173,9 @@ def build_agencies(world: World, offers: OfferBook) -> None:
         ref.categories = AGENCY_CORE + development
         ref.strengths = tuple(rng.sample(ref.categories, 2))
         providers.append(_provider_row(world, ref, "approved", 10.0))
-        quals += [_qualification(world, ref.id, code, f"ZG{370481}{rng.randrange(10**6):06d}") for code in held]
+        quals += [_qualification(world, ref.id, code, f"ZG{world.region}{rng.randrange(10**6):06d}") for code in held]
         agency_id = w.next_id(Agency)
-        registration = _agency_registration(i, rng.randrange(10**4), ref.id)
+        registration = _agency_registration(world, i, rng.randrange(10**4), ref.id)
         phone = world.protect.phone_columns(registration["contact_phone"])
         agencies.append({"id": agency_id, "provider_id": ref.id, "licence_no": registration["licence_no"],
                          "credit_code": registration["credit_code"],
@@ -184,8 +185,8 @@ def build_agencies(world: World, offers: OfferBook) -> None:
         hours = rng.randrange(2000, 8001, 100)
         ref.contract_id = w.next_id(Contract)
         contracts.append({"id": ref.contract_id, "agency_id": agency_id,
-                          "code": f"TZMZ-GM-{world.today.year}-{i + 1:03d}",
-                          "title": f"滕州市{world.today.year}年困难家庭服务类社会救助政府购买服务项目（{base}）",
+                          "code": f"{world.county_short}MZ-GM-{world.today.year}-{i + 1:03d}",
+                          "title": f"{world.county_zh}{world.today.year}年困难家庭服务类社会救助政府购买服务项目（{base}）",
                           "budget_cents": hours * rng.randint(80, 120) * 100, "purchased_hours": float(hours),
                           "used_hours": float(round(hours * rng.uniform(0.55, 0.8))), "starts_on": start,
                           "ends_on": end})

@@ -10,7 +10,8 @@ import numpy as np
 import sqlalchemy as sa
 
 from socialforce.platform.extensions import db
-from socialforce.platform.models import AssistanceCategory, ServiceCategory, Town
+from socialforce.platform.models import AssistanceCategory, County, ServiceCategory, Town
+from socialforce.platform.reference import COUNTIES
 from socialforce.platform.seed.bulk import BulkWriter
 from socialforce.platform.seed.names import IdFactory, Protector
 
@@ -121,8 +122,10 @@ class ItemRef:
 class World:
     """Everything the stages share: scale, the fixed clock, random sources, writer and references."""
 
-    def __init__(self, scale: float, seed: int, today: date, writer: BulkWriter):
+    def __init__(self, scale: float, seed: int, today: date, writer: BulkWriter, county_index: int = 0):
         self.scale = scale
+        code, self.county_zh, _en, self.region, self.county_short, self.county_one, _dlat, _dlon = \
+            COUNTIES[county_index]
         self.today = today
         self.now = datetime.combine(today, time(1, 0))  # 09:00 in Tengzhou (UTC+8), stored as UTC
         self.rng = random.Random(seed)
@@ -131,9 +134,11 @@ class World:
         self.writer = writer
         self.protect = Protector()
         self.ids = IdFactory(random.Random(seed + 1))
+        county_id = db.session.scalar(sa.select(County.id).where(County.code == code))
         self.towns = [TownRef(t.id, t.code, t.name_zh, t.kind, t.lat, t.lon, t.county_id)
-                      for t in db.session.scalars(sa.select(Town).order_by(Town.id))]
-        self.town_by_code = {t.code: t for t in self.towns}
+                      for t in db.session.scalars(sa.select(Town).where(Town.county_id == county_id)
+                                                  .order_by(Town.id))]
+        self.town_by_code = {t.code.split("-", 1)[-1]: t for t in self.towns}  # by TOWNS' code in every county
         self.town_by_id = {t.id: t for t in self.towns}
         self.assistance_id = dict(db.session.execute(
             sa.select(AssistanceCategory.code, AssistanceCategory.id)).tuples().all())

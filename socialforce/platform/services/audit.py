@@ -82,14 +82,17 @@ def _town_objects(user: User) -> dict[str, sa.Select]:
 
 def scope_filter(user: User) -> sa.ColumnElement[bool]:
     """Audit rows the user may read: prefecture staff all; county and town staff rows about their county's (town's)
-    objects or by its users."""
+    objects or by its users; county staff also the system's rows (no user) about no town-scoped object."""
     if scoping.sees_every_county(user):
         return sa.true()
     if user.role not in (Role.city_staff, Role.town_staff) or (user.role == Role.town_staff and user.town_id is None):
         return sa.false()
-    about_town = [sa.and_(AuditLog.object_type == kind, AuditLog.object_id.in_(ids))
-                  for kind, ids in _town_objects(user).items()]
+    objects = _town_objects(user)
+    about_town = [sa.and_(AuditLog.object_type == kind, AuditLog.object_id.in_(ids)) for kind, ids in objects.items()]
     by_town = AuditLog.user_id.in_(sa.select(User.id).where(scoping.user_filter(user)))
+    if user.role == Role.city_staff:
+        about_town.append(sa.and_(AuditLog.user_id.is_(None), sa.or_(AuditLog.object_type.is_(None),
+                                                                     AuditLog.object_type.not_in(list(objects)))))
     return sa.or_(by_town, *about_town)
 
 

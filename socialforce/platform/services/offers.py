@@ -18,7 +18,7 @@ from datetime import date
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from socialforce.platform import reference
+from socialforce.platform import reference, scoping
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     OfferStatus,
@@ -82,8 +82,8 @@ def validate(provider: Provider, data: OfferInput, today: date) -> tuple[list[Se
         errors["category_ids"] = _("Choose at least one service category.")
     elif len(categories) != len(set(data.category_ids)):
         errors["category_ids"] = _("You can only offer service categories your organisation is qualified for.")
-    towns = list(db.session.scalars(sa.select(Town).where(Town.id.in_(set(data.town_ids))).order_by(Town.id))) \
-        if data.town_ids else []
+    towns = list(db.session.scalars(sa.select(Town).where(  # another county's town reads as not in the list
+        Town.id.in_(set(data.town_ids)), scoping.towns_served_by(provider)).order_by(Town.id))) if data.town_ids else []
     if not data.town_ids:
         errors["town_ids"] = _("Choose at least one town you serve.")
     elif len(towns) != len(set(data.town_ids)):

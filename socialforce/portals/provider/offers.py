@@ -63,7 +63,7 @@ def get_offer_or_404(offer_id: int, user: User) -> ServiceOffer:
 
 
 def _render_form(provider: Provider, offer: ServiceOffer | None, values: dict, errors: dict, status: int = 200):
-    towns = reference.towns()
+    towns = reference.provider_towns(provider)
     return render_template("provider/offer_form.html", portal=portal(), offer=offer, values=values,
                            errors=errors, towns=towns,
                            categories=offers.qualified_categories(provider, today())), status

@@ -1,0 +1,1 @@
+"""The platform core: app factory, models, auth, services, scheduler and CLI."""

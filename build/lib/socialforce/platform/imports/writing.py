@@ -1,0 +1,122 @@
+"""Writing a validated import plan with bulk inserts (flushes in the caller's transaction, never commits)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime
+
+import sqlalchemy as sa
+
+from socialforce.platform import crypto, idnumber
+from socialforce.platform.extensions import db
+from socialforce.platform.imports.validation import LOOKUP_CHUNK, Plan, Progress, Validator
+from socialforce.platform.models import Enrollment, Household, ItemStatus, Member, ServiceItem, User
+
+CHUNK_ROWS = 5000
+ELDERLY_AGE = 60
+
+
+def _age(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def _insert(table: sa.Table, rows: list[dict], stage: str, progress: Progress, returning=None) -> dict:
+    """Insert rows in chunks; with `returning` (key column), a map key -> new id."""
+    ids: dict = {}
+    for start in range(0, len(rows), CHUNK_ROWS):
+        chunk = rows[start : start + CHUNK_ROWS]
+        if returning is None:
+            db.session.execute(sa.insert(table), chunk)
+        else:
+            statement = sa.insert(table).returning(returning, table.c.id)
+            ids.update(db.session.execute(statement, chunk).tuples().all())
+        progress(stage, start + len(chunk), len(rows))
+    return ids
+
+
+def write_plan(plan: Plan, check: Validator, user: User, now: datetime, progress: Progress) -> dict[str, int]:
+    """Insert the plan's new households, members (with enrollments) and service items; returns row counts."""
+    today = now.date()
+    sizes = Counter(m["household"] for m in plan.members)
+    elderly_alone = {
+        m["household"]
+        for m in plan.members
+        if sizes[m["household"]] == 1 and _age(idnumber.birth_date_of(m["number"]), today) >= ELDERLY_AGE
+    }
+    household_rows = []
+    for h in plan.households:
+        household_rows.append(
+            {
+                "code": h["code"],
+                "town_id": h["town_id"],
+                "village_id": h["village_id"],
+                "head_name": h["head_name"],
+                "address": h["address"],
+                "phone_enc": crypto.encrypt(h["phone"]) if h["phone"] else None,
+                "phone_masked": crypto.mask_phone(h["phone"]) if h["phone"] else None,
+                "lives_alone_elderly": h["code"] in elderly_alone,
+                "created_at": now,
+            }
+        )
+    households = Household.__table__
+    household_ids = _insert(households, household_rows, "write_households", progress, households.c.code)
+    household_ids.update(
+        {code: found[0] for code, found in check.db_households.items() if code not in household_ids}
+    )
+
+    member_rows = []
+    for m in plan.members:
+        number = m["number"]
+        member_rows.append(
+            {
+                "household_id": household_ids[m["household"]],
+                "name": m["name"],
+                "id_number_enc": crypto.encrypt(number),
+                "id_number_hash": m["hash"],
+                "id_masked": idnumber.mask(number),
+                "id_suffix": number[-4:],
+                "relation": m["relation"],
+                "birth_date": idnumber.birth_date_of(number),
+                "sex": idnumber.sex_of(number),
+                "disability_grade": m["disability_grade"],
+                "health_notes": m["health_notes"],
+            }
+        )
+    members = Member.__table__
+    member_ids = _insert(members, member_rows, "write_members", progress, members.c.id_number_hash)
+    enrollments = [
+        {"member_id": member_ids[m["hash"]], "category_id": category_id, "since": m["since"]}
+        for m in plan.members
+        for category_id in m["categories"]
+    ]
+    _insert(Enrollment.__table__, enrollments, "write_enrollments", progress)
+
+    wanted = sorted({i["hash"] for i in plan.items if i["hash"] and i["hash"] not in member_ids})
+    for start in range(0, len(wanted), LOOKUP_CHUNK):
+        query = sa.select(Member.id_number_hash, Member.id).where(
+            Member.id_number_hash.in_(wanted[start : start + LOOKUP_CHUNK])
+        )
+        member_ids.update(db.session.execute(query).tuples().all())
+    item_rows = [
+        {
+            "household_id": household_ids[i["household"]],
+            "member_id": member_ids[i["hash"]] if i["hash"] else None,
+            "category_id": i["category_id"],
+            "description": i["description"],
+            "priority": i["priority"],
+            "frequency": i["frequency"],
+            "windows": i["windows"],
+            "slots_needed": 1,
+            "status": ItemStatus.open.value,
+            "created_at": now,
+            "created_by_id": user.id,
+        }
+        for i in plan.items
+    ]
+    _insert(ServiceItem.__table__, item_rows, "write_items", progress)
+    return {
+        "households": len(household_rows),
+        "members": len(member_rows),
+        "enrollments": len(enrollments),
+        "items": len(item_rows),
+    }

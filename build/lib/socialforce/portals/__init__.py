@@ -1,0 +1,1 @@
+"""One blueprint per kind of user: staff, agency, unit (pairing unit), volunteer, plus public pages."""
