@@ -14,6 +14,7 @@ from socialforce.platform.models import BackgroundJob, JobState, Order, Role, Se
 from socialforce.platform.services import ServiceError, background, batch_dispatch, matching
 from socialforce.platform.worker import runner
 from tests import factories
+from tests.conftest import login
 
 
 @pytest.fixture
@@ -50,7 +51,16 @@ def _orders() -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(Order))
 
 
-def test_a_batch_split_in_two_parts_waits_for_both_and_dispatches_everything_at_once(sent, two_towns):
+def _client(app, username):
+    from tests.conftest import IsolatedClient
+
+    app.test_client_class = IsolatedClient
+    client = app.test_client()
+    assert login(client, username).status_code == 200
+    return client
+
+
+def test_a_batch_split_in_two_parts_waits_for_both_and_dispatches_everything_at_once(app, sent, two_towns):
     staff, near, far, items = two_towns
     ids = [it.id for it in items]
     unpartitioned = matching.assign_items(items)
@@ -68,6 +78,8 @@ def test_a_batch_split_in_two_parts_waits_for_both_and_dispatches_everything_at_
     assert runner.execute(parts[1]) == "done"  # any order, any worker
     status = background.status(batch.id, staff)
     assert status["state"] == "waiting" and (status["done"], status["total"], status["percent"]) == (1, 2, 50)
+    page = _client(app, "part_city").get(f"/staff/jobs/{batch.id}")
+    assert page.status_code == 200 and b"data-job-progress" in page.data  # the page keeps polling
     assert _orders() == 0 and sent == []  # nothing applied while a part is missing
 
     assert runner.execute(parts[0]) == "done"
