@@ -16,7 +16,7 @@ from socialforce.platform.extensions import db
 from socialforce.platform.reference import ensure_reference_data
 from tests.platform.worker_support import REDIS_URL, redis_available
 
-REFERENCE_TABLES = {"towns", "assistance_categories", "service_categories", "alembic_version"}
+REFERENCE_TABLES = {"counties", "towns", "assistance_categories", "service_categories", "alembic_version"}
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

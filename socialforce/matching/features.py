@@ -54,3 +54,58 @@ def free_share(slots_left: int, load: int) -> float:
     """Share of weekly capacity still free: slots_left / (slots_left + current load)."""
     total = slots_left + load
     return float(slots_left / total) if total > 0 else 0.0
+
+
+HISTORY_FEATURES: tuple[str, ...] = ("recent_success", "recent_outcomes")
+"""The provider's recent track record, from its orders' outcomes strictly before the list's time (features the
+learned ranker adds to FEATURES; the cold-start scorer does not use them)."""
+HISTORY_MEANINGS: dict[str, str] = {
+    "recent_success": "The provider's time-decayed share of recent orders it looked at that succeeded (accepted, "
+                      "completed, rated >= 4), shrunk to the prior; only outcomes known before the list's time.",
+    "recent_outcomes": "How many such outcomes the share rests on (time-decayed count; 0 = no recent history).",
+}
+HALF_LIFE_DAYS = 60.0
+"""An outcome counts half as much after 60 days: providers' quality drifts, recent outcomes say more."""
+RECENT_PRIOR = (0.3, 3.0)
+"""The recent success share's prior: mean 0.3 (about the share of looked-at orders that succeed), strength 3."""
+
+
+def recent_record(event_provider: np.ndarray, event_time: np.ndarray, event_success: np.ndarray,
+                  provider: np.ndarray, at: np.ndarray, half_life: float = HALF_LIFE_DAYS) -> np.ndarray:
+    """HISTORY_FEATURES (n x 2) of each (provider, time `at`) from outcome events strictly before `at`.
+
+    Events are outcomes of orders a provider looked at (success or not) with the time they became known, in
+    days (ordinals, fractions allowed). An event at or after `at` never counts, so a list's features never use
+    its own or later outcomes. Each event weighs 2 ** (-(at - time) / half_life).
+    """
+    ep = np.asarray(event_provider, dtype=np.int64)
+    et = np.asarray(event_time, dtype=np.float64)
+    es = np.asarray(event_success, dtype=np.float64)
+    qp = np.asarray(provider, dtype=np.int64)
+    qt = np.broadcast_to(np.asarray(at, dtype=np.float64), qp.shape)
+    out = np.zeros((qp.size, 2))
+    if ep.size and qp.size:
+        order = np.lexsort((et, ep))
+        ep, et, es = ep[order], et[order], es[order]
+        rate = np.log(2.0) / half_life
+        origin = float(et.min())
+        grow = np.exp(rate * (et - origin))  # each event's weight, up to the common factor exp(-rate (at - origin))
+        cum_n = np.r_[0.0, np.cumsum(grow)]
+        cum_s = np.r_[0.0, np.cumsum(grow * es)]
+        first = np.searchsorted(ep, qp, side="left")
+        # events of this provider strictly before `at`: from `first` up to the first one at or after `at`
+        last = first + _count_before(ep, et, qp, qt, first)
+        scale = np.exp(-rate * (qt - origin))
+        out[:, 1] = (cum_n[last] - cum_n[first]) * scale
+        out[:, 0] = (cum_s[last] - cum_s[first]) * scale
+    mean, strength = RECENT_PRIOR
+    out[:, 0] = (out[:, 0] + mean * strength) / (out[:, 1] + strength)
+    return out
+
+
+def _count_before(ep: np.ndarray, et: np.ndarray, qp: np.ndarray, qt: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """For each query, how many events of its provider (ep sorted, then et) happen strictly before its time."""
+    # rank the query among its provider's events: lexicographic search on (provider, time)
+    key_events = np.rec.fromarrays([ep, et])
+    key_queries = np.rec.fromarrays([qp, qt])
+    return np.searchsorted(key_events, key_queries, side="left") - first

@@ -10,7 +10,8 @@ from flask_login import current_user
 from socialforce.platform.extensions import db, login_manager
 from socialforce.platform.models import Role, User
 
-STAFF_ROLES = frozenset({Role.city_staff, Role.town_staff})
+STAFF_ROLES = frozenset({Role.prefecture_staff, Role.city_staff, Role.town_staff})
+READ_ONLY_ROLES = frozenset({Role.prefecture_staff})  # see every county, change nothing
 PORTAL_ROLES: dict[str, frozenset[Role]] = {
     "staff": STAFF_ROLES,
     "agency": frozenset({Role.agency_admin, Role.social_worker}),
@@ -54,5 +55,24 @@ def guard(bp: Blueprint, roles: Iterable[Role]) -> None:
         if not current_user.is_authenticated:
             return redirect(url_for("public.login", next=request.full_path))
         if current_user.role not in allowed:
+            abort(403)
+        return None
+
+
+def read_only(bp: Blueprint, writes_allowed: Iterable[str] = (), also_denied: Iterable[str] = ()) -> None:
+    """Refuse READ_ONLY_ROLES (403) every change through the blueprint: any request but GET/HEAD, the GET of a
+    form (a rule that also takes POST) and the endpoints in `also_denied`; `writes_allowed` are the exceptions
+    (the audited reveal)."""
+    allowed, denied = frozenset(writes_allowed), frozenset(also_denied)
+
+    @bp.before_request
+    def _read_only():
+        if not current_user.is_authenticated or current_user.role not in READ_ONLY_ROLES:
+            return None
+        if request.endpoint in allowed:
+            return None
+        rule = request.url_rule
+        if (request.method not in ("GET", "HEAD") or request.endpoint in denied
+                or (rule is not None and "POST" in (rule.methods or ()))):
             abort(403)
         return None

@@ -1,11 +1,13 @@
-"""Reference data: Tengzhou's 21 towns, assistance categories, the service taxonomy, qualifications."""
+"""Reference data: the home county (Tengzhou) and its 21 towns, assistance categories, the service taxonomy, qualifications."""
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from socialforce.platform.extensions import db
-from socialforce.platform.models import AssistanceCategory, ServiceCategory, Town, User
+from socialforce.platform.models import AssistanceCategory, County, Role, ServiceCategory, Town, User
 
+# The county every town of TOWNS belongs to (the only one until a second county is added): code, zh, en.
+HOME_COUNTY: tuple[str, str, str] = ("tengzhou", "滕州市", "Tengzhou")
 # code, Chinese name, English name, kind, approximate centroid (lat, lon)
 TOWNS: tuple[tuple[str, str, str, str, float, float], ...] = (
     ("longquan", "龙泉街道", "Longquan Subdistrict", "street", 35.086, 117.163),
@@ -74,12 +76,24 @@ SERVICE_CATEGORIES: tuple[tuple[str, str, str, str, bool], ...] = (
 )
 
 
+def home_county() -> County:
+    """The home county (HOME_COUNTY), created when missing; flushes."""
+    code, zh, en = HOME_COUNTY
+    county = db.session.scalar(sa.select(County).where(County.code == code))
+    if county is None:
+        county = County(code=code, name_zh=zh, name_en=en)
+        db.session.add(county)
+        db.session.flush()
+    return county
+
+
 def ensure_reference_data() -> None:
     """Insert the towns, categories and taxonomy that are missing (idempotent); flushes, never commits."""
+    county = home_county()
     have = set(db.session.scalars(sa.select(Town.code)))
     for code, zh, en, kind, lat, lon in TOWNS:
         if code not in have:
-            db.session.add(Town(code=code, name_zh=zh, name_en=en, kind=kind, lat=lat, lon=lon))
+            db.session.add(Town(code=code, name_zh=zh, name_en=en, kind=kind, lat=lat, lon=lon, county=county))
     have = set(db.session.scalars(sa.select(AssistanceCategory.code)))
     for code, zh, en, vulnerable in ASSISTANCE_CATEGORIES:
         if code not in have:
@@ -98,8 +112,14 @@ def towns() -> list[Town]:
 
 
 def scope_towns(user: User) -> list[Town]:
-    """The towns a staff user may choose between: all for city-wide users, none for a town's own staff."""
-    return towns() if user.town_id is None else []
+    """The towns a staff user may choose between: their county's for county staff, every county's for prefecture
+    staff, none for a town's own staff."""
+    if user.town_id is not None:
+        return []
+    query = sa.select(Town).order_by(Town.id)
+    if user.role != Role.prefecture_staff:
+        query = query.where(Town.county_id == (user.county_id or -1))
+    return list(db.session.scalars(query))
 
 
 def categories(volunteer_task: bool = False) -> list[ServiceCategory]:

@@ -1,18 +1,90 @@
-"""Object-level scoping: which households, items and orders a user may see. One place for every rule."""
+"""Object-level scoping: which households, items, orders, providers and accounts a user may see. One place for
+every rule.
+
+Counties are the tenants: county staff (`Role.city_staff`, 县级民政) see their county's towns, town staff their
+town, village assistants their village; prefecture staff see every county (read-only, masked). Providers are
+scoped to their home county plus the counties granted to them (`provider_counties`).
+"""
 from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import abort
 
 from socialforce.platform.extensions import db
-from socialforce.platform.models import Household, Order, Role, ServiceItem, User, Visit, Volunteer
+from socialforce.platform.models import (
+    Household,
+    Order,
+    Provider,
+    Role,
+    ServiceItem,
+    Town,
+    User,
+    Visit,
+    Volunteer,
+    provider_counties,
+)
+
+COUNTY_WIDE = frozenset({Role.city_staff, Role.prefecture_staff})  # staff whose scope is not one town
+
+
+def sees_every_county(user: User) -> bool:
+    """Prefecture staff: every county's rows, read-only."""
+    return user.role == Role.prefecture_staff
+
+
+def county_towns(county_id: int | None) -> sa.Select:
+    """The ids of a county's towns (none for no county)."""
+    return sa.select(Town.id).where(Town.county_id == (county_id if county_id is not None else -1))
+
+
+def town_filter(user: User, town_id: sa.ColumnElement) -> sa.ColumnElement[bool]:
+    """The WHERE clause limiting a town-id column to the staff user's towns (prefecture staff: every town; county
+    staff: their county's; town staff: their town; anyone else: none)."""
+    if sees_every_county(user):
+        return sa.true()
+    if user.role == Role.city_staff:
+        return town_id.in_(county_towns(user.county_id))
+    if user.role == Role.town_staff:
+        return town_id == (user.town_id or -1)
+    return sa.false()
+
+
+def provider_filter(user: User) -> sa.ColumnElement[bool]:
+    """The WHERE clause limiting providers to the staff user's scope: prefecture staff all; county staff those of
+    their county or granted to it; town staff those based in their town."""
+    if sees_every_county(user):
+        return sa.true()
+    if user.role == Role.city_staff:
+        return serving_county(user.county_id)
+    if user.role == Role.town_staff:
+        return Provider.town_id == (user.town_id or -1)
+    return sa.false()
+
+
+def serving_county(county_id: int | None) -> sa.ColumnElement[bool]:
+    """The WHERE clause for providers serving a county: based there, or granted it (`provider_counties`)."""
+    county = county_id if county_id is not None else -1
+    granted = sa.select(provider_counties.c.provider_id).where(provider_counties.c.county_id == county)
+    return sa.or_(Provider.county_id == county, Provider.id.in_(granted))
+
+
+def user_filter(user: User) -> sa.ColumnElement[bool]:
+    """The WHERE clause limiting accounts to those a staff user may see: prefecture staff all; county staff their
+    county's; town staff their town's (and their villages')."""
+    if sees_every_county(user):
+        return sa.true()
+    if user.role == Role.city_staff:
+        return User.county_id == (user.county_id or -1)
+    if user.role == Role.town_staff:
+        return User.town_id == (user.town_id or -1)
+    return sa.false()
 
 
 def household_filter(user: User) -> sa.ColumnElement[bool]:
-    """The WHERE clause limiting households to the user's scope (city staff: all; town staff: their town;
-    a village assistant: their village)."""
-    if user.role == Role.city_staff:
-        return sa.true()
+    """The WHERE clause limiting households to the user's scope (prefecture staff: all; county staff: their
+    county's towns; town staff: their town; a village assistant: their village)."""
+    if user.role in COUNTY_WIDE:
+        return town_filter(user, Household.town_id)
     if user.role == Role.town_staff:
         return Household.town_id == user.town_id
     if user.role == Role.village_assistant:
@@ -21,8 +93,8 @@ def household_filter(user: User) -> sa.ColumnElement[bool]:
 
 
 def order_scope(query: sa.Select, user: User) -> sa.Select:
-    """An orders query limited to the user's households (city staff need no join)."""
-    if user.role == Role.city_staff:
+    """An orders query limited to the user's households (prefecture staff need no join)."""
+    if sees_every_county(user):
         return query
     return (query.join(ServiceItem, ServiceItem.id == Order.item_id).join(Household, Household.id == ServiceItem.household_id)
             .where(household_filter(user)))
@@ -74,7 +146,7 @@ def get_provider_order_or_404(order_id: int, user: User) -> Order:
 
 def visit_filter(user: User) -> sa.ColumnElement[bool]:
     """The WHERE clause (over Visit joined to Order, ServiceItem, Household) limiting visits to the user's scope."""
-    if user.role in (Role.city_staff, Role.town_staff, Role.village_assistant):
+    if user.role in (Role.city_staff, Role.prefecture_staff, Role.town_staff, Role.village_assistant):
         return household_filter(user)
     if user.role in (Role.social_worker, Role.cadre):
         return Visit.assignee_id == (user.member_id or -1)

@@ -7,8 +7,9 @@ from tests.conftest import csrf_token, login
 PORTALS = {"staff": "/staff/", "agency": "/agency/", "unit": "/unit/", "volunteer": "/volunteer/",
            "village": "/village/"}
 PORTAL_OF_ROLE = {
-    "city_staff": "staff", "town_staff": "staff", "agency_admin": "agency", "social_worker": "agency",
-    "unit_admin": "unit", "cadre": "unit", "volunteer": "volunteer", "village_assistant": "village",
+    "city_staff": "staff", "prefecture_staff": "staff", "town_staff": "staff", "agency_admin": "agency",
+    "social_worker": "agency", "unit_admin": "unit", "cadre": "unit", "volunteer": "volunteer",
+    "village_assistant": "village",
 }
 CASES = [(username, role, portal) for username, role, _ in DEMO_LOGINS for portal in PORTALS]
 

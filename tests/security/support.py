@@ -40,16 +40,20 @@ from socialforce.platform.models import (
     ServiceOffer,
     ServiceRecord,
     TaskSignup,
+    Town,
     User,
     Visit,
     Volunteer,
     VolunteerTask,
+    provider_counties,
 )
 from socialforce.platform.seed import DEMO_LOGINS
+from socialforce.portals.staff import ROUTES as STAFF_ROUTES
 
 ANYONE = "anyone"  # anonymous visitors too
 LOGGED_IN = frozenset(Role)
-STAFF = frozenset({Role.city_staff, Role.town_staff})
+STAFF = frozenset({Role.city_staff, Role.town_staff, Role.prefecture_staff})
+WRITING_STAFF = STAFF - {Role.prefecture_staff}  # prefecture staff read every county and change nothing
 AGENCY = frozenset({Role.agency_admin, Role.social_worker})
 UNIT = frozenset({Role.unit_admin, Role.cadre})
 VOLUNTEER = frozenset({Role.volunteer})
@@ -63,9 +67,17 @@ POLICY: dict[str, object] = {
     "public": ANYONE, "static": ANYONE, "hsds": ANYONE,
     "staff": STAFF, "agency": AGENCY, "unit": UNIT, "volunteer": VOLUNTEER, "village": VILLAGE, "inbox": LOGGED_IN,
     "api": BEARER, "api-docs": ANYONE,  # api-docs: the public OpenAPI document /api/v1/openapi.json
+    "api_reference": ANYONE,  # the reference page /api/v1/docs and its Swagger UI files
 }
+# Staff endpoints that change something (a rule taking POST: its form's GET too), imports and the matching review
+# (a dispatch page): closed to prefecture staff, whose only POST is the audited reveal.
+STAFF_WRITES = {f"staff.{endpoint}" for _rule, endpoint, _view, methods in STAFF_ROUTES
+                if "POST" in methods and endpoint != "reveal"} | {
+    "staff.imports", "staff.import_template", "staff.import_preview", "staff.import_status", "staff.import_errors",
+    "staff.matching_review"}
 # Endpoint -> who may use it (overrides the blueprint's entry).
 ENDPOINT_POLICY: dict[str, object] = {
+    **{endpoint: WRITING_STAFF for endpoint in STAFF_WRITES},
     "public.logout": LOGGED_IN,
     "public.change_password": LOGGED_IN,
     "public.calendar_settings": frozenset({Role.volunteer, Role.social_worker, Role.cadre, Role.agency_admin,
@@ -77,7 +89,7 @@ ENDPOINT_POLICY: dict[str, object] = {
     "public.contact_confirm": LOGGED_IN,
     **{f"staff.{endpoint}": frozenset({Role.city_staff})
        for endpoint in ("accounts", "account_status", "account_reset")},
-    "staff.account_new": STAFF,  # town staff create village assistants of their town there
+    "staff.account_new": WRITING_STAFF,  # town staff create village assistants of their town there
     "inbox.failed": frozenset({Role.city_staff}),
     "staff.partners": frozenset({Role.city_staff}),  # partner systems are registered by the city bureau
     "staff.partner_revoke": frozenset({Role.city_staff}),
@@ -137,10 +149,16 @@ def user(username: str) -> User:
     return db.session.scalar(sa.select(User).where(User.username == username))
 
 
+def _county_towns(u: User):
+    return sa.select(Town.id).where(Town.county_id == u.county_id)
+
+
 def _town_scope(u: User, town_id):
-    """Staff see rows of their town (city staff: all); nobody else sees any."""
-    if u.role == Role.city_staff:
+    """Staff see rows of their town (county staff: their county's towns; prefecture staff: all); nobody else any."""
+    if u.role == Role.prefecture_staff:
         return sa.true()
+    if u.role == Role.city_staff:
+        return town_id.in_(_county_towns(u))
     if u.role == Role.town_staff:
         return town_id == u.town_id
     return sa.false()
@@ -196,6 +214,21 @@ def _any_row(column):
     return lambda _u: sa.select(column)
 
 
+def _provider_scope(u: User):
+    """Staff see providers of their town (county staff: based in or granted their county; prefecture: all)."""
+    if u.role == Role.prefecture_staff:
+        return sa.true()
+    if u.role == Role.city_staff:
+        return sa.or_(Provider.county_id == u.county_id, Provider.id.in_(
+            sa.select(provider_counties.c.provider_id).where(provider_counties.c.county_id == u.county_id)))
+    return _town_scope(u, Provider.town_id)
+
+
+def _county_staff_only(u: User, clause):
+    """The city bureau's registers: county staff see their county's rows; nobody else any."""
+    return clause if u.role == Role.city_staff else sa.false()
+
+
 def _own_offers(u: User):
     return sa.select(ServiceOffer.id).where(ServiceOffer.provider_id == u.provider_id)
 
@@ -224,9 +257,9 @@ OWNED: dict[tuple[str, str | None], Callable[[User], sa.Select]] = {
     ("message_id", None): lambda _u: sa.select(OutboxMessage.id),
     ("record_id", None): lambda u: (sa.select(ServiceRecord.id).join(Visit).join(Order).join(ServiceItem)
                                     .join(Household).where(_household_scope(u))),
-    ("provider_id", "staff"): lambda u: sa.select(Provider.id).where(_town_scope(u, Provider.town_id)),
+    ("provider_id", "staff"): lambda u: sa.select(Provider.id).where(_provider_scope(u)),
     ("qualification_id", "staff"): lambda u: (sa.select(Qualification.id).join(Provider)
-                                              .where(_town_scope(u, Provider.town_id))),
+                                              .where(_provider_scope(u))),
     ("offer_id", "agency"): _own_offers,
     ("offer_id", "unit"): _own_offers,
     ("offer_id", None): _any_row(ServiceOffer.id),
@@ -240,15 +273,19 @@ OWNED: dict[tuple[str, str | None], Callable[[User], sa.Select]] = {
     # partner clients are the city bureau's register (none exist in the demo: the revoke cell is denied-only)
     ("partner_id", "staff"): lambda u: sa.select(ApiClient.id).where(sa.true() if u.role == Role.city_staff
                                                                     else sa.false()),
-    ("agency_id", "staff"): lambda u: sa.select(Agency.id).where(sa.true() if u.role == Role.city_staff else sa.false()),
-    ("unit_id", "staff"): lambda u: sa.select(PairingUnit.id).where(sa.true() if u.role == Role.city_staff
-                                                                    else sa.false()),
-    ("contract_id", "staff"): lambda u: sa.select(Contract.id).where(sa.true() if u.role == Role.city_staff
-                                                                     else sa.false()),
+    ("agency_id", "staff"): lambda u: (sa.select(Agency.id).join(Provider, Provider.id == Agency.provider_id)
+                                       .where(_county_staff_only(u, _provider_scope(u)))),
+    ("unit_id", "staff"): lambda u: (sa.select(PairingUnit.id).join(Provider, Provider.id == PairingUnit.provider_id)
+                                     .where(_county_staff_only(u, _provider_scope(u)))),
+    ("contract_id", "staff"): lambda u: (sa.select(Contract.id).join(Agency, Agency.id == Contract.agency_id)
+                                         .join(Provider, Provider.id == Agency.provider_id)
+                                         .where(_county_staff_only(u, _provider_scope(u)))),
     ("pairing_id", None): _any_row(Pairing.id),
     ("job_id", "staff"): lambda u: sa.select(BackgroundJob.id).where(
-        sa.true() if u.role == Role.city_staff else BackgroundJob.owner_id == u.id),
-    ("user_id", "staff"): lambda u: sa.select(User.id).where(sa.true() if u.role == Role.city_staff else sa.false()),
+        sa.or_(BackgroundJob.owner_id.is_(None), BackgroundJob.owner_id.in_(
+            sa.select(User.id).where(User.county_id == u.county_id)))
+        if u.role == Role.city_staff else BackgroundJob.owner_id == u.id),
+    ("user_id", "staff"): lambda u: sa.select(User.id).where(_county_staff_only(u, User.county_id == u.county_id)),
 }
 
 

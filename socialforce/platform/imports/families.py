@@ -8,7 +8,7 @@ validated and written before it) and written in this order in the import's one t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,6 +33,7 @@ from socialforce.platform.models import User
 
 Validate = Callable[[Validator, dict[str, list[Table]]], None]
 Write = Callable[[Plan, Validator, User, datetime, Progress], dict[str, int]]
+Recheck = Callable[[Validator, Iterable[list]], None]
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Family:
     validate: Validate
     write: Write
     audit_action: str
+    recheck: Recheck | None = None  # plans a preview's checked rows against the database (imports/checked.py)
 
     def present(self, tables: dict[str, list[Table]]) -> bool:
         """Whether the upload holds a sheet of one of this family's kinds."""
@@ -57,7 +59,14 @@ FAMILIES: tuple[Family, ...] = (
         organisations.write,
         "import_organisations",
     ),
-    Family("volunteers", (VOLUNTEERS,), volunteers.validate, volunteers.write, "import_volunteers"),
+    Family(
+        "volunteers",
+        (VOLUNTEERS,),
+        volunteers.validate,
+        volunteers.write,
+        "import_volunteers",
+        volunteers.recheck,
+    ),
     Family("corrections", (CORRECTIONS,), corrections.validate, corrections.write, "import_corrections"),
-    Family("payments", (PAYMENTS,), payments.validate, payments.write, "import_payments"),
+    Family("payments", (PAYMENTS,), payments.validate, payments.write, "import_payments", payments.recheck),
 )

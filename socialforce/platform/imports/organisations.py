@@ -446,7 +446,7 @@ def _create_contract(values: dict, user: User, now: datetime) -> None:
 
 
 def _update_contract(values: dict, user: User, now: datetime) -> None:
-    orgs.update_contract(orgs.get_contract(values["id"]), _contract_input(values), user)
+    orgs.update_contract(orgs.get_contract(values["id"], user), _contract_input(values), user)
 
 
 def _create_pairings(new: list[dict], user: User) -> None:

@@ -9,6 +9,7 @@ too). Rows are checked in batches with chunked lookups, and written in chunks, s
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import NamedTuple
 
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 
 from socialforce.platform import crypto
 from socialforce.platform.extensions import db
-from socialforce.platform.imports import cells
+from socialforce.platform.imports import cells, checked
 from socialforce.platform.imports.rules import PAYMENTS
 from socialforce.platform.imports.sheets import Table
 from socialforce.platform.imports.validation import Plan, Progress, Validator, _Row, chunks
@@ -101,8 +102,35 @@ def validate(check: Validator, tables: dict[str, list[Table]]) -> None:
                 batch.append((row, values))
             if len(batch) >= BATCH:
                 _resolve(check, lookups, seen, batch)
+                check.record("payments", batch, _encode)
                 batch = []
     _resolve(check, lookups, seen, batch)
+    check.record("payments", batch, _encode)
+
+
+_FIELDS = ("month", "code", "hash", "category_id", "amount", "in_kind")
+
+
+def _encode(values: dict) -> list:
+    return [values[name] for name in _FIELDS]
+
+
+def _decode(values: list) -> dict:
+    found = dict(zip(_FIELDS, values, strict=True))
+    found["month"] = date.fromisoformat(found["month"])
+    return found
+
+
+def recheck(check: Validator, batches: Iterable[list[checked.Encoded]]) -> None:
+    """Plan the rows a preview checked again against the database only (see imports/checked.py)."""
+    check.plan.rows.setdefault("payments", [])
+    lookups = _Lookups()
+    seen: set[tuple[int, date, int]] = set()
+    done = 0
+    for rows in batches:
+        _resolve(check, lookups, seen, checked.rows_of(check, rows, _decode))
+        done += len(rows)
+        check.progress("validate_payments", done, 0)
 
 
 def _household(check: Validator, lookups: _Lookups, row: _Row, values: dict) -> int | None:

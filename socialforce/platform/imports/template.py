@@ -110,7 +110,7 @@ def _add_choices(sheet, kind: Kind) -> None:
 def _add_reference_sheet(workbook: Workbook, user: User) -> None:
     sheet = workbook.create_sheet(REFERENCE_SHEET)
     sheet.append(["镇街", "村居", "救助类别", "服务类别", "服务意向", "证件类型", "变更类型"])
-    towns = sa.select(Town).order_by(Town.id)
+    towns = sa.select(Town).where(Town.county_id == (user.county_id or -1)).order_by(Town.id)
     if user.role == Role.town_staff:
         towns = towns.where(Town.id == user.town_id)
     places = [

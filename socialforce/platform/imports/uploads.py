@@ -34,7 +34,7 @@ def upload_dir() -> Path:
     return folder
 
 
-def _private(path: Path) -> IO[bytes]:
+def private_file(path: Path) -> IO[bytes]:
     """A new file (replacing any old one) opened for writing, readable by the server's user only."""
     path.unlink(missing_ok=True)
     return os.fdopen(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE), "wb")
@@ -65,7 +65,7 @@ class Upload:
 
     def open_data(self) -> IO[bytes]:
         """The uploaded file, opened for writing (mode 0600)."""
-        return _private(self.data_path)
+        return private_file(self.data_path)
 
     def status(self) -> dict:
         """The current status; a run that stopped updating long ago is reported as interrupted."""
@@ -81,7 +81,7 @@ class Upload:
         status = self.status() if self.status_path.exists() else {}
         status.update(changes, updated_at=utcnow().isoformat())
         temporary = self.status_path.parent / f"{self.token}-{secrets.token_hex(4)}.tmp"
-        with _private(temporary) as out:
+        with private_file(temporary) as out:
             out.write(json.dumps(status, ensure_ascii=False).encode("utf-8"))
         os.replace(temporary, self.status_path)
         return status
@@ -108,8 +108,10 @@ class Upload:
         self.lock_path.unlink(missing_ok=True)
 
     def discard_data(self) -> None:
-        """Delete the uploaded file (it holds full ID numbers); the status stays for the result page."""
+        """Delete the uploaded file and the rows its preview checked (both hold full ID numbers); the status stays."""
         self.data_path.unlink(missing_ok=True)
+        for suffix in (".checked", ".checking"):  # imports/checked.py
+            self.data_path.with_suffix(suffix).unlink(missing_ok=True)
 
 
 def sweep(now: datetime) -> int:
@@ -117,7 +119,7 @@ def sweep(now: datetime) -> int:
     removed = 0
     limit = (now - STALE_AFTER).replace(tzinfo=UTC).timestamp()
     for path in upload_dir().iterdir():
-        if path.suffix in (".upload", ".json", ".lock", ".tmp") and path.stat().st_mtime < limit:
+        if path.suffix in (".upload", ".json", ".lock", ".tmp", ".checked", ".checking") and path.stat().st_mtime < limit:
             path.unlink(missing_ok=True)
             removed += 1
     return removed

@@ -184,16 +184,24 @@ class Validator:
         self.progress = progress or (lambda stage, done, total: None)
         self.plan = Plan()
         self.own_town = user.town_id if user.role == Role.town_staff else None
-        self.towns: dict[str, int] = {}
-        for town in db.session.scalars(sa.select(Town)):
+        self.towns: dict[str, int] = {}  # the user's county's towns: another county's read as unknown
+        for town in db.session.scalars(sa.select(Town).where(Town.county_id == (user.county_id or -1))):
             self.towns[town.name_zh] = self.towns[town.code] = town.id
-        self.villages = {(v.town_id, v.name): v.id for v in db.session.scalars(sa.select(Village))}
+        self.town_ids = frozenset(self.towns.values())
+        self.villages = {(v.town_id, v.name): v.id for v in db.session.scalars(
+            sa.select(Village).where(Village.town_id.in_(self.town_ids)))}
         self.assistance = self._names(AssistanceCategory)
         self.services = self._names(ServiceCategory)
         self.file_households: dict[str, int | None] = {}  # code -> town id (None when unknown)
         self.file_members: dict[str, set[str]] = {}  # household code -> member ID hashes
         self.db_households: dict[str, tuple[int, int, int]] = {}  # code -> (id, town id, village id)
         self.db_members: dict[str, int] = {}  # ID hash -> household id
+        self.recorder = None  # an imports.checked.Recorder while a preview keeps its checked rows
+
+    def record(self, family: str, batch: list[tuple[_Row, dict]], encode: Callable[[dict], list]) -> None:
+        """Keep a batch of valid rows' checked values for the confirm (when a preview records them)."""
+        if self.recorder is not None and batch:
+            self.recorder.add(family, [[row.sheet.name, row.number, encode(values)] for row, values in batch])
 
     @staticmethod
     def _names(model) -> dict[str, int]:
@@ -254,7 +262,7 @@ class Validator:
             existing = self.db_households.get(code)
             return code, existing[0] if existing else None
         existing = self.db_households.get(code)
-        if existing is None:
+        if existing is None or existing[1] not in self.town_ids:  # another county's household: as if missing
             row.fail("household", "household_missing")
             return code, None
         if self.own_town and existing[1] != self.own_town:

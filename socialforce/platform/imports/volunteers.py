@@ -10,14 +10,15 @@ only when they had none), never duplicated; new volunteers get the status staff 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import date, datetime
 from typing import NamedTuple
 
 import sqlalchemy as sa
 
 from socialforce.platform import crypto, idnumber
 from socialforce.platform.extensions import db
-from socialforce.platform.imports import cells
+from socialforce.platform.imports import cells, checked
 from socialforce.platform.imports.rules import ID_TYPES, INTENTION_SYNONYMS, VOLUNTEERS
 from socialforce.platform.imports.sheets import Table
 from socialforce.platform.imports.validation import Plan, Progress, Validator, _Row, chunks
@@ -146,8 +147,32 @@ def validate(check: Validator, tables: dict[str, list[Table]]) -> None:
                 batch.append((row, values))
             if len(batch) >= BATCH:
                 _resolve(check, batch)
+                check.record("volunteers", batch, _encode)
                 batch = []
     _resolve(check, batch)
+    check.record("volunteers", batch, _encode)
+
+
+def _encode(values: dict) -> list:
+    return [values[name] for name in NewVolunteer._fields]
+
+
+def _decode(values: list) -> dict:
+    found = dict(zip(NewVolunteer._fields, values, strict=True))
+    if found["registered_on"] is not None:
+        found["registered_on"] = date.fromisoformat(found["registered_on"])
+    return found
+
+
+def recheck(check: Validator, batches: Iterable[list[checked.Encoded]]) -> None:
+    """Plan the rows a preview checked again against the database only (see imports/checked.py)."""
+    check.plan.rows.setdefault("volunteers", [])
+    check.plan.changes.setdefault("volunteers", [])
+    done = 0
+    for rows in batches:
+        _resolve(check, checked.rows_of(check, rows, _decode))
+        done += len(rows)
+        check.progress("validate_volunteers", done, 0)
 
 
 def _resolve(check: Validator, batch: list[tuple[_Row, dict]]) -> None:

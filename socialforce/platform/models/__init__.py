@@ -1,4 +1,5 @@
 """All models, importable from one place."""
+from socialforce.platform.models import tenancy as _tenancy  # noqa: F401  (the county of new rows)
 from socialforce.platform.models.audit import AuditLog
 from socialforce.platform.models.background import BackgroundJob, JobState
 from socialforce.platform.models.base import utcnow
@@ -11,7 +12,7 @@ from socialforce.platform.models.dashboard import (
 )
 from socialforce.platform.models.drafts import DraftStatus, ItemDraft
 from socialforce.platform.models.feedback_links import FeedbackLink, LinkDelivery
-from socialforce.platform.models.geo import Town, Village
+from socialforce.platform.models.geo import County, Town, Village
 from socialforce.platform.models.households import (
     AssistanceCategory,
     Enrollment,
@@ -61,6 +62,7 @@ from socialforce.platform.models.providers import (
     Qualification,
     Volunteer,
     contract_categories,
+    provider_counties,
     provider_towns,
 )
 from socialforce.platform.models.ranker import RankerModel
@@ -72,7 +74,7 @@ from socialforce.platform.models.waitlist import OPEN_WAITLIST_STATES, WaitlistE
 __all__ = [
     "AggregateCoverage", "DailyAggregate", "MonthlyAggregate", "StaleDay",
     "Agency", "ApiClient", "ApiClientToken", "ApiToken", "AssistanceCategory", "AuditLog", "BackgroundJob",
-    "CalendarFeed", "Contract",
+    "CalendarFeed", "Contract", "County",
     "DraftStatus", "Enrollment", "EvaluationSource", "FeedbackChannel", "Frequency", "Household", "HouseholdBlock",
     "HouseholdChange", "HouseholdFeedback", "HoursCertificate", "IdempotentResponse", "Impression", "ItemDraft",
     "ItemStatus", "JobRun", "JobState", "LoginThrottle", "MaterialAssistance", "Member", "MemberRole", "Notification",
@@ -81,6 +83,6 @@ __all__ = [
     "ProviderMember", "ProviderStatus", "Qualification", "RankerModel", "Resolution", "Role", "SchedulerLease",
     "ServiceCategory", "ServiceItem", "ServiceOffer", "ServiceRecord", "Sex", "TaskSignup", "Town", "User",
     "Village", "Visit", "VisitSeries", "VisitStatus", "Volunteer", "VolunteerTask", "contract_categories",
-    "offer_categories", "offer_towns", "provider_towns", "utcnow",
+    "offer_categories", "offer_towns", "provider_counties", "provider_towns", "utcnow",
     "OPEN_WAITLIST_STATES", "WaitlistEntry", "WaitlistState", "FeedbackLink", "LinkDelivery",
 ]

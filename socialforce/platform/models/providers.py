@@ -22,6 +22,14 @@ provider_towns = sa.Table(
 )
 """The towns an agency or pairing unit covers (set by city staff on its organisation page)."""
 
+provider_counties = sa.Table(
+    "provider_counties",
+    db.metadata,
+    sa.Column("provider_id", sa.ForeignKey("providers.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("county_id", sa.ForeignKey("counties.id"), primary_key=True, index=True),
+)
+"""Explicit grants: a provider serving counties other than its home county (`providers.county_id`)."""
+
 contract_categories = sa.Table(
     "contract_categories",
     db.metadata,
@@ -51,6 +59,7 @@ class Provider(db.Model):
     name: Mapped[str] = mapped_column(sa.String(100), index=True)
     status: Mapped[ProviderStatus] = enum_column(ProviderStatus, default=ProviderStatus.pending)
     town_id: Mapped[int] = mapped_column(sa.ForeignKey("towns.id"), index=True)
+    county_id: Mapped[int] = mapped_column(sa.ForeignKey("counties.id"), index=True)  # home county: its town's
     lat: Mapped[float]
     lon: Mapped[float]
     radius_km: Mapped[float] = mapped_column(default=0.0)  # travel radius beyond the offer's towns

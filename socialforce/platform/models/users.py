@@ -13,7 +13,8 @@ from socialforce.platform.models.base import created_at_column, enum_column
 
 
 class Role(enum.StrEnum):
-    city_staff = "city_staff"
+    city_staff = "city_staff"  # county staff (县级民政): every town of their county
+    prefecture_staff = "prefecture_staff"  # 市级: every county's figures and lists, read-only and masked
     town_staff = "town_staff"
     agency_admin = "agency_admin"
     social_worker = "social_worker"
@@ -24,23 +25,25 @@ class Role(enum.StrEnum):
 
 
 class User(UserMixin, db.Model):
-    """A login. Town staff carry a town; village assistants a village; provider roles carry their provider (and
-    member, for workers)."""
+    """A login. Every login but prefecture staff carries its county; town staff a town; village assistants a
+    village; provider roles their provider (and member, for workers)."""
 
     __tablename__ = "users"
     __table_args__ = (
         sa.CheckConstraint("role <> 'town_staff' OR town_id IS NOT NULL", name="town_staff_town"),
         sa.CheckConstraint(
-            "role IN ('city_staff', 'town_staff', 'village_assistant') OR provider_id IS NOT NULL",
+            "role IN ('city_staff', 'prefecture_staff', 'town_staff', 'village_assistant') OR provider_id IS NOT NULL",
             name="provider_role_provider"
         ),
         sa.CheckConstraint("role <> 'village_assistant' OR village_id IS NOT NULL", name="village_assistant_village"),
+        sa.CheckConstraint("(role = 'prefecture_staff') = (county_id IS NULL)", name="county_unless_prefecture"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(60), unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(256))
     display_name: Mapped[str] = mapped_column(sa.String(60))
     role: Mapped[Role] = enum_column(Role)
+    county_id: Mapped[int | None] = mapped_column(sa.ForeignKey("counties.id"), index=True)  # NULL: prefecture
     town_id: Mapped[int | None] = mapped_column(sa.ForeignKey("towns.id"))
     village_id: Mapped[int | None] = mapped_column(sa.ForeignKey("villages.id"), index=True)
     provider_id: Mapped[int | None] = mapped_column(sa.ForeignKey("providers.id"), index=True)

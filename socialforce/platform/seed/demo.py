@@ -13,7 +13,8 @@ from socialforce.platform.services.accounts import create_user
 
 DEMO_PASSWORD = "demo1234"
 DEMO_LOGINS: list[tuple[str, str, str]] = [
-    ("city", Role.city_staff.value, "City civil-affairs staff: all 21 towns"),
+    ("city", Role.city_staff.value, "County civil-affairs staff (Tengzhou): all 21 towns of the county"),
+    ("prefecture", Role.prefecture_staff.value, "Prefecture staff (Zaozhuang): every county's figures, read-only"),
     ("town1", Role.town_staff.value, "Town staff of 龙泉街道 (longquan)"),
     ("town2", Role.town_staff.value, "Town staff of 荆河街道 (jinghe)"),
     ("agency1", Role.agency_admin.value, "Admin of the first social-work agency (covers longquan)"),
@@ -140,7 +141,8 @@ def create_demo_users(world: World) -> int:
     village1 = _busiest_village(world, longquan.id)
     specs = {
         "village1": (f"{village1.name}协理员", {"village_id": village1.id, "town_id": longquan.id}),
-        "city": ("滕州市民政局社会救助科", {}),
+        "city": ("滕州市民政局社会救助科", {"county_id": longquan.county_id}),
+        "prefecture": ("枣庄市民政局社会救助科", {}),
         "town1": (f"{longquan.name_zh}民政办", {"town_id": longquan.id}),
         "town2": (f"{jinghe.name_zh}民政办", {"town_id": jinghe.id}),
         "agency1": (agency1.name, {"provider_id": agency1.id}),

@@ -64,6 +64,7 @@ def _year_bounds(world: World) -> tuple[date, date]:
 
 def _provider_row(world: World, ref: ProviderRef, status: str, radius_km: float) -> dict:
     return {"id": ref.id, "kind": ref.kind, "name": ref.name, "status": status, "town_id": ref.town_id,
+            "county_id": world.town_by_id[ref.town_id].county_id,
             "lat": ref.lat, "lon": ref.lon, "radius_km": radius_km,
             "created_at": world.now - timedelta(days=world.rng.randint(300, 1500))}
 

@@ -36,6 +36,7 @@ class TownRef:
     kind: str
     lat: float
     lon: float
+    county_id: int = 0
 
 
 @dataclass(slots=True)
@@ -130,7 +131,7 @@ class World:
         self.writer = writer
         self.protect = Protector()
         self.ids = IdFactory(random.Random(seed + 1))
-        self.towns = [TownRef(t.id, t.code, t.name_zh, t.kind, t.lat, t.lon)
+        self.towns = [TownRef(t.id, t.code, t.name_zh, t.kind, t.lat, t.lon, t.county_id)
                       for t in db.session.scalars(sa.select(Town).order_by(Town.id))]
         self.town_by_code = {t.code: t for t in self.towns}
         self.town_by_id = {t.id: t for t in self.towns}

@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
+from socialforce.platform import reference, scoping
 from socialforce.platform.extensions import db
-from socialforce.platform.models import Provider, ProviderKind, Role, Town, User, Village
+from socialforce.platform.models import County, Provider, ProviderKind, Role, Town, User, Village
 from socialforce.platform.services import ServiceError, accounts, audit, password_reset
 from socialforce.platform.services.provider_profiles import USERNAME_RE
 
@@ -33,9 +34,11 @@ class Filters:
     active: bool | None = None
 
 
-def accounts_query(filters: Filters) -> sa.Select:
-    """Every account matching the filters (a town: its town staff and its organisations' accounts), by username."""
-    query = sa.select(User).options(selectinload(User.town), selectinload(User.provider))
+def accounts_query(filters: Filters, actor: User) -> sa.Select:
+    """Every account in the actor's scope matching the filters (a town: its town staff and its organisations'
+    accounts), by username."""
+    query = (sa.select(User).options(selectinload(User.town), selectinload(User.provider))
+             .where(scoping.user_filter(actor)))
     if filters.role is not None:
         query = query.where(User.role == filters.role)
     if filters.town_id is not None:
@@ -46,9 +49,11 @@ def accounts_query(filters: Filters) -> sa.Select:
     return query.order_by(User.username, User.id)
 
 
-def organisations(role: Role) -> list[Provider]:
-    """The agencies (agency_admin) or pairing units (unit_admin) an administrator can be created for."""
-    return list(db.session.scalars(sa.select(Provider).where(Provider.kind == PROVIDER_KIND[role])
+def organisations(role: Role, actor: User) -> list[Provider]:
+    """The agencies (agency_admin) or pairing units (unit_admin) in the actor's scope an administrator can be
+    created for."""
+    return list(db.session.scalars(sa.select(Provider).where(Provider.kind == PROVIDER_KIND[role],
+                                                             scoping.provider_filter(actor))
                                    .order_by(Provider.name, Provider.id)))
 
 
@@ -74,10 +79,10 @@ class AccountInvalid(ServiceError):
 
 
 def villages_for(actor: User) -> list[Village]:
-    """The villages the actor may create a village assistant for: every village (city), their town's (town)."""
-    query = sa.select(Village).options(selectinload(Village.town)).order_by(Village.town_id, Village.id)
-    if actor.role != Role.city_staff:
-        query = query.where(Village.town_id == (actor.town_id or -1))
+    """The villages the actor may create a village assistant for: their county's (county staff), their town's
+    (town staff)."""
+    query = (sa.select(Village).options(selectinload(Village.town)).order_by(Village.town_id, Village.id)
+             .where(scoping.town_filter(actor, Village.town_id)))
     return list(db.session.scalars(query))
 
 
@@ -98,12 +103,14 @@ def _errors(data: NewAccount, actor: User) -> dict[str, str]:
                           _("Town staff create village-assistant accounts only."))
     elif role == Role.village_assistant:
         village = db.session.get(Village, data.village_id) if data.village_id else None
-        if village is None or (actor.role != Role.city_staff and village.town_id != actor.town_id):
+        if village is None or village.id not in {v.id for v in villages_for(actor)}:
             errors["village_id"] = _("Choose a village of your town from the list.")
-    elif role == Role.town_staff and (data.town_id is None or db.session.get(Town, data.town_id) is None):
+    elif role == Role.town_staff and (data.town_id is None or not db.session.scalar(
+            sa.select(Town.id).where(Town.id == data.town_id, scoping.town_filter(actor, Town.id)))):
         errors["town_id"] = _("Choose a town from the list.")
     elif role in PROVIDER_KIND:
-        provider = db.session.get(Provider, data.provider_id) if data.provider_id else None
+        provider = db.session.scalar(sa.select(Provider).where(
+            Provider.id == data.provider_id, scoping.provider_filter(actor))) if data.provider_id else None
         if provider is None or provider.kind != PROVIDER_KIND[role]:
             errors["provider_id"] = (_("Choose an agency from the list.") if role == Role.agency_admin
                                      else _("Choose a pairing unit from the list."))
@@ -117,7 +124,7 @@ def create_account(data: NewAccount, actor: User, now: datetime,
     """Create a town-staff, administrator or village-assistant account with a one-time set-password link or code;
     audited. Town staff create only village assistants of their town."""
     if actor.role not in (Role.city_staff, Role.town_staff):
-        raise ServiceError(_("Only city staff manage these accounts."), status=403)
+        raise ServiceError(_("Only county staff manage these accounts."), status=403)
     errors = _errors(data, actor)
     if errors:
         raise AccountInvalid(errors)
@@ -165,7 +172,8 @@ def city_staff_exists() -> bool:
 
 def create_first_admin(username: str, display_name: str, password: str | None, force_another: bool,
                        now: datetime) -> tuple[User, password_reset.IssuedReset | None]:
-    """The first city-staff account (create-admin): with a password, or (None) a one-time set-password link.
+    """The first county-staff account (create-admin) of the first county (the home county on an empty database):
+    with a password, or (None) a one-time set-password link.
 
     Refuses (AdminExists) when a city-staff account exists, unless `force_another`; ServiceError for a refused
     username, name or password.
@@ -182,7 +190,8 @@ def create_first_admin(username: str, display_name: str, password: str | None, f
                            400, "display_name")
     if password is not None and (problem := accounts.password_problem(password)):
         raise ServiceError(problem, 400, "password")
-    user = accounts.create_user(username, password or "", Role.city_staff, display_name.strip())
+    county = db.session.scalar(sa.select(County).order_by(County.id).limit(1)) or reference.home_county()
+    user = accounts.create_user(username, password or "", Role.city_staff, display_name.strip(), county_id=county.id)
     if password is None:
         user.password_hash = accounts.unusable_password_hash()
     audit.record("account_created", None, "user", user.id, role=Role.city_staff.value, via="create-admin")

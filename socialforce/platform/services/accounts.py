@@ -31,8 +31,9 @@ def create_user(
     provider_id: int | None = None,
     member_id: int | None = None,
     village_id: int | None = None,
+    county_id: int | None = None,
 ) -> User:
-    """Create a user with a scrypt password hash; flushes."""
+    """Create a user with a scrypt password hash; flushes (the county, unless given, from what the user names)."""
     user = User(
         username=username,
         password_hash=generate_password_hash(password),
@@ -42,6 +43,7 @@ def create_user(
         provider_id=provider_id,
         member_id=member_id,
         village_id=village_id,
+        county_id=county_id,
     )
     db.session.add(user)
     db.session.flush()

@@ -6,6 +6,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from socialforce.platform import scoping
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     AuditLog,
@@ -54,40 +55,41 @@ def record(
 
 
 # ------------------------------------------------------------------ reading the trail (the staff audit-log viewer)
-def _town_objects(town_id: int) -> dict[str, sa.Select]:
-    """For each object type whose row lies in a town: the ids of that type in the town."""
-    items = sa.select(ServiceItem.id).join(Household).where(Household.town_id == town_id)
+def _town_objects(user: User) -> dict[str, sa.Select]:
+    """For each object type whose row lies in a town: the ids of that type in the staff user's towns."""
+    items = sa.select(ServiceItem.id).join(Household).where(scoping.town_filter(user, Household.town_id))
     orders = sa.select(Order.id).where(Order.item_id.in_(items))
     visits = sa.select(Visit.id).where(Visit.order_id.in_(orders))
-    providers = sa.select(Provider.id).where(Provider.town_id == town_id)
+    providers = sa.select(Provider.id).where(scoping.provider_filter(user))
     return {
-        "household": sa.select(Household.id).where(Household.town_id == town_id),
-        "member": sa.select(Member.id).join(Household).where(Household.town_id == town_id),
+        "household": sa.select(Household.id).where(scoping.town_filter(user, Household.town_id)),
+        "member": sa.select(Member.id).join(Household).where(scoping.town_filter(user, Household.town_id)),
         "service_item": items,
         "order": orders,
         "visit": visits,
         "visit_series": sa.select(VisitSeries.id).where(VisitSeries.order_id.in_(orders)),
         "service_record": sa.select(ServiceRecord.id).where(ServiceRecord.visit_id.in_(visits)),
         "pairing": sa.select(Pairing.id).join(Household, Household.id == Pairing.household_id)
-        .where(Household.town_id == town_id),
+        .where(scoping.town_filter(user, Household.town_id)),
         "provider": providers,
         "provider_member": sa.select(ProviderMember.id).where(ProviderMember.provider_id.in_(providers)),
         "volunteer": sa.select(Volunteer.id).where(Volunteer.provider_id.in_(providers)),
         "qualification": sa.select(Qualification.id).where(Qualification.provider_id.in_(providers)),
         "service_offer": sa.select(ServiceOffer.id).where(ServiceOffer.provider_id.in_(providers)),
-        "user": sa.select(User.id).where(User.town_id == town_id),
+        "user": sa.select(User.id).where(scoping.user_filter(user)),
     }
 
 
 def scope_filter(user: User) -> sa.ColumnElement[bool]:
-    """Audit rows the user may read: city staff all; town staff rows about their town's objects or by its users."""
-    if user.role == Role.city_staff:
+    """Audit rows the user may read: prefecture staff all; county and town staff rows about their county's (town's)
+    objects or by its users."""
+    if scoping.sees_every_county(user):
         return sa.true()
-    if user.role != Role.town_staff or user.town_id is None:
+    if user.role not in (Role.city_staff, Role.town_staff) or (user.role == Role.town_staff and user.town_id is None):
         return sa.false()
     about_town = [sa.and_(AuditLog.object_type == kind, AuditLog.object_id.in_(ids))
-                  for kind, ids in _town_objects(user.town_id).items()]
-    by_town = AuditLog.user_id.in_(sa.select(User.id).where(User.town_id == user.town_id))
+                  for kind, ids in _town_objects(user).items()]
+    by_town = AuditLog.user_id.in_(sa.select(User.id).where(scoping.user_filter(user)))
     return sa.or_(by_town, *about_town)
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from socialforce.platform import queue
+from socialforce.platform import queue, scoping
 from socialforce.platform.extensions import db
 from socialforce.platform.models import BackgroundJob, JobState, Role, User, utcnow
 
@@ -41,9 +41,10 @@ def submit(kind: str, user: User | None, subject: str | None = None, **params) -
 
 
 def _visible(user: User) -> sa.ColumnElement[bool]:
-    """Jobs the user may see: their own; city staff see every job (the system's too)."""
+    """Jobs the user may see: their own; county staff every job of their county's accounts and the system's."""
     if user.role == Role.city_staff:
-        return sa.true()
+        return sa.or_(BackgroundJob.owner_id.is_(None),
+                      BackgroundJob.owner_id.in_(sa.select(User.id).where(scoping.user_filter(user))))
     return BackgroundJob.owner_id == user.id
 
 

@@ -23,9 +23,10 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
+from socialforce.platform import scoping
 from socialforce.platform.extensions import db
 from socialforce.platform.localtime import to_local
-from socialforce.platform.models import HoursCertificate, Provider, Role, ServiceRecord, User, Volunteer
+from socialforce.platform.models import HoursCertificate, Provider, ServiceRecord, User, Volunteer
 from socialforce.platform.services import ServiceError, audit
 from socialforce.platform.services.provider_profiles import mask_name
 
@@ -150,11 +151,7 @@ def scoped_certificates(user: User) -> sa.Select:
     query = (sa.select(HoursCertificate).join(Volunteer, Volunteer.id == HoursCertificate.volunteer_id)
              .join(Provider, Provider.id == Volunteer.provider_id)
              .order_by(HoursCertificate.issued_at.desc(), HoursCertificate.id.desc()))
-    if user.role == Role.city_staff:
-        return query
-    if user.role == Role.town_staff:
-        return query.where(Provider.town_id == user.town_id)
-    return query.where(sa.false())
+    return query.where(scoping.provider_filter(user))
 
 
 def revoke(user: User, number: str, reason: str, now: datetime) -> HoursCertificate:

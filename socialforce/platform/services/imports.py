@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from itertools import groupby
 from typing import IO
 
 import sqlalchemy as sa
@@ -23,7 +24,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from socialforce.platform.extensions import db
-from socialforce.platform.imports import reading
+from socialforce.platform.imports import checked, reading
 from socialforce.platform.imports.families import FAMILIES
 from socialforce.platform.imports.messages import kind_label, reason_message, sheet_reason
 from socialforce.platform.imports.reading import RawSheet, UnreadableFile
@@ -124,9 +125,13 @@ def get_upload(token: str, user: User) -> Upload | None:
 
 
 def validate(
-    upload: Upload, user: User, now: datetime, progress: Progress | None = None
+    upload: Upload, user: User, now: datetime, progress: Progress | None = None, record: bool = False
 ) -> tuple[Validator, Plan]:
-    """Read and check every row of the upload (nothing is written); every sheet gets a report in the plan."""
+    """Read and check every row of the upload (nothing is written); every sheet gets a report in the plan.
+
+    With `record` (the preview), the valid rows' checked values are kept beside the upload when every family of
+    the file supports it and no row has an error, so that the confirm checks them against the database only.
+    """
     status = upload.status()
     check = Validator(user, now.date(), status["format"] == "csv", progress, status.get("options"))
     chosen = KINDS.get(status["kind"]) if status["format"] == "csv" and status["kind"] else None
@@ -135,15 +140,64 @@ def validate(
             grouped = _tables(found, chosen, check.plan)
             check.families = [family for family in FAMILIES if family.present(grouped)]
             check.plan.kinds = [kind.key for family in check.families for kind in family.kinds] or check.plan.kinds
+            if record and check.families and all(family.recheck for family in check.families):
+                check.recorder = checked.Recorder(upload.data_path, checked.key(check, upload.data_path, status))
             for family in check.families:
                 family.validate(check, grouped)
     except UnreadableFile as e:
+        _drop_checked(check)
         raise ServiceError(str(e), status=400) from None
+    except BaseException:
+        _drop_checked(check)
+        raise
     if not check.plan.errors and not any(check.plan.read.values()):
+        _drop_checked(check)
         raise ServiceError(
             _("The file has header rows but no data rows (an empty template?); there is nothing to import."),
             status=400,
         )
+    if check.recorder is not None:
+        if check.plan.errors:
+            _drop_checked(check)
+        else:
+            check.recorder.keep(check.plan.read, [family.key for family in check.families])
+            check.recorder = None
+    return check, check.plan
+
+
+def _drop_checked(check: Validator) -> None:
+    if check.recorder is not None:
+        check.recorder.drop()
+        check.recorder = None
+
+
+def _recheck(upload: Upload, user: User, now: datetime) -> tuple[Validator, Plan] | None:
+    """The plan from the preview's checked rows, checked again against the database only; None to check in full.
+
+    None when there are no checked rows, their key does not match (another file, user, day, options or reference
+    data) or the database now refuses a row (the full check then reports it by cell). See imports/checked.py.
+    """
+    if not checked.path_of(upload.data_path).exists():
+        return None
+    status = upload.status()
+    check = Validator(user, now.date(), status["format"] == "csv", upload.progress, status.get("options"))
+    found = checked.load(upload.data_path, checked.key(check, upload.data_path, status))
+    if found is None:
+        return None
+    footer, batches = found
+    by_key = {family.key: family for family in FAMILIES}
+    families = [by_key.get(key) for key in footer["families"]]
+    if not families or any(family is None or family.recheck is None for family in families):
+        return None
+    check.families = families
+    check.plan.kinds = [kind.key for family in families for kind in family.kinds]
+    check.plan.read.update(footer["read"])
+    for key, group in groupby(batches, key=lambda batch: batch[0]):
+        if key not in footer["families"]:
+            return None
+        by_key[key].recheck(check, (rows for _, rows in group))
+    if check.plan.errors:
+        return None
     return check, check.plan
 
 
@@ -191,7 +245,7 @@ def _summary(plan: Plan) -> dict:
 def preview(upload: Upload, user: User, now: datetime) -> dict:
     """Validate the upload and store the counts and errors for the preview page."""
     try:
-        _check, plan = validate(upload, user, now, upload.progress)
+        _check, plan = validate(upload, user, now, upload.progress, record=True)
     except ServiceError as e:
         upload.discard_data()
         upload.save(state="unreadable", message=e.message)
@@ -209,13 +263,16 @@ def preview(upload: Upload, user: User, now: datetime) -> dict:
 def run_import(upload: Upload, user: User, now: datetime, ip: str | None = None) -> dict[str, int]:
     """Re-validate and, only if every row is valid, write all new rows (caller commits once); audited.
 
+    When the preview of this same file kept its checked rows, only the rules that read the database are applied
+    again (imports/checked.py); any error there means the whole file is checked again.
+
     Imports run one at a time: a run first takes the import lock (held until its transaction ends), so a
     second run of the same rows, started at the same moment, validates only after the first committed and
     finds them already there.
     """
     upload.save(state="running", progress={"stage": "validate", "done": 0, "total": 0})
     _lock_imports()
-    check, plan = validate(upload, user, now, upload.progress)
+    check, plan = _recheck(upload, user, now) or validate(upload, user, now, upload.progress)
     if plan.errors:
         upload.discard_data()
         upload.save(state="invalid", progress=None, **_summary(plan))

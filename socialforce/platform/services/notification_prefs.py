@@ -29,7 +29,7 @@ _VOLUNTEER = ("task_published", "order_cancelled", "visit_scheduled", "visit_res
               "visit_reminder", "volunteer_approved", "volunteer_rejected", "waitlist_offer", "waitlist_offer_lapsed")
 _VILLAGE = ("order_completed", "visit_missed")
 ROLE_KINDS: dict[Role, tuple[str, ...]] = {
-    Role.city_staff: _STAFF, Role.town_staff: _STAFF, Role.agency_admin: _PROVIDER, Role.unit_admin: _PROVIDER,
+    Role.city_staff: _STAFF, Role.town_staff: _STAFF, Role.prefecture_staff: (), Role.agency_admin: _PROVIDER, Role.unit_admin: _PROVIDER,
     Role.social_worker: _PROVIDER, Role.cadre: _PROVIDER, Role.volunteer: _VOLUNTEER,
     Role.village_assistant: _VILLAGE,
 }

@@ -158,16 +158,18 @@ def notify(user_ids: Iterable[int], kind: str, params: dict, link: str | None = 
 
 
 def notify_town_staff(town_id: int, kind: str, params: dict, link: str | None = None) -> list[Notification]:
-    """Notify the active town staff of a town; if it has none, the active city staff."""
+    """Notify the active town staff of a town; if it has none, the active county staff of its county."""
     return notify(town_staff_ids(town_id), kind, params, link)
 
 
 def town_staff_ids(town_id: int) -> list[int]:
-    """The active town staff of a town; if it has none, the active city staff."""
+    """The active town staff of a town; if it has none, the active county staff of its county."""
     user_ids = db.session.scalars(sa.select(User.id).where(
         User.role == Role.town_staff, User.town_id == town_id, User.active)).all()
     if not user_ids:
-        user_ids = db.session.scalars(sa.select(User.id).where(User.role == Role.city_staff, User.active)).all()
+        user_ids = db.session.scalars(sa.select(User.id).where(
+            User.role == Role.city_staff, User.active,
+            User.county_id == sa.select(Town.county_id).where(Town.id == town_id).scalar_subquery())).all()
     return list(user_ids)
 
 

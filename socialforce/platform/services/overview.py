@@ -22,7 +22,7 @@ from socialforce.platform.models import (
     Volunteer,
     VolunteerTask,
 )
-from socialforce.platform.scoping import household_filter, provider_orders
+from socialforce.platform.scoping import household_filter, provider_filter, provider_orders
 from socialforce.platform.services import volunteers
 
 
@@ -47,10 +47,8 @@ def staff_overview(user: User) -> StaffOverview:
         sa.select(sa.func.count(Order.id)).join(ServiceItem).join(Household)
         .where(in_scope, Order.state == OrderState.dispatched)
     )
-    pending_filter = Provider.status == ProviderStatus.pending
-    if user.town_id is not None:
-        pending_filter &= Provider.town_id == user.town_id
-    pending = db.session.scalar(sa.select(sa.func.count(Provider.id)).where(pending_filter))
+    pending = db.session.scalar(sa.select(sa.func.count(Provider.id)).where(
+        Provider.status == ProviderStatus.pending, provider_filter(user)))
     latest = list(db.session.scalars(
         sa.select(ServiceItem).join(Household).where(in_scope).order_by(ServiceItem.id.desc()).limit(10)
     ))

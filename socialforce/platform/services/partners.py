@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
-from socialforce.platform import crypto
+from socialforce.platform import crypto, scoping
 from socialforce.platform.extensions import db
 from socialforce.platform.models import ApiClient, ApiClientToken, Town, User, utcnow
 from socialforce.platform.models.tokens import PARTNER_SCOPES
@@ -38,7 +38,7 @@ def create(actor: User, name: str, scopes: list[str], town_ids: list[int], days:
     if not chosen or any(s not in PARTNER_SCOPES for s in chosen):
         raise ServiceError(_("Choose at least one of the scopes offered."), 422, field="scopes")
     towns = sorted(set(town_ids))
-    known = set(db.session.scalars(sa.select(Town.id).where(Town.id.in_(towns))))
+    known = set(db.session.scalars(sa.select(Town.id).where(Town.id.in_(towns), scoping.town_filter(actor, Town.id))))
     if not towns or known != set(towns):
         raise ServiceError(_("Choose at least one town."), 422, field="towns")
     if not 1 <= days <= MAX_DAYS:
@@ -62,9 +62,14 @@ def create(actor: User, name: str, scopes: list[str], town_ids: list[int], days:
     return client, secret, webhook_secret
 
 
-def clients() -> list[ApiClient]:
-    """Every registered partner client, newest first."""
-    return list(db.session.scalars(sa.select(ApiClient).order_by(ApiClient.id.desc())))
+def _registered_by(actor: User) -> sa.ColumnElement[bool]:
+    """Partner clients registered by accounts in the actor's scope (county staff: their county's)."""
+    return ApiClient.created_by_id.in_(sa.select(User.id).where(scoping.user_filter(actor)))
+
+
+def clients(actor: User) -> list[ApiClient]:
+    """The partner clients registered in the actor's county, newest first."""
+    return list(db.session.scalars(sa.select(ApiClient).where(_registered_by(actor)).order_by(ApiClient.id.desc())))
 
 
 def is_live(client: ApiClient, now: datetime | None = None) -> bool:
@@ -75,7 +80,8 @@ def is_live(client: ApiClient, now: datetime | None = None) -> bool:
 def revoke(actor: User, client_pk: int, now: datetime | None = None) -> None:
     """Revoke a live client and every token issued to it (atomically: a second revoke changes nothing)."""
     now = now or utcnow()
-    done = db.session.execute(sa.update(ApiClient).where(ApiClient.id == client_pk, ApiClient.revoked_at.is_(None))
+    done = db.session.execute(sa.update(ApiClient).where(ApiClient.id == client_pk, ApiClient.revoked_at.is_(None),
+                                                         _registered_by(actor))
                               .values(revoked_at=now).execution_options(synchronize_session=False)).rowcount
     if not done:
         raise ServiceError(_("This partner does not exist or is already revoked."), 404)

@@ -37,7 +37,7 @@ def may_reset(actor: User, user: User) -> bool:
     if actor.id == user.id:
         return False
     if actor.role == Role.city_staff:
-        return True
+        return actor.county_id is not None and user.county_id == actor.county_id
     if actor.role == Role.town_staff and user.role == Role.village_assistant:
         return actor.town_id is not None and user.town_id == actor.town_id
     return (ORG_MEMBERS.get(actor.role) == user.role and actor.provider_id is not None

@@ -1,7 +1,8 @@
 """The providers registry: agencies, pairing units and volunteers in a staff user's scope, their details, and the
 status changes staff make (approve a pending registration, suspend with a reason, reinstate).
 
-Scope: city staff see and act on every provider, town staff on the providers of their own town, nobody else on any.
+Scope (`scoping.provider_filter`): county staff see and act on the providers of their county (home or granted), town
+staff on the providers of their own town, prefecture staff only read, nobody else sees any.
 A status change is a compare-and-set: an UPDATE conditioned on the status that was read (and on the scope), checked
 with `rowcount == 1`, so of two concurrent approvals exactly one wins and the other is refused, changing nothing.
 Only approved providers are ranked and dispatched to (services/matching.py `load_offers`, services/dispatch.py
@@ -15,7 +16,7 @@ from datetime import date
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from socialforce.platform import links
+from socialforce.platform import links, scoping
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     Agency,
@@ -68,12 +69,8 @@ REASON_ACTIONS = ("suspend", "reject")  # the actions that need a reason
 
 
 def scope_filter(user: User) -> sa.ColumnElement[bool]:
-    """The WHERE clause limiting providers to the user's scope (city staff: all; town staff: their town)."""
-    if user.role == Role.city_staff:
-        return sa.true()
-    if user.role == Role.town_staff and user.town_id is not None:
-        return Provider.town_id == user.town_id
-    return sa.false()
+    """The WHERE clause limiting providers to the user's scope (`scoping.provider_filter`)."""
+    return scoping.provider_filter(user)
 
 
 def get_in_scope(provider_id: int, user: User) -> Provider | None:

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from socialforce.platform.extensions import csrf
 from socialforce.portals.api import auth, partner, problems, provider, ratelimit, schemas, staff, volunteer
 from socialforce.portals.api import views as v
+from socialforce.portals.api.docs import bp as reference_bp
 from socialforce.portals.api.views import bp
 from socialforce.portals.routing import GET, POST, add_routes
 
@@ -62,7 +63,7 @@ class SocialforceApi(Api):
 
 
 def init_app(app: Flask) -> None:
-    """Mount the API and its OpenAPI document (/api/v1/openapi.json) on the app."""
+    """Mount the API, its OpenAPI document (/api/v1/openapi.json) and its reference page (/api/v1/docs)."""
     app.config.setdefault("API_TITLE", "Socialforce API")
     app.config.setdefault("API_VERSION", "v1")
     app.config.setdefault("OPENAPI_VERSION", "3.1.0")
@@ -72,6 +73,7 @@ def init_app(app: Flask) -> None:
     api.spec.components.security_scheme("bearer", BEARER)
     api.spec.options["security"] = [{"bearer": []}]
     api.register_blueprint(bp, url_prefix=PREFIX)
+    app.register_blueprint(reference_bp, url_prefix=PREFIX)  # the reference page /api/v1/docs (no token needed)
     ratelimit.init_app(app)
 
 

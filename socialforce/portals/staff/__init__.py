@@ -1,4 +1,5 @@
-"""Civil-affairs staff portal (city staff see all towns; town staff their own).
+"""Civil-affairs staff portal (county staff see their county's towns; town staff their own; prefecture staff read
+every county).
 
 Every route of the blueprint is listed in ROUTES below; the views live in the modules it names."""
 from socialforce.portals.routing import FORM, GET, POST, add_routes

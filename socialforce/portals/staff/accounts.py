@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from socialforce.platform import reference
+from socialforce.platform import reference, scoping
 from socialforce.platform.extensions import db
 from socialforce.platform.models import Role, User, utcnow
 from socialforce.platform.services import ServiceError, account_admin, password_reset
@@ -18,7 +18,7 @@ from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.links import reset_link_path
 from socialforce.portals.page_helpers import paginated
 
-ROLE_LABELS = {Role.city_staff: _l("City staff"), Role.town_staff: _l("Town staff"),
+ROLE_LABELS = {Role.city_staff: _l("County staff"), Role.prefecture_staff: _l("Prefecture staff"), Role.town_staff: _l("Town staff"),
                Role.agency_admin: _l("Agency administrator"), Role.social_worker: _l("Social worker"),
                Role.unit_admin: _l("Pairing-unit administrator"), Role.cadre: _l("Cadre"),
                Role.volunteer: _l("Volunteer"), Role.village_assistant: _l("Village assistant")}
@@ -41,19 +41,20 @@ def _filters() -> account_admin.Filters:
 def accounts_list():
     """Every account, filtered by role, town and active, a page at a time."""
     require_city_staff()
-    page = paginated(account_admin.accounts_query(_filters()))
-    return render_template("staff/accounts/list.html", page=page, towns=reference.towns(), roles=ROLE_LABELS,
+    page = paginated(account_admin.accounts_query(_filters(), current_user))
+    return render_template("staff/accounts/list.html", page=page, towns=reference.scope_towns(current_user), roles=ROLE_LABELS,
                            me=current_user.id)
 
 
 def _form(values: dict, errors: dict, status: int = 200):
     managed = (account_admin.MANAGED_ROLES if current_user.role == Role.city_staff
                else account_admin.TOWN_MANAGED_ROLES)
-    return render_template("staff/accounts/form.html", values=values, errors=errors, towns=reference.towns(),
+    return render_template("staff/accounts/form.html", values=values, errors=errors,
+                           towns=reference.scope_towns(current_user) or reference.towns(),
                            roles={r: ROLE_LABELS[r] for r in managed},
                            villages=account_admin.villages_for(current_user),
-                           agencies=account_admin.organisations(Role.agency_admin),
-                           units=account_admin.organisations(Role.unit_admin)), status
+                           agencies=account_admin.organisations(Role.agency_admin, current_user),
+                           units=account_admin.organisations(Role.unit_admin, current_user)), status
 
 
 def _new_account(form) -> account_admin.NewAccount:
@@ -95,7 +96,7 @@ def account_new():
 
 
 def _account_or_404(user_id: int) -> User:
-    user = db.session.get(User, user_id)
+    user = db.session.scalar(sa.select(User).where(User.id == user_id, scoping.user_filter(current_user)))
     if user is None:
         abort(404)
     return user

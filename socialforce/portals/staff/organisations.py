@@ -81,7 +81,7 @@ def agencies():
     """Agencies with their registration, contact (masked) and hours of the contracts in force (city staff)."""
     _require_city()
     args = request.args
-    page = _page(orgs.agencies_query(args.get("q"), args.get("town", type=int), args.get("status")))
+    page = _page(orgs.agencies_query(current_user, args.get("q"), args.get("town", type=int), args.get("status")))
     day = today()
     hours = {p.id: contract_totals(p, day) for p in page.items}
     return render_template("staff/organisations/agencies.html", page=page, hours=hours, towns=reference.towns(),
@@ -121,7 +121,7 @@ def agency_new():
 
 
 def _agency_or_404(agency_id: int):
-    agency = orgs.get_agency(agency_id)
+    agency = orgs.get_agency(agency_id, current_user)
     if agency is None:
         abort(404)
     return agency
@@ -198,7 +198,7 @@ def contract_new(agency_id: int):
 
 
 def _contract_or_404(contract_id: int):
-    contract = orgs.get_contract(contract_id)
+    contract = orgs.get_contract(contract_id, current_user)
     if contract is None:
         abort(404)
     return contract
@@ -233,7 +233,7 @@ def units():
     """Pairing units with type, department, towns and default quota (city staff)."""
     _require_city()
     args = request.args
-    page = _page(orgs.units_query(args.get("q"), args.get("type"), args.get("town", type=int), args.get("status")))
+    page = _page(orgs.units_query(current_user, args.get("q"), args.get("type"), args.get("town", type=int), args.get("status")))
     return render_template("staff/organisations/units.html", page=page, towns=reference.towns(),
                            unit_types=orgs.UNIT_TYPES, statuses=list(ProviderStatus), status_labels=STATUS_LABELS)
 
@@ -253,7 +253,7 @@ UNIT_FIELDS = (*PLACE_FIELDS, "unit_type", "department", "monthly_visit_quota")
 
 
 def _unit_or_404(unit_id: int):
-    unit = orgs.get_unit(unit_id)
+    unit = orgs.get_unit(unit_id, current_user)
     if unit is None:
         abort(404)
     return unit
@@ -302,11 +302,11 @@ def pairings():
     page = _page(query)
     unit_names = orgs.provider_names({p.provider_id for p in page.items})
     return render_template("staff/organisations/pairings.html", page=page, unit_names=unit_names,
-                           units=orgs.unit_choices(), towns=reference.scope_towns(current_user))
+                           units=orgs.unit_choices(current_user), towns=reference.scope_towns(current_user))
 
 
 def _pairing_form(pairing, values: dict, errors: dict, status: int = 200):
-    units = orgs.unit_choices() if pairing is None else []
+    units = orgs.unit_choices(current_user) if pairing is None else []
     ids = [u.id for u in units] if pairing is None else [pairing.provider_id]
     unit_name = orgs.provider_names({pairing.provider_id})[pairing.provider_id] if pairing is not None else ""
     return render_template("staff/organisations/pairing_form.html", pairing=pairing, values=values, errors=errors,

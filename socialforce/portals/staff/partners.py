@@ -21,9 +21,9 @@ SCOPE_LABELS = {"households:read": _l("Households, masked (read)"), "items:read"
 
 
 def _page(created: dict | None = None, error: ServiceError | None = None, status: int = 200):
-    return render_template("staff/partners.html", clients=partners.clients(), scopes=PARTNER_SCOPES,
+    return render_template("staff/partners.html", clients=partners.clients(current_user), scopes=PARTNER_SCOPES,
                            scope_labels=SCOPE_LABELS,
-                           towns=reference.towns(), created=created, error=error, now=utcnow()), status
+                           towns=reference.scope_towns(current_user), created=created, error=error, now=utcnow()), status
 
 
 def partners_page():

@@ -6,7 +6,7 @@ from flask import Blueprint, flash, make_response, render_template, request
 from flask_login import current_user
 
 from socialforce.platform import reference
-from socialforce.platform.auth import PORTAL_ROLES, guard
+from socialforce.platform.auth import PORTAL_ROLES, guard, read_only
 from socialforce.platform.extensions import db
 from socialforce.platform.models import AssistanceCategory, Member, ServiceItem
 from socialforce.platform.scoping import get_household_or_404
@@ -17,6 +17,11 @@ from socialforce.portals.staff.forms import RevealForm
 
 bp = Blueprint("staff", __name__, template_folder="templates")
 guard(bp, PORTAL_ROLES["staff"])
+# Prefecture staff read every county, masked: the audited reveal is their only POST; imports and the matching
+# review (a dispatch page) are closed to them.
+read_only(bp, writes_allowed={"staff.reveal"},
+          also_denied={"staff.imports", "staff.import_template", "staff.import_preview", "staff.import_status",
+                       "staff.import_errors", "staff.matching_review"})
 
 
 def home():

@@ -36,7 +36,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from socialforce.platform import localtime
+from socialforce.platform import localtime, scoping
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     AggregateCoverage,
@@ -378,8 +378,9 @@ class Plan:
 
 
 def aggregates_apply(user: User) -> bool:
-    """Whether the user's scope is a union of towns (city and town staff): then aggregates can answer."""
-    return user.role in (Role.city_staff, Role.town_staff)
+    """Whether the user's scope is a union of towns (prefecture, county and town staff): then aggregates can
+    answer."""
+    return user.role in (Role.prefecture_staff, Role.city_staff, Role.town_staff)
 
 
 def plan(user: User, f: Filters) -> Plan:
@@ -460,6 +461,8 @@ def read(p: Plan, measures: Sequence[str], f: Filters, user: User,
         clauses = [table.measure.in_(measures), when]
         if town:
             clauses.append(table.town_id == town)
+        if user.role != Role.town_staff:
+            clauses.append(scoping.town_filter(user, table.town_id))
         if f.category_id:
             clauses.append(table.category_id == f.category_id)
         for measure, *ident, n, total in db.session.execute(

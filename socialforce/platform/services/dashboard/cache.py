@@ -3,7 +3,7 @@
 The figures are SQL aggregates over the whole history (about 0.5 s of database work for the city over a year
 on the scale-1.0 demo). The page remembers each built dashboard for DASHBOARD_CACHE_SECONDS (default 60 s; 0
 turns the cache off; off under testing unless set) in the shared cache (Redis, or files under instance/cache),
-so a dashboard built by one web process is reused by every other. An entry is keyed by the user's scope (role,
+so a dashboard built by one web process is reused by every other. An entry is keyed by the user's scope (role, county,
 town), the filters, the language and the data version: the newest audit-log id. Every audited change (dispatch,
 responses, visits, hours, evaluations, items, imports, logins) moves that id, so such a change, made through any
 process, shows at the next page view in every process; the time limit bounds how stale anything else can be
@@ -46,7 +46,7 @@ def data_version() -> int:
 
 def cache_key(user: User, f: Filters) -> str:
     """The shared cache's key for this scope, filters, language and data version."""
-    return f"dashboard:{user.role}:{user.town_id}:{select_locale()}:{data_version()}:{astuple(f)!r}:{SHAPE}"
+    return f"dashboard:{user.role}:{user.county_id}:{user.town_id}:{select_locale()}:{data_version()}:{astuple(f)!r}:{SHAPE}"
 
 
 def cached_build(user: User, f: Filters, now: datetime) -> Dashboard:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from socialforce.platform.extensions import db
-from socialforce.platform.models import Household, Role, ServiceItem, User
-from socialforce.platform.scoping import household_filter
+from socialforce.platform.models import Household, ServiceItem, User
+from socialforce.platform.scoping import household_filter, sees_every_county
 from socialforce.platform.services.dashboard.filters import Filters
 
 
@@ -52,7 +52,7 @@ def median(values: sa.Subquery) -> tuple[float | None, int]:
 
 def scope(user: User, f: Filters) -> list[sa.ColumnElement[bool]]:
     """WHERE clauses on Household for the user's scope and the town filter (none for the whole city)."""
-    clauses = [] if user.role == Role.city_staff else [household_filter(user)]
+    clauses = [] if sees_every_county(user) else [household_filter(user)]
     if f.town_id:
         clauses.append(Household.town_id == f.town_id)
     return clauses

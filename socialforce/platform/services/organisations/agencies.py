@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from socialforce.platform import crypto, uscc
+from socialforce.platform import crypto, scoping, uscc
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     Agency,
@@ -49,10 +49,11 @@ class AgencyInput:
     place: Place
 
 
-def agencies_query(q: str | None = None, town_id: int | None = None, status: str | None = None) -> sa.Select:
-    """Agencies (their providers) whose name, credit code or licence contains `q`, of a home town and status,
-    by name."""
-    query = (sa.select(Provider).join(Agency, Agency.provider_id == Provider.id)
+def agencies_query(user: User, q: str | None = None, town_id: int | None = None, status: str | None = None
+                   ) -> sa.Select:
+    """Agencies (their providers) in the user's scope whose name, credit code or licence contains `q`, of a home
+    town and status, by name."""
+    query = (sa.select(Provider).join(Agency, Agency.provider_id == Provider.id).where(scoping.provider_filter(user))
              .options(selectinload(Provider.agency), selectinload(Provider.town)))
     text = (q or "").strip()[:NAME_MAX]
     if text:
@@ -67,9 +68,10 @@ def agencies_query(q: str | None = None, town_id: int | None = None, status: str
     return query.order_by(Provider.name, Provider.id)
 
 
-def get_agency(agency_id: int) -> Agency | None:
-    """An agency by its id (city staff reach every agency)."""
-    return db.session.get(Agency, agency_id)
+def get_agency(agency_id: int, user: User) -> Agency | None:
+    """An agency by its id, if in the user's scope (county staff: their county's and those granted to it)."""
+    return db.session.scalar(sa.select(Agency).join(Provider, Provider.id == Agency.provider_id)
+                             .where(Agency.id == agency_id, scoping.provider_filter(user)))
 
 
 def agencies_by_credit_code(codes: set[str]) -> dict[str, Agency]:
@@ -140,7 +142,7 @@ def create_agency(data: AgencyInput, actor: User, ip: str | None = None) -> Agen
     """Register a social-work agency (approved: staff created it) with its towns and contact; audited, flushes."""
     require_city_staff(actor)
     errors, clean = _agency_errors(data, None)
-    town, covered = _check_place(data.place, errors)
+    town, covered = _check_place(data.place, errors, actor)
     if errors:
         raise OrganisationInvalid(errors)
     provider = _new_provider(ProviderKind.agency, clean["name"], AGENCY_RADIUS_KM)
@@ -162,7 +164,7 @@ def update_agency(agency: Agency, data: AgencyInput, actor: User, ip: str | None
     """Change an agency's registration, contact, towns and place; audited with the names of the changed fields."""
     require_city_staff(actor)
     errors, clean = _agency_errors(data, agency)
-    town, covered = _check_place(data.place, errors)
+    town, covered = _check_place(data.place, errors, actor)
     if errors:
         raise OrganisationInvalid(errors)
     provider = agency.provider

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from socialforce.matching.geo import distance_km
+from socialforce.platform import scoping
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     Provider,
@@ -76,12 +77,16 @@ def _check_name(name: str, errors: dict[str, str]) -> str:
     return name
 
 
-def _check_place(place: Place, errors: dict[str, str]) -> tuple[Town | None, list[Town]]:
-    town = db.session.get(Town, place.town_id) if place.town_id and place.town_id > 0 else None
+def _check_place(place: Place, errors: dict[str, str], actor: User) -> tuple[Town | None, list[Town]]:
+    """The home town and covered towns, all in the actor's county (another county's town is "not in the list")."""
+    mine = scoping.town_filter(actor, Town.id)
+    town = db.session.scalar(sa.select(Town).where(Town.id == place.town_id, mine)) \
+        if place.town_id and place.town_id > 0 else None
     if town is None:
         errors["town_id"] = _("Choose a town from the list.")
     wanted = set(place.town_ids)
-    covered = list(db.session.scalars(sa.select(Town).where(Town.id.in_(wanted)).order_by(Town.id))) if wanted else []
+    covered = list(db.session.scalars(sa.select(Town).where(Town.id.in_(wanted), mine).order_by(Town.id))) \
+        if wanted else []
     if not covered or len(covered) != len(wanted):
         errors["town_ids"] = _("Tick at least one town it covers (only towns from the list).")
     lat, lon = place.lat, place.lon
@@ -101,6 +106,7 @@ def _apply_place(provider: Provider, town: Town, covered: list[Town], place: Pla
     elif provider.id is None or provider.town_id != town.id:
         provider.lat, provider.lon = town.lat, town.lon  # the town's centre until staff know better
     provider.town_id = town.id
+    provider.county_id = town.county_id
     provider.towns_covered = covered
 
 

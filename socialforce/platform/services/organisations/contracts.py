@@ -10,10 +10,12 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
+from socialforce.platform import scoping
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     Agency,
     Contract,
+    Provider,
     ServiceCategory,
     User,
 )
@@ -57,9 +59,11 @@ def contracts_query(agency: Agency, when: str | None = None, on: date | None = N
     return query.order_by(Contract.starts_on.desc(), Contract.id.desc())
 
 
-def get_contract(contract_id: int) -> Contract | None:
-    """A contract by its id (city staff reach every contract)."""
-    return db.session.get(Contract, contract_id)
+def get_contract(contract_id: int, user: User) -> Contract | None:
+    """A contract by its id, if its agency is in the user's scope."""
+    return db.session.scalar(sa.select(Contract).join(Agency, Agency.id == Contract.agency_id)
+                             .join(Provider, Provider.id == Agency.provider_id)
+                             .where(Contract.id == contract_id, scoping.provider_filter(user)))
 
 
 def budget_cents(text: str | None) -> int | None:

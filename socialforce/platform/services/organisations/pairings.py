@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
+from socialforce.platform import scoping
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     AuditLog,
@@ -85,10 +86,11 @@ def provider_names(provider_ids: set[int]) -> dict[int, str]:
                 .tuples().all())
 
 
-def unit_choices() -> list[Provider]:
-    """Approved pairing units, by name (what a pairing may be made with)."""
+def unit_choices(user: User) -> list[Provider]:
+    """Approved pairing units in the user's scope, by name (what a pairing may be made with)."""
     return list(db.session.scalars(sa.select(Provider).where(Provider.kind == ProviderKind.unit,
-                                                             Provider.status == ProviderStatus.approved)
+                                                             Provider.status == ProviderStatus.approved,
+                                                             scoping.serving_county(user.county_id))
                                    .order_by(Provider.name, Provider.id)))
 
 
@@ -151,7 +153,8 @@ def create_pairing(data: PairingInput, actor: User, today: date, ip: str | None 
     if household is None:
         errors["household_code"] = _("No household with this number in your area.")
     unit = db.session.scalar(sa.select(Provider).where(
-        Provider.id == (data.unit_provider_id or -1), Provider.kind == ProviderKind.unit))
+        Provider.id == (data.unit_provider_id or -1), Provider.kind == ProviderKind.unit,
+        scoping.serving_county(household.town.county_id if household is not None else actor.county_id)))
     if unit is None:
         errors["unit_provider_id"] = _("Choose a pairing unit from the list.")
     elif unit.status != ProviderStatus.approved:

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from socialforce.platform import uscc
+from socialforce.platform import scoping, uscc
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     PairingUnit,
@@ -49,10 +49,12 @@ class UnitInput:
     credit_code: str | None = None  # None keeps the stored code (the pages do not edit it; the import sets it)
 
 
-def units_query(q: str | None = None, unit_type: str | None = None, town_id: int | None = None,
+def units_query(user: User, q: str | None = None, unit_type: str | None = None, town_id: int | None = None,
                 status: str | None = None) -> sa.Select:
-    """Pairing units (their providers) by name or department, type, home town and status, by name."""
+    """Pairing units (their providers) in the user's scope by name or department, type, home town and status, by
+    name."""
     query = (sa.select(Provider).join(PairingUnit, PairingUnit.provider_id == Provider.id)
+             .where(scoping.provider_filter(user))
              .options(selectinload(Provider.unit), selectinload(Provider.town)))
     text = (q or "").strip()[:NAME_MAX]
     if text:
@@ -67,9 +69,10 @@ def units_query(q: str | None = None, unit_type: str | None = None, town_id: int
     return query.order_by(Provider.name, Provider.id)
 
 
-def get_unit(unit_id: int) -> PairingUnit | None:
-    """A pairing unit by its id (city staff reach every unit)."""
-    return db.session.get(PairingUnit, unit_id)
+def get_unit(unit_id: int, user: User) -> PairingUnit | None:
+    """A pairing unit by its id, if in the user's scope."""
+    return db.session.scalar(sa.select(PairingUnit).join(Provider, Provider.id == PairingUnit.provider_id)
+                             .where(PairingUnit.id == unit_id, scoping.provider_filter(user)))
 
 
 def units_by_credit_code(codes: set[str]) -> dict[str, PairingUnit]:
@@ -127,7 +130,7 @@ def create_unit(data: UnitInput, actor: User, ip: str | None = None) -> PairingU
     """Register a pairing unit (approved) with its type, department, towns and default quota; audited."""
     require_city_staff(actor)
     errors, clean = _unit_errors(data)
-    town, covered = _check_place(data.place, errors)
+    town, covered = _check_place(data.place, errors, actor)
     if errors:
         raise OrganisationInvalid(errors)
     provider = _new_provider(ProviderKind.unit, clean["name"], UNIT_RADIUS_KM)
@@ -148,7 +151,7 @@ def update_unit(unit: PairingUnit, data: UnitInput, actor: User, ip: str | None 
     """Change a pairing unit's name, type, department, towns, place and default quota; audited."""
     require_city_staff(actor)
     errors, clean = _unit_errors(data, unit)
-    town, covered = _check_place(data.place, errors)
+    town, covered = _check_place(data.place, errors, actor)
     if errors:
         raise OrganisationInvalid(errors)
     provider = unit.provider

@@ -14,13 +14,12 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from socialforce.platform import weekmask
+from socialforce.platform import scoping, weekmask
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     Order,
     Provider,
     ProviderMember,
-    Role,
     ServiceOffer,
     TaskSignup,
     User,
@@ -129,7 +128,7 @@ def conflicts(assignee: Assignee, starts_at: datetime, ends_at: datetime, exclud
 
 
 def _assignee_town_filter(user: User) -> sa.ColumnElement[bool]:
-    return sa.true() if user.role == Role.city_staff else Provider.town_id == (user.town_id or -1)
+    return scoping.provider_filter(user)
 
 
 def find_assignees(user: User, query: str, limit: int = 20) -> tuple[list[ProviderMember], list[Volunteer]]:
