@@ -1,7 +1,7 @@
 """background_jobs.state gains 'waiting': a partitioned batch dispatch waits for its part jobs
 
 Revision ID: i20a0b1c2d001
-Revises: h18a0c1e0001
+Revises: h20c0c0de001
 Create Date: 2026-12-06 19:40:00
 
 Only the CHECK constraint changes ('waiting' fits the column's 7 characters). No table references
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'i20a0b1c2d001'
-down_revision = 'h18a0c1e0001'
+down_revision = 'h20c0c0de001'
 branch_labels = None
 depends_on = None
 
