@@ -98,6 +98,9 @@ class Config:
     JOB_LEASE_SECONDS = float(os.environ.get("JOB_LEASE_SECONDS", "60"))  # no heartbeat for this long: worker lost
     JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", "2"))  # then a lost job is failed with the reason
     EXPORT_DIRECT_MAX_ROWS = int(os.environ.get("EXPORT_DIRECT_MAX_ROWS", "10000"))  # larger exports are jobs
+    # A batch dispatch whose items fall into independent parts (no offer serves two) solves each part as its own
+    # job (any worker), at most this many; 1 solves every batch in one job.
+    MATCH_PARTS_MAX = int(os.environ.get("MATCH_PARTS_MAX", "8"))
     # Notifications: external channels besides the in-app inbox ("log", "email", "sms"), retries, adapters.
     NOTIFY_CHANNELS = [c.strip() for c in os.environ.get("NOTIFY_CHANNELS", "log").split(",") if c.strip()]
     NOTIFY_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "8"))

@@ -12,12 +12,17 @@ from socialforce.platform.models.base import created_at_column, enum_column
 
 
 class JobState(enum.StrEnum):
-    """queued -> running -> done | failed; a running job whose worker died goes back to queued (or failed)."""
+    """queued -> running -> done | failed; a running job whose worker died goes back to queued (or failed).
+
+    waiting: a job split into part jobs (a partitioned batch dispatch) waits for them: queued again when the last
+    part is done (to merge), failed when a part failed.
+    """
 
     queued = "queued"
     running = "running"
     done = "done"
     failed = "failed"
+    waiting = "waiting"
 
 
 class BackgroundJob(db.Model):

@@ -22,9 +22,10 @@ from socialforce.platform.extensions import db
 from socialforce.platform.models import BackgroundJob, JobState, Role, User, utcnow
 
 PROGRESS_INTERVAL_S = 1.0
-KINDS = ("import_preview", "import_confirm", "dispatch_batch", "retrain_ranker", "export_table")
+KINDS = ("import_preview", "import_confirm", "dispatch_batch", "match_part", "retrain_ranker", "export_table")
 ENDED = (JobState.done, JobState.failed)
 WORKER_LOST = "worker_lost"
+PART_FAILED = "part_failed"  # "part_failed:<part number>:<the part's error>" on a partitioned batch
 
 
 def submit(kind: str, user: User | None, subject: str | None = None, **params) -> BackgroundJob:
@@ -64,10 +65,16 @@ def latest_for(subject: str, user: User) -> BackgroundJob | None:
 
 def error_text(job: BackgroundJob) -> str:
     """Why a job failed, in the user's language."""
-    if (job.error or "").startswith(WORKER_LOST):
+    error = job.error or ""
+    if error.startswith(WORKER_LOST):
         return _("The worker stopped during this job (tried %(n)s times); nothing of it was kept. Start it again.",
-                 n=job.attempts)
-    return job.error or ""
+                 n=error.split(":")[1] if error.count(":") else job.attempts)
+    if error.startswith(PART_FAILED):
+        _prefix, part, reason = (error.split(":", 2) + ["", ""])[:3]
+        if reason.startswith(WORKER_LOST):
+            reason = _("its worker stopped (tried %(n)s times)", n=reason.split(":")[-1])
+        return _("Part %(n)s of this batch failed, so nothing was dispatched: %(reason)s", n=part, reason=reason)
+    return error
 
 
 def as_status(job: BackgroundJob) -> dict:
@@ -77,6 +84,7 @@ def as_status(job: BackgroundJob) -> dict:
         pulse = queue.read_pulse(job.id) or {}
         phase, done, total = pulse.get("phase", phase), pulse.get("done", done), pulse.get("total", total)
     percent = 100 if job.state == JobState.done else (min(99, int(100 * done / total)) if total else 0)
+    # waiting: done / total are its parts done of all (written by each part as it ends)
     return {"id": job.id, "kind": job.kind, "state": str(job.state), "phase": phase or "", "done": done,
             "total": total, "percent": percent, "attempts": job.attempts,
             "error": error_text(job) if job.state == JobState.failed else None,
@@ -88,6 +96,15 @@ def status(job_id: int, user: User) -> dict | None:
     """The status of a job the user may see (None otherwise)."""
     job = get_job(job_id, user)
     return as_status(job) if job is not None else None
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A handler's answer "split into part jobs, wait for them": the runner stamps the job waiting (its parts are
+    committed with that stamp) with `parts` as its total; the last part queues it again."""
+
+    parts: int
+    phase: str = "parts"
 
 
 @dataclass

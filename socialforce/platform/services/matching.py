@@ -19,6 +19,7 @@ from socialforce.matching.assign import solve_batch
 from socialforce.matching.check import pair_problems
 from socialforce.matching.geo import KM_PER_DEG_LAT, KM_PER_DEG_LON
 from socialforce.matching.index import MatchIndex
+from socialforce.matching.partition import PartResult, partition, solve_part
 from socialforce.matching.taxonomy import Rules
 from socialforce.matching.text import TextModel
 from socialforce.platform import caching
@@ -306,6 +307,31 @@ def rank_item(item: ServiceItem, now: datetime | None = None, k: int = 10) -> li
     return [to_choice(c, rank, version) for rank, c in enumerate(fresh, start=1)]
 
 
+def _batch_offers(now: datetime) -> list[mt.Offer]:
+    """The offers of agencies and pairing units that may take an order now (the batch assignment's offers)."""
+    offers = load_offers(now.date(), kinds=ORGANISATIONS)
+    open_to_work = dispatchable({o.provider_id for o in offers}, now)
+    return [o for o in offers if o.provider_id in open_to_work]
+
+
+def _batch_items(item_ids: list[int], on: date) -> list[mt.Item]:
+    # one organisation per item: it serves with its own staff, and an item has one open order at a time
+    # (dispatch.dispatch); slots_needed counts the volunteers a task needs, filled by sign-ups, not organisations
+    return [replace(it, slots_needed=1) for it in load_items(item_ids, on)]
+
+
+def _choices(engine_items: list[mt.Item], index: MatchIndex, chosen: dict[int, int]) -> dict[int, Choice]:
+    """The dispatch choice (rank and reasons among all the item's candidates) of each assigned item."""
+    choices = {}
+    for engine_item in engine_items:
+        if engine_item.id not in chosen:
+            continue
+        ranked = index.rank(engine_item, k=len(index.offers))
+        rank, candidate = next((r, c) for r, c in enumerate(ranked, start=1) if c.offer_id == chosen[engine_item.id])
+        choices[engine_item.id] = to_choice(candidate, rank)
+    return choices
+
+
 def assign_items(items: list[ServiceItem], now: datetime | None = None) -> dict[int, Choice]:
     """The best capacity-aware assignment of open items to agencies and pairing units (item id -> choice).
 
@@ -314,25 +340,30 @@ def assign_items(items: list[ServiceItem], now: datetime | None = None) -> dict[
     is maximal (exact min-cost flow, `socialforce.matching.assign`). Items nobody can serve are left out.
     """
     now = now or utcnow()
-    on = now.date()
     if not items:
         return {}
-    offers = load_offers(on, kinds=ORGANISATIONS)
-    open_to_work = dispatchable({o.provider_id for o in offers}, now)
-    offers = [o for o in offers if o.provider_id in open_to_work]
-    index = MatchIndex.build(offers, load_context(on), rules())
-    # one organisation per item: it serves with its own staff, and an item has one open order at a time
-    # (dispatch.dispatch); slots_needed counts the volunteers a task needs, filled by sign-ups, not organisations
-    engine_items = [replace(it, slots_needed=1) for it in load_items([it.id for it in items], on)]
-    chosen = dict(solve_batch(engine_items, index).assignment.pairs)
-    choices = {}
-    for engine_item in engine_items:
-        if engine_item.id not in chosen:
-            continue
-        ranked = index.rank(engine_item, k=len(offers))
-        rank, candidate = next((r, c) for r, c in enumerate(ranked, start=1) if c.offer_id == chosen[engine_item.id])
-        choices[engine_item.id] = to_choice(candidate, rank)
-    return choices
+    offers = _batch_offers(now)
+    index = MatchIndex.build(offers, load_context(now.date()), rules())
+    engine_items = _batch_items([it.id for it in items], now.date())
+    return _choices(engine_items, index, dict(solve_batch(engine_items, index).assignment.pairs))
+
+
+def split_items(item_ids: list[int], now: datetime, parts: int) -> list[list[int]]:
+    """The items' independent parts (no offer can serve items of two parts; `partition`), at most `parts`."""
+    engine_items = _batch_items(item_ids, now.date())
+    return [list(p.item_ids) for p in partition(engine_items, _batch_offers(now), parts)]
+
+
+def assign_part(item_ids: list[int], now: datetime) -> tuple[dict[int, Choice], PartResult]:
+    """One part of a partitioned batch: its assignment (item id -> choice) and its certificate (utility, bound).
+
+    The index holds every organisation's offers, as in `assign_items`, so the scores, and the merged parts' result,
+    are those of the unpartitioned batch.
+    """
+    index = MatchIndex.build(_batch_offers(now), load_context(now.date()), rules())
+    engine_items = _batch_items(item_ids, now.date())
+    result = solve_part(engine_items, index)
+    return _choices(engine_items, index, dict(result.pairs)), result
 
 
 def open_items_query(town_id: int | None = None, category_id: int | None = None) -> sa.Select:

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from socialforce.platform.imports.uploads import Upload
 from socialforce.platform.models import utcnow
 from socialforce.platform.services import ServiceError, background, batch_dispatch, imports, ranker
-from socialforce.platform.services.background import WORKER_LOST, RunningJob
+from socialforce.platform.services.background import WORKER_LOST, RunningJob, Waiting
 from socialforce.platform.services.exports import large
 
 
@@ -21,7 +21,7 @@ from socialforce.platform.services.exports import large
 class Handler:
     """What a kind runs, and what happens after it committed or failed."""
 
-    run: Callable[[RunningJob], dict]
+    run: Callable[[RunningJob], dict | Waiting]
     after: Callable[[RunningJob, dict], None] | None = None
     failed: Callable[[RunningJob, str], None] | None = None
 
@@ -70,10 +70,6 @@ def _import_failed(job: RunningJob, message: str) -> None:
         imports.abandon(upload, message)
 
 
-def _dispatch_batch(job: RunningJob) -> dict:
-    return batch_dispatch.dispatch_listed(list(job.params.get("item_ids") or []), job.owner, job.report)
-
-
 def _retrain_ranker(job: RunningJob) -> dict:
     job.report("train", 0, 1)
     result = ranker.retrain(utcnow())
@@ -84,7 +80,8 @@ def _retrain_ranker(job: RunningJob) -> dict:
 HANDLERS: dict[str, Handler] = {
     "import_preview": Handler(_import_preview),
     "import_confirm": Handler(_import_confirm, after=_import_confirmed, failed=_import_failed),
-    "dispatch_batch": Handler(_dispatch_batch),
+    "dispatch_batch": Handler(batch_dispatch.run),
+    "match_part": Handler(batch_dispatch.run_part, failed=batch_dispatch.part_failed),
     "retrain_ranker": Handler(_retrain_ranker),
     "export_table": Handler(large.write_export),
 }

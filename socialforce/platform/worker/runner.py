@@ -30,7 +30,7 @@ from socialforce.platform import queue
 from socialforce.platform.extensions import db
 from socialforce.platform.models import BackgroundJob, JobState, User, utcnow
 from socialforce.platform.services import ServiceError
-from socialforce.platform.services.background import WORKER_LOST, RunningJob
+from socialforce.platform.services.background import WORKER_LOST, RunningJob, Waiting
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.platform.worker.kinds import handler_for
 
@@ -69,7 +69,8 @@ def _stamp(job: RunningJob, worker: str, state: JobState, **values) -> None:
         sa.update(BackgroundJob)
         .where(BackgroundJob.id == job.id, BackgroundJob.state == JobState.running,
                BackgroundJob.worker == worker, BackgroundJob.attempts == job.attempt)
-        .values(state=state, finished_at=utcnow(), phase=job.phase[:40], done=job.done, total=job.total, **values)
+        .values(**{"state": state, "finished_at": utcnow(), "phase": job.phase[:40], "done": job.done,
+                   "total": job.total, **values})
         .execution_options(synchronize_session=False)
     ).rowcount
     if stamped != 1:
@@ -102,7 +103,8 @@ class _Heartbeat:
 
 
 def execute(job_id: int) -> str:
-    """Claim and run one job; returns its final state ('done' or 'failed'), or 'skipped' if not claimed."""
+    """Claim and run one job; returns its final state ('done', 'failed' or 'waiting' for its parts), or 'skipped'
+    if not claimed."""
     worker = worker_name()
     attempt = _claim(job_id, worker)
     if attempt is None:
@@ -116,8 +118,13 @@ def execute(job_id: int) -> str:
     started = time.perf_counter()
     log.info("job %s %s attempt %s started", job.id, job.kind, attempt)
 
-    def work() -> dict:
-        result = dict(handler.run(job) or {})
+    def work() -> dict | Waiting:
+        result = handler.run(job)
+        if isinstance(result, Waiting):  # split into part jobs: wait for them (a fresh count of attempts to merge)
+            job.phase, job.done, job.total = result.phase, 0, result.parts
+            _stamp(job, worker, JobState.waiting, finished_at=None, attempts=0)
+            return result
+        result = dict(result or {})
         _stamp(job, worker, JobState.done, result=result)
         return result
 
@@ -135,6 +142,9 @@ def execute(job_id: int) -> str:
         return _fail(job, worker, handler, _("The job failed with an unexpected error; nothing of it was kept."))
     finally:
         queue.clear_pulse(job.id)
+    if isinstance(result, Waiting):
+        log.info("job %s %s waits for its %s parts", job.id, job.kind, result.parts)
+        return "waiting"
     if handler.after is not None:
         handler.after(job, result)
     log.info("job %s %s done in %.2f s", job.id, job.kind, time.perf_counter() - started)

@@ -15,6 +15,7 @@ KIND_LABELS = {
     "import_preview": _l("Checking an import file"),
     "import_confirm": _l("Importing a file"),
     "dispatch_batch": _l("Dispatching a page of items"),
+    "match_part": _l("Solving one part of a batch"),
     "retrain_ranker": _l("Retraining the ranker"),
     "export_table": _l("Export"),
 }
@@ -29,8 +30,10 @@ PHASE_LABELS = {
     "validate_corrections": _l("Checking corrections"), "write_volunteers": _l("Writing volunteers"),
     "update_volunteers": _l("Updating volunteers"), "write_payments": _l("Writing payments"),
     "write_corrections": _l("Applying corrections"),
+    "parts": _l("Parts solved"), "merge": _l("Merging the parts"),
 }
-STATE_LABELS = {"queued": _l("Waiting"), "running": _l("Running"), "done": _l("Done"), "failed": _l("Failed")}
+STATE_LABELS = {"queued": _l("Waiting"), "running": _l("Running"), "done": _l("Done"), "failed": _l("Failed"),
+                "waiting": _l("Waiting for its parts")}
 
 
 def labels() -> dict:
