@@ -20,7 +20,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from socialforce.matching.features import FEATURES, recent_record
+from socialforce.matching.features import FEATURES
 from socialforce.matching.taxonomy import CATEGORIES, TOWNS, URBAN_TOWN_IDS
 from socialforce.matching.types import Context, Item, Offer, TrackRecord
 
@@ -421,8 +421,5 @@ def make_history(problem: Problem, index, n_queries: int = 8_000, shown: int = 2
     p = true_probability(values, category, kind, quality, noise, when)
     relevant = rng.uniform(size=p.size) < p
     examined = rng.uniform(size=p.size) < (1.0 / (1.0 + pos)) ** ETA_TRUE
-    looked = np.flatnonzero(examined)  # what the platform records: the outcome of every order a provider looked at
-    history = recent_record(providers[looked], day_of[looked], relevant[looked], providers, day_of)
     return LoggedOutcomes(query=np.concatenate(query), day=day_of, position=pos, values=values,
-                          category=category, kind=kind, label=relevant & examined, relevant=relevant,
-                          provider=providers.astype(np.int64), history=history)
+                          category=category, kind=kind, label=relevant & examined, relevant=relevant)

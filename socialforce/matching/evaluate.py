@@ -92,7 +92,7 @@ def choose_params(log: LoggedOutcomes, eta: float = ETA, seed: int = 0,
     found = {}
     for params in grid:
         model = LearnedRanker.fit(train, eta=eta, seed=seed, params=params)
-        found[params] = evaluate(held, model.score(held.values, held.category, held.kind, held.history))[0]
+        found[params] = evaluate(held, model.score(held.values, held.category, held.kind))[0]
     return max(grid, key=lambda p: (found[p], -grid.index(p))), found
 
 
@@ -108,7 +108,7 @@ def held_out_scores(log: LoggedOutcomes, seed: int = 0) -> tuple[LoggedOutcomes,
     if earlier.relevant is not None:  # a simulation: the ceiling, trained as if every shown order had been looked at
         models["full_information"] = LearnedRanker.fit(replace(earlier, label=earlier.relevant), seed=seed, ipw=False,
                                                        params=params)
-    scores = {name: m.score(held.values, held.category, held.kind, held.history) for name, m in models.items()}
+    scores = {name: m.score(held.values, held.category, held.kind) for name, m in models.items()}
     scores.update(cold_start=cold_start_scores(held.values),
                   random=np.random.default_rng(seed).uniform(size=len(held)))
     return held, scores, params
@@ -132,7 +132,7 @@ def evaluate_over_seeds(make_log: Callable[[int], LoggedOutcomes], seeds: Sequen
         shuffled = log.subset(test)
         model = LearnedRanker.fit(log.subset(train), seed=seed, params=params)
         per.setdefault("learned_random_split", []).append(
-            evaluate(shuffled, model.score(shuffled.values, shuffled.category, shuffled.kind, shuffled.history), k)[0])
+            evaluate(shuffled, model.score(shuffled.values, shuffled.category, shuffled.kind), k)[0])
         per.setdefault("monotone", []).append(float(params.monotone))
     gain = np.subtract(per["learned"], per["learned_no_ipw"])
     out: dict = {"seeds": len(seeds), "monotone_chosen_share": float(np.mean(per.pop("monotone")))}

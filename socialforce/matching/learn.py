@@ -12,7 +12,7 @@ randomised-order experiment once the platform has one).
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits  # a scikit-learn dependency
 
-from socialforce.matching.features import FEATURES, HISTORY_FEATURES, RECENT_PRIOR
+from socialforce.matching.features import FEATURES
 from socialforce.matching.index import MatchIndex
 from socialforce.matching.taxonomy import CATEGORIES, PROVIDER_KINDS
 from socialforce.matching.types import Candidate, Item, Reason
@@ -39,7 +39,7 @@ EM_STEPS = 1
 MAX_RELEVANCE = 0.999
 """Relevance estimates are capped below 1 so the E-step's posterior stays defined at position 0 (e = 1)."""
 MONOTONE: dict[str, int] = {"text": 1, "distance": -1, "pairing": 1, "continuity": 1, "track_record": 1,
-                             "priority": 0, "load": 1, "recent_success": 1, "recent_outcomes": 0}
+                             "priority": 0, "load": 1}
 """Monotonic constraints (+1 rising, -1 falling, 0 free) per feature: domain knowledge that a closer, better
 matching, better-rated, less loaded provider, or the household's pairing unit or earlier provider, is never
 less likely to succeed, all else equal. It keeps the trees from fitting noise in sparse regions (offline on
@@ -80,11 +80,7 @@ class LoggedRow:
 
 @dataclass(frozen=True)
 class LoggedOutcomes:
-    """The log as columns; `relevant` (the outcome had it been examined) exists only in simulations.
-
-    `provider` is each row's provider id; `history` its HISTORY_FEATURES (the provider's recent track record
-    from outcomes known strictly before the list's time, `features.recent_record`), None when not computed.
-    """
+    """The log as columns; `relevant` (the outcome had it been examined) exists only in simulations."""
 
     query: np.ndarray
     day: np.ndarray
@@ -94,8 +90,6 @@ class LoggedOutcomes:
     kind: np.ndarray
     label: np.ndarray
     relevant: np.ndarray | None = None
-    provider: np.ndarray | None = None
-    history: np.ndarray | None = None
 
     @classmethod
     def from_rows(cls, rows: Sequence[LoggedRow]) -> LoggedOutcomes:
@@ -115,8 +109,7 @@ class LoggedOutcomes:
         """The rows where mask is true."""
         return replace(self, **{f: getattr(self, f)[mask] for f in
                                 ("query", "day", "position", "values", "category", "kind", "label")},
-                       **{f: None if getattr(self, f) is None else getattr(self, f)[mask]
-                          for f in ("relevant", "provider", "history")})
+                       relevant=None if self.relevant is None else self.relevant[mask])
 
 
 def category_code(category: str) -> int:
@@ -129,47 +122,28 @@ def propensity(position: np.ndarray, eta: float = ETA) -> np.ndarray:
     return (1.0 / (1.0 + np.asarray(position, dtype=np.float64))) ** eta
 
 
-def _trees(params: Params, seed: int, history: bool = False) -> HistGradientBoostingClassifier:
-    """An unfitted model with these hyper-parameters (category and kind codes categorical, then the history)."""
-    extra = HISTORY_FEATURES if history else ()
+def _trees(params: Params, seed: int) -> HistGradientBoostingClassifier:
+    """An unfitted model with these hyper-parameters (categorical category and kind codes last)."""
     return HistGradientBoostingClassifier(max_iter=200, learning_rate=params.learning_rate,
                                           max_leaf_nodes=params.max_leaf_nodes,
                                           min_samples_leaf=params.min_samples_leaf, l2_regularization=1.0,
                                           categorical_features=[len(FEATURES), len(FEATURES) + 1],
                                           monotonic_cst=[MONOTONE[f] if params.monotone else 0 for f in FEATURES]
-                                          + [0, 0] + [MONOTONE[f] if params.monotone else 0 for f in extra],
-                                          early_stopping=False, random_state=seed)
+                                          + [0, 0], early_stopping=False, random_state=seed)
 
 
-def no_history(n: int) -> np.ndarray:
-    """HISTORY_FEATURES of n rows whose providers have no recorded outcome yet (the prior, zero outcomes)."""
-    out = np.zeros((n, len(HISTORY_FEATURES)))
-    out[:, 0] = RECENT_PRIOR[0]
-    return out
-
-
-def design(values: np.ndarray, category: np.ndarray, kind: np.ndarray,
-           history: np.ndarray | None = None) -> np.ndarray:
-    """Model inputs: the raw features, category and provider kind codes (categorical), then the history if given."""
-    columns = [values, category.astype(np.float64), kind.astype(np.float64)]
-    return np.column_stack(columns if history is None else [*columns, history])
+def design(values: np.ndarray, category: np.ndarray, kind: np.ndarray) -> np.ndarray:
+    """Model inputs: the raw features, then category and provider kind codes (categorical)."""
+    return np.column_stack([values, category.astype(np.float64), kind.astype(np.float64)])
 
 
 class LearnedRanker:
     """P(positive outcome | features, the provider looked), corrected for position bias; versioned and dated."""
 
     def __init__(self, model: HistGradientBoostingClassifier, version: str, trained_at: datetime, eta: float,
-                 n_outcomes: int, baseline: np.ndarray, params: Params = Params(),
-                 history_baseline: np.ndarray | None = None) -> None:
+                 n_outcomes: int, baseline: np.ndarray, params: Params = Params()) -> None:
         self.model, self.version, self.trained_at = model, version, trained_at
         self.eta, self.n_outcomes, self.baseline, self.params = eta, n_outcomes, baseline, params
-        self.history_baseline = history_baseline
-        """The history features' training medians, or None for a model trained without them."""
-
-    @property
-    def uses_history(self) -> bool:
-        """True when the model was trained with the providers' recent track record (HISTORY_FEATURES)."""
-        return self.history_baseline is not None
 
     @classmethod
     def fit(cls, log: LoggedOutcomes, eta: float = ETA, seed: int = 0, version: str | None = None,
@@ -180,10 +154,9 @@ class LearnedRanker:
         EM_STEPS times: a shown row without a positive outcome was relevant with posterior r (1 - e) / (1 - r e),
         and the trees are refitted on these soft labels (each row once as positive, once as negative, weighted).
         """
-        x = design(log.values, log.category, log.kind, log.history)
-        history = log.history is not None
+        x = design(log.values, log.category, log.kind)
         with threadpool_limits(OPENMP_THREADS):
-            model = _trees(params, seed, history).fit(x, log.label.astype(int))
+            model = _trees(params, seed).fit(x, log.label.astype(int))
             if ipw:
                 examined = propensity(log.position, eta)
                 relevant = np.minimum(model.predict_proba(x)[:, 1] / examined, MAX_RELEVANCE)
@@ -192,62 +165,40 @@ class LearnedRanker:
                     if step:
                         relevant = np.minimum(model.predict_proba(x)[:, 1], MAX_RELEVANCE)
                     soft = np.where(log.label, 1.0, relevant * (1 - examined) / (1 - relevant * examined))
-                    model = _trees(params, seed, history).fit(np.vstack([x, x]), both,
-                                                              sample_weight=np.r_[soft, 1 - soft])
+                    model = _trees(params, seed).fit(np.vstack([x, x]), both, sample_weight=np.r_[soft, 1 - soft])
         now = datetime.now(UTC)
         return cls(model, version or f"hgb-{now:%Y%m%d%H%M%S}", now, eta, len(log),
-                   np.median(log.values, axis=0), params,
-                   None if log.history is None else np.median(log.history, axis=0))
+                   np.median(log.values, axis=0), params)
 
-    def score(self, values: np.ndarray, category: np.ndarray, kind: np.ndarray,
-              history: np.ndarray | None = None) -> np.ndarray:
-        """Predicted probability of a positive outcome for each row (had the provider looked at the order).
-
-        A model trained with the history needs it (rows without one are scored as providers with no outcomes yet);
-        a model trained without it ignores it.
-        """
+    def score(self, values: np.ndarray, category: np.ndarray, kind: np.ndarray) -> np.ndarray:
+        """Predicted probability of a positive outcome for each row (had the provider looked at the order)."""
         if len(values) == 0:
             return np.zeros(0)
-        if not self.uses_history:
-            history = None
-        elif history is None:
-            history = no_history(len(values))
         with threadpool_limits(OPENMP_THREADS):
-            return self.model.predict_proba(design(values, category, kind, history))[:, 1]
+            return self.model.predict_proba(design(values, category, kind))[:, 1]
 
-    def rank(self, index: MatchIndex, item: Item, k: int = 10,
-             history: Callable[[np.ndarray], np.ndarray] | None = None) -> list[Candidate]:
+    def rank(self, index: MatchIndex, item: Item, k: int = 10) -> list[Candidate]:
         """Re-rank the item's top RERANK_POOL cold-start candidates; reasons are one-at-a-time ablations.
 
-        `history` maps the candidates' provider ids to their HISTORY_FEATURES now (`features.recent_record` on the
-        outcomes known so far); without it every provider counts as one with no recorded outcome. A feature's
-        contribution is score - score with that feature set to the training median.
+        A feature's contribution is score - score with that feature set to the training median.
         """
         table = index.candidate_table([item], max(k, RERANK_POOL))
         if len(table) == 0:
             return []
-        n = len(table.values)
+        n, f = table.values.shape
         cat = np.full(n, category_code(item.category))
         kind = np.array([index.kind_codes[index.offer_pos[int(o)]] for o in table.offer_ids], dtype=np.int64)
-        names = FEATURES + (HISTORY_FEATURES if self.uses_history else ())
-        recent = None
-        if self.uses_history:
-            recent = history(np.asarray(table.provider_ids)) if history is not None else no_history(n)
-        values = table.values if recent is None else np.column_stack([table.values, recent])
-        baseline = self.baseline if recent is None else np.r_[self.baseline, self.history_baseline]
-        f, g = len(names), len(FEATURES)
-        scores = self.score(values[:, :g], cat, kind, None if recent is None else values[:, g:])
+        scores = self.score(table.values, cat, kind)
         order = np.lexsort((table.offer_ids, -scores))[:k]
-        probe = np.repeat(values[order], f, axis=0)
+        probe = np.repeat(table.values[order], f, axis=0)
         for j in range(f):
-            probe[j::f, j] = baseline[j]
-        ablated = self.score(probe[:, :g], np.repeat(cat[order], f), np.repeat(kind[order], f),
-                             None if recent is None else probe[:, g:]).reshape(order.size, f)
+            probe[j::f, j] = self.baseline[j]
+        ablated = self.score(probe, np.repeat(cat[order], f), np.repeat(kind[order], f)).reshape(order.size, f)
         out = []
         for row, i in enumerate(order):
-            contrib = {name: float(scores[i] - ablated[row, j]) for j, name in enumerate(names)}
-            reasons = tuple(Reason(name, contrib[name], float(values[i, j]))
-                            for j, name in sorted(enumerate(names), key=lambda jf: (-contrib[jf[1]], jf[0])))
+            contrib = {name: float(scores[i] - ablated[row, j]) for j, name in enumerate(FEATURES)}
+            reasons = tuple(Reason(name, contrib[name], float(table.values[i, j]))
+                            for j, name in sorted(enumerate(FEATURES), key=lambda jf: (-contrib[jf[1]], jf[0])))
             out.append(Candidate(item_id=item.id, offer_id=int(table.offer_ids[i]),
                                  provider_id=int(table.provider_ids[i]), score=float(scores[i]),
                                  contributions=contrib, reasons=reasons))
@@ -257,16 +208,15 @@ class LearnedRanker:
         """Write the model with its version, training time, eta and outcome count (pickle)."""
         payload = {"version": self.version, "trained_at": self.trained_at.isoformat(), "eta": self.eta,
                    "n_outcomes": self.n_outcomes, "baseline": self.baseline, "model": self.model,
-                   "params": asdict(self.params), "history_baseline": self.history_baseline}
+                   "params": asdict(self.params)}
         Path(path).write_bytes(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
 
     @classmethod
     def load(cls, path: str | Path) -> LearnedRanker:
-        """Read a model written by `save` (trusted files only: pickle; older files: default params, no history)."""
+        """Read a model written by `save` (trusted files only: pickle; files from before tuning: default params)."""
         payload = pickle.loads(Path(path).read_bytes())  # noqa: S301 - our own model files
         return cls(payload["model"], payload["version"], datetime.fromisoformat(payload["trained_at"]),
-                   payload["eta"], payload["n_outcomes"], payload["baseline"], Params(**payload.get("params", {})),
-                   payload.get("history_baseline"))
+                   payload["eta"], payload["n_outcomes"], payload["baseline"], Params(**payload.get("params", {})))
 
 
 def choose_ranker(ranker: LearnedRanker | None) -> LearnedRanker | None:

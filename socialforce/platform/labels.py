@@ -21,8 +21,7 @@ ORDER_STATE = {
 FEATURE_NAMES = {
     "text": _l("Description match"), "distance": _l("Distance"), "pairing": _l("Pairing"),
     "continuity": _l("Served before"), "track_record": _l("Track record"), "priority": _l("Household vulnerability"),
-    "load": _l("Free capacity"), "recent_success": _l("Recent outcomes"),
-    "recent_outcomes": _l("Recent orders"),
+    "load": _l("Free capacity"),
 }
 REASONS = {
     "text": _l("The request and the offer describe similar help (similarity %(value).2f)"),
@@ -32,8 +31,6 @@ REASONS = {
     "track_record": _l("Track record: acceptance, completion and satisfaction (%(value).2f)"),
     "priority": _l("Household vulnerability (%(value).2f)"),
     "load": _l("Share of capacity still free (%(value).2f)"),
-    "recent_success": _l("Recent orders succeeded (share %(value).2f)"),
-    "recent_outcomes": _l("Recent orders with a known outcome (%(value).1f)"),
     "window_fit": _l("Your free time fits the household's preferred times (%(value).2f)"),
 }
 VISIT_STATUS = {"planned": _l("Planned"), "checked_in": _l("Checked in"), "completed": _l("Completed"),

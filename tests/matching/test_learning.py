@@ -15,7 +15,7 @@ from socialforce.matching.evaluate import (
     recall_at_k,
     time_split,
 )
-from socialforce.matching.features import FEATURES, HISTORY_FEATURES, RECENT_PRIOR, recent_record
+from socialforce.matching.features import FEATURES
 from socialforce.matching.index import MatchIndex
 from socialforce.matching.learn import (
     GRID,
@@ -173,44 +173,3 @@ def test_evaluation_over_seeds_reports_mean_sd_and_the_ipw_gain(world):
     assert out["position_bias_cost"] == pytest.approx(out["ndcg10_full_information_mean"]
                                                       - out["ndcg10_learned_no_ipw_mean"])
     assert out["ndcg10_learned_mean"] > out["ndcg10_random_mean"]
-
-
-def test_the_recent_record_uses_only_outcomes_strictly_before_the_lists_time():
-    provider, time, success = np.array([7, 7, 7, 8]), np.array([10.0, 20.0, 30.0, 5.0]), np.array([1, 0, 1, 1], bool)
-    at = np.array([10.0, 20.0, 30.0, 40.0])
-    got = recent_record(provider, time, success, np.full(4, 7), at, half_life=10.0)
-    mean, strength = RECENT_PRIOR
-    assert got[0].tolist() == [mean, 0.0]  # its own outcome, at the list's time, does not count; nor provider 8's
-    assert got[1] == pytest.approx([(0.5 + mean * strength) / (0.5 + strength), 0.5])  # one half-life old
-    assert got[2, 1] == pytest.approx(0.25 + 0.5)
-    # outcomes at or after a list's time can be anything: its features do not move
-    for i, when in enumerate(at):
-        later = time >= when
-        changed = recent_record(provider, np.where(later, time + 100, time), np.where(later, ~success, success),
-                                np.array([7]), np.array([when]), half_life=10.0)
-        assert changed[0].tolist() == got[i].tolist()
-
-
-def test_the_synthetic_history_carries_each_providers_record_from_earlier_days_only(history):
-    first_day = {}
-    for p, d in zip(history.provider.tolist(), history.day.tolist(), strict=True):
-        first_day[p] = min(d, first_day.get(p, d))
-    first = np.array([d == first_day[p] for p, d in zip(history.provider.tolist(), history.day.tolist(), strict=True)])
-    assert history.history.shape == (len(history), len(HISTORY_FEATURES))
-    assert (history.history[first, 1] == 0).all()  # nothing known before a provider's first list
-    assert (history.history[~first, 1] > 0).any()
-
-
-def test_a_ranker_trained_with_the_history_keeps_it_and_ranks_with_it(history, world, tmp_path):
-    ranker = LearnedRanker.fit(history, params=GRID[-1])
-    assert ranker.uses_history and not LearnedRanker.fit(replace(history, history=None)).uses_history
-    ranker.save(tmp_path / "r.pickle")
-    loaded = LearnedRanker.load(tmp_path / "r.pickle")
-    a = ranker.score(history.values, history.category, history.kind, history.history)
-    assert np.array_equal(a, loaded.score(history.values, history.category, history.kind, history.history))
-    problem, index = world
-    good = ranker.rank(index, problem.items[0], 5, history=lambda ids: np.tile([0.9, 20.0], (len(ids), 1)))
-    assert good and {r.feature for r in good[0].reasons} == set(FEATURES + HISTORY_FEATURES)
-    assert [c.score for c in good] == sorted((c.score for c in good), reverse=True)
-    bad = ranker.rank(index, problem.items[0], 5, history=lambda ids: np.tile([0.0, 20.0], (len(ids), 1)))
-    assert max(c.score for c in bad) <= max(c.score for c in good)  # monotone in the recent success share

@@ -134,27 +134,3 @@ def test_weekly_retraining_on_the_demo_history_takes_over_and_ranks(app):
                                     .order_by(ServiceItem.id).limit(100))
     ranked = next(r for r in (matching.rank_item(it, now=now, k=5) for it in open_items) if r)
     assert {c.model_version for c in ranked} == {result["version"]}
-
-
-def test_a_rows_recent_record_uses_only_outcomes_known_before_its_list(world):
-    shown = matching.rank_item(world["item"], now=NOW, k=3)
-    first = dispatch.dispatch(world["item"], shown[0], world["staff"], NOW, shown=shown)
-    finish(first, OrderState.declined)
-    first.responded_at = NOW + timedelta(hours=1)  # the provider looked and declined an hour later
-    later = NOW + timedelta(days=2)
-    item = factories.item(factories.household(), "counselling", description="家庭矛盾，情绪焦虑，需要心理疏导")
-    db.session.flush()
-    again = matching.rank_item(item, now=later, k=3)
-    second = dispatch.dispatch(item, next(c for c in again if c.provider_id == shown[0].provider_id),
-                               world["staff"], later, shown=again)
-    finish(second, OrderState.completed)
-    db.session.add(HouseholdFeedback(order_id=second.id, satisfaction=5, channel="staff_phone",
-                                     recorded_at=later + timedelta(days=1)))  # known after both lists
-    db.session.flush()
-    log = ranker.training_log()
-    keys = zip(log.query.tolist(), log.provider.tolist(), strict=True)
-    history = dict(zip(keys, log.history.tolist(), strict=True))
-    assert all(history[(first.id, c.provider_id)][1] == 0 for c in shown)  # nothing known before the first list
-    declined = history[(second.id, shown[0].provider_id)]
-    assert 0 < declined[1] <= 1 and declined[0] < 0.3  # the decline, known before the second list; not the 5
-    assert all(history[(second.id, c.provider_id)][1] == 0 for c in again if c.provider_id != shown[0].provider_id)

@@ -53,7 +53,7 @@ from socialforce.platform.models.orders import ACTIVE_STATES, DONE_STATES, FAILE
 from socialforce.platform.reference import BACKGROUND_CHECK
 from socialforce.platform.services import background
 from socialforce.platform.services.candidates import Choice, contract_hours_left, excluded_providers
-from socialforce.platform.services.ranker import active_ranker, recent_history
+from socialforce.platform.services.ranker import active_ranker
 from socialforce.platform.services.track_record import provider_stats
 
 INDEX_TTL_SECONDS = 600
@@ -294,8 +294,7 @@ def rank_item(item: ServiceItem, now: datetime | None = None, k: int = 10) -> li
     engine_item = load_items([item.id], on)[0]
     learned = active_ranker()
     index = warm_index(on)
-    candidates = (learned.rank(index, engine_item, k=k * 2, history=recent_history(now or utcnow())) if learned
-                  else index.rank(engine_item, k=k * 2))
+    candidates = learned.rank(index, engine_item, k=k * 2) if learned else index.rank(engine_item, k=k * 2)
     version = learned.version if learned else "cold-start"
     if not candidates:
         return []

@@ -6,24 +6,19 @@ row's label is: this candidate was the one dispatched, the order was completed a
 at the follow-up (回访, services/feedback.py). The provider's assessment of its own service is never a label, and a
 completed order whose household has not been asked yet is left out until it has. The candidates passed over are
 the negatives that the chosen one alone cannot teach.
-
-Each row also carries its provider's recent track record (HISTORY_FEATURES) as it stood when the list was ranked:
-from the outcomes of the provider's orders known strictly before that time (`provider_outcomes`), so training and
-ranking compute it the same way and a row never sees its own or later outcomes.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
 import sqlalchemy as sa
 from flask import current_app
 
 from socialforce.matching.evaluate import evaluate, held_out_scores
-from socialforce.matching.features import FEATURES, recent_record
+from socialforce.matching.features import FEATURES
 from socialforce.matching.learn import MIN_OUTCOMES, LearnedRanker, LoggedOutcomes, LoggedRow
 from socialforce.matching.scoring import COLD_START_WEIGHTS
 from socialforce.platform.extensions import db
@@ -36,7 +31,7 @@ from socialforce.platform.models import (
     ServiceCategory,
     ServiceItem,
 )
-from socialforce.platform.models.orders import DONE_STATES, FINAL_STATES, OrderState
+from socialforce.platform.models.orders import DONE_STATES, FINAL_STATES
 from socialforce.platform.services import audit
 from socialforce.platform.services.candidates import Choice
 
@@ -61,50 +56,10 @@ def record_shown(order: Order, shown: Sequence[Choice]) -> None:
                        for c in shown if c.rank is not None and (values := logged_values(c.reasons)) is not None)
 
 
-def days(when: datetime) -> float:
-    """A time as fractional day ordinals (the unit of `features.recent_record`)."""
-    midnight = datetime.combine(when.date(), datetime.min.time())
-    return when.toordinal() + (when - midnight).total_seconds() / 86_400
-
-
-def provider_outcomes(provider_ids: Collection[int] | None = None,
-                      before: datetime | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(provider, time in days, success) of every outcome of an order a provider looked at, known before `before`.
-
-    A declined order failed when the provider answered; a completed order's outcome is known when the household
-    rated it (success: >= 4). Expired orders (never looked at), cancelled ones and completed ones not yet rated
-    are no outcome of the provider's.
-    """
-    declined = (sa.select(Order.provider_id, sa.func.coalesce(Order.responded_at, Order.updated_at).label("at"),
-                          sa.literal(False).label("good"))
-                .where(Order.state == OrderState.declined, Order.provider_id.is_not(None)))
-    rated = (sa.select(Order.provider_id, HouseholdFeedback.recorded_at.label("at"),
-                       (HouseholdFeedback.satisfaction >= 4).label("good"))
-             .join(HouseholdFeedback, HouseholdFeedback.order_id == Order.id)
-             .where(Order.state.in_(DONE_STATES), Order.provider_id.is_not(None)))
-    if provider_ids is not None:
-        declined = declined.where(Order.provider_id.in_(list(provider_ids)))
-        rated = rated.where(Order.provider_id.in_(list(provider_ids)))
-    rows = [r for q in (declined, rated) for r in db.session.execute(q)
-            if r.at is not None and (before is None or r.at < before)]
-    return (np.array([r.provider_id for r in rows], dtype=np.int64), np.array([days(r.at) for r in rows]),
-            np.array([bool(r.good) for r in rows], dtype=bool))
-
-
-def recent_history(now: datetime) -> Callable[[np.ndarray], np.ndarray]:
-    """Provider ids -> their HISTORY_FEATURES now (what `LearnedRanker.rank` takes)."""
-    def history(provider_ids: np.ndarray) -> np.ndarray:
-        ids = np.asarray(provider_ids, dtype=np.int64)
-        events = provider_outcomes({int(p) for p in ids}, before=now)
-        return recent_record(*events, ids, np.full(ids.size, days(now)))
-    return history
-
-
 def training_log(until: datetime | None = None) -> LoggedOutcomes:
     """Shown candidates with their outcomes, from lists whose order reached a final state (dispatched before
     `until`); a row is positive when it was the candidate dispatched and the household was satisfied (>= 4).
-    Completed orders without the household's follow-up are skipped: their label is not known yet. Each row's
-    history is its provider's recent track record from outcomes known strictly before the list's dispatch."""
+    Completed orders without the household's follow-up are skipped: their label is not known yet."""
     query = (sa.select(Impression.order_id, Impression.provider_id, Impression.position, Impression.features,
                        Order.provider_id.label("chosen"), Order.dispatched_at, Order.state, ServiceCategory.code,
                        Provider.kind, HouseholdFeedback.satisfaction.label("sat"))
@@ -118,19 +73,15 @@ def training_log(until: datetime | None = None) -> LoggedOutcomes:
              .order_by(Order.dispatched_at, Impression.order_id, Impression.position))
     if until is not None:
         query = query.where(Order.dispatched_at < until)
-    rows, providers, at = [], [], []
+    rows = []
     for r in db.session.execute(query).yield_per(5000):
         if len(r.features) != len(FEATURES):
             continue
-        providers.append(r.provider_id)
-        at.append(days(r.dispatched_at))
         good = r.sat is not None and r.sat >= 4
         rows.append(LoggedRow(query_id=r.order_id, day=r.dispatched_at.date(), position=r.position - 1,
                               values=tuple(float(v) for v in r.features), category=r.code,
                               provider_kind=r.kind.value, label=good and r.provider_id == r.chosen))
-    provider = np.array(providers, dtype=np.int64)
-    history = recent_record(*provider_outcomes(set(providers), before=until), provider, np.array(at))
-    return replace(LoggedOutcomes.from_rows(rows), provider=provider, history=history)
+    return LoggedOutcomes.from_rows(rows)
 
 
 def model_dir() -> Path:
