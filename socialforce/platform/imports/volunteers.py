@@ -245,7 +245,7 @@ def mask_document(number: str, id_type: str | None) -> str:
 
 def write(plan: Plan, check: Validator, user: User, now: datetime, progress: Progress) -> dict[str, int]:
     """Insert the new volunteers (a provider row each, in chunks) and update the changed ones."""
-    places = {t.id: (t.lat, t.lon) for t in db.session.scalars(sa.select(Town))}
+    places = {t.id: (t.lat, t.lon, t.county_id) for t in db.session.scalars(sa.select(Town))}
     status = check.options.get("volunteer_status", "pending")
     new: list[NewVolunteer] = plan.rows.get("volunteers", [])
     providers, volunteers = Provider.__table__, Volunteer.__table__
@@ -258,6 +258,7 @@ def write(plan: Plan, check: Validator, user: User, now: datetime, progress: Pro
                 "name": v.name,
                 "status": status,
                 "town_id": v.town_id,
+                "county_id": places[v.town_id][2],  # Core insert: the home county written here, not by tenancy.py
                 "lat": places[v.town_id][0],
                 "lon": places[v.town_id][1],
                 "radius_km": RADIUS_KM,
