@@ -1,1 +1,0 @@
-"""The platform core: app factory, models, auth, services, scheduler and CLI."""

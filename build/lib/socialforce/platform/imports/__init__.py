@@ -1,1 +1,0 @@
-"""Importing households, members and service items from .xlsx/.csv: reading, validation rules, writing."""
