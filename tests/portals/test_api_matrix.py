@@ -15,10 +15,10 @@ from tests.portals.api_support import bearer, token_for
 from tests.security.filling import discard_uploads, import_token
 from tests.security.support import (
     AGENCY,
-    STAFF,
     UNIT,
     USERS,
     VOLUNTEER,
+    WRITING_STAFF,
     allowed_roles,
     foreign_ids,
     leaks,
@@ -31,6 +31,7 @@ PROVIDER = AGENCY | UNIT
 ADMINS = frozenset({Role.agency_admin, Role.unit_admin})
 WORKERS = frozenset({Role.social_worker, Role.cadre})
 TOKEN_ROLES = frozenset(api_tokens.ROLE_AREA)  # the roles that may hold a token (not the village assistant)
+STAFF = WRITING_STAFF & TOKEN_ROLES  # staff holding a token: county and town staff (prefecture staff hold none)
 
 # API endpoint -> (area of its scope, None: any token; the roles that may use it; the portal pages it mirrors)
 API_POLICY: dict[str, tuple[str | None, frozenset, tuple[str, ...]]] = {
