@@ -5,12 +5,14 @@ and 200 for its own; a listing shows only the caller's own objects (its total is
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
 from socialforce.platform.extensions import db
+from socialforce.platform.localtime import today
 from socialforce.platform.models import Role
-from socialforce.platform.services import api_tokens
+from socialforce.platform.services import api_tokens, offers, volunteers
 from tests.portals.api_support import bearer, token_for
 from tests.security.filling import discard_uploads, import_token
 from tests.security.support import (
@@ -41,6 +43,10 @@ API_POLICY: dict[str, tuple[str | None, frozenset, tuple[str, ...]]] = {
     "volunteer_task_withdraw": ("volunteer", VOLUNTEER, ("volunteer.task_withdraw",)),
     "volunteer_profile": ("volunteer", VOLUNTEER, ("volunteer.profile",)),
     "volunteer_availability": ("volunteer", VOLUNTEER, ("volunteer.availability_save",)),
+    "volunteer_skills": ("volunteer", VOLUNTEER, ("volunteer.profile_save",)),
+    "volunteer_certification_add": ("volunteer", VOLUNTEER, ("volunteer.certification_add",)),
+    "volunteer_certification_remove": ("volunteer", VOLUNTEER, ("volunteer.certification_remove",)),
+    "volunteer_visit_plan": ("volunteer", VOLUNTEER, ("volunteer.plan",)),
     "volunteer_waitlist_join": ("volunteer", VOLUNTEER, ("volunteer.waitlist_join",)),
     "volunteer_waitlist_leave": ("volunteer", VOLUNTEER, ("volunteer.waitlist_leave",)),
     "volunteer_waitlist_confirm": ("volunteer", VOLUNTEER, ("volunteer.waitlist_confirm",)),
@@ -65,6 +71,8 @@ API_POLICY: dict[str, tuple[str | None, frozenset, tuple[str, ...]]] = {
     "provider_visit_reschedule": ("provider", PROVIDER, ("agency.visit_action", "unit.visit_action")),
     "provider_visit_cancel": ("provider", PROVIDER, ("agency.visit_action", "unit.visit_action")),
     "provider_offers": ("provider", PROVIDER, ("agency.offers", "unit.offers")),
+    "provider_offer_create": ("provider", ADMINS, ("agency.offer_new", "unit.offer_new")),
+    "provider_offer_update": ("provider", ADMINS, ("agency.offer_edit", "unit.offer_edit")),
     "provider_offer_pause": ("provider", ADMINS, ("agency.offer_pause", "unit.offer_pause")),
     "provider_offer_resume": ("provider", ADMINS, ("agency.offer_resume", "unit.offer_resume")),
     "staff_households": ("staff", STAFF, ("staff.households",)),
@@ -93,6 +101,8 @@ BODIES = {
     "volunteer_visit_checkin": {}, "volunteer_visit_checkout": {},
     "provider_order_accept": {"assignee_id": 1}, "provider_order_decline": {"reason": "矩阵测试"},
     "provider_visit_plan": {"starts_at": "2030-01-07T09:00:00+08:00"},
+    "volunteer_visit_plan": {"starts_at": "2030-01-07T09:00:00+08:00"},
+    "volunteer_certification_add": {"code": volunteers.certification_codes()[0], "document_no": "MATRIX-01"},
     "provider_outcome": {"resolved": "no", "goal_attainment": 0, "assessment": 3},
     "provider_visit_checkin": {}, "provider_visit_checkout": {},
     "staff_item_create": {"category_id": 1, "description": "矩阵测试事项"}, "staff_item_dispatch": {"provider_id": 1},
@@ -104,6 +114,33 @@ BODIES = {
     "staff_batch_dispatch": {"item_ids": [1]},
     "oauth_token": {"grant_type": "client_credentials"},  # a form, as the grant takes it
 }
+
+
+def _offer_body(u) -> dict:
+    """A valid offer of the user's organisation: its first qualified category, its home town, a month from today."""
+    categories = [c.id for c in offers.qualified_categories(u.provider, today())[:1]] if u.provider else [1]
+    return {"title": "矩阵测试服务", "category_ids": categories, "town_ids": [u.provider.town_id if u.provider else 1],
+            "slots_per_week": 5, "windows": 7, "valid_from": today().isoformat(),
+            "valid_to": (today() + timedelta(days=30)).isoformat()}
+
+
+def _own_certification(u) -> dict:
+    volunteer = volunteers.volunteer_of(u)
+    held = volunteers.certifications(volunteer) if volunteer else []
+    return {"qualification_id": held[0].id if held else 1}
+
+
+# Writes whose valid body depends on the caller (its own skills, certifications, organisation)
+BODY_OF = {
+    "volunteer_skills": lambda u: {"skills": (volunteers.volunteer_of(u).skills.split()
+                                              if volunteers.volunteer_of(u) else ["daily_care"])},
+    "volunteer_certification_remove": _own_certification,
+    "provider_offer_create": _offer_body, "provider_offer_update": _offer_body,
+}
+# The answers an allowed call of a write without URL parameters may give (default 200): a certification is added
+# once (409 after), removed once (404 after), an offer is created (201).
+NO_PARAM_ANSWERS = {"volunteer_certification_add": {200, 409}, "volunteer_certification_remove": {200, 404},
+                    "provider_offer_create": {201}, BATCH: {202}}
 # Listings -> (the id kind, the portal whose object rule applies): every listed id must be the caller's own.
 LISTINGS = {
     "provider_orders": ("order_id", "agency"), "provider_visits": ("visit_id", "agency"),
@@ -130,7 +167,7 @@ def test_the_api_policy_covers_every_route_and_grants_no_more_than_the_portal_pa
     for endpoint, (_area, roles, pages) in API_POLICY.items():
         portal_roles = set().union(*(allowed_roles(page) for page in pages)) if pages else set()
         assert roles <= portal_roles, f"{endpoint} grants {roles - portal_roles} more than {pages}"
-    assert set(BODIES) == {e for e, _r, m, _p in _api_routes(app) if m == "POST"} - {
+    assert set(BODIES) | set(BODY_OF) == {e for e, _r, m, _p in _api_routes(app) if m == "POST"} - {
         "volunteer_task_signup", "volunteer_waitlist_join", "volunteer_waitlist_leave", "volunteer_waitlist_confirm"}
 
 
@@ -195,15 +232,16 @@ def _walk(app, client, found: set[str], uploads: dict[str, str]) -> None:
                 if endpoint == CREDENTIALS_GRANT:  # a personal token is no client credential
                     expect(cell, _call(client, method, rule, endpoint, None, headers), {401})
                     continue
+                own_body = BODY_OF[endpoint](u) if endpoint in BODY_OF else None
                 if not params:
-                    body = None
+                    body = own_body
                     if endpoint == BATCH and u.role in STAFF:  # a batch of the caller's own item: queued
                         body = {"item_ids": owned_ids("item_id", u, "staff")[:1]}
                     response = _call(client, method, rule, endpoint, None, headers, body)
                     if not allowed:
                         expect(cell, response, {403})
                         continue
-                    expect(cell, response, {202} if endpoint == BATCH else {200})
+                    expect(cell, response, NO_PARAM_ANSWERS.get(endpoint, {200}))
                     if endpoint in LISTINGS and response.status_code == 200:
                         kind, portal = LISTINGS[endpoint]
                         mine = set(owned_ids(kind, u, portal))
@@ -220,10 +258,10 @@ def _walk(app, client, found: set[str], uploads: dict[str, str]) -> None:
                 else:
                     own, foreign = owned_ids(kind, u, portal)[:1], foreign_ids(kind, u, portal, limit=1)
                 if not allowed:
-                    expect(cell, _call(client, method, rule, endpoint, (own or [1])[0], headers), {403})
+                    expect(cell, _call(client, method, rule, endpoint, (own or [1])[0], headers, own_body), {403})
                     continue
                 for value in own:
-                    response = _call(client, method, rule, endpoint, value, headers)
+                    response = _call(client, method, rule, endpoint, value, headers, own_body)
                     if method == "GET":
                         expect(f"{cell} own {value}", response, {200})
                     elif kind == "task_id":  # every task is a volunteer's to try: the answer is about the task
@@ -231,6 +269,7 @@ def _walk(app, client, found: set[str], uploads: dict[str, str]) -> None:
                     else:
                         expect(f"{cell} own {value}", response, {200, 201, 409, 422})
                 for value in foreign:
-                    expect(f"{cell} foreign {value}", _call(client, method, rule, endpoint, value, headers), {404})
+                    expect(f"{cell} foreign {value}",
+                           _call(client, method, rule, endpoint, value, headers, own_body), {404})
     assert not failures, "\n".join(failures[:40]) + f"\n({len(failures)} of {cells} cells)"
     assert cells > 900

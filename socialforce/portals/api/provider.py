@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import abort
 from marshmallow import RAISE
 
+from socialforce.platform.extensions import db
 from socialforce.platform.localtime import today
 from socialforce.platform.models import (
     EvaluationSource,
@@ -134,7 +135,56 @@ def outcome_record(body: dict, order_id: int):
 
 def _offer_row(o) -> dict:
     return {"id": o.id, "title": o.title, "description": o.description, "slots_per_week": o.slots_per_week,
-            "windows": o.windows, "valid_from": o.valid_from, "valid_to": o.valid_to, "status": str(o.status)}
+            "windows": o.windows, "valid_from": o.valid_from, "valid_to": o.valid_to, "status": str(o.status),
+            "category_ids": sorted(c.id for c in o.categories), "town_ids": sorted(t.id for t in o.towns)}
+
+
+def _offer_refused(e: offers.OfferInvalid):
+    """The offer page's messages as a problem: 400 (the service's refusal), every bad field with its path."""
+    return problem(400, e.message, [{"path": f"json/{field}", "message": message}
+                                    for field, message in e.errors.items()])
+
+
+def _offer_write(user, work):
+    """Run an offer change (the service call `work`): the offer as it now is, or the offer page's refusal."""
+    db.session.commit()  # end the read transaction before the change
+    try:
+        offer_id = run_in_transaction(lambda: work().id)
+    except offers.OfferInvalid as e:
+        return _offer_refused(e)
+    except ServiceError as e:
+        return _service_problem(e)
+    return _offer_row(offers.get_offer(offer_id, user))
+
+
+def _offer_input(body: dict) -> offers.OfferInput:
+    return offers.OfferInput(**{**body, "category_ids": tuple(body["category_ids"]),
+                                "town_ids": tuple(body["town_ids"])})
+
+
+@idempotent
+@bp.doc(parameters=[HEADER_DOC])
+@bp.arguments(s.OfferBody)
+@bp.response(201, s.Offer)
+@_errors(*WRITE_ERRORS, 400)
+def offer_create(body: dict):
+    """Publish a new active offer of my organisation (its administrator), checked as the offer page checks it."""
+    user = require("provider:write", ADMIN_ROLES)
+    provider = user.provider or abort(404)
+    answer = _offer_write(user, lambda: offers.publish(provider, _offer_input(body), user, today()))
+    return (answer, 201) if isinstance(answer, dict) else answer
+
+
+@idempotent
+@bp.doc(parameters=[HEADER_DOC])
+@bp.arguments(s.OfferBody)
+@bp.response(200, s.Offer)
+@_errors(*WRITE_ERRORS, 400)
+def offer_update(body: dict, offer_id: int):
+    """Replace the fields of one of my organisation's offers (its administrator; its status stays)."""
+    user = require("provider:write", ADMIN_ROLES)
+    offer = offers.get_offer(offer_id, user) or abort(404)
+    return _offer_write(user, lambda: offers.update(offer, _offer_input(body), user, today()))
 
 
 @bp.arguments(s.OfferQuery, location="query", unknown=RAISE)
@@ -219,6 +269,8 @@ ROUTES = [  # (rule, endpoint, view, methods)
     ("/provider/visits/<int:visit_id>/reschedule", "provider_visit_reschedule", visit_reschedule, POST),
     ("/provider/visits/<int:visit_id>/cancel", "provider_visit_cancel", visit_cancel, POST),
     ("/provider/offers", "provider_offers", offer_list, GET),
+    ("/provider/offers", "provider_offer_create", offer_create, POST),
+    ("/provider/offers/<int:offer_id>", "provider_offer_update", offer_update, POST),
     ("/provider/offers/<int:offer_id>/pause", "provider_offer_pause", offer_pause, POST),
     ("/provider/offers/<int:offer_id>/resume", "provider_offer_resume", offer_resume, POST),
 ]

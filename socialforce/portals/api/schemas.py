@@ -242,6 +242,7 @@ class VisitPage(Paged):
 
 # ------------------------------------------------------------------ volunteer
 class Certification(Schema):
+    id = fields.Integer(required=True)
     code = fields.String(required=True)
     expires_on = fields.Date(allow_none=True, required=True)
     verified = fields.Boolean(required=True)
@@ -280,6 +281,28 @@ class VolunteerProfile(Schema):
 
 class AvailabilityBody(Schema):
     availability = WINDOWS
+
+
+class SkillsBody(Schema):
+    """My whole list of skills (service category codes from the profile page's list), replacing the one on file."""
+
+    skills = fields.List(fields.String(validate=[validate.Length(1, 40), *TEXT]), required=True,
+                         validate=validate.Length(1, 50))
+
+
+class CertificationBody(Schema):
+    """A certification I hold: its code (not the background check), the certificate number and its dates."""
+
+    code = fields.String(required=True, validate=[validate.Length(1, 40), *TEXT])
+    document_no = fields.String(required=True, validate=[validate.Length(4, 60), *TEXT])
+    issued_on = fields.Date(load_default=None, allow_none=True)
+    expires_on = fields.Date(load_default=None, allow_none=True)
+
+
+class CertificationRemoveBody(Schema):
+    """Which of my certifications to remove (its id in my profile's list)."""
+
+    qualification_id = ID
 
 
 class WaitlistResult(Schema):
@@ -372,6 +395,23 @@ class Offer(Schema):
     valid_from = fields.Date(required=True)
     valid_to = fields.Date(required=True)
     status = fields.String(required=True)
+    category_ids = fields.List(fields.Integer(), required=True)
+    town_ids = fields.List(fields.Integer(), required=True)
+
+
+class OfferBody(Schema):
+    """An offer as its page has it: title, description, categories, towns, weekly capacity, windows and dates."""
+
+    title = fields.String(required=True, validate=[validate.Length(max=200), *TEXT])
+    description = fields.String(load_default="", validate=[validate.Length(max=1000), *TEXT])
+    category_ids = fields.List(fields.Integer(validate=validate.Range(1, DB_INT_MAX)), required=True,
+                               validate=validate.Length(max=100))
+    town_ids = fields.List(fields.Integer(validate=validate.Range(1, DB_INT_MAX)), required=True,
+                           validate=validate.Length(max=100))
+    slots_per_week = fields.Integer(required=True, validate=validate.Range(0, DB_INT_MAX))
+    windows = WINDOWS
+    valid_from = fields.Date(required=True)
+    valid_to = fields.Date(required=True)
 
 
 class OfferQuery(PageQuery):

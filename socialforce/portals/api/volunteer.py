@@ -9,15 +9,16 @@ from marshmallow import RAISE
 
 from socialforce.platform import weekmask
 from socialforce.platform.extensions import db
-from socialforce.platform.models import HoursCertificate, User, Volunteer, VolunteerTask, utcnow
-from socialforce.platform.services import ServiceError, dispatch, hours, volunteers, waitlist
+from socialforce.platform.models import HoursCertificate, Order, User, Volunteer, VolunteerTask, utcnow
+from socialforce.platform.services import ServiceError, dispatch, hours, visits, volunteers, waitlist
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.api import schemas as s
 from socialforce.portals.api.auth import require
 from socialforce.portals.api.idempotency import HEADER_DOC, idempotent
 from socialforce.portals.api.paging import page_of
+from socialforce.portals.api.problems import problem
 from socialforce.portals.api.views import ERRORS, WRITE_ERRORS, _errors, _service_problem, bp
-from socialforce.portals.api.visits import change, check, visit_page
+from socialforce.portals.api.visits import change, check, visit_page, visit_row
 from socialforce.portals.page_helpers import bilingual
 from socialforce.portals.routing import GET, POST
 
@@ -34,7 +35,7 @@ def _profile(v: Volunteer) -> dict:
     return {"volunteer_id": v.id, "name": v.real_name, "phone_masked": v.phone_masked,
             "town": bilingual(v.provider.town), "status": str(v.provider.status), "skills": v.skills.split(),
             "availability": v.availability, "availability_cells": [list(c) for c in weekmask.cells(v.availability)],
-            "certifications": [{"code": q.code, "expires_on": q.expires_on,
+            "certifications": [{"id": q.id, "code": q.code, "expires_on": q.expires_on,
                                 "verified": q.verified_at is not None} for q in volunteers.certifications(v)]}
 
 
@@ -58,6 +59,51 @@ def availability_save(body: dict):
     except ServiceError as e:
         return _service_problem(e)
     return _profile(db.session.get(Volunteer, me.id, populate_existing=True))
+
+
+def _profile_change(work) -> tuple:
+    """Run a profile change of mine in one transaction; my profile as it now is, or the service's refusal."""
+    user, me = _me("volunteer:write")
+    db.session.commit()  # end the read transaction before the change
+    try:
+        run_in_transaction(lambda: work(me, user))
+    except ServiceError as e:  # a conflict stays a 409 (with its field's path); other field refusals are 422
+        if e.status == 409 and e.field:
+            return problem(409, e.message, [{"path": f"json/{e.field}", "message": e.message}])
+        return _service_problem(e)
+    return _profile(db.session.get(Volunteer, me.id, populate_existing=True))
+
+
+@idempotent
+@bp.doc(parameters=[HEADER_DOC])
+@bp.arguments(s.SkillsBody)
+@bp.response(200, s.VolunteerProfile)
+@_errors(*WRITE_ERRORS)
+def skills_save(body: dict):
+    """Replace my skills (codes from the profile page's list; home town and phone stay as they are)."""
+    return _profile_change(lambda me, user: volunteers.update_profile(
+        me, volunteers.ProfileChange(skills=tuple(body["skills"]), town_id=me.provider.town_id), user))
+
+
+@idempotent
+@bp.doc(parameters=[HEADER_DOC])
+@bp.arguments(s.CertificationBody)
+@bp.response(200, s.VolunteerProfile)
+@_errors(*WRITE_ERRORS)
+def certification_add(body: dict):
+    """Add a certification I hold (it counts once staff of my town have verified it); one per code."""
+    cert = volunteers.CertificationInput(**body)
+    return _profile_change(lambda me, user: volunteers.add_certification(me, cert, user, utcnow().date()))
+
+
+@idempotent
+@bp.doc(parameters=[HEADER_DOC])
+@bp.arguments(s.CertificationRemoveBody)
+@bp.response(200, s.VolunteerProfile)
+@_errors(*WRITE_ERRORS)
+def certification_remove(body: dict):
+    """Remove one of my certifications (never the background check, which staff record)."""
+    return _profile_change(lambda me, user: volunteers.remove_certification(me, body["qualification_id"], user))
 
 
 def _waitlist_result(task_id: int, me: Volunteer) -> dict:
@@ -135,6 +181,30 @@ def visit_checkout(body: dict, visit_id: int):
     return check(_me("volunteer:write")[0], visit_id, "checkout", body)
 
 
+@idempotent
+@bp.doc(parameters=[HEADER_DOC])
+@bp.arguments(s.PlanBody)
+@bp.response(201, s.Visit)
+@_errors(*WRITE_ERRORS)
+def visit_plan(body: dict, order_id: int):
+    """Plan my visit (or a series) for a task I signed up for; refuses past times and double-booking."""
+    user, me = _me("volunteer:write")
+    order = db.session.get(Order, order_id)
+    if order is None or order.provider_id is not None:  # an agency's or unit's order, never a volunteer task
+        abort(404)
+    try:
+        assignee = visits.order_assignee(order, me)
+    except ServiceError:
+        abort(404)
+    try:
+        visit_id = run_in_transaction(lambda: visits.plan_visit(
+            order, assignee, body["starts_at"], body["duration"], user, utcnow(),
+            repeat=body["repeat"], count=body["count"]).id)
+    except ServiceError as e:
+        return _service_problem(e)
+    return visit_row(visits.get_visit(visit_id, user)), 201
+
+
 def _record_row(r) -> dict:
     return {"id": r.id, "served_on": r.served_on, "minutes": r.minutes, "content": r.content,
             "confirmed": r.confirmed_at is not None}
@@ -190,6 +260,10 @@ def visit_cancel(body: dict, visit_id: int):
 ROUTES = [  # (rule, endpoint, view, methods)
     ("/volunteer/profile", "volunteer_profile", profile, GET),
     ("/volunteer/profile/availability", "volunteer_availability", availability_save, POST),
+    ("/volunteer/profile/skills", "volunteer_skills", skills_save, POST),
+    ("/volunteer/profile/certifications", "volunteer_certification_add", certification_add, POST),
+    ("/volunteer/profile/certifications/remove", "volunteer_certification_remove", certification_remove, POST),
+    ("/volunteer/orders/<int:order_id>/visits", "volunteer_visit_plan", visit_plan, POST),
     ("/volunteer/tasks/<int:task_id>/waitlist", "volunteer_waitlist_join", waitlist_join, POST),
     ("/volunteer/tasks/<int:task_id>/waitlist/leave", "volunteer_waitlist_leave", waitlist_leave, POST),
     ("/volunteer/tasks/<int:task_id>/waitlist/confirm", "volunteer_waitlist_confirm", waitlist_confirm, POST),
