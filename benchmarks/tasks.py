@@ -5,7 +5,7 @@
 Picks approved volunteers with an active offer at random (fixed seed) and, in one fresh process, times:
 `text_model_build_ms`, fitting the offer text model (paid once per process and hour); `first_ms`, the very first
 call; `cold`, each volunteer's first call (SQLite and OS caches cold for their rows); `warm`, the same volunteers
-again. With --page the whole page is timed (view, queries, template) through the app's request
+again (`*_cpu`: the same calls' process CPU time, which shared cores do not inflate). With --page the whole page is timed (view, queries, template) through the app's request
 pipeline for each volunteer; otherwise the service `matching.tasks_for_volunteer`. --verify N also compares N
 volunteers' lists with the full-index reference (every live task, the warm index of all offers: slow) and
 reports the differences. Prints JSON (milliseconds); read-only.
@@ -145,12 +145,14 @@ def main(argv: list[str] | None = None) -> dict:
         ids = _sample(args.volunteers, args.seed)
         call = _page_caller(app) if args.page else _service_caller()
         timings: dict[str, list[float]] = {"cold": [], "warm": []}
+        cpu: dict[str, list[float]] = {"cold": [], "warm": []}
         first = None
         for phase in ("cold", "warm"):
             for vid in ids:
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 status = call(vid)
                 elapsed = (time.perf_counter() - started) * 1000
+                cpu[phase].append((time.process_time() - cpu_started) * 1000)
                 if status != 200:
                     raise SystemExit(f"volunteer {vid}: status {status}")
                 if first is None:
@@ -158,7 +160,8 @@ def main(argv: list[str] | None = None) -> dict:
                 timings[phase].append(elapsed)
         listed = [len(matching.tasks_for_volunteer(db.session.get(Volunteer, vid), k=20)) for vid in ids]
         report.update(volunteers=len(ids), first_ms=round(first or 0.0, 1), cold=_summary(timings["cold"]),
-                      warm=_summary(timings["warm"]), volunteers_with_tasks=sum(1 for n in listed if n),
+                      warm=_summary(timings["warm"]), cold_cpu=_summary(cpu["cold"]), warm_cpu=_summary(cpu["warm"]),
+                      volunteers_with_tasks=sum(1 for n in listed if n),
                       mean_tasks_listed=round(statistics.mean(listed), 2) if listed else 0)
         if args.verify:
             report["verify"] = _verify(ids[:args.verify])

@@ -124,7 +124,7 @@ def create_user_command(username: str, role: str, display_name: str, town_code: 
     click.echo(f"created {username} ({role})")
 
 
-ADMIN_EXISTS = ("a city-staff account exists already: log in with it (a city-staff colleague can reset its "
+ADMIN_EXISTS = ("this county has a city-staff account already: log in with it (a city-staff colleague can reset its "
                 "password), or pass --force-another to add one more")
 
 
@@ -133,18 +133,27 @@ ADMIN_EXISTS = ("a city-staff account exists already: log in with it (a city-sta
 @click.option("--name", "display_name", default="市民政局管理员", show_default=True, help="Name shown in the pages.")
 @click.option("--link", is_flag=True, help="Print a one-time set-password link (valid 24 h) instead of asking for a "
                                           "password.")
-@click.option("--force-another", is_flag=True, help="Create it even though a city-staff account exists.")
-def create_admin_command(username: str, display_name: str, link: bool, force_another: bool) -> None:
-    """Create the first city-staff account on an empty database (a password asked twice, or --link)."""
+@click.option("--force-another", is_flag=True, help="Create it even though the county has a city-staff account.")
+@click.option("--county", "county_code", help="County code (default: the only county; required when there are "
+                                               "several).")
+def create_admin_command(username: str, display_name: str, link: bool, force_another: bool,
+                         county_code: str | None) -> None:
+    """Create a county's first city-staff account (a password asked twice, or --link)."""
     from socialforce.portals.links import reset_link_path
 
-    if not force_another and account_admin.city_staff_exists():  # before asking for a password
+    try:
+        county = account_admin.admin_county(county_code)  # before asking for a password
+    except ServiceError as e:
+        db.session.rollback()
+        raise click.ClickException(e.message) from None
+    if not force_another and account_admin.city_staff_exists(county):
         raise click.ClickException(ADMIN_EXISTS)
     password = None
     if not link:
         password = click.prompt("Password", hide_input=True, confirmation_prompt="Repeat the password")
     try:
-        _user, issued = account_admin.create_first_admin(username, display_name, password, force_another, utcnow())
+        _user, issued = account_admin.create_first_admin(username, display_name, password, force_another, utcnow(),
+                                                         county)
         db.session.commit()
     except account_admin.AdminExists:
         db.session.rollback()
@@ -152,7 +161,7 @@ def create_admin_command(username: str, display_name: str, link: bool, force_ano
     except (ServiceError, sa.exc.IntegrityError) as e:
         db.session.rollback()
         raise click.ClickException(getattr(e, "message", None) or f"could not create the account: {e}") from None
-    click.echo(f"created city-staff account {username}")
+    click.echo(f"created city-staff account {username} of county {county.code}")
     if issued is not None:
         url = links.absolute(reset_link_path(issued.secret))
         click.echo(f"set its password within 24 hours (shown once, works once): {url}")

@@ -151,6 +151,26 @@ def provider_towns(provider) -> list[Town]:
     return list(db.session.scalars(sa.select(Town).where(towns_served_by(provider)).order_by(Town.id)))
 
 
+def home_towns(provider) -> list[Town]:
+    """The towns a provider (or volunteer) may choose as its home town: its home county's, in id order."""
+    from socialforce.platform.scoping import home_towns  # scoping imports flask; reference stays light
+
+    return list(db.session.scalars(sa.select(Town).where(home_towns(provider)).order_by(Town.id)))
+
+
+def signup_towns() -> dict[County, list[Town]] | list[Town]:
+    """The towns of the public volunteer sign-up: every county's (the page names no county; the town chosen
+    places the volunteer in its county), grouped by county when there are several."""
+    rows = db.session.execute(sa.select(Town, County).join(County, County.id == Town.county_id)
+                              .order_by(County.id, Town.id)).all()
+    if len({county.id for _town, county in rows}) <= 1:
+        return [town for town, _county in rows]
+    groups: dict[County, list[Town]] = {}
+    for town, county in rows:
+        groups.setdefault(county, []).append(town)
+    return groups
+
+
 def scope_towns(user: User) -> list[Town]:
     """The towns a staff user may choose between: their county's for county staff, every county's for prefecture
     staff, none for a town's own staff."""

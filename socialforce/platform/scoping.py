@@ -12,15 +12,20 @@ from flask import abort
 
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
+    ApiClient,
     Household,
+    Notification,
     Order,
+    OutboxMessage,
     Provider,
     Role,
     ServiceItem,
+    TaskSignup,
     Town,
     User,
     Visit,
     Volunteer,
+    VolunteerTask,
     provider_counties,
 )
 
@@ -74,6 +79,25 @@ def towns_served_by(provider: Provider) -> sa.ColumnElement[bool]:
     return sa.or_(Town.county_id == provider.county_id, Town.county_id.in_(granted))
 
 
+def home_towns(provider: Provider) -> sa.ColumnElement[bool]:
+    """The WHERE clause for the towns a provider may choose as its home town: its home county's (a grant lets it
+    offer in another county, never move there, so its county stays its town's)."""
+    return Town.county_id == (provider.county_id if provider.county_id is not None else -1)
+
+
+def households_served_by(provider: Provider) -> sa.ColumnElement[bool]:
+    """The WHERE clause for households in the towns a provider may serve (`towns_served_by`): its volunteers see and
+    take only their tasks, so a travel radius never crosses into a county not granted to it."""
+    return Household.town_id.in_(sa.select(Town.id).where(towns_served_by(provider)))
+
+
+def volunteer_task_filter(volunteer: Volunteer) -> sa.ColumnElement[bool]:
+    """The WHERE clause (over VolunteerTask joined to its Household) for the tasks a volunteer may see: those of
+    households its provider serves, and those it already holds a place on."""
+    held = sa.select(TaskSignup.task_id).where(TaskSignup.volunteer_id == volunteer.id)
+    return sa.or_(households_served_by(volunteer.provider), VolunteerTask.id.in_(held))
+
+
 def user_filter(user: User) -> sa.ColumnElement[bool]:
     """The WHERE clause limiting accounts to those a staff user may see: prefecture staff all; county staff their
     county's; town staff their town's (and their villages')."""
@@ -84,6 +108,16 @@ def user_filter(user: User) -> sa.ColumnElement[bool]:
     if user.role == Role.town_staff:
         return User.town_id == (user.town_id or -1)
     return sa.false()
+
+
+def outbox_filter(user: User) -> sa.ColumnElement[bool]:
+    """The WHERE clause (over OutboxMessage) for the outbox messages a staff user may see and retry: notices to the
+    accounts it may see (`user_filter`: county staff their county's) and webhooks of the partner clients those
+    accounts registered."""
+    accounts = sa.select(User.id).where(user_filter(user))
+    return sa.or_(
+        OutboxMessage.notification_id.in_(sa.select(Notification.id).where(Notification.user_id.in_(accounts))),
+        OutboxMessage.api_client_id.in_(sa.select(ApiClient.id).where(ApiClient.created_by_id.in_(accounts))))
 
 
 def household_filter(user: User) -> sa.ColumnElement[bool]:

@@ -1,12 +1,14 @@
 """create-admin: the first city-staff account from an empty database, by prompted password or a one-time link."""
 import re
 
+import pytest
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash
 
 from socialforce.platform.extensions import db
-from socialforce.platform.models import AuditLog, OneTimeCode, Role, User
-from tests.conftest import login
+from socialforce.platform.models import AuditLog, County, OneTimeCode, Role, User
+from socialforce.platform.reference import HOME_COUNTY
+from tests.conftest import empty_tables, login
 
 
 def admin(username: str = "admin") -> User | None:
@@ -75,3 +77,39 @@ def test_a_taken_username_is_refused_cleanly(app):
     assert runner.invoke(args=["create-admin", "--link"]).exit_code == 0
     result = runner.invoke(args=["create-admin", "--link", "--force-another"])
     assert result.exit_code != 0 and "Traceback" not in result.output
+
+
+@pytest.fixture
+def second_county(app):
+    """A second county (no towns needed: create-admin names it by code)."""
+    county = County(code="xuecheng", name_zh="薛城区", name_en="Xuecheng")
+    db.session.add(county)
+    db.session.commit()
+    yield county
+    db.session.rollback()
+    empty_tables()
+    db.session.execute(sa.delete(County).where(County.code == "xuecheng"))
+    db.session.commit()
+
+
+def test_with_one_county_the_admin_is_that_countys(app):
+    result = app.test_cli_runner().invoke(args=["create-admin", "--link"])
+    assert result.exit_code == 0, result.output
+    assert admin().county_id == db.session.scalar(sa.select(County.id).where(County.code == HOME_COUNTY[0]))
+
+
+def test_with_several_counties_the_county_must_be_named_by_a_known_code(app, second_county):
+    runner = app.test_cli_runner()
+    for args in (["create-admin", "--link"], ["create-admin", "--link", "--county", "nowhere"]):
+        refused = runner.invoke(args=args)
+        assert refused.exit_code != 0 and "Traceback" not in refused.output
+        assert HOME_COUNTY[0] in refused.output and "xuecheng" in refused.output
+        assert admin() is None
+    created = runner.invoke(args=["create-admin", "--link", "--county", "xuecheng"])
+    assert created.exit_code == 0, created.output
+    assert admin().county_id == second_county.id
+    home = runner.invoke(args=["create-admin", "--username", "chief", "--link", "--county", HOME_COUNTY[0]])
+    assert home.exit_code == 0, home.output  # the first of this county: no --force-another needed
+    assert admin("chief").county_id != second_county.id
+    again = runner.invoke(args=["create-admin", "--username", "deputy", "--link", "--county", "xuecheng"])
+    assert again.exit_code != 0 and "--force-another" in again.output and admin("deputy") is None

@@ -165,20 +165,41 @@ class AdminExists(Exception):
     """create-admin found a city-staff account and was not told to add another."""
 
 
-def city_staff_exists() -> bool:
-    """Whether any city-staff account exists (active or not)."""
-    return db.session.scalar(sa.select(sa.func.count(User.id)).where(User.role == Role.city_staff)) > 0
+def city_staff_exists(county: County | None = None) -> bool:
+    """Whether any city-staff account exists (active or not), of the county when one is given."""
+    query = sa.select(sa.func.count(User.id)).where(User.role == Role.city_staff)
+    if county is not None:
+        query = query.where(User.county_id == county.id)
+    return db.session.scalar(query) > 0
+
+
+def admin_county(code: str | None) -> County:
+    """The county a create-admin account is for: the one with `code`; without a code the only county (the home
+    county on an empty database). ServiceError naming the codes for an unknown code or, without one, several."""
+    counties = db.session.scalars(sa.select(County).order_by(County.id)).all()
+    codes = ", ".join(c.code for c in counties)
+    if code is not None:
+        county = next((c for c in counties if c.code == code.strip()), None)
+        if county is None:
+            raise ServiceError(_("Unknown county %(code)s; the counties are: %(codes)s.", code=code,
+                                 codes=codes or "-"), 400, "county")
+        return county
+    if len(counties) > 1:
+        raise ServiceError(_("There are several counties: choose one with --county (%(codes)s).", codes=codes),
+                           400, "county")
+    return counties[0] if counties else reference.home_county()
 
 
 def create_first_admin(username: str, display_name: str, password: str | None, force_another: bool,
-                       now: datetime) -> tuple[User, password_reset.IssuedReset | None]:
-    """The first county-staff account (create-admin) of the first county (the home county on an empty database):
+                       now: datetime, county: County | None = None) -> tuple[User, password_reset.IssuedReset | None]:
+    """The first county-staff account (create-admin) of a county (default: `admin_county(None)`, the only one):
     with a password, or (None) a one-time set-password link.
 
-    Refuses (AdminExists) when a city-staff account exists, unless `force_another`; ServiceError for a refused
-    username, name or password.
+    Refuses (AdminExists) when the county has a city-staff account, unless `force_another`; ServiceError for a
+    refused username, name or password, or when no county is given and there are several.
     """
-    if not force_another and city_staff_exists():
+    county = county or admin_county(None)
+    if not force_another and city_staff_exists(county):
         raise AdminExists(username)
     username = (username or "").strip()
     if not USERNAME_RE.match(username):
@@ -190,10 +211,10 @@ def create_first_admin(username: str, display_name: str, password: str | None, f
                            400, "display_name")
     if password is not None and (problem := accounts.password_problem(password)):
         raise ServiceError(problem, 400, "password")
-    county = db.session.scalar(sa.select(County).order_by(County.id).limit(1)) or reference.home_county()
     user = accounts.create_user(username, password or "", Role.city_staff, display_name.strip(), county_id=county.id)
     if password is None:
         user.password_hash = accounts.unusable_password_hash()
-    audit.record("account_created", None, "user", user.id, role=Role.city_staff.value, via="create-admin")
+    audit.record("account_created", None, "user", user.id, role=Role.city_staff.value, via="create-admin",
+                 county=county.code)
     issued = password_reset.issue_reset(user, "link", None, now) if password is None else None
     return user, issued

@@ -22,7 +22,7 @@ from socialforce.matching.index import MatchIndex
 from socialforce.matching.partition import PartResult, partition, solve_part
 from socialforce.matching.taxonomy import Rules
 from socialforce.matching.text import TextModel
-from socialforce.platform import caching
+from socialforce.platform import caching, scoping
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     AssistanceCategory,
@@ -382,6 +382,9 @@ def eligibility_problems(volunteer: Volunteer, item: ServiceItem, now: datetime 
     engine_item = load_items([item.id], on)[0]
     if not offers:
         return ["no_active_offer"]
+    if not db.session.scalar(sa.select(sa.exists().where(
+            Household.id == item.household_id, scoping.households_served_by(volunteer.provider)))):
+        return ["county_not_served"]
     context = mt.Context(on_date=on)
     problems = [pair_problems(engine_item, o, context, rules()) for o in offers]
     return min(problems, key=len)
@@ -462,7 +465,8 @@ def candidate_task_items(volunteer: Volunteer, offer: mt.Offer, on: date, rule_s
     """Ids of items with a live task that has a free place and that the offer may take, nearest first (SQL, LIMIT).
 
     The filters only drop pairs the engine would refuse (category and its qualification, towns or radius, time
-    windows, a minor without a background check, places left, tasks already signed up for); the engine
+    windows, a minor without a background check, places left, tasks already signed up for) and households outside
+    the counties the provider serves (`scoping.households_served_by`, which the engine does not know); the engine
     re-checks every hard constraint on what is returned.
     """
     if not (offer.valid_from <= on <= offer.valid_to and offer.slots_left > 0) or not offer.windows:
@@ -481,6 +485,7 @@ def candidate_task_items(volunteer: Volunteer, offer: mt.Offer, on: date, rule_s
              .where(Order.state.in_(LIVE_TASK_STATES), VolunteerTask.taken < VolunteerTask.slots,
                     ServiceItem.category_id.in_(sa.select(ServiceCategory.id).where(ServiceCategory.code.in_(codes))),
                     ServiceItem.windows.op("&")(offer.windows) != 0, _offer_place_filter(offer),
+                    scoping.households_served_by(volunteer.provider),
                     ~sa.exists().where(TaskSignup.task_id == VolunteerTask.id,
                                        TaskSignup.volunteer_id == volunteer.id)))
     if offer.provider_kind in rule_set.minor_check_kinds and not offer.background_checked:

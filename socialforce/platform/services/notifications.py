@@ -41,6 +41,7 @@ from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from socialforce.platform import scoping
 from socialforce.platform.extensions import db
 from socialforce.platform.i18n import local_time
 from socialforce.platform.models import (
@@ -530,13 +531,14 @@ class UndeliveredFilter:
         return wrong
 
 
-def undelivered_messages(where: UndeliveredFilter) -> sa.Select:
-    """Failed (retryable) and dropped (never to be sent) outbox messages matching the filter, newest notice first."""
+def undelivered_messages(where: UndeliveredFilter, actor: User) -> sa.Select:
+    """Failed (retryable) and dropped (never to be sent) outbox messages matching the filter, within the staff
+    actor's scope (`scoping.outbox_filter`: county staff their county's), newest notice first."""
     states = [UNDELIVERED[where.state]] if where.state else list(UNDELIVERED.values())
     # a partner's webhook has no notice: its time is when it was last due
     created = sa.func.coalesce(Notification.created_at, OutboxMessage.next_attempt_at)
     query = (sa.select(OutboxMessage).outerjoin(Notification, Notification.id == OutboxMessage.notification_id)
-             .where(OutboxMessage.status.in_(states)))
+             .where(OutboxMessage.status.in_(states), scoping.outbox_filter(actor)))
     if where.channel:
         query = query.where(OutboxMessage.channel == where.channel)
     if where.kind:
@@ -559,8 +561,9 @@ def undelivered_reason(message: OutboxMessage) -> str:
 
 
 def retry_failed(message_id: int, actor: User, now: datetime | None = None) -> OutboxMessage:
-    """Put a failed message back in the queue with a fresh attempt count; audited."""
-    message = db.session.get(OutboxMessage, message_id)
+    """Put a failed message in the actor's scope back in the queue with a fresh attempt count; audited."""
+    message = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.id == message_id,
+                                                               scoping.outbox_filter(actor)))
     if message is None or message.status != OutboxStatus.failed:
         raise ServiceError(_("This message is not waiting for a retry."), 404)
     message.status, message.attempts, message.next_attempt_at = OutboxStatus.pending, 0, now or utcnow()

@@ -23,7 +23,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from socialforce.matching.geo import distance_km
-from socialforce.platform import crypto
+from socialforce.platform import crypto, scoping
 from socialforce.platform.extensions import db
 from socialforce.platform.localtime import month_bounds, to_local
 from socialforce.platform.models import (
@@ -87,8 +87,9 @@ def update_profile(provider: Provider, data: ProfileInput, actor: User) -> Provi
     if provider.kind == ProviderKind.agency and not CONTACT_MIN <= len(contact) <= CONTACT_MAX:
         errors["contact_name"] = _("Enter the contact person's name (%(low)s to %(high)s characters).",
                                    low=CONTACT_MIN, high=CONTACT_MAX)
-    town = db.session.get(Town, data.town_id) if data.town_id else None
-    if town is None:
+    town = db.session.scalar(sa.select(Town).where(Town.id == data.town_id, scoping.home_towns(provider))
+                             ) if data.town_id else None
+    if town is None:  # none, unknown or of another county (a grant never moves the home county)
         errors["town_id"] = _("Choose a town from the list.")
     if data.radius_km is None or not 0 <= data.radius_km <= MAX_RADIUS_KM:  # NaN fails too
         errors["radius_km"] = _("The travel radius is between 0 and %(n)s km.", n=int(MAX_RADIUS_KM))

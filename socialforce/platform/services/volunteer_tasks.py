@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from socialforce.matching import types as mt
-from socialforce.platform import weekmask
+from socialforce.platform import scoping, weekmask
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     OPEN_WAITLIST_STATES,
@@ -77,8 +77,10 @@ class TaskFacts:
         return self.order_state in LIVE_TASK_STATES
 
 
-def task_facts(task_ids: list[int], now: datetime | None = None) -> dict[int, TaskFacts]:
-    """Facts for each task id (unknown ids are left out): three queries whatever the number of tasks."""
+def task_facts(task_ids: list[int], now: datetime | None = None,
+               seen_by: Volunteer | None = None) -> dict[int, TaskFacts]:
+    """Facts for each task id (unknown ids, and with `seen_by` those the volunteer may not see, are left out): three
+    queries whatever the number of tasks."""
     if not task_ids:
         return {}
     now = now or utcnow()
@@ -91,7 +93,8 @@ def task_facts(task_ids: list[int], now: datetime | None = None) -> dict[int, Ta
         .join(Household, Household.id == ServiceItem.household_id)
         .join(Town, Town.id == Household.town_id)
         .join(Village, Village.id == Household.village_id)
-        .where(VolunteerTask.id.in_(task_ids))).all()
+        .where(VolunteerTask.id.in_(task_ids),
+               scoping.volunteer_task_filter(seen_by) if seen_by is not None else sa.true())).all()
     order_ids = [r.order_id for r in rows]
     next_visit = dict(db.session.execute(
         sa.select(Visit.order_id, sa.func.min(Visit.starts_at))
@@ -175,6 +178,7 @@ def full_tasks_for(volunteer: Volunteer, now: datetime | None = None, limit: int
         .where(Order.state.in_(LIVE_TASK_STATES), VolunteerTask.taken >= VolunteerTask.slots,
                ServiceCategory.code.in_(skills), ServiceItem.windows.op("&")(volunteer.availability) != 0,
                sa.or_(Household.town_id == volunteer.provider.town_id, Household.town_id.in_(towns)),
+               scoping.households_served_by(volunteer.provider),
                ~sa.exists().where(TaskSignup.task_id == VolunteerTask.id, TaskSignup.volunteer_id == volunteer.id),
                ~sa.exists().where(WaitlistEntry.task_id == VolunteerTask.id,
                                   WaitlistEntry.volunteer_id == volunteer.id,
@@ -225,8 +229,12 @@ def my_tasks(volunteer: Volunteer) -> sa.Select:
 
 
 def sign_up_if_fitting(task_id: int, volunteer: Volunteer) -> TaskSignup:
-    """Take a place on a task the volunteer fits (skills, certificates, town, free time); 404 for no such task."""
-    task = db.session.get(VolunteerTask, task_id)
+    """Take a place on a task the volunteer fits (skills, certificates, town, free time); 404 for no such task or one
+    of a county the volunteer's provider does not serve."""
+    task = db.session.scalar(
+        sa.select(VolunteerTask).join(Order, Order.id == VolunteerTask.order_id)
+        .join(ServiceItem, ServiceItem.id == Order.item_id).join(Household, Household.id == ServiceItem.household_id)
+        .where(VolunteerTask.id == task_id, scoping.volunteer_task_filter(volunteer)))
     if task is None:
         raise ServiceError(_("This task does not exist."), 404)
     if matching.eligibility_problems(volunteer, task.order.item):

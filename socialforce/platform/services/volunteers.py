@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from socialforce.platform import crypto, idnumber, links, weekmask
+from socialforce.platform import crypto, idnumber, links, scoping, weekmask
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     Provider,
@@ -208,8 +208,8 @@ def update_profile(volunteer: Volunteer, change: ProfileChange, actor: User) -> 
         raise ServiceError(_("Choose at least one kind of help."), status=400, field="skills")
     if not set(skills) <= allowed:
         raise ServiceError(_("Choose kinds of help from the list."), status=400, field="skills")
-    town = db.session.get(Town, change.town_id)
-    if town is None:
+    town = db.session.scalar(sa.select(Town).where(Town.id == change.town_id, scoping.home_towns(volunteer.provider)))
+    if town is None:  # unknown or of another county: the volunteer's county stays its registration's
         raise ServiceError(_("Unknown town."), status=400, field="town_id")
     phone = change.phone.strip()
     if phone and not PHONE_RE.match(phone):

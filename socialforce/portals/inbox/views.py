@@ -96,7 +96,7 @@ def failed():
     errors.update(where.problems())
     if errors:  # a value not from the lists filters nothing rather than everything
         where = notifications.UndeliveredFilter(since=since, until=until)
-    page = paginated(notifications.undelivered_messages(where))
+    page = paginated(notifications.undelivered_messages(where, current_user))
     note_ids = {m.notification_id for m in page.items if m.notification_id is not None}
     notes = {n.id: n for n in db.session.scalars(sa.select(Notification).where(Notification.id.in_(note_ids)))}
     users = {u.id: u for u in db.session.scalars(

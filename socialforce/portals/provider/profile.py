@@ -39,7 +39,7 @@ def profile_edit():
     """Edit the organisation's name, contact, home town, place and travel radius."""
     require_admin()
     provider = own_provider()
-    towns = reference.towns()
+    towns = reference.home_towns(provider)
     if request.method == "GET":
         return render_template("provider/profile_form.html", portal=portal(), provider=provider, towns=towns,
                                values=profile_values(provider), errors={})

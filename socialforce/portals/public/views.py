@@ -85,7 +85,9 @@ def volunteer_signup():
     """Public real-name volunteer sign-up with skills and weekly free time; the registration waits for staff
     approval, and its offer is matched to tasks from the moment it is approved."""
     form = VolunteerSignupForm()
-    form.town_id.choices = [(t.id, bilingual(t)) for t in reference.towns()]
+    towns = reference.signup_towns()
+    form.town_id.choices = ({bilingual(county): [(t.id, bilingual(t)) for t in group] for county, group in towns.items()}
+                            if isinstance(towns, dict) else [(t.id, bilingual(t)) for t in towns])
     form.skills.choices = [(c.code, bilingual(c)) for c in reference.categories(volunteer_task=True)]
     availability = mask_from_form(request.form.getlist("availability"))
 

@@ -32,7 +32,7 @@ def qualification_label(code: str) -> str:
 def _profile_form(volunteer: Volunteer, formdata=None) -> ProfileForm:
     form = ProfileForm(formdata=formdata, skills=volunteer.skills.split(), town_id=volunteer.provider.town_id)
     form.skills.choices = [(c.code, bilingual(c)) for c in volunteers.skill_choices(volunteer)]
-    form.town_id.choices = [(t.id, bilingual(t)) for t in reference.towns()]
+    form.town_id.choices = [(t.id, bilingual(t)) for t in reference.home_towns(volunteer.provider)]
     return form
 
 

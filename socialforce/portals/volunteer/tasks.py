@@ -47,7 +47,7 @@ def task_page(task_id: int):
     """One task: when, where (village), places left, what to bring, and what I can do (sign up, wait, confirm)."""
     me = _me()
     now = utcnow()
-    facts = volunteer_tasks.task_facts([task_id], now).get(task_id) or abort(404)
+    facts = volunteer_tasks.task_facts([task_id], now, seen_by=me).get(task_id) or abort(404)
     signed_up = dispatch.signed_up_task(task_id, me) is not None
     entry = waitlist.entry_of(task_id, me)
     fits = (facts.live and me.provider.status == "approved"
