@@ -85,41 +85,40 @@ WEEKDAY_MORNINGS = 0b1001001001001  # the availability a volunteer client saves 
 
 
 @dataclass
-class ApiResults:
-    reads: list[float] = field(default_factory=list)
-    writes: list[float] = field(default_factory=list)
-    by_operation: dict[str, list[float]] = field(default_factory=dict)
-    errors: int = 0
-    samples: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, method: str, operation: str, seconds: float, ok: bool, note: str = "") -> None:
-        with self.lock:
-            (self.reads if method == "GET" else self.writes).append(seconds)
-            self.by_operation.setdefault(f"{method} {operation}", []).append(seconds)
-            if not ok:
-                self.errors += 1
-                if len(self.samples) < 10:
-                    self.samples.append(f"{method} {operation}: {note}")
-
-
-@dataclass
 class Results:
-    pages: list[float] = field(default_factory=list)
-    dashboard: list[float] = field(default_factory=list)
-    by_path: dict[str, list[float]] = field(default_factory=dict)
+    """Response times in groups (pages and dashboard, or API reads and writes) and by path or operation."""
+
+    groups: dict[str, list[float]]
+    by_key: dict[str, list[float]] = field(default_factory=dict)
     errors: int = 0
     samples: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, path: str, seconds: float, ok: bool, note: str = "") -> None:
+    def add(self, group: str, key: str, seconds: float, ok: bool, note: str = "") -> None:
         with self.lock:
-            (self.dashboard if path.startswith(DASHBOARD) else self.pages).append(seconds)
-            self.by_path.setdefault(path.split("?")[0], []).append(seconds)
+            self.groups[group].append(seconds)
+            self.by_key.setdefault(key, []).append(seconds)
             if not ok:
                 self.errors += 1
                 if len(self.samples) < 10:
-                    self.samples.append(f"{path}: {note}")
+                    self.samples.append(f"{key}: {note}")
+
+    def total(self) -> int:
+        return sum(len(times) for times in self.groups.values())
+
+    def summary(self, group: str) -> dict:
+        values = self.groups[group]
+        return {"count": len(values), "p50_ms": percentile(values, 0.50), "p95_ms": percentile(values, 0.95),
+                "p99_ms": percentile(values, 0.99)}
+
+    def p95_by_key(self) -> dict[str, float]:
+        return dict(sorted(((key, percentile(times, 0.95)) for key, times in self.by_key.items()),
+                           key=lambda pair: -pair[1]))
+
+
+def _page(path: str) -> tuple[str, str]:
+    """(group, key) of a page request."""
+    return ("dashboard" if path.startswith(DASHBOARD) else "pages"), path.split("?")[0]
 
 
 class Browser:
@@ -174,18 +173,18 @@ def _browse(browser: Browser, username: str, stop_at: float, think: float, resul
     started = time.perf_counter()
     try:
         browser.login(username)
-        results.add("/login", time.perf_counter() - started, True)
+        results.add(*_page("/login"), time.perf_counter() - started, True)
     except (RuntimeError, OSError, http.client.HTTPException, AttributeError) as error:
-        results.add("/login", time.perf_counter() - started, False, f"{username}: {error}")
+        results.add(*_page("/login"), time.perf_counter() - started, False, f"{username}: {error}")
         return
     while time.monotonic() < stop_at:
         path = rng.choice(MIX[username])
         started = time.perf_counter()
         try:
             status, _text, _headers = browser.request("GET", path)
-            results.add(path, time.perf_counter() - started, status == 200, f"status {status}")
+            results.add(*_page(path), time.perf_counter() - started, status == 200, f"status {status}")
         except (OSError, http.client.HTTPException) as error:
-            results.add(path, time.perf_counter() - started, False, type(error).__name__)
+            results.add(*_page(path), time.perf_counter() - started, False, type(error).__name__)
         time.sleep(rng.uniform(0.5, 1.5) * think)
 
 
@@ -233,7 +232,7 @@ def _first_ids(client: ApiClient, path: str) -> list[int]:
 
 
 def simulate_api(username: str, token: str, host: str, port: int, stop_at: float, think: float,
-                 results: ApiResults, rng: random.Random, category_id: int) -> None:
+                 results: Results, rng: random.Random, category_id: int) -> None:
     """One API client: find its own visit and household ids, then send its role's operations until `stop_at`."""
     client = ApiClient(host, port, token)
     try:
@@ -247,14 +246,14 @@ def simulate_api(username: str, token: str, host: str, port: int, stop_at: float
             method, template = rng.choice(operations)
             path = template.format(**{k: rng.choice(v) for k, v in ids.items() if v})
             body = _api_body(path, rng, category_id) if method == "POST" else None
+            group, key = ("reads" if method == "GET" else "writes"), f"{method} {template.split('?')[0]}"
             started = time.perf_counter()
             try:
                 status, _answer = client.request(method, path, body)
                 ok = 200 <= status < 300
-                results.add(method, template.split("?")[0], time.perf_counter() - started, ok, f"status {status}")
+                results.add(group, key, time.perf_counter() - started, ok, f"status {status}")
             except (OSError, http.client.HTTPException) as error:
-                results.add(method, template.split("?")[0], time.perf_counter() - started, False,
-                            type(error).__name__)
+                results.add(group, key, time.perf_counter() - started, False, type(error).__name__)
             time.sleep(rng.uniform(0.5, 1.5) * think)
     finally:
         client.connection.close()
@@ -300,7 +299,7 @@ class ApiTokens:
 
 def run_api(users: int, duration: float, think: float, host: str, port: int, seed: int = 2020) -> dict:
     """Run the simulated API clients and return the figures."""
-    results = ApiResults()
+    results = Results({"reads": [], "writes": []})
     names = [list(API_MIX)[k % len(API_MIX)] for k in range(users)]
     tokens = ApiTokens(names)
     stop_at = time.monotonic() + duration
@@ -317,18 +316,12 @@ def run_api(users: int, duration: float, think: float, host: str, port: int, see
     finally:
         tokens.revoke()
     elapsed = time.monotonic() - started
-    total = len(results.reads) + len(results.writes)
-
-    def summary(values: list[float]) -> dict:
-        return {"count": len(values), "p50_ms": percentile(values, 0.50), "p95_ms": percentile(values, 0.95),
-                "p99_ms": percentile(values, 0.99)}
-
+    total = results.total()
     return {
         "mode": "api", "clients": users, "roles": sorted(set(names)), "duration_s": round(elapsed, 1),
         "think_s": think, "requests": total, "requests_per_s": round(total / elapsed, 1),
-        "reads": summary(results.reads), "writes": summary(results.writes),
-        "p95_ms_by_operation": dict(sorted(((op, percentile(times, 0.95)) for op, times in
-                                            results.by_operation.items()), key=lambda pair: -pair[1])),
+        "reads": results.summary("reads"), "writes": results.summary("writes"),
+        "p95_ms_by_operation": results.p95_by_key(),
         "errors": results.errors, "error_samples": results.samples,
     }
 
@@ -388,7 +381,7 @@ def start_gunicorn(workers: int) -> tuple[subprocess.Popen, int]:
 
 def run(users: int, duration: float, think: float, host: str, port: int, seed: int = 2020) -> dict:
     """Run the simulated users and return the figures."""
-    results = Results()
+    results = Results({"pages": [], "dashboard": []})
     names = list(MIX)
     stop_at = time.monotonic() + duration
     threads = [threading.Thread(target=simulate, daemon=True,
@@ -401,16 +394,12 @@ def run(users: int, duration: float, think: float, host: str, port: int, seed: i
     for thread in threads:
         thread.join(duration + 60)
     elapsed = time.monotonic() - started
-    total = len(results.pages) + len(results.dashboard)
+    total = results.total()
     return {
         "users": users, "duration_s": round(elapsed, 1), "think_s": think, "requests": total,
         "requests_per_s": round(total / elapsed, 1),
-        "pages": {"count": len(results.pages), "p50_ms": percentile(results.pages, 0.50),
-                  "p95_ms": percentile(results.pages, 0.95), "p99_ms": percentile(results.pages, 0.99)},
-        "dashboard": {"count": len(results.dashboard), "p50_ms": percentile(results.dashboard, 0.50),
-                      "p95_ms": percentile(results.dashboard, 0.95), "p99_ms": percentile(results.dashboard, 0.99)},
-        "p95_ms_by_path": dict(sorted(((path, percentile(times, 0.95)) for path, times in results.by_path.items()),
-                                      key=lambda pair: -pair[1])),
+        "pages": results.summary("pages"), "dashboard": results.summary("dashboard"),
+        "p95_ms_by_path": results.p95_by_key(),
         "errors": results.errors, "error_samples": results.samples,
     }
 

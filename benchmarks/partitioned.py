@@ -44,36 +44,27 @@ _shared: dict = {}
 """The index and items, set before the pool forks: every worker process inherits them."""
 
 
-def county_copy(problem: Problem, county: int) -> tuple[list[Item], list[Offer], Context]:
-    """The problem moved to county number `county`: disjoint ids, towns and places."""
-    if county == 0:
-        return list(problem.items), list(problem.offers), problem.context
-    s, t, d = county * ID_SHIFT, county * TOWN_SHIFT, float(county)
-    items = [replace(it, id=it.id + s, household_id=it.household_id + s, town_id=it.town_id + t, lat=it.lat + d)
-             for it in problem.items]
-    offers = [replace(o, id=o.id + s, provider_id=o.provider_id + s, towns=frozenset(x + t for x in o.towns),
-                      lat=o.lat + d) for o in problem.offers]
-    c = problem.context
+def shifted(items: list[Item], offers: list[Offer], context: Context, *, ids: int, households: int,
+            providers: int, towns: int, lat: float) -> tuple[list[Item], list[Offer], Context]:
+    """A problem moved elsewhere: item, household, provider and town ids shifted, places `lat` degrees north."""
+    items = [replace(it, id=it.id + ids, household_id=it.household_id + households, town_id=it.town_id + towns,
+                     lat=it.lat + lat) for it in items]
+    offers = [replace(o, id=o.id + ids, provider_id=o.provider_id + providers,
+                      towns=frozenset(t + towns for t in o.towns), lat=o.lat + lat) for o in offers]
+    pv, hh = providers, households
     context = replace(
-        c, pairings=frozenset((p + s, h + s) for p, h in c.pairings),
-        served_before=frozenset((p + s, h + s) for p, h in c.served_before),
-        exclusions=frozenset((i + s, p + s) for i, p in c.exclusions),
-        household_blocks=frozenset((h + s, p + s) for h, p in c.household_blocks),
-        load={p + s: n for p, n in c.load.items()},
-        track_records={p + s: replace(r, provider_id=p + s) for p, r in c.track_records.items()})
+        context, pairings=frozenset((p + pv, h + hh) for p, h in context.pairings),
+        served_before=frozenset((p + pv, h + hh) for p, h in context.served_before),
+        exclusions=frozenset((i + ids, p + pv) for i, p in context.exclusions),
+        household_blocks=frozenset((h + hh, p + pv) for h, p in context.household_blocks),
+        load={p + pv: n for p, n in context.load.items()},
+        track_records={p + pv: replace(r, provider_id=p + pv) for p, r in context.track_records.items()})
     return items, offers, context
 
 
-def counties(problem: Problem, n: int) -> tuple[list[Item], list[Offer], Context]:
-    """N county copies as one problem."""
-    items: list[Item] = []
-    offers: list[Offer] = []
-    contexts = []
-    for county in range(n):
-        its, ofs, ctx = county_copy(problem, county)
-        items += its
-        offers += ofs
-        contexts.append(ctx)
+def joined(parts: list[tuple[list[Item], list[Offer], Context]]) -> tuple[list[Item], list[Offer], Context]:
+    """Problems that share no ids as one problem."""
+    contexts = [c for _i, _o, c in parts]
     context = Context(
         on_date=contexts[0].on_date,
         pairings=frozenset().union(*(c.pairings for c in contexts)),
@@ -82,7 +73,21 @@ def counties(problem: Problem, n: int) -> tuple[list[Item], list[Offer], Context
         household_blocks=frozenset().union(*(c.household_blocks for c in contexts)),
         load={p: v for c in contexts for p, v in c.load.items()},
         track_records={p: v for c in contexts for p, v in c.track_records.items()})
-    return items, offers, context
+    return [it for its, _o, _c in parts for it in its], [o for _i, ofs, _c in parts for o in ofs], context
+
+
+def county_copy(problem: Problem, county: int) -> tuple[list[Item], list[Offer], Context]:
+    """The problem moved to county number `county`: disjoint ids, towns and places."""
+    if county == 0:
+        return list(problem.items), list(problem.offers), problem.context
+    s = county * ID_SHIFT
+    return shifted(list(problem.items), list(problem.offers), problem.context, ids=s, households=s, providers=s,
+                   towns=county * TOWN_SHIFT, lat=float(county))
+
+
+def counties(problem: Problem, n: int) -> tuple[list[Item], list[Offer], Context]:
+    """N county copies as one problem."""
+    return joined([county_copy(problem, county) for county in range(n)])
 
 
 def _peak_rss_mb() -> float:

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from benchmarks.partitioned import joined, shifted
 from socialforce.matching import check
 from socialforce.matching.assign import lp_bound, solve_batch
 from socialforce.matching.index import MatchIndex
@@ -18,51 +19,18 @@ from socialforce.matching.partition import (
     solve_partitioned,
 )
 from socialforce.matching.transport import GAP_TOLERANCE
-from socialforce.matching.types import Context
 from tests.matching.helpers import random_instance
 
 COUNTIES = st.lists(st.integers(min_value=0, max_value=10**9), min_size=1, max_size=4)
 FAST = settings(max_examples=40, deadline=None)
 
 
-def shifted(seed: int, county: int, providers: int = 0):
-    """A random instance moved to its own county: ids, towns and households disjoint, 1 degree of latitude
-    (about 110 km, far beyond any radius) north per county."""
-    items, offers, context = random_instance(seed, providers=providers)
-    d = county * 1.0
-    items = [replace(it, id=it.id + county * 100_000, household_id=it.household_id + county * 100,
-                     town_id=it.town_id + county * 10, lat=it.lat + d) for it in items]
-    offers = [replace(o, id=o.id + county * 100_000, provider_id=o.provider_id + county * 1000,
-                      towns=frozenset(t + county * 10 for t in o.towns), lat=o.lat + d) for o in offers]
-    hh, pv, it = county * 100, county * 1000, county * 100_000
-    context = replace(
-        context, pairings=frozenset((p + pv, h + hh) for p, h in context.pairings),
-        served_before=frozenset((p + pv, h + hh) for p, h in context.served_before),
-        exclusions=frozenset((i + it, p + pv) for i, p in context.exclusions),
-        household_blocks=frozenset((h + hh, p + pv) for h, p in context.household_blocks),
-        load={p + pv: n for p, n in context.load.items()},
-        track_records={p + pv: replace(t, provider_id=p + pv) for p, t in context.track_records.items()})
-    return items, offers, context
-
-
 def counties(seeds: list[int], providers: int = 0):
-    """Several shifted random instances as one problem."""
-    items, offers, contexts = [], [], []
-    for county, seed in enumerate(seeds):
-        its, ofs, ctx = shifted(seed, county, providers)
-        items += its
-        offers += ofs
-        contexts.append(ctx)
-    first = contexts[0]
-    context = Context(
-        on_date=first.on_date,
-        pairings=frozenset().union(*(c.pairings for c in contexts)),
-        served_before=frozenset().union(*(c.served_before for c in contexts)),
-        exclusions=frozenset().union(*(c.exclusions for c in contexts)),
-        household_blocks=frozenset().union(*(c.household_blocks for c in contexts)),
-        load={p: n for c in contexts for p, n in c.load.items()},
-        track_records={p: t for c in contexts for p, t in c.track_records.items()})
-    return items, offers, context
+    """Several random instances as one problem, each moved to its own county: ids, towns and households disjoint,
+    1 degree of latitude (about 110 km, far beyond any radius) north per county."""
+    return joined([shifted(*random_instance(seed, providers=providers), ids=county * 100_000,
+                           households=county * 100, providers=county * 1000, towns=county * 10, lat=county * 1.0)
+                   for county, seed in enumerate(seeds)])
 
 
 @FAST

@@ -22,3 +22,13 @@ def token_for(username: str, scopes: list[str] | None = None, days: int = 30) ->
 
 def bearer(secret: str, **extra: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}", **extra}
+
+
+PROBLEM = "application/problem+json"
+
+
+def problem(response, status: int) -> dict:
+    """The RFC 9457 problem body of an answer that must have this status."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.headers["Content-Type"] == PROBLEM
+    return response.get_json(force=True)

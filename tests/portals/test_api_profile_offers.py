@@ -21,15 +21,7 @@ from socialforce.platform.models import (
 )
 from socialforce.platform.services import dispatch, volunteer_tasks
 from tests import factories
-from tests.portals.api_support import bearer, token_for
-
-PROBLEM = "application/problem+json"
-
-
-def _problem(response, status: int) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.headers["Content-Type"] == PROBLEM
-    return response.get_json(force=True)
+from tests.portals.api_support import bearer, problem, token_for
 
 
 def _paths(body: dict) -> list[str]:
@@ -55,8 +47,8 @@ def test_a_volunteer_replaces_their_skills_with_codes_from_the_list_only(client)
     url = "/api/v1/volunteer/profile/skills"
     for bad, path in (({}, "json/skills"), ({"skills": "tutoring"}, "json/skills"), ({"skills": []}, "json/skills"),
                       ({"skills": ["tutoring"], "town_id": 1}, "json/town_id")):
-        assert path in _paths(_problem(client.post(url, json=bad, headers=headers), 422))
-    refused = _problem(client.post(url, json={"skills": ["legal_aid"]}, headers=headers), 422)  # not a task kind
+        assert path in _paths(problem(client.post(url, json=bad, headers=headers), 422))
+    refused = problem(client.post(url, json={"skills": ["legal_aid"]}, headers=headers), 422)  # not a task kind
     assert _paths(refused) == ["json/skills"] and refused["detail"]
     db.session.expire_all()
     assert db.session.get(Volunteer, v.id).skills == "daily_care"  # refusals changed nothing
@@ -75,10 +67,10 @@ def test_a_volunteer_adds_and_removes_own_certifications_only(client):
     me, other = _volunteer("vol"), _volunteer("vol-other")
     headers = bearer(token_for("vol"))
     url = "/api/v1/volunteer/profile/certifications"
-    assert "json/document_no" in _paths(_problem(client.post(url, json={"code": "teacher"}, headers=headers), 422))
+    assert "json/document_no" in _paths(problem(client.post(url, json={"code": "teacher"}, headers=headers), 422))
     for bad, path in (({"code": "background_check", "document_no": "ABC-123"}, "json/code"),  # staff record it
                       ({"code": "teacher", "document_no": "ABC-123", "expires_on": "2001-01-01"}, "json/expires_on")):
-        assert _paths(_problem(client.post(url, json=bad, headers=headers), 422)) == [path]
+        assert _paths(problem(client.post(url, json=bad, headers=headers), 422)) == [path]
     held = sa.select(sa.func.count()).select_from(Qualification).where(Qualification.provider_id == me.provider_id)
     assert db.session.scalar(held) == 0  # refusals changed nothing
     keyed = {**headers, "Idempotency-Key": "cert-1"}
@@ -89,10 +81,10 @@ def test_a_volunteer_adds_and_removes_own_certifications_only(client):
     assert client.post(url, json={"code": "teacher", "document_no": "T-2026-001"}, headers=keyed).get_json() == \
         added.get_json()
     assert db.session.scalar(held) == 1 and _audits("volunteer_certification_added") == 1
-    _problem(client.post(url, json={"code": "teacher", "document_no": "T-2026-002"}, headers=headers), 409)
+    problem(client.post(url, json={"code": "teacher", "document_no": "T-2026-002"}, headers=headers), 409)
     theirs = client.post(url, json={"code": "medical", "document_no": "M-0001"},
                          headers=bearer(token_for("vol-other"))).get_json()["certifications"][0]["id"]
-    _problem(client.post(f"{url}/remove", json={"qualification_id": theirs}, headers=headers), 404)
+    problem(client.post(f"{url}/remove", json={"qualification_id": theirs}, headers=headers), 404)
     assert db.session.get(Qualification, theirs).provider_id == other.provider_id
     removed = client.post(f"{url}/remove", json={"qualification_id": cert["id"]}, headers=headers)
     assert removed.status_code == 200 and removed.get_json()["certifications"] == []
@@ -114,11 +106,11 @@ def test_a_volunteer_plans_a_visit_only_for_a_task_they_signed_up_for(client):
     visits = sa.select(sa.func.count()).select_from(Visit).where(Visit.volunteer_id == me.id)
     for bad, path in (({"starts_at": "2030-01-07T09:00:00"}, "json/starts_at"), ({}, "json/starts_at"),
                       ({"starts_at": "2030-01-07T09:00:00+08:00", "duration": 0}, "json/duration")):
-        assert path in _paths(_problem(client.post(url, json=bad, headers=headers), 422))
-    assert "json/starts_at" in _paths(_problem(client.post(url, json={"starts_at": "2001-01-08T09:00:00+08:00"},
+        assert path in _paths(problem(client.post(url, json=bad, headers=headers), 422))
+    assert "json/starts_at" in _paths(problem(client.post(url, json={"starts_at": "2001-01-08T09:00:00+08:00"},
                                                            headers=headers), 422))  # the past: the service's refusal
     for other in (unsigned.id, agency_order.id, 99999999):
-        _problem(client.post(f"/api/v1/volunteer/orders/{other}/visits",
+        problem(client.post(f"/api/v1/volunteer/orders/{other}/visits",
                              json={"starts_at": "2030-01-07T09:00:00+08:00"}, headers=headers), 404)
     assert db.session.scalar(visits) == 0  # refusals changed nothing
     keyed = {**headers, "Idempotency-Key": "plan-1"}
@@ -149,12 +141,12 @@ def test_an_administrator_publishes_an_offer_checked_as_the_page_checks_it(clien
     count = sa.select(sa.func.count()).select_from(ServiceOffer).where(ServiceOffer.provider_id == agency.id)
     before = db.session.scalar(count)
     url = "/api/v1/provider/offers"
-    _problem(client.post(url, json=_offer_body(), headers=bearer(token_for("helper"))), 403)
+    problem(client.post(url, json=_offer_body(), headers=bearer(token_for("helper"))), 403)
     for bad, path in (({"title": None}, "json/title"), ({"windows": "mornings"}, "json/windows"),
                       ({"category_ids": "1"}, "json/category_ids"), ({"valid_to": "soon"}, "json/valid_to"),
                       ({"extra": 1}, "json/extra")):
-        assert path in _paths(_problem(client.post(url, json=_offer_body(**bad), headers=admin), 422))
-    refused = _problem(client.post(url, json=_offer_body(
+        assert path in _paths(problem(client.post(url, json=_offer_body(**bad), headers=admin), 422))
+    refused = problem(client.post(url, json=_offer_body(
         title="x", category_ids=[factories.category("legal_aid").id], slots_per_week=0, windows=0), headers=admin),
         400)  # the offer page's messages, each with its field
     assert set(_paths(refused)) == {"json/title", "json/category_ids", "json/slots_per_week", "json/windows"}
@@ -181,13 +173,13 @@ def test_an_administrator_edits_only_their_own_offer_and_its_status_stays(client
     offer_id = db.session.scalar(sa.select(ServiceOffer.id).where(ServiceOffer.provider_id == agency.id))
     foreign_id = db.session.scalar(sa.select(ServiceOffer.id).where(ServiceOffer.provider_id == other.id))
     title = db.session.get(ServiceOffer, offer_id).title
-    _problem(client.post(f"/api/v1/provider/offers/{foreign_id}", json=_offer_body(), headers=admin), 404)
+    problem(client.post(f"/api/v1/provider/offers/{foreign_id}", json=_offer_body(), headers=admin), 404)
     url = f"/api/v1/provider/offers/{offer_id}"
     assert client.post(f"{url}/pause", headers=admin).status_code == 200
     past = (date.today() - timedelta(days=1)).isoformat()
-    refused = _problem(client.post(url, json=_offer_body(title="改后", valid_to=past), headers=admin), 400)
+    refused = problem(client.post(url, json=_offer_body(title="改后", valid_to=past), headers=admin), 400)
     assert _paths(refused) == ["json/valid_to"]
-    assert "json/slots_per_week" in _paths(_problem(client.post(url, json=_offer_body(slots_per_week=None),
+    assert "json/slots_per_week" in _paths(problem(client.post(url, json=_offer_body(slots_per_week=None),
                                                                 headers=admin), 422))
     db.session.expire_all()
     assert db.session.get(ServiceOffer, offer_id).title == title  # refusals changed nothing

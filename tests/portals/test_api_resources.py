@@ -25,18 +25,11 @@ from socialforce.platform.models import (
 )
 from socialforce.platform.services import accounts, dashboard, dispatch, volunteer_tasks
 from tests import factories
-from tests.portals.api_support import bearer, token_for, user
+from tests.portals.api_support import bearer, problem, token_for, user
 from tests.security.support import leaks, personal_secrets
 
-PROBLEM = "application/problem+json"
 OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$")
 PASSWORD = "pw-resources-1"
-
-
-def _problem(response, status: int) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.headers["Content-Type"] == PROBLEM
-    return response.get_json(force=True)
 
 
 def _paths(body: dict) -> list[str]:
@@ -77,7 +70,7 @@ def test_profile_and_availability_with_bad_input_refused_and_a_keyed_retry_actin
     assert profile["phone_masked"] == "138****0000" and "13800000000" not in str(profile)
     for bad, path in (({"availability": 1 << 21}, "json/availability"), ({"availability": "x"}, "json/availability"),
                       ({}, "json/availability"), ({"availability": 7, "more": 1}, "json/more")):
-        assert path in _paths(_problem(client.post("/api/v1/volunteer/profile/availability", json=bad,
+        assert path in _paths(problem(client.post("/api/v1/volunteer/profile/availability", json=bad,
                                                    headers=headers), 422))
     db.session.expire_all()
     assert db.session.get(Volunteer, v.id).availability == weekmask.ALL  # nothing changed
@@ -101,10 +94,10 @@ def test_waitlist_join_position_leave_through_the_api(client):
     assert joined.status_code == 200, joined.get_data(as_text=True)
     assert joined.get_json() == {"task_id": t.id, "waitlist_state": "waiting", "position": 1,
                                  "offer_expires_at": None, "signed_up": False}
-    _problem(client.post(f"/api/v1/volunteer/tasks/{t.id}/waitlist", headers=headers), 409)  # already on it
+    problem(client.post(f"/api/v1/volunteer/tasks/{t.id}/waitlist", headers=headers), 409)  # already on it
     left = client.post(f"/api/v1/volunteer/tasks/{t.id}/waitlist/leave", headers=headers).get_json()
     assert left["waitlist_state"] == "left" and left["position"] is None
-    _problem(client.post("/api/v1/volunteer/tasks/99999/waitlist", headers=headers), 404)
+    problem(client.post("/api/v1/volunteer/tasks/99999/waitlist", headers=headers), 404)
     assert me.id != holder.id
 
 
@@ -122,12 +115,12 @@ def test_volunteer_visits_check_in_needs_both_coordinates_and_hours_show_the_rec
     listed = client.get("/api/v1/volunteer/visits?status=planned", headers=headers).get_json()
     assert [v["id"] for v in listed["items"]] == [visit.id, later.id] and listed["total"] == 2
     assert all(OFFSET.match(v["starts_at"]) for v in listed["items"])
-    half = _problem(client.post(f"/api/v1/volunteer/visits/{visit.id}/checkin", json={"lat": 35.1},
+    half = problem(client.post(f"/api/v1/volunteer/visits/{visit.id}/checkin", json={"lat": 35.1},
                                 headers=headers), 422)
     assert _paths(half) == ["json/lon"]
-    _problem(client.post(f"/api/v1/volunteer/visits/{visit.id}/checkin", json={"lat": 91, "lon": 1},
+    problem(client.post(f"/api/v1/volunteer/visits/{visit.id}/checkin", json={"lat": 91, "lon": 1},
                          headers=headers), 422)
-    too_early = _problem(client.post(f"/api/v1/volunteer/visits/{later.id}/checkin", headers=headers), 409)
+    too_early = problem(client.post(f"/api/v1/volunteer/visits/{later.id}/checkin", headers=headers), 409)
     assert too_early["detail"]
     db.session.expire_all()
     assert db.session.get(Visit, visit.id).status == VisitStatus.planned  # the refusals changed nothing
@@ -156,17 +149,17 @@ def test_order_detail_workers_offers_and_visit_planning_refusals(client):
     assert client.get("/api/v1/provider/offers?status=paused", headers=admin).get_json()["total"] == 0
     plan = f"/api/v1/provider/orders/{order.id}/visits"
     past = (utcnow() - timedelta(hours=2)).replace(microsecond=0).isoformat() + "+00:00"
-    assert _paths(_problem(client.post(plan, json={"starts_at": past}, headers=crew), 422)) == ["json/starts_at"]
-    naive = _problem(client.post(plan, json={"starts_at": "2030-01-07T09:00:00"}, headers=crew), 422)
+    assert _paths(problem(client.post(plan, json={"starts_at": past}, headers=crew), 422)) == ["json/starts_at"]
+    naive = problem(client.post(plan, json={"starts_at": "2030-01-07T09:00:00"}, headers=crew), 422)
     assert _paths(naive) == ["json/starts_at"]
-    assert "json/duration" in _paths(_problem(client.post(plan, json={"starts_at": "2030-01-07T09:00:00+08:00",
+    assert "json/duration" in _paths(problem(client.post(plan, json={"starts_at": "2030-01-07T09:00:00+08:00",
                                                                       "duration": 5}, headers=crew), 422))
     assert db.session.scalar(sa.select(sa.func.count(Visit.id))) == 0
     early = client.post(plan, json={"starts_at": "2030-01-07T09:00:00+08:00"}, headers=crew)
     assert early.status_code == 201 and early.get_json()["starts_at"] == "2030-01-07T09:00:00+08:00"
     db.session.expire_all()
     assert db.session.get(Visit, early.get_json()["id"]).starts_at.hour == 1  # stored as naive UTC
-    clash = _problem(client.post(plan, json={"starts_at": "2030-01-07T09:30:00+08:00"}, headers=crew), 422)
+    clash = problem(client.post(plan, json={"starts_at": "2030-01-07T09:30:00+08:00"}, headers=crew), 422)
     assert _paths(clash) == ["json/starts_at"]
 
 
@@ -178,9 +171,9 @@ def test_an_outcome_before_any_visit_is_refused_and_speaks_english_to_an_english
     crew = bearer(token_for("worker"))
     outcome = f"/api/v1/provider/orders/{order.id}/outcome"
     body = {"resolved": "yes", "goal_attainment": 1, "assessment": 4}
-    assert "json/assessment" in _paths(_problem(client.post(outcome, json={**body, "assessment": 6},
+    assert "json/assessment" in _paths(problem(client.post(outcome, json={**body, "assessment": 6},
                                                             headers=crew), 422))
-    refused = _problem(client.post(outcome, json=body, headers=crew), 409)
+    refused = problem(client.post(outcome, json=body, headers=crew), 409)
     assert refused["title"] == "This action conflicts with the current state of the record."
     assert refused["detail"].isascii()
     db.session.expire_all()
@@ -199,18 +192,18 @@ def test_household_detail_is_masked_and_town_scoped_and_an_item_with_bad_input_w
     body = response.get_json()
     assert len(body["member_list"]) == 2 and all("*" in m["id_masked"] for m in body["member_list"])
     assert "address" not in body and not leaks(response.get_data(as_text=True), found)
-    _problem(client.get(f"/api/v1/staff/households/{other.id}", headers=headers), 404)
+    problem(client.get(f"/api/v1/staff/households/{other.id}", headers=headers), 404)
     new = f"/api/v1/staff/households/{h.id}/items"
     good = {"category_id": factories.category("daily_care").id, "description": "每周买菜"}
     cases = [({**good, "category_id": 99999}, "json/category_id"), ({**good, "description": "短"}, "json/description"),
              ({**good, "windows": 0}, "json/windows"), ({**good, "priority": "soon"}, "json/priority"),
              ({**good, "member_id": 2**40}, "json/member_id"), ({**good, "description": "a\x00bcd"}, "json/description")]
     for payload, path in cases:
-        assert path in _paths(_problem(client.post(new, json=payload, headers=headers), 422)), payload
+        assert path in _paths(problem(client.post(new, json=payload, headers=headers), 422)), payload
     other_member = other.members[0].id
-    assert _paths(_problem(client.post(new, json={**good, "member_id": other_member}, headers=headers), 422)) == [
+    assert _paths(problem(client.post(new, json={**good, "member_id": other_member}, headers=headers), 422)) == [
         "json/member_id"]
-    _problem(client.post(f"/api/v1/staff/households/{other.id}/items", json=good, headers=headers), 404)
+    problem(client.post(f"/api/v1/staff/households/{other.id}/items", json=good, headers=headers), 404)
     assert db.session.scalar(sa.select(sa.func.count(ServiceItem.id))) == 0
     made = client.post(new, json=good, headers=headers)
     assert made.status_code == 201 and made.get_json()["windows"] == weekmask.ALL
@@ -223,16 +216,16 @@ def test_dispatch_refusals_and_the_orders_board_filters(client):
     factories.user("city", Role.city_staff)
     db.session.commit()
     headers = bearer(token_for("city"))
-    refused = _problem(client.post(f"/api/v1/staff/items/{counselling.id}/dispatch", json={}, headers=headers), 422)
+    refused = problem(client.post(f"/api/v1/staff/items/{counselling.id}/dispatch", json={}, headers=headers), 422)
     assert _paths(refused) == ["json/provider_id"]
-    _problem(client.post(f"/api/v1/staff/items/{counselling.id}/dispatch", json={"provider_id": agency.id + 999},
+    problem(client.post(f"/api/v1/staff/items/{counselling.id}/dispatch", json={"provider_id": agency.id + 999},
                          headers=headers), 409)
     assert db.session.scalar(sa.select(sa.func.count(Order.id))) == 0
     sent = client.post(f"/api/v1/staff/items/{counselling.id}/dispatch", json={"provider_id": agency.id},
                        headers=headers)
     assert sent.status_code == 201, sent.get_data(as_text=True)
     task = client.post(f"/api/v1/staff/items/{care.id}/dispatch", json={"bring": "x" * 201}, headers=headers)
-    assert _paths(_problem(task, 422)) == ["json/bring"]
+    assert _paths(problem(task, 422)) == ["json/bring"]
     assert client.post(f"/api/v1/staff/items/{care.id}/dispatch", json={"bring": "手套"},
                        headers=headers).status_code == 201
     board = client.get("/api/v1/staff/orders", headers=headers).get_json()
@@ -241,11 +234,11 @@ def test_dispatch_refusals_and_the_orders_board_filters(client):
     assert [o["id"] for o in only["items"]] == [sent.get_json()["id"]] and only["items"][0]["provider"] == "晨光社工"
     day = today().isoformat()
     assert client.get(f"/api/v1/staff/orders?from={day}&to={day}", headers=headers).get_json()["total"] == 2
-    bad = _problem(client.get("/api/v1/staff/orders?category=nonsense", headers=headers), 422)
+    bad = problem(client.get("/api/v1/staff/orders?category=nonsense", headers=headers), 422)
     assert _paths(bad) == ["query/category"]
-    backwards = _problem(client.get(f"/api/v1/staff/orders?from={day}&to=2000-01-01", headers=headers), 422)
+    backwards = problem(client.get(f"/api/v1/staff/orders?from={day}&to=2000-01-01", headers=headers), 422)
     assert _paths(backwards) == ["query/to"]
-    assert _paths(_problem(client.get("/api/v1/staff/orders?sort=x", headers=headers), 422)) == ["query/sort"]
+    assert _paths(problem(client.get("/api/v1/staff/orders?sort=x", headers=headers), 422)) == ["query/sort"]
 
 
 def test_dashboard_figures_are_the_services_and_bad_periods_are_refused(client):
@@ -258,9 +251,9 @@ def test_dashboard_figures_are_the_services_and_bad_periods_are_refused(client):
     assert body["headline"] == expected.headline and body["town_id"] == user("town-lq").town_id
     assert [t["key"] for t in body["tables"]] == list(expected.tables)
     assert body["tables"][0]["rows"] == expected.tables["households"].rows
-    refused = _problem(client.get("/api/v1/staff/dashboard?from=2026-05-01&to=2026-04-01", headers=headers), 422)
+    refused = problem(client.get("/api/v1/staff/dashboard?from=2026-05-01&to=2026-04-01", headers=headers), 422)
     assert _paths(refused) == ["query/to"]
-    assert _paths(_problem(client.get("/api/v1/staff/dashboard?from=May", headers=headers), 422)) == ["query/from"]
+    assert _paths(problem(client.get("/api/v1/staff/dashboard?from=May", headers=headers), 422)) == ["query/from"]
 
 
 def test_field_messages_speak_the_callers_language(client):
@@ -268,11 +261,11 @@ def test_field_messages_speak_the_callers_language(client):
     db.session.commit()
     headers = bearer(token_for("vol"))
     bad = {"availability": 1 << 21, "extra": 1}
-    zh = _problem(client.post("/api/v1/volunteer/profile/availability", json=bad, headers=headers), 422)
+    zh = problem(client.post("/api/v1/volunteer/profile/availability", json=bad, headers=headers), 422)
     assert {e["path"]: e["message"] for e in zh["errors"]} == {
         "json/availability": "请输入 0 至 2097151 之间的值。", "json/extra": "此处不接受该字段。"}
     u = user("vol")
     u.locale = "en"
     db.session.commit()
-    en = _problem(client.post("/api/v1/volunteer/profile/availability", json={}, headers=headers), 422)
+    en = problem(client.post("/api/v1/volunteer/profile/availability", json={}, headers=headers), 422)
     assert en["errors"] == [{"path": "json/availability", "message": "This field is required."}]

@@ -22,15 +22,7 @@ from socialforce.platform.models import (
 )
 from socialforce.platform.services import dispatch
 from tests import factories
-from tests.portals.api_support import bearer, token_for
-
-PROBLEM = "application/problem+json"
-
-
-def _problem(response, status: int) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.headers["Content-Type"] == PROBLEM
-    return response.get_json(force=True)
+from tests.portals.api_support import bearer, problem, token_for
 
 
 def _staff(username: str, town_code: str | None = "longquan") -> str:
@@ -60,9 +52,9 @@ def test_staff_cancel_an_order_once_with_a_reason_and_nothing_outside_their_town
     url = f"/api/v1/staff/orders/{order.id}/cancel"
     for bad, path in (({}, "json/reason"), ({"reason": "x"}, "json/reason"), ({"reason": "好" * 201}, "json/reason"),
                       ({"reason": "原因", "more": 1}, "json/more")):
-        body = _problem(client.post(url, json=bad, headers=headers), 422)
+        body = problem(client.post(url, json=bad, headers=headers), 422)
         assert path in [e["path"] for e in body["errors"]]
-    _problem(client.post(f"/api/v1/staff/orders/{foreign.id}/cancel", json={"reason": "不在本镇"}, headers=headers),
+    problem(client.post(f"/api/v1/staff/orders/{foreign.id}/cancel", json={"reason": "不在本镇"}, headers=headers),
              404)
     db.session.expire_all()
     assert db.session.get(Order, order.id).state == OrderState.dispatched  # refusals changed nothing
@@ -74,23 +66,23 @@ def test_staff_cancel_an_order_once_with_a_reason_and_nothing_outside_their_town
     db.session.expire_all()
     assert db.session.get(ServiceItem, order.item_id).status == ItemStatus.open  # the item opens again
     assert db.session.get(Order, foreign.id).state == OrderState.dispatched
-    _problem(client.post(url, json={"reason": "再取消一次"}, headers=headers), 409)  # no longer open
+    problem(client.post(url, json={"reason": "再取消一次"}, headers=headers), 409)  # no longer open
 
 
 def test_staff_close_an_item_only_without_an_open_order(client):
     headers = bearer(_staff("city-a", None))
     order = _dispatched_order()
     url = f"/api/v1/staff/items/{order.item_id}/close"
-    _problem(client.post(url, json={"reason": "已解决"}, headers=headers), 409)  # cancel its open order first
-    _problem(client.post(url, json={"reason": 5}, headers=headers), 422)
+    problem(client.post(url, json={"reason": "已解决"}, headers=headers), 409)  # cancel its open order first
+    problem(client.post(url, json={"reason": 5}, headers=headers), 422)
     db.session.expire_all()
     assert db.session.get(ServiceItem, order.item_id).status != ItemStatus.closed
     client.post(f"/api/v1/staff/orders/{order.id}/cancel", json={"reason": "重新评估"}, headers=headers)
     closed = client.post(url, json={"reason": "已解决"}, headers=headers)
     assert closed.status_code == 200 and closed.get_json()["status"] == "closed"
     assert _audits("item_closed") == 1
-    _problem(client.post(url, headers=headers), 409)  # already closed
-    _problem(client.post("/api/v1/staff/items/99999999/close", headers=headers), 404)
+    problem(client.post(url, headers=headers), 409)  # already closed
+    problem(client.post("/api/v1/staff/items/99999999/close", headers=headers), 404)
 
 
 def test_an_administrator_pauses_and_resumes_an_offer_a_worker_may_not(client):
@@ -102,15 +94,15 @@ def test_an_administrator_pauses_and_resumes_an_offer_a_worker_may_not(client):
     offer_id = db.session.scalar(sa.select(ServiceOffer.id).where(ServiceOffer.provider_id == agency.id))
     foreign_id = db.session.scalar(sa.select(ServiceOffer.id).where(ServiceOffer.provider_id == other.id))
     admin, helper = bearer(token_for("boss")), bearer(token_for("helper"))
-    _problem(client.post(f"/api/v1/provider/offers/{offer_id}/pause", headers=helper), 403)
-    _problem(client.post(f"/api/v1/provider/offers/{foreign_id}/pause", headers=admin), 404)
-    _problem(client.post(f"/api/v1/provider/offers/{offer_id}/resume", headers=admin), 409)  # not paused
+    problem(client.post(f"/api/v1/provider/offers/{offer_id}/pause", headers=helper), 403)
+    problem(client.post(f"/api/v1/provider/offers/{foreign_id}/pause", headers=admin), 404)
+    problem(client.post(f"/api/v1/provider/offers/{offer_id}/resume", headers=admin), 409)  # not paused
     keyed = {**admin, "Idempotency-Key": "pause-1"}
     paused = client.post(f"/api/v1/provider/offers/{offer_id}/pause", headers=keyed)
     assert paused.status_code == 200 and paused.get_json()["status"] == "paused"
     assert client.post(f"/api/v1/provider/offers/{offer_id}/pause", headers=keyed).get_json() == paused.get_json()
     assert _audits("offer_paused") == 1
-    _problem(client.post(f"/api/v1/provider/offers/{offer_id}/pause", headers=admin), 409)  # already paused
+    problem(client.post(f"/api/v1/provider/offers/{offer_id}/pause", headers=admin), 409)  # already paused
     resumed = client.post(f"/api/v1/provider/offers/{offer_id}/resume", headers=admin)
     assert resumed.status_code == 200 and resumed.get_json()["status"] == "active"
     db.session.expire_all()
@@ -141,11 +133,11 @@ def test_visit_notes_reschedule_and_cancel_through_the_api(client):
     notes = client.post(f"{base}/notes", json={"notes": "带上血压计"}, headers=crew)
     assert notes.status_code == 200
     assert db.session.get(Visit, visit_id).notes == "带上血压计"
-    _problem(client.post(f"{base}/notes", json={"notes": "好" * 2001}, headers=crew), 422)
+    problem(client.post(f"{base}/notes", json={"notes": "好" * 2001}, headers=crew), 422)
     for bad, path in (({"starts_at": "2030-01-08T10:00:00", "reason": "改期"}, "json/starts_at"),
                       ({"starts_at": "2030-01-08T10:00:00+08:00"}, "json/reason"),
                       ({"starts_at": "2001-01-08T10:00:00+08:00", "reason": "改期"}, "json/starts_at")):
-        body = _problem(client.post(f"{base}/reschedule", json=bad, headers=crew), 422)
+        body = problem(client.post(f"{base}/reschedule", json=bad, headers=crew), 422)
         assert path in [e["path"] for e in body["errors"]]
     db.session.expire_all()
     assert db.session.get(Visit, visit_id).starts_at.day == 7  # refusals changed nothing
@@ -156,10 +148,10 @@ def test_visit_notes_reschedule_and_cancel_through_the_api(client):
     again = client.post(f"{base}/reschedule", json={"starts_at": "2030-01-08T10:00:00+08:00", "reason": "家属要求"},
                         headers=keyed)
     assert again.get_json() == moved.get_json() and _audits("visit_rescheduled") == 1
-    _problem(client.post(f"{base}/cancel", json={"reason": "  "}, headers=crew), 422)
+    problem(client.post(f"{base}/cancel", json={"reason": "  "}, headers=crew), 422)
     cancelled = client.post(f"{base}/cancel", json={"reason": "老人住院"}, headers=crew)
     assert cancelled.status_code == 200 and cancelled.get_json()["status"] == "cancelled"
-    _problem(client.post(f"{base}/cancel", json={"reason": "再次取消"}, headers=crew), 409)  # no longer planned
+    problem(client.post(f"{base}/cancel", json={"reason": "再次取消"}, headers=crew), 409)  # no longer planned
 
 
 def test_a_batch_dispatch_is_queued_as_a_job_whose_state_staff_can_read(client):
@@ -168,8 +160,8 @@ def test_a_batch_dispatch_is_queued_as_a_job_whose_state_staff_can_read(client):
     mine = factories.item(factories.household(), "counselling")
     foreign = factories.item(factories.household("binhu"), "counselling")
     db.session.commit()
-    _problem(client.post("/api/v1/staff/dispatch/batch", json={"item_ids": []}, headers=headers), 422)
-    _problem(client.post("/api/v1/staff/dispatch/batch", json={"item_ids": [mine.id, foreign.id]}, headers=headers),
+    problem(client.post("/api/v1/staff/dispatch/batch", json={"item_ids": []}, headers=headers), 422)
+    problem(client.post("/api/v1/staff/dispatch/batch", json={"item_ids": [mine.id, foreign.id]}, headers=headers),
              404)  # an item outside my towns: nothing is queued
     assert db.session.scalar(sa.select(sa.func.count()).select_from(BackgroundJob)) == 0
     queued = client.post("/api/v1/staff/dispatch/batch", json={"item_ids": [mine.id]}, headers=headers)
@@ -178,4 +170,4 @@ def test_a_batch_dispatch_is_queued_as_a_job_whose_state_staff_can_read(client):
     assert job["kind"] == "dispatch_batch" and job["state"] in ("queued", "running", "done")
     status = client.get(f"/api/v1/staff/jobs/{job['id']}", headers=headers)
     assert status.status_code == 200 and status.get_json()["id"] == job["id"]
-    _problem(client.get(f"/api/v1/staff/jobs/{job['id']}", headers=bearer(_staff("town-c", "binhu"))), 404)
+    problem(client.get(f"/api/v1/staff/jobs/{job['id']}", headers=bearer(_staff("town-c", "binhu"))), 404)

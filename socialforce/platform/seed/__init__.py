@@ -59,28 +59,7 @@ def seed_demo(scale: float, *, seed: int = 2020, progress: Callable[[str, int, i
         ensure_demo_county(index)
     writer = BulkWriter(progress)
     world = World(scale, seed, today, writer)
-
-    build_villages(world)
-    compose_households(world)
-    place_households(world)
-    write_households(world)
-    write_enrollments(world)
-    write_material_assistance(world)
-
-    offers = OfferBook(world)
-    build_agencies(world, offers)
-    build_units(world, offers)
-    offers.write()
-    build_volunteers(world, offers)
-
-    plan_items(world)
-    reserved = reserve_demo_items(world)
-    history = History(world)
-    history.run()
-    stage_demo_orders(world, history, reserved)
-    write_items(world)
-    history.write()
-
+    _build_county(world, demo=True)
     writer.counts["users"] = create_demo_users(world)
     for index in range(1, counties):
         _another_county(World(scale, seed + 7919 * index, today, writer, county_index=index), world)
@@ -93,19 +72,29 @@ def _another_county(world: World, first: World) -> None:
     """Households, providers, items and history of a further county (no demo logins or staged scenarios);
     resident IDs come from the first county's factory, so no number is used twice."""
     world.ids = first.ids
+    _build_county(world, demo=False)
+
+
+def _build_county(world: World, demo: bool) -> None:
+    """One county's households, providers, items and history; `demo` adds the staged scenarios of the demo logins."""
     build_villages(world)
     compose_households(world)
     place_households(world)
     write_households(world)
     write_enrollments(world)
     write_material_assistance(world)
+
     offers = OfferBook(world)
     build_agencies(world, offers)
     build_units(world, offers)
     offers.write()
     build_volunteers(world, offers)
+
     plan_items(world)
+    reserved = reserve_demo_items(world) if demo else None
     history = History(world)
     history.run()
+    if demo:
+        stage_demo_orders(world, history, reserved)
     write_items(world)
     history.write()

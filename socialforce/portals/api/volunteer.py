@@ -243,7 +243,7 @@ def visit_notes(body: dict, visit_id: int):
 @bp.response(200, s.Visit)
 @_errors(*WRITE_ERRORS)
 def visit_reschedule(body: dict, visit_id: int):
-    """Move a planned visit of my to a later time, with a reason; refuses past times and double-booking."""
+    """Move a planned visit of mine to a later time, with a reason; refuses past times and double-booking."""
     return change(_me("volunteer:write")[0], visit_id, "reschedule", body)
 
 
@@ -253,7 +253,7 @@ def visit_reschedule(body: dict, visit_id: int):
 @bp.response(200, s.Visit)
 @_errors(*WRITE_ERRORS)
 def visit_cancel(body: dict, visit_id: int):
-    """Cancel a planned visit of my with a reason (with `following`, the rest of its series too)."""
+    """Cancel a planned visit of mine with a reason (with `following`, the rest of its series too)."""
     return change(_me("volunteer:write")[0], visit_id, "cancel", body)
 
 
