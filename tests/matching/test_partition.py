@@ -59,7 +59,7 @@ def test_partitioned_equals_unpartitioned_and_bounds_add_up(seeds, providers, pa
     index = MatchIndex.build(offers, context)
     whole = solve_batch(items, index, k=2, gap=0.0)
     split = solve_partitioned(items, index, parts=parts, k=2, gap=0.0)
-    assert abs(split.assignment.utility - whole.assignment.utility) <= 1e-6 * max(1.0, whole.lp_bound)
+    tol = 1e-6 * max(1.0, whole.lp_bound)
     assert check.violation_list(items, offers, context, split.assignment) == []
     for part in split.parts:
         assert part.utility <= part.lp_bound + 1e-6
@@ -67,9 +67,16 @@ def test_partitioned_equals_unpartitioned_and_bounds_add_up(seeds, providers, pa
     assert split.lp_bound == pytest.approx(total)
     # the merged prices are one dual solution of the whole: the whole's streamed bound with them is the sum
     assert lp_bound(items, index, split.offer_prices) == pytest.approx(total, abs=1e-6)
+    # the pro-rata LP optimum is one number, whichever optimal flow each solve finds
+    assert abs(sum(p.pro_rata_bound for p in split.parts) - whole.pro_rata_bound) <= tol
+    # each side's bound holds for the other's assignment
     assert total >= whole.assignment.utility - 1e-6
     assert whole.lp_bound >= split.assignment.utility - 1e-6
-    assert abs(total - whole.lp_bound) <= 1e-6 * max(1.0, whole.lp_bound)
+    if whole.repair_loss == 0 and all(p.repair_loss == 0 for p in split.parts):
+        # no whole team was cut back: both are the LP optimum. With a repair, which short teams are dropped
+        # depends on which of several optimal flows a solve found, so the two may differ within their bounds.
+        assert abs(split.assignment.utility - whole.assignment.utility) <= tol
+        assert abs(total - whole.lp_bound) <= tol
 
 
 @FAST
