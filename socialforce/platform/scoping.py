@@ -66,6 +66,12 @@ def provider_filter(user: User) -> sa.ColumnElement[bool]:
     return sa.false()
 
 
+def contract_filter(user: User) -> sa.ColumnElement[bool]:
+    """The WHERE clause (over Provider, joined through the contract's agency) for the government-purchase
+    contracts a staff user may see: a contract is its agency's home county's purchase; prefecture staff all."""
+    return sa.true() if sees_every_county(user) else Provider.county_id == (user.county_id or -1)
+
+
 def serving_county(county_id: int | None) -> sa.ColumnElement[bool]:
     """The WHERE clause for providers serving a county: based there, or granted it (`provider_counties`)."""
     county = county_id if county_id is not None else -1

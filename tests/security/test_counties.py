@@ -234,3 +234,52 @@ def test_prefecture_staff_cannot_write_and_reveal_only_through_the_audited_actio
     revealed = client.post(f"/staff/members/{member.id}/reveal", data={"csrf_token": token, "purpose": "核对身份"})
     assert revealed.status_code == 200
     assert api_tokens.allowed_scopes(user("prefecture")) == []  # no API: the reveal is the only way to a number
+
+
+PUBLIC_BLUEPRINTS = ("public", "hsds", "static")  # the public sign-up and directory name every county on purpose
+
+
+def _names_on_pages(app, usernames, names: set[str]) -> tuple[list[str], int]:
+    """Every page without URL parameters, as each user: where one of `names` shows."""
+    failures, tried = [], 0
+    for username in usernames:
+        client, role = client_for(app, username), user(username).role
+        for route in routes(app):
+            blueprint = route.endpoint.split(".")[0]
+            if (route.method != "GET" or route.params or blueprint in PUBLIC_BLUEPRINTS
+                    or allowed_roles(route.endpoint) == BEARER or not may_use(role, route.endpoint)):
+                continue
+            response = client.get(route.rule)
+            if response.status_code != 200 or not response.mimetype.startswith(("text/", "application/json")):
+                continue
+            tried += 1
+            text = response.get_data(as_text=True)
+            failures += [f"{username} GET {route.rule} names {name}" for name in names if name in text]
+    return failures, tried
+
+
+def test_no_page_names_the_other_countys_towns_or_organisations(two_counties, app):
+    theirs = {"常庄街道", "Changzhuang", "薛城区测试社工中心"}
+    failures, tried = _names_on_pages(app, ("city", "town1", "agency1", "unit1", "volunteer1"), theirs)
+    assert not failures, "\n".join(failures)
+    assert tried >= 40
+    city = user("city")
+    ours = {name for row in db.session.execute(sa.select(Town.name_zh, Town.name_en)
+                                               .where(Town.county_id == city.county_id)) for name in row}
+    failures, tried = _names_on_pages(app, ("city_b", "town_b", "agency_b"), ours)
+    assert not failures, "\n".join(failures)
+    assert tried >= 15
+
+
+def test_county_staff_read_no_system_audit_row_about_the_other_county(two_counties, app):
+    from socialforce.platform.services import audit
+
+    rows = [audit.record("contract_hours", None, "contract", two_counties["contract_id"]),
+            audit.record("item_escalated", None, "service_item", two_counties["item_id"]),
+            audit.record("api_token.use", None, "api_token", 10**6)]  # no such token: no county claims it
+    db.session.commit()
+    shown = {row.id for row in db.session.scalars(audit.log_query(user("city")))}
+    assert not shown & {r.id for r in rows}
+    theirs = {row.id for row in db.session.scalars(audit.log_query(user("city_b")))}
+    assert {rows[0].id, rows[1].id} <= theirs and rows[2].id not in theirs
+    assert {r.id for r in rows} <= {row.id for row in db.session.scalars(audit.log_query(user("prefecture")))}

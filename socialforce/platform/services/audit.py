@@ -9,8 +9,14 @@ from sqlalchemy.orm import selectinload
 from socialforce.platform import scoping
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
+    Agency,
+    ApiClient,
+    ApiToken,
     AuditLog,
+    Contract,
+    HoursCertificate,
     Household,
+    ItemDraft,
     Member,
     Order,
     Pairing,
@@ -25,7 +31,11 @@ from socialforce.platform.models import (
     Visit,
     VisitSeries,
     Volunteer,
+    VolunteerTask,
 )
+
+UNSCOPED_OBJECTS = ("ranker_model",)
+"""Object types that belong to no county: the system's rows about them are every county staff's to read."""
 
 
 def record(
@@ -61,6 +71,8 @@ def _town_objects(user: User) -> dict[str, sa.Select]:
     orders = sa.select(Order.id).where(Order.item_id.in_(items))
     visits = sa.select(Visit.id).where(Visit.order_id.in_(orders))
     providers = sa.select(Provider.id).where(scoping.provider_filter(user))
+    volunteers = sa.select(Volunteer.id).where(Volunteer.provider_id.in_(providers))
+    users = sa.select(User.id).where(scoping.user_filter(user))
     return {
         "household": sa.select(Household.id).where(scoping.town_filter(user, Household.town_id)),
         "member": sa.select(Member.id).join(Household).where(scoping.town_filter(user, Household.town_id)),
@@ -73,16 +85,24 @@ def _town_objects(user: User) -> dict[str, sa.Select]:
         .where(scoping.town_filter(user, Household.town_id)),
         "provider": providers,
         "provider_member": sa.select(ProviderMember.id).where(ProviderMember.provider_id.in_(providers)),
-        "volunteer": sa.select(Volunteer.id).where(Volunteer.provider_id.in_(providers)),
+        "volunteer": volunteers,
         "qualification": sa.select(Qualification.id).where(Qualification.provider_id.in_(providers)),
         "service_offer": sa.select(ServiceOffer.id).where(ServiceOffer.provider_id.in_(providers)),
-        "user": sa.select(User.id).where(scoping.user_filter(user)),
+        "user": users,
+        "volunteer_task": sa.select(VolunteerTask.id).where(VolunteerTask.order_id.in_(orders)),
+        "hours_certificate": sa.select(HoursCertificate.id).where(HoursCertificate.volunteer_id.in_(volunteers)),
+        "item_draft": sa.select(ItemDraft.id).join(Household, Household.id == ItemDraft.household_id)
+        .where(scoping.town_filter(user, Household.town_id)),
+        "contract": sa.select(Contract.id).join(Agency, Agency.id == Contract.agency_id)
+        .join(Provider, Provider.id == Agency.provider_id).where(scoping.contract_filter(user)),
+        "api_token": sa.select(ApiToken.id).where(ApiToken.user_id.in_(users)),
+        "api_client": sa.select(ApiClient.id).where(ApiClient.created_by_id.in_(users)),
     }
 
 
 def scope_filter(user: User) -> sa.ColumnElement[bool]:
     """Audit rows the user may read: prefecture staff all; county and town staff rows about their county's (town's)
-    objects or by its users; county staff also the system's rows (no user) about no town-scoped object."""
+    objects or by its users; county staff also the system's rows (no user) about no object or one of no county."""
     if scoping.sees_every_county(user):
         return sa.true()
     if user.role not in (Role.city_staff, Role.town_staff) or (user.role == Role.town_staff and user.town_id is None):
@@ -92,7 +112,7 @@ def scope_filter(user: User) -> sa.ColumnElement[bool]:
     by_town = AuditLog.user_id.in_(sa.select(User.id).where(scoping.user_filter(user)))
     if user.role == Role.city_staff:
         about_town.append(sa.and_(AuditLog.user_id.is_(None), sa.or_(AuditLog.object_type.is_(None),
-                                                                     AuditLog.object_type.not_in(list(objects)))))
+                                                                     AuditLog.object_type.in_(UNSCOPED_OBJECTS))))
     return sa.or_(by_town, *about_town)
 
 

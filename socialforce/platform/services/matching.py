@@ -42,6 +42,7 @@ from socialforce.platform.models import (
     ServiceItem,
     ServiceOffer,
     TaskSignup,
+    User,
     Village,
     Volunteer,
     VolunteerTask,
@@ -365,9 +366,10 @@ def assign_part(item_ids: list[int], now: datetime) -> tuple[dict[int, Choice], 
     return _choices(engine_items, index, dict(result.pairs)), result
 
 
-def open_items_query(town_id: int | None = None, category_id: int | None = None) -> sa.Select:
-    """Open service items, optionally for one town and/or category."""
-    query = sa.select(ServiceItem.id).join(Household).where(ServiceItem.status == ItemStatus.open)
+def open_items_query(user: User, town_id: int | None = None, category_id: int | None = None) -> sa.Select:
+    """The open service items in the staff user's scope, optionally for one town and/or category."""
+    query = (sa.select(ServiceItem.id).join(Household)
+             .where(ServiceItem.status == ItemStatus.open, scoping.household_filter(user)))
     if town_id:
         query = query.where(Household.town_id == town_id)
     if category_id:

@@ -210,7 +210,7 @@ def matching_review():
     """Open items in scope with their best candidates and reasons, to review and dispatch."""
     town_id = current_user.town_id or request.args.get("town", type=int)
     category_id = request.args.get("category", type=int)
-    query = sa.select(ServiceItem).where(ServiceItem.id.in_(matching.open_items_query(town_id, category_id)))
+    query = sa.select(ServiceItem).where(ServiceItem.id.in_(matching.open_items_query(current_user, town_id, category_id)))
     page = paginated(query.order_by(ServiceItem.id), sizes=MATCHING_PAGE_SIZES, default_size=10)
     ranked = {it.id: matching.rank_item(it, k=3) for it in page.items}
     provider_ids = {c.provider_id for cs in ranked.values() for c in cs}

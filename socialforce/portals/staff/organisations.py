@@ -84,13 +84,13 @@ def agencies():
     page = _page(orgs.agencies_query(current_user, args.get("q"), args.get("town", type=int), args.get("status")))
     day = today()
     hours = {p.id: contract_totals(p, day) for p in page.items}
-    return render_template("staff/organisations/agencies.html", page=page, hours=hours, towns=reference.towns(),
+    return render_template("staff/organisations/agencies.html", page=page, hours=hours, towns=reference.scope_towns(current_user),
                            statuses=list(ProviderStatus), status_labels=STATUS_LABELS)
 
 
 def _agency_form(agency, values: dict, errors: dict, status: int = 200):
     return render_template("staff/organisations/agency_form.html", agency=agency, values=values, errors=errors,
-                           towns=reference.towns()), status
+                           towns=reference.scope_towns(current_user)), status
 
 
 def _agency_input(form, editing: bool) -> orgs.AgencyInput:
@@ -234,13 +234,13 @@ def units():
     _require_city()
     args = request.args
     page = _page(orgs.units_query(current_user, args.get("q"), args.get("type"), args.get("town", type=int), args.get("status")))
-    return render_template("staff/organisations/units.html", page=page, towns=reference.towns(),
+    return render_template("staff/organisations/units.html", page=page, towns=reference.scope_towns(current_user),
                            unit_types=orgs.UNIT_TYPES, statuses=list(ProviderStatus), status_labels=STATUS_LABELS)
 
 
 def _unit_form(unit, values: dict, errors: dict, status: int = 200):
     return render_template("staff/organisations/unit_form.html", unit=unit, values=values, errors=errors,
-                           towns=reference.towns(), unit_types=orgs.UNIT_TYPES), status
+                           towns=reference.scope_towns(current_user), unit_types=orgs.UNIT_TYPES), status
 
 
 def _unit_input(form) -> orgs.UnitInput:

@@ -72,7 +72,7 @@ def providers_list():
                              args.get("town", type=int) if city else None, args.get("q"),
                              awaiting_verification=args.get("certificates") == "awaiting")
     page = paginated(query)
-    towns = reference.towns() if city else []
+    towns = reference.scope_towns(current_user)
     return render_template("staff/providers/list.html", page=page, towns=towns,
                            counts=providers.status_counts(current_user),
                            awaiting=providers.awaiting_verification_count(current_user), kinds=list(ProviderKind),

@@ -27,6 +27,7 @@ from socialforce.platform.models import (
     offer_towns,
 )
 from socialforce.platform.models.orders import DONE_STATES, LIVE_STATES
+from socialforce.platform.scoping import contract_filter
 from socialforce.platform.services import quotas
 from socialforce.platform.services.dashboard.filters import Filters, month_bounds
 from socialforce.platform.services.dashboard.sql import in_period, item_scope, scope
@@ -174,11 +175,12 @@ def pairing_query(user: User, f: Filters) -> tuple[sa.Select, sa.ColumnElement[b
     return query, visits >= Pairing.quota(), visits
 
 
-def contract_query(f: Filters) -> sa.Select:
-    """Contracts overlapping the period; with a town, those of agencies with an offer covering it."""
+def contract_query(user: User, f: Filters) -> sa.Select:
+    """The user's county's contracts overlapping the period; with a town, those of agencies with an offer
+    covering it."""
     query = (sa.select(Contract).join(Agency, Contract.agency_id == Agency.id)
              .join(Provider, Provider.id == Agency.provider_id)
-             .where(Contract.starts_on <= f.end, Contract.ends_on >= f.start))
+             .where(Contract.starts_on <= f.end, Contract.ends_on >= f.start, contract_filter(user)))
     if f.town_id:  # probed per agency: the agency's few offers, then (offer, town)
         serving = sa.exists().where(ServiceOffer.provider_id == Agency.provider_id,
                                     offer_towns.c.offer_id == ServiceOffer.id, offer_towns.c.town_id == f.town_id)

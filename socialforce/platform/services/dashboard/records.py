@@ -247,7 +247,7 @@ def _pairing_records(user, f, params, now) -> Records:
 
 def _contract_records(user, f, params, now) -> Records:
     agency = _int_param(params, "agency")
-    query = (contract_query(f).with_only_columns(
+    query = (contract_query(user, f).with_only_columns(
         Contract.code.label("code"), Contract.title.label("title"), Provider.name.label("agency"),
         Contract.purchased_hours.label("purchased"), Contract.used_hours.label("used"),
         Contract.starts_on.label("starts"), Contract.ends_on.label("ends"))

@@ -308,10 +308,10 @@ def quota_table(user: User, f: Filters) -> Table:
     return table
 
 
-def contracts_table(f: Filters) -> Table:
-    """Government-purchase contract hours used vs purchased, per agency."""
+def contracts_table(user: User, f: Filters) -> Table:
+    """Government-purchase contract hours used vs purchased, per agency of the user's county."""
     rows = db.session.execute(
-        contract_query(f).with_only_columns(Agency.id, sa.func.min(Provider.name), sa.func.count(Contract.id),
+        contract_query(user, f).with_only_columns(Agency.id, sa.func.min(Provider.name), sa.func.count(Contract.id),
                                             sa.func.sum(Contract.purchased_hours), sa.func.sum(Contract.used_hours))
         .group_by(Agency.id).order_by(Agency.id)
     ).all()
@@ -344,7 +344,7 @@ def _builders(user: User, f: Filters, now: datetime) -> dict[str, Callable[[], T
         "flagged": lambda: flagged_table(user, f, towns, plan),
         "volunteer_hours": lambda: volunteer_hours_table(user, f, towns),
         "quota": lambda: quota_table(user, f),
-        "contracts": lambda: contracts_table(f),
+        "contracts": lambda: contracts_table(user, f),
     }
 
 
