@@ -240,16 +240,21 @@ PUBLIC_BLUEPRINTS = ("public", "hsds", "static")  # the public sign-up and direc
 
 
 def _names_on_pages(app, usernames, names: set[str]) -> tuple[list[str], int]:
-    """Every page without URL parameters, as each user: where one of `names` shows."""
+    """Every page and API answer without URL parameters, as each user (the API with a token of all the user's
+    scopes): where one of `names` shows."""
     failures, tried = [], 0
     for username in usernames:
-        client, role = client_for(app, username), user(username).role
+        u = user(username)
+        client, role = client_for(app, username), u.role
+        scopes = api_tokens.allowed_scopes(u)
+        headers = {"Authorization": f"Bearer {api_tokens.create(u, 'crawl', scopes, 1)[1]}"} if scopes else None
+        db.session.commit()
         for route in routes(app):
-            blueprint = route.endpoint.split(".")[0]
+            blueprint, api = route.endpoint.split(".")[0], allowed_roles(route.endpoint) == BEARER
             if (route.method != "GET" or route.params or blueprint in PUBLIC_BLUEPRINTS
-                    or allowed_roles(route.endpoint) == BEARER or not may_use(role, route.endpoint)):
+                    or (api and headers is None) or (not api and not may_use(role, route.endpoint))):
                 continue
-            response = client.get(route.rule)
+            response = (app.test_client() if api else client).get(route.rule, headers=headers if api else None)
             if response.status_code != 200 or not response.mimetype.startswith(("text/", "application/json")):
                 continue
             tried += 1
