@@ -15,7 +15,7 @@ NAV: dict[str, list[tuple[str, object]]] = {
               ("staff.hours", _l("Hours")), ("staff.imports", _l("Import")), ("staff.exports", _l("Export")),
               ("staff.jobs", _l("My jobs")), ("staff.providers_list", _l("Providers")),
               ("staff.agencies", _l("Organisations")), ("staff.pairings", _l("Pairings")),
-              ("staff.accounts", _l("Accounts")),
+              ("staff.grants", _l("Cross-county grants")), ("staff.accounts", _l("Accounts")),
               ("staff.partners", _l("Partner systems")), ("staff.audit_log", _l("Audit log"))],
     "agency": [("agency.home", _l("Overview")), ("agency.orders", _l("Orders")), ("agency.calendar", _l("Calendar")),
                ("agency.offers", _l("Offers")), ("agency.workers", _l("Social workers")),
@@ -40,7 +40,7 @@ MAIN_ITEMS: dict[str, int] = {"staff": 5, "agency": 4, "unit": 4, "volunteer": 5
 # there), city staff for the register of organisations and the accounts pages (town staff get 403).
 ADMIN_ONLY: dict[str, Role] = {"agency.workers": Role.agency_admin, "unit.cadres": Role.unit_admin,
                                "staff.agencies": Role.city_staff, "staff.accounts": Role.city_staff,
-                               "staff.partners": Role.city_staff}
+                               "staff.partners": Role.city_staff, "staff.grants": Role.city_staff}
 
 
 def portal_nav(user: User) -> list[tuple[str, object]]:

@@ -93,6 +93,8 @@ ENDPOINT_POLICY: dict[str, object] = {
     "inbox.failed": frozenset({Role.city_staff}),
     "staff.partners": frozenset({Role.city_staff}),  # partner systems are registered by the city bureau
     "staff.partner_revoke": frozenset({Role.city_staff}),
+    "staff.grants": frozenset({Role.city_staff}),  # a county lets another county's provider serve it
+    "staff.grant_revoke": frozenset({Role.city_staff}),
     "api.oauth_token": ANYONE,  # the client-credentials grant: a partner's id and secret, not a login
     "inbox.retry": frozenset({Role.city_staff}),
     **{f"{portal}.{endpoint}": frozenset({admin}) for portal, admin in (("agency", Role.agency_admin),
