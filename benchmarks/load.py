@@ -91,6 +91,7 @@ class Results:
     groups: dict[str, list[float]]
     by_key: dict[str, list[float]] = field(default_factory=dict)
     errors: int = 0
+    error_at: list[float] = field(default_factory=list)  # time.monotonic() of each error
     samples: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -100,6 +101,7 @@ class Results:
             self.by_key.setdefault(key, []).append(seconds)
             if not ok:
                 self.errors += 1
+                self.error_at.append(time.monotonic())
                 if len(self.samples) < 10:
                     self.samples.append(f"{key}: {note}")
 
@@ -297,9 +299,10 @@ class ApiTokens:
             db.session.commit()
 
 
-def run_api(users: int, duration: float, think: float, host: str, port: int, seed: int = 2020) -> dict:
-    """Run the simulated API clients and return the figures."""
-    results = Results({"reads": [], "writes": []})
+def run_api(users: int, duration: float, think: float, host: str, port: int, seed: int = 2020,
+            results: Results | None = None) -> dict:
+    """Run the simulated API clients and return the figures (`results` collects the raw times when given)."""
+    results = results or Results({"reads": [], "writes": []})
     names = [list(API_MIX)[k % len(API_MIX)] for k in range(users)]
     tokens = ApiTokens(names)
     stop_at = time.monotonic() + duration
@@ -358,19 +361,23 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(workers: int) -> tuple[subprocess.Popen, int]:
-    """gunicorn on 127.0.0.1 with `workers` processes; waits until it answers."""
-    port = _free_port()
+def start_gunicorn(workers: int, port: int | None = None, reuse_port: bool = False) -> tuple[subprocess.Popen, int]:
+    """gunicorn on 127.0.0.1 with `workers` processes, on a free port of its own and also on `port` if given (with
+    `reuse_port`, several servers share that one and the kernel spreads the connections); waits until it answers
+    on its own port. Returns the server and `port` (its own when none was given)."""
+    own = _free_port()
+    binds = ["-b", f"127.0.0.1:{own}", *(["-b", f"127.0.0.1:{port}"] if port else [])]
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-         "socialforce:create_app()"], env={**os.environ}, stdout=subprocess.DEVNULL)
+        [sys.executable, "-m", "gunicorn", "-w", str(workers), *binds, "--log-level", "warning",
+         *(["--reuse-port"] if reuse_port else []), "socialforce:create_app()"], env={**os.environ},
+        stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 240  # a busy machine takes minutes to import the app in every worker
     while time.monotonic() < deadline:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        connection = http.client.HTTPConnection("127.0.0.1", own, timeout=2)
         try:
             connection.request("GET", "/login")
             if connection.getresponse().status == 200:
-                return process, port
+                return process, port or own
         except OSError:
             time.sleep(0.3)
         finally:
@@ -379,9 +386,10 @@ def start_gunicorn(workers: int) -> tuple[subprocess.Popen, int]:
     raise RuntimeError("gunicorn did not start")
 
 
-def run(users: int, duration: float, think: float, host: str, port: int, seed: int = 2020) -> dict:
-    """Run the simulated users and return the figures."""
-    results = Results({"pages": [], "dashboard": []})
+def run(users: int, duration: float, think: float, host: str, port: int, seed: int = 2020,
+        results: Results | None = None) -> dict:
+    """Run the simulated users and return the figures (`results` collects the raw times when given)."""
+    results = results or Results({"pages": [], "dashboard": []})
     names = list(MIX)
     stop_at = time.monotonic() + duration
     threads = [threading.Thread(target=simulate, daemon=True,
@@ -407,7 +415,7 @@ def run(users: int, duration: float, think: float, host: str, port: int, seed: i
 class BackgroundImport:
     """An N-household import run by a real worker beside the load: the check, then the import, as two jobs."""
 
-    def __init__(self, households: int, workdir: str):
+    def __init__(self, households: int, workdir: str, worker: bool = True):
         from benchmarks import imports as bench_imports
         from socialforce import create_app
 
@@ -423,7 +431,8 @@ class BackgroundImport:
         with self.app.app_context():
             self._villages(bench_imports.village_names)
         self.worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "socialforce", "worker"],
-                                       env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                       env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) \
+            if worker else None
         self.busy: list[tuple[float, float]] = []
         self.jobs: dict[str, dict] = {}
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -459,7 +468,8 @@ class BackgroundImport:
             if job.state in (JobState.done, JobState.failed):
                 end = time.monotonic()
                 self.busy.append((began or end, end))
-                return {"state": str(job.state), "seconds": round((job.finished_at - job.started_at).total_seconds(), 1),
+                return {"state": str(job.state), "attempts": job.attempts,
+                        "seconds": round((job.finished_at - job.started_at).total_seconds(), 1),
                         "result": job.result, "error": job.error}
             time.sleep(0.5)
 
@@ -481,7 +491,7 @@ class BackgroundImport:
 
     def stop(self) -> None:
         """Stop the worker."""
-        if self.worker.poll() is None:
+        if self.worker is not None and self.worker.poll() is None:
             self.worker.send_signal(signal.SIGTERM)
             self.worker.wait(60)
 
@@ -493,7 +503,7 @@ class BackgroundImport:
         overlap = sum(max(0.0, min(b, end) - max(a, start)) for a, b in self.busy)
         written = (self.jobs.get("import", {}).get("result") or {}).get("written")
         return {"households": self.households, "generate_s": self.generate_s, "jobs": {
-            k: {key: v[key] for key in ("state", "seconds", "error")} for k, v in self.jobs.items()},
+            k: {key: v[key] for key in ("state", "attempts", "seconds", "error")} for k, v in self.jobs.items()},
             "preview_state": (self.jobs.get("preview", {}).get("result") or {}).get("state"),
             "written": written, "busy_share_of_load": round(overlap / max(end - start, 1e-9), 3)}
 
