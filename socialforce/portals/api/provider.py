@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import abort
 from marshmallow import RAISE
+from sqlalchemy.orm import selectinload
 
 from socialforce.platform.extensions import db
 from socialforce.platform.localtime import today
@@ -16,6 +17,7 @@ from socialforce.platform.models import (
     Order,
     ProviderMember,
     Role,
+    ServiceOffer,
     utcnow,
 )
 from socialforce.platform.scoping import get_provider_order_or_404
@@ -196,7 +198,9 @@ def offer_list(args: dict):
     if user.provider_id is None:
         abort(404)
     status = OfferStatus(args["status"]) if args.get("status") else None
-    return page_of(offers.offers_query(user.provider_id, status), args["page"], _offer_row)
+    query = offers.offers_query(user.provider_id, status).options(selectinload(ServiceOffer.categories),
+                                                                   selectinload(ServiceOffer.towns))
+    return page_of(query, args["page"], _offer_row)
 
 
 def _offer_status(offer_id: int, change) -> dict:

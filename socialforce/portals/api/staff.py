@@ -40,7 +40,16 @@ from socialforce.portals.api.auth import require
 from socialforce.portals.api.idempotency import HEADER_DOC, idempotent
 from socialforce.portals.api.paging import page_of
 from socialforce.portals.api.problems import problem
-from socialforce.portals.api.views import ERRORS, WRITE_ERRORS, _errors, _household_row, _service_problem, bp
+from socialforce.portals.api.views import (
+    ERRORS,
+    HOUSEHOLD_LOADS,
+    ORDER_LOADS,
+    WRITE_ERRORS,
+    _errors,
+    _household_row,
+    _service_problem,
+    bp,
+)
 from socialforce.portals.page_helpers import bilingual
 from socialforce.portals.routing import GET, POST
 from socialforce.portals.staff.items import SHOWN_CANDIDATES
@@ -193,9 +202,10 @@ def orders_board(args: dict):
     if filters.errors:
         return problem(422, _("Correct the fields listed in errors."),
                        [{"path": f"query/{name}", "message": message} for name, message in filters.errors.items()])
-    query = order_search.board_query(user, filters).options(
-        selectinload(Order.item).selectinload(ServiceItem.household), selectinload(Order.provider))
-    return {**page_of(query, args["page"], _order_row), "counts": order_search.state_counts(user, filters)}
+    query = order_search.board_query(user, filters).options(ORDER_LOADS, selectinload(Order.provider))
+    counts = order_search.state_counts(user, filters)  # the same filters but the state: the total is among them
+    total = counts.get(str(filters.state), 0) if filters.state is not None else sum(counts.values())
+    return {**page_of(query, args["page"], _order_row, total=total), "counts": counts}
 
 
 @bp.arguments(s.DashboardQuery, location="query", unknown=RAISE)

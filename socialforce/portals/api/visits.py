@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from flask import abort
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 
 from socialforce.platform.models import Order, User, Visit, VisitStatus, utcnow
 from socialforce.platform.services import ServiceError, visits
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.api.paging import page_of
 from socialforce.portals.api.problems import problem
-from socialforce.portals.api.views import _service_problem
+from socialforce.portals.api.views import ORDER_LOADS, _service_problem
 from socialforce.portals.page_helpers import bilingual
 from socialforce.portals.visits import owns_visit
 
@@ -28,7 +29,8 @@ def visit_row(v: Visit) -> dict:
 
 def visit_page(user: User, args: dict) -> dict:
     """The caller's visits in scope, soonest first, by status and order."""
-    query = visits.scoped_visits(user).order_by(Visit.starts_at, Visit.id)
+    query = visits.scoped_visits(user).order_by(Visit.starts_at, Visit.id).options(
+        selectinload(Visit.order).options(ORDER_LOADS))
     if args.get("status"):
         query = query.where(Visit.status == VisitStatus(args["status"]))
     if args.get("order_id"):
