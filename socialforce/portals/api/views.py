@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import abort
 from flask_smorest import Blueprint
 from marshmallow import RAISE
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from socialforce.platform.extensions import db
-from socialforce.platform.models import Household, Order, OrderState, VolunteerTask, utcnow
+from socialforce.platform.models import Household, Order, OrderState, ServiceItem, VolunteerTask, utcnow
 from socialforce.platform.scoping import get_provider_order_or_404, provider_orders
 from socialforce.platform.services import ServiceError, dispatch, households, volunteer_tasks, volunteers
 from socialforce.platform.transactions import run_in_transaction
@@ -23,9 +23,13 @@ from socialforce.portals.provider.access import ADMIN_ROLES
 bp = Blueprint("api", __name__, description="Socialforce JSON API v1 (bearer tokens)")
 ERRORS = (401, 403, 404, 405, 413, 422, 429, 500)
 WRITE_ERRORS = (*ERRORS, 409)
-# what a page of rows reads beyond its own table, in one query per relation instead of one per row
-ORDER_LOADS = selectinload(Order.item).options(*volunteer_tasks.ITEM_LOADS)
-HOUSEHOLD_LOADS = (selectinload(Household.town), selectinload(Household.village), selectinload(Household.members))
+# what a page of rows shows beyond its own table, read with the page (joined) instead of one query per row
+ORDER_LOADS = joinedload(Order.item, innerjoin=True).options(
+    joinedload(ServiceItem.category, innerjoin=True),
+    joinedload(ServiceItem.household, innerjoin=True).options(joinedload(Household.town, innerjoin=True),
+                                                              joinedload(Household.village, innerjoin=True)))
+HOUSEHOLD_LOADS = (joinedload(Household.town, innerjoin=True), joinedload(Household.village, innerjoin=True),
+                   selectinload(Household.members))
 
 
 def _errors(*codes: int):
