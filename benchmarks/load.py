@@ -18,7 +18,9 @@ role; created in the database first, revoked at the end) for one of the demo log
 volunteer roles, and sends that role's mix of reads (lists, details, the dashboard figures) and writes (a volunteer's
 availability, notes on a provider's visit, a staff item registered on a household of the town), every write with a
 fresh Idempotency-Key. Reports p50/p95/p99 for reads and writes separately, p95 per operation, and errors (any
-status other than the operation's 2xx). Targets: p95 <= 200 ms (reads), <= 400 ms (writes), 0 errors.
+status other than the operation's 2xx). Targets: p95 <= 200 ms (reads), <= 400 ms (writes), 0 errors. With
+--warmup S the clients first run S seconds that are not counted (each worker builds its per-process models, e.g. the
+ranked tasks' text model, on its first use); the server's CPU seconds include them.
 
 Both modes add the load average (1 min, at the start and the end) and the CPU seconds the server's processes used.
 """
@@ -234,8 +236,9 @@ def _first_ids(client: ApiClient, path: str) -> list[int]:
 
 
 def simulate_api(username: str, token: str, host: str, port: int, stop_at: float, think: float,
-                 results: Results, rng: random.Random, category_id: int) -> None:
-    """One API client: find its own visit and household ids, then send its role's operations until `stop_at`."""
+                 results: Results, rng: random.Random, category_id: int, record_from: float = 0.0) -> None:
+    """One API client: find its own visit and household ids, then send its role's operations until `stop_at`
+    (those sent before `record_from`, the warm-up, are not counted)."""
     client = ApiClient(host, port, token)
     try:
         ids = {"visit": _first_ids(client, "/api/v1/provider/visits?status=planned") if "{visit}" in str(
@@ -249,13 +252,16 @@ def simulate_api(username: str, token: str, host: str, port: int, stop_at: float
             path = template.format(**{k: rng.choice(v) for k, v in ids.items() if v})
             body = _api_body(path, rng, category_id) if method == "POST" else None
             group, key = ("reads" if method == "GET" else "writes"), f"{method} {template.split('?')[0]}"
+            counted = time.monotonic() >= record_from
             started = time.perf_counter()
             try:
                 status, _answer = client.request(method, path, body)
                 ok = 200 <= status < 300
-                results.add(group, key, time.perf_counter() - started, ok, f"status {status}")
+                if counted:
+                    results.add(group, key, time.perf_counter() - started, ok, f"status {status}")
             except (OSError, http.client.HTTPException) as error:
-                results.add(group, key, time.perf_counter() - started, False, type(error).__name__)
+                if counted:
+                    results.add(group, key, time.perf_counter() - started, False, type(error).__name__)
             time.sleep(rng.uniform(0.5, 1.5) * think)
     finally:
         client.connection.close()
@@ -300,28 +306,30 @@ class ApiTokens:
 
 
 def run_api(users: int, duration: float, think: float, host: str, port: int, seed: int = 2020,
-            results: Results | None = None) -> dict:
-    """Run the simulated API clients and return the figures (`results` collects the raw times when given)."""
+            warmup: float = 0.0, results: Results | None = None) -> dict:
+    """Run the simulated API clients and return the figures (of the `duration` after `warmup` seconds; `results`
+    collects the raw times when given)."""
     results = results or Results({"reads": [], "writes": []})
     names = [list(API_MIX)[k % len(API_MIX)] for k in range(users)]
     tokens = ApiTokens(names)
-    stop_at = time.monotonic() + duration
+    record_from = time.monotonic() + warmup
+    stop_at = record_from + duration
     threads = [threading.Thread(target=simulate_api, daemon=True,
                                 args=(names[k], tokens.secrets[k], host, port, stop_at, think, results,
-                                      random.Random(seed + k), tokens.category_id))  # noqa: S311 - a load mix
+                                      random.Random(seed + k), tokens.category_id,  # noqa: S311 - a load mix
+                                      record_from))
                for k in range(users)]
-    started = time.monotonic()
     try:
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join(duration + 60)
+            thread.join(warmup + duration + 60)
     finally:
         tokens.revoke()
-    elapsed = time.monotonic() - started
+    elapsed = time.monotonic() - record_from
     total = results.total()
     return {
-        "mode": "api", "clients": users, "roles": sorted(set(names)), "duration_s": round(elapsed, 1),
+        "mode": "api", "clients": users, "roles": sorted(set(names)), "warmup_s": warmup, "duration_s": round(elapsed, 1),
         "think_s": think, "requests": total, "requests_per_s": round(total / elapsed, 1),
         "reads": results.summary("reads"), "writes": results.summary("writes"),
         "p95_ms_by_operation": results.p95_by_key(),
@@ -517,6 +525,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", action="append", default=[], help="leave a path out of the mix (repeatable)")
     parser.add_argument("--url", help="a running server on loopback, e.g. http://127.0.0.1:8000")
     parser.add_argument("--api", action="store_true", help="JSON API clients with bearer tokens instead of browsers")
+    parser.add_argument("--warmup", type=float, default=0.0,
+                        help="--api: seconds of load before the measured duration, not counted (every worker has "
+                             "then loaded its per-process models)")
     parser.add_argument("--import-households", type=int, default=0,
                         help="import a generated workbook of this many households in a worker during the load")
     args = parser.parse_args(argv)
@@ -541,7 +552,7 @@ def main(argv: list[str] | None = None) -> int:
         load_start = os.getloadavg()[0]
         cpu_start = server_cpu_s(server)
         if args.api:
-            figures = run_api(args.users, args.duration, args.think, host, port)
+            figures = run_api(args.users, args.duration, args.think, host, port, warmup=args.warmup)
         else:
             figures = run(args.users, args.duration, args.think, host, port)
         cpu_end = server_cpu_s(server)

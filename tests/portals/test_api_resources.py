@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from socialforce.platform import weekmask
+from socialforce.platform import caching, weekmask
 from socialforce.platform.extensions import db
 from socialforce.platform.localtime import today
 from socialforce.platform.models import (
@@ -23,7 +23,7 @@ from socialforce.platform.models import (
     VolunteerTask,
     utcnow,
 )
-from socialforce.platform.services import accounts, dashboard, dispatch, volunteer_tasks
+from socialforce.platform.services import accounts, dashboard, dispatch, order_search, volunteer_tasks
 from tests import factories
 from tests.portals.api_support import bearer, problem, token_for, user
 from tests.security.support import leaks, personal_secrets
@@ -209,7 +209,7 @@ def test_household_detail_is_masked_and_town_scoped_and_an_item_with_bad_input_w
     assert made.status_code == 201 and made.get_json()["windows"] == weekmask.ALL
 
 
-def test_dispatch_refusals_and_the_orders_board_filters(client):
+def test_dispatch_refusals_and_the_orders_board_filters(client, monkeypatch):
     agency, _worker = factories.agency("晨光社工")
     counselling = factories.item(factories.household(), "counselling")
     care = factories.item(factories.household(), "daily_care")
@@ -234,6 +234,18 @@ def test_dispatch_refusals_and_the_orders_board_filters(client):
     assert [o["id"] for o in only["items"]] == [sent.get_json()["id"]] and only["items"][0]["provider"] == "晨光社工"
     day = today().isoformat()
     assert client.get(f"/api/v1/staff/orders?from={day}&to={day}", headers=headers).get_json()["total"] == 2
+    for state, n in board["counts"].items():  # a state's total is its count
+        assert client.get(f"/api/v1/staff/orders?state={state}", headers=headers).get_json()["total"] == n
+    counted = []  # with ORDER_COUNTS_CACHE_SECONDS the counts of one user and filters are counted once meanwhile
+    real_counts = order_search.state_counts
+    monkeypatch.setattr(order_search, "state_counts", lambda *args: counted.append(1) or real_counts(*args))
+    monkeypatch.setitem(client.application.config, "ORDER_COUNTS_CACHE_SECONDS", 30)
+    try:
+        again = [client.get(f"/api/v1/staff/orders{query}", headers=headers).get_json()
+                 for query in ("", *(f"?state={state}" for state in board["counts"]))]
+    finally:
+        caching.clear()
+    assert [page["counts"] for page in again] == [board["counts"]] * len(again) and len(counted) == 1
     bad = problem(client.get("/api/v1/staff/orders?category=nonsense", headers=headers), 422)
     assert _paths(bad) == ["query/category"]
     backwards = problem(client.get(f"/api/v1/staff/orders?from={day}&to=2000-01-01", headers=headers), 422)

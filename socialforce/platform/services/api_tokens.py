@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
 
 from socialforce.platform import crypto
 from socialforce.platform.extensions import db
@@ -73,7 +74,8 @@ def authenticate(secret: str, now: datetime | None = None) -> ApiToken | None:
     now = now or utcnow()
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
         return None
-    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == crypto.lookup_hash(secret)))
+    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == crypto.lookup_hash(secret))
+                              .options(joinedload(ApiToken.user)))
     if token is None or token.revoked_at is not None or token.expires_at <= now or not token.user.is_active:
         return None
     return token

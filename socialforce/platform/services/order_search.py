@@ -2,6 +2,7 @@
 the whitelisted sort keys, and the scoped query they select."""
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -9,7 +10,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from socialforce.platform import localtime
+from socialforce.platform import caching, localtime
 from socialforce.platform.extensions import db
 from socialforce.platform.inputs import parse_date, parse_int
 from socialforce.platform.models import (
@@ -115,3 +116,17 @@ def state_counts(user: User, f: OrderFilters) -> dict[str, int]:
     """How many of the user's orders match the filters (all but the state), per state."""
     query = apply_order_filters(_joined(user, [Order.state, sa.func.count(Order.id)]), f, with_state=False)
     return {str(state): n for state, n in db.session.execute(query.group_by(Order.state)).all()}
+
+
+def cached_state_counts(user: User, f: OrderFilters, seconds: float) -> dict[str, int]:
+    """`state_counts`, kept `seconds` in the shared cache per user and filters (at county scale the count joins every
+    order of the county: 150 ms on PostgreSQL at scale 1.0, more than the page itself); 0: counted every time."""
+    if seconds <= 0:
+        return state_counts(user, f)
+    scope = repr((f.town_id, f.category_id, f.provider, f.start, f.end, f.number))  # all the filters but the state
+    key = f"order-counts:{user.id}:{hashlib.sha256(scope.encode()).hexdigest()[:32]}"
+    counts = caching.get(key)
+    if counts is None:
+        counts = state_counts(user, f)
+        caching.put(key, counts, seconds)
+    return counts

@@ -9,10 +9,13 @@ from flask import current_app
 from socialforce.platform.extensions import db
 
 
-def page_of(query: sa.Select, page: int, row: Callable) -> dict:
-    """One page of a select, each row turned into a dict by `row`, with the paging figures."""
-    result = db.paginate(query, page=page, per_page=current_app.config["PAGE_SIZE"], error_out=False)
-    return {"page": page, "per_page": result.per_page, "total": result.total or 0, "pages": result.pages,
+def page_of(query: sa.Select, page: int, row: Callable, total: int | None = None) -> dict:
+    """One page of a select, each row turned into a dict by `row`, with the paging figures (`total` when the caller
+    has counted the rows already, else one count query)."""
+    size = current_app.config["PAGE_SIZE"]
+    result = db.paginate(query, page=page, per_page=size, error_out=False, count=total is None)
+    total = (result.total or 0) if total is None else total
+    return {"page": page, "per_page": size, "total": total, "pages": -(-total // size),
             "items": [row(x) for x in result.items]}
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import abort
 from marshmallow import RAISE
+from sqlalchemy.orm import selectinload
 
 from socialforce.platform.extensions import db
 from socialforce.platform.localtime import today
@@ -16,6 +17,7 @@ from socialforce.platform.models import (
     Order,
     ProviderMember,
     Role,
+    ServiceOffer,
     utcnow,
 )
 from socialforce.platform.scoping import get_provider_order_or_404
@@ -28,7 +30,7 @@ from socialforce.portals.api.idempotency import HEADER_DOC, idempotent
 from socialforce.portals.api.paging import page_of
 from socialforce.portals.api.problems import problem
 from socialforce.portals.api.views import ERRORS, WRITE_ERRORS, _errors, _order_row, _service_problem, bp
-from socialforce.portals.api.visits import change, check, visit_page, visit_row
+from socialforce.portals.api.visits import change, check, visit_answer, visit_page, visit_row
 from socialforce.portals.page_helpers import bilingual
 from socialforce.portals.provider.access import ADMIN_ROLES
 from socialforce.portals.routing import GET, POST
@@ -85,7 +87,7 @@ def visit_plan(body: dict, order_id: int):
             repeat=body["repeat"], count=body["count"]).id)
     except ServiceError as e:
         return _service_problem(e)
-    return visit_row(visits.get_visit(visit_id, user)), 201
+    return visit_answer(visit_id, user), 201
 
 
 @bp.arguments(s.VisitQuery, location="query", unknown=RAISE)
@@ -196,7 +198,9 @@ def offer_list(args: dict):
     if user.provider_id is None:
         abort(404)
     status = OfferStatus(args["status"]) if args.get("status") else None
-    return page_of(offers.offers_query(user.provider_id, status), args["page"], _offer_row)
+    query = offers.offers_query(user.provider_id, status).options(selectinload(ServiceOffer.categories),
+                                                                   selectinload(ServiceOffer.towns))
+    return page_of(query, args["page"], _offer_row)
 
 
 def _offer_status(offer_id: int, change) -> dict:

@@ -5,10 +5,10 @@ town, city staff all; an import is its uploader's own)."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort
+from flask import abort, current_app
 from flask_babel import gettext as _
 from marshmallow import RAISE
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from socialforce.platform.extensions import db
 from socialforce.platform.localtime import today
@@ -40,7 +40,15 @@ from socialforce.portals.api.auth import require
 from socialforce.portals.api.idempotency import HEADER_DOC, idempotent
 from socialforce.portals.api.paging import page_of
 from socialforce.portals.api.problems import problem
-from socialforce.portals.api.views import ERRORS, WRITE_ERRORS, _errors, _household_row, _service_problem, bp
+from socialforce.portals.api.views import (
+    ERRORS,
+    ORDER_LOADS,
+    WRITE_ERRORS,
+    _errors,
+    _household_row,
+    _service_problem,
+    bp,
+)
 from socialforce.portals.page_helpers import bilingual
 from socialforce.portals.routing import GET, POST
 from socialforce.portals.staff.items import SHOWN_CANDIDATES
@@ -184,7 +192,7 @@ def item_close(body: dict, item_id: int):
 @_errors(*ERRORS)
 def orders_board(args: dict):
     """Orders in my towns, newest first, by state, town, category code, provider name, date range and number,
-    with the count per state."""
+    with the count per state (the counts and the total may be up to 30 seconds old)."""
     user = require("staff:read")
     given = {name: str(args[key]) for name, key in (("state", "state"), ("town", "town"), ("category", "category"),
                                                     ("provider", "provider"), ("from", "from_"), ("to", "to"),
@@ -193,9 +201,12 @@ def orders_board(args: dict):
     if filters.errors:
         return problem(422, _("Correct the fields listed in errors."),
                        [{"path": f"query/{name}", "message": message} for name, message in filters.errors.items()])
-    query = order_search.board_query(user, filters).options(
-        selectinload(Order.item).selectinload(ServiceItem.household), selectinload(Order.provider))
-    return {**page_of(query, args["page"], _order_row), "counts": order_search.state_counts(user, filters)}
+    query = order_search.board_query(user, filters).options(ORDER_LOADS, joinedload(Order.provider))
+    # the counts use the same filters but the state, so the total is among them (both up to
+    # ORDER_COUNTS_CACHE_SECONDS old; the rows are always current)
+    counts = order_search.cached_state_counts(user, filters, current_app.config["ORDER_COUNTS_CACHE_SECONDS"])
+    total = counts.get(str(filters.state), 0) if filters.state is not None else sum(counts.values())
+    return {**page_of(query, args["page"], _order_row, total=total), "counts": counts}
 
 
 @bp.arguments(s.DashboardQuery, location="query", unknown=RAISE)

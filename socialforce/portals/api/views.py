@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import abort
 from flask_smorest import Blueprint
 from marshmallow import RAISE
+from sqlalchemy.orm import joinedload, selectinload
 
 from socialforce.platform.extensions import db
-from socialforce.platform.models import Order, OrderState, VolunteerTask, utcnow
+from socialforce.platform.models import Household, Order, OrderState, ServiceItem, VolunteerTask, utcnow
 from socialforce.platform.scoping import get_provider_order_or_404, provider_orders
 from socialforce.platform.services import ServiceError, dispatch, households, volunteer_tasks, volunteers
 from socialforce.platform.transactions import run_in_transaction
@@ -22,6 +23,13 @@ from socialforce.portals.provider.access import ADMIN_ROLES
 bp = Blueprint("api", __name__, description="Socialforce JSON API v1 (bearer tokens)")
 ERRORS = (401, 403, 404, 405, 413, 422, 429, 500)
 WRITE_ERRORS = (*ERRORS, 409)
+# what a page of rows shows beyond its own table, read with the page (joined) instead of one query per row
+ORDER_LOADS = joinedload(Order.item, innerjoin=True).options(
+    joinedload(ServiceItem.category, innerjoin=True),
+    joinedload(ServiceItem.household, innerjoin=True).options(joinedload(Household.town, innerjoin=True),
+                                                              joinedload(Household.village, innerjoin=True)))
+HOUSEHOLD_LOADS = (joinedload(Household.town, innerjoin=True), joinedload(Household.village, innerjoin=True),
+                   selectinload(Household.members))
 
 
 def _errors(*codes: int):
@@ -120,7 +128,7 @@ def _order_row(o: Order) -> dict:
 def provider_orders_list(args: dict):
     """My organisation's orders (a worker: those assigned to them), newest first, filterable by state."""
     user = require("provider:read")
-    query = provider_orders(user).order_by(Order.id.desc())
+    query = provider_orders(user).order_by(Order.id.desc()).options(ORDER_LOADS)
     if args.get("state"):
         query = query.where(Order.state == OrderState(args["state"]))
     return page_of(query, args["page"], _order_row)
@@ -170,7 +178,7 @@ def _household_row(h) -> dict:
 def staff_households(args: dict):
     """Households in my towns (city staff: all), masked, by head or member name."""
     user = require("staff:read")
-    return page_of(households.search(user, args.get("q")), args["page"], _household_row)
+    return page_of(households.search(user, args.get("q")).options(*HOUSEHOLD_LOADS), args["page"], _household_row)
 
 
 __all__ = ["bp"]

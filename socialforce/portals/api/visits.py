@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from flask import abort
 from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
 
+from socialforce.platform.extensions import db
 from socialforce.platform.models import Order, User, Visit, VisitStatus, utcnow
 from socialforce.platform.services import ServiceError, visits
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.api.paging import page_of
 from socialforce.portals.api.problems import problem
-from socialforce.portals.api.views import _service_problem
+from socialforce.portals.api.views import ORDER_LOADS, _service_problem
 from socialforce.portals.page_helpers import bilingual
 from socialforce.portals.visits import owns_visit
 
@@ -26,9 +28,17 @@ def visit_row(v: Visit) -> dict:
             "flags": (v.flags or "").split()}
 
 
+VISIT_LOADS = joinedload(Visit.order, innerjoin=True).options(ORDER_LOADS)
+
+
+def visit_answer(visit_id: int, user: User) -> dict:
+    """The row of one visit in the caller's scope, read with what it shows (the answer of a visit write)."""
+    return visit_row(db.session.scalar(visits.scoped_visits(user).where(Visit.id == visit_id).options(VISIT_LOADS)))
+
+
 def visit_page(user: User, args: dict) -> dict:
     """The caller's visits in scope, soonest first, by status and order."""
-    query = visits.scoped_visits(user).order_by(Visit.starts_at, Visit.id)
+    query = visits.scoped_visits(user).order_by(Visit.starts_at, Visit.id).options(VISIT_LOADS)
     if args.get("status"):
         query = query.where(Visit.status == VisitStatus(args["status"]))
     if args.get("order_id"):
@@ -53,7 +63,7 @@ def check(user: User, visit_id: int, action: str, body: dict):
             run_in_transaction(lambda: visits.check_out(visit, user, now, lat, lon, body.get("notes")))
     except ServiceError as e:
         return _service_problem(e)
-    return visit_row(visits.get_visit(visit_id, user))
+    return visit_answer(visit_id, user)
 
 
 def change(user: User, visit_id: int, action: str, body: dict):
@@ -70,4 +80,4 @@ def change(user: User, visit_id: int, action: str, body: dict):
             run_in_transaction(lambda: visits.cancel(visit, body["reason"], user, now, following=body["following"]))
     except ServiceError as e:
         return _service_problem(e)
-    return visit_row(visits.get_visit(visit_id, user))
+    return visit_answer(visit_id, user)

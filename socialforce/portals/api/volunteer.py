@@ -18,7 +18,7 @@ from socialforce.portals.api.idempotency import HEADER_DOC, idempotent
 from socialforce.portals.api.paging import page_of
 from socialforce.portals.api.problems import problem
 from socialforce.portals.api.views import ERRORS, WRITE_ERRORS, _errors, _service_problem, bp
-from socialforce.portals.api.visits import change, check, visit_page, visit_row
+from socialforce.portals.api.visits import change, check, visit_answer, visit_page
 from socialforce.portals.page_helpers import bilingual
 from socialforce.portals.routing import GET, POST
 
@@ -202,7 +202,7 @@ def visit_plan(body: dict, order_id: int):
             repeat=body["repeat"], count=body["count"]).id)
     except ServiceError as e:
         return _service_problem(e)
-    return visit_row(visits.get_visit(visit_id, user)), 201
+    return visit_answer(visit_id, user), 201
 
 
 def _record_row(r) -> dict:
