@@ -136,7 +136,8 @@ class Config:
     API_CLIENT_TOKEN_SECONDS = int(os.environ.get("API_CLIENT_TOKEN_SECONDS", "900"))
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600/minute")
     API_RATE_LIMIT_ANONYMOUS = os.environ.get("API_RATE_LIMIT_ANONYMOUS", "30/minute")
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Shared by every process when a Redis is named (one count per token across web machines); else per process.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "socialforce-api")
     # /api/v1/changes leaves out rows changed in the last seconds, so a transaction still committing is not skipped.
     CHANGES_SETTLE_SECONDS = int(os.environ.get("CHANGES_SETTLE_SECONDS", "5"))
