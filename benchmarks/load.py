@@ -240,11 +240,17 @@ def simulate_api(username: str, token: str, host: str, port: int, stop_at: float
     """One API client: find its own visit and household ids, then send its role's operations until `stop_at`
     (those sent before `record_from`, the warm-up, are not counted)."""
     client = ApiClient(host, port, token)
+    lists = {"visit": "/api/v1/provider/visits?status=planned", "household": "/api/v1/staff/households"}
     try:
-        ids = {"visit": _first_ids(client, "/api/v1/provider/visits?status=planned") if "{visit}" in str(
-            API_MIX[username]) else [],
-               "household": _first_ids(client, "/api/v1/staff/households") if "{household}" in str(
-            API_MIX[username]) else []}
+        ids = {}
+        for kind, path in lists.items():
+            started = time.perf_counter()
+            try:
+                ids[kind] = _first_ids(client, path) if f"{{{kind}}}" in str(API_MIX[username]) else []
+            except (OSError, http.client.HTTPException) as error:  # the client cannot start: one error
+                results.add("reads", f"GET {path.split('?')[0]}", time.perf_counter() - started, False,
+                            type(error).__name__)
+                return
         operations = [(m, p) for m, p in API_MIX[username]
                       if not any(f"{{{k}}}" in p and not v for k, v in ids.items())]
         while time.monotonic() < stop_at:
