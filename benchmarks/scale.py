@@ -134,7 +134,8 @@ class Jobs:
                 time.sleep(1)
             twice = db.session.execute(sa.select(Order.item_id).where(Order.state.in_(LIVE_STATES))
                                        .group_by(Order.item_id).having(sa.func.count() > 1)).all()
-            made = db.session.scalar(sa.select(sa.func.count(Order.id)).where(Order.created_at >= job.created_at))
+            made = db.session.scalar(sa.select(sa.func.count(Order.id)).where(  # of the listed items only: the
+                Order.created_at >= job.created_at, Order.item_id.in_(job.params["item_ids"])))  # scheduler dispatches too
             running = db.session.scalar(sa.select(sa.func.count(BackgroundJob.id))
                                         .where(BackgroundJob.state == JobState.running))
             households = self._count("households") - self.households_before
@@ -148,7 +149,7 @@ class Jobs:
                            "households_in_file": self.importer.generated["households"],
                            "households_written": households},
                 "jobs_left_running": running,
-                "exactly_once": (job.state == JobState.done and not twice
+                "exactly_once": (job.state == JobState.done and not twice and made == dispatched
                                  and households == self.importer.generated["households"]),
             }
 
