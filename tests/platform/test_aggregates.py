@@ -23,7 +23,7 @@ from socialforce.platform.models import (
 from socialforce.platform.services import dashboard
 from socialforce.platform.services.dashboard import aggregates
 
-AGGREGATED = ("providers", "satisfaction", "flagged", "items_by_category", "items_by_town")
+AGGREGATED = ("providers", "satisfaction", "flagged", "items_by_category", "items_by_town", "times")
 
 
 def _user(username: str) -> User:

@@ -55,14 +55,14 @@ from socialforce.platform.services.dashboard.tables import (
     Table,
     build,
     category_names,
-    dispatch_times,
     rate,
     table,
+    time_values,
     town_names,
 )
 
 __all__ = [
     "STATUSES", "TABLE_KEYS", "Dashboard", "Filters", "Records", "Table", "build", "cache_seconds", "cached_build",
-    "category_names", "clear_cache", "default_period", "dispatch_times", "item_scope", "median", "month_bounds",
-    "paginate", "parse_filters", "rate", "records", "scope", "table", "town_names",
+    "category_names", "clear_cache", "default_period", "item_scope", "median", "month_bounds",
+    "paginate", "parse_filters", "rate", "records", "scope", "table", "time_values", "town_names",
 ]

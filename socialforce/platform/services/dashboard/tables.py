@@ -39,8 +39,7 @@ from socialforce.platform.services.dashboard.record_sets import (
     ORDER_MEASURES,
     VOLUNTEERS_KEY,
     contract_query,
-    first_dispatch,
-    first_visit,
+    first_times,
     household_code,
     items_in_period,
     order_measure_clause,
@@ -50,12 +49,12 @@ from socialforce.platform.services.dashboard.record_sets import (
     volunteer_record_clause,
 )
 from socialforce.platform.services.dashboard.sql import (
-    hours_between,
     item_scope,
     items_scoped,
     median,
     no_jit,
     scope,
+    seconds_between,
 )
 
 
@@ -160,29 +159,32 @@ def _items_by(user: User, f: Filters, column, names: dict[int, str], key: str, t
     return table
 
 
-def dispatch_times(user: User, f: Filters) -> sa.Subquery:
-    """Hours from registration to first dispatch, per item first dispatched in the period."""
-    first = first_dispatch(user, f)
-    return (sa.select(hours_between(first.c.first, ServiceItem.created_at).label("x"))
-            .select_from(first).join(ServiceItem, ServiceItem.id == first.c.item_id).subquery())
+def time_values(user: User, f: Filters, measure: str, plan: Plan | None = None) -> sa.Subquery:
+    """Whole seconds (x) from registration to first dispatch or visit (`measure`) with their count (n), for the items
+    whose first one falls in the period: aggregates where they answer, raw rows elsewhere."""
+    plan = plan or aggregates.plan(user, f)
+    parts = aggregates.key_counts(plan, f"times.{measure}", f, user)
+    if plan.raw:
+        first = first_times(measure, plan.raw_clause)
+        category = [ServiceItem.category_id == f.category_id] if f.category_id else []
+        parts.append(sa.select(seconds_between(first.c.first, ServiceItem.created_at).label("x"),
+                               sa.literal(1).label("n"))
+                     .select_from(first).join(ServiceItem, ServiceItem.id == first.c.item_id)
+                     .join(Household, Household.id == ServiceItem.household_id).where(*scope(user, f), *category))
+    if not parts:
+        return sa.select(sa.literal(0).label("x"), sa.literal(0).label("n")).where(sa.false()).subquery()
+    return sa.union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
 
 
-def visit_times(user: User, f: Filters) -> sa.Subquery:
-    """Hours from registration to first visit, per item first visited in the period."""
-    first = first_visit(user, f)
-    return (sa.select(hours_between(first.c.first, ServiceItem.created_at).label("x"))
-            .select_from(first).join(ServiceItem, ServiceItem.id == first.c.item_id).subquery())
-
-
-def times_table(user: User, f: Filters) -> Table:
+def times_table(user: User, f: Filters, plan: Plan | None = None) -> Table:
     """Median hours from registration to dispatch and to first visit."""
     table = Table("times", _("Speed of service"), [_("Measure"), _("Median (hours)"), _("Median (days)"),
                                                     _("Items")])
-    for measure, label, values in (("dispatch", _("Registration to dispatch"), dispatch_times(user, f)),
-                                   ("visit", _("Registration to first visit"), visit_times(user, f))):
-        value, count = median(values)
-        table.add([label, round(value, 1) if value is not None else None,
-                   round(value / 24, 1) if value is not None else None, count],
+    for measure, label in (("dispatch", _("Registration to dispatch")), ("visit", _("Registration to first visit"))):
+        seconds, count = median(time_values(user, f, measure, plan))
+        hours = seconds / 3600 if seconds is not None else None
+        table.add([label, round(hours, 1) if hours is not None else None,
+                   round(hours / 24, 1) if hours is not None else None, count],
                   [None, None, None, ("times", {"measure": measure})])
     return table
 
@@ -337,7 +339,7 @@ def _builders(user: User, f: Filters, now: datetime) -> dict[str, Callable[[], T
                                                _("Service items by category"), "category"),
         "items_by_town": lambda: _items_by(user, f, Household.town_id, towns, "items_by_town",
                                            _("Service items by town"), "town"),
-        "times": lambda: times_table(user, f),
+        "times": lambda: times_table(user, f, plan),
         "providers": lambda: providers_table(user, f, plan),
         "satisfaction": lambda: satisfaction_table(user, f, plan),
         "overdue": lambda: overdue_table(user, f, now, towns),
