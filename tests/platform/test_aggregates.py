@@ -23,7 +23,8 @@ from socialforce.platform.models import (
 from socialforce.platform.services import dashboard
 from socialforce.platform.services.dashboard import aggregates
 
-AGGREGATED = ("providers", "satisfaction", "flagged", "items_by_category", "items_by_town", "times")
+AGGREGATED = ("providers", "satisfaction", "flagged", "items_by_category", "items_by_town", "times",
+              "volunteer_hours")
 
 
 def _user(username: str) -> User:

@@ -49,6 +49,7 @@ from socialforce.platform.models import (
     Provider,
     Role,
     ServiceItem,
+    ServiceRecord,
     StaleDay,
     User,
     Visit,
@@ -127,6 +128,11 @@ def _sources(lo: date, hi: date) -> list[tuple[tuple[str, ...], sa.Select]]:
         items.append(((measure,), sa.select(day.label("day"), *dims, key.label("key"), sa.func.count(), sa.literal(0))
                       .select_from(ServiceItem).join(Household, Household.id == ServiceItem.household_id)
                       .where(column >= lo_utc, column < hi_utc).group_by(day, *dims, key)))
+    hours = grouped(ServiceRecord.served_on, ServiceRecord.volunteer_id, [sa.func.count()],
+                    sa.func.sum(ServiceRecord.minutes),
+                    sa.join(ServiceRecord, Visit, ServiceRecord.visit_id == Visit.id).join(
+                        Order, Visit.order_id == Order.id), Order.item_id,
+                    [ServiceRecord.confirmed_at.is_not(None), ServiceRecord.served_on.between(lo, hi)])
     times = []
     for measure in TIME_MEASURES:
         first = first_times(measure, lambda column: (column >= lo_utc) & (column < hi_utc))
@@ -135,7 +141,8 @@ def _sources(lo: date, hi: date) -> list[tuple[tuple[str, ...], sa.Select]]:
                                                         sa.literal(0))
                       .select_from(first).join(ServiceItem, ServiceItem.id == first.c.item_id)
                       .join(Household, Household.id == ServiceItem.household_id).group_by(day, *dims, key)))
-    return [(ORDER_KEYS, orders), (("feedback",), feedback), (("flagged",), flagged), *items, *times]
+    return [(ORDER_KEYS, orders), (("feedback",), feedback), (("flagged",), flagged), *items, *times,
+            (("volunteer_hours",), hours)]
 
 
 def status_key() -> sa.ColumnElement[int]:
@@ -310,15 +317,18 @@ def item_days(items: Sequence[int] | sa.Select) -> list[date | datetime]:
                sa.select(Order.dispatched_at).where(Order.id.in_(orders)),
                sa.select(HouseholdFeedback.recorded_at).where(HouseholdFeedback.order_id.in_(orders)),
                sa.select(Visit.checkin_at).where(Visit.order_id.in_(orders)),
-               sa.select(Visit.starts_at).where(Visit.order_id.in_(orders), Visit.status == VisitStatus.completed)]
+               sa.select(Visit.starts_at).where(Visit.order_id.in_(orders), Visit.status == VisitStatus.completed),
+               sa.select(ServiceRecord.served_on).join(Visit, ServiceRecord.visit_id == Visit.id)
+               .where(Visit.order_id.in_(orders))]
     return [value for query in queries for value in db.session.scalars(query.distinct()) if value is not None]
 
 
 _WATCHED = {Order: ("dispatched_at", "state", "responded_at", "provider_id", "item_id"),
+            ServiceRecord: ("served_on", "minutes", "confirmed_at", "visit_id", "volunteer_id"),
             HouseholdFeedback: ("recorded_at", "satisfaction", "order_id"),
             Visit: ("checkin_at", "starts_at", "status", "flags", "order_id"),
             ServiceItem: ("created_at", "closed_at", "status", "category_id", "household_id")}
-_DAY_ATTRS = {Order: ("dispatched_at",), HouseholdFeedback: ("recorded_at",), Visit: ("checkin_at", "starts_at"),
+_DAY_ATTRS = {Order: ("dispatched_at",), ServiceRecord: ("served_on",), HouseholdFeedback: ("recorded_at",), Visit: ("checkin_at", "starts_at"),
               ServiceItem: ("created_at", "closed_at")}
 _ITEM_TIMES = {Order: ("dispatched_at", "item_id"), Visit: ("checkin_at", "starts_at", "status", "order_id"),
                ServiceItem: ("created_at", "category_id")}  # change an item's first dispatch or visit, or its key
@@ -530,7 +540,8 @@ def read(p: Plan, measures: Sequence[str], f: Filters, user: User,
     return {k: (v[0], v[1]) for k, v in result.items()}
 
 
-def key_counts(p: Plan, measure: str, f: Filters, user: User) -> list[sa.Select]:
-    """SELECTs of (x: key, n) rows of one measure over the plan's aggregate days (for medians of the keys)."""
-    return [sa.select(table.key.label("x"), table.n.label("n")).where(*clauses)
+def rows(p: Plan, measure: str, f: Filters, user: User) -> list[sa.Select]:
+    """SELECTs of the (town_id, key, n, total) rows of one measure over the plan's aggregate days (for figures
+    that are not sums: medians of the keys, distinct keys)."""
+    return [sa.select(table.town_id, table.key, table.n, table.total).where(*clauses)
             for table, clauses in _parts(p, (measure,), f, user)]

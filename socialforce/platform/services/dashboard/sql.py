@@ -40,16 +40,16 @@ def seconds_between(later, earlier) -> sa.ColumnElement[int]:
 
 
 def median(values: sa.Subquery) -> tuple[float | None, int]:
-    """The median of column `x` of a subquery whose rows each stand for `n` values, and the number of values.
+    """The median of column `key` of a subquery whose rows each stand for `n` values, and the number of values.
 
-    One query: a running sum of n in order of x; the median is the mean of the values at the middle positions
-    (N + 1) // 2 and (N + 2) // 2, the smallest x whose running sum reaches each.
+    One query: a running sum of n in order of key; the median is the mean of the values at the middle positions
+    (N + 1) // 2 and (N + 2) // 2, the smallest key whose running sum reaches each.
     """
-    running = sa.select(values.c.x, sa.func.sum(values.c.n).over(order_by=values.c.x).label("upto"),
-                        sa.func.sum(values.c.n).over().label("total")).subquery()
+    running = sa.select(values.c.key, sa.func.sum(values.c.n).over(order_by=values.c.key, rows=(None, 0))
+                        .label("upto"), sa.func.sum(values.c.n).over().label("total")).subquery()
     low, high, total = db.session.execute(sa.select(
-        sa.func.min(running.c.x).filter(running.c.upto * 2 >= running.c.total),
-        sa.func.min(running.c.x).filter(running.c.upto * 2 >= running.c.total + 1),
+        sa.func.min(running.c.key).filter(running.c.upto * 2 >= running.c.total),
+        sa.func.min(running.c.key).filter(running.c.upto * 2 >= running.c.total + 1),
         sa.func.max(running.c.total))).one()
     if not total:
         return None, 0
