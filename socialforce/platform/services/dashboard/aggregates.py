@@ -7,9 +7,13 @@ Measures (per local day of the event, the household's town, the item's service c
 - ``flagged``: flagged visits by check-in day;
 - ``items.created`` / ``items.closed``: service items by the day registered / closed, key = the index of the
   item's current status in ItemStatus. Items in a period [start, end] = registered up to `end` - closed before
-  `start` (read over every day since the first covered one).
+  `start` (read over every day since the first covered one);
+- ``times.dispatch`` / ``times.visit``: items by the day of their first dispatch / first visit, key = the whole
+  seconds from registration to it (the medians are taken over the keys, weighted by n: exact, not binned);
+- ``volunteer_hours``: confirmed service records by the day served, key = the volunteer, total = minutes (the
+  distinct volunteers are the distinct keys of the rows read).
 
-`total` (a sum beside the count `n`) is 0 for these measures; it is there for sums such as minutes.
+`total` (a sum beside the count `n`) is 0 except for ``volunteer_hours``.
 
 `dashboard_daily` holds one row per (day, measure, town, category, key); `dashboard_monthly` the same summed per
 month. A figure for the period [start, end] is read from the monthly rows for whole months, from the daily rows
@@ -22,9 +26,10 @@ Order transitions (bulk UPDATEs: late outcomes, evaluations) and household moves
 `mark_old_stale` / `mark_stale`; `mark_changed_rows` (a before_flush hook) marks the old and new days of every
 changed order, visit, follow-up and service item older than the recent window, and every day (recent ones too)
 of a household that moves to another town. A change to a recent day that bypasses the ORM (a bulk UPDATE)
-shows within 10 minutes. Figures that are not additive read raw rows only: households by kind (distinct
-households), medians, overdue visits (depend on `now`), volunteer hours (the table counts distinct volunteers),
-quota and contracts; and every figure for a scope that is not a union of towns (village assistants).
+shows within 10 minutes. An old order, visit or item change that may move an item's first dispatch or visit
+marks every day of the item. Figures that read raw rows only: households by kind (distinct households over the
+period), overdue visits (depend on `now`), quota and contracts; and every figure for a scope that is not a union
+of towns (village assistants).
 """
 from __future__ import annotations
 

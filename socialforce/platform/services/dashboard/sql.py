@@ -42,9 +42,16 @@ def seconds_between(later, earlier) -> sa.ColumnElement[int]:
 def median(values: sa.Subquery) -> tuple[float | None, int]:
     """The median of column `key` of a subquery whose rows each stand for `n` values, and the number of values.
 
-    One query: a running sum of n in order of key; the median is the mean of the values at the middle positions
-    (N + 1) // 2 and (N + 2) // 2, the smallest key whose running sum reaches each.
+    One query. PostgreSQL: percentile_cont(0.5) over each row repeated n times (one sort). Elsewhere (SQLite): a
+    running sum of n in order of key; the median is the mean of the values at the middle positions (N + 1) // 2
+    and (N + 2) // 2, the smallest key whose running sum reaches each.
     """
+    if _dialect() == "postgresql":
+        copies = sa.func.generate_series(1, values.c.n).table_valued("i").lateral()
+        value, count = db.session.execute(
+            sa.select(sa.func.percentile_cont(0.5).within_group(values.c.key), sa.func.count())
+            .select_from(values).join(copies, sa.true())).one()
+        return (float(value) if value is not None else None), count
     running = sa.select(values.c.key, sa.func.sum(values.c.n).over(order_by=values.c.key, rows=(None, 0))
                         .label("upto"), sa.func.sum(values.c.n).over().label("total")).subquery()
     low, high, total = db.session.execute(sa.select(
