@@ -347,7 +347,8 @@ def mark_changed_rows(session: Session, _context, _instances) -> None:
     visit days are among them.
     """
     days: list = []
-    items: set[int] = set()
+    items: set[int | None] = set()
+    orders: set[int | None] = set()  # of changed visits: their items are looked up in one query
     window = recent_start(localtime.today())
     for obj in (*session.new, *session.dirty, *session.deleted):
         kind = type(obj)
@@ -375,10 +376,15 @@ def mark_changed_rows(session: Session, _context, _instances) -> None:
         days.extend(found)
         if kind in _ITEM_TIMES and any(_old(d, window) for d in found) and (
                 changed or any(state.attrs[a].history.has_changes() for a in _ITEM_TIMES[kind])):
-            items.add(_item_of(obj, session))
-    items.discard(None)
-    if items:
-        with session.no_autoflush:
+            if kind is Visit:
+                orders.add(obj.order_id)
+            else:
+                items.add(obj.item_id if kind is Order else obj.id)
+    with session.no_autoflush:
+        if orders - {None}:
+            items.update(session.scalars(sa.select(Order.item_id).where(Order.id.in_(sorted(orders - {None})))))
+        items.discard(None)
+        if items:
             days.extend(item_days(sorted(items)))
     if days:
         mark_old_stale(days, session)
@@ -386,16 +392,6 @@ def mark_changed_rows(session: Session, _context, _instances) -> None:
 
 def _old(value: date | datetime | None, window: date) -> bool:
     return value is not None and (localtime.to_local(value).date() if isinstance(value, datetime) else value) < window
-
-
-def _item_of(obj, session: Session) -> int | None:
-    """The service item of an order, visit or item (None while unknown)."""
-    if isinstance(obj, ServiceItem):
-        return obj.id
-    if isinstance(obj, Order):
-        return obj.item_id
-    with session.no_autoflush:
-        return session.scalar(sa.select(Order.item_id).where(Order.id == obj.order_id)) if obj.order_id else None
 
 
 def mark_old_stale(days: Iterable[date | datetime | None], session: Session | None = None) -> int:
