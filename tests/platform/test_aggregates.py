@@ -23,7 +23,8 @@ from socialforce.platform.models import (
 from socialforce.platform.services import dashboard
 from socialforce.platform.services.dashboard import aggregates
 
-AGGREGATED = ("providers", "satisfaction", "flagged", "items_by_category", "items_by_town")
+AGGREGATED = ("providers", "satisfaction", "flagged", "items_by_category", "items_by_town", "times",
+              "volunteer_hours")
 
 
 def _user(username: str) -> User:
@@ -147,6 +148,26 @@ def test_changing_an_old_order_marks_its_day_stale_and_the_figure_stays_exact(ap
         result = aggregates.refresh(built)
         assert result["stale_days"] == 1
         assert db.session.get(StaleDay, day) is None
+        _assert_equal(city, f, built)
+
+
+def test_a_back_dated_order_moves_its_items_first_dispatch_and_the_medians_stay_exact(app, built):
+    city = _user("city")
+    window = localtime.day_start(aggregates.recent_start(localtime.today(built)))
+    order = db.session.scalar(sa.select(Order).where(Order.dispatched_at < window - timedelta(days=20))
+                              .order_by(Order.id))
+    first_day = localtime.to_local(order.dispatched_at).date()
+    earlier = order.dispatched_at - timedelta(days=10)
+    db.session.add(Order(item_id=order.item_id, provider_id=order.provider_id, state=OrderState.expired,
+                         dispatched_at=earlier))
+    db.session.flush()
+    assert db.session.get(StaleDay, first_day) is not None  # the item's old first-dispatch day, not only the new one
+    assert db.session.get(StaleDay, localtime.to_local(earlier).date()) is not None
+    f = _filters((localtime.to_local(earlier).date() - timedelta(days=40), first_day + timedelta(days=40)))
+    with app.test_request_context():
+        _assert_equal(city, f, built)
+        aggregates.refresh(built)
+        assert not aggregates.plan(city, f).raw
         _assert_equal(city, f, built)
 
 

@@ -21,7 +21,7 @@ service category. Definitions (timestamps are naive UTC; the period is converted
 - Time to dispatch: first Order.dispatched_at - ServiceItem.created_at, for items whose first dispatch falls
   in the period. Time to first visit: first visit time - ServiceItem.created_at, where a visit's time is its
   checkin_at (or starts_at for a completed visit without check-in), for items whose first visit falls in the
-  period. Both are medians in hours (PostgreSQL percentile_cont; elsewhere ORDER BY + OFFSET count/2).
+  period. Both are medians in hours of the whole seconds between the two times (sql.median).
 - Per provider, over orders dispatched in the period: acceptance rate = accepted-or-later / responded;
   expiry rate = expired / dispatched; completion rate = (completed + evaluated) / accepted-or-later.
   Accepted-or-later = accepted, scheduled, in_service, completed, evaluated, or cancelled after a response;
@@ -55,14 +55,14 @@ from socialforce.platform.services.dashboard.tables import (
     Table,
     build,
     category_names,
-    dispatch_times,
     rate,
     table,
+    time_values,
     town_names,
 )
 
 __all__ = [
     "STATUSES", "TABLE_KEYS", "Dashboard", "Filters", "Records", "Table", "build", "cache_seconds", "cached_build",
-    "category_names", "clear_cache", "default_period", "dispatch_times", "item_scope", "median", "month_bounds",
-    "paginate", "parse_filters", "rate", "records", "scope", "table", "town_names",
+    "category_names", "clear_cache", "default_period", "item_scope", "median", "month_bounds",
+    "paginate", "parse_filters", "rate", "records", "scope", "table", "time_values", "town_names",
 ]

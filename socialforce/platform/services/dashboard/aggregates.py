@@ -7,9 +7,13 @@ Measures (per local day of the event, the household's town, the item's service c
 - ``flagged``: flagged visits by check-in day;
 - ``items.created`` / ``items.closed``: service items by the day registered / closed, key = the index of the
   item's current status in ItemStatus. Items in a period [start, end] = registered up to `end` - closed before
-  `start` (read over every day since the first covered one).
+  `start` (read over every day since the first covered one);
+- ``times.dispatch`` / ``times.visit``: items by the day of their first dispatch / first visit, key = the whole
+  seconds from registration to it (the medians are taken over the keys, weighted by n: exact, not binned);
+- ``volunteer_hours``: confirmed service records by the day served, key = the volunteer, total = minutes (the
+  distinct volunteers are the distinct keys of the rows read).
 
-`total` (a sum beside the count `n`) is 0 for these measures; it is there for sums such as minutes.
+`total` (a sum beside the count `n`) is 0 except for ``volunteer_hours``.
 
 `dashboard_daily` holds one row per (day, measure, town, category, key); `dashboard_monthly` the same summed per
 month. A figure for the period [start, end] is read from the monthly rows for whole months, from the daily rows
@@ -22,9 +26,10 @@ Order transitions (bulk UPDATEs: late outcomes, evaluations) and household moves
 `mark_old_stale` / `mark_stale`; `mark_changed_rows` (a before_flush hook) marks the old and new days of every
 changed order, visit, follow-up and service item older than the recent window, and every day (recent ones too)
 of a household that moves to another town. A change to a recent day that bypasses the ORM (a bulk UPDATE)
-shows within 10 minutes. Figures that are not additive read raw rows only: households by kind (distinct
-households), medians, overdue visits (depend on `now`), volunteer hours (the table counts distinct volunteers),
-quota and contracts; and every figure for a scope that is not a union of towns (village assistants).
+shows within 10 minutes. An old order, visit or item change that may move an item's first dispatch or visit
+marks every day of the item. Figures that read raw rows only: households by kind (distinct households over the
+period), overdue visits (depend on `now`), quota and contracts; and every figure for a scope that is not a union
+of towns (village assistants).
 """
 from __future__ import annotations
 
@@ -49,21 +54,26 @@ from socialforce.platform.models import (
     Provider,
     Role,
     ServiceItem,
+    ServiceRecord,
     StaleDay,
     User,
     Visit,
+    VisitStatus,
 )
 from socialforce.platform.models.base import utcnow
 from socialforce.platform.services.dashboard.filters import Filters, month_bounds
 from socialforce.platform.services.dashboard.record_sets import (
     ORDER_MEASURES,
+    first_times,
     order_measure_clause,
     provider_key,
 )
+from socialforce.platform.services.dashboard.sql import seconds_between
 
 COVERAGE = "dashboard"
 MAX_RAW_RANGES = 60  # more separate raw ranges than this: the figure reads raw rows for the whole period
 ORDER_KEYS = tuple(f"orders.{m}" for m in ORDER_MEASURES)
+TIME_MEASURES = ("dispatch", "visit")
 Range = tuple[date, date]
 
 
@@ -123,7 +133,21 @@ def _sources(lo: date, hi: date) -> list[tuple[tuple[str, ...], sa.Select]]:
         items.append(((measure,), sa.select(day.label("day"), *dims, key.label("key"), sa.func.count(), sa.literal(0))
                       .select_from(ServiceItem).join(Household, Household.id == ServiceItem.household_id)
                       .where(column >= lo_utc, column < hi_utc).group_by(day, *dims, key)))
-    return [(ORDER_KEYS, orders), (("feedback",), feedback), (("flagged",), flagged), *items]
+    hours = grouped(ServiceRecord.served_on, ServiceRecord.volunteer_id, [sa.func.count()],
+                    sa.func.sum(ServiceRecord.minutes),
+                    sa.join(ServiceRecord, Visit, ServiceRecord.visit_id == Visit.id).join(
+                        Order, Visit.order_id == Order.id), Order.item_id,
+                    [ServiceRecord.confirmed_at.is_not(None), ServiceRecord.served_on.between(lo, hi)])
+    times = []
+    for measure in TIME_MEASURES:
+        first = first_times(measure, lambda column: (column >= lo_utc) & (column < hi_utc))
+        day, key = local_day(first.c.first), seconds_between(first.c.first, ServiceItem.created_at)
+        times.append(((f"times.{measure}",), sa.select(day.label("day"), *dims, key.label("key"), sa.func.count(),
+                                                        sa.literal(0))
+                      .select_from(first).join(ServiceItem, ServiceItem.id == first.c.item_id)
+                      .join(Household, Household.id == ServiceItem.household_id).group_by(day, *dims, key)))
+    return [(ORDER_KEYS, orders), (("feedback",), feedback), (("flagged",), flagged), *items, *times,
+            (("volunteer_hours",), hours)]
 
 
 def status_key() -> sa.ColumnElement[int]:
@@ -287,27 +311,45 @@ def household_days(household_ids: Sequence[int]) -> list[date | datetime]:
     """Every day on which a measure counts something of these households (for a change of their town)."""
     if not household_ids:
         return []
-    items = sa.select(ServiceItem.id).where(ServiceItem.household_id.in_(household_ids))
+    return item_days(sa.select(ServiceItem.id).where(ServiceItem.household_id.in_(household_ids)))
+
+
+def item_days(items: Sequence[int] | sa.Select) -> list[date | datetime]:
+    """Every day on which a measure counts something of these service items (ids, or a SELECT of ids)."""
     orders = sa.select(Order.id).where(Order.item_id.in_(items))
-    queries = [sa.select(ServiceItem.created_at).where(ServiceItem.household_id.in_(household_ids)),
-               sa.select(ServiceItem.closed_at).where(ServiceItem.household_id.in_(household_ids)),
+    queries = [sa.select(ServiceItem.created_at).where(ServiceItem.id.in_(items)),
+               sa.select(ServiceItem.closed_at).where(ServiceItem.id.in_(items)),
                sa.select(Order.dispatched_at).where(Order.id.in_(orders)),
                sa.select(HouseholdFeedback.recorded_at).where(HouseholdFeedback.order_id.in_(orders)),
-               sa.select(Visit.checkin_at).where(Visit.order_id.in_(orders), Visit.flags.is_not(None))]
+               sa.select(Visit.checkin_at).where(Visit.order_id.in_(orders)),
+               sa.select(Visit.starts_at).where(Visit.order_id.in_(orders), Visit.status == VisitStatus.completed),
+               sa.select(ServiceRecord.served_on).join(Visit, ServiceRecord.visit_id == Visit.id)
+               .where(Visit.order_id.in_(orders))]
     return [value for query in queries for value in db.session.scalars(query.distinct()) if value is not None]
 
 
 _WATCHED = {Order: ("dispatched_at", "state", "responded_at", "provider_id", "item_id"),
+            ServiceRecord: ("served_on", "minutes", "confirmed_at", "visit_id", "volunteer_id"),
             HouseholdFeedback: ("recorded_at", "satisfaction", "order_id"),
-            Visit: ("checkin_at", "flags", "order_id"),
+            Visit: ("checkin_at", "starts_at", "status", "flags", "order_id"),
             ServiceItem: ("created_at", "closed_at", "status", "category_id", "household_id")}
-_DAY_ATTRS = {Order: ("dispatched_at",), HouseholdFeedback: ("recorded_at",), Visit: ("checkin_at",),
+_DAY_ATTRS = {Order: ("dispatched_at",), ServiceRecord: ("served_on",), HouseholdFeedback: ("recorded_at",), Visit: ("checkin_at", "starts_at"),
               ServiceItem: ("created_at", "closed_at")}
+_ITEM_TIMES = {Order: ("dispatched_at", "item_id"), Visit: ("checkin_at", "starts_at", "status", "order_id"),
+               ServiceItem: ("created_at", "category_id")}  # change an item's first dispatch or visit, or its key
 
 
 def mark_changed_rows(session: Session, _context, _instances) -> None:
-    """before_flush: mark the old and new days of changed rows that count in a measure, if older than the window."""
+    """before_flush: mark the old and new days of changed rows that count in a measure, if older than the window.
+
+    An item whose first dispatch or visit may have changed (an old order or visit added, removed or moved, the
+    item's registration time or category changed) also has every day of its rows marked: its first dispatch and
+    visit days are among them.
+    """
     days: list = []
+    items: set[int | None] = set()
+    orders: set[int | None] = set()  # of changed visits: their items are looked up in one query
+    window = recent_start(localtime.today())
     for obj in (*session.new, *session.dirty, *session.deleted):
         kind = type(obj)
         if kind is Household and obj in session.dirty and sa.inspect(obj).attrs.town_id.history.has_changes():
@@ -317,27 +359,45 @@ def mark_changed_rows(session: Session, _context, _instances) -> None:
         if kind not in _DAY_ATTRS:
             continue
         state = sa.inspect(obj)
-        if obj in session.new or obj in session.deleted:
-            days.extend(getattr(obj, attr) for attr in _DAY_ATTRS[kind])
+        changed = obj in session.new or obj in session.deleted
+        if changed:
+            found = [getattr(obj, attr) for attr in _DAY_ATTRS[kind]]
+        elif not any(state.attrs[a].history.has_changes() for a in _WATCHED[kind]):
             continue
-        if not any(state.attrs[a].history.has_changes() for a in _WATCHED[kind]):
-            continue
-        for day_attr in _DAY_ATTRS[kind]:
-            history = state.attrs[day_attr].history
-            if history.empty():
-                with session.no_autoflush:
-                    days.append(getattr(obj, day_attr))
+        else:
+            found = []
+            for day_attr in _DAY_ATTRS[kind]:
+                history = state.attrs[day_attr].history
+                if history.empty():
+                    with session.no_autoflush:
+                        found.append(getattr(obj, day_attr))
+                else:
+                    found.extend([*history.deleted, *history.unchanged, *history.added])
+        days.extend(found)
+        if kind in _ITEM_TIMES and any(_old(d, window) for d in found) and (
+                changed or any(state.attrs[a].history.has_changes() for a in _ITEM_TIMES[kind])):
+            if kind is Visit:
+                orders.add(obj.order_id)
             else:
-                days.extend([*history.deleted, *history.unchanged, *history.added])
+                items.add(obj.item_id if kind is Order else obj.id)
+    with session.no_autoflush:
+        if orders - {None}:
+            items.update(session.scalars(sa.select(Order.item_id).where(Order.id.in_(sorted(orders - {None})))))
+        items.discard(None)
+        if items:
+            days.extend(item_days(sorted(items)))
     if days:
         mark_old_stale(days, session)
+
+
+def _old(value: date | datetime | None, window: date) -> bool:
+    return value is not None and (localtime.to_local(value).date() if isinstance(value, datetime) else value) < window
 
 
 def mark_old_stale(days: Iterable[date | datetime | None], session: Session | None = None) -> int:
     """mark_stale for the days before the recent window (the refresh recomputes the recent days anyway)."""
     window = recent_start(localtime.today())
-    old = [d for d in days if d is not None
-           and (localtime.to_local(d).date() if isinstance(d, datetime) else d) < window]
+    old = [d for d in days if _old(d, window)]
     return mark_stale(old, session) if old else 0
 
 
@@ -446,18 +506,15 @@ def item_plans(user: User, f: Filters) -> tuple[Plan, Plan]:
                                        f.category_code))
 
 
-def read(p: Plan, measures: Sequence[str], f: Filters, user: User,
-         by: Sequence[str] = ("key",)) -> dict[tuple, tuple[int, int]]:
-    """Sums (n, total) of the measures over the plan's aggregate days, by (measure, *by): key, town_id, category_id."""
-    result: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+def _parts(p: Plan, measures: Sequence[str], f: Filters, user: User) -> list[tuple[type, list]]:
+    """(table, WHERE clauses) for the monthly and the daily rows of the plan's aggregate days in the user's scope."""
+    parts = []
     town = user.town_id if user.role == Role.town_staff else f.town_id
-    for table, period, wanted in ((MonthlyAggregate, MonthlyAggregate.month, p.months),
-                                  (DailyAggregate, DailyAggregate.day, p.daily)):
+    for table, wanted in ((MonthlyAggregate, p.months), (DailyAggregate, p.daily)):
         if not wanted:
             continue
-        when = period.in_(wanted) if table is MonthlyAggregate else sa.or_(*[period.between(lo, hi)
-                                                                            for lo, hi in wanted])
-        group = [getattr(table, column) for column in by]
+        when = (MonthlyAggregate.month.in_(wanted) if table is MonthlyAggregate
+                else sa.or_(*[DailyAggregate.day.between(lo, hi) for lo, hi in wanted]))
         clauses = [table.measure.in_(measures), when]
         if town:
             clauses.append(table.town_id == town)
@@ -465,6 +522,16 @@ def read(p: Plan, measures: Sequence[str], f: Filters, user: User,
             clauses.append(scoping.town_filter(user, table.town_id))
         if f.category_id:
             clauses.append(table.category_id == f.category_id)
+        parts.append((table, clauses))
+    return parts
+
+
+def read(p: Plan, measures: Sequence[str], f: Filters, user: User,
+         by: Sequence[str] = ("key",)) -> dict[tuple, tuple[int, int]]:
+    """Sums (n, total) of the measures over the plan's aggregate days, by (measure, *by): key, town_id, category_id."""
+    result: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for table, clauses in _parts(p, measures, f, user):
+        group = [getattr(table, column) for column in by]
         for measure, *ident, n, total in db.session.execute(
                 sa.select(table.measure, *group, sa.func.sum(table.n), sa.func.sum(table.total))
                 .where(*clauses).group_by(table.measure, *group)):
@@ -472,3 +539,10 @@ def read(p: Plan, measures: Sequence[str], f: Filters, user: User,
             cell[0] += int(n or 0)
             cell[1] += int(total or 0)
     return {k: (v[0], v[1]) for k, v in result.items()}
+
+
+def rows(p: Plan, measure: str, f: Filters, user: User) -> list[sa.Select]:
+    """SELECTs of the (town_id, key, n, total) rows of one measure over the plan's aggregate days (for figures
+    that are not sums: medians of the keys, distinct keys)."""
+    return [sa.select(table.town_id, table.key, table.n, table.total).where(*clauses)
+            for table, clauses in _parts(p, (measure,), f, user)]

@@ -1,6 +1,7 @@
 """The record sets the figures count and the lists show (the definitions are in the package docstring)."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -86,26 +87,38 @@ def _scoped_items(user: User, f: Filters) -> list[sa.ColumnElement[bool]]:
 
 
 def first_dispatch(user: User, f: Filters) -> sa.Subquery:
-    """Each item's first dispatch time, for the items in scope whose first dispatch falls in the period.
-
-    One pass over the index orders(item_id, dispatched_at): GROUP BY item, keep the groups whose minimum is in the
-    period (HAVING).
-    """
-    first = sa.func.min(Order.dispatched_at)
-    return (sa.select(Order.item_id, first.label("first"))
-            .where(Order.dispatched_at.is_not(None), *_scoped_items(user, f))
-            .group_by(Order.item_id).having(in_period(first, f)).subquery("first_dispatch"))
+    """Each item's first dispatch time, for the items in scope whose first dispatch falls in the period."""
+    return first_times("dispatch", lambda column: in_period(column, f), _scoped_items(user, f))
 
 
 def first_visit(user: User, f: Filters) -> sa.Subquery:
     """Each item's first visit time (check-in, or start of a completed visit), for the items in scope whose first
-    visit falls in the period (index visits(order_id, status, checkin_at, starts_at) covers the visits)."""
-    at = sa.func.coalesce(Visit.checkin_at, Visit.starts_at)
-    done = Visit.checkin_at.is_not(None) | (Visit.status == VisitStatus.completed)
-    first = sa.func.min(at)
-    return (sa.select(Order.item_id, first.label("first"))
-            .join(Visit, Visit.order_id == Order.id).where(done, *_scoped_items(user, f))
-            .group_by(Order.item_id).having(in_period(first, f)).subquery("first_visit"))
+    visit falls in the period."""
+    return first_times("visit", lambda column: in_period(column, f), _scoped_items(user, f))
+
+
+def first_times(measure: str, within: Callable[[sa.ColumnElement], sa.ColumnElement[bool]],
+                clauses: Sequence[sa.ColumnElement[bool]] = ()) -> sa.Subquery:
+    """(item_id, first): each item's first dispatch ("dispatch") or first visit ("visit") time, for the items whose
+    first one is `within` (a WHERE clause on a naive-UTC timestamp) and that match `clauses` (on Order).
+
+    Only items with a dispatch (visit) within are grouped (index orders(dispatched_at, item_id, ...) finds them);
+    their orders (visits) are then read by item (indexes orders(item_id, dispatched_at), visits(order_id, ...)).
+    """
+    if measure == "dispatch":
+        first = sa.func.min(Order.dispatched_at)
+        candidates = sa.select(Order.item_id).where(within(Order.dispatched_at))
+        query = sa.select(Order.item_id, first.label("first")).where(Order.dispatched_at.is_not(None))
+    else:
+        first = sa.func.min(sa.func.coalesce(Visit.checkin_at, Visit.starts_at))
+        done_within = ((Visit.checkin_at.is_not(None) & within(Visit.checkin_at))
+                       | (Visit.checkin_at.is_(None) & (Visit.status == VisitStatus.completed)
+                          & within(Visit.starts_at)))
+        candidates = sa.select(Order.item_id).join(Visit, Visit.order_id == Order.id).where(done_within)
+        done = Visit.checkin_at.is_not(None) | (Visit.status == VisitStatus.completed)
+        query = sa.select(Order.item_id, first.label("first")).join(Visit, Visit.order_id == Order.id).where(done)
+    return (query.where(Order.item_id.in_(candidates), *clauses).group_by(Order.item_id)
+            .having(within(first)).subquery(f"first_{measure}"))
 
 
 def accepted_clause() -> sa.ColumnElement[bool]:

@@ -30,24 +30,37 @@ def hours_between(later, earlier) -> sa.ColumnElement:
     return (sa.func.julianday(later) - sa.func.julianday(earlier)) * 24.0
 
 
-def median(values: sa.Subquery) -> tuple[float | None, int]:
-    """The median of column `x` of a subquery and its row count, computed by the database in one pass.
+def seconds_between(later, earlier) -> sa.ColumnElement[int]:
+    """SQL for the whole seconds of `later` minus the whole seconds of `earlier` (exact on every dialect)."""
+    if _dialect() == "postgresql":
+        return sa.cast(sa.func.extract("epoch", sa.func.date_trunc("second", later)), sa.BigInteger) - sa.cast(
+            sa.func.extract("epoch", sa.func.date_trunc("second", earlier)), sa.BigInteger)
+    return (sa.cast(sa.func.strftime("%s", later), sa.BigInteger)
+            - sa.cast(sa.func.strftime("%s", earlier), sa.BigInteger))
 
-    PostgreSQL: percentile_cont(0.5). Elsewhere (SQLite): the middle row(s) by row_number() over the ordered
-    values, averaged.
+
+def median(values: sa.Subquery) -> tuple[float | None, int]:
+    """The median of column `key` of a subquery whose rows each stand for `n` values, and the number of values.
+
+    One query. PostgreSQL: percentile_cont(0.5) over each row repeated n times (one sort). Elsewhere (SQLite): a
+    running sum of n in order of key; the median is the mean of the values at the middle positions (N + 1) // 2
+    and (N + 2) // 2, the smallest key whose running sum reaches each.
     """
     if _dialect() == "postgresql":
+        copies = sa.func.generate_series(1, values.c.n).table_valued("i").lateral()
         value, count = db.session.execute(
-            sa.select(sa.func.percentile_cont(0.5).within_group(values.c.x), sa.func.count()).select_from(values)
-        ).one()
+            sa.select(sa.func.percentile_cont(0.5).within_group(values.c.key), sa.func.count())
+            .select_from(values).join(copies, sa.true())).one()
         return (float(value) if value is not None else None), count
-    ranked = sa.select(values.c.x, sa.func.row_number().over(order_by=values.c.x).label("rn"),
-                       sa.func.count().over().label("n")).subquery()
-    value, count = db.session.execute(
-        sa.select(sa.func.avg(ranked.c.x), sa.func.max(ranked.c.n))
-        .where(ranked.c.rn.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2]))
-    ).one()
-    return (float(value) if value is not None else None), count or 0
+    running = sa.select(values.c.key, sa.func.sum(values.c.n).over(order_by=values.c.key, rows=(None, 0))
+                        .label("upto"), sa.func.sum(values.c.n).over().label("total")).subquery()
+    low, high, total = db.session.execute(sa.select(
+        sa.func.min(running.c.key).filter(running.c.upto * 2 >= running.c.total),
+        sa.func.min(running.c.key).filter(running.c.upto * 2 >= running.c.total + 1),
+        sa.func.max(running.c.total))).one()
+    if not total:
+        return None, 0
+    return (float(low) + float(high)) / 2, int(total)
 
 
 def scope(user: User, f: Filters) -> list[sa.ColumnElement[bool]]:

@@ -39,23 +39,21 @@ from socialforce.platform.services.dashboard.record_sets import (
     ORDER_MEASURES,
     VOLUNTEERS_KEY,
     contract_query,
-    first_dispatch,
-    first_visit,
+    first_times,
     household_code,
     items_in_period,
     order_measure_clause,
     overdue_clause,
     pairing_query,
     provider_key,
-    volunteer_record_clause,
 )
 from socialforce.platform.services.dashboard.sql import (
-    hours_between,
     item_scope,
     items_scoped,
     median,
     no_jit,
     scope,
+    seconds_between,
 )
 
 
@@ -160,29 +158,37 @@ def _items_by(user: User, f: Filters, column, names: dict[int, str], key: str, t
     return table
 
 
-def dispatch_times(user: User, f: Filters) -> sa.Subquery:
-    """Hours from registration to first dispatch, per item first dispatched in the period."""
-    first = first_dispatch(user, f)
-    return (sa.select(hours_between(first.c.first, ServiceItem.created_at).label("x"))
-            .select_from(first).join(ServiceItem, ServiceItem.id == first.c.item_id).subquery())
+def time_values(user: User, f: Filters, measure: str, plan: Plan | None = None) -> sa.Subquery:
+    """Whole seconds (x) from registration to first dispatch or visit (`measure`) with their count (n), for the items
+    whose first one falls in the period: aggregates where they answer, raw rows elsewhere."""
+    plan = plan or aggregates.plan(user, f)
+    parts = aggregates.rows(plan, f"times.{measure}", f, user)
+    if plan.raw:
+        first = first_times(measure, plan.raw_clause)
+        category = [ServiceItem.category_id == f.category_id] if f.category_id else []
+        parts.append(sa.select(Household.town_id, seconds_between(first.c.first, ServiceItem.created_at).label("key"),
+                               sa.literal(1).label("n"), sa.literal(0).label("total"))
+                     .select_from(first).join(ServiceItem, ServiceItem.id == first.c.item_id)
+                     .join(Household, Household.id == ServiceItem.household_id).where(*scope(user, f), *category))
+    return _union(parts)
 
 
-def visit_times(user: User, f: Filters) -> sa.Subquery:
-    """Hours from registration to first visit, per item first visited in the period."""
-    first = first_visit(user, f)
-    return (sa.select(hours_between(first.c.first, ServiceItem.created_at).label("x"))
-            .select_from(first).join(ServiceItem, ServiceItem.id == first.c.item_id).subquery())
+def _union(parts: list[sa.Select]) -> sa.Subquery:
+    """The rows (town_id, key, n, total) of every part (none: no rows)."""
+    if not parts:
+        return sa.select(*[sa.literal(0).label(c) for c in ("town_id", "key", "n", "total")]).where(sa.false()).subquery()
+    return sa.union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
 
 
-def times_table(user: User, f: Filters) -> Table:
+def times_table(user: User, f: Filters, plan: Plan | None = None) -> Table:
     """Median hours from registration to dispatch and to first visit."""
     table = Table("times", _("Speed of service"), [_("Measure"), _("Median (hours)"), _("Median (days)"),
                                                     _("Items")])
-    for measure, label, values in (("dispatch", _("Registration to dispatch"), dispatch_times(user, f)),
-                                   ("visit", _("Registration to first visit"), visit_times(user, f))):
-        value, count = median(values)
-        table.add([label, round(value, 1) if value is not None else None,
-                   round(value / 24, 1) if value is not None else None, count],
+    for measure, label in (("dispatch", _("Registration to dispatch")), ("visit", _("Registration to first visit"))):
+        seconds, count = median(time_values(user, f, measure, plan))
+        hours = seconds / 3600 if seconds is not None else None
+        table.add([label, round(hours, 1) if hours is not None else None,
+                   round(hours / 24, 1) if hours is not None else None, count],
                   [None, None, None, ("times", {"measure": measure})])
     return table
 
@@ -270,22 +276,29 @@ def flagged_table(user: User, f: Filters, towns: dict[int, str], plan: Plan | No
     return _visits_per_town(user, f, towns, where, "flagged", _("Flagged visits"), added)
 
 
-def volunteer_hours_table(user: User, f: Filters, towns: dict[int, str]) -> Table:
-    """Confirmed volunteer hours served in the period per town (of the household served)."""
-    rows = db.session.execute(
-        sa.select(Household.town_id, sa.func.count(), sa.func.sum(ServiceRecord.minutes),
-                  sa.func.count(sa.distinct(ServiceRecord.volunteer_id)))
-        .select_from(ServiceRecord).join(Visit, ServiceRecord.visit_id == Visit.id)
-        .join(Order, Visit.order_id == Order.id).join(ServiceItem, Order.item_id == ServiceItem.id)
-        .join(Household).where(volunteer_record_clause(f), *item_scope(user, f)).group_by(Household.town_id)
-    ).all()  # distinct volunteers are not additive: this table reads raw rows only
-    by_town = {town_id: (count, minutes, volunteers) for town_id, count, minutes, volunteers in rows}
+def volunteer_hours_table(user: User, f: Filters, towns: dict[int, str], plan: Plan | None = None) -> Table:
+    """Confirmed volunteer hours served in the period per town (of the household served): records, hours and
+    distinct volunteers, from aggregates keyed by volunteer where they answer and raw rows elsewhere."""
+    plan = plan or aggregates.plan(user, f)
+    parts = aggregates.rows(plan, "volunteer_hours", f, user)
+    if plan.raw:
+        parts.append(sa.select(Household.town_id, ServiceRecord.volunteer_id.label("key"), sa.literal(1).label("n"),
+                               ServiceRecord.minutes.label("total"))
+                     .select_from(ServiceRecord).join(Visit, ServiceRecord.visit_id == Visit.id)
+                     .join(Order, Visit.order_id == Order.id).join(ServiceItem, Order.item_id == ServiceItem.id)
+                     .join(Household)
+                     .where(ServiceRecord.confirmed_at.is_not(None), plan.raw_clause(ServiceRecord.served_on),
+                            *item_scope(user, f)))
+    values = _union(parts)
+    by_town = {town_id: (int(count), int(minutes or 0), volunteers) for town_id, count, minutes, volunteers
+               in db.session.execute(sa.select(values.c.town_id, sa.func.sum(values.c.n), sa.func.sum(values.c.total),
+                                               sa.func.count(sa.distinct(values.c.key))).group_by(values.c.town_id))}
     table = Table("volunteer_hours", _("Volunteer hours"), [_("Town"), _("Service records"), _("Hours"),
                                                              _("Volunteers")])
     for town_id, name in towns.items():
         if town_id in by_town:
             count, minutes, volunteers = by_town[town_id]
-            table.add([name, count, round((minutes or 0) / 60, 1), volunteers],
+            table.add([name, count, round(minutes / 60, 1), volunteers],
                       [None, ("records", {"item_town": town_id}), ("records", {"item_town": town_id}), None])
     return table
 
@@ -337,12 +350,12 @@ def _builders(user: User, f: Filters, now: datetime) -> dict[str, Callable[[], T
                                                _("Service items by category"), "category"),
         "items_by_town": lambda: _items_by(user, f, Household.town_id, towns, "items_by_town",
                                            _("Service items by town"), "town"),
-        "times": lambda: times_table(user, f),
+        "times": lambda: times_table(user, f, plan),
         "providers": lambda: providers_table(user, f, plan),
         "satisfaction": lambda: satisfaction_table(user, f, plan),
         "overdue": lambda: overdue_table(user, f, now, towns),
         "flagged": lambda: flagged_table(user, f, towns, plan),
-        "volunteer_hours": lambda: volunteer_hours_table(user, f, towns),
+        "volunteer_hours": lambda: volunteer_hours_table(user, f, towns, plan),
         "quota": lambda: quota_table(user, f),
         "contracts": lambda: contracts_table(user, f),
     }
