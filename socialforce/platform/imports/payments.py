@@ -21,7 +21,7 @@ from socialforce.platform.imports import cells, checked
 from socialforce.platform.imports.rules import PAYMENTS
 from socialforce.platform.imports.sheets import Table
 from socialforce.platform.imports.validation import Plan, Progress, Validator, _Row, chunks
-from socialforce.platform.imports.writing import CHUNK_ROWS
+from socialforce.platform.imports.writing import CHUNK_ROWS, insert_rows
 from socialforce.platform.models import Household, MaterialAssistance, Member, User
 
 BATCH = 5000
@@ -191,6 +191,6 @@ def write(plan: Plan, check: Validator, user: User, now: datetime, progress: Pro
     payments: list[Payment] = plan.rows.get("payments", [])
     table = MaterialAssistance.__table__
     for start in range(0, len(payments), CHUNK_ROWS):
-        db.session.execute(sa.insert(table), [p._asdict() for p in payments[start : start + CHUNK_ROWS]])
+        insert_rows(table, [p._asdict() for p in payments[start : start + CHUNK_ROWS]])
         progress("write_payments", min(start + CHUNK_ROWS, len(payments)), len(payments))
     return {"payments": len(payments)}

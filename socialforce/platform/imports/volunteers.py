@@ -22,7 +22,7 @@ from socialforce.platform.imports import cells, checked
 from socialforce.platform.imports.rules import ID_TYPES, INTENTION_SYNONYMS, VOLUNTEERS
 from socialforce.platform.imports.sheets import Table
 from socialforce.platform.imports.validation import Plan, Progress, Validator, _Row, chunks
-from socialforce.platform.imports.writing import CHUNK_ROWS
+from socialforce.platform.imports.writing import CHUNK_ROWS, insert_rows, new_ids
 from socialforce.platform.models import Provider, ServiceCategory, Town, User, Volunteer
 
 BATCH = 5000
@@ -249,26 +249,29 @@ def write(plan: Plan, check: Validator, user: User, now: datetime, progress: Pro
     status = check.options.get("volunteer_status", "pending")
     new: list[NewVolunteer] = plan.rows.get("volunteers", [])
     providers, volunteers = Provider.__table__, Volunteer.__table__
-    insert_providers = sa.insert(providers).returning(providers.c.id, sort_by_parameter_order=True)
     for start in range(0, len(new), CHUNK_ROWS):
         chunk = new[start : start + CHUNK_ROWS]
-        provider_rows = [
-            {
-                "kind": "volunteer",
-                "name": v.name,
-                "status": status,
-                "town_id": v.town_id,
-                "county_id": places[v.town_id][2],  # Core insert: the home county written here, not by tenancy.py
-                "lat": places[v.town_id][0],
-                "lon": places[v.town_id][1],
-                "radius_km": RADIUS_KM,
-                "created_at": now,
-            }
-            for v in chunk
-        ]
-        ids = db.session.execute(insert_providers, provider_rows).scalars().all()
-        db.session.execute(
-            sa.insert(volunteers),
+        ids = new_ids(providers, len(chunk))
+        insert_rows(
+            providers,
+            [
+                {
+                    "id": provider_id,
+                    "kind": "volunteer",
+                    "name": v.name,
+                    "status": status,
+                    "town_id": v.town_id,
+                    "county_id": places[v.town_id][2],  # the home county written here, not by tenancy.py
+                    "lat": places[v.town_id][0],
+                    "lon": places[v.town_id][1],
+                    "radius_km": RADIUS_KM,
+                    "created_at": now,
+                }
+                for provider_id, v in zip(ids, chunk, strict=True)
+            ],
+        )
+        insert_rows(
+            volunteers,
             [
                 {
                     "provider_id": provider_id,

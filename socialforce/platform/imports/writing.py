@@ -1,4 +1,9 @@
-"""Writing a validated import plan with bulk inserts (flushes in the caller's transaction, never commits)."""
+"""Writing a validated import plan with bulk inserts (flushes in the caller's transaction, never commits).
+
+Rows that need no id back go through `insert_rows`: PostgreSQL's COPY (one statement per chunk, no SQL text to
+build or parse for thousands of parameters), elsewhere one executemany. Rows that others refer to get their ids
+first from `new_ids`, so they can be written the same way.
+"""
 
 from __future__ import annotations
 
@@ -20,13 +25,46 @@ def _age(born: date, today: date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
+def insert_rows(table: sa.Table, rows: list[dict]) -> None:
+    """Insert rows (dicts with the same keys) in the session's transaction: COPY on PostgreSQL, else executemany."""
+    if not rows:
+        return
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(sa.insert(table), rows)
+        return
+    quote = connection.dialect.identifier_preparer.quote
+    columns = list(rows[0])
+    statement = f"COPY {quote(table.name)} ({', '.join(map(quote, columns))}) FROM STDIN"
+    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([row[column] for column in columns])
+
+
+def new_ids(table: sa.Table, count: int) -> list[int]:
+    """`count` unused primary keys of `table`, for rows inserted with their id by this import.
+
+    PostgreSQL: taken from the table's sequence. SQLite: the ids it would assign itself (max + 1 onwards; no
+    AUTOINCREMENT table here), which stay free because the import holds the database's write lock until it ends.
+    """
+    if count <= 0:
+        return []
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = sa.select(sa.func.nextval(sa.func.pg_get_serial_sequence(table.name, "id"))).select_from(
+            sa.func.generate_series(1, count)
+        )
+        return list(db.session.scalars(query))
+    top = db.session.scalar(sa.select(sa.func.max(table.c.id))) or 0
+    return list(range(top + 1, top + 1 + count))
+
+
 def _insert(table: sa.Table, rows: list[dict], stage: str, progress: Progress, returning=None) -> dict:
     """Insert rows in chunks; with `returning` (key column), a map key -> new id."""
     ids: dict = {}
     for start in range(0, len(rows), CHUNK_ROWS):
         chunk = rows[start : start + CHUNK_ROWS]
         if returning is None:
-            db.session.execute(sa.insert(table), chunk)
+            insert_rows(table, chunk)
         else:
             statement = sa.insert(table).returning(returning, table.c.id)
             ids.update(db.session.execute(statement, chunk).tuples().all())
