@@ -33,12 +33,21 @@ def insert_rows(table: sa.Table, rows: list[dict]) -> None:
     if connection.dialect.name != "postgresql":
         connection.execute(sa.insert(table), rows)
         return
-    quote = connection.dialect.identifier_preparer.quote
     columns = list(rows[0])
-    statement = f"COPY {quote(table.name)} ({', '.join(map(quote, columns))}) FROM STDIN"
-    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+    defaults = [  # the Python-side defaults an INSERT would fill in (e.g. updated_at), per row as it would
+        (c.key, c.default)
+        for c in table.c
+        if c.key not in rows[0] and c.default is not None and not c.default.is_sequence
+    ]
+    quote = connection.dialect.identifier_preparer.quote
+    names = ", ".join(quote(name) for name in columns + [name for name, _ in defaults])
+    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(
+        f"COPY {quote(table.name)} ({names}) FROM STDIN"
+    ) as copy:
         for row in rows:
-            copy.write_row([row[column] for column in columns])
+            values = [row[column] for column in columns]
+            values += [default.arg(None) if default.is_callable else default.arg for _, default in defaults]
+            copy.write_row(values)
 
 
 def new_ids(table: sa.Table, count: int) -> list[int]:
