@@ -21,7 +21,7 @@ from socialforce.platform.extensions import db
 from socialforce.platform.imports import cells, checked
 from socialforce.platform.imports.rules import ID_TYPES, INTENTION_SYNONYMS, VOLUNTEERS
 from socialforce.platform.imports.sheets import Table
-from socialforce.platform.imports.validation import Plan, Progress, Validator, _Row, chunks
+from socialforce.platform.imports.validation import Plan, Progress, Validator, _Row, chunks, one_of
 from socialforce.platform.imports.writing import CHUNK_ROWS, insert_rows, new_ids
 from socialforce.platform.models import Provider, ServiceCategory, Town, User, Volunteer
 
@@ -193,12 +193,12 @@ def _resolve(check: Validator, batch: list[tuple[_Row, dict]]) -> None:
                 Volunteer.skills,
             )
             .join(Provider, Provider.id == Volunteer.provider_id)
-            .where(Volunteer.id_number_hash.in_(chunk))
+            .where(one_of(Volunteer.id_number_hash, chunk))
         )
         existing.update({r[0]: r[1:] for r in db.session.execute(query)})
     numbers: dict[str, str] = {}
     for chunk in chunks([values["national_no"] for _, values in batch]):
-        query = sa.select(Volunteer.national_no, Volunteer.id_number_hash).where(Volunteer.national_no.in_(chunk))
+        query = sa.select(Volunteer.national_no, Volunteer.id_number_hash).where(one_of(Volunteer.national_no, chunk))
         numbers.update(dict(db.session.execute(query).tuples().all()))
     plan: Plan = check.plan
     for row, values in batch:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from socialforce.platform import crypto, idnumber
 from socialforce.platform.extensions import db
-from socialforce.platform.imports.validation import LOOKUP_CHUNK, Plan, Progress, Validator
+from socialforce.platform.imports.validation import Plan, Progress, Validator, chunks, one_of
 from socialforce.platform.models import Enrollment, Household, ItemStatus, Member, ServiceItem, User
 
 CHUNK_ROWS = 5000
@@ -139,10 +139,8 @@ def write_plan(plan: Plan, check: Validator, user: User, now: datetime, progress
     _insert(Enrollment.__table__, enrollments, "write_enrollments", progress)
 
     wanted = sorted({i["hash"] for i in plan.items if i["hash"] and i["hash"] not in member_ids})
-    for start in range(0, len(wanted), LOOKUP_CHUNK):
-        query = sa.select(Member.id_number_hash, Member.id).where(
-            Member.id_number_hash.in_(wanted[start : start + LOOKUP_CHUNK])
-        )
+    for chunk in chunks(wanted):
+        query = sa.select(Member.id_number_hash, Member.id).where(one_of(Member.id_number_hash, chunk))
         member_ids.update(db.session.execute(query).tuples().all())
     item_rows = [
         {
