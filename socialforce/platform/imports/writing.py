@@ -90,6 +90,7 @@ def write_plan(plan: Plan, check: Validator, user: User, now: datetime, progress
         for m in plan.members
         if sizes[m["household"]] == 1 and _age(idnumber.birth_date_of(m["number"]), today) >= ELDERLY_AGE
     }
+    encrypt = crypto.encrypter()
     household_rows = []
     for h in plan.households:
         household_rows.append(
@@ -99,7 +100,7 @@ def write_plan(plan: Plan, check: Validator, user: User, now: datetime, progress
                 "village_id": h["village_id"],
                 "head_name": h["head_name"],
                 "address": h["address"],
-                "phone_enc": crypto.encrypt(h["phone"]) if h["phone"] else None,
+                "phone_enc": encrypt(h["phone"]) if h["phone"] else None,
                 "phone_masked": crypto.mask_phone(h["phone"]) if h["phone"] else None,
                 "lives_alone_elderly": h["code"] in elderly_alone,
                 "created_at": now,
@@ -118,7 +119,7 @@ def write_plan(plan: Plan, check: Validator, user: User, now: datetime, progress
             {
                 "household_id": household_ids[m["household"]],
                 "name": m["name"],
-                "id_number_enc": crypto.encrypt(number),
+                "id_number_enc": encrypt(number),
                 "id_number_hash": m["hash"],
                 "id_masked": idnumber.mask(number),
                 "id_suffix": number[-4:],
