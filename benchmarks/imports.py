@@ -2,8 +2,9 @@
 
 Generates a realistic workbook, imports it into a fresh SQLite database (or the empty PostgreSQL database in
 DATABASE_URL) through the same service code as the web pages (preview, then confirm: the rows are validated
-twice, as on the pages), and prints one JSON line with the row counts, file_mb, validate_s, write_s, total_s and
-peak_rss_mb.
+twice, as on the pages), and prints one JSON line with the row counts, file_mb, validate_s, write_s, total_s,
+peak_rss_mb, cpu_s (this process) and, on a PostgreSQL server on this machine, db_cpu_s (the CPU time of the
+import's server backend; null when it cannot be read).
 
 - households (default 40,000): households, members and service items.
 - volunteers (default 259,600): the national volunteer system's export (resident IDs, a few passports).
@@ -272,6 +273,18 @@ def _prepare_database(url: str | None, workdir: Path):
     return app
 
 
+def _backend_cpu() -> tuple[int, float] | None:
+    """(pid, CPU seconds) of the session's PostgreSQL backend when the server runs on this machine, else None."""
+    if db.engine.dialect.name != "postgresql":
+        return None
+    pid = db.session.scalar(sa.select(sa.func.pg_backend_pid()))
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return pid, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark and print one JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -302,6 +315,7 @@ def main(argv: list[str] | None = None) -> dict:
         app.instance_path = str(workdir)  # uploads go to the temporary folder
         with app.app_context():
             user = db.session.scalars(sa.select(User).order_by(User.id.desc())).first()
+            db_started = _backend_cpu()
             started, cpu_started = time.perf_counter(), time.process_time()
             with path.open("rb") as stream:
                 upload = imports.store_upload(stream, "bench.xlsx", None, user, utcnow(),
@@ -319,6 +333,8 @@ def main(argv: list[str] | None = None) -> dict:
             db.session.commit()
             imports.finish(upload, written)
             done, cpu_done = time.perf_counter(), time.process_time()
+            db_done = _backend_cpu()
+            same_backend = db_started is not None and db_done is not None and db_done[0] == db_started[0]
             db.engine.dispose()
     result = {
         "kind": args.kind,
@@ -330,6 +346,7 @@ def main(argv: list[str] | None = None) -> dict:
         "total_s": round(done - started, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "cpu_s": round(cpu_done - cpu_started, 2),
+        "db_cpu_s": round(db_done[1] - db_started[1], 2) if same_backend else None,
         "generated_rows": sum(counts.values()),
         "database": "postgresql" if os.environ.get("DATABASE_URL") else "sqlite",
         "cpu_count": os.cpu_count(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Callable
 from functools import lru_cache
 
 from cryptography.fernet import Fernet
@@ -32,7 +33,13 @@ def _current_keys() -> tuple[Fernet, bytes]:
 
 def encrypt(value: str) -> str:
     """Encrypt a personal-data value for storage."""
-    return _current_keys()[0].encrypt(value.encode()).decode()
+    return encrypter()(value)
+
+
+def encrypter() -> Callable[[str], str]:
+    """`encrypt` with the keys looked up once, for many values (an import's rows)."""
+    fernet = _current_keys()[0]
+    return lambda value: fernet.encrypt(value.encode()).decode()
 
 
 def decrypt(token: str) -> str:
@@ -42,7 +49,13 @@ def decrypt(token: str) -> str:
 
 def lookup_hash(value: str) -> str:
     """A keyed hash (HMAC-SHA256) for exact lookups without decrypting."""
-    return hmac.new(_current_keys()[1], value.encode(), hashlib.sha256).hexdigest()
+    return lookup_hasher()(value)
+
+
+def lookup_hasher() -> Callable[[str], str]:
+    """`lookup_hash` with the key looked up once, for many values (an import's rows)."""
+    mac_key = _current_keys()[1]
+    return lambda value: hmac.new(mac_key, value.encode(), hashlib.sha256).hexdigest()
 
 
 def id_number_hash(number: str) -> str:

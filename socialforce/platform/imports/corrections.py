@@ -19,7 +19,7 @@ from socialforce.platform.extensions import db
 from socialforce.platform.imports import cells
 from socialforce.platform.imports.rules import CHANGE_KINDS, CORRECTIONS
 from socialforce.platform.imports.sheets import Table
-from socialforce.platform.imports.validation import Plan, Progress, Validator, _Row, chunks
+from socialforce.platform.imports.validation import Plan, Progress, Validator, _Row, chunks, one_of
 from socialforce.platform.models import (
     AssistanceCategory,
     Enrollment,
@@ -101,18 +101,18 @@ class _State:
         self.changes: dict[tuple[int, int, str], list[tuple[date, str]]] = {}
         for chunk in chunks(household_ids):
             for hid, left_on in db.session.execute(
-                sa.select(Household.id, Household.left_on).where(Household.id.in_(chunk))
+                sa.select(Household.id, Household.left_on).where(one_of(Household.id, chunk))
             ):
                 self.left[hid] = left_on
             for mid, hid in db.session.execute(
-                sa.select(Member.id, Member.household_id).where(Member.household_id.in_(chunk)).order_by(Member.id)
+                sa.select(Member.id, Member.household_id).where(one_of(Member.household_id, chunk)).order_by(Member.id)
             ):
                 self.members.setdefault(hid, []).append(mid)
                 self.enrolled.setdefault(mid, set())
             for mid, category_id in db.session.execute(
                 sa.select(Enrollment.member_id, Enrollment.category_id)
                 .join(Member, Member.id == Enrollment.member_id)
-                .where(Member.household_id.in_(chunk))
+                .where(one_of(Member.household_id, chunk))
             ):
                 self.enrolled[mid].add(category_id)
             query = sa.select(
@@ -121,12 +121,12 @@ class _State:
                 HouseholdChange.kind,
                 HouseholdChange.effective_on,
                 HouseholdChange.new_value,
-            ).where(HouseholdChange.household_id.in_(chunk))
+            ).where(one_of(HouseholdChange.household_id, chunk))
             for hid, member_key, kind, effective_on, new_value in db.session.execute(query):
                 self.changes.setdefault((hid, member_key, kind), []).append((effective_on, new_value))
         for chunk in chunks(hashes):
             query = sa.select(Member.id_number_hash, Member.id, Member.household_id).where(
-                Member.id_number_hash.in_(chunk)
+                one_of(Member.id_number_hash, chunk)
             )
             self.member_of_hash.update({h: (mid, hid) for h, mid, hid in db.session.execute(query)})
 

@@ -25,7 +25,7 @@ from socialforce.platform.extensions import db
 from socialforce.platform.imports import cells
 from socialforce.platform.imports.rules import AGENCIES, CONTRACTS, PAIRINGS, UNIT_TYPE_WORDS, UNITS
 from socialforce.platform.imports.sheets import Table
-from socialforce.platform.imports.validation import Plan, Progress, RowError, Validator, _Row, chunks
+from socialforce.platform.imports.validation import Plan, Progress, RowError, Validator, _Row, chunks, one_of
 from socialforce.platform.models import (
     Agency,
     Household,
@@ -456,7 +456,7 @@ def _create_pairings(new: list[dict], user: User) -> None:
     households: dict[str, int] = {}
     for chunk in chunks(codes):
         households.update(db.session.execute(sa.select(Household.code, Household.id)
-                                             .where(Household.code.in_(chunk))).tuples().all())
+                                             .where(one_of(Household.code, chunk))).tuples().all())
     orgs.create_pairings([orgs.NewPairing(units[v["unit"]].provider_id, households[v["household"]], v["since"],
                                           v["quota"]) for v in new], user)
 

@@ -20,8 +20,8 @@ from socialforce.platform.extensions import db
 from socialforce.platform.imports import cells, checked
 from socialforce.platform.imports.rules import PAYMENTS
 from socialforce.platform.imports.sheets import Table
-from socialforce.platform.imports.validation import Plan, Progress, Validator, _Row, chunks
-from socialforce.platform.imports.writing import CHUNK_ROWS
+from socialforce.platform.imports.validation import Plan, Progress, Validator, _Row, chunks, one_of
+from socialforce.platform.imports.writing import CHUNK_ROWS, insert_rows
 from socialforce.platform.models import Household, MaterialAssistance, Member, User
 
 BATCH = 5000
@@ -51,13 +51,13 @@ class _Lookups:
         wanted = sorted({values["hash"] for _, values in batch if values["hash"]} - self.heads.keys())
         for chunk in chunks(wanted):
             query = sa.select(Member.id_number_hash, Member.household_id, Member.relation).where(
-                Member.id_number_hash.in_(chunk)
+                one_of(Member.id_number_hash, chunk)
             )
             self.heads.update({h: (hid, relation == HEAD) for h, hid, relation in db.session.execute(query)})
         ids = {check.db_households[v["code"]][0] for _, v in batch if v["code"] in check.db_households}
         ids |= {self.heads[v["hash"]][0] for _, v in batch if v["hash"] in self.heads}
         for chunk in chunks(sorted(ids - self.households.keys())):
-            query = sa.select(Household.id, Household.town_id, Household.left_on).where(Household.id.in_(chunk))
+            query = sa.select(Household.id, Household.town_id, Household.left_on).where(one_of(Household.id, chunk))
             self.households.update({hid: (town, left) for hid, town, left in db.session.execute(query)})
         for chunk in chunks(sorted(ids - self.paid_loaded)):
             query = sa.select(
@@ -65,7 +65,7 @@ class _Lookups:
                 MaterialAssistance.month,
                 MaterialAssistance.category_id,
                 MaterialAssistance.amount_cents,
-            ).where(MaterialAssistance.household_id.in_(chunk))
+            ).where(one_of(MaterialAssistance.household_id, chunk))
             self.paid.update({(hid, month, cat): cents for hid, month, cat, cents in db.session.execute(query)})
             self.paid_loaded.update(chunk)
 
@@ -191,6 +191,6 @@ def write(plan: Plan, check: Validator, user: User, now: datetime, progress: Pro
     payments: list[Payment] = plan.rows.get("payments", [])
     table = MaterialAssistance.__table__
     for start in range(0, len(payments), CHUNK_ROWS):
-        db.session.execute(sa.insert(table), [p._asdict() for p in payments[start : start + CHUNK_ROWS]])
+        insert_rows(table, [p._asdict() for p in payments[start : start + CHUNK_ROWS]])
         progress("write_payments", min(start + CHUNK_ROWS, len(payments)), len(payments))
     return {"payments": len(payments)}

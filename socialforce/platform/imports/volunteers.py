@@ -10,7 +10,7 @@ only when they had none), never duplicated; new volunteers get the status staff 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import NamedTuple
 
@@ -21,8 +21,8 @@ from socialforce.platform.extensions import db
 from socialforce.platform.imports import cells, checked
 from socialforce.platform.imports.rules import ID_TYPES, INTENTION_SYNONYMS, VOLUNTEERS
 from socialforce.platform.imports.sheets import Table
-from socialforce.platform.imports.validation import Plan, Progress, Validator, _Row, chunks
-from socialforce.platform.imports.writing import CHUNK_ROWS
+from socialforce.platform.imports.validation import Plan, Progress, Validator, _Row, chunks, one_of
+from socialforce.platform.imports.writing import CHUNK_ROWS, insert_rows, new_ids
 from socialforce.platform.models import Provider, ServiceCategory, Town, User, Volunteer
 
 BATCH = 5000
@@ -78,7 +78,7 @@ def _town(check: Validator, row: _Row, names: list[tuple[str, int]]) -> int | No
     return town_id
 
 
-def _id(row: _Row) -> tuple[str | None, str | None, str | None]:
+def _id(row: _Row, hash_of: Callable[[str], str]) -> tuple[str | None, str | None, str | None]:
     """(number, id_type, lookup hash): a resident ID checked as every resident ID, another document kept as given."""
     word = row.text("id_type")
     if "id_type" in row.failed:
@@ -89,7 +89,7 @@ def _id(row: _Row) -> tuple[str | None, str | None, str | None]:
     id_type = ID_TYPES[word]
     if id_type is None:
         number = row.id_number("id_number")
-        return (number, None, crypto.lookup_hash(number)) if number else (None, None, None)  # already canonical
+        return (number, None, hash_of(number)) if number else (None, None, None)  # already canonical
     raw = row.text("id_number")
     if not raw or "id_number" in row.failed:
         return None, None, None
@@ -97,7 +97,7 @@ def _id(row: _Row) -> tuple[str | None, str | None, str | None]:
     if not _OTHER_ID.match(number):
         row.fail("id_number", "bad_id_other")
         return None, None, None
-    return number, id_type, crypto.lookup_hash(f"{id_type}:{number}")
+    return number, id_type, hash_of(f"{id_type}:{number}")
 
 
 def validate(check: Validator, tables: dict[str, list[Table]]) -> None:
@@ -107,12 +107,13 @@ def validate(check: Validator, tables: dict[str, list[Table]]) -> None:
     plan.changes.setdefault("volunteers", [])
     skill_words = _skill_words()
     names = [(t.name_zh, t.id) for t in db.session.scalars(sa.select(Town))]
+    hash_of = crypto.lookup_hasher()
     seen_hashes: set[str] = set()
     seen_numbers: set[str] = set()
     batch: list[tuple[_Row, dict]] = []
     for sheet in tables.get("volunteers", []):
         for row in check._rows(sheet, VOLUNTEERS):
-            number, id_type, id_hash = _id(row)
+            number, id_type, id_hash = _id(row, hash_of)
             values = {
                 "name": row.text("name"),
                 "number": number,
@@ -193,12 +194,12 @@ def _resolve(check: Validator, batch: list[tuple[_Row, dict]]) -> None:
                 Volunteer.skills,
             )
             .join(Provider, Provider.id == Volunteer.provider_id)
-            .where(Volunteer.id_number_hash.in_(chunk))
+            .where(one_of(Volunteer.id_number_hash, chunk))
         )
         existing.update({r[0]: r[1:] for r in db.session.execute(query)})
     numbers: dict[str, str] = {}
     for chunk in chunks([values["national_no"] for _, values in batch]):
-        query = sa.select(Volunteer.national_no, Volunteer.id_number_hash).where(Volunteer.national_no.in_(chunk))
+        query = sa.select(Volunteer.national_no, Volunteer.id_number_hash).where(one_of(Volunteer.national_no, chunk))
         numbers.update(dict(db.session.execute(query).tuples().all()))
     plan: Plan = check.plan
     for row, values in batch:
@@ -249,35 +250,39 @@ def write(plan: Plan, check: Validator, user: User, now: datetime, progress: Pro
     status = check.options.get("volunteer_status", "pending")
     new: list[NewVolunteer] = plan.rows.get("volunteers", [])
     providers, volunteers = Provider.__table__, Volunteer.__table__
-    insert_providers = sa.insert(providers).returning(providers.c.id, sort_by_parameter_order=True)
+    encrypt = crypto.encrypter()
     for start in range(0, len(new), CHUNK_ROWS):
         chunk = new[start : start + CHUNK_ROWS]
-        provider_rows = [
-            {
-                "kind": "volunteer",
-                "name": v.name,
-                "status": status,
-                "town_id": v.town_id,
-                "county_id": places[v.town_id][2],  # Core insert: the home county written here, not by tenancy.py
-                "lat": places[v.town_id][0],
-                "lon": places[v.town_id][1],
-                "radius_km": RADIUS_KM,
-                "created_at": now,
-            }
-            for v in chunk
-        ]
-        ids = db.session.execute(insert_providers, provider_rows).scalars().all()
-        db.session.execute(
-            sa.insert(volunteers),
+        ids = new_ids(providers, len(chunk))
+        insert_rows(
+            providers,
+            [
+                {
+                    "id": provider_id,
+                    "kind": "volunteer",
+                    "name": v.name,
+                    "status": status,
+                    "town_id": v.town_id,
+                    "county_id": places[v.town_id][2],  # the home county written here, not by tenancy.py
+                    "lat": places[v.town_id][0],
+                    "lon": places[v.town_id][1],
+                    "radius_km": RADIUS_KM,
+                    "created_at": now,
+                }
+                for provider_id, v in zip(ids, chunk, strict=True)
+            ],
+        )
+        insert_rows(
+            volunteers,
             [
                 {
                     "provider_id": provider_id,
                     "real_name": v.name,
-                    "id_number_enc": crypto.encrypt(v.number),
+                    "id_number_enc": encrypt(v.number),
                     "id_number_hash": v.hash,
                     "id_masked": mask_document(v.number, v.id_type),
                     "id_verified": False,
-                    "phone_enc": crypto.encrypt(v.phone),
+                    "phone_enc": encrypt(v.phone),
                     "phone_masked": crypto.mask_phone(v.phone),
                     "skills": v.skills,
                     "availability": 0,

@@ -1,4 +1,9 @@
-"""Writing a validated import plan with bulk inserts (flushes in the caller's transaction, never commits)."""
+"""Writing a validated import plan with bulk inserts (flushes in the caller's transaction, never commits).
+
+Rows that need no id back go through `insert_rows`: PostgreSQL's COPY (one statement per chunk, no SQL text to
+build or parse for thousands of parameters), elsewhere one executemany. Rows that others refer to get their ids
+first from `new_ids`, so they can be written the same way.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import sqlalchemy as sa
 
 from socialforce.platform import crypto, idnumber
 from socialforce.platform.extensions import db
-from socialforce.platform.imports.validation import LOOKUP_CHUNK, Plan, Progress, Validator
+from socialforce.platform.imports.validation import Plan, Progress, Validator, chunks, one_of
 from socialforce.platform.models import Enrollment, Household, ItemStatus, Member, ServiceItem, User
 
 CHUNK_ROWS = 5000
@@ -20,13 +25,55 @@ def _age(born: date, today: date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
+def insert_rows(table: sa.Table, rows: list[dict]) -> None:
+    """Insert rows (dicts with the same keys) in the session's transaction: COPY on PostgreSQL, else executemany."""
+    if not rows:
+        return
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(sa.insert(table), rows)
+        return
+    columns = list(rows[0])
+    defaults = [  # the Python-side defaults an INSERT would fill in (e.g. updated_at), per row as it would
+        (c.key, c.default)
+        for c in table.c
+        if c.key not in rows[0] and c.default is not None and not c.default.is_sequence
+    ]
+    quote = connection.dialect.identifier_preparer.quote
+    names = ", ".join(quote(name) for name in columns + [name for name, _ in defaults])
+    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(
+        f"COPY {quote(table.name)} ({names}) FROM STDIN"
+    ) as copy:
+        for row in rows:
+            values = [row[column] for column in columns]
+            values += [default.arg(None) if default.is_callable else default.arg for _, default in defaults]
+            copy.write_row(values)
+
+
+def new_ids(table: sa.Table, count: int) -> list[int]:
+    """`count` unused primary keys of `table`, for rows inserted with their id by this import.
+
+    PostgreSQL: taken from the table's sequence. SQLite: the ids it would assign itself (max + 1 onwards; no
+    AUTOINCREMENT table here), which stay free because the import holds the database's write lock until it ends.
+    """
+    if count <= 0:
+        return []
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = sa.select(sa.func.nextval(sa.func.pg_get_serial_sequence(table.name, "id"))).select_from(
+            sa.func.generate_series(1, count)
+        )
+        return list(db.session.scalars(query))
+    top = db.session.scalar(sa.select(sa.func.max(table.c.id))) or 0
+    return list(range(top + 1, top + 1 + count))
+
+
 def _insert(table: sa.Table, rows: list[dict], stage: str, progress: Progress, returning=None) -> dict:
     """Insert rows in chunks; with `returning` (key column), a map key -> new id."""
     ids: dict = {}
     for start in range(0, len(rows), CHUNK_ROWS):
         chunk = rows[start : start + CHUNK_ROWS]
         if returning is None:
-            db.session.execute(sa.insert(table), chunk)
+            insert_rows(table, chunk)
         else:
             statement = sa.insert(table).returning(returning, table.c.id)
             ids.update(db.session.execute(statement, chunk).tuples().all())
@@ -43,6 +90,7 @@ def write_plan(plan: Plan, check: Validator, user: User, now: datetime, progress
         for m in plan.members
         if sizes[m["household"]] == 1 and _age(idnumber.birth_date_of(m["number"]), today) >= ELDERLY_AGE
     }
+    encrypt = crypto.encrypter()
     household_rows = []
     for h in plan.households:
         household_rows.append(
@@ -52,7 +100,7 @@ def write_plan(plan: Plan, check: Validator, user: User, now: datetime, progress
                 "village_id": h["village_id"],
                 "head_name": h["head_name"],
                 "address": h["address"],
-                "phone_enc": crypto.encrypt(h["phone"]) if h["phone"] else None,
+                "phone_enc": encrypt(h["phone"]) if h["phone"] else None,
                 "phone_masked": crypto.mask_phone(h["phone"]) if h["phone"] else None,
                 "lives_alone_elderly": h["code"] in elderly_alone,
                 "created_at": now,
@@ -71,7 +119,7 @@ def write_plan(plan: Plan, check: Validator, user: User, now: datetime, progress
             {
                 "household_id": household_ids[m["household"]],
                 "name": m["name"],
-                "id_number_enc": crypto.encrypt(number),
+                "id_number_enc": encrypt(number),
                 "id_number_hash": m["hash"],
                 "id_masked": idnumber.mask(number),
                 "id_suffix": number[-4:],
@@ -92,10 +140,8 @@ def write_plan(plan: Plan, check: Validator, user: User, now: datetime, progress
     _insert(Enrollment.__table__, enrollments, "write_enrollments", progress)
 
     wanted = sorted({i["hash"] for i in plan.items if i["hash"] and i["hash"] not in member_ids})
-    for start in range(0, len(wanted), LOOKUP_CHUNK):
-        query = sa.select(Member.id_number_hash, Member.id).where(
-            Member.id_number_hash.in_(wanted[start : start + LOOKUP_CHUNK])
-        )
+    for chunk in chunks(wanted):
+        query = sa.select(Member.id_number_hash, Member.id).where(one_of(Member.id_number_hash, chunk))
         member_ids.update(db.session.execute(query).tuples().all())
     item_rows = [
         {

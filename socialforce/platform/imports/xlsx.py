@@ -256,60 +256,59 @@ class Workbook:
         """(row number, cell values) for every row of a sheet, empty rows included as ()."""
         done: list[tuple[int, tuple]] = []
         row: dict[int, object] = {}
-        cell: dict = {}
         text: list[str] = []
-        state = {"row": 0, "capture": False, "next_col": 0, "chars": 0}
-        shared, date_styles, budget = self.shared, self.date_styles, self.budget
+        shared, date_styles, budget, value_of = self.shared, self.date_styles, self.budget, self._value
         epoch = EPOCH_1904 if self.date1904 else EPOCH_1900
-
         tags = SHEET_TAGS
+        # the parser's state, as closure variables (the handlers run several times per cell)
+        row_number = next_col = column = chars_read = 0
+        capture = False
+        kind = style = reference = value = formula = None
 
         def start(name, attrs):
+            nonlocal row_number, next_col, column, chars_read, capture, kind, style, reference, value, formula
             tag = tags.get(name)
             if tag == "c":
-                cell.clear()
-                cell["t"] = attrs.get("t", "n")
-                cell["s"] = attrs.get("s")
-                reference = attrs.get("r")
-                cell["col"] = column_index(reference) if reference else state["next_col"]
-                cell["ref"] = reference
+                kind, style, reference = attrs.get("t", "n"), attrs.get("s"), attrs.get("r")
+                column = column_index(reference) if reference else next_col
+                value = formula = None
             elif tag in ("v", "t", "f"):
-                state["capture"] = True
-                state["chars"] = 0
+                capture = True
+                chars_read = 0
                 text.clear()
             elif tag == "row":
                 row.clear()
                 number = attrs.get("r")
                 if number is not None and not (number.isdigit() and 0 < int(number) <= MAX_ROW):
                     raise XlsxError("bad_row", row=number[:20])
-                state["row"] = int(number) if number else state["row"] + 1
-                state["next_col"] = 0
+                row_number = int(number) if number else row_number + 1
+                next_col = 0
 
         def end(name):
+            nonlocal next_col, capture, value, formula
             tag = tags.get(name)
             if tag in ("v", "t"):
-                cell["v"] = cell.get("v", "") + "".join(text)
-                state["capture"] = False
-            elif tag == "f":
-                cell["f"] = "".join(text)
-                state["capture"] = False
+                value = (value or "") + "".join(text)
+                capture = False
             elif tag == "c":
-                column = cell["col"]
-                value = self._value(cell, shared, date_styles, epoch)
-                if value is not None and value != "":
+                found = value_of(kind, value, formula, style, reference, shared, date_styles, epoch)
+                if found is not None and found != "":
                     if column >= MAX_COLUMNS:
-                        raise XlsxError("too_wide", cell=(cell["ref"] or "")[:20], limit=MAX_COLUMNS)
-                    row[column] = value
-                state["next_col"] = column + 1
+                        raise XlsxError("too_wide", cell=(reference or "")[:20], limit=MAX_COLUMNS)
+                    row[column] = found
+                next_col = column + 1
+            elif tag == "f":
+                formula = "".join(text)
+                capture = False
             elif tag == "row":
-                width = max(row) + 1 if row else 0
-                done.append((state["row"], tuple(row.get(i) for i in range(width))))
+                done.append((row_number, tuple(map(row.get, range(max(row) + 1))) if row else ()))
 
         def chars(data):
-            if state["capture"]:
-                state["chars"] += len(data)
-                if state["chars"] > MAX_CELL_CHARS:
-                    raise XlsxError("cell_too_long", cell=(cell.get("ref") or "")[:20], limit=MAX_CELL_CHARS)
+            nonlocal chars_read
+            if capture:
+                chars_read += len(data)
+                if chars_read > MAX_CELL_CHARS:
+                    raise XlsxError("cell_too_long", cell=(reference or "")[:20], limit=MAX_CELL_CHARS)
                 budget.take(len(data))
                 text.append(data)
 
@@ -322,23 +321,21 @@ class Workbook:
                     done.clear()
                 parser.Parse(b"", True)
         except XlsxError as e:
-            e.params.setdefault("row", state["row"])
+            e.params.setdefault("row", row_number)
             raise
         except READ_ERRORS:
-            raise XlsxError("damaged", row=state["row"]) from None
+            raise XlsxError("damaged", row=row_number) from None
         yield from done
 
     @staticmethod
-    def _value(cell: dict, shared: list[str], date_styles: frozenset[int], epoch: datetime):
-        if "f" in cell:
-            return "=" + cell["f"]
-        raw = cell.get("v")
+    def _value(kind, raw, formula, style, reference, shared: list[str], date_styles: frozenset[int], epoch: datetime):
+        if formula is not None:
+            return "=" + formula
         if raw is None or raw == "":
             return None
-        kind = cell["t"]
         if kind == "s":
             if not raw.isdigit() or int(raw) >= len(shared):
-                raise XlsxError("bad_shared_string", cell=(cell["ref"] or "")[:20])
+                raise XlsxError("bad_shared_string", cell=(reference or "")[:20])
             return shared[int(raw)]
         if kind in ("inlineStr", "str", "e"):
             return raw
@@ -348,12 +345,11 @@ class Workbook:
             try:
                 return datetime.fromisoformat(raw.strip().removesuffix("Z"))
             except ValueError:
-                raise XlsxError("bad_date_cell", cell=(cell["ref"] or "")[:20]) from None
+                raise XlsxError("bad_date_cell", cell=(reference or "")[:20]) from None
         try:
             number = float(raw)
         except ValueError:
-            raise XlsxError("bad_number", cell=(cell["ref"] or "")[:20]) from None
-        style = cell["s"]
+            raise XlsxError("bad_number", cell=(reference or "")[:20]) from None
         if (
             style is not None
             and style.isdigit()

@@ -32,7 +32,7 @@ from socialforce.platform.imports.rules import KINDS, Kind
 from socialforce.platform.imports.sheets import Table, locate
 from socialforce.platform.imports.template import template_workbook
 from socialforce.platform.imports.uploads import Upload, sweep
-from socialforce.platform.imports.validation import Plan, RowError, Validator
+from socialforce.platform.imports.validation import Plan, RowError, Validator, frozen_heap
 from socialforce.platform.models import (
     Household,
     User,
@@ -245,6 +245,7 @@ def _summary(plan: Plan) -> dict:
     }
 
 
+@frozen_heap()
 def preview(upload: Upload, user: User, now: datetime) -> dict:
     """Validate the upload and store the counts and errors for the preview page."""
     try:
@@ -263,6 +264,7 @@ def preview(upload: Upload, user: User, now: datetime) -> dict:
     return upload.save(state=state, progress=None, **_summary(plan))
 
 
+@frozen_heap()
 def run_import(upload: Upload, user: User, now: datetime, ip: str | None = None) -> dict[str, int]:
     """Re-validate and, only if every row is valid, write all new rows (caller commits once); audited.
 
