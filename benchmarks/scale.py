@@ -6,7 +6,7 @@
 1. Seeds `--counties` counties at `--scale` (`seed-demo`, on the empty database DATABASE_URL names) unless --no-seed.
 2. Capacity curve: browsers only (benchmarks.load's page mix), 25, 50, 75... users for --step seconds each against
    one gunicorn server, then against two on the same address, up to the first count whose pages p95 passes
-   --knee-ms (300 ms).
+   --knee-ms (300 ms). 5, 10, 15...: a user clicks about once a second, so on 2 cores the knee comes early.
 3. The run: two gunicorn servers (--web-workers each) on ONE address (SO_REUSEPORT: the kernel spreads the
    connections, as a proxy would), two queue workers and the scheduler; --users users in all, browsers of the four
    portals and API clients half and half, for --duration, while a batch dispatch (the first county's open items)
@@ -15,6 +15,9 @@
 4. Checks after: every job done, each exactly once (the dispatch's orders = its result and no item with two live
    orders; households written = the workbook's); no job left running; the errors, split into those within
    --kill-window seconds of the kill (in-flight requests) and the others (must be 0).
+
+The import's workbook has fixed household numbers: run the test on a fresh database (a second run's check finds
+nothing new to import). --no-run stops after the capacity curve.
 
 Every process gets JOB_LEASE_SECONDS=20 so a killed worker's job is taken over within a minute.
 """
@@ -65,9 +68,9 @@ def seed(counties: int, scale: float) -> dict:
 
 
 def capacity(port: int, step: float, knee_ms: float, think: float) -> list[dict]:
-    """Pages p95 for 25, 50, 75... users until it passes `knee_ms` (or 400 users)."""
+    """Pages p95 for 5, 10, 15... users until it passes `knee_ms` (or 200 users)."""
     curve = []
-    for users in range(25, 401, 25):
+    for users in range(5, 201, 5):
         figures = load.run(users, step, think, "127.0.0.1", port)
         p95 = figures["pages"]["p95_ms"] or 0.0
         curve.append({"users": users, "pages_p95_ms": p95, "requests_per_s": figures["requests_per_s"],
@@ -205,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--step", type=float, default=30.0, help="seconds per point of the capacity curve")
     parser.add_argument("--knee-ms", type=float, default=KNEE_MS)
     parser.add_argument("--no-curve", action="store_true", help="skip the capacity curve")
+    parser.add_argument("--no-run", action="store_true", help="stop after the capacity curve")
     parser.add_argument("--kill-window", type=float, default=5.0, help="seconds after the kill whose errors are "
                                                                         "counted as in-flight")
     args = parser.parse_args(argv)
@@ -227,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
         settle(servers[1])
         if not args.no_curve:
             report["capacity_two_servers"] = capacity(port, args.step, args.knee_ms, args.think)
+        if args.no_run:
+            return _report(report)
         workers += [_flask("worker", "--threads", "1"), _flask("worker", "--threads", "1"), _flask("scheduler")]
         jobs = Jobs(args.households, workdir.name)
         cpu_start = sum(load.server_cpu_s(s) or 0.0 for s in servers)
@@ -244,6 +250,10 @@ def main(argv: list[str] | None = None) -> int:
             except subprocess.TimeoutExpired:
                 process.kill()
         workdir.cleanup()
+    return _report(report)
+
+
+def _report(report: dict) -> int:
     report["machine"]["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
     print(json.dumps(report, ensure_ascii=False))
     return 0
