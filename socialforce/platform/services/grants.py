@@ -72,7 +72,7 @@ def find_provider(code: str) -> Provider | None:
             found = db.session.scalar(sa.select(model.provider_id).where(model.credit_code == credit))
             if found is not None:
                 return db.session.get(Provider, found)
-    found = db.session.scalar(sa.select(Volunteer.provider_id).where(Volunteer.national_no == code).limit(2))
+    found = db.session.scalar(sa.select(Volunteer.provider_id).where(Volunteer.national_no == code).limit(1))
     return db.session.get(Provider, found) if found is not None else None
 
 
