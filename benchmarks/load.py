@@ -94,12 +94,14 @@ class Results:
     by_key: dict[str, list[float]] = field(default_factory=dict)
     errors: int = 0
     error_at: list[float] = field(default_factory=list)  # time.monotonic() of each error
+    ended_at: dict[str, list[float]] = field(default_factory=dict)  # per group, time.monotonic() of each answer
     samples: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, group: str, key: str, seconds: float, ok: bool, note: str = "") -> None:
         with self.lock:
             self.groups[group].append(seconds)
+            self.ended_at.setdefault(group, []).append(time.monotonic())
             self.by_key.setdefault(key, []).append(seconds)
             if not ok:
                 self.errors += 1
@@ -114,6 +116,12 @@ class Results:
         values = self.groups[group]
         return {"count": len(values), "p50_ms": percentile(values, 0.50), "p95_ms": percentile(values, 0.95),
                 "p99_ms": percentile(values, 0.99)}
+
+    def p95_within(self, group: str, spans: list[tuple[float, float]]) -> dict:
+        """Count and p95 of the group's requests that ended inside one of the (start, end) monotonic spans."""
+        inside = [t for t, at in zip(self.groups[group], self.ended_at.get(group, []), strict=True)
+                  if any(a <= at <= b for a, b in spans)]
+        return {"count": len(inside), "p95_ms": percentile(inside, 0.95)}
 
     def p95_by_key(self) -> dict[str, float]:
         return dict(sorted(((key, percentile(times, 0.95)) for key, times in self.by_key.items()),
@@ -557,16 +565,19 @@ def main(argv: list[str] | None = None) -> int:
         window = time.monotonic()
         load_start = os.getloadavg()[0]
         cpu_start = server_cpu_s(server)
+        results = Results({"reads": [], "writes": []} if args.api else {"pages": [], "dashboard": []})
         if args.api:
-            figures = run_api(args.users, args.duration, args.think, host, port, warmup=args.warmup)
+            figures = run_api(args.users, args.duration, args.think, host, port, warmup=args.warmup, results=results)
         else:
-            figures = run(args.users, args.duration, args.think, host, port)
+            figures = run(args.users, args.duration, args.think, host, port, results=results)
         cpu_end = server_cpu_s(server)
         figures["load_avg_1m"] = {"start": round(load_start, 2), "end": round(os.getloadavg()[0], 2)}
         figures["server_cpu_s"] = round(cpu_end - cpu_start, 1) if cpu_start is not None and cpu_end is not None \
             else None
         if background_import is not None:
             figures["import"] = background_import.figures((window, time.monotonic()))
+            figures["import"]["while_running"] = {group: results.p95_within(group, background_import.busy)
+                                                  for group in results.groups}
     finally:
         if background_import is not None:
             background_import.stop()
