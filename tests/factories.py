@@ -12,6 +12,7 @@ from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     Agency,
     Contract,
+    County,
     Household,
     Member,
     MemberRole,
@@ -43,6 +44,27 @@ def town(code: str = "longquan") -> Town:
 def category(code: str) -> ServiceCategory:
     """A reference service category by code."""
     return db.session.scalar(sa.select(ServiceCategory).where(ServiceCategory.code == code))
+
+
+def second_county(town_code: str = "changzhuang", name_zh: str = "常庄街道",
+                  name_en: str = "Changzhuang Subdistrict", lat: float = 34.795, lon: float = 117.263) -> County:
+    """A second county (Xuecheng) with one town; `drop_county` removes it after `empty_tables`."""
+    county = County(code="xuecheng", name_zh="薛城区", name_en="Xuecheng")
+    db.session.add(county)
+    db.session.flush()
+    db.session.add(Town(code=town_code, name_zh=name_zh, name_en=name_en, kind="street", lat=lat, lon=lon,
+                        county_id=county.id))
+    db.session.flush()
+    return county
+
+
+def drop_county(county_id: int) -> None:
+    """A test county's villages, towns and the county itself (reference rows `empty_tables` keeps); commits."""
+    towns = sa.select(Town.id).where(Town.county_id == county_id)
+    db.session.execute(sa.delete(Village).where(Village.town_id.in_(towns)))
+    db.session.execute(sa.delete(Town).where(Town.county_id == county_id))
+    db.session.execute(sa.delete(County).where(County.id == county_id))
+    db.session.commit()
 
 
 def household(town_code: str = "longquan", members: int = 1, born: date = date(1950, 3, 1)) -> Household:

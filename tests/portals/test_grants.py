@@ -11,13 +11,11 @@ from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     Agency,
     AuditLog,
-    County,
     OfferStatus,
     Provider,
     Role,
     ServiceOffer,
     Town,
-    Village,
     offer_towns,
     provider_counties,
 )
@@ -34,12 +32,7 @@ def second_county(app):
     and a volunteer with a national number."""
     first = db.session.scalar(sa.select(Town.county_id).where(Town.code == "longquan"))
     factories.user("c1", Role.city_staff, county_id=first)
-    county = County(code="xuecheng", name_zh="薛城区", name_en="Xuecheng")
-    db.session.add(county)
-    db.session.flush()
-    db.session.add(Town(code="changzhuang", name_zh="常庄街道", name_en="Changzhuang Subdistrict", kind="street",
-                        lat=34.795, lon=117.263, county_id=county.id))
-    db.session.flush()
+    county = factories.second_county()
     provider, _worker = factories.agency("薛城区阳光社工", "changzhuang")
     db.session.execute(sa.update(Agency).where(Agency.provider_id == provider.id).values(credit_code=CREDIT_CODE))
     volunteer = factories.volunteer("changzhuang")
@@ -48,12 +41,8 @@ def second_county(app):
     yield {"provider_id": provider.id, "volunteer_provider_id": volunteer.provider_id, "first": first,
            "county_id": county.id}
     db.session.rollback()
-    town_id = db.session.scalar(sa.select(Town.id).where(Town.code == "changzhuang"))
     empty_tables()
-    db.session.execute(sa.delete(Village).where(Village.town_id == town_id))
-    db.session.execute(sa.delete(Town).where(Town.id == town_id))
-    db.session.execute(sa.delete(County).where(County.id == county.id))
-    db.session.commit()
+    factories.drop_county(county.id)
 
 
 def _grants() -> set[tuple[int, int]]:

@@ -15,7 +15,6 @@ from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     Agency,
     Contract,
-    County,
     Household,
     Member,
     Order,
@@ -26,7 +25,6 @@ from socialforce.platform.models import (
     ServiceOffer,
     Town,
     User,
-    Village,
     Visit,
     utcnow,
 )
@@ -45,12 +43,7 @@ SECOND_COUNTY = ("city_b", "town_b", "agency_b", "worker_b", "volunteer_b")
 @pytest.fixture
 def two_counties(demo, app):
     """The demo (Tengzhou) plus a second county (Xuecheng) with one town and one of everything; its ids by kind."""
-    county = County(code="xuecheng", name_zh="薛城区", name_en="Xuecheng")
-    db.session.add(county)
-    db.session.flush()
-    db.session.add(Town(code="changzhuang", name_zh="常庄街道", name_en="Changzhuang Subdistrict", kind="street",
-                        lat=34.795, lon=117.263, county_id=county.id))
-    db.session.flush()
+    county = factories.second_county()
     household = factories.household("changzhuang", members=2)
     item = factories.item(household, "counselling")
     provider, worker = factories.agency("薛城区测试社工中心", "changzhuang")
@@ -85,10 +78,7 @@ def two_counties(demo, app):
     yield ids
     db.session.rollback()
     empty_tables()  # then the second county's reference rows (kept by empty_tables)
-    db.session.execute(sa.delete(Village).where(Village.town_id == town_id))
-    db.session.execute(sa.delete(Town).where(Town.id == town_id))
-    db.session.execute(sa.delete(County).where(County.id == county.id))
-    db.session.commit()
+    factories.drop_county(county.id)
 
 
 def _first_county_ids(ids_b: dict[str, int]) -> dict[str, int]:

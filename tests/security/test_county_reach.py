@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from socialforce.platform import weekmask
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
-    County,
     Order,
     OutboxMessage,
     OutboxStatus,
@@ -18,7 +17,6 @@ from socialforce.platform.models import (
     TaskSignup,
     Town,
     User,
-    Village,
     VolunteerTask,
     provider_counties,
     utcnow,
@@ -53,12 +51,7 @@ def border(app):
     """A volunteer of 龙泉街道 (5 km radius) and a town of a second county 1 km away, each with one open task."""
     matching.invalidate()
     longquan = db.session.scalar(sa.select(Town).where(Town.code == "longquan"))
-    county = County(code="xuecheng", name_zh="薛城区", name_en="Xuecheng")
-    db.session.add(county)
-    db.session.flush()
-    db.session.add(Town(code="bianjing", name_zh="边境街道", name_en="Bianjing Subdistrict", kind="street",
-                        lat=longquan.lat + 0.009, lon=longquan.lon, county_id=county.id))
-    db.session.flush()
+    county = factories.second_county("bianjing", "边境街道", "Bianjing Subdistrict", longquan.lat + 0.009, longquan.lon)
     volunteer = factories.volunteer("longquan", skills="daily_care")
     factories.offer(volunteer.provider, ("daily_care",), ("longquan",))
     factories.user("vol", Role.volunteer, provider_id=volunteer.provider_id)
@@ -66,12 +59,8 @@ def border(app):
     db.session.commit()
     yield {"volunteer": volunteer, "home": home, "across": across, "county_id": county.id}
     db.session.rollback()
-    town_id = db.session.scalar(sa.select(Town.id).where(Town.code == "bianjing"))
     empty_tables()
-    db.session.execute(sa.delete(Village).where(Village.town_id == town_id))
-    db.session.execute(sa.delete(Town).where(Town.id == town_id))
-    db.session.execute(sa.delete(County).where(County.id == county.id))
-    db.session.commit()
+    factories.drop_county(county.id)
 
 
 def _ranked(volunteer) -> set[int]:

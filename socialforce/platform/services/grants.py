@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
-from socialforce.platform import uscc
+from socialforce.platform import scoping, uscc
 from socialforce.platform.extensions import db
 from socialforce.platform.models import (
     Agency,
@@ -24,7 +24,6 @@ from socialforce.platform.models import (
     PairingUnit,
     Provider,
     ServiceOffer,
-    Town,
     User,
     Volunteer,
     offer_towns,
@@ -48,7 +47,7 @@ class Grant:
 
 def granted(user: User, zh: bool = True) -> list[Grant]:
     """The providers of other counties granted the user's county, by name."""
-    here = sa.select(Town.id).where(Town.county_id == user.county_id)
+    here = scoping.county_towns(user.county_id)
     offers_here = (sa.select(sa.func.count(sa.distinct(ServiceOffer.id)))
                    .join(offer_towns, offer_towns.c.offer_id == ServiceOffer.id)
                    .where(ServiceOffer.provider_id == Provider.id, offer_towns.c.town_id.in_(here))
@@ -105,7 +104,7 @@ def revoke(user: User, provider_id: int, ip: str | None = None, now: datetime | 
     if not done:
         raise ServiceError(_("This provider holds no grant for your county."), 404)
     offers = sa.select(ServiceOffer.id).where(ServiceOffer.provider_id == provider_id)
-    here = sa.select(Town.id).where(Town.county_id == user.county_id)
+    here = scoping.county_towns(user.county_id)
     changed = list(db.session.scalars(sa.select(offer_towns.c.offer_id.distinct()).where(
         offer_towns.c.offer_id.in_(offers), offer_towns.c.town_id.in_(here))))
     db.session.execute(sa.delete(offer_towns).where(offer_towns.c.offer_id.in_(changed),
