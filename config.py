@@ -70,8 +70,9 @@ class Config:
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
     PAGE_SIZE = 25
     DASHBOARD_CACHE_SECONDS = int(os.environ.get("DASHBOARD_CACHE_SECONDS", "60"))  # 0: build on every view
-    # the API's staff orders board: its counts per state (and so its total) are reused this long; 0: counted each time
-    ORDER_COUNTS_CACHE_SECONDS = int(os.environ.get("ORDER_COUNTS_CACHE_SECONDS", "30"))
+    # how old the API's counted figures may be (the staff orders board's counts per state and total, the dashboard
+    # figures), whatever changed meanwhile; 0: counted on every request (the portal pages always show the latest)
+    API_FIGURES_CACHE_SECONDS = int(os.environ.get("API_FIGURES_CACHE_SECONDS", "30"))
     # The cache every process shares (socialforce/platform/caching.py, Flask-Caching): Redis when CACHE_REDIS_URL
     # (or REDIS_URL) is set, else files under CACHE_DIR (instance/cache) shared by the processes of one machine.
     CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL") or os.environ.get("REDIS_URL")
@@ -156,7 +157,7 @@ class TestingConfig(Config):
 
     TESTING = True
     SQLALCHEMY_DATABASE_URI = _database_url("test.db")
-    DASHBOARD_CACHE_SECONDS = ORDER_COUNTS_CACHE_SECONDS = 0
+    DASHBOARD_CACHE_SECONDS = API_FIGURES_CACHE_SECONDS = 0
     # One process's memory unless a test's environment names a shared cache (its gunicorn processes do).
     CACHE_TYPE = os.environ.get("CACHE_TYPE") or ("RedisCache" if Config.CACHE_REDIS_URL else "SimpleCache")
     SECRET_KEY = "test-secret"

@@ -447,3 +447,30 @@ def test_the_cache_reuses_a_dashboard_until_an_audited_change_or_its_time_limit(
     finally:
         dashboard.clear_cache()
 
+
+
+def test_the_api_reuses_a_dashboard_up_to_its_max_age_whatever_changed(app, scenario, monkeypatch):
+    from socialforce.platform.services import audit
+
+    user = _user("cityx")
+    f = dashboard.Filters(date(2026, 10, 1), date(2026, 10, 31))
+    monkeypatch.setitem(app.config, "DASHBOARD_CACHE_SECONDS", 60)
+    now = [1000.0]
+    monkeypatch.setattr(dashboard.cache, "clock", lambda: now[0])
+    builds = []
+    real_build = dashboard.build
+    monkeypatch.setattr(dashboard.cache, "build", lambda *args: builds.append(args[1]) or real_build(*args))
+    dashboard.clear_cache()
+    try:
+        with app.test_request_context():
+            first = dashboard.cached_build(user, f, NOW, max_age=30)
+            db.session.execute(sa.delete(HouseholdFeedback))
+            audit.record("household_feedback", user)
+            assert dashboard.cached_build(user, f, NOW, max_age=30) == first and len(builds) == 1  # still 30 s
+            page = dashboard.cached_build(user, f, NOW)  # the page shows the audited change at once
+            assert page != first and len(builds) == 2
+            now[0] += 31
+            assert dashboard.cached_build(user, f, NOW, max_age=30) == page and len(builds) == 2  # the page's build
+            assert [r[1] for r in page.tables["satisfaction"].rows] == [0, 0, 0, 0, 0]
+    finally:
+        dashboard.clear_cache()

@@ -236,10 +236,10 @@ def test_dispatch_refusals_and_the_orders_board_filters(client, monkeypatch):
     assert client.get(f"/api/v1/staff/orders?from={day}&to={day}", headers=headers).get_json()["total"] == 2
     for state, n in board["counts"].items():  # a state's total is its count
         assert client.get(f"/api/v1/staff/orders?state={state}", headers=headers).get_json()["total"] == n
-    counted = []  # with ORDER_COUNTS_CACHE_SECONDS the counts of one user and filters are counted once meanwhile
+    counted = []  # with API_FIGURES_CACHE_SECONDS the counts of one user and filters are counted once meanwhile
     real_counts = order_search.state_counts
     monkeypatch.setattr(order_search, "state_counts", lambda *args: counted.append(1) or real_counts(*args))
-    monkeypatch.setitem(client.application.config, "ORDER_COUNTS_CACHE_SECONDS", 30)
+    monkeypatch.setitem(client.application.config, "API_FIGURES_CACHE_SECONDS", 30)
     try:
         again = [client.get(f"/api/v1/staff/orders{query}", headers=headers).get_json()
                  for query in ("", *(f"?state={state}" for state in board["counts"]))]

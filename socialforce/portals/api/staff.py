@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import abort, current_app
 from flask_babel import gettext as _
 from marshmallow import RAISE
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager
 
 from socialforce.platform.extensions import db
 from socialforce.platform.localtime import today
@@ -42,7 +42,7 @@ from socialforce.portals.api.paging import page_of
 from socialforce.portals.api.problems import problem
 from socialforce.portals.api.views import (
     ERRORS,
-    ORDER_LOADS,
+    ORDER_JOINED,
     WRITE_ERRORS,
     _errors,
     _household_row,
@@ -201,10 +201,10 @@ def orders_board(args: dict):
     if filters.errors:
         return problem(422, _("Correct the fields listed in errors."),
                        [{"path": f"query/{name}", "message": message} for name, message in filters.errors.items()])
-    query = order_search.board_query(user, filters).options(ORDER_LOADS, joinedload(Order.provider))
+    query = order_search.board_query(user, filters).options(ORDER_JOINED, contains_eager(Order.provider))
     # the counts use the same filters but the state, so the total is among them (both up to
-    # ORDER_COUNTS_CACHE_SECONDS old; the rows are always current)
-    counts = order_search.cached_state_counts(user, filters, current_app.config["ORDER_COUNTS_CACHE_SECONDS"])
+    # API_FIGURES_CACHE_SECONDS old; the rows are always current)
+    counts = order_search.cached_state_counts(user, filters, current_app.config["API_FIGURES_CACHE_SECONDS"])
     total = counts.get(str(filters.state), 0) if filters.state is not None else sum(counts.values())
     return {**page_of(query, args["page"], _order_row, total=total), "counts": counts}
 
@@ -213,7 +213,8 @@ def orders_board(args: dict):
 @bp.response(200, s.Dashboard)
 @_errors(*ERRORS)
 def dashboard_figures(args: dict):
-    """The dashboard's figures and tables for my towns and the period (default: the last complete month)."""
+    """The dashboard's figures and tables for my towns and the period (default: the last complete month); the
+    figures may be up to 30 seconds old."""
     user = require("staff:read")
     given = {name: str(args[key]) for name, key in (("from", "from_"), ("to", "to"), ("town", "town"),
                                                     ("category", "category")) if args.get(key) is not None}
@@ -221,7 +222,7 @@ def dashboard_figures(args: dict):
         filters = dashboard.parse_filters(user, given, today())
     except ServiceError as e:
         return problem(422, e.message, [{"path": f"query/{e.field}", "message": e.message}])
-    data = dashboard.cached_build(user, filters, utcnow())
+    data = dashboard.cached_build(user, filters, utcnow(), max_age=current_app.config["API_FIGURES_CACHE_SECONDS"])
     return {"start": filters.start, "end": filters.end, "town_id": filters.town_id, "category": filters.category_code,
             "headline": data.headline,
             "tables": [{"key": t.key, "title": t.title, "header": t.header, "rows": t.rows}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort
 from flask_smorest import Blueprint
 from marshmallow import RAISE
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from socialforce.platform.extensions import db
 from socialforce.platform.models import Household, Order, OrderState, ServiceItem, VolunteerTask, utcnow
@@ -24,12 +24,14 @@ bp = Blueprint("api", __name__, description="Socialforce JSON API v1 (bearer tok
 ERRORS = (401, 403, 404, 405, 413, 422, 429, 500)
 WRITE_ERRORS = (*ERRORS, 409)
 # what a page of rows shows beyond its own table, read with the page (joined) instead of one query per row
+_PLACE_LOADS = (joinedload(Household.town, innerjoin=True), joinedload(Household.village, innerjoin=True))
 ORDER_LOADS = joinedload(Order.item, innerjoin=True).options(
     joinedload(ServiceItem.category, innerjoin=True),
-    joinedload(ServiceItem.household, innerjoin=True).options(joinedload(Household.town, innerjoin=True),
-                                                              joinedload(Household.village, innerjoin=True)))
-HOUSEHOLD_LOADS = (joinedload(Household.town, innerjoin=True), joinedload(Household.village, innerjoin=True),
-                   selectinload(Household.members))
+    joinedload(ServiceItem.household, innerjoin=True).options(*_PLACE_LOADS))
+ORDER_JOINED = contains_eager(Order.item).options(
+    joinedload(ServiceItem.category, innerjoin=True), contains_eager(ServiceItem.household).options(*_PLACE_LOADS))
+"""ORDER_LOADS for a query already joined to the order's item and household (the scoped lists are): no second join."""
+HOUSEHOLD_LOADS = (*_PLACE_LOADS, selectinload(Household.members))
 
 
 def _errors(*codes: int):

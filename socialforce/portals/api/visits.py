@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import abort
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager
 
 from socialforce.platform.extensions import db
 from socialforce.platform.models import Order, User, Visit, VisitStatus, utcnow
@@ -13,7 +13,7 @@ from socialforce.platform.services import ServiceError, visits
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals.api.paging import page_of
 from socialforce.portals.api.problems import problem
-from socialforce.portals.api.views import ORDER_LOADS, _service_problem
+from socialforce.portals.api.views import ORDER_JOINED, _service_problem
 from socialforce.portals.page_helpers import bilingual
 from socialforce.portals.visits import owns_visit
 
@@ -28,7 +28,7 @@ def visit_row(v: Visit) -> dict:
             "flags": (v.flags or "").split()}
 
 
-VISIT_LOADS = joinedload(Visit.order, innerjoin=True).options(ORDER_LOADS)
+VISIT_LOADS = contains_eager(Visit.order).options(ORDER_JOINED)  # scoped_visits joins the order, item and household
 
 
 def visit_answer(visit_id: int, user: User) -> dict:

@@ -7,11 +7,13 @@ so a dashboard built by one web process is reused by every other. An entry is ke
 town), the filters, the language and the data version: the newest audit-log id. Every audited change (dispatch,
 responses, visits, hours, evaluations, items, imports, logins) moves that id, so such a change, made through any
 process, shows at the next page view in every process; the time limit bounds how stale anything else can be
-(scheduler jobs, `now` for overdue visits).
+(scheduler jobs, `now` for overdue visits). The API's figures may be up to API_FIGURES_CACHE_SECONDS old whatever
+changed (`max_age`): an app or partner polling them does not rebuild them after every change in the county.
 """
 from __future__ import annotations
 
 import time as clock_module
+from collections.abc import Callable
 from dataclasses import astuple, fields
 from datetime import datetime
 
@@ -44,23 +46,31 @@ def data_version() -> int:
     return db.session.scalar(sa.select(sa.func.max(AuditLog.id))) or 0
 
 
-def cache_key(user: User, f: Filters) -> str:
-    """The shared cache's key for this scope, filters, language and data version."""
-    return f"dashboard:{user.role}:{user.county_id}:{user.town_id}:{select_locale()}:{data_version()}:{astuple(f)!r}:{SHAPE}"
+def cache_key(user: User, f: Filters, versioned: bool = True) -> str:
+    """The shared cache's key for this scope, filters, language and (unless `versioned` is False) data version."""
+    version = data_version() if versioned else "any"
+    return f"dashboard:{user.role}:{user.county_id}:{user.town_id}:{select_locale()}:{version}:{astuple(f)!r}:{SHAPE}"
 
 
-def cached_build(user: User, f: Filters, now: datetime) -> Dashboard:
-    """build(), reused while fresh for the same scope, filters, language and data version (see the module docstring)."""
-    ttl = cache_seconds()
-    if ttl <= 0:
-        return build(user, f, now)
-    key = cache_key(user, f)
+def _reused(key: str, seconds: float, make: Callable[[], Dashboard]) -> Dashboard:
     hit = caching.get(key)
     if hit is not None and hit[0] > clock():
         return hit[1]
-    data = build(user, f, now)
-    caching.put(key, (clock() + ttl, data), ttl)
+    data = make()
+    caching.put(key, (clock() + seconds, data), seconds)
     return data
+
+
+def cached_build(user: User, f: Filters, now: datetime, max_age: float = 0) -> Dashboard:
+    """build(), reused while fresh for the same scope, filters, language and data version (see the module docstring);
+    with `max_age` (the API), a build of the same scope and filters up to `max_age` seconds old whatever changed since."""
+    ttl = cache_seconds()
+    if ttl <= 0:
+        return build(user, f, now)
+
+    def latest() -> Dashboard:
+        return _reused(cache_key(user, f), ttl, lambda: build(user, f, now))
+    return _reused(cache_key(user, f, versioned=False), max_age, latest) if max_age > 0 else latest()
 
 
 def clear_cache() -> None:
