@@ -22,7 +22,9 @@ status other than the operation's 2xx). Targets: p95 <= 200 ms (reads), <= 400 m
 --warmup S the clients first run S seconds that are not counted (each worker builds its per-process models, e.g. the
 ranked tasks' text model, on its first use); the server's CPU seconds include them.
 
-Both modes add the load average (1 min, at the start and the end) and the CPU seconds the server's processes used.
+Both modes add the load average (1 min, at the start and the end) and the CPU seconds used by the server's
+processes (`server_cpu_s`), this machine's PostgreSQL processes (`database_cpu_s`) and this script's simulated
+users (`client_cpu_s`): on a 2-core machine the three share the cores.
 """
 from __future__ import annotations
 
@@ -351,6 +353,18 @@ def run_api(users: int, duration: float, think: float, host: str, port: int, see
     }
 
 
+def database_cpu_s() -> float:
+    """CPU seconds (user + system) of this machine's PostgreSQL processes so far (psutil; backends that ended are
+    not counted)."""
+    import psutil
+
+    total = 0.0
+    for p in psutil.process_iter(["name", "cpu_times"]):
+        if p.info["name"] == "postgres" and p.info["cpu_times"] is not None:
+            total += p.info["cpu_times"].user + p.info["cpu_times"].system
+    return total
+
+
 def server_cpu_s(process: subprocess.Popen | None) -> float | None:
     """CPU seconds (user + system) of the server process and its workers so far (psutil), None without one."""
     if process is None:
@@ -564,7 +578,7 @@ def main(argv: list[str] | None = None) -> int:
             background_import.thread.start()
         window = time.monotonic()
         load_start = os.getloadavg()[0]
-        cpu_start = server_cpu_s(server)
+        cpu_start, database_start, client_start = server_cpu_s(server), database_cpu_s(), time.process_time()
         results = Results({"reads": [], "writes": []} if args.api else {"pages": [], "dashboard": []})
         if args.api:
             figures = run_api(args.users, args.duration, args.think, host, port, warmup=args.warmup, results=results)
@@ -574,6 +588,8 @@ def main(argv: list[str] | None = None) -> int:
         figures["load_avg_1m"] = {"start": round(load_start, 2), "end": round(os.getloadavg()[0], 2)}
         figures["server_cpu_s"] = round(cpu_end - cpu_start, 1) if cpu_start is not None and cpu_end is not None \
             else None
+        figures["database_cpu_s"] = round(database_cpu_s() - database_start, 1)
+        figures["client_cpu_s"] = round(time.process_time() - client_start, 1)  # this script's simulated users
         if background_import is not None:
             figures["import"] = background_import.figures((window, time.monotonic()))
             figures["import"]["while_running"] = {group: results.p95_within(group, background_import.busy)
