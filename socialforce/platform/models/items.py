@@ -65,6 +65,9 @@ class ServiceItem(db.Model):
                  "category_id"),
         sa.Index("ix_service_items_category_status", "category_id", "status", "created_at", "closed_at",
                  "household_id"),
+        # dashboard: the items registered / closed on the days the pre-aggregates do not cover (today)
+        sa.Index("ix_service_items_created_at", "created_at"),
+        sa.Index("ix_service_items_closed_at", "closed_at"),
         updated_at_index("service_items"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -166,6 +166,7 @@ class Visit(db.Model):
         sa.Index("ix_visits_volunteer_start", "volunteer_id", "starts_at"),
         sa.Index("ix_visits_status_start", "status", "starts_at"),
         sa.Index("ix_visits_order_status", "order_id", "status", "checkin_at", "starts_at"),  # dashboard: first visit
+        sa.Index("ix_visits_checkin_at", "checkin_at"),  # dashboard: check-ins on the days not pre-aggregated
         updated_at_index("visits"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -195,7 +196,8 @@ class ServiceRecord(db.Model):
     """A volunteer's service-hours record for one visit; it counts once a provider or staff confirms it."""
 
     __tablename__ = "service_records"
-    __table_args__ = (sa.CheckConstraint("minutes >= 0", name="minutes_nonnegative"),)
+    __table_args__ = (sa.CheckConstraint("minutes >= 0", name="minutes_nonnegative"),
+                      sa.Index("ix_service_records_served_on", "served_on"))  # dashboard: days not pre-aggregated
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[int] = mapped_column(sa.ForeignKey("visits.id"), unique=True)
     volunteer_id: Mapped[int] = mapped_column(sa.ForeignKey("volunteers.id"), index=True)
@@ -264,6 +266,7 @@ class HouseholdFeedback(db.Model):
 
     __tablename__ = "household_feedback"
     __table_args__ = (sa.CheckConstraint("satisfaction BETWEEN 1 AND 5", name="satisfaction"),
+                      sa.Index("ix_household_feedback_recorded_at", "recorded_at"),  # dashboard: raw days
                       updated_at_index("household_feedback"))
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), unique=True)

@@ -42,15 +42,20 @@ def seconds_between(later, earlier) -> sa.ColumnElement[int]:
 def median(values: sa.Subquery) -> tuple[float | None, int]:
     """The median of column `key` of a subquery whose rows each stand for `n` values, and the number of values.
 
-    One query. PostgreSQL: percentile_cont(0.5) over each row repeated n times (one sort). Elsewhere (SQLite): a
+    One query. PostgreSQL: percentile_cont(0.5) over each row repeated n times (one sort); the rows are read once
+    (a materialized CTE) and only those with n > 1 go through generate_series (most times rows have n = 1: the
+    per-row function call was half the query at scale 1.0). Elsewhere (SQLite): a
     running sum of n in order of key; the median is the mean of the values at the middle positions (N + 1) // 2
     and (N + 2) // 2, the smallest key whose running sum reaches each.
     """
     if _dialect() == "postgresql":
-        copies = sa.func.generate_series(1, values.c.n).table_valued("i").lateral()
+        rows = sa.select(values.c.key, values.c.n).cte("median_rows").prefix_with("MATERIALIZED")
+        copies = sa.func.generate_series(1, rows.c.n).table_valued("i").lateral()
+        expanded = sa.union_all(sa.select(rows.c.key).where(rows.c.n == 1),
+                                sa.select(rows.c.key).select_from(rows).join(copies, sa.true()).where(rows.c.n > 1)
+                                ).subquery("median_values")
         value, count = db.session.execute(
-            sa.select(sa.func.percentile_cont(0.5).within_group(values.c.key), sa.func.count())
-            .select_from(values).join(copies, sa.true())).one()
+            sa.select(sa.func.percentile_cont(0.5).within_group(expanded.c.key), sa.func.count())).one()
         return (float(value) if value is not None else None), count
     running = sa.select(values.c.key, sa.func.sum(values.c.n).over(order_by=values.c.key, rows=(None, 0))
                         .label("upto"), sa.func.sum(values.c.n).over().label("total")).subquery()

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import Flask, current_app
 from flask_babel import gettext as _
 
 from socialforce.platform import reference
@@ -39,6 +41,7 @@ from socialforce.platform.services.dashboard.record_sets import (
     ORDER_MEASURES,
     VOLUNTEERS_KEY,
     contract_query,
+    few_households,
     first_times,
     household_code,
     items_in_period,
@@ -87,11 +90,17 @@ def rate(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
 
-def households_table(user: User, f: Filters) -> Table:
-    """Households with material assistance only, material + service, service only."""
-    codes = sa.select(household_code(f).label("code")).select_from(Household).where(*scope(user, f)).subquery()
-    counts = dict(db.session.execute(
-        sa.select(codes.c.code, sa.func.count()).group_by(codes.c.code)).tuples().all())
+def households_query(user: User, f: Filters) -> sa.Select:
+    """(code, households) for the households in scope: code = 2 * (has material) + (has service)."""
+    probe = few_households(user, f)
+    codes = sa.select(household_code(f, probe).label("code")).select_from(Household).where(*scope(user, f)).subquery()
+    return sa.select(codes.c.code, sa.func.count()).group_by(codes.c.code)
+
+
+def households_table(user: User, f: Filters, rows: Callable[[], list[tuple]] | None = None) -> Table:
+    """Households with material assistance only, material + service, service only (`rows`: households_query's
+    result, when it was run elsewhere)."""
+    counts = dict(rows() if rows else db.session.execute(households_query(user, f)).tuples().all())
     table = Table("households", _("Households by kind of assistance"), [_("Kind"), _("Households")])
     labels = {"material_only": _("Material assistance only"), "material_service": _("Material + service"),
               "service_only": _("Service only")}
@@ -303,18 +312,23 @@ def volunteer_hours_table(user: User, f: Filters, towns: dict[int, str], plan: P
     return table
 
 
-def quota_table(user: User, f: Filters) -> Table:
-    """Per pairing unit: active pairings and those meeting the monthly visit quota."""
+def quota_query(user: User, f: Filters) -> sa.Select:
+    """Per pairing unit: id, name, monthly quota, active pairings, pairings meeting the quota."""
     query, compliant, _visits = pairing_query(user, f)
-    rows = db.session.execute(
-        query.with_only_columns(Pairing.provider_id, sa.func.min(Provider.name), sa.func.min(PairingUnit.monthly_visit_quota),
-                                sa.func.count(), sa.func.count().filter(compliant))
-        .group_by(Pairing.provider_id).order_by(Pairing.provider_id)
-    ).all()
+    return (query.with_only_columns(Pairing.provider_id, sa.func.min(Provider.name),
+                                    sa.func.min(PairingUnit.monthly_visit_quota), sa.func.count(),
+                                    sa.func.count().filter(compliant))
+            .group_by(Pairing.provider_id).order_by(Pairing.provider_id))
+
+
+def quota_table(user: User, f: Filters, rows: Callable[[], list[tuple]] | None = None) -> Table:
+    """Per pairing unit: active pairings and those meeting the monthly visit quota (`rows`: quota_query's result,
+    when it was run elsewhere)."""
+    found = rows() if rows else db.session.execute(quota_query(user, f)).tuples().all()
     table = Table("quota", _("Pairing visit quota (%(month)s)", month=f.month_start.strftime("%Y-%m")),
                   [_("Pairing unit"), _("Monthly quota"), _("Active pairings"), _("Meeting the quota"),
                    _("Compliance (%)")])
-    for provider_id, name, quota, active, met in rows:
+    for provider_id, name, quota, active, met in found:
         table.add([name, quota, active, met, rate(met, active)],
                   [None, None, ("pairings", {"unit": provider_id}),
                    ("pairings", {"unit": provider_id, "compliant": 1}), None])
@@ -336,7 +350,39 @@ def contracts_table(user: User, f: Filters) -> Table:
     return table
 
 
-def _builders(user: User, f: Filters, now: datetime) -> dict[str, Callable[[], Table]]:
+def _run(app: Flask, queries: list[sa.Select]) -> list[list[tuple]]:
+    """Run the queries in this thread's own app context, session and connection (a read-only transaction)."""
+    with app.app_context():
+        try:
+            no_jit()
+            return [db.session.execute(query).tuples().all() for query in queries]
+        finally:
+            db.session.rollback()
+            db.session.remove()
+
+
+def _prefetch(user: User, f: Filters, pool: ThreadPoolExecutor | None) -> dict[str, Callable[[], list[tuple]]]:
+    """The households and quota queries started on a second connection (`pool`; None: none started).
+
+    They are the slowest raw-row figures (40,000 households probed for their payments and items; the month's
+    visits per pairing); on PostgreSQL they run beside the other figures instead of after them. The second
+    connection sees committed rows only, so this is for builds in requests that write nothing (config
+    DASHBOARD_PARALLEL).
+    """
+    if pool is None:
+        return {}
+    future = pool.submit(_run, current_app._get_current_object(), [households_query(user, f), quota_query(user, f)])
+    return {"households": lambda: future.result()[0], "quota": lambda: future.result()[1]}
+
+
+def parallel() -> bool:
+    """Whether build() runs its slowest figures on a second connection: PostgreSQL with DASHBOARD_PARALLEL on."""
+    return bool(current_app.config.get("DASHBOARD_PARALLEL")) and db.session.get_bind().dialect.name == "postgresql"
+
+
+def _builders(user: User, f: Filters, now: datetime,
+              prefetched: dict[str, Callable[[], list[tuple]]] | None = None) -> dict[str, Callable[[], Table]]:
+    prefetched = prefetched or {}
     plan = aggregates.plan(user, f)
     towns = town_names()
     if f.town_id:
@@ -345,7 +391,7 @@ def _builders(user: User, f: Filters, now: datetime) -> dict[str, Callable[[], T
     if f.category_id:
         categories = {f.category_id: categories[f.category_id]}
     return {
-        "households": lambda: households_table(user, f),
+        "households": lambda: households_table(user, f, prefetched.get("households")),
         "items_by_category": lambda: _items_by(user, f, ServiceItem.category_id, categories, "items_by_category",
                                                _("Service items by category"), "category"),
         "items_by_town": lambda: _items_by(user, f, Household.town_id, towns, "items_by_town",
@@ -356,7 +402,7 @@ def _builders(user: User, f: Filters, now: datetime) -> dict[str, Callable[[], T
         "overdue": lambda: overdue_table(user, f, now, towns),
         "flagged": lambda: flagged_table(user, f, towns, plan),
         "volunteer_hours": lambda: volunteer_hours_table(user, f, towns, plan),
-        "quota": lambda: quota_table(user, f),
+        "quota": lambda: quota_table(user, f, prefetched.get("quota")),
         "contracts": lambda: contracts_table(user, f),
     }
 
@@ -368,7 +414,15 @@ TABLE_KEYS = ("households", "items_by_category", "items_by_town", "times", "prov
 def build(user: User, f: Filters, now: datetime) -> Dashboard:
     """All dashboard tables and headline figures for the user's scope and the filters."""
     no_jit()
-    tables = {key: make() for key, make in _builders(user, f, now).items()}
+    if parallel():
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dashboard") as pool:
+            prefetched = _prefetch(user, f, pool)
+            builders = _builders(user, f, now, prefetched)
+            tables = {key: builders[key]() for key in TABLE_KEYS if key not in prefetched}
+            tables.update({key: builders[key]() for key in prefetched})
+        tables = {key: tables[key] for key in TABLE_KEYS}
+    else:
+        tables = {key: make() for key, make in _builders(user, f, now).items()}
     quota_rows = tables["quota"].rows
     active, met = sum(r[2] for r in quota_rows), sum(r[3] for r in quota_rows)
     headline = {
