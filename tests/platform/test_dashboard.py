@@ -451,7 +451,6 @@ def test_the_cache_reuses_a_dashboard_until_an_audited_change_or_its_time_limit(
         dashboard.clear_cache()
 
 
-
 def test_the_api_reuses_a_dashboard_up_to_its_max_age_whatever_changed(app, scenario, monkeypatch):
     from socialforce.platform.services import audit
 

@@ -116,7 +116,8 @@ def records(figure: str, user: User, f: Filters, params: Mapping[str, str], now:
 def _household_records(user, f, params, now) -> Records:
     group = _choice_param(params, "group", HOUSEHOLD_GROUPS)
     cols, columns = _household_columns()
-    query = (sa.select(*cols).where(household_group_filter(group, f, few_households(user, f)), *scope(user, f)).order_by(Household.id))
+    query = (sa.select(*cols).where(household_group_filter(group, f, few_households(user, f)), *scope(user, f))
+             .order_by(Household.id))
     titles = {"material_only": _("Households with material assistance only"),
               "material_service": _("Households with material assistance and service"),
               "service_only": _("Households with service only")}
