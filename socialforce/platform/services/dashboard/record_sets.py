@@ -40,50 +40,19 @@ ACCEPTED_STATES = (*LIVE_STATES, *DONE_STATES)  # accepted or later, not cancell
 VOLUNTEERS_KEY = "volunteers"  # the one row for individual volunteers and volunteer tasks
 
 
-def material_households(f: Filters) -> sa.Select:
-    """The ids of the households with material assistance in the period (months from the start's month to the end)."""
-    return sa.select(MaterialAssistance.household_id).where(MaterialAssistance.month >= f.start.replace(day=1),
-                                                            MaterialAssistance.month <= f.end)
-
-
-def service_households(f: Filters) -> sa.Select:
-    """The ids of the households with a (category's) open item, or an item with an order dispatched in the period."""
-    category = [ServiceItem.category_id == f.category_id] if f.category_id else []
-    dispatched = sa.select(Order.item_id).where(in_period(Order.dispatched_at, f))
-    open_item = (ServiceItem.status != ItemStatus.closed) & (ServiceItem.created_at < f.end_utc)
-    return sa.select(ServiceItem.household_id).where(*category, open_item | ServiceItem.id.in_(dispatched))
-
-
-def few_households(user: User, f: Filters) -> bool:
-    """Whether to probe each household (correlated EXISTS): always, for now. The uncorrelated IN is fast only while
-    PostgreSQL can hash the period's ids within work_mem; for six counties at scale 1.0 it fell back to rescanning
-    them per household (over 8 minutes for one prefecture dashboard), so every scope probes until the IN is bounded."""
-    return True
-
-
-def has_material(f: Filters, probe: bool = True) -> sa.ColumnElement[bool]:
-    """On Household: material assistance in the period.
-
-    probe: a correlated EXISTS, one index probe per household (for a town's or a village's households). Otherwise
-    an uncorrelated IN: the period's payments are read once into a hash (PostgreSQL: hashed SubPlan; SQLite: an
-    ephemeral index) instead of 40,000 probes for a county at scale 1.0.
-    """
-    if not probe:
-        return Household.id.in_(material_households(f))
+def has_material(f: Filters) -> sa.ColumnElement[bool]:
+    """Correlated EXISTS on Household: material assistance in the period."""
     return (sa.exists().where(MaterialAssistance.household_id == Household.id,
                               MaterialAssistance.month >= f.start.replace(day=1), MaterialAssistance.month <= f.end)
             .correlate(Household))
 
 
-def has_service(f: Filters, probe: bool = True) -> sa.ColumnElement[bool]:
-    """On Household: a (category's) open item, or one with an order dispatched in the period.
+def has_service(f: Filters) -> sa.ColumnElement[bool]:
+    """Correlated EXISTS on Household: a (category's) open item, or one with an order dispatched in the period.
 
-    probe: one probe of the household's items (index service_items(household_id, status, created_at, ...)), the
-    orders probed (index orders(item_id, dispatched_at)) only for items that are not open. Otherwise an
-    uncorrelated IN over service_households (one pass over the items; the period's orders read once).
+    One probe of the household's items (index service_items(household_id, status, created_at, ...)); the orders
+    are probed (index orders(item_id, dispatched_at)) only for items that are not open.
     """
-    if not probe:
-        return Household.id.in_(service_households(f))
     category = [ServiceItem.category_id == f.category_id] if f.category_id else []
     dispatched = (sa.exists().where(Order.item_id == ServiceItem.id, in_period(Order.dispatched_at, f))
                   .correlate(ServiceItem))
@@ -96,14 +65,14 @@ HOUSEHOLD_GROUPS = ("material_only", "material_service", "service_only")
 GROUP_CODES = {"material_only": 2, "material_service": 3, "service_only": 1}  # 2 * material + service
 
 
-def household_code(f: Filters, probe: bool = True) -> sa.ColumnElement[int]:
-    """2 * (has material) + (has service), computed once per household (probe: see has_material)."""
-    return sa.case((has_material(f, probe), 2), else_=0) + sa.case((has_service(f, probe), 1), else_=0)
+def household_code(f: Filters) -> sa.ColumnElement[int]:
+    """2 * (has material) + (has service), computed once per household."""
+    return sa.case((has_material(f), 2), else_=0) + sa.case((has_service(f), 1), else_=0)
 
 
-def household_group_filter(group: str, f: Filters, probe: bool = True) -> sa.ColumnElement[bool]:
+def household_group_filter(group: str, f: Filters) -> sa.ColumnElement[bool]:
     """WHERE clause on Household for one of HOUSEHOLD_GROUPS."""
-    return household_code(f, probe) == GROUP_CODES[group]
+    return household_code(f) == GROUP_CODES[group]
 
 
 def items_in_period(f: Filters) -> sa.ColumnElement[bool]:
@@ -196,9 +165,8 @@ def volunteer_record_clause(f: Filters) -> sa.ColumnElement[bool]:
     return ServiceRecord.confirmed_at.is_not(None) & ServiceRecord.served_on.between(f.start, f.end)
 
 
-def month_visits(f: Filters, households: Sequence[sa.ColumnElement[bool]] = ()) -> sa.Subquery:
-    """Completed visits per (provider, household) in the month of the period's end (for households matching
-    `households`, clauses on Household, when given).
+def month_visits(f: Filters) -> sa.Subquery:
+    """Completed visits per (provider, household) in the month of the period's end.
 
     PostgreSQL: each of the month's completed visits looks up its order and item by primary key (a LATERAL
     subquery fenced by OFFSET 0). Joined plainly, the planner overestimated the month's visits and hashed every
@@ -207,19 +175,14 @@ def month_visits(f: Filters, households: Sequence[sa.ColumnElement[bool]] = ()) 
     first, last = month_bounds(f.end)
     start, end = localtime.day_start(first), localtime.day_start(last + timedelta(days=1))
     if db.session.get_bind().dialect.name != "postgresql":
-        counted = quotas.visit_counts(start, end)
-        household = ServiceItem.household_id
-    else:
-        order = (sa.select(Order.provider_id, ServiceItem.household_id)
-                 .join(ServiceItem, ServiceItem.id == Order.item_id)
-                 .where(Order.id == Visit.order_id, Order.provider_id.is_not(None)).offset(0).lateral("visit_order"))
-        counted = (sa.select(order.c.provider_id, order.c.household_id, sa.func.count(Visit.id).label("n"))
-                   .select_from(Visit).join(order, sa.true())
-                   .where(Visit.status == VisitStatus.completed, Visit.starts_at >= start, Visit.starts_at < end)
-                   .group_by(order.c.provider_id, order.c.household_id))
-        household = order.c.household_id
-    scoped = [household.in_(sa.select(Household.id).where(*households))] if households else []
-    return counted.where(*scoped).subquery("month_visits")
+        return quotas.visit_counts(start, end).subquery("month_visits")
+    order = (sa.select(Order.provider_id, ServiceItem.household_id)
+             .join(ServiceItem, ServiceItem.id == Order.item_id)
+             .where(Order.id == Visit.order_id, Order.provider_id.is_not(None)).offset(0).lateral("visit_order"))
+    return (sa.select(order.c.provider_id, order.c.household_id, sa.func.count(Visit.id).label("n"))
+            .select_from(Visit).join(order, sa.true())
+            .where(Visit.status == VisitStatus.completed, Visit.starts_at >= start, Visit.starts_at < end)
+            .group_by(order.c.provider_id, order.c.household_id).subquery("month_visits"))
 
 
 def pairing_query(user: User, f: Filters) -> tuple[sa.Select, sa.ColumnElement[bool], sa.ColumnElement[int]]:

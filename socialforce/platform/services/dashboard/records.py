@@ -34,7 +34,6 @@ from socialforce.platform.services.dashboard.record_sets import (
     ORDER_MEASURES,
     VOLUNTEERS_KEY,
     contract_query,
-    few_households,
     first_dispatch,
     first_visit,
     flagged_clause,
@@ -116,8 +115,7 @@ def records(figure: str, user: User, f: Filters, params: Mapping[str, str], now:
 def _household_records(user, f, params, now) -> Records:
     group = _choice_param(params, "group", HOUSEHOLD_GROUPS)
     cols, columns = _household_columns()
-    query = (sa.select(*cols).where(household_group_filter(group, f, few_households(user, f)), *scope(user, f))
-             .order_by(Household.id))
+    query = (sa.select(*cols).where(household_group_filter(group, f), *scope(user, f)).order_by(Household.id))
     titles = {"material_only": _("Households with material assistance only"),
               "material_service": _("Households with material assistance and service"),
               "service_only": _("Households with service only")}

@@ -41,7 +41,6 @@ from socialforce.platform.services.dashboard.record_sets import (
     ORDER_MEASURES,
     VOLUNTEERS_KEY,
     contract_query,
-    few_households,
     first_times,
     household_code,
     items_in_period,
@@ -92,8 +91,7 @@ def rate(part: int, whole: int) -> float | None:
 
 def households_query(user: User, f: Filters) -> sa.Select:
     """(code, households) for the households in scope: code = 2 * (has material) + (has service)."""
-    probe = few_households(user, f)
-    codes = sa.select(household_code(f, probe).label("code")).select_from(Household).where(*scope(user, f)).subquery()
+    codes = sa.select(household_code(f).label("code")).select_from(Household).where(*scope(user, f)).subquery()
     return sa.select(codes.c.code, sa.func.count()).group_by(codes.c.code)
 
 
