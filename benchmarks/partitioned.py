@@ -2,19 +2,22 @@
 
 Builds N counties, each a copy of the matching bench's synthetic problem (`benchmarks.synthetic`, seed 0, cached
 like `benchmarks.matching`) moved to its own ids, towns, households and providers and 1 degree of latitude per
-county (about 110 km, beyond every radius), so nothing crosses a county. One `MatchIndex` is built over every
-county's offers (as the platform builds one over all its offers), then, each in fresh worker processes (fork,
-so a worker starts with the index and items in memory, which its RSS includes):
+county (about 110 km, beyond every radius), so nothing crosses a county. The parent fits the text model once on
+every county's offers (as the unpartitioned index does), splits the items (`partition.partition`, one part per
+component packed into `--parts` parts, default the number of counties) and writes each part's problem to a file:
+its items, the offers that may serve them (`partition.reachable`) with their context, and the text model. Then,
+in fresh worker processes (spawn: a worker holds only what it loads, like a queue worker that loads its part):
 
-- `whole`: the unpartitioned batch (`solve_batch` on every item), in one worker;
-- `workers_1`: the partitioned batch (`partition.solve_partitioned`, one part per component packed into
-  `--parts` parts, default the number of counties) with one worker process solving the parts in turn;
+- `whole`: the unpartitioned batch: one worker loads every item and offer, indexes them all and runs `solve_batch`;
+- `workers_1`: the partitioned batch, one worker process loading, indexing (`partition.part_index`) and solving
+  the parts in turn;
 - `workers_2`: the same with two worker processes taking parts as they free up.
 
-Per run: wall (`wall_s`, from handing the first part out to having the last result), the CPU time of the
-workers (`cpu_s`, summed over parts), peak RSS per worker (`peak_rss_mb`, the largest `ru_maxrss` of any worker),
-utility, bound and utility / bound; the partitioned runs add each part's figures and the utility against the
-unpartitioned one. `load_avg_1m` before and after: on a shared machine wall times include waiting for a core.
+Per run: wall (`wall_s`, from handing the first part out to having the last result: loading and indexing
+included), the workers' CPU time (`cpu_s`, summed over parts) and index time (`index_s`), peak RSS per worker
+(`peak_rss_mb`, the largest VmHWM of any worker), utility, bound and utility / bound; the partitioned runs
+add each part's figures and the utility against the unpartitioned one. `load_avg_1m` before and after: on a
+shared machine wall times include waiting for a core.
 """
 from __future__ import annotations
 
@@ -22,8 +25,8 @@ import argparse
 import json
 import multiprocessing as mp
 import os
+import pickle
 import platform
-import resource
 import tempfile
 import time
 from dataclasses import replace
@@ -32,16 +35,22 @@ from pathlib import Path
 from benchmarks.matching import load_problem
 from benchmarks.synthetic import Problem
 from socialforce.matching.assign import TOP_K, solve_batch
-from socialforce.matching.index import MatchIndex
-from socialforce.matching.partition import PartResult, merge, partition, solve_part
+from socialforce.matching.index import MatchIndex, fit_text
+from socialforce.matching.partition import (
+    PartResult,
+    merge,
+    part_context,
+    part_index,
+    part_result,
+    partition,
+    reachable,
+)
 from socialforce.matching.types import Context, Item, Offer
 
 ID_SHIFT = 10**9
 """Added once per county to item, offer, provider and household ids (the synthetic ids stay below it)."""
 TOWN_SHIFT = 1000
 
-_shared: dict = {}
-"""The index and items, set before the pool forks: every worker process inherits them."""
 
 
 def shifted(items: list[Item], offers: list[Offer], context: Context, *, ids: int, households: int,
@@ -91,31 +100,54 @@ def counties(problem: Problem, n: int) -> tuple[list[Item], list[Offer], Context
 
 
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak RSS since it started its program (VmHWM: unlike `ru_maxrss`, which Linux carries across
+    exec, it does not count the parent's memory a spawned worker was forked with)."""
+    status = Path("/proc/self/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) / 1024
 
 
-def _solve_whole(_: int) -> dict:
+def _solve(path: str) -> dict:
+    """A worker's job: load one problem file, index it and solve it; its result with what it cost."""
     start, cpu = time.perf_counter(), time.process_time()
-    batch = solve_batch(_shared["items"], _shared["index"], _shared["k"])
-    return {"utility": batch.assignment.utility, "lp_bound": batch.lp_bound, "pairs": len(batch.assignment.pairs),
-            "seconds": time.perf_counter() - start, "cpu_s": time.process_time() - cpu,
+    items, offers, context, text_model, k, whole = pickle.loads(Path(path).read_bytes())  # noqa: S301 - ours
+    loaded = time.perf_counter()
+    index = (MatchIndex.build(offers, context, text_model=text_model) if whole
+             else part_index(items, offers, context, text_model=text_model))
+    indexed = time.perf_counter()
+    del offers, context
+    result = part_result(solve_batch(items, index, k), len(items))
+    return {**result.as_dict(), "seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu,
+            "load_s": loaded - start, "index_s": indexed - loaded, "offers_indexed": len(index.offers),
             "peak_rss_mb": _peak_rss_mb(), "pid": os.getpid()}
 
 
-def _solve_part(number: int) -> tuple[dict, dict]:
-    ids = set(_shared["parts"][number].item_ids)
-    items = [it for it in _shared["items"] if it.id in ids]
-    result = solve_part(items, _shared["index"], _shared["k"])
-    return result.as_dict(), {"peak_rss_mb": _peak_rss_mb(), "pid": os.getpid()}
-
-
-def _pool_run(fn, tasks: list[int], workers: int) -> tuple[list, float]:
-    ctx = mp.get_context("fork")
-    with ctx.Pool(processes=workers, maxtasksperchild=None) as pool:
+def _pool_run(paths: list[str], workers: int) -> tuple[list[dict], float]:
+    with mp.get_context("spawn").Pool(processes=workers) as pool:
         start = time.perf_counter()
-        out = pool.map(fn, tasks, chunksize=1)
+        out = pool.map(_solve, paths, chunksize=1)
         wall = time.perf_counter() - start
     return out, wall
+
+
+def _write(folder: Path, name: str, problem: tuple) -> str:
+    path = folder / f"{name}.pickle"
+    path.write_bytes(pickle.dumps(problem, protocol=pickle.HIGHEST_PROTOCOL))
+    return str(path)
+
+
+def _figures(done: list[dict], wall: float) -> dict:
+    """One run's figures from its workers' results."""
+    results = [PartResult.from_dict(r) for r in done]
+    merged = merge(results)
+    return {"wall_s": wall, "cpu_s": sum(r.cpu_seconds for r in results),
+            "index_s": sum(r["index_s"] for r in done), "load_s": sum(r["load_s"] for r in done),
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in done), "worker_processes": len({r["pid"] for r in done}),
+            "utility": merged.assignment.utility, "lp_bound": merged.lp_bound,
+            "utility_over_bound": merged.utility_ratio, "pairs": len(merged.assignment.pairs),
+            "per_part": [{"items": r["items"], "offers_indexed": r["offers_indexed"], "utility": r["utility"],
+                          "lp_bound": r["lp_bound"], "seconds": r["seconds"], "cpu_s": r["cpu_seconds"],
+                          "peak_rss_mb": r["peak_rss_mb"]} for r in done],
+            "load_avg_1m": os.getloadavg()[0]}
 
 
 def run(counties_n: int, scale: float, parts: int | None, k: int, cache_dir: Path,
@@ -128,37 +160,33 @@ def run(counties_n: int, scale: float, parts: int | None, k: int, cache_dir: Pat
     items, offers, context = counties(problem, counties_n)
     del problem
     out.update(problem_cached=cached, items=len(items), offers=len(offers), problem_s=time.perf_counter() - t)
-    t, cpu = time.perf_counter(), time.process_time()
-    index = MatchIndex.build(offers, context)
-    out.update(index_s=time.perf_counter() - t, index_cpu_s=time.process_time() - cpu)
+    t = time.perf_counter()
+    text_model = fit_text(offers, context.on_date)
+    out["text_model_s"] = time.perf_counter() - t
     t, cpu = time.perf_counter(), time.process_time()
     found = partition(items, offers, parts or counties_n)
     out.update(partition_s=time.perf_counter() - t, partition_cpu_s=time.process_time() - cpu, parts=len(found),
                components=sum(p.components for p in found), part_items=[len(p.item_ids) for p in found])
-    _shared.update(items=items, index=index, k=k, parts=found)
-    out["parent_rss_mb"] = _peak_rss_mb()
-
-    if whole:
-        (res,), wall = _pool_run(_solve_whole, [0], 1)
-        out["whole"] = {"wall_s": wall, "cpu_s": res["cpu_s"], "peak_rss_mb": res["peak_rss_mb"],
-                        "utility": res["utility"], "lp_bound": res["lp_bound"], "pairs": res["pairs"],
-                        "utility_over_bound": res["utility"] / res["lp_bound"],
-                        "load_avg_1m": os.getloadavg()[0]}
-    for workers in worker_counts:
-        done, wall = _pool_run(_solve_part, list(range(len(found))), workers)
-        results = [PartResult.from_dict(r) for r, _ in done]
-        merged = merge(results)
-        run_out = {"wall_s": wall, "cpu_s": sum(r.cpu_seconds for r in results),
-                   "peak_rss_mb": max(m["peak_rss_mb"] for _, m in done),
-                   "worker_processes": len({m["pid"] for _, m in done}),
-                   "utility": merged.assignment.utility, "lp_bound": merged.lp_bound,
-                   "utility_over_bound": merged.utility_ratio, "pairs": len(merged.assignment.pairs),
-                   "per_part": [{"items": r.items, "utility": r.utility, "lp_bound": r.lp_bound,
-                                 "seconds": r.seconds, "cpu_s": r.cpu_seconds} for r in results],
-                   "load_avg_1m": os.getloadavg()[0]}
-        if whole:
-            run_out["utility_over_whole"] = merged.assignment.utility / out["whole"]["utility"]
-        out[f"workers_{workers}"] = run_out
+    with tempfile.TemporaryDirectory(prefix="socialforce-parts-") as folder:
+        t = time.perf_counter()
+        by_id = {it.id: it for it in items}
+        part_files = []
+        for n, part in enumerate(found):
+            mine = [by_id[i] for i in part.item_ids]
+            reach = reachable(mine, offers)
+            part_files.append(_write(Path(folder), f"part{n}",
+                                     (mine, reach, part_context(context, reach), text_model, k, False)))
+        whole_file = _write(Path(folder), "whole", (items, offers, context, text_model, k, True)) if whole else None
+        del items, offers, context, by_id
+        out.update(files_s=time.perf_counter() - t, parent_rss_mb=_peak_rss_mb())
+        if whole_file:
+            done, wall = _pool_run([whole_file], 1)
+            out["whole"] = _figures(done, wall)
+        for workers in worker_counts:
+            done, wall = _pool_run(part_files, workers)
+            out[f"workers_{workers}"] = run_out = _figures(done, wall)
+            if whole_file:
+                run_out["utility_over_whole"] = run_out["utility"] / out["whole"]["utility"]
     if "workers_1" in out and "workers_2" in out:
         out["wall_2_over_1"] = out["workers_2"]["wall_s"] / out["workers_1"]["wall_s"]
     out["load_avg_1m_end"] = os.getloadavg()[0]

@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import scipy.sparse as sp
@@ -96,11 +97,21 @@ def _household_map(pairs: Iterable[tuple[int, int]], first_is_provider: bool) ->
     return {h: np.unique(np.array(p, dtype=np.int64)) for h, p in out.items()}
 
 
+def matchable(offer: Offer, on: date) -> bool:
+    """Whether the offer can take an item on the date: valid then, with a slot left."""
+    return offer.valid_from <= on <= offer.valid_to and offer.slots_left > 0
+
+
+def fit_text(offers: Iterable[Offer], on: date) -> TextModel:
+    """The text model an index over these offers fits: on the matchable offers' descriptions."""
+    return TextModel([o.description for o in offers if matchable(o, on)])
+
+
 class MatchIndex:
     """Offers indexed for ranking items (and items for a volunteer) under the hard constraints."""
 
     def __init__(self, offers: Sequence[Offer], context: Context, rules: Rules = DEFAULT_RULES,
-                 weights: dict[str, float] | None = None) -> None:
+                 weights: dict[str, float] | None = None, text_model: TextModel | None = None) -> None:
         self.offers: tuple[Offer, ...] = tuple(sorted(offers, key=lambda o: o.id))
         self.context = context
         self.rules = rules
@@ -109,8 +120,7 @@ class MatchIndex:
         self.offer_pos = {o.id: i for i, o in enumerate(self.offers)}
         self.offer_ids = np.array([o.id for o in self.offers], dtype=np.int64)
         on = context.on_date
-        self.active = np.array([o.valid_from <= on <= o.valid_to and o.slots_left > 0 for o in self.offers],
-                               dtype=bool)
+        self.active = np.array([matchable(o, on) for o in self.offers], dtype=bool)
         lat = np.array([o.lat for o in self.offers], dtype=np.float64)
         lon = np.array([o.lon for o in self.offers], dtype=np.float64)
         self.x, self.y = project(lat, lon)
@@ -126,7 +136,7 @@ class MatchIndex:
         self.load = np.array([free_share(o.slots_left, load.get(o.provider_id, 0)) for o in self.offers])
         self.static = self._w[F_TRACK] * self.track + self._w[F_LOAD] * self.load
         active_docs = [o.description for o, a in zip(self.offers, self.active, strict=True) if a]
-        self.text_model = TextModel(active_docs)  # fitted once, on the offers that can be matched
+        self.text_model = text_model if text_model is not None else fit_text(self.offers, on)
         rows = np.flatnonzero(self.active)
         place = sp.csr_matrix((np.ones(rows.size), (rows, np.arange(rows.size))), shape=(len(self.offers), rows.size))
         self.offer_text_t = (place @ self.text_model.transform(active_docs)).T.tocsc()
@@ -160,9 +170,9 @@ class MatchIndex:
 
     @classmethod
     def build(cls, offers: Sequence[Offer], context: Context, rules: Rules = DEFAULT_RULES,
-              weights: dict[str, float] | None = None) -> MatchIndex:
-        """Index the offers for the context (fits the text model once)."""
-        return cls(offers, context, rules, weights)
+              weights: dict[str, float] | None = None, text_model: TextModel | None = None) -> MatchIndex:
+        """Index the offers for the context (fits the text model once, unless given one fitted on more offers)."""
+        return cls(offers, context, rules, weights, text_model)
 
     # ----------------------------------------------------------------- building blocks
     def item_vectors(self, items: Sequence[Item]) -> sp.csr_matrix:
@@ -417,7 +427,7 @@ class MatchIndex:
         volunteer's windows the item can use); contributions add up to the score.
         """
         on = self.context.on_date
-        if not (offer.valid_from <= on <= offer.valid_to and offer.slots_left > 0) or not items:
+        if not matchable(offer, on) or not items:
             return []
         items = sorted(items, key=lambda it: it.id)
         ok = np.array([self._eligible_for_offer(it, offer) for it in items], dtype=bool)

@@ -11,8 +11,9 @@ other hard constraints (time windows, qualifications, exclusions...) only remove
 splits a truly eligible pair. Components are then packed into at most `parts` parts balanced by item count
 (independent problems solved together are still independent).
 
-Certificate: each part is solved by `assign.solve_batch` (the existing engine, with the one shared index, so
-scores are the unpartitioned ones) and gives its utility and its LP bound. The parts share no offer, so their
+Certificate: each part is solved by `assign.solve_batch` (the existing engine) and gives its utility and its LP
+bound. Its index is either the one shared index or `part_index`: only the offers that may serve the part, scored
+with the text model of all offers; either way the scores are the unpartitioned ones. The parts share no offer, so their
 offer prices put together are one dual solution of the whole: the sum of the parts' bounds is an upper bound of
 the whole problem, equal to `assign.lp_bound` of the whole with the merged prices.
 """
@@ -21,15 +22,17 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from socialforce.matching.assign import TOP_K, BatchResult, solve_batch
 from socialforce.matching.geo import project
-from socialforce.matching.index import MatchIndex
+from socialforce.matching.index import MatchIndex, fit_text
+from socialforce.matching.taxonomy import DEFAULT_RULES, Rules
+from socialforce.matching.text import TextModel
 from socialforce.matching.transport import GAP_TOLERANCE
-from socialforce.matching.types import Assignment, Item, Offer
+from socialforce.matching.types import Assignment, Context, Item, Offer
 
 CELL_KM = 5.0
 """Grid cell of the radius test: an offer reaches every cell its radius' bounding box touches (a superset)."""
@@ -121,6 +124,27 @@ def _cell(x: float, y: float) -> tuple[int, int]:
     return math.floor(x / CELL_KM), math.floor(y / CELL_KM)
 
 
+def _offer_keys(o: Offer) -> Iterator[tuple]:
+    """The places an offer reaches, per category: its towns, and the cells its radius' bounding box touches."""
+    for cat in o.categories:
+        for town in o.towns:
+            yield ("town", town, cat)
+    if o.radius_km > 0:
+        x, y = project(o.lat, o.lon)
+        r = o.radius_km + 1e-6
+        (x0, y0), (x1, y1) = _cell(float(x) - r, float(y) - r), _cell(float(x) + r, float(y) + r)
+        for cx in range(x0, x1 + 1):
+            for cy in range(y0, y1 + 1):
+                for cat in o.categories:
+                    yield ("cell", cx, cy, cat)
+
+
+def _item_keys(it: Item) -> tuple[tuple, tuple]:
+    """The places an item is reached at: its town and its cell, in its category."""
+    x, y = project(it.lat, it.lon)
+    return ("town", it.town_id, it.category), ("cell", *_cell(float(x), float(y)), it.category)
+
+
 def components(items: Sequence[Item], offers: Sequence[Offer]) -> list[Part]:
     """The connected components of items and offers through their possibly eligible pairs, largest first.
 
@@ -130,22 +154,11 @@ def components(items: Sequence[Item], offers: Sequence[Offer]) -> list[Part]:
     for o in offers:
         node = ("offer", o.id)
         uf.find(node)
-        for cat in o.categories:
-            for town in o.towns:
-                uf.union(node, ("town", town, cat))
-        if o.radius_km > 0:
-            x, y = project(o.lat, o.lon)
-            r = o.radius_km + 1e-6
-            (x0, y0), (x1, y1) = _cell(float(x) - r, float(y) - r), _cell(float(x) + r, float(y) + r)
-            for cx in range(x0, x1 + 1):
-                for cy in range(y0, y1 + 1):
-                    for cat in o.categories:
-                        uf.union(node, ("cell", cx, cy, cat))
+        for key in _offer_keys(o):
+            uf.union(node, key)
     reached: list[tuple] = []
     for it in items:
-        x, y = project(it.lat, it.lon)
-        keys = [("town", it.town_id, it.category), ("cell", *_cell(float(x), float(y)), it.category)]
-        keys = [k for k in keys if k in uf.parent]
+        keys = [k for k in _item_keys(it) if k in uf.parent]
         for key in keys[1:]:
             uf.union(keys[0], key)
         reached.append(keys[0] if keys else ("alone", it.id))
@@ -176,6 +189,33 @@ def partition(items: Sequence[Item], offers: Sequence[Offer], parts: int | None 
     """The independent parts of a batch: its components, packed into at most `parts` when given."""
     found = components(items, offers)
     return pack(found, parts) if parts else found
+
+
+def reachable(items: Sequence[Item], offers: Sequence[Offer]) -> list[Offer]:
+    """The offers that may be eligible for one of the items (the superset `components` joins them by)."""
+    places = {key for it in items for key in _item_keys(it)}
+    return [o for o in offers if any(key in places for key in _offer_keys(o))]
+
+
+def part_context(context: Context, offers: Sequence[Offer]) -> Context:
+    """The slice of the context that scoring these offers reads: what concerns their providers."""
+    providers = {o.provider_id for o in offers}
+    return replace(
+        context, pairings=frozenset(p for p in context.pairings if p[0] in providers),
+        served_before=frozenset(p for p in context.served_before if p[0] in providers),
+        exclusions=frozenset(p for p in context.exclusions if p[1] in providers),
+        household_blocks=frozenset(p for p in context.household_blocks if p[1] in providers),
+        load={p: n for p, n in context.load.items() if p in providers},
+        track_records={p: r for p, r in context.track_records.items() if p in providers})
+
+
+def part_index(items: Sequence[Item], offers: Sequence[Offer], context: Context, rules: Rules = DEFAULT_RULES,
+               text_model: TextModel | None = None) -> MatchIndex:
+    """An index of only the offers that may serve the items, scoring text with the model of all the offers
+    (`text_model`, or fitted here), so a part's scores, and its solution, are those of the whole index."""
+    text_model = text_model if text_model is not None else fit_text(offers, context.on_date)
+    mine = reachable(items, offers)
+    return MatchIndex.build(mine, part_context(context, mine), rules, text_model=text_model)
 
 
 def part_result(batch: BatchResult, items: int, seconds: float = 0.0, cpu_seconds: float = 0.0) -> PartResult:

@@ -14,6 +14,7 @@ from socialforce.matching.partition import (
     PartResult,
     merge,
     pack,
+    part_index,
     partition,
     solve_part,
     solve_partitioned,
@@ -88,6 +89,25 @@ def test_with_the_default_tolerance_the_parts_stay_within_it(seeds):
     split = solve_partitioned(items, index)
     assert split.lp_bound >= split.assignment.utility - 1e-9
     assert abs(split.assignment.utility - whole.assignment.utility) <= GAP_TOLERANCE * max(1.0, whole.lp_bound)
+
+
+@FAST
+@given(COUNTIES, st.sampled_from([0, 3]))
+def test_a_part_on_its_own_index_solves_as_on_the_whole_one(seeds, providers):
+    """A worker that indexes only its part's offers (text scored with all offers' model) finds the same solution."""
+    items, offers, context = counties(seeds, providers)
+    whole = MatchIndex.build(offers, context)
+    by_id = {it.id: it for it in items}
+    for part in partition(items, offers):
+        mine = [by_id[i] for i in part.item_ids]
+        own = part_index(mine, offers, context)
+        assert {o.id for o in own.offers} <= set(part.offer_ids)
+        table, shared_table = own.candidate_table(mine, 3), whole.candidate_table(mine, 3)
+        assert table.offer_ids.tolist() == shared_table.offer_ids.tolist()
+        assert table.scores.tolist() == shared_table.scores.tolist()
+        alone, shared = solve_part(mine, own, gap=0.0), solve_part(mine, whole, gap=0.0)
+        assert alone.pairs == shared.pairs
+        assert alone.utility == pytest.approx(shared.utility) and alone.lp_bound == pytest.approx(shared.lp_bound)
 
 
 def test_six_counties_make_at_least_six_parts_and_pack_into_two():

@@ -19,7 +19,7 @@ from socialforce.matching.assign import solve_batch
 from socialforce.matching.check import pair_problems
 from socialforce.matching.geo import KM_PER_DEG_LAT, KM_PER_DEG_LON
 from socialforce.matching.index import MatchIndex
-from socialforce.matching.partition import PartResult, partition, solve_part
+from socialforce.matching.partition import PartResult, part_index, partition, solve_part
 from socialforce.matching.taxonomy import Rules
 from socialforce.matching.text import TextModel
 from socialforce.platform import caching, scoping
@@ -357,11 +357,12 @@ def split_items(item_ids: list[int], now: datetime, parts: int) -> list[list[int
 def assign_part(item_ids: list[int], now: datetime) -> tuple[dict[int, Choice], PartResult]:
     """One part of a partitioned batch: its assignment (item id -> choice) and its certificate (utility, bound).
 
-    The index holds every organisation's offers, as in `assign_items`, so the scores, and the merged parts' result,
-    are those of the unpartitioned batch.
+    The index holds only the offers that may serve the part, scored with the text model of every organisation's
+    offers (`partition.part_index`), so the scores, and the merged parts' result, are those of the unpartitioned
+    batch while a worker holds only its part.
     """
-    index = MatchIndex.build(_batch_offers(now), load_context(now.date()), rules())
     engine_items = _batch_items(item_ids, now.date())
+    index = part_index(engine_items, _batch_offers(now), load_context(now.date()), rules())
     result = solve_part(engine_items, index)
     return _choices(engine_items, index, dict(result.pairs)), result
 
@@ -525,17 +526,6 @@ def provider_context(provider_id: int, items: list[mt.Item], on: date) -> mt.Con
                       household_blocks=blocks, load=provider_load([provider_id]), track_records=records)
 
 
-def volunteer_view(offers: list[mt.Offer], context: mt.Context, rule_set: Rules, text_model: TextModel) -> MatchIndex:
-    """An engine index over one provider's offers that scores text with the model of all matchable offers.
-
-    `MatchIndex.tasks_for_volunteer` reads only the context, the rules, the weights and the text model, so
-    this small index ranks exactly as the full one does, without loading every offer.
-    """
-    view = MatchIndex.build(offers, context, rule_set)
-    view.text_model = text_model
-    return view
-
-
 def tasks_for_volunteer(volunteer: Volunteer, now: datetime | None = None, k: int = 20,
                         limit: int = CANDIDATE_LIMIT) -> list[mt.Candidate]:
     """Open volunteer tasks ranked for this volunteer (reciprocal fit), only those it may take.
@@ -554,7 +544,10 @@ def tasks_for_volunteer(volunteer: Volunteer, now: datetime | None = None, k: in
         return []
     items = load_items(all_ids, on)
     by_id = {it.id: it for it in items}
-    view = volunteer_view(offers, provider_context(volunteer.provider_id, items, on), rule_set, offer_text_model(on))
+    # an index of the provider's own offers scoring text with the model of all matchable offers: as
+    # `tasks_for_volunteer` reads only the context, rules, weights and text model, it ranks as the full one does
+    view = MatchIndex.build(offers, provider_context(volunteer.provider_id, items, on), rule_set,
+                            text_model=offer_text_model(on))
     ranked: dict[int, mt.Candidate] = {}
     for offer in offers:
         for c in view.tasks_for_volunteer(offer, [by_id[i] for i in wanted[offer.id]], k=k):
