@@ -73,6 +73,9 @@ class Config:
     # PostgreSQL: the dashboard's slowest figures (households by kind, pairing quota) run on a second connection
     # beside the others (services/dashboard/tables.py: build); it sees committed rows only. 0: one connection.
     DASHBOARD_PARALLEL = os.environ.get("DASHBOARD_PARALLEL", "1") == "1"
+    # freeze the objects alive once the app is built, so the garbage collector's full passes skip them
+    # (socialforce/platform/heap.py); off in tests, which build many apps and must let old ones go
+    GC_FREEZE_AT_START = os.environ.get("GC_FREEZE_AT_START", "1") == "1"
     # how old the API's counted figures may be (the staff orders board's counts per state and total, the dashboard
     # figures), whatever changed meanwhile; 0: counted on every request (the portal pages always show the latest)
     API_FIGURES_CACHE_SECONDS = int(os.environ.get("API_FIGURES_CACHE_SECONDS", "30"))
@@ -162,6 +165,7 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = _database_url("test.db")
     DASHBOARD_CACHE_SECONDS = API_FIGURES_CACHE_SECONDS = 0
     DASHBOARD_PARALLEL = False  # tests build dashboards over flushed, uncommitted rows; the recount test turns it on
+    GC_FREEZE_AT_START = False
     # One process's memory unless a test's environment names a shared cache (its gunicorn processes do).
     CACHE_TYPE = os.environ.get("CACHE_TYPE") or ("RedisCache" if Config.CACHE_REDIS_URL else "SimpleCache")
     SECRET_KEY = "test-secret"

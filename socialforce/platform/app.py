@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from config import BASE_DIR, INSTANCE_DIR, DevelopmentConfig, ProductionConfig, config_for
-from socialforce.platform import inputs, instance_keys, localtime
+from socialforce.platform import heap, inputs, instance_keys, localtime
 from socialforce.platform.extensions import babel, csrf, db, login_manager, migrate
 from socialforce.platform.models.orders import ORDER_STATE_GROUPS
 
@@ -35,6 +35,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     logging.getLogger("socialforce").setLevel(logging.INFO)
+    if app.config["GC_FREEZE_AT_START"]:
+        heap.freeze_startup()
     return app
 
 

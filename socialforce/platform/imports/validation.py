@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -163,21 +161,6 @@ class _Row:
         except CellError as e:
             self.fail(key, e.code, **e.params)
             return None
-
-
-@contextmanager
-def frozen_heap() -> Iterator[None]:
-    """Keep the objects that exist before an import out of the garbage collector's full passes while it runs.
-
-    A large import keeps many objects alive (the plan, batches, lookups), so the collector makes full passes, each
-    over the whole process (about 430,000 objects of the app and its libraries); in a 259,600-volunteer import on
-    SQLite they took 34 s of 300 s, frozen (gc.freeze) 14 s of 197 s. Unfrozen at the end: nothing is kept longer.
-    """
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 def _postgresql() -> bool:

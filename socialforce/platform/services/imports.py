@@ -24,6 +24,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from socialforce.platform.extensions import db
+from socialforce.platform.heap import frozen_heap
 from socialforce.platform.imports import checked, reading
 from socialforce.platform.imports.families import FAMILIES
 from socialforce.platform.imports.messages import kind_label, reason_message, sheet_reason
@@ -32,7 +33,7 @@ from socialforce.platform.imports.rules import KINDS, Kind
 from socialforce.platform.imports.sheets import Table, locate
 from socialforce.platform.imports.template import template_workbook
 from socialforce.platform.imports.uploads import Upload, sweep
-from socialforce.platform.imports.validation import Plan, RowError, Validator, frozen_heap
+from socialforce.platform.imports.validation import Plan, RowError, Validator
 from socialforce.platform.models import (
     Household,
     User,
