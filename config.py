@@ -70,8 +70,8 @@ class Config:
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
     PAGE_SIZE = 25
     DASHBOARD_CACHE_SECONDS = int(os.environ.get("DASHBOARD_CACHE_SECONDS", "60"))  # 0: build on every view
-    # PostgreSQL: the dashboard's slowest figures (households by kind, pairing quota) run on a second connection
-    # beside the others (services/dashboard/tables.py: build); it sees committed rows only. 0: one connection.
+    # PostgreSQL: the dashboard's slowest figures (households by kind, pairing quota) run on a connection each
+    # beside the others (services/dashboard/tables.py: build); they see committed rows only. 0: one connection.
     DASHBOARD_PARALLEL = os.environ.get("DASHBOARD_PARALLEL", "1") == "1"
     # freeze the objects alive once the app is built, so the garbage collector's full passes skip them
     # (socialforce/platform/heap.py); off in tests, which build many apps and must let old ones go

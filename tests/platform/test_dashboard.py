@@ -192,7 +192,7 @@ def _table_rows(table: dashboard.Table, figure: str) -> dict[tuple, list]:
 def test_figures_equal_a_python_recount_of_the_demo(demo, app, username, period, aggregated, monkeypatch):
     user = _user(username)
     f = dashboard.Filters(*period)
-    # the demo is committed: on PostgreSQL the households and quota figures run on a second connection, as live
+    # the demo is committed: on PostgreSQL the households and quota figures run on connections of their own, as live
     monkeypatch.setitem(app.config, "DASHBOARD_PARALLEL", True)
     assert dashboard.tables.parallel() == (db.engine.dialect.name == "postgresql")
     if aggregated:  # the pre-aggregates as of NOW (up to the day before): the period is read from them

@@ -348,33 +348,35 @@ def contracts_table(user: User, f: Filters) -> Table:
     return table
 
 
-def _run(app: Flask, queries: list[sa.Select]) -> list[list[tuple]]:
-    """Run the queries in this thread's own app context, session and connection (a read-only transaction)."""
+def _run(app: Flask, query: sa.Select) -> list[tuple]:
+    """Run the query in this thread's own app context, session and connection (a read-only transaction)."""
     with app.app_context():
         try:
             no_jit()
-            return [db.session.execute(query).tuples().all() for query in queries]
+            return db.session.execute(query).tuples().all()
         finally:
             db.session.rollback()
             db.session.remove()
 
 
-def _prefetch(user: User, f: Filters, pool: ThreadPoolExecutor | None) -> dict[str, Callable[[], list[tuple]]]:
-    """The households and quota queries started on a second connection (`pool`; None: none started).
+PREFETCHED: dict[str, Callable[[User, Filters], sa.Select]] = {"households": households_query, "quota": quota_query}
 
-    They are the slowest raw-row figures (40,000 households probed for their payments and items; the month's
-    visits per pairing); on PostgreSQL they run beside the other figures instead of after them. The second
-    connection sees committed rows only, so this is for builds in requests that write nothing (config
+
+def _prefetch(user: User, f: Filters, pool: ThreadPoolExecutor) -> dict[str, Callable[[], list[tuple]]]:
+    """The households and quota queries started on connections of their own (one each, from `pool`).
+
+    They are the slowest raw-row figures (each household probed for its payments and items; the month's visits
+    per pairing); on PostgreSQL they run beside each other and the other figures instead of after them. Those
+    connections see committed rows only, so this is for builds in requests that write nothing (config
     DASHBOARD_PARALLEL).
     """
-    if pool is None:
-        return {}
-    future = pool.submit(_run, current_app._get_current_object(), [households_query(user, f), quota_query(user, f)])
-    return {"households": lambda: future.result()[0], "quota": lambda: future.result()[1]}
+    app = current_app._get_current_object()
+    futures = {key: pool.submit(_run, app, query(user, f)) for key, query in PREFETCHED.items()}
+    return {key: future.result for key, future in futures.items()}
 
 
 def parallel() -> bool:
-    """Whether build() runs its slowest figures on a second connection: PostgreSQL with DASHBOARD_PARALLEL on."""
+    """Whether build() runs its slowest figures on connections of their own: PostgreSQL, DASHBOARD_PARALLEL on."""
     return bool(current_app.config.get("DASHBOARD_PARALLEL")) and db.session.get_bind().dialect.name == "postgresql"
 
 
@@ -413,7 +415,7 @@ def build(user: User, f: Filters, now: datetime) -> Dashboard:
     """All dashboard tables and headline figures for the user's scope and the filters."""
     no_jit()
     if parallel():
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dashboard") as pool:
+        with ThreadPoolExecutor(max_workers=len(PREFETCHED), thread_name_prefix="dashboard") as pool:
             prefetched = _prefetch(user, f, pool)
             builders = _builders(user, f, now, prefetched)
             tables = {key: builders[key]() for key in TABLE_KEYS if key not in prefetched}
