@@ -172,7 +172,9 @@ class Client:
 def start_gunicorn(instance: Path, env: dict[str, str]) -> tuple[subprocess.Popen, int]:
     """One gunicorn process (one worker) serving the test database with the dashboard cache on (not waited for)."""
     port = _free_port()
-    log = open(instance / f"gunicorn-{port}.log", "w+")  # noqa: SIM115 - closed with the process
+    log = open(instance / f"gunicorn-{port}.log", "a+")  # noqa: SIM115 - closed with the process
+    # append mode: the child writes at the end whatever offset this process's seek(0) and read leave in the file
+    # description they share (with "w+" a line written between the two landed at 0, over the first lines)
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
          "socialforce:create_app(DASHBOARD_CACHE_SECONDS=60)"],

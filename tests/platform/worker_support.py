@@ -51,7 +51,9 @@ def start_worker(instance: Path, queue_url: str, **settings: str) -> subprocess.
     env = {**os.environ, "SOCIALFORCE_ENV": "testing", "SOCIALFORCE_INSTANCE": str(instance),
            "DATABASE_URL": db.engine.url.render_as_string(hide_password=False), "QUEUE_IMMEDIATE": "0",
            "QUEUE_URL": queue_url, "PYTHONWARNINGS": "ignore", **settings}
-    log = open(instance / f"worker-{time.monotonic_ns()}.log", "w+")  # noqa: SIM115 - closed with the process
+    log = open(instance / f"worker-{time.monotonic_ns()}.log", "a+")  # noqa: SIM115 - closed with the process
+    # append mode: the child writes at the end whatever offset this process's seek(0) and read leave in the file
+    # description they share (with "w+" a line written between the two landed at 0, over the first lines)
     process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "socialforce", "worker"], cwd=BASE_DIR,
                                env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
     process.log = log
