@@ -66,7 +66,9 @@ def start_worker(instance: Path, queue_url: str, **settings: str) -> subprocess.
             break
         time.sleep(0.1)
     log.seek(0)
-    raise AssertionError(f"worker did not start: {log.read()[-3000:]}")
+    text = log.read()
+    kill(process)  # never left running: its job recovery would reach into the next test's jobs
+    raise AssertionError(f"worker did not start: {text[-3000:]}")
 
 
 def kill(process: subprocess.Popen) -> None:
