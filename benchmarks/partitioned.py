@@ -34,23 +34,22 @@ from pathlib import Path
 
 from benchmarks.matching import load_problem
 from benchmarks.synthetic import Problem
-from socialforce.matching.assign import TOP_K, solve_batch
+from socialforce.matching.assign import TOP_K
 from socialforce.matching.index import MatchIndex, fit_text
 from socialforce.matching.partition import (
     PartResult,
     merge,
     part_context,
     part_index,
-    part_result,
     partition,
     reachable,
+    solve_part,
 )
 from socialforce.matching.types import Context, Item, Offer
 
 ID_SHIFT = 10**9
 """Added once per county to item, offer, provider and household ids (the synthetic ids stay below it)."""
 TOWN_SHIFT = 1000
-
 
 
 def shifted(items: list[Item], offers: list[Offer], context: Context, *, ids: int, households: int,
@@ -115,7 +114,7 @@ def _solve(path: str) -> dict:
              else part_index(items, offers, context, text_model=text_model))
     indexed = time.perf_counter()
     del offers, context
-    result = part_result(solve_batch(items, index, k), len(items))
+    result = solve_part(items, index, k)
     return {**result.as_dict(), "seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu,
             "load_s": loaded - start, "index_s": indexed - loaded, "offers_indexed": len(index.offers),
             "peak_rss_mb": _peak_rss_mb(), "pid": os.getpid()}
