@@ -168,7 +168,7 @@ def the_run(port: int, users: int, duration: float, think: float, jobs: Jobs, we
             workers: list[subprocess.Popen], kill_window: float) -> dict:
     """`workers`: the two queue workers, then the scheduler. Browsers and API clients together for `duration`, the jobs running, one web and one queue worker killed
     halfway."""
-    pages = load.Results({"pages": [], "dashboard": []})
+    pages = load.browser_results()
     api = load.Results({"reads": [], "writes": []})
     figures: dict = {}
     threads = [threading.Thread(target=lambda: figures.update(browsers=load.run(

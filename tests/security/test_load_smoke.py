@@ -18,6 +18,8 @@ def test_a_short_load_run_has_no_errors(demo, monkeypatch, capsys):
     assert code == 0
     assert figures["requests"] >= 5 and figures["dashboard"]["count"] > 0
     assert figures["pages"]["p95_ms"] is not None
+    assert figures["login"]["count"] == 5  # one each, counted apart from the pages
+    assert sum(figures[group]["count"] for group in ("pages", "dashboard", "login")) == figures["requests"]
 
 
 def test_the_load_script_refuses_other_hosts(capsys):

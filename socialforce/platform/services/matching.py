@@ -53,7 +53,7 @@ from socialforce.platform.models import (
 from socialforce.platform.models.orders import ACTIVE_STATES, DONE_STATES, FAILED_STATES, LIVE_TASK_STATES
 from socialforce.platform.reference import BACKGROUND_CHECK
 from socialforce.platform.services import background
-from socialforce.platform.services.candidates import Choice, contract_hours_left, excluded_providers
+from socialforce.platform.services.candidates import Choice, contract_hours_left_of, excluded_providers_of
 from socialforce.platform.services.ranker import active_ranker
 from socialforce.platform.services.track_record import provider_stats
 
@@ -281,9 +281,10 @@ def to_choice(candidate: mt.Candidate, rank: int, model_version: str = "cold-sta
 def dispatchable(provider_ids: set[int], now: datetime) -> set[int]:
     """Those of the providers that may take an order now: approved agencies with contract hours left and approved
     pairing units (re-checked here: another process may have suspended one since the index was built)."""
-    return {pid for pid, kind in db.session.execute(sa.select(Provider.id, Provider.kind).where(
-        Provider.id.in_(provider_ids), Provider.kind.in_(ORGANISATIONS), Provider.status == ProviderStatus.approved))
-        if kind != ProviderKind.agency or contract_hours_left(pid, now) > 0}
+    kinds = dict(db.session.execute(sa.select(Provider.id, Provider.kind).where(
+        Provider.id.in_(provider_ids), Provider.kind.in_(ORGANISATIONS), Provider.status == ProviderStatus.approved)).all())
+    hours = contract_hours_left_of([pid for pid, kind in kinds.items() if kind == ProviderKind.agency], now)
+    return {pid for pid in kinds if hours.get(pid, 1.0) > 0}
 
 
 def rank_item(item: ServiceItem, now: datetime | None = None, k: int = 10) -> list[Choice]:
@@ -291,20 +292,24 @@ def rank_item(item: ServiceItem, now: datetime | None = None, k: int = 10) -> li
 
     Volunteers are not dispatched to one by one: items in a volunteer category become tasks they sign up for.
     """
-    on = (now or utcnow()).date()
-    engine_item = load_items([item.id], on)[0]
+    return rank_items([item], now, k)[item.id]
+
+
+def rank_items(items: list[ServiceItem], now: datetime | None = None, k: int = 10) -> dict[int, list[Choice]]:
+    """`rank_item` of each item, in a fixed number of queries for any number of items."""
+    now = now or utcnow()
+    engine_items = load_items([item.id for item in items], now.date())
     learned = active_ranker()
-    index = warm_index(on)
-    candidates = learned.rank(index, engine_item, k=k * 2) if learned else index.rank(engine_item, k=k * 2)
+    index = warm_index(now.date())
+    ranked = {it.id: learned.rank(index, it, k=k * 2) if learned else index.rank(it, k=k * 2) for it in engine_items}
     version = learned.version if learned else "cold-start"
-    if not candidates:
-        return []
-    organisations = dispatchable({c.provider_id for c in candidates}, now or utcnow())
-    left = capacity_left(sorted(organisations), on)
-    excluded = excluded_providers(item.id)
-    fresh = [c for c in candidates
-             if c.provider_id in organisations and left[c.provider_id] > 0 and c.provider_id not in excluded][:k]
-    return [to_choice(c, rank, version) for rank, c in enumerate(fresh, start=1)]
+    organisations = dispatchable({c.provider_id for cs in ranked.values() for c in cs}, now)
+    left = capacity_left(sorted(organisations), now.date())
+    excluded = excluded_providers_of(list(ranked))
+    fresh = {item_id: [c for c in candidates if c.provider_id in organisations and left[c.provider_id] > 0
+                       and c.provider_id not in excluded[item_id]][:k] for item_id, candidates in ranked.items()}
+    return {item.id: [to_choice(c, rank, version) for rank, c in enumerate(fresh.get(item.id, []), start=1)]
+            for item in items}
 
 
 def _batch_offers(now: datetime) -> list[mt.Offer]:

@@ -22,8 +22,12 @@ from socialforce.platform.models import (
     Volunteer,
     VolunteerTask,
 )
+from socialforce.platform.row_loads import ITEM_ROW, ORDER_ROW
 from socialforce.platform.scoping import household_filter, provider_filter, provider_orders
 from socialforce.platform.services import volunteers
+
+LATEST = 10
+"""Rows in a landing page's "latest" lists."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,8 @@ def staff_overview(user: User) -> StaffOverview:
     pending = db.session.scalar(sa.select(sa.func.count(Provider.id)).where(
         Provider.status == ProviderStatus.pending, provider_filter(user)))
     latest = list(db.session.scalars(
-        sa.select(ServiceItem).join(Household).where(in_scope).order_by(ServiceItem.id.desc()).limit(10)
+        sa.select(ServiceItem).join(Household).where(in_scope).order_by(ServiceItem.id.desc()).limit(LATEST)
+        .options(*ITEM_ROW)
     ))
     return StaffOverview(households, open_items, awaiting, pending, latest)
 
@@ -71,7 +76,7 @@ def provider_overview(user: User) -> ProviderOverview:
     by_state = dict(db.session.execute(
         sa.select(orders.c.state, sa.func.count()).group_by(orders.c.state)
     ).all())
-    latest = list(db.session.scalars(provider_orders(user).order_by(Order.id.desc()).limit(10)))
+    latest = list(db.session.scalars(provider_orders(user).order_by(Order.id.desc()).limit(LATEST).options(*ORDER_ROW)))
     contracts = list(db.session.scalars(
         sa.select(Contract).where(Contract.agency_id == (provider.agency.id if provider.agency else -1))
         .order_by(Contract.starts_on.desc())

@@ -5,11 +5,11 @@ import sqlalchemy as sa
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 
 from socialforce.platform.errors import wants_json
 from socialforce.platform.extensions import db
-from socialforce.platform.models import Order, OrderState, ProviderMember, ServiceItem, utcnow
+from socialforce.platform.models import Order, OrderState, ProviderMember, utcnow
+from socialforce.platform.row_loads import ORDER_ROW
 from socialforce.platform.scoping import get_provider_order_or_404, provider_orders
 from socialforce.platform.services import ServiceError, dispatch
 from socialforce.platform.transactions import run_in_transaction
@@ -37,8 +37,7 @@ def _answer_with(order: Order, work, done: str):
 
 def orders():
     """The provider's orders, newest first, filterable by state."""
-    query = (provider_orders(current_user).order_by(Order.id.desc())
-             .options(selectinload(Order.item).selectinload(ServiceItem.household)))
+    query = (provider_orders(current_user).order_by(Order.id.desc()).options(*ORDER_ROW))
     state = request.args.get("state")
     if state in OrderState.__members__:
         query = query.where(Order.state == OrderState(state))

@@ -11,6 +11,7 @@ from socialforce.platform import reference
 from socialforce.platform.extensions import db
 from socialforce.platform.inputs import parse_date, parse_int
 from socialforce.platform.models import HoursCertificate, ServiceRecord, utcnow
+from socialforce.platform.row_loads import RECORD_ROW
 from socialforce.platform.services import certificates, hours
 from socialforce.platform.transactions import run_in_transaction
 from socialforce.portals import confirm
@@ -55,7 +56,7 @@ def _filter_args(filters: hours.RecordFilter) -> dict[str, str]:
 def pending_hours():
     """Volunteers' service records awaiting confirmation in scope, filtered, with what confirming all would do."""
     filters, errors = record_filter(request.args)
-    query = hours.pending_records(current_user).where(*filters.where())
+    query = hours.pending_records(current_user).where(*filters.where()).options(*RECORD_ROW)
     page = paginated(query)
     return render_template("staff/visits/hours.html", page=page, filters=filters, errors=errors,
                            args=_filter_args(filters), summary=hours.bulk_summary(current_user, filters),

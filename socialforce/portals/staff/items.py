@@ -7,7 +7,6 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 
 from socialforce.platform import reference
 from socialforce.platform.extensions import db
@@ -24,6 +23,7 @@ from socialforce.platform.models import (
     VolunteerTask,
     utcnow,
 )
+from socialforce.platform.row_loads import ITEM_ROW, ORDER_ROW
 from socialforce.platform.scoping import get_household_or_404, get_item_or_404
 from socialforce.platform.services import (
     ServiceError,
@@ -211,8 +211,8 @@ def matching_review():
     town_id = current_user.town_id or request.args.get("town", type=int)
     category_id = request.args.get("category", type=int)
     query = sa.select(ServiceItem).where(ServiceItem.id.in_(matching.open_items_query(current_user, town_id, category_id)))
-    page = paginated(query.order_by(ServiceItem.id), sizes=MATCHING_PAGE_SIZES, default_size=10)
-    ranked = {it.id: matching.rank_item(it, k=3) for it in page.items}
+    page = paginated(query.order_by(ServiceItem.id).options(*ITEM_ROW), sizes=MATCHING_PAGE_SIZES, default_size=10)
+    ranked = matching.rank_items(page.items, k=3)
     provider_ids = {c.provider_id for cs in ranked.values() for c in cs}
     providers = {p.id: p for p in db.session.scalars(
         sa.select(Provider).where(Provider.id.in_(provider_ids)))}
@@ -253,8 +253,7 @@ def _board(template: str, **context):
     """The orders board's filters and one page of its orders, rendered with `template` (the board or its print)."""
     filters = order_search.parse_order_filters(current_user, request.args)
     counts = order_search.state_counts(current_user, filters)
-    query = order_search.board_query(current_user, filters).options(
-        selectinload(Order.item).selectinload(ServiceItem.household), selectinload(Order.provider))
+    query = order_search.board_query(current_user, filters).options(*ORDER_ROW)
     page = paginated(query, count=False)
     page.total = counts.get(str(filters.state), 0) if filters.state is not None else sum(counts.values())
     return render_template(template, page=page, counts=counts, states=list(OrderState), now=utcnow(),

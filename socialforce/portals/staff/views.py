@@ -9,6 +9,7 @@ from socialforce.platform import reference
 from socialforce.platform.auth import PORTAL_ROLES, guard, read_only
 from socialforce.platform.extensions import db
 from socialforce.platform.models import AssistanceCategory, Member, ServiceItem
+from socialforce.platform.row_loads import HOUSEHOLD_ROW
 from socialforce.platform.scoping import get_household_or_404
 from socialforce.platform.services import ServiceError, households, overview, village
 from socialforce.platform.transactions import run_in_transaction
@@ -35,7 +36,7 @@ def household_list():
     args = request.args
     town_id = args.get("town", type=int) if current_user.town_id is None else None
     query = households.search(current_user, args.get("q"), args.get("id_suffix"), town_id, args.get("category"))
-    page = paginated(query)
+    page = paginated(query.options(*HOUSEHOLD_ROW))
     towns = reference.scope_towns(current_user)
     categories = db.session.scalars(sa.select(AssistanceCategory).order_by(AssistanceCategory.id)).all()
     return render_template("staff/households.html", page=page, towns=towns, categories=categories)
