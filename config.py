@@ -110,6 +110,8 @@ class Config:
     # A batch dispatch whose items fall into independent parts (no offer serves two) solves each part as its own
     # job (any worker), at most this many; 1 solves every batch in one job.
     MATCH_PARTS_MAX = int(os.environ.get("MATCH_PARTS_MAX", "8"))
+    # Threads a worker's matching job scores blocks on: on a machine of C cores running W workers, C // W.
+    MATCH_THREADS = int(os.environ.get("MATCH_THREADS", "2"))
     # Notifications: external channels besides the in-app inbox ("log", "email", "sms"), retries, adapters.
     NOTIFY_CHANNELS = [c.strip() for c in os.environ.get("NOTIFY_CHANNELS", "log").split(",") if c.strip()]
     NOTIFY_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "8"))

@@ -13,6 +13,9 @@ in fresh worker processes (spawn: a worker holds only what it loads, like a queu
   the parts in turn;
 - `workers_2`: the same with two worker processes taking parts as they free up.
 
+Each worker scores blocks on cores // workers threads (`threads_per_worker`; the platform's MATCH_THREADS), so
+one worker on 2 cores uses 2 threads and two workers 1 each.
+
 Per run: wall (`wall_s`, from handing the first part out to having the last result: loading and indexing
 included), the workers' CPU time (`cpu_s`, summed over parts) and index time (`index_s`), peak RSS per worker
 (`peak_rss_mb`, the largest VmHWM of any worker), utility, bound and utility / bound; the partitioned runs
@@ -34,6 +37,7 @@ from pathlib import Path
 
 from benchmarks.matching import load_problem
 from benchmarks.synthetic import Problem
+from socialforce.matching import index
 from socialforce.matching.assign import TOP_K
 from socialforce.matching.index import MatchIndex, fit_text
 from socialforce.matching.partition import (
@@ -120,8 +124,19 @@ def _solve(path: str) -> dict:
             "peak_rss_mb": _peak_rss_mb(), "pid": os.getpid()}
 
 
+def threads_per_worker(workers: int) -> int:
+    """Threads each of `workers` worker processes scores blocks on: the cores shared out (as MATCH_THREADS is set
+    for a machine's queue workers), so two workers do not run four threads on two cores."""
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def _threads(threads: int) -> None:
+    index.THREADS = threads
+
+
 def _pool_run(paths: list[str], workers: int) -> tuple[list[dict], float]:
-    with mp.get_context("spawn").Pool(processes=workers) as pool:
+    threads = threads_per_worker(workers)
+    with mp.get_context("spawn").Pool(processes=workers, initializer=_threads, initargs=(threads,)) as pool:
         start = time.perf_counter()
         out = pool.map(_solve, paths, chunksize=1)
         wall = time.perf_counter() - start
@@ -184,6 +199,7 @@ def run(counties_n: int, scale: float, parts: int | None, k: int, cache_dir: Pat
         for workers in worker_counts:
             done, wall = _pool_run(part_files, workers)
             out[f"workers_{workers}"] = run_out = _figures(done, wall)
+            run_out["threads_per_worker"] = threads_per_worker(workers)
             if whole_file:
                 run_out["utility_over_whole"] = run_out["utility"] / out["whole"]["utility"]
     if "workers_1" in out and "workers_2" in out:

@@ -8,6 +8,8 @@ import threading
 import click
 from flask import Flask, current_app
 
+from socialforce.matching import index as matching_index
+
 log = logging.getLogger("socialforce.worker")
 
 
@@ -45,10 +47,12 @@ def worker_command(threads: int, nice: int) -> None:
     huey = app.extensions["huey"]
     if huey.immediate:
         raise click.ClickException("QUEUE_IMMEDIATE is set: jobs run in the web process, no worker is needed")
+    matching_index.THREADS = max(1, int(app.config["MATCH_THREADS"]))
     stop = threading.Event()
     every = max(float(app.config["JOB_LEASE_SECONDS"]) / 2, 0.5)
     threading.Thread(target=_recover_loop, args=(app, every, stop), name="job-recovery", daemon=True).start()
-    log.info("worker started on %s with %s thread(s)", type(huey.storage).__name__, threads)
+    log.info("worker started on %s with %s thread(s), matching on %s", type(huey.storage).__name__, threads,
+             matching_index.THREADS)
     consumer = huey.create_consumer(workers=threads, worker_type="thread", periodic=False, initial_delay=0.1,
                                     backoff=1.15, max_delay=1.0)
     try:
