@@ -13,6 +13,7 @@ from sqlalchemy import event
 from socialforce.platform.extensions import db
 from socialforce.platform.services import overview
 from tests.conftest import login
+from tests.portals.api_support import bearer, token_for
 from tests.portals.test_page_lists import portal_pages
 
 ROLES = {"city": "/staff/", "town1": "/staff/", "agency1": "/agency/", "worker1": "/agency/", "unit1": "/unit/",
@@ -71,3 +72,28 @@ def test_no_page_loads_its_rows_one_by_one(app, fuller_demo, client, monkeypatch
             grown = Counter(map(shape, many)) - Counter(map(shape, few))
             grew[path] = (len(few), len(many), [s[:160] for s in grown][:3])
     assert not grew, f"pages whose statements grow with their rows: {grew}"
+
+
+API_ROLES = ("city", "town1", "agency1", "worker1", "unit1", "cadre1", "volunteer1")
+
+
+@pytest.mark.parametrize("username", API_ROLES)
+def test_no_api_list_loads_its_rows_one_by_one(app, fuller_demo, client, monkeypatch, username):
+    headers = bearer(token_for(username))
+    grew, compared = {}, []
+    for path in portal_pages(app, "/api/v1/"):
+        monkeypatch.setitem(app.config, "PAGE_SIZE", 10)
+        client.get(path, headers=headers)
+        with statements() as few:
+            status = client.get(path, headers=headers).status_code
+        if status != 200:
+            continue
+        compared.append(path)
+        monkeypatch.setitem(app.config, "PAGE_SIZE", 25)
+        with statements() as many:
+            client.get(path, headers=headers)
+        if len(many) > len(few):
+            grown = Counter(map(shape, many)) - Counter(map(shape, few))
+            grew[path] = (len(few), len(many), [s[:160] for s in grown][:3])
+    assert len(compared) >= 3, f"too few API lists answered {username}: {compared}"
+    assert not grew, f"API lists whose statements grow with their rows: {grew}"
