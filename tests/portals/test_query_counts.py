@@ -1,6 +1,6 @@
 """No page loads its rows one query each (N+1): a crawl over every argument-free page of each demo role counts the
-statements a page sends with 10 and with 25 rows a list (and with 3 and 10 latest rows on the home pages); the
-count must not grow with the rows shown."""
+statements a page sends with 10 and with 25 rows a list (and with 3 and 10 latest rows on the home pages), and
+every API list with 10 and 25 rows a page; the count must not grow with the rows shown."""
 from __future__ import annotations
 
 import contextlib
