@@ -284,7 +284,7 @@ def dispatchable(provider_ids: set[int], now: datetime) -> set[int]:
     kinds = dict(db.session.execute(sa.select(Provider.id, Provider.kind).where(
         Provider.id.in_(provider_ids), Provider.kind.in_(ORGANISATIONS), Provider.status == ProviderStatus.approved)).all())
     hours = contract_hours_left_of([pid for pid, kind in kinds.items() if kind == ProviderKind.agency], now)
-    return {pid for pid in kinds if hours.get(pid, 1.0) > 0}
+    return {pid for pid, kind in kinds.items() if kind != ProviderKind.agency or hours[pid] > 0}
 
 
 def rank_item(item: ServiceItem, now: datetime | None = None, k: int = 10) -> list[Choice]:
