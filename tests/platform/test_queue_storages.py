@@ -41,7 +41,7 @@ def test_a_real_worker_runs_preview_and_import_on_each_storage(app, tmp_path, mo
         preview = background.submit("import_preview", user, subject=upload.token, token=upload.token)
         db.session.commit()
         assert huey.pending_count() == 1 and queue.pending_job_ids() == {preview.id}
-        worker = start_worker(tmp_path, queue_url)
+        worker = start_worker(tmp_path, queue_url, MATCH_THREADS="1")
         try:
             job = wait_for(lambda: _state(preview.id))
             assert job.state == JobState.done and job.result["state"] == "valid", job.error
@@ -59,6 +59,7 @@ def test_a_real_worker_runs_preview_and_import_on_each_storage(app, tmp_path, mo
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Household)) == before + 2
     assert db.session.get(BackgroundJob, confirm.id, populate_existing=True).attempts == 1
     assert "worker started on " + ("RedisStorage" if "redis" in queue_url else "SqliteStorage") in log
+    assert "matching on 1 thread(s)" in log  # MATCH_THREADS reached the worker's engine
     assert "370481" not in log  # no ID number in the worker's log
 
 

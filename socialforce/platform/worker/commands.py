@@ -51,8 +51,8 @@ def worker_command(threads: int, nice: int) -> None:
     stop = threading.Event()
     every = max(float(app.config["JOB_LEASE_SECONDS"]) / 2, 0.5)
     threading.Thread(target=_recover_loop, args=(app, every, stop), name="job-recovery", daemon=True).start()
-    log.info("worker started on %s with %s thread(s), matching on %s", type(huey.storage).__name__, threads,
-             matching_index.THREADS)
+    log.info("worker started on %s with %s thread(s), matching on %s thread(s)", type(huey.storage).__name__,
+             threads, matching_index.THREADS)
     consumer = huey.create_consumer(workers=threads, worker_type="thread", periodic=False, initial_delay=0.1,
                                     backoff=1.15, max_delay=1.0)
     try:
