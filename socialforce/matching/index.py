@@ -189,7 +189,7 @@ class MatchIndex:
             covers = True
         else:
             _, town, cell, cat = key
-            near = np.unique(np.array(self._cell_cat.get((cell, cat), ()), dtype=np.int64))
+            near = _ascending_unique(self._cell_cat.get((cell, cat), ()))
             local = self._town_cols(town, cat)
             at = np.minimum(np.searchsorted(local, near), max(local.size - 1, 0))
             cols = near[local[at] != near] if local.size else near  # the cell's offers not listed for the town
@@ -199,10 +199,11 @@ class MatchIndex:
             return None
         providers = self.provider_ids[cols]
         order = np.argsort(providers, kind="stable")
+        ordered = providers[order]
         part = Part(cols=cols, covers=covers, x=self.x[cols], y=self.y[cols], radius=self.radius[cols],
                     windows=self.windows[cols], needs_check=self.needs_check[cols], static=self.static[cols],
                     providers=providers, provider_order=order,
-                    duplicate_providers=bool(np.unique(providers).size < providers.size),
+                    duplicate_providers=bool((ordered[1:] == ordered[:-1]).any()),
                     text_t=self.offer_text_t[:, cols].tocsr())
         self._parts[key] = part
         return part
@@ -211,7 +212,7 @@ class MatchIndex:
         """The sorted offer columns listed for (town, category), built once per key."""
         cols = self._town_arrays.get((town, cat))
         if cols is None:
-            cols = np.unique(np.array(self._town_cat.get((town, cat), ()), dtype=np.int64))
+            cols = _ascending_unique(self._town_cat.get((town, cat), ()))
             self._town_arrays[(town, cat)] = cols
         return cols
 
@@ -394,7 +395,8 @@ class MatchIndex:
             providers = self.provider_ids[cols[sel]]
             first_seen = np.unique(rows[sel] * np.int64(self.provider_ids.max() + 1) + providers,
                                    return_index=True)[1]
-            dropped = np.setdiff1d(np.arange(sel.size), first_seen)
+            dropped = np.ones(sel.size, dtype=bool)
+            dropped[first_seen] = False
             np.maximum.at(pruned, rows[sel[dropped]], scores[sel[dropped]])
             sel = sel[np.sort(first_seen)]
         position = np.arange(sel.size) - np.searchsorted(rows[sel], rows[sel], side="left")
@@ -469,6 +471,13 @@ class MatchIndex:
     def _eligible_for_offer(self, item: Item, offer: Offer) -> bool:
         """The hard constraints for one item and one offer (scalar form, used by the volunteer's view)."""
         return not pair_problems(item, offer, self.context, self.rules)
+
+
+def _ascending_unique(cols: Sequence[int]) -> np.ndarray:
+    """The distinct values of a non-decreasing list of offer columns (the block lists are built in column
+    order, so a repeat can only follow itself): a sort-free np.unique."""
+    a = np.array(cols, dtype=np.int64)
+    return a[np.r_[True, a[1:] != a[:-1]]] if a.size > 1 else a
 
 
 def top_k_per_row(scores: np.ndarray, ok: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
