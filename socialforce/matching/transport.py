@@ -86,10 +86,11 @@ def _per_provider(item_pos: np.ndarray, g: np.ndarray, provider: np.ndarray | No
     """(item, g) reduced to each (item, provider)'s largest g (provider None: pairs already distinct)."""
     if provider is None or item_pos.size == 0:
         return item_pos, g
-    order = np.lexsort((-g, provider, item_pos))
-    ip, pv = item_pos[order], provider[order]
-    first = np.r_[True, (ip[1:] != ip[:-1]) | (pv[1:] != pv[:-1])]
-    return ip[first], g[order][first]
+    key = item_pos.astype(np.int64) * np.int64(provider.max() + 1) + provider
+    order = np.argsort(key)
+    key = key[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    return item_pos[order[starts]], np.maximum.reduceat(g[order], starts)
 
 
 def _top_sums(item_pos: np.ndarray, g: np.ndarray, demand: np.ndarray, provider: np.ndarray | None = None
@@ -128,15 +129,18 @@ def _stream(index: MatchIndex, items: Sequence[Item], positions: np.ndarray, wei
         gpos = positions[ps.rows]
         w = np.where(ps.ok, weigh(np.where(ps.ok, ps.scores, 0.0), gpos[:, None]), 0.0)
         raw = np.where(ps.ok, w - v[ps.part.cols][None, :], -np.inf)
-        gain = np.where(raw > tau[gpos][:, None] + EPS, raw - tau[gpos][:, None], -np.inf)
-        r, c, _ = top_k_per_row(gain, np.isfinite(gain), NEW_COLUMNS_PER_ITEM)  # all `_new_columns` can take
         pairs = None
-        if keep is not None:
+        if keep is None:
+            gain = np.where(raw > tau[gpos][:, None] + EPS, raw - tau[gpos][:, None], -np.inf)
+            r, c, _ = top_k_per_row(gain, np.isfinite(gain), NEW_COLUMNS_PER_ITEM)  # all `_new_columns` can take
+        else:
             good = ps.ok & (w > 0)
             kr, kc, rest = top_k_per_row(np.where(good, raw, -np.inf), good, KEEP_PER_ITEM)
             pairs = (gpos[kr].astype(np.int32), ps.part.cols[kc].astype(np.int32), w[kr, kc], gpos, rest)
+            r, c = _leading(kr, kc, raw[kr, kc] > tau[gpos[kr]] + EPS)  # tau >= 0: w - v > tau implies w > 0
+        gain = raw[r, c] - tau[gpos[r]]
         top = _row_top(raw if teams else np.maximum(raw, 0.0), ps.part, kmax, positive_only=not teams)
-        return (ps.rows[top[0]], top[1], top[2]), (gpos[r], ps.part.cols[c], w[r, c], gain[r, c]), pairs
+        return (ps.rows[top[0]], top[1], top[2]), (gpos[r], ps.part.cols[c], w[r, c], gain), pairs
 
     for top, cols, pairs in index.iter_scored(sub, one):
         tops.append(top)
@@ -154,6 +158,13 @@ def _stream(index: MatchIndex, items: Sequence[Item], positions: np.ndarray, wei
         whole = np.bincount(distinct, minlength=positions.size) >= demand[positions]
         sums = np.where(whole, np.maximum(sums, 0.0), 0.0)
     return sums, columns
+
+
+def _leading(r: np.ndarray, c: np.ndarray, above: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first NEW_COLUMNS_PER_ITEM (r, c) of each row with `above`, from pairs in row, best-first order."""
+    r, c = r[above], c[above]
+    take = np.arange(r.size) - np.searchsorted(r, r, side="left") < NEW_COLUMNS_PER_ITEM
+    return r[take], c[take]
 
 
 def _row_top(g: np.ndarray, part: Part, kmax: int, positive_only: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
