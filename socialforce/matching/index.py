@@ -486,17 +486,15 @@ def top_k_per_row(scores: np.ndarray, ok: np.ndarray, k: int) -> tuple[np.ndarra
     Eligible entries are exactly the finite scores (`ok` must equal np.isfinite(scores))."""
     m, n = scores.shape
     if n > k:
-        c = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        c = np.argpartition(-scores, k, axis=1)[:, :k + 1]  # the k best, then the (k+1)-th: the best left out
         top = np.take_along_axis(scores, c, axis=1)
+        c, top, rest = c[:, :k], top[:, :k], top[:, k]
         kth = top.min(axis=1)
-        rest = np.where(scores < kth[:, None], scores, -np.inf).max(axis=1)
-        finite = np.isfinite(kth)
-        tied = (scores == kth[:, None]).sum(axis=1) > (top == kth[:, None]).sum(axis=1)
-        rest = np.where(tied & finite, kth, rest)
+        tied = np.isfinite(kth) & (rest == kth)
         r = np.broadcast_to(np.arange(m)[:, None], c.shape)
         keep = np.isfinite(top)
         r, c = r[keep], c[keep]
-        fix = np.flatnonzero(tied & finite)
+        fix = np.flatnonzero(tied)
         if fix.size:  # ties straddle the k-th place: take the lowest columns among them
             drop = np.isin(r, fix)
             r, c = r[~drop], c[~drop]

@@ -139,7 +139,10 @@ def _stream(index: MatchIndex, items: Sequence[Item], positions: np.ndarray, wei
             pairs = (gpos[kr].astype(np.int32), ps.part.cols[kc].astype(np.int32), w[kr, kc], gpos, rest)
             r, c = _leading(kr, kc, raw[kr, kc] > tau[gpos[kr]] + EPS)  # tau >= 0: w - v > tau implies w > 0
         gain = raw[r, c] - tau[gpos[r]]
-        top = _row_top(raw if teams else np.maximum(raw, 0.0), ps.part, kmax, positive_only=not teams)
+        if keep is None or teams:
+            top = _row_top(raw if teams else np.maximum(raw, 0.0), ps.part, kmax, positive_only=not teams)
+        else:
+            top = _kept_top(raw, kr, kc, rest, ps.part, kmax)
         return (ps.rows[top[0]], top[1], top[2]), (gpos[r], ps.part.cols[c], w[r, c], gain), pairs
 
     for top, cols, pairs in index.iter_scored(sub, one):
@@ -165,6 +168,28 @@ def _leading(r: np.ndarray, c: np.ndarray, above: np.ndarray) -> tuple[np.ndarra
     r, c = r[above], c[above]
     take = np.arange(r.size) - np.searchsorted(r, r, side="left") < NEW_COLUMNS_PER_ITEM
     return r[take], c[take]
+
+
+def _kept_top(raw: np.ndarray, kr: np.ndarray, kc: np.ndarray, rest: np.ndarray, part: Part, kmax: int
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`_row_top` of max(raw, 0) read off each row's kept pairs (best first, every pair with raw > 0 but
+    those below `rest`); rows whose kept pairs hold fewer than kmax providers while a pair left out is
+    positive are computed in full."""
+    g = raw[kr, kc]
+    positive = g > 0
+    r, provider, g = kr[positive], part.providers[kc[positive]], g[positive]
+    if part.duplicate_providers:  # each provider's first (best) pair
+        first = np.unique(r * np.int64(part.providers.max() + 1) + provider, return_index=True)[1]
+        first.sort()
+        r, provider, g = r[first], provider[first], g[first]
+    take = np.arange(r.size) - np.searchsorted(r, r, side="left") < kmax
+    r, provider, g = r[take], provider[take], g[take]
+    short = np.flatnonzero((np.bincount(r, minlength=raw.shape[0]) < kmax) & (rest > 0))
+    if short.size == 0:
+        return r, provider, g
+    again = ~np.isin(r, short)
+    sr, sp, sg = _row_top(np.maximum(raw[short], 0.0), part, kmax, positive_only=True)
+    return np.r_[r[again], short[sr]], np.r_[provider[again], sp], np.r_[g[again], sg]
 
 
 def _row_top(g: np.ndarray, part: Part, kmax: int, positive_only: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
