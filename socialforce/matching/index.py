@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -259,10 +259,16 @@ class MatchIndex:
         continuity = no_hits if hits[2] is None else hits[2]
         text = (batch.vectors[start:end] @ part.text_t).toarray()
         w = self._w
-        scores = (w[F_TEXT] * text + w[F_DIST] * proximity(km) + w[F_PAIR] * pairing + w[F_CONT] * continuity
-                  + part.static[None, :] + (w[F_PRIO] * batch.prio[start:end])[:, None])
+        scores = w[F_TEXT] * text  # the terms in the scorer's order, in place; a term that is all 0 adds nothing
+        scores += w[F_DIST] * proximity(km)
+        for weight, hit in ((w[F_PAIR], hits[1]), (w[F_CONT], hits[2])):
+            if hit is not None:
+                scores += weight * hit
+        scores += part.static[None, :]
+        scores += (w[F_PRIO] * batch.prio[start:end])[:, None]
+        scores[~ok] = -np.inf
         return PartScores(rows=rows, part=part, ok=ok, text=text, km=km, pairing=pairing,
-                          continuity=continuity, scores=np.where(ok, scores, -np.inf))
+                          continuity=continuity, scores=scores)
 
     def _merge_bans(self, item: Item) -> np.ndarray | None:
         a, b = self._excluded.get(item.id), self._blocked.get(item.household_id)
@@ -271,27 +277,42 @@ class MatchIndex:
         return a if b is None else np.union1d(a, b)
 
     @staticmethod
-    def _best_offer_per_provider(part: Part, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _best_offer_per_provider(part: Part, scores: np.ndarray
+                                 ) -> tuple[np.ndarray, Callable[[np.ndarray, np.ndarray], np.ndarray], np.ndarray]:
         """Per row and provider of the part, the best eligible offer (ties: lowest offer id), by columns.
 
-        Returns (m x G scores, -inf if none; m x G part columns of those offers; per row the best score of
-        the eligible offers NOT chosen). Sort-free: a max per provider group over provider-ordered columns.
+        Returns (m x G scores, -inf if none; columns(rows, groups), the part columns of those offers; per row the
+        best score of the eligible offers NOT chosen). Sort-free: a provider with one offer in the part is that
+        column, the others a max per provider group over their provider-ordered columns.
         """
         order = part.provider_order
         ordered = part.providers[order]
         starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-        s = scores[:, order]
-        best = np.maximum.reduceat(s, starts, axis=1)
         size = np.diff(np.r_[starts, ordered.size])
-        hit = (s == np.repeat(best, size, axis=1)) & np.isfinite(s)
-        back = np.where(hit, ordered.size - np.arange(ordered.size)[None, :], 0)  # first hit: the lowest column
-        first = ordered.size - np.maximum.reduceat(back, starts, axis=1)
-        first = np.minimum(first, ordered.size - 1)
+        best = scores[:, order[starts]]
+        multi = np.flatnonzero(size > 1)
+        cols = order[np.repeat(size > 1, size)]  # the multi-offer providers' columns, provider-ordered
+        local = np.r_[0, np.cumsum(size[multi])[:-1]]
+        s = scores[:, cols]
+        top = np.maximum.reduceat(s, local, axis=1)
+        hit = (s == np.repeat(top, size[multi], axis=1)) & np.isfinite(s)
+        back = np.where(hit, cols.size - np.arange(cols.size)[None, :], 0)  # first hit: the lowest column
+        first = np.minimum(cols.size - np.maximum.reduceat(back, local, axis=1), cols.size - 1)
         chosen = np.zeros(s.shape, dtype=bool)
         rows = np.broadcast_to(np.arange(s.shape[0])[:, None], first.shape)
-        chosen[rows, first] = np.isfinite(best)
-        rest = np.where(chosen, -np.inf, s).max(axis=1) if s.shape[1] else np.full(s.shape[0], -np.inf)
-        return best, order[first], rest
+        chosen[rows, first] = np.isfinite(top)
+        rest = np.where(chosen, -np.inf, s).max(axis=1)
+        best[:, multi] = top
+        slot = np.full(starts.size, -1)
+        slot[multi] = np.arange(multi.size)
+
+        def columns(r: np.ndarray, g: np.ndarray) -> np.ndarray:
+            out = order[starts[g]]
+            m = slot[g] >= 0
+            out[m] = cols[first[r[m], slot[g[m]]]]
+            return out
+
+        return best, columns, rest
 
     @staticmethod
     def _groups(items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray, dict[tuple, list[int]]]:
@@ -371,9 +392,9 @@ class MatchIndex:
 
         def piece(ps: PartScores) -> tuple[np.ndarray, ...]:
             if per_provider and ps.part.duplicate_providers:  # a provider's other offers count as pruned
-                best, column, dropped = self._best_offer_per_provider(ps.part, ps.scores)
+                best, columns, dropped = self._best_offer_per_provider(ps.part, ps.scores)
                 r, g, rest = top_k_per_row(best, np.isfinite(best), k)
-                c, rest = column[r, g], np.maximum(rest, dropped)
+                c, rest = columns(r, g), np.maximum(rest, dropped)
             else:
                 r, c, rest = top_k_per_row(ps.scores, ps.ok, k)
             return (ps.rows[r], ps.part.cols[c], ps.scores[r, c], ps.text[r, c], ps.km[r, c],
