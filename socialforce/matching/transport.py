@@ -96,17 +96,23 @@ def _per_provider(item_pos: np.ndarray, g: np.ndarray, provider: np.ndarray | No
 def _top_sums(item_pos: np.ndarray, g: np.ndarray, demand: np.ndarray, provider: np.ndarray | None = None
               ) -> tuple[np.ndarray, np.ndarray]:
     """Per item: the sum of its demand-many largest g_ip over distinct providers, and the demand-th (0 if
-    absent)."""
+    absent). An item of demand 1 takes its largest g (no sort; providers need not be told apart)."""
     n = demand.size
-    item_pos, g = _per_provider(item_pos, g, provider)
-    order = np.lexsort((-g, item_pos))
-    ip, gs = item_pos[order], g[order]
-    pos = np.arange(ip.size) - np.searchsorted(ip, ip, side="left")
-    take = pos < demand[ip]
-    sums = np.bincount(ip[take], weights=gs[take], minlength=n)
-    tau = np.zeros(n)
-    last = pos == demand[ip] - 1
-    tau[ip[last]] = gs[last]
+    tau = np.full(n, -np.inf)
+    single = demand[item_pos] == 1
+    np.maximum.at(tau, item_pos[single], g[single])
+    tau[~np.isfinite(tau)] = 0.0
+    sums = tau.copy()
+    several = demand[item_pos] > 1
+    if several.any():
+        item_pos, g = _per_provider(item_pos[several], g[several], None if provider is None else provider[several])
+        order = np.lexsort((-g, item_pos))
+        ip, gs = item_pos[order], g[order]
+        pos = np.arange(ip.size) - np.searchsorted(ip, ip, side="left")
+        take = pos < demand[ip]
+        sums += np.bincount(ip[take], weights=gs[take], minlength=n)
+        last = pos == demand[ip] - 1
+        tau[ip[last]] = gs[last]
     return sums, tau
 
 
