@@ -509,7 +509,7 @@ def top_k_per_row(scores: np.ndarray, ok: np.ndarray, k: int) -> tuple[np.ndarra
     if n > k:
         c = np.argpartition(-scores, k, axis=1)[:, :k + 1]  # the k best, then the (k+1)-th: the best left out
         top = np.take_along_axis(scores, c, axis=1)
-        c, top, rest = c[:, :k], top[:, :k], top[:, k]
+        c, top, rest = c[:, :k], top[:, :k], top[:, k].copy()  # a copy: a view would keep all of `top` alive
         kth = top.min(axis=1)
         tied = np.isfinite(kth) & (rest == kth)
         r = np.broadcast_to(np.arange(m)[:, None], c.shape)
