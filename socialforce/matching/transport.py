@@ -435,7 +435,7 @@ REPAIR_HOPS = 5
 """The repair's re-solves change only the items within this many steps of the short teams (the rest keep the
 column generation's flow and its slots). Measured on the cached problems against re-solving every item: at 0.5
 repair_loss 2.50 against 2.61 (the rest keeps its optimal flow instead of yielding to the teams' bonus), re-solves
-on 117k of 221k arcs; at 1.0 3.92 against 3.10, on 282k of 528k arcs (its three re-solves 5.5 s instead of
+on 117k of 221k arcs; at 1.0 3.92 against 3.10, on 282k of 528k arcs (the three re-solves there were then: 5.5 s, not
 12.2 s)."""
 REPAIR_ROUNDS = 3
 """Re-solves that complete short teams, each without the teams the previous one found losing; at scale 0.5 the
