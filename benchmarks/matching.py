@@ -59,8 +59,8 @@ def load_problem(scale: float, seed: int, cache_dir: Path) -> tuple[Problem, boo
     return problem, False
 
 
-def run(scale: float, seed: int, k: int, queries: int, cache_dir: Path, seeds: int = 5) -> dict:
-    """Run the whole benchmark and return its figures."""
+def run(scale: float, seed: int, k: int, queries: int, cache_dir: Path, seeds: int = 5, learn: bool = True) -> dict:
+    """Run the whole benchmark and return its figures (`learn` False: without the learning evaluation)."""
     problem, cached = load_problem(scale, seed, cache_dir)
     items, offers, context = problem.items, problem.offers, problem.context
     per_provider = Counter(o.provider_id for o in offers)
@@ -125,10 +125,11 @@ def run(scale: float, seed: int, k: int, queries: int, cache_dir: Path, seeds: i
     out["single_item_p95_ms"] = float(np.percentile(times, 95))
     out["single_item_p50_ms"] = float(np.percentile(times, 50))
 
-    t, t_cpu = time.perf_counter(), time.process_time()
-    out.update(evaluate_over_seeds(lambda s: make_history(problem, index, n_queries=queries, seed=s),
-                                   range(seed + 1, seed + 1 + seeds)), learn_queries_per_seed=queries,
-               learn_s=time.perf_counter() - t, learn_cpu_s=time.process_time() - t_cpu)
+    if learn:
+        t, t_cpu = time.perf_counter(), time.process_time()
+        out.update(evaluate_over_seeds(lambda s: make_history(problem, index, n_queries=queries, seed=s),
+                                       range(seed + 1, seed + 1 + seeds)), learn_queries_per_seed=queries,
+                   learn_s=time.perf_counter() - t, learn_cpu_s=time.process_time() - t_cpu)
 
     out["bench_s"], out["bench_cpu_s"] = time.perf_counter() - start, time.process_time() - start_cpu
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -149,9 +150,11 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=TOP_K)
     parser.add_argument("--queries", type=int, default=LEARN_QUERIES, help="logged lists per learning seed")
     parser.add_argument("--seeds", type=int, default=5, help="seeds of the learning evaluation")
+    parser.add_argument("--no-learn", action="store_true", help="skip the learning evaluation")
     parser.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "socialforce-matching")
     args = parser.parse_args()
-    print(json.dumps(run(args.scale, args.seed, args.k, args.queries, args.cache_dir, args.seeds)))
+    print(json.dumps(run(args.scale, args.seed, args.k, args.queries, args.cache_dir, args.seeds,
+                         learn=not args.no_learn)))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -189,7 +189,7 @@ class MatchIndex:
             covers = True
         else:
             _, town, cell, cat = key
-            near = np.unique(np.array(self._cell_cat.get((cell, cat), ()), dtype=np.int64))
+            near = _ascending_unique(self._cell_cat.get((cell, cat), ()))
             local = self._town_cols(town, cat)
             at = np.minimum(np.searchsorted(local, near), max(local.size - 1, 0))
             cols = near[local[at] != near] if local.size else near  # the cell's offers not listed for the town
@@ -199,10 +199,11 @@ class MatchIndex:
             return None
         providers = self.provider_ids[cols]
         order = np.argsort(providers, kind="stable")
+        ordered = providers[order]
         part = Part(cols=cols, covers=covers, x=self.x[cols], y=self.y[cols], radius=self.radius[cols],
                     windows=self.windows[cols], needs_check=self.needs_check[cols], static=self.static[cols],
                     providers=providers, provider_order=order,
-                    duplicate_providers=bool(np.unique(providers).size < providers.size),
+                    duplicate_providers=bool((ordered[1:] == ordered[:-1]).any()),
                     text_t=self.offer_text_t[:, cols].tocsr())
         self._parts[key] = part
         return part
@@ -211,7 +212,7 @@ class MatchIndex:
         """The sorted offer columns listed for (town, category), built once per key."""
         cols = self._town_arrays.get((town, cat))
         if cols is None:
-            cols = np.unique(np.array(self._town_cat.get((town, cat), ()), dtype=np.int64))
+            cols = _ascending_unique(self._town_cat.get((town, cat), ()))
             self._town_arrays[(town, cat)] = cols
         return cols
 
@@ -258,10 +259,16 @@ class MatchIndex:
         continuity = no_hits if hits[2] is None else hits[2]
         text = (batch.vectors[start:end] @ part.text_t).toarray()
         w = self._w
-        scores = (w[F_TEXT] * text + w[F_DIST] * proximity(km) + w[F_PAIR] * pairing + w[F_CONT] * continuity
-                  + part.static[None, :] + (w[F_PRIO] * batch.prio[start:end])[:, None])
+        scores = w[F_TEXT] * text  # the terms in the scorer's order, in place; a term that is all 0 adds nothing
+        scores += w[F_DIST] * proximity(km)
+        for weight, hit in ((w[F_PAIR], hits[1]), (w[F_CONT], hits[2])):
+            if hit is not None:
+                scores += weight * hit
+        scores += part.static[None, :]
+        scores += (w[F_PRIO] * batch.prio[start:end])[:, None]
+        scores[~ok] = -np.inf
         return PartScores(rows=rows, part=part, ok=ok, text=text, km=km, pairing=pairing,
-                          continuity=continuity, scores=np.where(ok, scores, -np.inf))
+                          continuity=continuity, scores=scores)
 
     def _merge_bans(self, item: Item) -> np.ndarray | None:
         a, b = self._excluded.get(item.id), self._blocked.get(item.household_id)
@@ -270,27 +277,42 @@ class MatchIndex:
         return a if b is None else np.union1d(a, b)
 
     @staticmethod
-    def _best_offer_per_provider(part: Part, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _best_offer_per_provider(part: Part, scores: np.ndarray
+                                 ) -> tuple[np.ndarray, Callable[[np.ndarray, np.ndarray], np.ndarray], np.ndarray]:
         """Per row and provider of the part, the best eligible offer (ties: lowest offer id), by columns.
 
-        Returns (m x G scores, -inf if none; m x G part columns of those offers; per row the best score of
-        the eligible offers NOT chosen). Sort-free: a max per provider group over provider-ordered columns.
+        Returns (m x G scores, -inf if none; columns(rows, groups), the part columns of those offers; per row the
+        best score of the eligible offers NOT chosen). Sort-free: a provider with one offer in the part is that
+        column, the others a max per provider group over their provider-ordered columns.
         """
         order = part.provider_order
         ordered = part.providers[order]
         starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-        s = scores[:, order]
-        best = np.maximum.reduceat(s, starts, axis=1)
         size = np.diff(np.r_[starts, ordered.size])
-        hit = (s == np.repeat(best, size, axis=1)) & np.isfinite(s)
-        back = np.where(hit, ordered.size - np.arange(ordered.size)[None, :], 0)  # first hit: the lowest column
-        first = ordered.size - np.maximum.reduceat(back, starts, axis=1)
-        first = np.minimum(first, ordered.size - 1)
+        best = scores[:, order[starts]]
+        multi = np.flatnonzero(size > 1)
+        cols = order[np.repeat(size > 1, size)]  # the multi-offer providers' columns, provider-ordered
+        local = np.r_[0, np.cumsum(size[multi])[:-1]]
+        s = scores[:, cols]
+        top = np.maximum.reduceat(s, local, axis=1)
+        hit = (s == np.repeat(top, size[multi], axis=1)) & np.isfinite(s)
+        back = np.where(hit, cols.size - np.arange(cols.size)[None, :], 0)  # first hit: the lowest column
+        first = np.minimum(cols.size - np.maximum.reduceat(back, local, axis=1), cols.size - 1)
         chosen = np.zeros(s.shape, dtype=bool)
         rows = np.broadcast_to(np.arange(s.shape[0])[:, None], first.shape)
-        chosen[rows, first] = np.isfinite(best)
-        rest = np.where(chosen, -np.inf, s).max(axis=1) if s.shape[1] else np.full(s.shape[0], -np.inf)
-        return best, order[first], rest
+        chosen[rows, first] = np.isfinite(top)
+        rest = np.where(chosen, -np.inf, s).max(axis=1)
+        best[:, multi] = top
+        slot = np.full(starts.size, -1)
+        slot[multi] = np.arange(multi.size)
+
+        def columns(r: np.ndarray, g: np.ndarray) -> np.ndarray:
+            out = order[starts[g]]
+            m = slot[g] >= 0
+            out[m] = cols[first[r[m], slot[g[m]]]]
+            return out
+
+        return best, columns, rest
 
     @staticmethod
     def _groups(items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray, dict[tuple, list[int]]]:
@@ -370,9 +392,9 @@ class MatchIndex:
 
         def piece(ps: PartScores) -> tuple[np.ndarray, ...]:
             if per_provider and ps.part.duplicate_providers:  # a provider's other offers count as pruned
-                best, column, dropped = self._best_offer_per_provider(ps.part, ps.scores)
+                best, columns, dropped = self._best_offer_per_provider(ps.part, ps.scores)
                 r, g, rest = top_k_per_row(best, np.isfinite(best), k)
-                c, rest = column[r, g], np.maximum(rest, dropped)
+                c, rest = columns(r, g), np.maximum(rest, dropped)
             else:
                 r, c, rest = top_k_per_row(ps.scores, ps.ok, k)
             return (ps.rows[r], ps.part.cols[c], ps.scores[r, c], ps.text[r, c], ps.km[r, c],
@@ -394,7 +416,8 @@ class MatchIndex:
             providers = self.provider_ids[cols[sel]]
             first_seen = np.unique(rows[sel] * np.int64(self.provider_ids.max() + 1) + providers,
                                    return_index=True)[1]
-            dropped = np.setdiff1d(np.arange(sel.size), first_seen)
+            dropped = np.ones(sel.size, dtype=bool)
+            dropped[first_seen] = False
             np.maximum.at(pruned, rows[sel[dropped]], scores[sel[dropped]])
             sel = sel[np.sort(first_seen)]
         position = np.arange(sel.size) - np.searchsorted(rows[sel], rows[sel], side="left")
@@ -471,23 +494,28 @@ class MatchIndex:
         return not pair_problems(item, offer, self.context, self.rules)
 
 
+def _ascending_unique(cols: Sequence[int]) -> np.ndarray:
+    """The distinct values of a non-decreasing list of offer columns (the block lists are built in column
+    order, so a repeat can only follow itself): a sort-free np.unique."""
+    a = np.array(cols, dtype=np.int64)
+    return a[np.r_[True, a[1:] != a[:-1]]] if a.size > 1 else a
+
+
 def top_k_per_row(scores: np.ndarray, ok: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(rows, cols) of each row's k best eligible entries (sorted by row, score desc, col asc; ties at the k-th
     go to the lowest cols), and per row the best score of the eligible entries left out (-inf if none).
     Eligible entries are exactly the finite scores (`ok` must equal np.isfinite(scores))."""
     m, n = scores.shape
     if n > k:
-        c = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        c = np.argpartition(-scores, k, axis=1)[:, :k + 1]  # the k best, then the (k+1)-th: the best left out
         top = np.take_along_axis(scores, c, axis=1)
+        c, top, rest = c[:, :k], top[:, :k], top[:, k].copy()  # a copy: a view would keep all of `top` alive
         kth = top.min(axis=1)
-        rest = np.where(scores < kth[:, None], scores, -np.inf).max(axis=1)
-        finite = np.isfinite(kth)
-        tied = (scores == kth[:, None]).sum(axis=1) > (top == kth[:, None]).sum(axis=1)
-        rest = np.where(tied & finite, kth, rest)
+        tied = np.isfinite(kth) & (rest == kth)
         r = np.broadcast_to(np.arange(m)[:, None], c.shape)
         keep = np.isfinite(top)
         r, c = r[keep], c[keep]
-        fix = np.flatnonzero(tied & finite)
+        fix = np.flatnonzero(tied)
         if fix.size:  # ties straddle the k-th place: take the lowest columns among them
             drop = np.isin(r, fix)
             r, c = r[~drop], c[~drop]

@@ -1,10 +1,12 @@
-"""The pricing step's shortcuts are exact: the block-level bound, the top-k selection."""
+"""The pricing step's shortcuts are exact: the block-level bound, the top-k selection, the top providers."""
 import numpy as np
+import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from socialforce.matching import check
-from socialforce.matching.index import MatchIndex, top_k_per_row
+from socialforce.matching.index import MatchIndex, Part, top_k_per_row
+from socialforce.matching.transport import _kept_top, _row_top
 from tests.matching.helpers import random_instance
 
 SEEDS = st.integers(min_value=0, max_value=10**9)
@@ -45,3 +47,27 @@ def test_top_k_per_row_keeps_the_k_best_with_ties_to_the_lowest_columns(seed, m,
     want = reference_top_k(scores, k)
     for a, b in zip(got, want, strict=True):
         assert np.array_equal(a, b)
+
+
+@settings(max_examples=200, deadline=None)
+@given(SEEDS, st.integers(1, 6), st.integers(1, 12), st.integers(1, 4), st.integers(1, 6))
+def test_top_providers_read_off_the_kept_pairs_equal_the_full_computation(seed, m, n, kmax, keep):
+    """A first stream's top providers per row, from its kept pairs (falling back to the full row where they
+    cannot tell), are the full computation's values: the same multiset per row."""
+    rng = np.random.default_rng(seed)
+    providers = rng.integers(0, max(1, n // 2), size=n)  # duplicate providers in the block
+    order = np.argsort(providers, kind="stable")
+    ordered = providers[order]
+    z = np.zeros(n)
+    part = Part(cols=np.arange(n), covers=True, x=z, y=z, radius=z, windows=z.astype(np.int64),
+                needs_check=z.astype(bool), static=z, providers=providers, provider_order=order,
+                duplicate_providers=bool((ordered[1:] == ordered[:-1]).any()), text_t=sp.csr_matrix((1, n)))
+    raw = np.round(rng.normal(size=(m, n)), 1)  # ties
+    raw[rng.random((m, n)) < 0.3] = -np.inf
+    good = np.isfinite(raw) & (rng.random((m, n)) < 0.9)  # w > 0 (every raw > 0 has it)
+    good |= raw > 0
+    kr, kc, rest = top_k_per_row(np.where(good, raw, -np.inf), good, keep)
+    got = _kept_top(raw, kr, kc, rest, part, kmax)
+    want = _row_top(np.maximum(raw, 0.0), part, kmax, positive_only=True)
+    for r in range(m):
+        assert sorted(got[2][got[0] == r]) == sorted(want[2][want[0] == r])
