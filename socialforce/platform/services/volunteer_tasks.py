@@ -35,6 +35,7 @@ from socialforce.platform.models import (
 )
 from socialforce.platform.models.offers import ServiceOffer
 from socialforce.platform.models.orders import LIVE_TASK_STATES
+from socialforce.platform.row_loads import ITEM_ROW
 from socialforce.platform.services import ServiceError, audit, dispatch, matching
 
 BRING_MAX = 200
@@ -194,11 +195,6 @@ def full_tasks_for(volunteer: Volunteer, now: datetime | None = None, limit: int
     return out
 
 
-ITEM_LOADS = (selectinload(ServiceItem.category),
-              selectinload(ServiceItem.household).selectinload(Household.town),
-              selectinload(ServiceItem.household).selectinload(Household.village))
-
-
 @dataclass(frozen=True)
 class RankedTask:
     """One open task offered to a volunteer: the ranking candidate, its item and its task."""
@@ -213,7 +209,7 @@ def ranked_tasks(volunteer: Volunteer, k: int = 20) -> list[RankedTask]:
     ranked = matching.tasks_for_volunteer(volunteer, k=k)
     ids = [c.item_id for c in ranked]
     items = {it.id: it for it in db.session.scalars(
-        sa.select(ServiceItem).where(ServiceItem.id.in_(ids)).options(*ITEM_LOADS))}
+        sa.select(ServiceItem).where(ServiceItem.id.in_(ids)).options(*ITEM_ROW))}
     tasks = {task.order.item_id: task for task in db.session.scalars(
         sa.select(VolunteerTask).join(Order, VolunteerTask.order_id == Order.id)
         .where(Order.item_id.in_(ids), Order.state.in_(LIVE_TASK_STATES)).options(selectinload(VolunteerTask.order)))}
@@ -225,7 +221,7 @@ def my_tasks(volunteer: Volunteer) -> sa.Select:
     """The tasks the volunteer holds a place on, newest first."""
     return (sa.select(VolunteerTask).join(TaskSignup, TaskSignup.task_id == VolunteerTask.id)
             .where(TaskSignup.volunteer_id == volunteer.id).order_by(VolunteerTask.id.desc())
-            .options(selectinload(VolunteerTask.order).selectinload(Order.item).options(*ITEM_LOADS)))
+            .options(selectinload(VolunteerTask.order).selectinload(Order.item).options(*ITEM_ROW)))
 
 
 def sign_up_if_fitting(task_id: int, volunteer: Volunteer) -> TaskSignup:

@@ -37,7 +37,7 @@ def _answer_with(order: Order, work, done: str):
 
 def orders():
     """The provider's orders, newest first, filterable by state."""
-    query = (provider_orders(current_user).order_by(Order.id.desc()).options(*ORDER_ROW))
+    query = provider_orders(current_user).order_by(Order.id.desc()).options(*ORDER_ROW)
     state = request.args.get("state")
     if state in OrderState.__members__:
         query = query.where(Order.state == OrderState(state))
