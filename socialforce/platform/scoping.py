@@ -126,6 +126,14 @@ def outbox_filter(user: User) -> sa.ColumnElement[bool]:
         OutboxMessage.api_client_id.in_(sa.select(ApiClient.id).where(ApiClient.created_by_id.in_(accounts))))
 
 
+def scoped_sort_key(user: User, column: sa.ColumnElement) -> sa.ColumnElement:
+    """The key to sort a scoped list by an id column: for a scope narrower than every county, `column + 0`, so
+    that PostgreSQL gathers the scope's rows and sorts them instead of walking the whole table's primary key until
+    enough of them match (every other county's and town's newer rows first: 155 ms for a county's newest 10 items
+    of 91k, 3 ms sorted)."""
+    return column if sees_every_county(user) else column + 0
+
+
 def household_filter(user: User) -> sa.ColumnElement[bool]:
     """The WHERE clause limiting households to the user's scope (prefecture staff: all; county staff: their
     county's towns; town staff: their town; a village assistant: their village)."""

@@ -53,7 +53,8 @@ class ProviderStatus(enum.StrEnum):
 
 class Provider(db.Model):
     __tablename__ = "providers"
-    __table_args__ = (sa.Index("ix_providers_kind_status", "kind", "status"),)
+    __table_args__ = (sa.Index("ix_providers_kind_status", "kind", "status"),
+                      sa.Index("ix_providers_status_county_id", "status", "county_id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[ProviderKind] = enum_column(ProviderKind)
     name: Mapped[str] = mapped_column(sa.String(100), index=True)

@@ -23,7 +23,7 @@ from socialforce.platform.models import (
     VolunteerTask,
 )
 from socialforce.platform.row_loads import ITEM_ROW, ORDER_ROW
-from socialforce.platform.scoping import household_filter, provider_filter, provider_orders
+from socialforce.platform.scoping import household_filter, provider_filter, provider_orders, scoped_sort_key
 from socialforce.platform.services import volunteers
 
 LATEST = 10
@@ -54,7 +54,8 @@ def staff_overview(user: User) -> StaffOverview:
     pending = db.session.scalar(sa.select(sa.func.count(Provider.id)).where(
         Provider.status == ProviderStatus.pending, provider_filter(user)))
     latest = list(db.session.scalars(
-        sa.select(ServiceItem).join(Household).where(in_scope).order_by(ServiceItem.id.desc()).limit(LATEST)
+        sa.select(ServiceItem).join(Household).where(in_scope)
+        .order_by(scoped_sort_key(user, ServiceItem.id).desc()).limit(LATEST)
         .options(*ITEM_ROW)
     ))
     return StaffOverview(households, open_items, awaiting, pending, latest)
