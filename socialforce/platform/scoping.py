@@ -129,8 +129,8 @@ def outbox_filter(user: User) -> sa.ColumnElement[bool]:
 def scoped_sort_key(user: User, column: sa.ColumnElement) -> sa.ColumnElement:
     """The key to sort a scoped list by an id column: for a scope narrower than every county, `column + 0`, so
     that PostgreSQL gathers the scope's rows and sorts them instead of walking the whole table's primary key until
-    enough of them match (every other county's and town's newer rows first: 155 ms for a county's newest 10 items
-    of 91k, 3 ms sorted)."""
+    enough of them match (every newer row of other towns first: 98 ms for a town's newest 10 items of 91k, 3 ms
+    sorted)."""
     return column if sees_every_county(user) else column + 0
 
 

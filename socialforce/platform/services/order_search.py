@@ -22,7 +22,7 @@ from socialforce.platform.models import (
     ServiceItem,
     User,
 )
-from socialforce.platform.scoping import household_filter, scoped_sort_key
+from socialforce.platform.scoping import household_filter
 
 SORT_KEYS = {  # ?sort= value -> column; a leading "-" sorts descending; anything else is the default
     "number": Order.id,
@@ -108,8 +108,6 @@ def _joined(user: User, columns) -> sa.Select:
 def board_query(user: User, f: OrderFilters) -> sa.Select:
     """The user's orders matching the filters, in the chosen order (ties by number, newest first)."""
     column = SORT_KEYS[f.sort.lstrip("-")]
-    if column is Order.id:
-        column = scoped_sort_key(user, column)
     ordering = column.desc() if f.sort.startswith("-") else column.asc()
     return apply_order_filters(_joined(user, [Order]), f).order_by(ordering, Order.id.desc())
 
