@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from functools import partial
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from socialforce.platform.extensions import db
 
 T = TypeVar("T")
+K = TypeVar("K")
 LOCK_MESSAGES = ("database is locked", "database table is locked", "could not serialize", "deadlock detected")
 
 
@@ -35,3 +37,9 @@ def run_in_transaction(work: Callable[[], T], attempts: int = 8) -> T:
             db.session.rollback()
             raise
     raise AssertionError("unreachable")
+
+
+def one_by_one(work: Callable[[K], T], keys: Iterable[K]) -> list[T]:
+    """`work(key)` for each key, each in a transaction of its own (committed, retried on a transient lock): a long
+    job never holds the rows it has changed until its end, and one stopped halfway leaves each key done or not."""
+    return [run_in_transaction(partial(work, key)) for key in keys]

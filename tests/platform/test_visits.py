@@ -396,6 +396,32 @@ def test_a_visit_not_checked_in_two_hours_after_its_start_is_missed_once():
     assert done.status == VisitStatus.checked_in
 
 
+@pytest.mark.parametrize("job", ["send_reminders", "mark_missed"])
+def test_a_visit_job_commits_each_visit_before_the_next(monkeypatch, job):
+    """A long run must not hold every visit it changed until its end (a visit's notes saved meanwhile waited)."""
+    from socialforce.platform.services.visits import jobs
+
+    order = accepted_order()
+    who = Assignee(member_id=order.assignee_id)
+    first, second = (visits.plan_visit(order, who, NOW + timedelta(hours=h), 60, None, NOW) for h in (5, 8))
+    db.session.commit()
+    at = NOW if job == "send_reminders" else NOW + timedelta(hours=11)
+    column = "reminded_at" if job == "send_reminders" else "status"
+    seen, params = {}, jobs._visit_params
+
+    def look_from_another_connection(visit):
+        if visit.id == second.id:
+            with db.engine.connect() as other:
+                seen["first"] = other.execute(sa.text(f"SELECT {column} FROM visits WHERE id = :id"),
+                                              {"id": first.id}).scalar_one()
+        return params(visit)
+
+    monkeypatch.setattr(jobs, "_visit_params", look_from_another_connection)
+    key = "reminded" if job == "send_reminders" else "missed"
+    assert getattr(visits, job)(at) == {key: 2}
+    assert seen["first"] not in (None, "planned")  # committed while the second visit was being worked on
+
+
 def pairing(quota: int = 1, cadre: bool = True) -> Pairing:
     unit = factories.provider(ProviderKind.unit)
     db.session.add(PairingUnit(provider_id=unit.id, unit_type="enterprise", monthly_visit_quota=quota))

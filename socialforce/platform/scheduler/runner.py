@@ -10,7 +10,9 @@ with `finished_at` NULL. Such a row older than SCHEDULER_STALE_RUN_SECONDS is ta
 only one taker) by the next attempt for that period: the scheduler's catch-up when a process gains the lease, or an
 operator's `flask run-job`. A younger one is treated as still running. A job that raises is rolled back, logged, and
 its claim deleted, so the period can be retried. Jobs that talk to the outside world (deliver_pending) commit per
-message and are idempotent on their own, so a retried period repeats nothing already done.
+message, and jobs that work through many rows people also edit (the overdue sweep, reminders, missed visits, series
+and quota visits) commit per row with `transactions.one_by_one`, so no run holds them until its end; each is
+idempotent on its own, so a retried period repeats nothing already done.
 """
 from __future__ import annotations
 

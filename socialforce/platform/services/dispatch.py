@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 import sqlalchemy as sa
 from flask import current_app
@@ -53,6 +54,7 @@ from socialforce.platform.services import (
     waitlist,
 )
 from socialforce.platform.services.candidates import Choice, contract_hours_left, excluded_providers
+from socialforce.platform.transactions import one_by_one
 
 
 def dispatch(item: ServiceItem, choice: Choice, actor: User | None, now: datetime | None = None,
@@ -170,20 +172,25 @@ def cancel(order: Order, actor: User, reason: str, now: datetime | None = None) 
 def sweep_overdue(now: datetime) -> dict:
     """Expire every order not answered by its deadline and re-dispatch its item (the per-minute job)."""
     overdue = db.session.scalars(
-        sa.select(Order).where(Order.state == OrderState.dispatched, Order.response_due_at < now)
+        sa.select(Order.id).where(Order.state == OrderState.dispatched, Order.response_due_at < now)
         .order_by(Order.id)
     ).all()
-    expired = redispatched = escalated = 0
-    for order in overdue:
-        try:
-            orders.transition(order, OrderState.expired, None, reason="response deadline passed", now=now)
-        except orders.IllegalTransition:
-            continue  # answered a moment ago
-        expired += 1
-        new = redispatch(order.item, now)
-        redispatched += new is not None
-        escalated += new is None and order.item.status == ItemStatus.open
-    return {"expired": expired, "redispatched": redispatched, "escalated": escalated}
+    outcomes = one_by_one(partial(_expire, now=now), overdue)
+    return {"expired": sum(o is not None for o in outcomes), "redispatched": outcomes.count("redispatched"),
+            "escalated": outcomes.count("escalated")}
+
+
+def _expire(order_id: int, *, now: datetime) -> str | None:
+    """Expire one overdue order and re-dispatch its item, in its own transaction: None if it was answered a
+    moment ago, else "redispatched", "escalated" or "expired"."""
+    order = db.session.get(Order, order_id)
+    try:
+        orders.transition(order, OrderState.expired, None, reason="response deadline passed", now=now)
+    except orders.IllegalTransition:
+        return None
+    if redispatch(order.item, now) is not None:
+        return "redispatched"
+    return "escalated" if order.item.status == ItemStatus.open else "expired"
 
 
 def redispatch(item: ServiceItem, now: datetime) -> Order | None:

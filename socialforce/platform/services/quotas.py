@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 import sqlalchemy as sa
 
@@ -36,6 +37,7 @@ from socialforce.platform.scoping import household_filter
 from socialforce.platform.services import orders
 from socialforce.platform.services.visits.assignees import BUSY, Assignee, lock
 from socialforce.platform.services.visits.planning import mark_scheduled, propose_slots
+from socialforce.platform.transactions import one_by_one
 
 QUOTA_CATEGORY = "emotional_comfort"
 QUOTA_ITEM_TEXT = "结对帮扶每月走访"  # stored data: the standing pairing order's service item
@@ -100,37 +102,45 @@ def visits_by_household(provider_id: int, household_ids: list[int], now: datetim
 
 
 def generate_quota_visits(now: datetime) -> dict:
-    """Plan this month's missing pairing visits (`Pairing.quota()`) for each pairing's cadre."""
-    rows = db.session.execute(
-        sa.select(Pairing, Pairing.quota())
+    """Plan this month's missing pairing visits (`Pairing.quota()`) for each pairing's cadre, one pairing per
+    transaction (`one_by_one`: the run never holds every cadre's bookings until its end)."""
+    pairing_ids = db.session.scalars(
+        sa.select(Pairing.id)
         .join(PairingUnit, PairingUnit.provider_id == Pairing.provider_id)
         .join(Provider, Provider.id == Pairing.provider_id)
         .where(Pairing.ended_on.is_(None), Provider.status == ProviderStatus.approved).order_by(Pairing.id)).all()
+    outcomes = one_by_one(partial(_plan_quota_visits, now=now), pairing_ids)
+    return {"pairings": len(pairing_ids), "created": sum(made for made, _ in outcomes),
+            "no_cadre": sum(short == "no_cadre" for _, short in outcomes),
+            "no_slot": sum(short == "no_slot" for _, short in outcomes)}
+
+
+def _plan_quota_visits(pairing_id: int, *, now: datetime) -> tuple[int, str | None]:
+    """The visits planned for one pairing, and why it stays short ("no_cadre", "no_slot") if it does."""
+    pairing, quota = db.session.execute(
+        sa.select(Pairing, Pairing.quota()).join(PairingUnit, PairingUnit.provider_id == Pairing.provider_id)
+        .where(Pairing.id == pairing_id)).one()
     _, month_end = month_bounds(now)
-    created = no_cadre = no_slot = 0
-    for pairing, quota in rows:
-        missing = quota - visits_this_month(pairing.provider_id, pairing.household_id, now)
-        if missing <= 0:
-            continue
-        if pairing.cadre_id is None or not pairing.cadre.active:
-            no_cadre += 1
-            continue
-        order = standing_order(pairing, now)
-        assignee = Assignee(member_id=pairing.cadre_id)
-        lock(assignee)
-        days = (to_local(month_end).date() - to_local(now).date()).days
-        for start in propose_slots(order, assignee, now, QUOTA_VISIT_MINUTES, count=missing, days=days):
-            if start + timedelta(minutes=QUOTA_VISIT_MINUTES) > month_end:
-                break
-            visit = Visit(order_id=order.id, starts_at=start, ends_at=start + timedelta(minutes=QUOTA_VISIT_MINUTES),
-                          **assignee.columns())
-            db.session.add(visit)
-            db.session.flush()
-            missing -= 1
-            created += 1
-        no_slot += missing > 0
-        mark_scheduled(order, None, now)
-    return {"pairings": len(rows), "created": created, "no_cadre": no_cadre, "no_slot": no_slot}
+    missing = quota - visits_this_month(pairing.provider_id, pairing.household_id, now)
+    if missing <= 0:
+        return 0, None
+    if pairing.cadre_id is None or not pairing.cadre.active:
+        return 0, "no_cadre"
+    order = standing_order(pairing, now)
+    assignee = Assignee(member_id=pairing.cadre_id)
+    lock(assignee)
+    days = (to_local(month_end).date() - to_local(now).date()).days
+    created = 0
+    for start in propose_slots(order, assignee, now, QUOTA_VISIT_MINUTES, count=missing, days=days):
+        if start + timedelta(minutes=QUOTA_VISIT_MINUTES) > month_end:
+            break
+        visit = Visit(order_id=order.id, starts_at=start, ends_at=start + timedelta(minutes=QUOTA_VISIT_MINUTES),
+                      **assignee.columns())
+        db.session.add(visit)
+        db.session.flush()
+        created += 1
+    mark_scheduled(order, None, now)
+    return created, "no_slot" if created < missing else None
 
 
 @dataclass(frozen=True)
