@@ -252,9 +252,9 @@ def make_problem(scale: float = 1.0, seed: int = 0) -> Problem:
 def _shared(items: list[Item], offers: list[Offer]) -> tuple[list[Item], list[Offer]]:
     """The same items and offers with each distinct text, category, set and date held once.
 
-    The synthetic texts and sets repeat a lot (a few thousand distinct texts among 100k items at scale 1.0; a
-    few hundred distinct category, town and qualification sets among the offers), and a pickle keeps shared
-    objects shared, so the cached problem loads into far less memory. The values are equal: results are the same.
+    The synthetic texts and sets repeat a lot (at scale 1.0: 7,893 distinct texts among 100k items, 77k among
+    273k offers, 327 distinct category, town and qualification sets), and a pickle keeps shared objects shared,
+    so the cached problem loads into far less memory. The values are equal: results are the same.
     """
     seen: dict = {}
 
