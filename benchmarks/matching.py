@@ -42,7 +42,9 @@ from socialforce.matching.evaluate import evaluate_over_seeds
 from socialforce.matching.index import MatchIndex
 from socialforce.matching.transport import GAP_TOLERANCE
 
-CACHE_VERSION = 4
+CACHE_VERSION = 5
+"""Bumped when the cached problem's classes or values change: 5, the engine types have slots (a v4 pickle does
+not load into them) and equal texts, sets and dates are shared."""
 LEARN_QUERIES = 2_000
 """Logged lists per seed of the learning evaluation (5 seeds, about 40k shown candidates each): enough to separate
 the rankers, small enough that the evaluation adds about a minute of CPU to the bench."""
