@@ -3,10 +3,11 @@
 send_reminders: 24 h ahead, once per visit via `reminded_at`; mark_missed: not checked in 2 h after the start.
 The pairing quota's job is quotas.generate_quota_visits.
 
-Each series or visit is worked on and committed in a transaction of its own (`one_by_one`), so a long run never holds the rows
-people are editing meanwhile (a visit's notes, an assignee's bookings) until its end: the first reminder run on a
-seeded county held thousands of visits for minutes, and saving a visit's notes waited past the web timeout. A run
-stopped halfway leaves each unit done or not; the conditions each unit checks make the next run finish the rest.
+Each series or visit is worked on and committed in a transaction of its own (`one_by_one`), so a long run never
+holds the rows people are editing meanwhile (a visit's notes, an assignee's bookings) until its end: the first
+reminder run on a seeded county held thousands of visits for minutes, and saving a visit's notes waited past the
+web timeout. A run stopped halfway leaves each unit done or not; the conditions each unit checks make the next run
+finish the rest.
 """
 from __future__ import annotations
 
