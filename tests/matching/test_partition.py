@@ -2,7 +2,7 @@
 from dataclasses import replace
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.partitioned import joined, shifted
@@ -82,13 +82,20 @@ def test_partitioned_equals_unpartitioned_and_bounds_add_up(seeds, providers, pa
 
 @FAST
 @given(COUNTIES)
+@example([0, 238511])  # whole and split cut back different teams
 def test_with_the_default_tolerance_the_parts_stay_within_it(seeds):
     items, offers, context = counties(seeds, providers=3)
     index = MatchIndex.build(offers, context)
     whole = solve_batch(items, index)
     split = solve_partitioned(items, index)
     assert split.lp_bound >= split.assignment.utility - 1e-9
-    assert abs(split.assignment.utility - whole.assignment.utility) <= GAP_TOLERANCE * max(1.0, whole.lp_bound)
+    if whole.repair_loss == 0 and all(p.repair_loss == 0 for p in split.parts):
+        assert abs(split.assignment.utility - whole.assignment.utility) <= GAP_TOLERANCE * max(1.0, whole.lp_bound)
+    # with teams cut back, which ones depends on the optimal flow a solve found (the example: 10.41 split, 10.51
+    # whole); each side stays within the tolerance of its bound, besides the repair loss it reports
+    repair = sum(p.repair_loss for p in split.parts)
+    assert split.lp_bound - split.assignment.utility <= GAP_TOLERANCE * max(1.0, split.lp_bound) + repair + 1e-9
+    assert whole.lp_bound - whole.assignment.utility <= GAP_TOLERANCE * max(1.0, whole.lp_bound) + whole.repair_loss + 1e-9
 
 
 @FAST
