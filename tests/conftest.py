@@ -81,6 +81,14 @@ class IsolatedClient(FlaskClient):
 
 
 @pytest.fixture
+def production_hashing(app, monkeypatch):
+    """Passwords hashed at production's work factor (testing uses a cheaper one), for tests that time or race it."""
+    from config import Config
+
+    monkeypatch.setitem(app.config, "PASSWORD_HASH_METHOD", Config.PASSWORD_HASH_METHOD)
+
+
+@pytest.fixture
 def client(app):
     """A test client."""
     app.test_client_class = IsolatedClient

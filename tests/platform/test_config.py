@@ -36,3 +36,14 @@ def test_sqlite_connections_use_wal_and_a_busy_timeout(app):
         assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(sa.text("PRAGMA busy_timeout")).scalar() == 10000
         assert conn.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_passwords_are_hashed_by_the_configured_method_and_production_keeps_scrypts_full_cost(app):
+    from socialforce.platform.models import Role
+    from socialforce.platform.services import accounts
+
+    assert config_for("production").PASSWORD_HASH_METHOD == "scrypt:32768:8:1"
+    assert config_for("development").PASSWORD_HASH_METHOD == "scrypt:32768:8:1"
+    user = accounts.create_user("hashed", "demo1234", Role.city_staff, "City")
+    assert user.password_hash.startswith(app.config["PASSWORD_HASH_METHOD"] + "$")
+    assert accounts.authenticate("hashed", "demo1234") == user

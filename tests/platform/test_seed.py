@@ -40,17 +40,6 @@ SECRET_COLUMNS = ("_enc", "password_hash")
 WALL_CLOCK_COLUMNS = ("updated_at",)  # when a row was written: differs between two seeds
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashes(monkeypatch):
-    """scrypt is deliberately slow; the seed's own logic does not depend on the hash method."""
-    from werkzeug.security import generate_password_hash
-
-    from socialforce.platform.services import accounts
-
-    monkeypatch.setattr(accounts, "generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"))
-
-
 def count(query) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
 

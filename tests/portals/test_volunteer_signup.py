@@ -124,7 +124,7 @@ def test_a_taken_username_gets_the_same_answer_and_a_pending_registration_under_
     assert given in page
 
 
-def test_a_registered_id_costs_about_as_much_time_as_a_new_registration(client):
+def test_a_registered_id_costs_about_as_much_time_as_a_new_registration(client, production_hashing):
     def timed(**changes) -> float:
         start = time.perf_counter()
         assert signup(client, **changes)[0] == 302

@@ -19,7 +19,7 @@ RIGHT, WRONG = "demo1234", "wrong-password"
 
 
 @pytest.fixture
-def city(app, monkeypatch):
+def city(app, monkeypatch, production_hashing):
     """A city login with a real scrypt hash and the account limit set to LIMIT."""
     monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES", LIMIT)
     accounts.create_user("city", RIGHT, Role.city_staff, "City")

@@ -23,7 +23,7 @@ WRONG = "wrong-password"
 
 
 @pytest.fixture
-def people(app):
+def people(app, production_hashing):
     """city (a real scrypt hash, for the timing test), town1 and agency1; much faster than the demo seed."""
     accounts.create_user("city", "demo1234", Role.city_staff, "City")
     factories.user("town1", Role.town_staff, town_id=factories.town("longquan").id)

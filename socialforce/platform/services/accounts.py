@@ -4,6 +4,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 import sqlalchemy as sa
 from flask import current_app
@@ -18,8 +19,16 @@ from socialforce.platform.services import ServiceError, audit
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 200
 
-# A fixed hash to compare against for unknown users, so both failures take the same time.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+def hash_password(password: str) -> str:
+    """The password's salted hash by the configured method (PASSWORD_HASH_METHOD)."""
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+@cache
+def _dummy_hash(method: str) -> str:
+    """A fixed hash to compare against for unknown users, so both failures take the same time."""
+    return generate_password_hash("not-a-real-password", method=method)
 
 
 def create_user(
@@ -36,7 +45,7 @@ def create_user(
     """Create a user with a scrypt password hash; flushes (the county, unless given, from what the user names)."""
     user = User(
         username=username,
-        password_hash=generate_password_hash(password),
+        password_hash=hash_password(password),
         role=role,
         display_name=display_name,
         town_id=town_id,
@@ -52,14 +61,14 @@ def create_user(
 
 def spend_hashing_time(password: str) -> None:
     """Do the work of hashing a password and keep nothing: a refused request costs what a created login costs."""
-    generate_password_hash(password)
+    hash_password(password)
 
 
 def authenticate(username: str, password: str) -> User | None:
     """The active user with this username and password, or None (same work for unknown users)."""
     user = db.session.scalar(sa.select(User).where(User.username == username.strip()))
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
         return None
     if not check_password_hash(user.password_hash, password) or not user.active:
         return None
@@ -132,7 +141,7 @@ def password_problem(password: str | None) -> str | None:
 
 def unusable_password_hash() -> str:
     """The hash of a random password nobody knows: an account that gets its first password through a link."""
-    return generate_password_hash(secrets.token_urlsafe(32))
+    return hash_password(secrets.token_urlsafe(32))
 
 
 def reserve_login(username: str, ip: str | None, now: datetime) -> Lock | None:
@@ -190,7 +199,7 @@ def change_password(user: User, current: str | None, new: str, ip: str | None = 
         raise ServiceError(problem, status=400, field="new")
     if new == current or (forced and check_password_hash(user.password_hash, new)):
         raise ServiceError(_("Choose a password different from the current one."), status=400, field="new")
-    user.password_hash = generate_password_hash(new)
+    user.password_hash = hash_password(new)
     user.must_change_password = False
     end_sessions(user)
     audit.record("password_set_after_reset" if forced else "password_changed", user, "user", user.id, ip=ip)
