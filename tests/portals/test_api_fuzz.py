@@ -53,6 +53,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @pytest.mark.slow
+@pytest.mark.once
 @schema.parametrize()
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_5xx_every_answer_conforms_and_listings_show_only_own_objects(case, app):

@@ -182,6 +182,7 @@ def _call(client, method: str, rule: str, endpoint: str, value: int | str | None
 
 
 @pytest.mark.slow
+@pytest.mark.once
 def test_every_route_for_every_roles_token_and_scope_matches_the_policy(demo, app, client):
     found = personal_secrets()
     uploads = {name: import_token(user(name)) for name in ("city", "town1", "town2")}  # an import is its uploader's

@@ -51,6 +51,8 @@ def _no_data(body: str, codes: set[str], found: set[str]) -> list[str]:
 
 # staff/forms.py passes SelectField choices as tuples: WTForms 3.2 warns, and filterwarnings=error would turn the
 # item form into a 500 in tests only (reported to the lead); this test is about access, not that warning.
+@pytest.mark.slow
+@pytest.mark.once
 @pytest.mark.filterwarnings("ignore:Passing SelectField choices as tuples:DeprecationWarning")
 def test_every_cell_matches_the_policy(demo, app, caplog):
     caplog.set_level(logging.DEBUG)

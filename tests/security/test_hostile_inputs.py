@@ -19,7 +19,7 @@ from tests.conftest import CSRF_RE, IsolatedClient, login
 from tests.security.filling import Filler, discard_uploads, hsds_ids, import_token
 from tests.security.support import USERS, allowed_roles, routes, user
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.once]
 
 NUMBERS = ["0", "2147483647", "2147483648", "9223372036854775808", "99999999999999999999"]
 TEXTS = ["a\x00b", "0001-01-01", "9999-12-31", "9999-12", "0000-00", "x" * 5000]
