@@ -146,6 +146,15 @@ def household_filter(user: User) -> sa.ColumnElement[bool]:
     return sa.false()
 
 
+def order_filter(user: User) -> sa.ColumnElement[bool]:
+    """The WHERE clause limiting orders joined to their households to the user's scope: county staff by the order's
+    own county (indexed with its id, so a county's newest orders never walk the other counties'), everyone else by
+    `household_filter`."""
+    if user.role == Role.city_staff:
+        return Order.county_id == (user.county_id or -1)
+    return household_filter(user)
+
+
 def order_scope(query: sa.Select, user: User) -> sa.Select:
     """An orders query limited to the user's households (prefecture staff need no join)."""
     if sees_every_county(user):

@@ -28,7 +28,7 @@ from socialforce.platform.models import (
     Visit,
     utcnow,
 )
-from socialforce.platform.services import api_tokens, orders, overview
+from socialforce.platform.services import api_tokens, order_search, orders, overview
 from socialforce.platform.services.visits import Assignee, plan_visit
 from tests import factories
 from tests.conftest import csrf_token, empty_tables
@@ -200,6 +200,22 @@ def test_prefecture_staff_see_both_counties_figures_and_lists(two_counties, app)
         assert client.get(f"/staff/items/{ids['item_id']}").status_code == 200
         assert client.get(f"/staff/providers/{ids['provider_id']}").status_code == 200
     assert client.get("/staff/dashboard").status_code == 200
+
+
+def test_every_order_carries_its_households_county_and_each_board_lists_its_own(two_counties, app):
+    mismatched = db.session.scalar(
+        sa.select(sa.func.count(Order.id)).join(ServiceItem).join(Household).join(Town, Town.id == Household.town_id)
+        .where(Town.county_id != Order.county_id))
+    assert mismatched == 0 and db.session.scalar(sa.select(sa.func.count(Order.id))) > 1
+    staff = {name: user(name) for name in ("city", "city_b", "prefecture")}
+    no_filters = order_search.OrderFilters()
+    boards = {name: {o.id for o in db.session.scalars(order_search.board_query(u, no_filters))}
+              for name, u in staff.items()}
+    counts = {name: order_search.state_counts(u, no_filters) for name, u in staff.items()}
+    assert boards["city_b"] == {two_counties["order_id"]} and counts["city_b"] == {"scheduled": 1}  # accepted, then a visit planned
+    assert boards["prefecture"] == boards["city"] | boards["city_b"] and len(boards["city"]) > 1
+    assert sum(counts["city"].values()) == len(boards["city"])
+    assert sum(counts["prefecture"].values()) == len(boards["prefecture"])
 
 
 def test_prefecture_staff_cannot_write_and_reveal_only_through_the_audited_action(two_counties, app):

@@ -54,9 +54,13 @@ class Order(db.Model):
         sa.Index("ix_orders_item_dispatched", "item_id", "dispatched_at"),
         sa.Index("ix_orders_dispatched", "dispatched_at", "item_id", "provider_id", "state", "responded_at"),
         updated_at_index("orders"),
+        # a county's newest orders and its counts per state, without walking the other counties' orders
+        sa.Index("ix_orders_county_id_id", "county_id", "id"),
+        sa.Index("ix_orders_county_id_state", "county_id", "state"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(sa.ForeignKey("service_items.id"), index=True)
+    county_id: Mapped[int] = mapped_column(sa.ForeignKey("counties.id"))  # its household's (models/tenancy.py)
     provider_id: Mapped[int | None] = mapped_column(sa.ForeignKey("providers.id"))
     assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("provider_members.id"))
     contract_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contracts.id"))

@@ -1,6 +1,6 @@
-"""The county of a new provider or login, filled from what it already names (one rule, at insert).
+"""The county of a new provider, login or order, filled from what it already names (one rule, at insert).
 
-A provider's home county is its town's. A login's county is its town's, its village's town's or its provider's;
+A provider's home county is its town's; an order's is its item's household's (a household stays in its county). A login's county is its town's, its village's town's or its provider's;
 county staff created without any of these (`create-admin`, tests) get the only county when there is exactly
 one, so a one-county installation behaves as before. Prefecture staff have none. The CHECK constraint
 `county_unless_prefecture` refuses any other login without a county.
@@ -10,6 +10,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from socialforce.platform.models.geo import County, Town, Village
+from socialforce.platform.models.households import Household
+from socialforce.platform.models.items import ServiceItem
+from socialforce.platform.models.orders import Order
 from socialforce.platform.models.providers import Provider
 from socialforce.platform.models.users import Role, User
 
@@ -35,3 +38,11 @@ def _user_county(_mapper, connection, user: User) -> None:
         only = connection.execute(sa.select(County.id).limit(2)).scalars().all()
         if len(only) == 1:
             user.county_id = only[0]
+
+
+@sa.event.listens_for(Order, "before_insert")
+def _order_county(_mapper, connection, order: Order) -> None:
+    if order.county_id is None:
+        order.county_id = connection.scalar(
+            sa.select(Town.county_id).join(Household, Household.town_id == Town.id)
+            .join(ServiceItem, ServiceItem.household_id == Household.id).where(ServiceItem.id == order.item_id))

@@ -155,7 +155,7 @@ class History:
         """A dispatched order (to a provider, or as a volunteer task when `c` is None) with the list it came from:
         `shown` (ranked, `c` at `rank`), or `c` alone."""
         provider = c.provider if c else None
-        row = {"id": self.world.writer.next_id(Order), "item_id": item.id,
+        row = {"id": self.world.writer.next_id(Order), "item_id": item.id, "county_id": self.world.county_id,
                "provider_id": provider.id if provider else None, "assignee_id": None,
                "contract_id": provider.contract_id if provider else None, "state": "dispatched",
                "score": c.score if c else None, "rank": rank, "model_version": MODEL_VERSION if c else None,

@@ -134,7 +134,7 @@ class World:
         self.writer = writer
         self.protect = Protector()
         self.ids = IdFactory(random.Random(seed + 1))
-        county_id = db.session.scalar(sa.select(County.id).where(County.code == code))
+        self.county_id = county_id = db.session.scalar(sa.select(County.id).where(County.code == code))
         self.towns = [TownRef(t.id, t.code, t.name_zh, t.kind, t.lat, t.lon, t.county_id)
                       for t in db.session.scalars(sa.select(Town).where(Town.county_id == county_id)
                                                   .order_by(Town.id))]

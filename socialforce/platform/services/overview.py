@@ -23,7 +23,13 @@ from socialforce.platform.models import (
     VolunteerTask,
 )
 from socialforce.platform.row_loads import ITEM_ROW, ORDER_ROW
-from socialforce.platform.scoping import household_filter, provider_filter, provider_orders, scoped_sort_key
+from socialforce.platform.scoping import (
+    household_filter,
+    order_filter,
+    provider_filter,
+    provider_orders,
+    scoped_sort_key,
+)
 from socialforce.platform.services import volunteers
 
 LATEST = 10
@@ -49,7 +55,7 @@ def staff_overview(user: User) -> StaffOverview:
     )
     awaiting = db.session.scalar(
         sa.select(sa.func.count(Order.id)).join(ServiceItem).join(Household)
-        .where(in_scope, Order.state == OrderState.dispatched)
+        .where(order_filter(user), Order.state == OrderState.dispatched)
     )
     pending = db.session.scalar(sa.select(sa.func.count(Provider.id)).where(
         Provider.status == ProviderStatus.pending, provider_filter(user)))
