@@ -114,7 +114,7 @@ def board_query(user: User, f: OrderFilters) -> sa.Select:
 
 def _reads_orders_only(user: User, f: OrderFilters) -> bool:
     """Whether the user's scope and the filters are all conditions on the orders themselves (no join needed)."""
-    scope_tables = set(sa.sql.util.find_tables(order_filter(user)))
+    scope_tables = set(sa.sql.util.find_tables(order_filter(user), check_columns=True))
     return scope_tables <= {Order.__table__} and not (f.town_id or f.category_id or f.provider)
 
 
