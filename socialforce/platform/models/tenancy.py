@@ -1,8 +1,9 @@
 """The county of a new provider, login or order, filled from what it already names (one rule, at insert).
 
-A provider's home county is its town's; an order's is its item's household's (a household stays in its county). A login's county is its town's, its village's town's or its provider's;
-county staff created without any of these (`create-admin`, tests) get the only county when there is exactly
-one, so a one-county installation behaves as before. Prefecture staff have none. The CHECK constraint
+A provider's home county is its town's; an order's is its item's household's (a household stays in its county).
+A login's county is its town's, its village's town's or its provider's; county staff created without any of these
+(`create-admin`, tests) get the only county when there is exactly one, so a one-county installation behaves as
+before. Prefecture staff have none. The CHECK constraint
 `county_unless_prefecture` refuses any other login without a county.
 """
 from __future__ import annotations
