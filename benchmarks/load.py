@@ -19,9 +19,11 @@ role; created in the database first, revoked at the end) for one of the demo log
 volunteer roles, and sends that role's mix of reads (lists, details, the dashboard figures) and writes (a volunteer's
 availability, notes on a provider's visit, a staff item registered on a household of the town), every write with a
 fresh Idempotency-Key. Reports p50/p95/p99 for reads and writes separately, p95 per operation, and errors (any
-status other than the operation's 2xx). Targets: p95 <= 200 ms (reads), <= 400 ms (writes), 0 errors. With
---warmup S the clients first run S seconds that are not counted (each worker builds its per-process models, e.g. the
-ranked tasks' text model, on its first use); the server's CPU seconds include them.
+status other than the operation's 2xx). Targets: p95 <= 200 ms (reads), <= 400 ms (writes), 0 errors.
+
+In both modes, with --warmup S the users first run S seconds that are not counted (the browsers log in, and each
+worker builds its per-process models, e.g. the ranked tasks' text model, on its first use); the server's CPU seconds
+include them.
 
 Both modes add the load average (1 min, at the start and the end) and the CPU seconds used by the server's
 processes (`server_cpu_s`), this machine's PostgreSQL processes (`database_cpu_s`) and this script's simulated
@@ -183,17 +185,18 @@ class Browser:
 
 
 def simulate(username: str, host: str, port: int, stop_at: float, think: float, results: Results,
-             rng: random.Random) -> None:
-    """One user: log in, then open the role's pages until `stop_at`."""
+             rng: random.Random, record_from: float = 0.0) -> None:
+    """One user: log in, then open the role's pages until `stop_at` (pages opened before `record_from`, the
+    warm-up, are not counted; the login always is, in its own group)."""
     browser = Browser(host, port)
     try:
-        _browse(browser, username, stop_at, think, results, rng)
+        _browse(browser, username, stop_at, think, results, rng, record_from)
     finally:
         browser.connection.close()
 
 
 def _browse(browser: Browser, username: str, stop_at: float, think: float, results: Results,
-            rng: random.Random) -> None:
+            rng: random.Random, record_from: float) -> None:
     started = time.perf_counter()
     try:
         browser.login(username)
@@ -203,12 +206,15 @@ def _browse(browser: Browser, username: str, stop_at: float, think: float, resul
         return
     while time.monotonic() < stop_at:
         path = rng.choice(MIX[username])
+        counted = time.monotonic() >= record_from
         started = time.perf_counter()
         try:
             status, _text, _headers = browser.request("GET", path)
-            results.add(*_page(path), time.perf_counter() - started, status == 200, f"status {status}")
+            if counted:
+                results.add(*_page(path), time.perf_counter() - started, status == 200, f"status {status}")
         except (OSError, http.client.HTTPException) as error:
-            results.add(*_page(path), time.perf_counter() - started, False, type(error).__name__)
+            if counted:
+                results.add(*_page(path), time.perf_counter() - started, False, type(error).__name__)
         time.sleep(rng.uniform(0.5, 1.5) * think)
 
 
@@ -433,24 +439,25 @@ def start_gunicorn(workers: int, port: int | None = None, reuse_port: bool = Fal
 
 
 def run(users: int, duration: float, think: float, host: str, port: int, seed: int = 2020,
-        results: Results | None = None) -> dict:
-    """Run the simulated users and return the figures (`results` collects the raw times when given)."""
+        warmup: float = 0.0, results: Results | None = None) -> dict:
+    """Run the simulated users and return the figures (of the `duration` after `warmup` seconds; `results`
+    collects the raw times when given)."""
     results = results or browser_results()
     names = list(MIX)
-    stop_at = time.monotonic() + duration
+    record_from = time.monotonic() + warmup
+    stop_at = record_from + duration
     threads = [threading.Thread(target=simulate, daemon=True,
                                 args=(names[k % len(names)], host, port, stop_at, think, results,
-                                      random.Random(seed + k)))  # noqa: S311 - a load mix, not security
+                                      random.Random(seed + k), record_from))  # noqa: S311 - a load mix
                for k in range(users)]
-    started = time.monotonic()
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(duration + 60)
-    elapsed = time.monotonic() - started
+        thread.join(warmup + duration + 60)
+    elapsed = time.monotonic() - record_from
     total = results.total()
     return {
-        "users": users, "duration_s": round(elapsed, 1), "think_s": think, "requests": total,
+        "users": users, "warmup_s": warmup, "duration_s": round(elapsed, 1), "think_s": think, "requests": total,
         "requests_per_s": round(total / elapsed, 1),
         **{group: results.summary(group) for group in BROWSER_GROUPS},
         "p95_ms_by_path": results.p95_by_key(),
@@ -564,8 +571,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="a running server on loopback, e.g. http://127.0.0.1:8000")
     parser.add_argument("--api", action="store_true", help="JSON API clients with bearer tokens instead of browsers")
     parser.add_argument("--warmup", type=float, default=0.0,
-                        help="--api: seconds of load before the measured duration, not counted (every worker has "
-                             "then loaded its per-process models)")
+                        help="seconds of load before the measured duration, not counted (every user has logged "
+                             "in and every worker has loaded its per-process models)")
     parser.add_argument("--import-households", type=int, default=0,
                         help="import a generated workbook of this many households in a worker during the load")
     args = parser.parse_args(argv)
@@ -593,7 +600,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.api:
             figures = run_api(args.users, args.duration, args.think, host, port, warmup=args.warmup, results=results)
         else:
-            figures = run(args.users, args.duration, args.think, host, port, results=results)
+            figures = run(args.users, args.duration, args.think, host, port, warmup=args.warmup, results=results)
         cpu_end = server_cpu_s(server)
         figures["load_avg_1m"] = {"start": round(load_start, 2), "end": round(os.getloadavg()[0], 2)}
         figures["server_cpu_s"] = round(cpu_end - cpu_start, 1) if cpu_start is not None and cpu_end is not None \

@@ -1,17 +1,21 @@
 """Scale test (issue #19): many processes on one PostgreSQL and one Redis, under load, with kill -9; ONE JSON line.
 
-    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/scale REDIS_URL=redis://127.0.0.1:6379/7 \
-        python -m benchmarks.scale --counties 3 --scale 0.3 --users 100 --duration 300
+    python -m benchmarks.scale --counties 3 --scale 0.3 --users 100 --duration 300
 
+0. DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/scale) and REDIS_URL (default
+   redis://127.0.0.1:6379/7): when both name this machine, PostgreSQL and Redis are started unless they answer
+   (deploy/local-servers, as CI does); the database is created if it does not exist.
 1. Seeds `--counties` counties at `--scale` (`seed-demo`, on the empty database DATABASE_URL names) unless --no-seed.
-2. Capacity curve: browsers only (benchmarks.load's page mix), 25, 50, 75... users for --step seconds each against
+2. Capacity curve: browsers only (benchmarks.load's page mix), 25, 50, 75... users for --step seconds each (after
+   --warmup seconds not counted: the logins, every worker's first pages) against
    one gunicorn server, then against two on the same address, up to the first count whose pages p95 passes
-   --knee-ms (300 ms). 5, 10, 15...: a user clicks about once a second, so on 2 cores the knee comes early.
+   --knee-ms (300 ms). Users click every --think seconds on average, as in the run.
 3. The run: two gunicorn servers (--web-workers each) on ONE address (SO_REUSEPORT: the kernel spreads the
    connections, as a proxy would), two queue workers and the scheduler; --users users in all, browsers of the four
-   portals and API clients half and half, for --duration, while a batch dispatch (the first county's open items)
-   and a --households import run in the workers. Halfway, one web worker process and the queue worker running a
-   job are killed with SIGKILL; a new queue worker replaces the dead one, as systemd would (Restart=always).
+   portals and API clients half and half, for --duration. Halfway a batch dispatch (the first county's open items)
+   and a --households import are submitted to the workers; as soon as a queue worker runs one of them, that worker
+   and one web worker process are killed with SIGKILL; a new queue worker replaces the dead one, as systemd would
+   (Restart=always).
 4. Checks after: every job done, each exactly once (the dispatch's orders = its result and no item with two live
    orders; households written = the workbook's); no job left running; the errors, split into those within
    --kill-window seconds of the kill (in-flight requests) and the others (must be 0).
@@ -32,14 +36,32 @@ import sys
 import tempfile
 import threading
 import time
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import psutil
 import sqlalchemy as sa
 
 from benchmarks import load
 
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/scale"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/7"
 KNEE_MS = 300.0
 LEASE_SECONDS = "20"
+
+
+def start_servers() -> None:
+    """Start this machine's PostgreSQL and Redis unless they answer (deploy/local-servers), when the URLs name this
+    machine, and create the database if it does not exist."""
+    url = sa.engine.make_url(os.environ["DATABASE_URL"])
+    if url.host in load.LOOPBACK and urlsplit(os.environ["REDIS_URL"]).hostname in load.LOOPBACK:
+        subprocess.run([str(ROOT / "deploy" / "local-servers")], check=True)
+    engine = sa.create_engine(url.set(drivername="postgresql+psycopg", database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        if not connection.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}):
+            connection.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
+    engine.dispose()
 
 
 def _flask(*args: str) -> subprocess.Popen:
@@ -67,11 +89,12 @@ def seed(counties: int, scale: float) -> dict:
     return {"counties": counties, "scale": scale, "seconds": round(time.perf_counter() - started, 1)}
 
 
-def capacity(port: int, step: float, knee_ms: float, think: float) -> list[dict]:
-    """Pages p95 for 5, 10, 15... users until it passes `knee_ms` (or 200 users)."""
+def capacity(port: int, step: float, warmup: float, knee_ms: float, think: float) -> list[dict]:
+    """Pages p95 for 25, 50, 75... users (of `step` seconds after `warmup` uncounted ones: the logins, each worker's
+    first pages) until it passes `knee_ms` (or 400 users)."""
     curve = []
-    for users in range(5, 201, 5):
-        figures = load.run(users, step, think, "127.0.0.1", port)
+    for users in range(25, 401, 25):
+        figures = load.run(users, step, think, "127.0.0.1", port, warmup=warmup)
         p95 = figures["pages"]["p95_ms"] or 0.0
         curve.append({"users": users, "pages_p95_ms": p95, "requests_per_s": figures["requests_per_s"],
                       "errors": figures["errors"]})
@@ -109,6 +132,13 @@ class Jobs:
             items = db.session.scalars(matching.open_items_query(city).limit(batch_dispatch.MAX_ITEMS)).all()
             self.dispatch_job = run_in_transaction(lambda: batch_dispatch.submit(list(items), city).id)
         self.importer.thread.start()
+
+    def wait_for_running_job(self, timeout: float) -> int | None:
+        """The pid of a queue worker running a job, as soon as one is (None after `timeout` seconds)."""
+        deadline = time.monotonic() + timeout
+        while (pid := self.running_worker_pid()) is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return pid
 
     def running_worker_pid(self) -> int | None:
         """The pid of the queue worker running a job now, if any."""
@@ -166,8 +196,8 @@ def _kill_web_worker(server: subprocess.Popen) -> int:
 
 def the_run(port: int, users: int, duration: float, think: float, jobs: Jobs, web: subprocess.Popen,
             workers: list[subprocess.Popen], kill_window: float) -> dict:
-    """`workers`: the two queue workers, then the scheduler. Browsers and API clients together for `duration`, the jobs running, one web and one queue worker killed
-    halfway."""
+    """`workers`: the two queue workers, then the scheduler. Browsers and API clients together for `duration`; the
+    jobs submitted halfway, and one web worker and the queue worker running a job killed as soon as one runs."""
     pages = load.browser_results()
     api = load.Results({"reads": [], "writes": []})
     figures: dict = {}
@@ -177,11 +207,12 @@ def the_run(port: int, users: int, duration: float, think: float, jobs: Jobs, we
                    users // 2, duration, think, "127.0.0.1", port, results=api)))]
     for thread in threads:
         thread.start()
-    jobs.start()
+    started = time.monotonic()
     time.sleep(duration / 2)
+    jobs.start()  # halfway, so that the kill below finds a job running (a 2,000-household import takes ~15 s)
+    busy = jobs.wait_for_running_job(timeout=60)
     killed_at = time.monotonic()
-    killed = {"web_worker_pid": _kill_web_worker(web)}
-    busy = jobs.running_worker_pid()
+    killed = {"web_worker_pid": _kill_web_worker(web), "at_s": round(killed_at - started, 1)}
     victim = next((w for w in workers[:2] if w.pid == busy), workers[0])
     victim.send_signal(signal.SIGKILL)
     killed["queue_worker_pid"], killed["queue_worker_was_running_a_job"] = victim.pid, busy == victim.pid
@@ -202,18 +233,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-seed", action="store_true", help="the database is seeded already")
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--duration", type=float, default=300.0, help="seconds of the run")
-    parser.add_argument("--think", type=float, default=1.0, help="mean seconds between a user's clicks")
+    parser.add_argument("--think", type=float, default=5.0, help="mean seconds between a user's clicks")
     parser.add_argument("--web-workers", type=int, default=4, help="gunicorn workers per server")
     parser.add_argument("--households", type=int, default=2000, help="households in the import run beside the load")
-    parser.add_argument("--step", type=float, default=30.0, help="seconds per point of the capacity curve")
+    parser.add_argument("--step", type=float, default=60.0, help="seconds per point of the capacity curve")
+    parser.add_argument("--warmup", type=float, default=15.0, help="seconds before each point's, not counted")
     parser.add_argument("--knee-ms", type=float, default=KNEE_MS)
     parser.add_argument("--no-curve", action="store_true", help="skip the capacity curve")
     parser.add_argument("--no-run", action="store_true", help="stop after the capacity curve")
     parser.add_argument("--kill-window", type=float, default=5.0, help="seconds after the kill whose errors are "
                                                                         "counted as in-flight")
     args = parser.parse_args(argv)
-    if not os.environ.get("DATABASE_URL", "").startswith("postgresql") or not os.environ.get("REDIS_URL"):
-        parser.error("set DATABASE_URL (PostgreSQL) and REDIS_URL: the processes share them")
+    os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+    os.environ.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
+    if not os.environ["DATABASE_URL"].startswith("postgresql"):
+        parser.error("DATABASE_URL must name a PostgreSQL database: the processes share it")
+    start_servers()
     os.environ["JOB_LEASE_SECONDS"] = LEASE_SECONDS
     report: dict = {"machine": {"cores": os.cpu_count(), "load_avg_1m_start": round(os.getloadavg()[0], 2)}}
     if not args.no_seed:
@@ -226,11 +261,11 @@ def main(argv: list[str] | None = None) -> int:
         servers.append(first)
         settle(first)
         if not args.no_curve:
-            report["capacity_one_server"] = capacity(port, args.step, args.knee_ms, args.think)
+            report["capacity_one_server"] = capacity(port, args.step, args.warmup, args.knee_ms, args.think)
         servers.append(load.start_gunicorn(args.web_workers, port=port, reuse_port=True)[0])
         settle(servers[1])
         if not args.no_curve:
-            report["capacity_two_servers"] = capacity(port, args.step, args.knee_ms, args.think)
+            report["capacity_two_servers"] = capacity(port, args.step, args.warmup, args.knee_ms, args.think)
         if args.no_run:
             return _report(report)
         workers += [_flask("worker", "--threads", "1"), _flask("worker", "--threads", "1"), _flask("scheduler")]
