@@ -1,5 +1,5 @@
-"""A small run of the load script (5 users, 5 s) against gunicorn on the tiny demo database: every request of the
-four portals' mix answers 200."""
+"""A small run of the load script (5 users, 1 s of warm-up and 5 s counted) against gunicorn on the tiny demo
+database: every request of the four portals' mix answers 200."""
 from __future__ import annotations
 
 import json
@@ -12,13 +12,15 @@ def test_a_short_load_run_has_no_errors(demo, monkeypatch, capsys):
     monkeypatch.setenv("SOCIALFORCE_ENV", "testing")
     monkeypatch.setenv("DATABASE_URL", db.engine.url.render_as_string(hide_password=False))
     db.session.close()
-    code = bench_load.main(["--users", "5", "--duration", "5", "--think", "0.2", "--workers", "2"])
+    code = bench_load.main(["--users", "5", "--duration", "5", "--warmup", "1", "--think", "0.2",
+                              "--workers", "2"])
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert figures["errors"] == 0, figures["error_samples"]
     assert code == 0
     assert figures["requests"] >= 5 and figures["dashboard"]["count"] > 0
     assert figures["pages"]["p95_ms"] is not None
-    assert figures["login"]["count"] == 5  # one each, counted apart from the pages
+    assert figures["login"]["count"] == 5  # one each, in the warm-up, counted apart from the pages
+    assert figures["warmup_s"] == 1 and figures["duration_s"] >= 5
     assert sum(figures[group]["count"] for group in ("pages", "dashboard", "login")) == figures["requests"]
 
 
