@@ -126,15 +126,21 @@ def test_existing_ratings_become_the_evaluators_assessment_and_no_household_rati
     db.session.rollback()
 
 
-def test_every_existing_order_gets_its_households_county(demo, app):
-    """On the session's database: down to before orders.county_id and back up with the demo's orders in it
-    (PostgreSQL drops the column and fills it again; SQLite cannot drop it and keeps it, filled)."""
+def test_every_existing_item_and_order_gets_its_households_county(demo, app):
+    """On the session's database: down to before orders.county_id and service_items.county_id and back up with the
+    demo's items and orders in it (PostgreSQL drops the columns and fills them again; SQLite cannot drop them and
+    keeps them, filled)."""
     db.session.remove()
     downgrade(revision="i22b0a1c0a001")
-    columns = {c["name"] for c in sa.inspect(db.engine).get_columns("orders")}
-    assert ("county_id" in columns) == (db.engine.dialect.name == "sqlite")
+    for table in ("orders", "service_items"):
+        columns = {c["name"] for c in sa.inspect(db.engine).get_columns(table)}
+        assert ("county_id" in columns) == (db.engine.dialect.name == "sqlite")
     upgrade()
     rows = db.session.execute(sa.text(
         "SELECT o.county_id, t.county_id FROM orders o JOIN service_items i ON i.id = o.item_id "
+        "JOIN households h ON h.id = i.household_id JOIN towns t ON t.id = h.town_id")).all()
+    assert len(rows) > 10 and all(mine == households for mine, households in rows)
+    rows = db.session.execute(sa.text(
+        "SELECT i.county_id, t.county_id FROM service_items i "
         "JOIN households h ON h.id = i.household_id JOIN towns t ON t.id = h.town_id")).all()
     assert len(rows) > 10 and all(mine == households for mine, households in rows)

@@ -16,6 +16,7 @@ from socialforce.platform.models import (
     Agency,
     Contract,
     Household,
+    ItemStatus,
     Member,
     Order,
     OrderState,
@@ -216,6 +217,31 @@ def test_every_order_carries_its_households_county_and_each_board_lists_its_own(
     assert boards["prefecture"] == boards["city"] | boards["city_b"] and len(boards["city"]) > 1
     assert sum(counts["city"].values()) == len(boards["city"])
     assert sum(counts["prefecture"].values()) == len(boards["prefecture"])
+
+
+def test_every_item_carries_its_households_county_and_each_home_lists_its_own(two_counties, app):
+    household_b = db.session.get(Household, two_counties["household_id"])
+    open_b = factories.item(household_b, "daily_care")  # through the ORM: the county comes from the household
+    db.session.commit()
+    mismatched = db.session.scalar(
+        sa.select(sa.func.count(ServiceItem.id)).join(Household).join(Town, Town.id == Household.town_id)
+        .where(Town.county_id != ServiceItem.county_id))
+    assert mismatched == 0 and db.session.scalar(sa.select(sa.func.count(ServiceItem.id))) > 2
+    homes = {name: overview.staff_overview(user(name)) for name in ("city", "city_b", "prefecture", "town1")}
+    for name in ("city", "city_b"):  # the county column's answers equal those through the households' towns
+        towns = sa.select(Town.id).where(Town.county_id == user(name).county_id)
+        items = sa.select(ServiceItem.id).join(Household).where(Household.town_id.in_(towns))
+        newest = list(db.session.scalars(items.order_by(ServiceItem.id.desc()).limit(overview.LATEST)))
+        open_items = db.session.scalar(sa.select(sa.func.count()).select_from(
+            items.where(ServiceItem.status == ItemStatus.open).subquery()))
+        assert [i.id for i in homes[name].latest_items] == newest and homes[name].open_items == open_items > 0
+    assert [i.id for i in homes["city_b"].latest_items] == [open_b.id, two_counties["item_id"]]
+    assert len(homes["city"].latest_items) == overview.LATEST
+    assert homes["prefecture"].open_items == homes["city"].open_items + homes["city_b"].open_items
+    assert homes["prefecture"].latest_items[0].id == open_b.id
+    town1 = user("town1")
+    assert homes["town1"].latest_items and all(i.household.town_id == town1.town_id
+                                               for i in homes["town1"].latest_items)
 
 
 def test_prefecture_staff_cannot_write_and_reveal_only_through_the_audited_action(two_counties, app):

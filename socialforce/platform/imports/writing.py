@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from socialforce.platform import crypto, idnumber
 from socialforce.platform.extensions import db
 from socialforce.platform.imports.validation import Plan, Progress, Validator, chunks, one_of
-from socialforce.platform.models import Enrollment, Household, ItemStatus, Member, ServiceItem, User
+from socialforce.platform.models import Enrollment, Household, ItemStatus, Member, ServiceItem, Town, User
 
 CHUNK_ROWS = 5000
 ELDERLY_AGE = 60
@@ -143,9 +143,13 @@ def write_plan(plan: Plan, check: Validator, user: User, now: datetime, progress
     for chunk in chunks(wanted):
         query = sa.select(Member.id_number_hash, Member.id).where(one_of(Member.id_number_hash, chunk))
         member_ids.update(db.session.execute(query).tuples().all())
+    household_towns = {code: found[1] for code, found in check.db_households.items()}
+    household_towns.update({h["code"]: h["town_id"] for h in plan.households})
+    town_counties = dict(db.session.execute(sa.select(Town.id, Town.county_id)).tuples().all())
     item_rows = [
         {
             "household_id": household_ids[i["household"]],
+            "county_id": town_counties[household_towns[i["household"]]],
             "member_id": member_ids[i["hash"]] if i["hash"] else None,
             "category_id": i["category_id"],
             "description": i["description"],

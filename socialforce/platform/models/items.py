@@ -68,10 +68,14 @@ class ServiceItem(db.Model):
         # dashboard: the items registered / closed on the days the pre-aggregates do not cover (today)
         sa.Index("ix_service_items_created_at", "created_at"),
         sa.Index("ix_service_items_closed_at", "closed_at"),
+        # a county's newest items and its open items, without its households (like orders)
+        sa.Index("ix_service_items_county_id_id", "county_id", "id"),
+        sa.Index("ix_service_items_county_id_status", "county_id", "status"),
         updated_at_index("service_items"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id"), index=True)
+    county_id: Mapped[int] = mapped_column(sa.ForeignKey("counties.id"))  # its household's (models/tenancy.py)
     member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"), index=True)
     category_id: Mapped[int] = mapped_column(sa.ForeignKey("service_categories.id"), index=True)
     description: Mapped[str] = mapped_column(sa.String(500))

@@ -1,6 +1,8 @@
-"""The county of a new provider, login or order, filled from what it already names (one rule, at insert).
+"""The county of a new provider, login, service item or order, filled from what it already names (one rule, at
+insert).
 
-A provider's home county is its town's; an order's is its item's household's (a household stays in its county).
+A provider's home county is its town's; an item's is its household's (a household stays in its county), an order's
+its item's.
 A login's county is its town's, its village's town's or its provider's; county staff created without any of these
 (`create-admin`, tests) get the only county when there is exactly one, so a one-county installation behaves as
 before. Prefecture staff have none. The CHECK constraint
@@ -41,9 +43,14 @@ def _user_county(_mapper, connection, user: User) -> None:
             user.county_id = only[0]
 
 
+@sa.event.listens_for(ServiceItem, "before_insert")
+def _item_county(_mapper, connection, item: ServiceItem) -> None:
+    if item.county_id is None:
+        item.county_id = connection.scalar(sa.select(Town.county_id).join(Household, Household.town_id == Town.id)
+                                           .where(Household.id == item.household_id))
+
+
 @sa.event.listens_for(Order, "before_insert")
 def _order_county(_mapper, connection, order: Order) -> None:
     if order.county_id is None:
-        order.county_id = connection.scalar(
-            sa.select(Town.county_id).join(Household, Household.town_id == Town.id)
-            .join(ServiceItem, ServiceItem.household_id == Household.id).where(ServiceItem.id == order.item_id))
+        order.county_id = connection.scalar(sa.select(ServiceItem.county_id).where(ServiceItem.id == order.item_id))

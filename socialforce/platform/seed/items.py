@@ -107,7 +107,7 @@ def plan_items(world: World) -> None:
 def write_items(world: World) -> None:
     """Insert every planned item with its final status."""
     rows = [{
-        "id": i.id, "household_id": i.household.id, "member_id": i.member_id,
+        "id": i.id, "household_id": i.household.id, "county_id": world.county_id, "member_id": i.member_id,
         "category_id": world.service_id[i.category], "description": i.description, "priority": i.priority,
         "frequency": i.frequency, "windows": i.windows, "slots_needed": i.slots, "status": i.status,
         "created_at": i.created_at, "created_by_id": None, "closed_at": i.closed_at,

@@ -22,7 +22,7 @@ from socialforce.platform.models import (
     ServiceItem,
     User,
 )
-from socialforce.platform.scoping import order_filter
+from socialforce.platform.scoping import order_filter, reads_households
 
 SORT_KEYS = {  # ?sort= value -> column; a leading "-" sorts descending; anything else is the default
     "number": Order.id,
@@ -114,8 +114,7 @@ def board_query(user: User, f: OrderFilters) -> sa.Select:
 
 def _reads_orders_only(user: User, f: OrderFilters) -> bool:
     """Whether the user's scope and the filters are all conditions on the orders themselves (no join needed)."""
-    scope_tables = set(sa.sql.util.find_tables(order_filter(user), check_columns=True))
-    return scope_tables <= {Order.__table__} and not (f.town_id or f.category_id or f.provider)
+    return not (reads_households(order_filter(user)) or f.town_id or f.category_id or f.provider)
 
 
 def state_counts(user: User, f: OrderFilters) -> dict[str, int]:

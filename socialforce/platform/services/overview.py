@@ -25,9 +25,11 @@ from socialforce.platform.models import (
 from socialforce.platform.row_loads import ITEM_ROW, ORDER_ROW
 from socialforce.platform.scoping import (
     household_filter,
+    item_filter,
     order_filter,
     provider_filter,
     provider_orders,
+    reads_households,
     scoped_sort_key,
 )
 from socialforce.platform.services import volunteers
@@ -47,24 +49,27 @@ class StaffOverview:
 
 def staff_overview(user: User) -> StaffOverview:
     """Counts and the latest service items in a staff user's scope."""
-    in_scope = household_filter(user)
-    households = db.session.scalar(sa.select(sa.func.count(Household.id)).where(in_scope))
-    open_items = db.session.scalar(
-        sa.select(sa.func.count(ServiceItem.id)).join(Household)
-        .where(in_scope, ServiceItem.status == ItemStatus.open)
-    )
+    households = db.session.scalar(sa.select(sa.func.count(Household.id)).where(household_filter(user)))
+    open_items = db.session.scalar(_scoped_items(user, sa.func.count(ServiceItem.id))
+                                   .where(ServiceItem.status == ItemStatus.open))
     awaiting = db.session.scalar(
         sa.select(sa.func.count(Order.id)).join(ServiceItem).join(Household)
         .where(order_filter(user), Order.state == OrderState.dispatched)
     )
     pending = db.session.scalar(sa.select(sa.func.count(Provider.id)).where(
         Provider.status == ProviderStatus.pending, provider_filter(user)))
+    newest = scoped_sort_key(item_filter(user), ServiceItem.id)
     latest = list(db.session.scalars(
-        sa.select(ServiceItem).join(Household).where(in_scope)
-        .order_by(scoped_sort_key(user, ServiceItem.id).desc()).limit(LATEST)
-        .options(*ITEM_ROW)
-    ))
+        _scoped_items(user, ServiceItem).order_by(newest.desc()).limit(LATEST).options(*ITEM_ROW)))
     return StaffOverview(households, open_items, awaiting, pending, latest)
+
+
+def _scoped_items(user: User, *columns) -> sa.Select:
+    """The user's service items (`item_filter`), joined to their households only when the scope needs them."""
+    scope = item_filter(user)
+    query = sa.select(*columns).select_from(ServiceItem)
+    return (query.join(Household, Household.id == ServiceItem.household_id) if reads_households(scope)
+            else query).where(scope)
 
 
 @dataclass(frozen=True)
