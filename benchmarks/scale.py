@@ -57,7 +57,8 @@ def start_servers() -> None:
     url = sa.engine.make_url(os.environ["DATABASE_URL"])
     if url.host in load.LOOPBACK and urlsplit(os.environ["REDIS_URL"]).hostname in load.LOOPBACK:
         subprocess.run([str(ROOT / "deploy" / "local-servers")], check=True)
-    engine = sa.create_engine(url.set(drivername="postgresql+psycopg", database="postgres"), isolation_level="AUTOCOMMIT")
+    server = url.set(drivername="postgresql+psycopg", database="postgres")
+    engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
         if not connection.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}):
             connection.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
@@ -237,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--web-workers", type=int, default=4, help="gunicorn workers per server")
     parser.add_argument("--households", type=int, default=2000, help="households in the import run beside the load")
     parser.add_argument("--step", type=float, default=60.0, help="seconds per point of the capacity curve")
-    parser.add_argument("--warmup", type=float, default=15.0, help="seconds before each point's, not counted")
+    parser.add_argument("--warmup", type=float, default=15.0, help="seconds of each point before the counted ones")
     parser.add_argument("--knee-ms", type=float, default=KNEE_MS)
     parser.add_argument("--no-curve", action="store_true", help="skip the capacity curve")
     parser.add_argument("--no-run", action="store_true", help="stop after the capacity curve")

@@ -164,7 +164,8 @@ def scoped_sort_key(scope: sa.ColumnElement[bool], column: sa.ColumnElement) -> 
     """The key to sort a scoped list by an id column: `column + 0` when the scope goes through the households, so
     that PostgreSQL gathers the scope's rows and sorts them instead of walking the whole table's primary key until
     enough of them match (every newer row of other towns first: 98 ms for a town's newest 10 items of 91k, 3 ms
-    sorted); the column itself when the scope is the sorted table's own county (indexed with its id) or everything."""
+    sorted); the column itself when the scope is the sorted table's own county (indexed with its id) or
+    everything."""
     return column + 0 if reads_households(scope) else column
 
 
