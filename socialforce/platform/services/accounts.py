@@ -110,8 +110,8 @@ def _reserve(subject: tuple[str, str], limit: int, now: datetime, cutoff: dateti
             .execution_options(synchronize_session=False))
     if db.session.execute(take).rowcount == 1:
         return True
-    if db.session.scalar(sa.select(sa.func.count()).where(row)):
-        return False  # the window is used up
+    if db.session.scalar(sa.select(sa.func.count()).where(row)):  # used up, or made by another attempt since the
+        return db.session.execute(take).rowcount == 1             # UPDATE looked: take from it like any other
     try:
         with db.session.begin_nested():
             db.session.execute(sa.insert(LoginThrottle).values(scope=subject[0], subject=subject[1], attempts=1,
