@@ -50,7 +50,8 @@ class StaffOverview:
 def staff_overview(user: User) -> StaffOverview:
     """Counts and the latest service items in a staff user's scope."""
     households = db.session.scalar(sa.select(sa.func.count(Household.id)).where(household_filter(user)))
-    open_items = db.session.scalar(_scoped_items(user, sa.func.count(ServiceItem.id))
+    items_scope = item_filter(user)
+    open_items = db.session.scalar(_scoped_items(items_scope, sa.func.count(ServiceItem.id))
                                    .where(ServiceItem.status == ItemStatus.open))
     awaiting = db.session.scalar(
         sa.select(sa.func.count(Order.id)).join(ServiceItem).join(Household)
@@ -58,15 +59,14 @@ def staff_overview(user: User) -> StaffOverview:
     )
     pending = db.session.scalar(sa.select(sa.func.count(Provider.id)).where(
         Provider.status == ProviderStatus.pending, provider_filter(user)))
-    newest = scoped_sort_key(item_filter(user), ServiceItem.id)
+    newest = scoped_sort_key(items_scope, ServiceItem.id)
     latest = list(db.session.scalars(
-        _scoped_items(user, ServiceItem).order_by(newest.desc()).limit(LATEST).options(*ITEM_ROW)))
+        _scoped_items(items_scope, ServiceItem).order_by(newest.desc()).limit(LATEST).options(*ITEM_ROW)))
     return StaffOverview(households, open_items, awaiting, pending, latest)
 
 
-def _scoped_items(user: User, *columns) -> sa.Select:
-    """The user's service items (`item_filter`), joined to their households only when the scope needs them."""
-    scope = item_filter(user)
+def _scoped_items(scope: sa.ColumnElement[bool], *columns) -> sa.Select:
+    """Service items in `scope` (`item_filter`), joined to their households only when the scope needs them."""
     query = sa.select(*columns).select_from(ServiceItem)
     return (query.join(Household, Household.id == ServiceItem.household_id) if reads_households(scope)
             else query).where(scope)
